@@ -1,0 +1,208 @@
+#include "Cli.h"
+
+#include "db/DbException.h"
+
+#include <QJsonDocument>
+#include <QMap>
+
+#include <cstdio>
+
+namespace ledger::cli {
+
+namespace {
+
+void out(FILE *stream, const QString &text)
+{
+    const QByteArray bytes = text.toUtf8();
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stream);
+    std::fflush(stream);
+}
+
+QString overview(const QList<Command> &commands)
+{
+    QString text = QStringLiteral(
+        "Usage: ledgerctl <command> [options]\n\n"
+        "The command line of Ledger Console: the same work as the console, for scripts, "
+        "operators and tests.\n\nCommands:\n");
+    int width = 0;
+    for (const Command &c : commands)
+        width = qMax(width, int(c.name.size()));
+    for (const Command &c : commands)
+        text += QStringLiteral("  %1  %2\n").arg(c.name.leftJustified(width), c.summary);
+    text += QStringLiteral(
+        "\nEvery command that talks to a database takes --dsn DSN (a libpq connection string); "
+        "without it $LEDGER_DSN, then libpq's PG* environment variables are used. --json "
+        "prints a JSON document for scripts. Errors are one line on stderr; exit status 0 "
+        "means success, 1 failure, 2 a usage error.\n\n"
+        "Run `ledgerctl <command> --help` for a command's options.\n");
+    return text;
+}
+
+} // namespace
+
+QString Invocation::dsn() const
+{
+    QString value = parser->value(QStringLiteral("dsn"));
+    if (value.isEmpty())
+        value = qEnvironmentVariable("LEDGER_DSN");
+    return value;
+}
+
+int Invocation::fail(const Error &error) const
+{
+    if (json) {
+        QJsonObject o{{QStringLiteral("ok"), false},
+                      {QStringLiteral("error"), error.message},
+                      {QStringLiteral("kind"), kindName(error.kind)},
+                      {QStringLiteral("retryable"), error.retryable}};
+        if (!error.sqlState.isEmpty())
+            o.insert(QStringLiteral("sqlstate"), error.sqlState);
+        printJson(o);
+    }
+    QString message = error.describe();
+    // One line: multi-line server logs (demo start) are kept, indented, after it.
+    const int newline = message.indexOf(QLatin1Char('\n'));
+    if (newline >= 0) {
+        out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message.left(newline)));
+        out(stderr, message.mid(newline + 1).replace(QLatin1Char('\n'), QStringLiteral("\n    "))
+                        .prepend(QStringLiteral("    ")) + QLatin1Char('\n'));
+    } else {
+        out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message));
+    }
+    return Failed;
+}
+
+int Invocation::fail(const QString &message) const
+{
+    return fail(Error::make(Error::Kind::Input, message));
+}
+
+int Invocation::usage(const QString &message) const
+{
+    out(stderr, QStringLiteral("ledgerctl %1: %2\nTry 'ledgerctl %1 --help'.\n")
+                    .arg(commandPath, message));
+    return Usage;
+}
+
+void Invocation::printJson(const QJsonObject &object) const
+{
+    out(stdout, QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)) + QLatin1Char('\n'));
+}
+
+void Invocation::printLine(const QString &text) const
+{
+    out(stdout, text + QLatin1Char('\n'));
+}
+
+void Invocation::progress(const QString &text) const
+{
+    out(stderr, text + QLatin1Char('\n'));
+}
+
+bool intOption(const Invocation &invocation, const QString &name, int minimum, int maximum,
+               int *value, int *exitCode)
+{
+    bool ok = false;
+    const int v = invocation.parser->value(name).toInt(&ok);
+    if (!ok || v < minimum || v > maximum) {
+        *exitCode = invocation.usage(QStringLiteral("--%1 must be a whole number from %2 to %3, "
+                                                    "not '%4'.")
+                                         .arg(name)
+                                         .arg(minimum)
+                                         .arg(maximum)
+                                         .arg(invocation.parser->value(name)));
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+int dispatch(const QStringList &arguments, const QList<Command> &commands)
+{
+    const QStringList args = arguments.mid(1);
+    if (args.isEmpty() || args.first() == QLatin1String("--help")
+        || args.first() == QLatin1String("-h") || args.first() == QLatin1String("help")) {
+        out(stdout, overview(commands));
+        return args.isEmpty() ? Usage : Ok;
+    }
+    if (args.first() == QLatin1String("--version")) {
+        out(stdout, QStringLiteral("ledgerctl %1\n").arg(QStringLiteral(LEDGER_VERSION)));
+        return Ok;
+    }
+
+    // Longest match: "demo start" before "demo".
+    const Command *command = nullptr;
+    int consumed = 0;
+    for (const Command &c : commands) {
+        const QStringList words = c.name.split(QLatin1Char(' '));
+        if (args.size() >= words.size() && args.mid(0, words.size()) == words
+            && int(words.size()) > consumed) {
+            command = &c;
+            consumed = int(words.size());
+        }
+    }
+    if (!command) {
+        // A group name alone ("demo") or an unknown word.
+        QStringList group;
+        for (const Command &c : commands) {
+            if (c.name.startsWith(args.first() + QLatin1Char(' ')))
+                group << QStringLiteral("  ledgerctl %1  %2").arg(c.name, c.summary);
+        }
+        if (!group.isEmpty()) {
+            const bool wantsHelp = args.contains(QLatin1String("--help")) || args.contains(QLatin1String("-h"));
+            out(wantsHelp ? stdout : stderr,
+                QStringLiteral("ledgerctl %1: choose one of:\n%2\n").arg(args.first(), group.join(QLatin1Char('\n'))));
+            return wantsHelp ? Ok : Usage;
+        }
+        out(stderr, QStringLiteral("ledgerctl: unknown command '%1'. Run 'ledgerctl --help' for "
+                                   "the list.\n")
+                        .arg(args.first()));
+        return Usage;
+    }
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(command->description);
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.addHelpOption();
+    if (command->needsDsn)
+        parser.addOption({QStringLiteral("dsn"),
+                          QStringLiteral("libpq connection string (default: $LEDGER_DSN, then "
+                                         "the PG* environment)."),
+                          QStringLiteral("DSN")});
+    parser.addOption({QStringLiteral("json"), QStringLiteral("Print the result as JSON.")});
+    if (command->addOptions)
+        command->addOptions(parser);
+
+    Invocation inv;
+    inv.commandPath = command->name;
+    inv.parser = &parser;
+    // QCommandLineParser wants the program name first.
+    QStringList toParse{QStringLiteral("ledgerctl %1").arg(command->name)};
+    toParse += args.mid(consumed);
+    if (!parser.parse(toParse))
+        return inv.usage(parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        // Qt's first line names the executable's path; name the command instead.
+        QString help = parser.helpText();
+        const int firstNewline = int(help.indexOf(QLatin1Char('\n')));
+        help = QStringLiteral("Usage: ledgerctl %1 [options]%2")
+                   .arg(command->name,
+                        command->positionalSyntax.isEmpty()
+                            ? QString()
+                            : QLatin1Char(' ') + command->positionalSyntax)
+               + help.mid(firstNewline);
+        out(stdout, help);
+        return Ok;
+    }
+    inv.json = parser.isSet(QStringLiteral("json"));
+    try {
+        return command->run(inv);
+    } catch (const DbException &e) {
+        return inv.fail(e.error());
+    } catch (const std::exception &e) {
+        return inv.fail(Error::make(Error::Kind::Internal,
+                                    QStringLiteral("unexpected error: %1").arg(QString::fromUtf8(e.what()))));
+    }
+}
+
+} // namespace ledger::cli

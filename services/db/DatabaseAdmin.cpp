@@ -1,0 +1,43 @@
+#include "DatabaseAdmin.h"
+
+#include "Native.h"
+
+namespace ledger::DatabaseAdmin {
+
+bool createDatabaseIfMissing(Connection &connection, const QString &name)
+{
+    return db::guarded([&] {
+        pqxx::connection &c = db::native(connection);
+        pqxx::nontransaction tx(c);
+        const auto r = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1",
+                                      db::toStd(name));
+        if (!r.empty())
+            return false;
+        // CREATE DATABASE takes no parameters; quote_ident on the server does the quoting.
+        const auto q = tx.exec_params("SELECT quote_ident($1)", db::toStd(name));
+        tx.exec("CREATE DATABASE " + q[0][0].as<std::string>());
+        return true;
+    });
+}
+
+void ensureLoginRole(Connection &connection, const QString &role, const QString &password,
+                     const QString &group)
+{
+    db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        // format() quotes identifiers and literals on the server.
+        const auto exists =
+            tx.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", db::toStd(role));
+        const auto stmt = tx.exec_params(
+            "SELECT format(CASE WHEN $4 THEN 'ALTER ROLE %I LOGIN PASSWORD %L' "
+            "ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text), "
+            "format('GRANT %I TO %I', $3::text, $1::text)",
+            db::toStd(role), db::toStd(password), db::toStd(group), !exists.empty());
+        tx.exec(stmt[0][0].as<std::string>());
+        if (!group.isEmpty())
+            tx.exec(stmt[0][1].as<std::string>());
+        tx.commit();
+    });
+}
+
+} // namespace ledger::DatabaseAdmin

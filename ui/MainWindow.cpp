@@ -1,0 +1,190 @@
+#include "MainWindow.h"
+
+#include "AccountListModel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QKeySequence>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QStatusBar>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace ledger {
+
+MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabel,
+                       bool directConnection, QWidget *parent)
+    : QMainWindow(parent)
+    , m_accounts(accounts)
+{
+    setObjectName(QStringLiteral("MainWindow"));
+    setWindowTitle(directConnection
+                       ? tr("Ledger Console — %1 — direct connection (no time-limited sign-in)")
+                             .arg(connectionLabel)
+                       : tr("Ledger Console — %1").arg(connectionLabel));
+    createCentralWidget();
+    createActions();
+
+    m_connectionStatus = new QLabel(connectionLabel, this);
+    m_connectionStatus->setObjectName(QStringLiteral("connectionStatus"));
+    m_countStatus = new QLabel(this);
+    m_countStatus->setObjectName(QStringLiteral("countStatus"));
+    statusBar()->addWidget(m_connectionStatus, 1);
+    statusBar()->addPermanentWidget(m_countStatus);
+
+    connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
+        if (loading)
+            m_countStatus->setText(tr("Loading accounts…"));
+    });
+    connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
+        hideError();
+        m_countStatus->setText(tr("%n account(s)", nullptr, count));
+    });
+    connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
+
+    resize(1100, 700);
+    restoreLayout();
+}
+
+void MainWindow::createCentralWidget()
+{
+    auto *central = new QWidget(this);
+    auto *layout = new QVBoxLayout(central);
+    layout->setContentsMargins(8, 8, 8, 8);
+
+    // Error banner: what went wrong, what to do, and a Retry. Hidden while all is well.
+    m_banner = new QFrame(central);
+    m_banner->setObjectName(QStringLiteral("errorBanner"));
+    m_banner->setFrameShape(QFrame::StyledPanel);
+    m_banner->setStyleSheet(QStringLiteral(
+        "#errorBanner { background: palette(base); border: 1px solid #c0392b; border-radius: 4px; }"));
+    auto *bannerLayout = new QHBoxLayout(m_banner);
+    m_bannerText = new QLabel(m_banner);
+    m_bannerText->setWordWrap(true);
+    m_bannerText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_retry = new QPushButton(tr("&Retry"), m_banner);
+    m_retry->setAccessibleName(tr("Retry loading"));
+    bannerLayout->addWidget(m_bannerText, 1);
+    bannerLayout->addWidget(m_retry);
+    connect(m_retry, &QPushButton::clicked, m_accounts, &AccountListModel::refresh);
+    m_banner->hide();
+    layout->addWidget(m_banner);
+
+    auto *searchRow = new QHBoxLayout;
+    auto *searchLabel = new QLabel(tr("&Find account:"), central);
+    m_search = new QLineEdit(central);
+    m_search->setObjectName(QStringLiteral("accountSearch"));
+    m_search->setPlaceholderText(tr("code or name"));
+    m_search->setClearButtonEnabled(true);
+    m_search->setAccessibleName(tr("Find account by code or name"));
+    searchLabel->setBuddy(m_search);
+    searchRow->addWidget(searchLabel);
+    searchRow->addWidget(m_search, 1);
+    layout->addLayout(searchRow);
+
+    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy->setSourceModel(m_accounts);
+    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    m_proxy->setFilterKeyColumn(-1); // code and name (and the rest)
+    m_proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+    connect(m_search, &QLineEdit::textChanged, m_proxy,
+            &QSortFilterProxyModel::setFilterFixedString);
+
+    m_accountView = new QTableView(central);
+    m_accountView->setObjectName(QStringLiteral("accountView"));
+    m_accountView->setAccessibleName(tr("Accounts"));
+    m_accountView->setModel(m_proxy);
+    m_accountView->setSortingEnabled(true);
+    m_accountView->sortByColumn(AccountListModel::Code, Qt::AscendingOrder);
+    m_accountView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_accountView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_accountView->setAlternatingRowColors(true);
+    m_accountView->setWordWrap(false);
+    // Fixed row heights: never size rows to contents on large models.
+    m_accountView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_accountView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
+    m_accountView->verticalHeader()->hide();
+    m_accountView->horizontalHeader()->setSectionResizeMode(AccountListModel::Name,
+                                                            QHeaderView::Stretch);
+    m_accountView->setColumnWidth(AccountListModel::Code, 190);
+    m_accountView->setColumnWidth(AccountListModel::OpenedAt,
+                                  fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00")) + 24);
+    layout->addWidget(m_accountView, 1);
+
+    setCentralWidget(central);
+}
+
+void MainWindow::createActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *refresh = file->addAction(tr("&Refresh"));
+    refresh->setShortcut(QKeySequence::Refresh);
+    connect(refresh, &QAction::triggered, m_accounts, &AccountListModel::refresh);
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"));
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *find = view->addAction(tr("&Find account"));
+    find->setShortcut(QKeySequence::Find);
+    connect(find, &QAction::triggered, this, [this] {
+        m_search->setFocus(Qt::ShortcutFocusReason);
+        m_search->selectAll();
+    });
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About Ledger Console"));
+    connect(about, &QAction::triggered, this, [this] {
+        QMessageBox::about(this, tr("About Ledger Console"),
+                           tr("<p><b>Ledger Console</b> %1</p><p>Back-office and audit console "
+                              "for a PostgreSQL double-entry ledger.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::showError(const ledger::Error &error)
+{
+    m_bannerText->setText(error.message);
+    m_bannerText->setToolTip(error.detail);
+    m_retry->setVisible(true);
+    m_banner->show();
+    m_countStatus->setText(tr("Not loaded"));
+}
+
+void MainWindow::hideError()
+{
+    m_banner->hide();
+}
+
+void MainWindow::restoreLayout()
+{
+    // Layout only; QSettings never holds secrets.
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
+    m_accountView->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("mainWindow/accountColumns")).toByteArray());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainWindow/state"), saveState());
+    settings.setValue(QStringLiteral("mainWindow/accountColumns"),
+                      m_accountView->horizontalHeader()->saveState());
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace ledger

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "domain/Error.h"
+
+#include <QMainWindow>
+
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTableView;
+class QFrame;
+class QPushButton;
+
+namespace ledger {
+
+class AccountListModel;
+
+// The console's main window. Only assembles views, actions and the status bar; the data
+// comes from models that load on a worker thread.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    // connectionLabel: who/where, shown in the title and the status bar.
+    // directConnection: a DBA or test connection that bypasses the time-limited sign-in;
+    // the title says so.
+    MainWindow(AccountListModel *accounts, const QString &connectionLabel, bool directConnection,
+               QWidget *parent = nullptr);
+
+    QTableView *accountView() const { return m_accountView; }
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createCentralWidget();
+    void showError(const ledger::Error &error);
+    void hideError();
+    void restoreLayout();
+
+    AccountListModel *m_accounts;
+    QSortFilterProxyModel *m_proxy = nullptr;
+    QTableView *m_accountView = nullptr;
+    QLineEdit *m_search = nullptr;
+    QFrame *m_banner = nullptr;
+    QLabel *m_bannerText = nullptr;
+    QPushButton *m_retry = nullptr;
+    QLabel *m_connectionStatus = nullptr;
+    QLabel *m_countStatus = nullptr;
+};
+
+} // namespace ledger
