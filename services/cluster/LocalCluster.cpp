@@ -258,6 +258,9 @@ Status LocalCluster::initialize()
 {
     if (isInitialized())
         return {};
+    // Find the binaries before touching the directory.
+    if (auto bin = findBinDir(); !bin)
+        return bin.error();
     if (auto s = prepareDirectory(); !s)
         return s;
     QStringList args{QStringLiteral("-D"), m_dataDir,

@@ -1,6 +1,5 @@
 #include "Connection.h"
 
-#include "ErrorTranslation.h"
 #include "Native.h"
 
 #include <QCoreApplication>
@@ -28,8 +27,7 @@ pqxx::connection &native(Connection &connection)
     } catch (const DbException &) {
         throw;
     } catch (const pqxx::sql_error &e) {
-        throw DbException(translateServerError(QString::fromStdString(e.sqlstate()),
-                                               QString::fromUtf8(e.what())));
+        throw DbException(translateServerError(sqlStateOf(e), QString::fromUtf8(e.what())));
     } catch (const pqxx::broken_connection &e) {
         throw DbException(translateConnectionFailure(QString::fromUtf8(e.what())));
     } catch (const pqxx::in_doubt_error &e) {
@@ -62,6 +60,7 @@ Connection::Connection(const QString &dsn, const QString &applicationName)
     try {
         d->conn = std::make_unique<pqxx::connection>(db::toStd(dsn));
         d->conn->set_client_encoding("UTF8");
+        d->conn->set_verbosity(pqxx::connection_base::verbose);
         pqxx::nontransaction tx(*d->conn);
         tx.exec_params("SELECT set_config('application_name', $1, false)",
                        db::toStd(applicationName.isEmpty()

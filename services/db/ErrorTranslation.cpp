@@ -1,5 +1,6 @@
 #include "ErrorTranslation.h"
 
+#include <QRegularExpression>
 #include <QStringList>
 
 namespace ledger::db {
@@ -16,10 +17,21 @@ QString firstLine(const QString &message)
         if (line.startsWith(p))
             line = line.mid(p.size()).trimmed();
     }
+    // Verbose messages put the SQLSTATE first; it is reported separately.
+    static const QRegularExpression code(QStringLiteral("^[0-9A-Z]{5}: "));
+    line.remove(code);
     return line;
 }
 
 } // namespace
+
+QString sqlStateFromMessage(const QString &serverMessage)
+{
+    static const QRegularExpression re(
+        QStringLiteral(R"(^(?:ERROR|FATAL|PANIC):\s+([0-9A-Z]{5}):)"));
+    const auto m = re.match(serverMessage.trimmed());
+    return m.hasMatch() ? m.captured(1) : QString();
+}
 
 Error translateServerError(const QString &sqlState, const QString &serverMessage)
 {

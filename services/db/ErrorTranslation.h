@@ -13,6 +13,11 @@ inline constexpr const char *kLedgerSqlStateClass = "LG";
 // A server error (SQLSTATE + message) as a person should read it.
 Error translateServerError(const QString &sqlState, const QString &serverMessage);
 
+// The SQLSTATE at the start of a verbose server message ("ERROR:  42501: permission ..."),
+// or an empty string. Connections run with verbose errors because libpqxx 6 drops the
+// SQLSTATE of the error classes it maps to its own exception types.
+QString sqlStateFromMessage(const QString &serverMessage);
+
 // A failure to connect, or a connection lost mid-way.
 Error translateConnectionFailure(const QString &driverMessage);
 

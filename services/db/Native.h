@@ -5,6 +5,7 @@
 
 #include "Connection.h"
 #include "DbException.h"
+#include "ErrorTranslation.h"
 
 #include <pqxx/pqxx>
 
@@ -38,6 +39,15 @@ auto guarded(F &&f) -> decltype(f())
     } catch (...) {
         rethrowTranslated();
     }
+}
+
+// SQLSTATE of a server error: libpqxx's own when it kept it, else from the verbose message.
+inline QString sqlStateOf(const pqxx::sql_error &e)
+{
+    const std::string state = e.sqlstate();
+    if (!state.empty())
+        return QString::fromStdString(state);
+    return sqlStateFromMessage(QString::fromUtf8(e.what()));
 }
 
 inline QString toQString(const pqxx::field &f)

@@ -1,0 +1,172 @@
+// DbWorker: jobs run off the calling thread, in order; errors come back as Results; a lost
+// connection is reported and the next job reconnects; using a connection on the GUI thread
+// fails loudly.
+
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "db/AccountRepository.h"
+#include "db/Connection.h"
+#include "db/DbException.h"
+#include "db/DbWorker.h"
+
+#include <QGuiApplication>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTest>
+#include <QThread>
+
+#include <stdexcept>
+
+using namespace ledger;
+
+class TestDbWorker : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_db;
+
+    template <class T>
+    static T wait(QFuture<T> future)
+    {
+        // Tests may block: the product's GUI never does (it continues with .then()).
+        future.waitForFinished();
+        return future.result();
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY2(m_db.start(), qPrintable(m_db.lastError())); }
+
+    void runsJobsOnItsOwnThreadInOrder()
+    {
+        DbWorker worker(m_db.adminDsn(), QStringLiteral("tst-dbworker"));
+        QThread *caller = QThread::currentThread();
+        QList<int> order;
+        QList<QFuture<Result<QThread *>>> futures;
+        for (int i = 0; i < 5; ++i) {
+            futures << worker.submit([&order, i](Connection &c) {
+                order << i; // only the worker thread appends: jobs never overlap
+                (void)AccountRepository::count(c);
+                return QThread::currentThread();
+            });
+        }
+        for (auto &f : futures) {
+            const auto r = wait(f);
+            QVERIFY(r.ok());
+            QVERIFY(r.value() != caller);
+        }
+        QCOMPARE(order, (QList<int>{0, 1, 2, 3, 4}));
+    }
+
+    void errorsBecomeResults()
+    {
+        DbWorker worker(m_db.adminDsn());
+        const auto dbError = wait(worker.submit([](Connection &) -> int {
+            throw DbException(Error::make(Error::Kind::Input, QStringLiteral("bad amount")));
+        }));
+        QVERIFY(!dbError.ok());
+        QCOMPARE(dbError.error().kind, Error::Kind::Input);
+        QCOMPARE(dbError.error().message, QStringLiteral("bad amount"));
+
+        const auto other = wait(worker.submit([](Connection &) -> int { throw std::runtime_error("boom"); }));
+        QVERIFY(!other.ok());
+        QCOMPARE(other.error().kind, Error::Kind::Internal);
+        QVERIFY(other.error().message.contains(QLatin1String("boom")));
+
+        // The worker is still usable afterwards.
+        QVERIFY(wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
+    }
+
+    void unreachableServerIsAClearError()
+    {
+        DbWorker worker(QStringLiteral("host=/nonexistent/ledger-socket dbname=ledger user=nobody"));
+        QSignalSpy lost(&worker, &DbWorker::connectionLost);
+        const auto r = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().kind, Error::Kind::Connection);
+        QVERIFY(r.error().retryable);
+        QVERIFY2(r.error().message.contains(QLatin1String("Could not reach the database server")), qPrintable(r.error().message));
+        QTRY_COMPARE(lost.count(), 1);
+    }
+
+    void lostConnectionIsReportedThenReopened()
+    {
+        const QString app = QStringLiteral("tst-dbworker-lost");
+        DbWorker worker(m_db.adminDsn(), app);
+        QSignalSpy connected(&worker, &DbWorker::connected);
+        QSignalSpy lost(&worker, &DbWorker::connectionLost);
+        QVERIFY(wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
+        QTRY_COMPARE(connected.count(), 1);
+
+        // The server ends the worker's session (as a DBA, a restart or a reaper would).
+        test::SqlSession admin(m_db.adminDsn());
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                             "WHERE application_name = $1"), {app}),
+                 QStringLiteral("1"));
+
+        const auto failed = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        QVERIFY(!failed.ok());
+        QCOMPARE(failed.error().kind, Error::Kind::Connection);
+        QVERIFY(failed.error().retryable);
+        QTRY_COMPARE(lost.count(), 1);
+
+        // Retry: a new connection, the job succeeds.
+        const auto retried = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        QVERIFY2(retried.ok(), retried.ok() ? "" : qPrintable(retried.error().message));
+        QTRY_COMPARE(connected.count(), 2);
+    }
+
+    void destroyingTheWorkerSettlesEveryFuture()
+    {
+        QList<QFuture<Result<qint64>>> futures;
+        {
+            DbWorker worker(m_db.adminDsn());
+            for (int i = 0; i < 20; ++i)
+                futures << worker.submit([](Connection &c) { return AccountRepository::count(c); });
+        }
+        for (auto &f : futures) {
+            f.waitForFinished(); // must not hang
+            QVERIFY(f.isFinished());
+        }
+    }
+
+    void databaseOnTheGuiThreadFailsLoudly()
+    {
+        // A child process with a QGuiApplication opens a connection on its GUI thread.
+        QProcess child;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LEDGER_GUARD_CHILD_DSN"), m_db.adminDsn());
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        child.setProcessEnvironment(env);
+        child.setProcessChannelMode(QProcess::MergedChannels);
+        child.start(QCoreApplication::applicationFilePath(), {});
+        QVERIFY(child.waitForFinished(60000));
+        const QString output = QString::fromLocal8Bit(child.readAll());
+#ifdef NDEBUG
+        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")), qPrintable(output));
+#else
+        QVERIFY2(child.exitStatus() == QProcess::CrashExit || child.exitCode() != 0, qPrintable(output));
+        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")), qPrintable(output));
+        QVERIFY2(!output.contains(QLatin1String("GUARD-NOT-TRIGGERED")), qPrintable(output));
+#endif
+    }
+};
+
+int main(int argc, char *argv[])
+{
+    const QString childDsn = qEnvironmentVariable("LEDGER_GUARD_CHILD_DSN");
+    if (!childDsn.isEmpty()) {
+        QGuiApplication app(argc, argv);
+        try {
+            Connection c(childDsn); // on the GUI thread: must not get past this
+            std::fprintf(stderr, "GUARD-NOT-TRIGGERED\n");
+        } catch (const DbException &e) {
+            std::fprintf(stderr, "connection failed: %s\n", e.what());
+        }
+        return 0;
+    }
+    QCoreApplication app(argc, argv);
+    TestDbWorker test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_dbworker.moc"

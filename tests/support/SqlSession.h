@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+namespace ledger::test {
+
+// Raw SQL for tests that probe the database's own rules (grants, triggers, constraints)
+// the way a hostile or careless client would. Product code never does this: it goes
+// through services/db. Each exec() is one transaction, committed when it succeeds.
+struct SqlOutcome
+{
+    bool ok = false;
+    QString sqlState;
+    QString message;
+    QList<QStringList> rows; // text values; NULL as a null QString
+};
+
+class SqlSession
+{
+public:
+    explicit SqlSession(const QString &dsn);
+    ~SqlSession();
+
+    SqlOutcome exec(const QString &sql, const QStringList &params = {});
+    // The first column of the first row, failing the test (qFatal) when the query fails.
+    QString scalar(const QString &sql, const QStringList &params = {});
+    // Backend pid of this session, to terminate it from another one.
+    int backendPid();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace ledger::test

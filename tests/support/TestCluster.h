@@ -1,0 +1,54 @@
+#pragma once
+
+#include "cluster/LocalCluster.h"
+#include "domain/Result.h"
+
+#include <QHash>
+#include <QString>
+#include <QTemporaryDir>
+
+#include <memory>
+
+namespace ledger::test {
+
+// A throwaway PostgreSQL cluster for one test executable: initdb in a temp dir (fsync off),
+// start on a private Unix socket, create the "ledger" database, apply the built-in
+// migrations. Removed when the fixture is destroyed; a watchdog process also stops and
+// removes it if the test process dies without cleaning up (crash, abort, kill).
+//
+// Typical use, in a Qt Test class:
+//   void initTestCase() { QVERIFY2(m_db.start(), qPrintable(m_db.lastError())); }
+class TestCluster
+{
+public:
+    TestCluster();
+    ~TestCluster();
+    TestCluster(const TestCluster &) = delete;
+    TestCluster &operator=(const TestCluster &) = delete;
+
+    // initdb + start + database + migrations (unless migrate is false).
+    bool start(bool migrate = true);
+    QString lastError() const { return m_lastError; }
+
+    // The superuser's DSN for the ledger database (or another database of the cluster).
+    QString adminDsn(const QString &database = {}) const;
+    // A DSN for a login role that is a member of `groupRole` only (created on first use,
+    // with a random password), e.g. dsnFor("console_auditor").
+    QString dsnFor(const QString &groupRole);
+    // A new, empty database (for tests that migrate from scratch); returns its admin DSN.
+    QString createDatabase(const QString &name);
+
+    LocalCluster &cluster() { return *m_cluster; }
+    QString dataDir() const;
+
+private:
+    void startWatchdog();
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<LocalCluster> m_cluster;
+    QHash<QString, QString> m_roleDsns;
+    QString m_lastError;
+    bool m_started = false;
+};
+
+} // namespace ledger::test

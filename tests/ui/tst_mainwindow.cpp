@@ -1,0 +1,115 @@
+// The main window offscreen against a real cluster: it opens, loads the accounts through
+// the worker, filters, shows a clear banner when the database cannot be reached, and saves
+// a screenshot to look at.
+
+#include "AccountListModel.h"
+#include "MainWindow.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "db/DbWorker.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTest>
+
+using namespace ledger;
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_db;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QApplication::setOrganizationName(QStringLiteral("LedgerConsoleTests"));
+        QApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
+        QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        // SqlSession is test-only raw SQL; product code on this thread would trip the
+        // GUI-thread guard, which is the point of it.
+        test::SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin.exec(QStringLiteral(
+            "SELECT ledger.open_account(format('CUST-%s', lpad(i::text, 6, '0')), "
+            "(ARRAY['Ada Lovelace','Grace Hopper','Katherine Johnson','Edsger Dijkstra'])[1 + i % 4] || ' — current account', "
+            "(ARRAY['EUR','USD','GBP'])[1 + i % 3], 'liability', false) FROM generate_series(1, 120) i")).ok);
+        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('1000-CASH-EUR', 'Cash at central bank (EUR)', 'EUR', 'asset')")).ok);
+        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('4000-FEES-EUR', 'Fee income (EUR)', 'EUR', 'income')")).ok);
+    }
+
+    void showsAccountsFromTheDatabase()
+    {
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")), QStringLiteral("tst_mainwindow"));
+        AccountListModel model(&worker);
+        MainWindow window(&model, QStringLiteral("test_console_operator@ledger"), /*directConnection=*/true);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.windowTitle().contains(QLatin1String("direct connection")));
+        QCOMPARE(window.menuBar()->actions().size(), 3);
+
+        model.refresh();
+        QTableView *view = window.accountView();
+        QTRY_COMPARE(view->model()->rowCount(), 122);
+        auto *count = window.findChild<QLabel *>(QStringLiteral("countStatus"));
+        QVERIFY(count);
+        QTRY_COMPARE(count->text(), QStringLiteral("122 account(s)"));
+        QCOMPARE(view->model()->index(0, AccountListModel::Code).data().toString(), QStringLiteral("1000-CASH-EUR"));
+        auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
+        QVERIFY(banner && !banner->isVisible());
+
+        // Typing in the search field filters by code or name.
+        auto *search = window.findChild<QLineEdit *>(QStringLiteral("accountSearch"));
+        QVERIFY(search);
+        QTest::keyClicks(search, QStringLiteral("hopper"));
+        QCOMPARE(view->model()->rowCount(), 30);
+        search->clear();
+        QTest::keyClicks(search, QStringLiteral("fees"));
+        QCOMPARE(view->model()->rowCount(), 1);
+        search->clear();
+        QCOMPARE(view->model()->rowCount(), 122);
+
+        // Fixed row height: never sized to contents.
+        QCOMPARE(view->verticalHeader()->sectionResizeMode(0), QHeaderView::Fixed);
+
+        // Keep a picture of it for people to look at.
+        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
+        const QString file = QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/mainwindow.png");
+        QVERIFY(window.grab().save(file));
+        qInfo("screenshot: %s", qPrintable(file));
+    }
+
+    void showsABannerWhenTheDatabaseIsUnreachable()
+    {
+        DbWorker worker(QStringLiteral("host=/nonexistent/ledger dbname=ledger user=nobody"));
+        AccountListModel model(&worker);
+        MainWindow window(&model, QStringLiteral("nobody@ledger"), true);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        model.refresh();
+        auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
+        QTRY_VERIFY(banner->isVisible());
+        auto labels = banner->findChildren<QLabel *>();
+        QVERIFY(!labels.isEmpty());
+        QVERIFY2(labels.first()->text().contains(QLatin1String("Could not reach the database server")),
+                 qPrintable(labels.first()->text()));
+        auto *retry = banner->findChild<QPushButton *>();
+        QVERIFY(retry && retry->isVisible());
+        QSignalSpy loading(&model, &AccountListModel::loadingChanged);
+        QTest::mouseClick(retry, Qt::LeftButton);
+        QTRY_VERIFY(loading.count() >= 2); // retried, failed again, banner stays
+        QTRY_VERIFY(banner->isVisible());
+        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
+        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/mainwindow-unreachable.png")));
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
