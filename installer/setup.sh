@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README, on a fresh Debian 12 machine:
+#
+#   bash installer/setup.sh demo   install what is missing, build, start a private demo
+#                                  PostgreSQL with demo data, open the console on it
+#   bash installer/setup.sh test   install what is missing, build, run every test suite
+#
+# Builds out of the source tree, in build/<preset>. Options:
+#   LEDGER_TEST_PRESETS="dev asan"   presets whose suites `test` runs (default: both)
+#   LEDGER_DEMO_DIR=DIR              where the demo cluster lives (default: ledgerctl's)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mode=${1:-}
+case "$mode" in
+    demo|test) ;;
+    *) echo "usage: bash installer/setup.sh demo|test" >&2; exit 2 ;;
+esac
+
+bash "$repo/installer/install-deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() {
+    local preset=$1
+    local werror=OFF
+    [ "${CI:-}" = "true" ] && werror=ON   # warnings are errors in CI
+    echo "== configure and build ($preset)"
+    cmake -S "$repo" --preset "$preset" -DLEDGER_WERROR=$werror >/dev/null
+    cmake --build "$repo/build/$preset" -j "$jobs"
+}
+
+if [ "$mode" = demo ]; then
+    build dev
+    ctl="$repo/build/dev/app/ctl/ledgerctl"
+    dir_args=()
+    [ -n "${LEDGER_DEMO_DIR:-}" ] && dir_args=(--dir "$LEDGER_DEMO_DIR")
+    dsn=$("$ctl" demo start "${dir_args[@]}")
+    "$ctl" seed --dsn "$dsn" --accounts 500
+    echo "== opening the console on $dsn"
+    echo "   (stop the demo database later with: $ctl demo stop ${dir_args[*]})"
+    exec "$repo/build/dev/app/console/ledger-console" --dsn "$dsn"
+fi
+
+status=0
+for preset in ${LEDGER_TEST_PRESETS:-dev asan}; do
+    build "$preset"
+    echo "== tests ($preset)"
+    (cd "$repo" && ctest --preset "$preset" -j "$jobs") || status=1
+done
+exit $status
