@@ -2,7 +2,9 @@
 
 #include "db/DbException.h"
 
+#include <QFile>
 #include <QJsonDocument>
+#include <QTimeZone>
 #include <QMap>
 
 #include <cstdio>
@@ -97,6 +99,46 @@ void Invocation::printLine(const QString &text) const
 void Invocation::progress(const QString &text) const
 {
     out(stderr, text + QLatin1Char('\n'));
+}
+
+Result<QByteArray> readInput(const Invocation &invocation, const QString &option, qint64 maxBytes)
+{
+    const QString path = invocation.parser->value(option);
+    if (path.isEmpty())
+        return Error::make(Error::Kind::Input,
+                           QStringLiteral("--%1 is required (a file, or - for standard input).").arg(option));
+    QFile file;
+    const bool isStdin = path == QLatin1String("-");
+    const bool opened = isStdin ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(path), file.open(QIODevice::ReadOnly));
+    if (!opened)
+        return Error::make(Error::Kind::Io, QStringLiteral("Cannot read %1: %2").arg(path, file.errorString()));
+    QByteArray data = file.read(maxBytes + 1);
+    if (data.size() > maxBytes)
+        return Error::make(Error::Kind::Input, QStringLiteral("%1 is larger than %2 MiB; split it.")
+                                                   .arg(isStdin ? QStringLiteral("The input") : path)
+                                                   .arg(maxBytes / (1024 * 1024)));
+    return data;
+}
+
+Result<QDateTime> parseTime(const QString &text, const QString &optionName)
+{
+    const QString t = text.trimmed();
+    if (t.compare(QLatin1String("now"), Qt::CaseInsensitive) == 0)
+        return QDateTime::currentDateTimeUtc();
+    QDateTime parsed = QDateTime::fromString(t, Qt::ISODateWithMs);
+    if (!parsed.isValid()) {
+        const QDate date = QDate::fromString(t, Qt::ISODate);
+        if (date.isValid())
+            parsed = date.startOfDay(Qt::UTC);
+    } else if (parsed.timeSpec() == Qt::LocalTime) {
+        parsed.setTimeSpec(Qt::UTC); // no offset given: UTC, never the machine's zone
+    }
+    if (!parsed.isValid())
+        return Error::make(Error::Kind::Input,
+                           QStringLiteral("--%1 \"%2\" is not a time like 2026-11-20T15:00:00Z, "
+                                          "2026-11-20T16:00:00+01:00, 2026-11-20 or now.")
+                               .arg(optionName, text));
+    return parsed;
 }
 
 bool intOption(const Invocation &invocation, const QString &name, int minimum, int maximum,

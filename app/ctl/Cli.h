@@ -7,6 +7,9 @@
 //   - exit 0 on success, 1 when the work failed, 2 on a usage error.
 
 #include "domain/Error.h"
+#include "domain/Result.h"
+
+#include <QDateTime>
 
 #include <QCommandLineParser>
 #include <QJsonObject>
@@ -47,12 +50,21 @@ struct Command
 };
 
 QList<Command> accountCommands();
+QList<Command> ledgerCommands();   // post, ingest, balance
+QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();
 QList<Command> seedCommands();
 
 // Dispatches argv to the right command; prints help and usage errors.
 int dispatch(const QStringList &arguments, const QList<Command> &commands);
+
+// Reads --<option> FILE, or standard input for "-". Refuses files over maxBytes.
+Result<QByteArray> readInput(const Invocation &invocation, const QString &option, qint64 maxBytes);
+
+// Parses an ISO 8601 time ("2026-11-20T15:00:00Z", "2026-11-20T16:00:00+01:00", a date
+// alone meaning its start in UTC, or "now"). A time without an offset is UTC.
+Result<QDateTime> parseTime(const QString &text, const QString &optionName);
 
 // Parses a positive integer option, or reports a usage error through `invocation`.
 bool intOption(const Invocation &invocation, const QString &name, int minimum, int maximum,

@@ -15,6 +15,8 @@ int main(int argc, char *argv[])
     commands += ledger::cli::migrateCommands();
     commands += ledger::cli::demoCommands();
     commands += ledger::cli::accountCommands();
+    commands += ledger::cli::ledgerCommands();
+    commands += ledger::cli::reversalCommands();
     commands += ledger::cli::seedCommands();
     return ledger::cli::dispatch(QCoreApplication::arguments(), commands);
 }

@@ -1,0 +1,225 @@
+#include "Cli.h"
+
+#include "db/Connection.h"
+#include "db/LedgerRepository.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace ledger::cli {
+
+namespace {
+
+constexpr qint64 kMaxPostBytes = 1024 * 1024;
+constexpr qint64 kMaxIngestBytes = qint64(2) * 1024 * 1024 * 1024;
+
+void addFileOption(QCommandLineParser &p, const QString &what)
+{
+    p.addOption({QStringLiteral("file"), QStringLiteral("%1 (- for standard input).").arg(what),
+                 QStringLiteral("F")});
+}
+
+int runPost(const Invocation &inv)
+{
+    auto input = readInput(inv, QStringLiteral("file"), kMaxPostBytes);
+    if (!input)
+        return inv.fail(input.error());
+    // Syntax is checked here for a precise message; the text itself goes to the server
+    // unchanged, so amounts never pass through a floating-point parser.
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(input.value(), &parseError);
+    if (doc.isNull())
+        return inv.fail(QStringLiteral("The transaction is not valid JSON: %1 at byte %2.")
+                            .arg(parseError.errorString())
+                            .arg(parseError.offset));
+    if (!doc.isObject())
+        return inv.fail(QStringLiteral("The transaction must be one JSON object."));
+    if (doc.object().value(QStringLiteral("idempotency_key")).toString().isEmpty())
+        return inv.fail(QStringLiteral("idempotency_key is missing: give every transaction a unique key, "
+                                       "so that sending it twice posts it once."));
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto result = LedgerRepository::post(connection, input.value());
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("transaction_id"), result.transactionId},
+                       {QStringLiteral("created"), result.created}});
+    else
+        inv.printLine(QString::number(result.transactionId));
+    if (!result.created)
+        inv.progress(QStringLiteral("(already posted under this idempotency key; nothing new was written)"));
+    return Ok;
+}
+
+int runIngest(const Invocation &inv)
+{
+    auto input = readInput(inv, QStringLiteral("file"), kMaxIngestBytes);
+    if (!input)
+        return inv.fail(input.error());
+    int batchSize = 0;
+    int code = 0;
+    if (!intOption(inv, QStringLiteral("batch-size"), 1, 100000, &batchSize, &code))
+        return code;
+
+    // Split into lines; JSON syntax is checked here (with the line number), the events'
+    // meaning on the server.
+    QList<LedgerRepository::IngestLine> lines;
+    LedgerRepository::IngestReport local;
+    int lineNumber = 0;
+    for (const QByteArray &raw : input.value().split('\n')) {
+        ++lineNumber;
+        const QByteArray line = raw.trimmed();
+        if (line.isEmpty())
+            continue;
+        QJsonParseError parseError;
+        const QJsonDocument doc = QJsonDocument::fromJson(line, &parseError);
+        if (doc.isNull() || !doc.isObject()) {
+            ++local.rejected;
+            local.rejections.append({lineNumber, doc.isNull()
+                                                     ? QStringLiteral("not valid JSON: %1 at column %2")
+                                                           .arg(parseError.errorString())
+                                                           .arg(parseError.offset + 1)
+                                                     : QStringLiteral("not a JSON object")});
+            continue;
+        }
+        lines.append({lineNumber, line});
+    }
+
+    LedgerRepository::IngestOptions options;
+    options.batchSize = batchSize;
+    options.allOrNothing = inv.parser->isSet(QStringLiteral("all-or-nothing"));
+    if (inv.parser->isSet(QStringLiteral("contra")))
+        options.contraTemplate = inv.parser->value(QStringLiteral("contra"));
+
+    LedgerRepository::IngestReport report;
+    if (options.allOrNothing && local.rejected > 0) {
+        report = local; // nothing is sent: one bad line refuses the whole input
+    } else {
+        Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+        report = LedgerRepository::ingest(connection, lines, options, [&](int done) {
+            if (!inv.json && lines.size() > options.batchSize)
+                inv.progress(QStringLiteral("... %1 of %2 events").arg(done).arg(lines.size()));
+        });
+        report.rejected += local.rejected;
+        report.rejections = local.rejections + report.rejections;
+        std::sort(report.rejections.begin(), report.rejections.end(),
+                  [](const auto &a, const auto &b) { return a.first < b.first; });
+    }
+
+    for (const auto &[line, reason] : report.rejections)
+        inv.progress(QStringLiteral("line %1: %2").arg(line).arg(reason));
+    if (inv.json) {
+        QJsonArray rejections;
+        for (const auto &[line, reason] : report.rejections)
+            rejections.append(QJsonObject{{QStringLiteral("line"), line}, {QStringLiteral("reason"), reason}});
+        inv.printJson({{QStringLiteral("ok"), report.rejected == 0},
+                       {QStringLiteral("posted"), report.posted},
+                       {QStringLiteral("duplicates"), report.duplicates},
+                       {QStringLiteral("rejected"), report.rejected},
+                       {QStringLiteral("rejections"), rejections}});
+    } else {
+        inv.printLine(QStringLiteral("posted %1, duplicates %2, rejected %3")
+                          .arg(report.posted)
+                          .arg(report.duplicates)
+                          .arg(report.rejected));
+    }
+    if (report.rejected > 0) {
+        inv.progress(options.allOrNothing
+                         ? QStringLiteral("ledgerctl ingest: %1 line(s) rejected; nothing was posted (--all-or-nothing).").arg(report.rejected)
+                         : QStringLiteral("ledgerctl ingest: %1 line(s) rejected; fix them and ingest the file again (events already posted are recognised as duplicates).").arg(report.rejected));
+        return Failed;
+    }
+    return Ok;
+}
+
+int runBalance(const Invocation &inv)
+{
+    const QString account = inv.parser->value(QStringLiteral("account"));
+    if (account.isEmpty())
+        return inv.usage(QStringLiteral("--account is required."));
+    std::optional<QDateTime> effective;
+    std::optional<QDateTime> knownAt;
+    for (const auto &[name, target] : {std::pair{QStringLiteral("effective"), &effective},
+                                       std::pair{QStringLiteral("known-at"), &knownAt}}) {
+        if (!inv.parser->isSet(name))
+            continue;
+        auto t = parseTime(inv.parser->value(name), name);
+        if (!t)
+            return inv.usage(t.error().message);
+        *target = t.value();
+    }
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto b = LedgerRepository::balance(connection, account, effective, knownAt);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("account"), b.account},
+                       {QStringLiteral("amount"), b.amount},
+                       {QStringLiteral("currency"), b.currency},
+                       {QStringLiteral("minor_units"), QString::number(b.minorUnits)},
+                       {QStringLiteral("effective_at"), b.effectiveAt.toString(Qt::ISODateWithMs)},
+                       {QStringLiteral("known_at"), b.knownAt.toString(Qt::ISODateWithMs)}});
+    else
+        inv.printLine(QStringLiteral("%1 %2").arg(b.amount, b.currency));
+    return Ok;
+}
+
+} // namespace
+
+QList<Command> ledgerCommands()
+{
+    Command post;
+    post.name = QStringLiteral("post");
+    post.summary = QStringLiteral("post one transaction from JSON; print its id");
+    post.description = QStringLiteral(
+        "Posts one transaction, given as a JSON object:\n"
+        "  {\"idempotency_key\": \"...\", \"effective_at\": \"2026-11-20T15:00:00Z\",\n"
+        "   \"description\": \"...\", \"external_ref\": \"...\" (optional),\n"
+        "   \"legs\": [{\"account\": \"CODE\", \"amount\": \"12.34\", \"currency\": \"EUR\"}, ...]}\n"
+        "Debits are positive, credits negative; the legs must sum to zero per currency. "
+        "Amounts are exact decimals in the currency's units (EUR 2 decimals, JPY 0, BHD 3). "
+        "Sending the same request with the same key again returns the original id and writes "
+        "nothing; the same key with a different request is refused. Prints the transaction id.");
+    post.addOptions = [](QCommandLineParser &p) { addFileOption(p, QStringLiteral("JSON file with the transaction")); };
+    post.run = runPost;
+
+    Command ingest;
+    ingest.name = QStringLiteral("ingest");
+    ingest.summary = QStringLiteral("ingest NDJSON income/outcome events (duplicates and reordering are fine)");
+    ingest.description = QStringLiteral(
+        "Reads one event per line:\n"
+        "  {\"event_id\": \"...\", \"type\": \"income\"|\"outcome\", \"account\": \"CODE\",\n"
+        "   \"amount\": \"12.34\" (positive), \"currency\": \"EUR\", \"occurred_at\": \"2026-11-20T15:00:00Z\",\n"
+        "   \"description\": \"...\" (optional), \"contra_account\": \"CODE\" (optional)}\n"
+        "Income raises the account's balance, outcome lowers it; the contra account takes the "
+        "other side (default from --contra). An event_id seen before is a duplicate and posts "
+        "nothing. Events are posted in batches, one database transaction per batch; a bad line "
+        "is reported with its line number and nothing of it is written. Prints the counts "
+        "posted, duplicates, rejected; exits 1 when any line was rejected.");
+    ingest.addOptions = [](QCommandLineParser &p) {
+        addFileOption(p, QStringLiteral("NDJSON file of events"));
+        p.addOption({QStringLiteral("contra"), QStringLiteral("Contra account for events without one; {currency} is replaced (default 1000-CASH-{currency})."),
+                     QStringLiteral("TEMPLATE")});
+        p.addOption({QStringLiteral("batch-size"), QStringLiteral("Events per database transaction (default 500)."),
+                     QStringLiteral("N"), QStringLiteral("500")});
+        p.addOption({QStringLiteral("all-or-nothing"), QStringLiteral("Post nothing at all if any line is rejected.")});
+    };
+    ingest.run = runIngest;
+
+    Command balance;
+    balance.name = QStringLiteral("balance");
+    balance.summary = QStringLiteral("an account's balance at a time, as known at a time");
+    balance.description = QStringLiteral(
+        "Prints the balance of an account on its normal side, as an exact amount and currency: "
+        "the sum of the entries effective by --effective and recorded by --known-at (both "
+        "default to now). --effective T alone: the balance at T as we know it now. "
+        "--effective T --known-at T: what the ledger showed at T. Times are ISO 8601 "
+        "(2026-11-20T15:00:00Z, an offset, a date, or now); without an offset they are UTC.");
+    balance.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("account"), QStringLiteral("Account code."), QStringLiteral("CODE")});
+        p.addOption({QStringLiteral("effective"), QStringLiteral("Business time (default now)."), QStringLiteral("T")});
+        p.addOption({QStringLiteral("known-at"), QStringLiteral("What the ledger knew at this time (default now)."), QStringLiteral("T")});
+    };
+    balance.run = runBalance;
+    return {post, ingest, balance};
+}
+
+} // namespace ledger::cli

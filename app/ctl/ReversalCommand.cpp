@@ -1,0 +1,222 @@
+#include "Cli.h"
+
+#include "db/Connection.h"
+#include "db/LedgerRepository.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace ledger::cli {
+
+namespace {
+
+bool idOption(const Invocation &inv, const QString &name, qint64 *out, int *exitCode)
+{
+    bool ok = false;
+    const qint64 v = inv.parser->value(name).toLongLong(&ok);
+    if (!ok || v <= 0) {
+        *exitCode = inv.usage(QStringLiteral("--%1 must be a positive number, not '%2'.")
+                                  .arg(name, inv.parser->value(name)));
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+QJsonObject toJson(const ReversalRepository::Request &r)
+{
+    QJsonObject o{{QStringLiteral("id"), r.id},
+                  {QStringLiteral("transaction_id"), r.transactionId},
+                  {QStringLiteral("reason"), r.reasonCode},
+                  {QStringLiteral("note"), r.note},
+                  {QStringLiteral("rebook"), r.rebook},
+                  {QStringLiteral("requested_by"), r.requestedBy},
+                  {QStringLiteral("requested_at"), r.requestedAt.toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("state"), r.state}};
+    if (r.state != QLatin1String("pending")) {
+        o.insert(QStringLiteral("decided_by"), r.decidedBy);
+        o.insert(QStringLiteral("decided_at"), r.decidedAt.toString(Qt::ISODateWithMs));
+        if (!r.decisionNote.isEmpty())
+            o.insert(QStringLiteral("decision_note"), r.decisionNote);
+    }
+    if (r.reversalTransactionId)
+        o.insert(QStringLiteral("reversal_transaction_id"), r.reversalTransactionId);
+    if (r.rebookTransactionId)
+        o.insert(QStringLiteral("rebook_transaction_id"), r.rebookTransactionId);
+    return o;
+}
+
+int runRequest(const Invocation &inv)
+{
+    qint64 transaction = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("transaction"), &transaction, &code))
+        return code;
+    const QString reason = inv.parser->value(QStringLiteral("reason")).toUpper();
+    const QString note = inv.parser->value(QStringLiteral("note"));
+    if (reason.isEmpty())
+        return inv.usage(QStringLiteral("--reason is required (see `ledgerctl reversal reasons`)."));
+    if (note.trimmed().isEmpty())
+        return inv.usage(QStringLiteral("--note is required: say why the transaction is wrong."));
+    QByteArray rebook;
+    if (inv.parser->isSet(QStringLiteral("rebook-file"))) {
+        auto input = readInput(inv, QStringLiteral("rebook-file"), 1024 * 1024);
+        if (!input)
+            return inv.fail(input.error());
+        QJsonParseError parseError;
+        if (QJsonDocument::fromJson(input.value(), &parseError).isNull())
+            return inv.fail(QStringLiteral("The rebook file is not valid JSON: %1 at byte %2.")
+                                .arg(parseError.errorString())
+                                .arg(parseError.offset));
+        rebook = input.value();
+    }
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const qint64 id = ReversalRepository::request(connection, transaction, reason, note, rebook);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("request_id"), id}});
+    else
+        inv.printLine(QString::number(id));
+    return Ok;
+}
+
+int runApprove(const Invocation &inv)
+{
+    qint64 request = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("request"), &request, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto d = ReversalRepository::approve(connection, request, inv.parser->value(QStringLiteral("note")));
+    if (inv.json) {
+        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId}};
+        if (d.rebookTransactionId)
+            o.insert(QStringLiteral("rebook_transaction_id"), d.rebookTransactionId);
+        inv.printJson(o);
+    } else {
+        inv.printLine(d.rebookTransactionId ? QStringLiteral("%1 %2").arg(d.reversalTransactionId).arg(d.rebookTransactionId)
+                                            : QString::number(d.reversalTransactionId));
+    }
+    return Ok;
+}
+
+int runReject(const Invocation &inv)
+{
+    qint64 request = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("request"), &request, &code))
+        return code;
+    const QString note = inv.parser->value(QStringLiteral("note"));
+    if (note.trimmed().isEmpty())
+        return inv.usage(QStringLiteral("--note is required: say why the request is rejected."));
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    ReversalRepository::reject(connection, request, note);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("request_id"), request}});
+    else
+        inv.printLine(QStringLiteral("Request %1 rejected.").arg(request));
+    return Ok;
+}
+
+int runList(const Invocation &inv)
+{
+    QString state = inv.parser->value(QStringLiteral("state")).toLower();
+    if (state == QLatin1String("all"))
+        state.clear();
+    else if (state != QLatin1String("pending") && state != QLatin1String("approved") && state != QLatin1String("rejected"))
+        return inv.usage(QStringLiteral("--state must be pending, approved, rejected or all."));
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto requests = ReversalRepository::list(connection, state);
+    if (inv.json) {
+        QJsonArray rows;
+        for (const auto &r : requests)
+            rows.append(toJson(r));
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("requests"), rows}});
+        return Ok;
+    }
+    for (const auto &r : requests)
+        inv.printLine(QStringLiteral("%1\ttransaction %2\t%3\t%4\tby %5\t%6")
+                          .arg(r.id)
+                          .arg(r.transactionId)
+                          .arg(r.state, r.reasonCode, r.requestedBy, r.note));
+    return Ok;
+}
+
+int runReasons(const Invocation &inv)
+{
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto reasons = ReversalRepository::reasonCodes(connection);
+    if (inv.json) {
+        QJsonArray rows;
+        for (const auto &r : reasons)
+            rows.append(QJsonObject{{QStringLiteral("code"), r.code}, {QStringLiteral("description"), r.description}});
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("reasons"), rows}});
+        return Ok;
+    }
+    for (const auto &r : reasons)
+        inv.printLine(QStringLiteral("%1\t%2").arg(r.code, r.description));
+    return Ok;
+}
+
+} // namespace
+
+QList<Command> reversalCommands()
+{
+    Command request;
+    request.name = QStringLiteral("reversal request");
+    request.summary = QStringLiteral("ask for a transaction to be reversed (and optionally rebooked)");
+    request.description = QStringLiteral(
+        "Records a request to reverse a transaction, with a reason code and a note. A "
+        "supervisor other than you must approve it. With --rebook-file, approval also posts the "
+        "corrected transaction in that file (same JSON as `ledgerctl post`). Prints the request id.");
+    request.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("transaction"), QStringLiteral("Id of the transaction to reverse."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("reason"), QStringLiteral("Reason code (see `ledgerctl reversal reasons`)."), QStringLiteral("CODE")});
+        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is wrong (required)."), QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("rebook-file"), QStringLiteral("The corrected transaction to post on approval (- for stdin)."), QStringLiteral("F")});
+    };
+    request.run = runRequest;
+
+    Command approve;
+    approve.name = QStringLiteral("reversal approve");
+    approve.summary = QStringLiteral("approve a reversal request (supervisors; never your own)");
+    approve.description = QStringLiteral(
+        "Approves a pending request and posts the reversal: a transaction mirroring the "
+        "original with every leg negated, at the original's effective time, referencing it "
+        "(plus the corrected transaction, for a rebook). Only a supervisor who did not make "
+        "the request may approve; a request is decided once. Prints the reversal transaction "
+        "id (and the rebook's).");
+    approve.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
+    };
+    approve.run = runApprove;
+
+    Command reject;
+    reject.name = QStringLiteral("reversal reject");
+    reject.summary = QStringLiteral("reject a reversal request (supervisors; never your own)");
+    reject.description = QStringLiteral("Rejects a pending request, with a note saying why. Nothing is posted.");
+    reject.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is rejected (required)."), QStringLiteral("TEXT")});
+    };
+    reject.run = runReject;
+
+    Command list;
+    list.name = QStringLiteral("reversal list");
+    list.summary = QStringLiteral("list reversal requests and their state");
+    list.description = QStringLiteral("Lists reversal requests, newest first, with their derived state.");
+    list.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("state"), QStringLiteral("pending, approved, rejected or all (default pending)."),
+                     QStringLiteral("STATE"), QStringLiteral("pending")});
+    };
+    list.run = runList;
+
+    Command reasons;
+    reasons.name = QStringLiteral("reversal reasons");
+    reasons.summary = QStringLiteral("list the reason codes a reversal request may give");
+    reasons.description = QStringLiteral("Lists the reason codes for reversal requests.");
+    reasons.run = runReasons;
+    return {request, approve, reject, list, reasons};
+}
+
+} // namespace ledger::cli
