@@ -22,7 +22,7 @@ struct Run
     QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
 };
 
-Run ledgerctl(const QStringList &args, const QString &dsnEnv = {})
+Run ledgerctl(const QStringList &args, const QString &dsnEnv = {}, const QByteArray &input = {})
 {
     QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -31,6 +31,8 @@ Run ledgerctl(const QStringList &args, const QString &dsnEnv = {})
         env.insert(QStringLiteral("LEDGER_DSN"), dsnEnv);
     p.setProcessEnvironment(env);
     p.start(QStringLiteral(LEDGERCTL_PATH), args);
+    p.write(input);
+    p.closeWriteChannel();
     Run r;
     if (!p.waitForFinished(180000)) {
         p.kill();
@@ -63,8 +65,9 @@ private Q_SLOTS:
     {
         const Run r = ledgerctl({QStringLiteral("--help")});
         QCOMPARE(r.exitCode, 0);
-        for (const char *command : {"migrate", "demo start", "demo stop", "demo status",
-                                    "account open", "account list", "seed"})
+        for (const char *command : {"migrate", "demo start", "demo stop", "demo status", "account open",
+                                    "account list", "seed", "post", "ingest", "balance", "reversal request",
+                                    "reversal approve", "reversal reject", "reversal list", "reversal reasons"})
             QVERIFY2(r.out.contains(QLatin1String(command)), command);
         QCOMPARE(ledgerctl({}).exitCode, 2); // no command: usage
         const Run version = ledgerctl({QStringLiteral("--version")});
@@ -83,6 +86,136 @@ private Q_SLOTS:
         QTest::newRow("account open") << "account open" << "--no-negative";
         QTest::newRow("account list") << "account list" << "--search";
         QTest::newRow("seed") << "seed" << "--accounts";
+        QTest::newRow("post") << "post" << "idempotency_key";
+        QTest::newRow("ingest") << "ingest" << "event_id";
+        QTest::newRow("balance") << "balance" << "--known-at";
+        QTest::newRow("reversal request") << "reversal request" << "--rebook-file";
+        QTest::newRow("reversal approve") << "reversal approve" << "--request";
+        QTest::newRow("reversal reject") << "reversal reject" << "--note";
+        QTest::newRow("reversal list") << "reversal list" << "--state";
+        QTest::newRow("reversal reasons") << "reversal reasons" << "reason codes";
+    }
+
+    void postIngestBalanceAndReverse()
+    {
+        const QString admin = m_db.adminDsn();
+        for (const char *a : {"CASH-X:EUR:asset:", "CUST-X:EUR:liability:--no-negative", "CUST-Y:EUR:liability:--no-negative"}) {
+            const QStringList f = QString::fromLatin1(a).split(QLatin1Char(':'));
+            QStringList args{QStringLiteral("account"), QStringLiteral("open"), QStringLiteral("--code"), f[0], QStringLiteral("--name"), f[0],
+                             QStringLiteral("--currency"), f[1], QStringLiteral("--kind"), f[2]};
+            if (!f[3].isEmpty())
+                args << f[3];
+            QCOMPARE(ledgerctl(args, admin).exitCode, 0);
+        }
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+
+        // post from standard input; the same again gives the same id.
+        const QByteArray deposit = R"({"idempotency_key": "cli-1", "effective_at": "2026-11-10T09:00:00Z", "description": "deposit",
+            "legs": [{"account": "CASH-X", "amount": "250.00", "currency": "EUR"}, {"account": "CUST-X", "amount": "-250.00", "currency": "EUR"}]})";
+        Run r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer, deposit);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QString txId = r.out.trimmed();
+        QVERIFY(txId.toLongLong() > 0);
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--json")}, writer, deposit);
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(QString::number(r.json().value(QStringLiteral("transaction_id")).toInteger()), txId);
+        QCOMPARE(r.json().value(QStringLiteral("created")).toBool(true), false);
+
+        // Bad input: one clear line, exit 1.
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer, "{\"idempotency_key\": \"x\", ");
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("not valid JSON")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("/nonexistent/tx.json")}, writer);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("Cannot read /nonexistent/tx.json")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer,
+                      R"({"idempotency_key": "cli-2", "effective_at": "2026-11-10T09:00:00Z",
+                          "legs": [{"account": "CASH-X", "amount": "1.005", "currency": "EUR"}, {"account": "CUST-X", "amount": "-1.005", "currency": "EUR"}]})");
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err.count(QLatin1Char('\n')), 1);
+        QVERIFY2(r.err.contains(QLatin1String("more decimals than EUR allows")), qPrintable(r.err));
+
+        // ingest: duplicates, out of order, a malformed line and an unknown account.
+        const QByteArray events =
+            R"({"event_id": "ev-2", "type": "outcome", "account": "CUST-X", "amount": "20.00", "currency": "EUR", "occurred_at": "2026-11-12T10:00:00Z", "contra_account": "CASH-X"}
+{"event_id": "ev-1", "type": "income", "account": "CUST-Y", "amount": "5.25", "currency": "EUR", "occurred_at": "2026-11-11T10:00:00Z", "contra_account": "CASH-X"}
+{"event_id": "ev-1", "type": "income", "account": "CUST-Y", "amount": "5.25", "currency": "EUR", "occurred_at": "2026-11-11T10:00:00Z", "contra_account": "CASH-X"}
+{"event_id": "ev-3", "type": "income", "account": "CUST-Y", "amount": 
+{"event_id": "ev-4", "type": "income", "account": "NOBODY", "amount": "1.00", "currency": "EUR", "occurred_at": "2026-11-11T10:00:00Z"}
+
+{"event_id": "ev-5", "type": "outcome", "account": "CUST-Y", "amount": "1.00", "currency": "EUR", "occurred_at": "2026-11-13T10:00:00Z", "contra_account": "CASH-X"}
+)";
+        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--json"), QStringLiteral("--batch-size"), QStringLiteral("2")}, writer, events);
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 3);
+        QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 1);
+        QCOMPARE(r.json().value(QStringLiteral("rejected")).toInt(), 2);
+        QVERIFY2(r.err.contains(QLatin1String("line 4: not valid JSON")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("line 5: No account with code \"NOBODY\"")), qPrintable(r.err));
+        // Again: everything is a duplicate now, the bad lines still bad.
+        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-")}, writer, events);
+        QVERIFY2(r.out.contains(QLatin1String("posted 0, duplicates 4, rejected 2")), qPrintable(describe(r)));
+        // All or nothing: one bad line, nothing posted.
+        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--all-or-nothing")}, writer,
+                      QByteArray(R"({"event_id": "ev-9", "type": "income", "account": "CUST-Y", "amount": "9.00", "currency": "EUR", "occurred_at": "2026-11-13T10:00:00Z", "contra_account": "CASH-X"})")
+                          + "\n{\"event_id\": \"ev-10\", \"type\": \"sideways\"}\n");
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.out.contains(QLatin1String("posted 0")), qPrintable(describe(r)));
+
+        // balance now, at a business time, and as the ledger knew it.
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-X")}, writer);
+        QCOMPARE(r.out.trimmed(), QStringLiteral("230.00 EUR"));
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y"), QStringLiteral("--effective"), QStringLiteral("2026-11-12")}, writer);
+        QCOMPARE(r.out.trimmed(), QStringLiteral("5.25 EUR"));
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y"), QStringLiteral("--effective"), QStringLiteral("now"),
+                       QStringLiteral("--known-at"), QStringLiteral("2020-01-01T00:00:00Z"), QStringLiteral("--json")}, writer);
+        QCOMPARE(r.json().value(QStringLiteral("amount")).toString(), QStringLiteral("0.00"));
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("NOBODY")}, writer);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains(QLatin1String("No account with code \"NOBODY\"")));
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-X"), QStringLiteral("--effective"), QStringLiteral("last tuesday")}, writer);
+        QCOMPARE(r.exitCode, 2);
+
+        // reversal: request as an operator, approve as a supervisor.
+        const QString op = m_db.dsnFor(QStringLiteral("console_operator"));
+        const QString sup = m_db.dsnFor(QStringLiteral("console_supervisor"));
+        auto requestReversal = [&](const QString &tx) {
+            return ledgerctl({QStringLiteral("reversal"), QStringLiteral("request"), QStringLiteral("--transaction"), tx, QStringLiteral("--reason"),
+                              QStringLiteral("wrong_amount"), QStringLiteral("--note"), QStringLiteral("keyed wrongly")}, op);
+        };
+        // Undoing the 250.00 deposit would overdraw CUST-X (20.00 was spent since): refused,
+        // and the request stays pending.
+        r = requestReversal(txId);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QString blocked = r.out.trimmed();
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), blocked}, sup);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("CUST-X may not go negative")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--json")}, op);
+        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 1);
+        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"), QStringLiteral("--request"), blocked, QStringLiteral("--note"),
+                            QStringLiteral("customer already spent part of it; rebook instead")}, sup).exitCode, 0);
+
+        // A reversal that is fine.
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer,
+                      R"({"idempotency_key": "cli-3", "effective_at": "2026-11-14T09:00:00Z", "description": "deposit",
+                          "legs": [{"account": "CASH-X", "amount": "10.00", "currency": "EUR"}, {"account": "CUST-Y", "amount": "-10.00", "currency": "EUR"}]})");
+        const QString tx3 = r.out.trimmed();
+        r = requestReversal(tx3);
+        const QString request = r.out.trimmed();
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), request}, op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("Not allowed")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), request, QStringLiteral("--json")}, sup);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        QVERIFY(r.json().value(QStringLiteral("reversal_transaction_id")).toInteger() > tx3.toLongLong());
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y")}, writer);
+        QCOMPARE(r.out.trimmed(), QStringLiteral("4.25 EUR"));
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"), QStringLiteral("--request"), request, QStringLiteral("--note"), QStringLiteral("late")}, sup);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("already approved")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--state"), QStringLiteral("all"), QStringLiteral("--json")}, op);
+        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 2);
     }
 
     void everyCommandExplainsItself()

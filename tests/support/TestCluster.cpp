@@ -145,11 +145,11 @@ QString TestCluster::adminDsn(const QString &database) const
     return m_cluster->dsn({}, database);
 }
 
-QString TestCluster::dsnFor(const QString &groupRole)
+QString TestCluster::dsnFor(const QString &groupRole, const QString &user)
 {
-    if (const auto it = m_roleDsns.constFind(groupRole); it != m_roleDsns.constEnd())
+    const QString role = user.isEmpty() ? QStringLiteral("test_") + groupRole : user;
+    if (const auto it = m_roleDsns.constFind(role); it != m_roleDsns.constEnd())
         return *it;
-    const QString role = QStringLiteral("test_") + groupRole;
     const QString password = randomPassword();
     offGuiThread([&] {
         Connection c(adminDsn(), QStringLiteral("test-fixture"));
@@ -157,7 +157,7 @@ QString TestCluster::dsnFor(const QString &groupRole)
         return true;
     });
     const QString dsn = m_cluster->dsn(role) + QStringLiteral(" password=") + password;
-    m_roleDsns.insert(groupRole, dsn);
+    m_roleDsns.insert(role, dsn);
     return dsn;
 }
 

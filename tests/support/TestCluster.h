@@ -33,8 +33,9 @@ public:
     // The superuser's DSN for the ledger database (or another database of the cluster).
     QString adminDsn(const QString &database = {}) const;
     // A DSN for a login role that is a member of `groupRole` only (created on first use,
-    // with a random password), e.g. dsnFor("console_auditor").
-    QString dsnFor(const QString &groupRole);
+    // with a random password), e.g. dsnFor("console_auditor"). `user` names the login role
+    // (default "test_<group>"), so that tests can have two different supervisors.
+    QString dsnFor(const QString &groupRole, const QString &user = {});
     // A new, empty database (for tests that migrate from scratch); returns its admin DSN.
     QString createDatabase(const QString &name);
 

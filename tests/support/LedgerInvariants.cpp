@@ -1,0 +1,74 @@
+#include "LedgerInvariants.h"
+
+#include "SqlSession.h"
+
+namespace ledger::test {
+
+namespace {
+
+struct Check
+{
+    const char *what;
+    const char *sql; // returns the offending rows (a few are enough)
+};
+
+const Check kChecks[] = {
+    {"transaction does not sum to zero per currency",
+     "SELECT transaction_id, currency, sum(amount) FROM ledger.entries "
+     "GROUP BY transaction_id, currency HAVING sum(amount) <> 0 LIMIT 5"},
+    {"transaction with fewer than two legs",
+     "SELECT t.id FROM ledger.transactions t LEFT JOIN ledger.entries e ON e.transaction_id = t.id "
+     "GROUP BY t.id HAVING count(e.id) < 2 LIMIT 5"},
+    {"entry in a currency other than its account's",
+     "SELECT e.id FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "
+     "WHERE a.currency <> e.currency LIMIT 5"},
+    {"sequence, recorded order or running balance broken",
+     "SELECT account_id, account_seq FROM ("
+     "  SELECT account_id, account_seq, balance_after, recorded_at,"
+     "         row_number() OVER w AS n,"
+     "         sum(amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,"
+     "         lag(recorded_at) OVER w AS previous_recorded"
+     "  FROM ledger.entries WINDOW w AS (PARTITION BY account_id ORDER BY account_seq)) x "
+     "WHERE account_seq <> n OR balance_after <> running OR recorded_at < previous_recorded LIMIT 5"},
+    {"account head does not match its entries",
+     "SELECT h.account_id FROM ledger.account_heads h "
+     "LEFT JOIN (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last "
+     "           FROM ledger.entries GROUP BY account_id) e ON e.account_id = h.account_id "
+     "WHERE h.last_seq <> coalesce(e.n, 0) OR h.balance <> coalesce(e.total, 0) "
+     "   OR (e.last IS NOT NULL AND h.last_recorded_at <> e.last) LIMIT 5"},
+    {"account without a head", "SELECT a.id FROM ledger.accounts a "
+                               "WHERE NOT EXISTS (SELECT 1 FROM ledger.account_heads h WHERE h.account_id = a.id) LIMIT 5"},
+    {"negative balance on an account that forbids it",
+     "SELECT a.code, h.balance FROM ledger.accounts a JOIN ledger.account_heads h ON h.account_id = a.id "
+     "WHERE NOT a.allow_negative AND (CASE WHEN a.normal_side = 'debit' THEN h.balance ELSE -h.balance END) < 0 LIMIT 5"},
+    {"transaction without exactly one audit event",
+     "SELECT t.id FROM ledger.transactions t "
+     "LEFT JOIN audit.events ev ON ev.action = 'transaction.posted' AND ev.object_id = t.id::text "
+     "WHERE t.kind <> 'seed' GROUP BY t.id HAVING count(ev.id) <> 1 LIMIT 5"},
+    {"reversal does not mirror its original",
+     "SELECT r.id FROM ledger.transactions r WHERE r.reverses IS NOT NULL AND EXISTS ("
+     "  (SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses "
+     "   EXCEPT ALL SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id) "
+     "  UNION ALL "
+     "  (SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id "
+     "   EXCEPT ALL SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses)) LIMIT 5"},
+};
+
+} // namespace
+
+QStringList ledgerInvariantViolations(SqlSession &admin)
+{
+    QStringList out;
+    for (const Check &check : kChecks) {
+        const SqlOutcome r = admin.exec(QString::fromLatin1(check.sql));
+        if (!r.ok) {
+            out << QStringLiteral("%1: the check failed to run: %2").arg(QLatin1String(check.what), r.message);
+            continue;
+        }
+        for (const QStringList &row : r.rows)
+            out << QStringLiteral("%1: %2").arg(QLatin1String(check.what), row.join(QLatin1Char(' ')));
+    }
+    return out;
+}
+
+} // namespace ledger::test

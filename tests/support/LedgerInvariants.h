@@ -1,0 +1,19 @@
+#pragma once
+
+#include <QStringList>
+
+namespace ledger::test {
+
+class SqlSession;
+
+// The ledger's invariants, checked with plain SQL against the tables (as an auditor with
+// superuser rights would). Returns one line per violation; empty means all hold:
+//  - every transaction sums to zero per currency, and has at least two legs;
+//  - every entry's currency is its account's;
+//  - per account, sequence numbers run 1..n, recorded time never goes back along them,
+//    each balance_after is the running sum, and the head (last_seq, balance) matches;
+//  - no account that forbids it has a negative balance on its normal side;
+//  - every transaction has exactly one audit event, and a reversal mirrors its original.
+QStringList ledgerInvariantViolations(SqlSession &admin);
+
+} // namespace ledger::test
