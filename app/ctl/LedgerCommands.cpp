@@ -60,6 +60,10 @@ int runIngest(const Invocation &inv)
     if (!intOption(inv, QStringLiteral("batch-size"), 1, 100000, &batchSize, &code))
         return code;
 
+    const QString contraTemplate = inv.parser->isSet(QStringLiteral("contra"))
+                                       ? inv.parser->value(QStringLiteral("contra"))
+                                       : LedgerRepository::IngestOptions().contraTemplate;
+
     // Split into lines; JSON syntax is checked here (with the line number), the events'
     // meaning on the server.
     QList<LedgerRepository::IngestLine> lines;
@@ -81,14 +85,19 @@ int runIngest(const Invocation &inv)
                                                      : QStringLiteral("not a JSON object")});
             continue;
         }
-        lines.append({lineNumber, line});
+        // The accounts it touches, so that its batch can lock them up front.
+        const QJsonObject event = doc.object();
+        QString contra = event.value(QStringLiteral("contra_account")).toString();
+        if (contra.isEmpty())
+            contra = QString(contraTemplate).replace(QLatin1String("{currency}"),
+                                                     event.value(QStringLiteral("currency")).toString().toUpper());
+        lines.append({lineNumber, line, {event.value(QStringLiteral("account")).toString(), contra}});
     }
 
     LedgerRepository::IngestOptions options;
     options.batchSize = batchSize;
     options.allOrNothing = inv.parser->isSet(QStringLiteral("all-or-nothing"));
-    if (inv.parser->isSet(QStringLiteral("contra")))
-        options.contraTemplate = inv.parser->value(QStringLiteral("contra"));
+    options.contraTemplate = contraTemplate;
 
     LedgerRepository::IngestReport report;
     if (options.allOrNothing && local.rejected > 0) {

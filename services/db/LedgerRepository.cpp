@@ -62,6 +62,20 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
         for (int start = 0; start < lines.size(); start += qMax(1, batch)) {
             pqxx::work tx(c);
             IngestReport batchReport;
+            QStringList touched;
+            for (int i = start; i < qMin<int>(int(lines.size()), start + batch); ++i)
+                touched += lines.at(i).accounts;
+            touched.removeDuplicates();
+            if (!touched.isEmpty()) {
+                QString array = QStringLiteral("{");
+                for (int i = 0; i < touched.size(); ++i) {
+                    QString code = touched.at(i);
+                    code.replace(QLatin1String("\\"), QLatin1String("\\\\")).replace(QLatin1String("\""), QLatin1String("\\\""));
+                    array += (i ? QStringLiteral(",\"") : QStringLiteral("\"")) + code + QLatin1Char('"');
+                }
+                array += QLatin1Char('}');
+                tx.exec_params("SELECT ledger.lock_accounts($1::text[])", db::toStd(array));
+            }
             for (int i = start; i < qMin<int>(int(lines.size()), start + batch); ++i) {
                 const IngestLine &line = lines.at(i);
                 // A savepoint per event (plain SQL: libpqxx 6's subtransaction leaves the

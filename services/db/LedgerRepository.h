@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QDateTime>
 #include <QList>
+#include <QStringList>
 #include <QString>
 
 #include <functional>
@@ -32,6 +33,9 @@ struct IngestLine
 {
     int lineNumber = 0;
     QByteArray json;
+    // Accounts the event will touch, if the caller knows them: a batch locks them all up
+    // front, in id order, so that concurrent batches cannot deadlock.
+    QStringList accounts;
 };
 
 struct IngestReport

@@ -1,0 +1,326 @@
+// Ledger benchmark: prints figures and ratios against the naive way, measured in the same
+// run. Not a test: no timed assertions; targets are compared and reported.
+//
+//   bench_ledger [--seconds S] [--pit-entries N] [--pit-small N] [--skip-pit] [--skip-posting]
+//
+// Starts its own durable throwaway cluster (fsync on, as in production), then:
+//  1. postings/s with 1, 2 and 8 clients on random accounts, on one hot account, and
+//     batched (many postings per database transaction);
+//  2. point-in-time balance on an account with N entries (default 10M) and one with 100k:
+//     warm latency of the O(log n) function vs the naive sum over all entries.
+
+#include "SqlSession.h"
+#include "cluster/LocalCluster.h"
+#include "db/Connection.h"
+#include "db/DatabaseAdmin.h"
+#include "db/DbException.h"
+#include "db/LedgerRepository.h"
+#include "db/Migrator.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+using namespace ledger;
+using test::SqlSession;
+
+namespace {
+
+void say(const QString &line)
+{
+    std::printf("%s\n", qPrintable(line));
+    std::fflush(stdout);
+}
+
+struct Rate
+{
+    double perSecond = 0;
+    qint64 posted = 0;
+    qint64 refused = 0;
+    qint64 errors = 0;
+};
+
+// Runs `clients` threads for `seconds`; each calls step(connection, client, n) in a loop.
+// step returns how many postings it made (0 or more), or -1 for a refused posting.
+template <class Step>
+Rate measure(const QString &dsn, int clients, double seconds, Step step)
+{
+    std::atomic<qint64> posted{0}, refused{0}, errors{0};
+    std::atomic<bool> stop{false};
+    std::barrier start(clients + 1);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            Connection connection(dsn, QStringLiteral("bench"));
+            start.arrive_and_wait();
+            for (qint64 n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+                try {
+                    const int made = step(connection, c, n);
+                    if (made < 0)
+                        ++refused;
+                    else
+                        posted += made;
+                } catch (const DbException &e) {
+                    if (e.error().sqlState == QLatin1String("LG020"))
+                        ++refused;
+                    else if (++errors < 3)
+                        std::fprintf(stderr, "bench: %s\n", e.what());
+                }
+            }
+        });
+    }
+    start.arrive_and_wait();
+    QElapsedTimer timer;
+    timer.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(qint64(seconds * 1000)));
+    stop = true;
+    for (auto &t : threads)
+        t.join();
+    const double elapsed = double(timer.nsecsElapsed()) / 1e9;
+    return {double(posted.load()) / elapsed, posted.load(), refused.load(), errors.load()};
+}
+
+QByteArray transfer(const QString &key, int from, int to, const QString &hot = {})
+{
+    const QString a = hot.isEmpty() ? QStringLiteral("B-%1").arg(from) : hot;
+    return QStringLiteral(R"({"idempotency_key": "%1", "effective_at": "%2", "description": "bench",
+        "legs": [{"account": "%3", "amount": "-1.00", "currency": "EUR"}, {"account": "B-%4", "amount": "1.00", "currency": "EUR"}]})")
+        .arg(key, QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs), a)
+        .arg(to)
+        .toUtf8();
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Ledger posting and point-in-time balance benchmark."));
+    parser.addHelpOption();
+    parser.addOption({QStringLiteral("seconds"), QStringLiteral("Seconds per posting measurement (default 5)."), QStringLiteral("S"), QStringLiteral("5")});
+    parser.addOption({QStringLiteral("pit-entries"), QStringLiteral("Entries on the big account (default 10000000)."), QStringLiteral("N"), QStringLiteral("10000000")});
+    parser.addOption({QStringLiteral("pit-small"), QStringLiteral("Entries on the small account (default 100000)."), QStringLiteral("N"), QStringLiteral("100000")});
+    parser.addOption({QStringLiteral("skip-pit"), QStringLiteral("Skip the point-in-time part.")});
+    parser.addOption({QStringLiteral("skip-posting"), QStringLiteral("Skip the posting part.")});
+    parser.process(app);
+    const double seconds = parser.value(QStringLiteral("seconds")).toDouble();
+
+    QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-XXXXXX"));
+    LocalCluster::Settings settings; // durable: fsync and synchronous commit on
+    LocalCluster cluster(dir.path(), settings);
+    auto fail = [](const Error &e) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
+        return 1;
+    };
+    if (auto s = cluster.initialize(); !s)
+        return fail(s.error());
+    {
+        // A little more memory than the defaults, as any real server would have.
+        QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
+        conf.open(QIODevice::Append);
+        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\nmaintenance_work_mem = 1GB\n");
+    }
+    if (auto s = cluster.start(); !s)
+        return fail(s.error());
+    struct Stop
+    {
+        LocalCluster &c;
+        ~Stop() { (void)c.stop(true); }
+    } stopAtExit{cluster};
+    if (auto s = cluster.ensureDatabase(); !s)
+        return fail(s.error());
+    try {
+        Connection admin(cluster.dsn());
+        Migrator(admin, MigrationSet::builtIn().value()).migrate();
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"), QStringLiteral("bench"), QStringLiteral("ledger_writer"));
+    } catch (const DbException &e) {
+        return fail(e.error());
+    }
+    const QString writer = cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
+    SqlSession admin(cluster.dsn());
+    say(QStringLiteral("cluster: %1 (durable: fsync on, synchronous_commit on), %2 cores")
+            .arg(dir.path())
+            .arg(std::thread::hardware_concurrency()));
+
+    if (!parser.isSet(QStringLiteral("skip-posting"))) {
+        constexpr int kAccounts = 10000;
+        admin.exec(QStringLiteral("SELECT count(ledger.open_account('B-' || i, 'Bench ' || i, 'EUR', 'asset')) FROM generate_series(1, %1) i").arg(kAccounts));
+        admin.exec(QStringLiteral("SELECT ledger.open_account('HOT', 'Hot account', 'EUR', 'asset')"));
+        say(QStringLiteral("\n== postings/s (each a 2-leg transaction through ledger.post_transaction, audited)"));
+        say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("mode"), -34).arg(QStringLiteral("postings/s"), 12).arg(QStringLiteral("refused/errors"), 16));
+        std::atomic<qint64> keys{0};
+        auto random = [&](Connection &c, int client, qint64) {
+            thread_local std::mt19937 rng(std::random_device{}() + client);
+            const int a = 1 + int(rng() % kAccounts);
+            const int b = 1 + int((a + rng() % (kAccounts - 1)) % kAccounts);
+            LedgerRepository::post(c, transfer(QStringLiteral("r-%1").arg(++keys), a, b));
+            return 1;
+        };
+        auto hot = [&](Connection &c, int client, qint64) {
+            thread_local std::mt19937 rng(std::random_device{}() + client);
+            LedgerRepository::post(c, transfer(QStringLiteral("h-%1").arg(++keys), 0, 1 + int(rng() % kAccounts), QStringLiteral("HOT")));
+            return 1;
+        };
+        Rate random8;
+        Rate hot8;
+        for (int clients : {1, 2, 8}) {
+            const Rate r = measure(writer, clients, seconds, random);
+            if (clients == 8)
+                random8 = r;
+            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("random accounts, %1 client(s)").arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+        }
+        for (int clients : {1, 8}) {
+            const Rate r = measure(writer, clients, seconds, hot);
+            if (clients == 8)
+                hot8 = r;
+            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("one hot account, %1 client(s)").arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+        }
+        // Batched: many postings per database transaction (one commit each batch), through
+        // the ingest path (events in savepoints, as `ledgerctl ingest` does).
+        constexpr int kBatch = 200;
+        auto batched = [&](Connection &c, int client, qint64) {
+            thread_local std::mt19937 rng(std::random_device{}() + client);
+            QList<LedgerRepository::IngestLine> lines;
+            for (int i = 0; i < kBatch; ++i) {
+                const int a = 1 + int(rng() % (kAccounts / 2));
+                const int b = kAccounts / 2 + 1 + int(rng() % (kAccounts / 2));
+                lines.append({i + 1,
+                              QStringLiteral(R"({"event_id": "b-%1", "type": "income", "account": "B-%2", "amount": "1.00", "currency": "EUR", "occurred_at": "%3", "contra_account": "B-%4"})")
+                                  .arg(++keys).arg(a)
+                                  .arg(QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs))
+                                  .arg(b)
+                                  .toUtf8(),
+                              {QStringLiteral("B-%1").arg(a), QStringLiteral("B-%1").arg(b)}});
+            }
+            LedgerRepository::IngestOptions options;
+            options.batchSize = kBatch;
+            return LedgerRepository::ingest(c, lines, options).posted;
+        };
+        Rate batched8;
+        for (int clients : {1, 8}) {
+            const Rate r = measure(writer, clients, seconds, batched);
+            if (clients == 8)
+                batched8 = r;
+            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("batched x%1, %2 client(s)").arg(kBatch).arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+        }
+        say(QStringLiteral("targets: random, 8 clients >= 5000/s: %1 (%2)   hot account, 8 clients >= 1500/s: %3 (%4)")
+                .arg(random8.perSecond, 0, 'f', 0).arg(random8.perSecond >= 5000 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(hot8.perSecond, 0, 'f', 0).arg(hot8.perSecond >= 1500 ? QStringLiteral("met") : QStringLiteral("NOT met")));
+        Q_UNUSED(batched8);
+    }
+
+    if (!parser.isSet(QStringLiteral("skip-pit"))) {
+        const qint64 big = parser.value(QStringLiteral("pit-entries")).toLongLong();
+        const qint64 small = parser.value(QStringLiteral("pit-small")).toLongLong();
+        say(QStringLiteral("\n== point-in-time balance (loading %1 and %2 entries ...)").arg(big).arg(small));
+        QElapsedTimer load;
+        load.start();
+        // Server-side bulk load, as the owner: transactions of 100 legs on the measured
+        // account plus one contra leg; 2% backdated (days late), 0.5% future-dated.
+        auto loadAccount = [&](const QString &code, qint64 entries) -> bool {
+            const QString sql = QStringLiteral(R"sql(
+                SET LOCAL work_mem = '512MB';
+                SELECT ledger.open_account('%1', 'Benchmark account %1', 'EUR', 'asset');
+                SELECT ledger.open_account('%1-CONTRA', 'Contra of %1', 'EUR', 'liability');
+                CREATE TEMP TABLE bench_tx ON COMMIT DROP AS
+                SELECT g AS n,
+                       timestamptz '2021-01-01' + g * (interval '5 years' / %3) AS recorded_at,
+                       CASE WHEN g % 50 = 0 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %3) - interval '3 days'
+                            WHEN g % 200 = 1 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %3) + interval '2 days'
+                            ELSE timestamptz '2021-01-01' + g * (interval '5 years' / %3) - interval '1 second' END AS effective_at
+                FROM generate_series(1, %3) g;
+                WITH ins AS (
+                    INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description, created_by, created_role)
+                    SELECT '%1-' || n, sha256(convert_to('%1-' || n, 'UTF8')), 'seed', effective_at, recorded_at, 'bench load', 'bench', 'bench'
+                    FROM bench_tx ORDER BY n
+                    RETURNING id, idempotency_key, effective_at, recorded_at)
+                SELECT count(*) FROM ins;
+                INSERT INTO ledger.entries (transaction_id, account_id, amount, currency, effective_at, recorded_at, account_seq, balance_after)
+                SELECT t.id, a.id, x.amount, 'EUR', t.effective_at, t.recorded_at,
+                       row_number() OVER w, sum(x.amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                FROM ledger.transactions t
+                CROSS JOIN LATERAL (SELECT CASE WHEN l % 7 = 0 THEN -3 ELSE l END AS amount FROM generate_series(1, 100) l) x
+                JOIN ledger.accounts a ON a.code = '%1'
+                WHERE t.idempotency_key LIKE '%1-%'
+                WINDOW w AS (ORDER BY t.recorded_at, t.id, x.amount)
+                UNION ALL
+                SELECT t.id, c.id, -s.total, 'EUR', t.effective_at, t.recorded_at, row_number() OVER (ORDER BY t.recorded_at, t.id),
+                       sum(-s.total) OVER (ORDER BY t.recorded_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                FROM ledger.transactions t
+                CROSS JOIN LATERAL (SELECT sum(CASE WHEN l % 7 = 0 THEN -3 ELSE l END) AS total FROM generate_series(1, 100) l) s
+                JOIN ledger.accounts c ON c.code = '%1-CONTRA'
+                WHERE t.idempotency_key LIKE '%1-%';
+                SET LOCAL ROLE ledger_owner; -- heads change only as the owner
+                UPDATE ledger.account_heads h
+                SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
+                FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
+                WHERE h.account_id = e.account_id;
+            )sql").arg(code).arg(entries / 100);
+            const auto r = admin.exec(sql);
+            if (!r.ok)
+                std::fprintf(stderr, "bench: loading %s failed: %s\n", qPrintable(code), qPrintable(r.message));
+            return r.ok;
+        };
+        if (!loadAccount(QStringLiteral("SMALL"), small) || !loadAccount(QStringLiteral("BIG"), big))
+            return 1;
+        admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
+        admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
+        say(QStringLiteral("loaded in %1 s").arg(double(load.elapsed()) / 1000.0, 0, 'f', 1));
+
+        // Random (E, K) over the account's life; warm = after one pass.
+        auto timeBalances = [&](const QString &code, const char *function, int queries) -> double {
+            const QString sql = QStringLiteral(R"sql(
+                DO $$
+                DECLARE v_id bigint; v bigint; t0 timestamptz; total interval := interval '0';
+                        e timestamptz; k timestamptz;
+                BEGIN
+                    SELECT id INTO v_id FROM ledger.accounts WHERE code = '%1';
+                    PERFORM setseed(0.5);
+                    FOR i IN 1..%3 LOOP
+                        e := timestamptz '2021-01-01' + random() * interval '5 years 5 days';
+                        k := CASE WHEN random() < 0.3 THEN e ELSE e + random() * interval '30 days' END;
+                        t0 := clock_timestamp();
+                        v := ledger.%2(v_id, e, k);
+                        total := total + (clock_timestamp() - t0);
+                    END LOOP;
+                    PERFORM set_config('bench.result', (extract(epoch FROM total) * 1000 / %3)::text, false);
+                END $$;
+            )sql").arg(code, QLatin1String(function)).arg(queries);
+            SqlSession s(cluster.dsn());
+            s.exec(sql);            // warm-up pass
+            s.exec(sql);
+            return s.scalar(QStringLiteral("SELECT current_setting('bench.result')")).toDouble();
+        };
+        const double fastBig = timeBalances(QStringLiteral("BIG"), "balance_minor", 2000);
+        const double fastSmall = timeBalances(QStringLiteral("SMALL"), "balance_minor", 2000);
+        const double naiveBig = timeBalances(QStringLiteral("BIG"), "balance_minor_naive", 3);
+        const double naiveSmall = timeBalances(QStringLiteral("SMALL"), "balance_minor_naive", 50);
+        // Same answers, on the same random (E, K) (a correctness spot check of the bench data).
+        const QString agree = admin.scalar(QStringLiteral(
+            "SELECT count(*) FILTER (WHERE ledger.balance_minor(a.id, e, k) <> ledger.balance_minor_naive(a.id, e, k)) "
+            "FROM ledger.accounts a, LATERAL (SELECT timestamptz '2021-01-01' + random() * interval '5 years' AS e) x, "
+            "LATERAL (SELECT x.e + random() * interval '10 days' AS k) y, generate_series(1, 3) WHERE a.code = 'BIG'"));
+        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("account"), -24).arg(QStringLiteral("O(log n) ms"), 12).arg(QStringLiteral("naive ms"), 12).arg(QStringLiteral("speed-up"), 10));
+        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("%1 entries").arg(small), -24).arg(fastSmall, 12, 'f', 4).arg(naiveSmall, 12, 'f', 2).arg(naiveSmall / fastSmall, 10, 'f', 0));
+        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("%1 entries").arg(big), -24).arg(fastBig, 12, 'f', 4).arg(naiveBig, 12, 'f', 2).arg(naiveBig / fastBig, 10, 'f', 0));
+        say(QStringLiteral("disagreements with the naive sum on 3 random (E, K): %1").arg(agree));
+        say(QStringLiteral("targets: < 1 ms warm at %1: %2   >= 100x naive: %3   %1 vs %4 < 3x: %5 (%6x)")
+                .arg(big)
+                .arg(fastBig < 1.0 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(naiveBig / fastBig >= 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(small)
+                .arg(fastBig / fastSmall < 3 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(fastBig / fastSmall, 0, 'f', 2));
+    }
+    return 0;
+}
