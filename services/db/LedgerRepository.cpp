@@ -36,9 +36,11 @@ namespace LedgerRepository {
 PostResult post(Connection &connection, const QByteArray &requestJson)
 {
     return db::guarded([&] {
-        pqxx::work tx(db::native(connection));
-        // Ask before posting whether the key is known, so that the caller can tell a
-        // replay from a new posting; the posting function itself is what decides.
+        // One statement, one round trip: the function call is its own transaction
+        // (autocommit), so no BEGIN/COMMIT exchanges. It asks first whether the key is
+        // known, so that the caller can tell a replay from a new posting; the posting
+        // function itself is what decides.
+        pqxx::nontransaction tx(db::native(connection));
         const auto r = tx.exec_params(
             "WITH known AS (SELECT id FROM ledger.transaction_list "
             "               WHERE idempotency_key = ($1::jsonb)->>'idempotency_key') "
@@ -47,7 +49,6 @@ PostResult post(Connection &connection, const QByteArray &requestJson)
         PostResult result;
         result.transactionId = r[0][0].as<qint64>();
         result.created = r[0][1].is_null();
-        tx.commit();
         return result;
     });
 }
@@ -123,7 +124,7 @@ Balance balance(Connection &connection, const QString &accountCode,
                 const std::optional<QDateTime> &effective, const std::optional<QDateTime> &knownAt)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
+        pqxx::nontransaction tx(db::native(connection)); // one statement: no BEGIN/COMMIT
         const std::optional<std::string> e = effective ? std::optional(isoUtc(*effective)) : std::nullopt;
         const std::optional<std::string> k = knownAt ? std::optional(isoUtc(*knownAt)) : std::nullopt;
         const auto r = tx.exec_params(

@@ -1,5 +1,6 @@
 // What each group role of DESIGN.md may and may not do, checked against a real server.
 
+#include "LedgerInvariants.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 
@@ -27,7 +28,97 @@ class TestRoles : public QObject
     }
 
 private Q_SLOTS:
-    void initTestCase() { QVERIFY2(m_db.start(), qPrintable(m_db.lastError())); }
+    void initTestCase()
+    {
+        QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('M-CASH', 'Cash', 'EUR', 'asset'), "
+                                          "ledger.open_account('M-DEP', 'Deposits', 'EUR', 'liability')")).ok);
+        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.post_transaction('{\"idempotency_key\": \"matrix-base\", \"effective_at\": \"2026-11-01T00:00:00Z\", "
+                                          "\"legs\": [{\"account\": \"M-CASH\", \"amount\": \"500\", \"currency\": \"EUR\"}, "
+                                          "{\"account\": \"M-DEP\", \"amount\": \"-500\", \"currency\": \"EUR\"}]}')")).ok);
+    }
+
+    void cleanup()
+    {
+        SqlSession admin(m_db.adminDsn());
+        const QStringList violations = test::ledgerInvariantViolations(admin);
+        QVERIFY2(violations.isEmpty(), qPrintable(violations.join(QLatin1Char('\n'))));
+    }
+
+    // What each role can and cannot do: one row per (role, action). "ok" means allowed;
+    // otherwise the SQLSTATE the server refuses with.
+    void roleMatrix_data()
+    {
+        QTest::addColumn<QString>("role");
+        QTest::addColumn<QString>("sql");
+        QTest::addColumn<QString>("expected");
+        const QString readAccounts = QStringLiteral("SELECT count(*) FROM ledger.account_list");
+        const QString readEntries = QStringLiteral("SELECT count(*) FROM ledger.entry_list");
+        const QString balance = QStringLiteral("SELECT amount FROM ledger.balance('M-DEP')");
+        const QString post = QStringLiteral("SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', 'matrix-' || gen_random_uuid(), "
+                                            "'effective_at', now(), 'legs', '[{\"account\": \"M-CASH\", \"amount\": \"1\", \"currency\": \"EUR\"}, "
+                                            "{\"account\": \"M-DEP\", \"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))");
+        const QString open = QStringLiteral("SELECT ledger.open_account('MX-' || left(md5(random()::text), 8), 'x', 'EUR', 'asset')");
+        const QString request = QStringLiteral("SELECT ledger.request_reversal(1, 'OTHER', 'matrix') FROM (SELECT pg_advisory_xact_lock(1)) l "
+                                               "WHERE NOT EXISTS (SELECT 1 FROM ledger.reversal_request_status WHERE state = 'pending')");
+        const QString approve = QStringLiteral("SELECT ledger.approve_reversal(999999)");
+        const QString readAudit = QStringLiteral("SELECT count(*) FROM audit.event_log");
+        const QString readAuditTable = QStringLiteral("SELECT count(*) FROM audit.events");
+        const QString writeAudit = QStringLiteral("SELECT audit.record('x.y', 'x', '1')");
+        const QString replica = QStringLiteral("SET session_replication_role = replica");
+        struct Row { const char *role; QString sql; const char *expected; const char *what; };
+        const QList<Row> rows = {
+            {"console_operator", readAccounts, "ok", "reads accounts"},
+            {"console_operator", readEntries, "ok", "reads entries"},
+            {"console_operator", balance, "ok", "asks a balance"},
+            {"console_operator", post, "42501", "cannot post"},
+            {"console_operator", open, "42501", "cannot open accounts"},
+            {"console_operator", request, "ok", "requests a reversal"},
+            {"console_operator", approve, "42501", "cannot approve"},
+            {"console_operator", readAudit, "42501", "cannot read the audit log"},
+            {"console_supervisor", readAccounts, "ok", "reads accounts"},
+            {"console_supervisor", post, "42501", "cannot post"},
+            {"console_supervisor", approve, "LG034", "may approve (the request does not exist)"},
+            {"console_supervisor", readAudit, "42501", "cannot read the audit log"},
+            {"console_auditor", readAccounts, "ok", "reads accounts"},
+            {"console_auditor", readEntries, "ok", "reads entries"},
+            {"console_auditor", readAudit, "ok", "reads the audit log"},
+            {"console_auditor", readAuditTable, "42501", "never the audit table itself"},
+            {"console_auditor", post, "42501", "cannot post"},
+            {"console_auditor", request, "42501", "cannot request reversals"},
+            {"console_auditor", approve, "42501", "cannot approve"},
+            {"console_compliance", readAccounts, "ok", "reads accounts"},
+            {"console_compliance", balance, "ok", "asks a balance"},
+            {"console_compliance", post, "42501", "cannot post"},
+            {"console_compliance", request, "42501", "cannot request reversals"},
+            {"ledger_writer", post, "ok", "posts"},
+            {"ledger_writer", open, "ok", "opens accounts"},
+            {"ledger_writer", request, "42501", "cannot request reversals"},
+            {"ledger_writer", approve, "42501", "cannot approve"},
+            {"ledger_writer", readAudit, "42501", "cannot read the audit log"},
+            {"console_broker", readAccounts, "42501", "reads nothing of the ledger"},
+            {"console_broker", balance, "42501", "asks no balance"},
+            {"console_broker", post, "42501", "cannot post"},
+        };
+        for (const Row &r : rows)
+            QTest::addRow("%s %s", r.role, r.what) << QString::fromLatin1(r.role) << r.sql << QString::fromLatin1(r.expected);
+        for (const char *role : {"console_operator", "console_supervisor", "console_auditor", "console_compliance", "ledger_writer", "console_broker"}) {
+            QTest::addRow("%s cannot append audit events directly", role) << QString::fromLatin1(role) << writeAudit << QStringLiteral("42501");
+            QTest::addRow("%s cannot switch triggers off", role) << QString::fromLatin1(role) << replica << QStringLiteral("42501");
+        }
+    }
+
+    void roleMatrix()
+    {
+        QFETCH(QString, role);
+        QFETCH(QString, sql);
+        QFETCH(QString, expected);
+        SqlSession s(m_db.dsnFor(role));
+        const auto r = s.exec(sql);
+        const QString got = r.ok ? QStringLiteral("ok") : r.sqlState;
+        QVERIFY2(got == expected, qPrintable(QStringLiteral("%1: expected %2, got %3 %4").arg(role, expected, got, r.message)));
+    }
 
     void groupRolesCannotLogIn()
     {
