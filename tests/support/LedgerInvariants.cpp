@@ -44,7 +44,8 @@ const Check kChecks[] = {
     {"transaction without exactly one audit event",
      "SELECT t.id FROM ledger.transactions t "
      "LEFT JOIN audit.events ev ON ev.action = 'transaction.posted' AND ev.object_id = t.id::text "
-     "WHERE t.kind <> 'seed' GROUP BY t.id HAVING count(ev.id) <> 1 LIMIT 5"},
+     // Bulk demo loads (ledgerctl seed) write one 'ledger.seeded' event for the whole load.
+     "WHERE t.kind <> 'seed' AND t.idempotency_key NOT LIKE 'seed-%' GROUP BY t.id HAVING count(ev.id) <> 1 LIMIT 5"},
     {"reversal does not mirror its original",
      "SELECT r.id FROM ledger.transactions r WHERE r.reverses IS NOT NULL AND EXISTS ("
      "  (SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses "

@@ -13,7 +13,8 @@ class SqlSession;
 //  - per account, sequence numbers run 1..n, recorded time never goes back along them,
 //    each balance_after is the running sum, and the head (last_seq, balance) matches;
 //  - no account that forbids it has a negative balance on its normal side;
-//  - every transaction has exactly one audit event, and a reversal mirrors its original.
+//  - every transaction has exactly one audit event (bulk demo loads: one for the load),
+//    and a reversal mirrors its original.
 QStringList ledgerInvariantViolations(SqlSession &admin);
 
 } // namespace ledger::test
