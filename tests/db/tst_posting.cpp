@@ -242,6 +242,35 @@ private Q_SLOTS:
         }
     }
 
+    void theDatabaseRefusesUnbalancedWritesEvenFromTheOwner()
+    {
+        // Bypassing the posting function (only the owner could): checked at commit.
+        const QString before = counts();
+        const QString insertTx = QStringLiteral(
+            "SET LOCAL ROLE ledger_owner; "
+            "INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description, created_by, created_role) "
+            "VALUES ('%1', sha256('x'), 'posting', now(), now(), 'bypass', 'x', 'x'); ");
+        const QString leg = QStringLiteral(
+            "INSERT INTO ledger.entries (transaction_id, account_id, amount, currency, effective_at, recorded_at, account_seq, balance_after) "
+            "SELECT currval(pg_get_serial_sequence('ledger.transactions', 'id')), a.id, %2, '%3', now(), now(), 1000000 + %4, 0 "
+            "FROM ledger.accounts a WHERE a.code = '%1'; ");
+        auto run = [&](const QString &sql) { return m_admin->exec(sql); };
+        // No legs at all.
+        auto r = run(insertTx.arg(QStringLiteral("bypass-1")));
+        QCOMPARE(r.sqlState, QStringLiteral("LG016"));
+        QVERIFY2(r.message.contains(QLatin1String("has 0 leg(s)")), qPrintable(r.message));
+        // Unbalanced, written by two statements.
+        r = run(insertTx.arg(QStringLiteral("bypass-2")) + leg.arg(QStringLiteral("CASH-EUR")).arg(100).arg(QStringLiteral("EUR")).arg(1)
+                + leg.arg(QStringLiteral("FEES-EUR")).arg(-99).arg(QStringLiteral("EUR")).arg(1));
+        QCOMPARE(r.sqlState, QStringLiteral("LG016"));
+        QVERIFY2(r.message.contains(QLatin1String("does not balance in EUR")), qPrintable(r.message));
+        // Balanced, but in a currency the account does not hold.
+        r = run(insertTx.arg(QStringLiteral("bypass-3")) + leg.arg(QStringLiteral("CASH-EUR")).arg(100).arg(QStringLiteral("JPY")).arg(2)
+                + leg.arg(QStringLiteral("FEES-EUR")).arg(-100).arg(QStringLiteral("JPY")).arg(2));
+        QCOMPARE(r.sqlState, QStringLiteral("LG015"));
+        QCOMPARE(counts(), before);
+    }
+
     void tablesAreAppendOnly()
     {
         for (const char *sql : {"UPDATE ledger.entries SET amount = amount + 1", "DELETE FROM ledger.transactions",
