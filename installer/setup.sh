@@ -35,7 +35,8 @@ if [ "$mode" = demo ]; then
     dir_args=()
     [ -n "${LEDGER_DEMO_DIR:-}" ] && dir_args=(--dir "$LEDGER_DEMO_DIR")
     dsn=$("$ctl" demo start "${dir_args[@]}")
-    "$ctl" seed --dsn "$dsn" --accounts 500
+    # 500 customers and two years of history (about 10 s), loaded once.
+    "$ctl" seed --dsn "$dsn" --accounts 500 --transactions 200000 --years 2 --if-empty
     echo "== opening the console on $dsn"
     echo "   (stop the demo database later with: $ctl demo stop ${dir_args[*]})"
     exec "$repo/build/dev/app/console/ledger-console" --dsn "$dsn"

@@ -1,5 +1,7 @@
 #include "Cli.h"
 
+#include <limits>
+
 #include "db/AccountRepository.h"
 #include "db/Connection.h"
 #include "db/SeedLoader.h"
@@ -45,6 +47,13 @@ int runSeed(const Invocation &inv)
     const int opened = AccountRepository::openMany(connection, house + customerAccounts,
                                                    /*skipExisting=*/true);
     const qint64 accountsTotal = AccountRepository::count(connection);
+
+    if (transactions > 0 && inv.parser->isSet(QStringLiteral("if-empty"))
+        && SeedLoader(connection).inspect().latestRecordedUs != std::numeric_limits<qint64>::min()) {
+        if (!inv.json)
+            inv.progress(QStringLiteral("The ledger already has entries: no history loaded (--if-empty)."));
+        transactions = 0;
+    }
 
     SeedReport report;
     qint64 generateMs = 0;
@@ -159,6 +168,9 @@ QList<Command> seedCommands()
             {QStringLiteral("years"),
              QStringLiteral("Years the history spans, ending shortly before now (default 2)."),
              QStringLiteral("Y"), QStringLiteral("2")});
+        p.addOption({QStringLiteral("if-empty"),
+                     QStringLiteral("Load the history only if the ledger has no entries yet (so that a "
+                                    "set-up script can run it every time).")});
     };
     seed.run = runSeed;
     return {seed};
