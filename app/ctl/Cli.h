@@ -49,6 +49,7 @@ struct Command
     bool needsDsn = true;
 };
 
+QList<Command> accessCommands();
 QList<Command> accountCommands();
 QList<Command> ledgerCommands();   // post, ingest, balance
 QList<Command> reversalCommands();

@@ -18,5 +18,6 @@ int main(int argc, char *argv[])
     commands += ledger::cli::ledgerCommands();
     commands += ledger::cli::reversalCommands();
     commands += ledger::cli::seedCommands();
+    commands += ledger::cli::accessCommands();
     return ledger::cli::dispatch(QCoreApplication::arguments(), commands);
 }

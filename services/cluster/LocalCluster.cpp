@@ -33,16 +33,6 @@ Status chownRecursive(const QString &path, uid_t uid, gid_t gid)
 
 } // namespace
 
-QString dsnQuote(const QString &value)
-{
-    if (!value.isEmpty() && !value.contains(QLatin1Char(' ')) && !value.contains(QLatin1Char('\''))
-        && !value.contains(QLatin1Char('\\')))
-        return value;
-    QString v = value;
-    v.replace(QLatin1String("\\"), QLatin1String("\\\\")).replace(QLatin1String("'"), QLatin1String("\\'"));
-    return QLatin1Char('\'') + v + QLatin1Char('\'');
-}
-
 LocalCluster::LocalCluster(QString dataDir)
     : LocalCluster(std::move(dataDir), Settings{})
 {}

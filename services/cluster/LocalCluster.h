@@ -76,7 +76,4 @@ private:
     Settings m_settings;
 };
 
-// Quotes a value for a libpq key=value connection string.
-QString dsnQuote(const QString &value);
-
 } // namespace ledger

@@ -124,6 +124,28 @@ QString Connection::describe() const
              QString::fromUtf8(port ? port : ""));
 }
 
+QString dsnQuote(const QString &value)
+{
+    if (!value.isEmpty() && !value.contains(QLatin1Char(' ')) && !value.contains(QLatin1Char('\''))
+        && !value.contains(QLatin1Char('\\')) && !value.contains(QLatin1Char('=')))
+        return value;
+    QString v = value;
+    v.replace(QLatin1String("\\"), QLatin1String("\\\\")).replace(QLatin1String("'"), QLatin1String("\\'"));
+    return QLatin1Char('\'') + v + QLatin1Char('\'');
+}
+
+QString withCredentials(const QString &dsn, const QString &user, const QString &password)
+{
+    // Drop any user/password already there (values plain or quoted).
+    static const QRegularExpression existing(QStringLiteral(R"((^|\s)(user|password)\s*=\s*('([^'\\]|\\.)*'|\S+))"));
+    QString out = dsn;
+    out.replace(existing, QString());
+    out = out.simplified();
+    if (!out.isEmpty())
+        out += QLatin1Char(' ');
+    return out + QStringLiteral("user=%1 password=%2").arg(dsnQuote(user), dsnQuote(password));
+}
+
 QString redactDsn(const QString &dsn)
 {
     QString out = dsn;

@@ -48,6 +48,13 @@ private:
     QThread *m_owner = nullptr;
 };
 
+// Quotes a value for a libpq key=value connection string.
+QString dsnQuote(const QString &value);
+
+// The DSN with user and password set (appended: libpq takes the last value of a key).
+// Only for key=value DSNs; a URI is refused by the caller's connection with a clear error.
+QString withCredentials(const QString &dsn, const QString &user, const QString &password);
+
 // Removes password=... (key/value form) and the password part of URIs from a DSN, for
 // messages and logs.
 QString redactDsn(const QString &dsn);

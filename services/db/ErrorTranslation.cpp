@@ -41,7 +41,12 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
     e.detail = serverMessage.trimmed();
     const QString cls = sqlState.left(2);
 
-    if (cls == QLatin1String(kLedgerSqlStateClass)) {
+    if (sqlState == QLatin1String("LG041") || sqlState == QLatin1String("LG042")
+        || sqlState == QLatin1String("LG044")) {
+        // The console session expired, was revoked or ended: sign in again.
+        e.kind = Error::Kind::Authentication;
+        e.message = text;
+    } else if (cls == QLatin1String(kLedgerSqlStateClass)) {
         // Raised by our own functions with a message meant for people.
         e.kind = Error::Kind::Input;
         e.message = text;
@@ -114,6 +119,13 @@ Error translateConnectionFailure(const QString &driverMessage)
         e.sqlState = QStringLiteral("28P01");
         e.message = QStringLiteral("The server refused the sign-in: the user name or secret is "
                                    "wrong, or the credential has expired.");
+        return e;
+    }
+    if (lower.contains(QLatin1String("is not permitted to log in"))) {
+        e.kind = Error::Kind::Authentication;
+        e.sqlState = QStringLiteral("28000");
+        e.message = QStringLiteral("The server does not let this login sign in: it was disabled, revoked or "
+                                   "ended. Ask an administrator.");
         return e;
     }
     if (lower.contains(QLatin1String("does not exist")) && lower.contains(QLatin1String("database"))) {

@@ -65,6 +65,8 @@ private Q_SLOTS:
                                   << int(Error::Kind::Authentication) << false;
         QTest::newRow("no database") << "connection to server failed: FATAL:  database \"nope\" does not exist"
                                      << int(Error::Kind::NotFound) << false;
+        QTest::newRow("disabled login") << "connection to server on socket \"/x\" failed: FATAL:  role \"lc_op_dave\" is not permitted to log in"
+                                        << int(Error::Kind::Authentication) << false;
         QTest::newRow("bad option") << "invalid connection option \"hots\""
                                     << int(Error::Kind::Input) << false;
     }

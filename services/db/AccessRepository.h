@@ -1,0 +1,90 @@
+#pragma once
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace ledger {
+
+class Connection;
+
+// Operators and their time-limited sessions (the access schema). Synchronous; throws
+// DbException. The rules (who may issue, lifetimes, rate limits, refusal after expiry,
+// reaping) are the database's; see 0007_access_sessions.sql.
+namespace AccessRepository {
+
+// The operator's broker login role: what the long-lived secret signs in as.
+QString brokerRole(const QString &operatorName);
+
+struct Credentials
+{
+    QString role;
+    QString password; // one-time: never stored, never logged
+    QDateTime expiresAt;
+    QDateTime maxUntil;
+};
+
+struct SessionInfo
+{
+    QString role;
+    QString operatorName;
+    QStringList groups;
+    QDateTime issuedAt;
+    QDateTime expiresAt;
+    QDateTime maxUntil;
+    QDateTime serverNow;
+};
+
+struct Operator
+{
+    QString name;
+    QString brokerRole;
+    QStringList groups;
+    QDateTime createdAt;
+    QDateTime disabledAt; // invalid while active
+};
+
+struct Session
+{
+    QString role;
+    QString operatorName;
+    QStringList groups;
+    QDateTime issuedAt;
+    QDateTime expiresAt;
+    QDateTime maxUntil;
+    int renewals = 0;
+    QString state; // active, expired, ended, revoked, reaped
+    int connections = 0;
+    QString note;
+};
+
+struct ReapReport
+{
+    int sessionsReaped = 0;
+    int connectionsTerminated = 0;
+    int rolesKept = 0;
+};
+
+// Administrators (a superuser connection).
+QString addOperator(Connection &admin, const QString &name, const QStringList &groups, const QString &secret);
+int disableOperator(Connection &admin, const QString &name); // returns sessions revoked
+QList<Operator> operators(Connection &admin);
+int revokeSessions(Connection &admin, const QString &operatorName);
+ReapReport reap(Connection &admin);
+QList<Session> sessions(Connection &admin, bool includeReaped);
+
+// The broker connection (operator's secret): mints a session. ttlSeconds empty = default.
+Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds, const QJsonObject &client);
+
+// The session's own connection.
+SessionInfo sessionInfo(Connection &session);
+QDateTime renewSession(Connection &session, std::optional<qint64> ttlSeconds = std::nullopt);
+void endSession(Connection &session);
+
+} // namespace AccessRepository
+
+} // namespace ledger
