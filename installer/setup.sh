@@ -37,9 +37,19 @@ if [ "$mode" = demo ]; then
     dsn=$("$ctl" demo start "${dir_args[@]}")
     # 500 customers and two years of history (about 10 s), loaded once.
     "$ctl" seed --dsn "$dsn" --accounts 500 --transactions 200000 --years 2 --if-empty
-    echo "== opening the console on $dsn"
+    # The demo operator signs in like everyone: its secret mints a time-limited session.
+    # A fresh secret each run, handed to the console through a pipe: never on disk,
+    # never on a command line; with a keychain the console keeps it there.
+    if ! "$ctl" access operator list --dsn "$dsn" | grep -q '^demo\b'; then
+        "$ctl" access operator add demo --dsn "$dsn" \
+            --groups console_operator,console_supervisor,console_auditor,console_compliance >/dev/null
+    fi
+    secret=$("$ctl" access operator set-secret demo --dsn "$dsn" 2>/dev/null)
+    host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$dsn")
+    echo "== opening the console: operator 'demo' on $host"
     echo "   (stop the demo database later with: $ctl demo stop ${dir_args[*]})"
-    exec "$repo/build/dev/app/console/ledger-console" --dsn "$dsn"
+    printf '%s\n' "$secret" | exec "$repo/build/dev/app/console/ledger-console" \
+        --host "$host" --port 5432 --database ledger --operator demo --secret-stdin --remember
 fi
 
 status=0

@@ -1,6 +1,8 @@
 #include "MainWindow.h"
 
 #include "AccountListModel.h"
+#include "SessionLockOverlay.h"
+#include "session/ConsoleSession.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,6 +21,7 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <QEvent>
 
 namespace ledger {
 
@@ -46,9 +49,22 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
         if (loading)
             m_countStatus->setText(tr("Loading accounts…"));
     });
+    connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
+        // Keep the user's place across reloads (refresh, re-authentication).
+        if (loading && m_accountView->currentIndex().isValid())
+            m_selectedCode = m_accountView->currentIndex().data(AccountListModel::AccountCodeRole).toString();
+    });
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
+        if (m_selectedCode.isEmpty())
+            return;
+        const QModelIndexList found = m_proxy->match(m_proxy->index(0, AccountListModel::Code), Qt::DisplayRole,
+                                                     m_selectedCode, 1, Qt::MatchExactly);
+        if (!found.isEmpty()) {
+            m_accountView->setCurrentIndex(found.first());
+            m_accountView->scrollTo(found.first());
+        }
     });
     connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
 
@@ -151,6 +167,58 @@ void MainWindow::createActions()
                               "for a PostgreSQL double-entry ledger.</p>")
                                .arg(QApplication::applicationVersion()));
     });
+}
+
+void MainWindow::attachSession(ConsoleSession *session)
+{
+    m_session = session;
+    m_sessionStatus = new QLabel(this);
+    m_sessionStatus->setObjectName(QStringLiteral("sessionStatus"));
+    statusBar()->addPermanentWidget(m_sessionStatus);
+    m_lock = new SessionLockOverlay(this);
+    connect(m_lock, &SessionLockOverlay::signInRequested, this, &MainWindow::signInRequested);
+
+    auto describe = [this](int secondsLeft) {
+        m_sessionStatus->setText(tr("%1 as %2 — %3 left")
+                                     .arg(m_session->operatorName(), m_session->role())
+                                     .arg(QStringLiteral("%1:%2").arg(secondsLeft / 60).arg(secondsLeft % 60, 2, 10, QLatin1Char('0'))));
+    };
+    connect(session, &ConsoleSession::tick, this, describe);
+    connect(session, &ConsoleSession::expiring, this, [this](int secondsLeft) {
+        m_bannerText->setText(tr("Your session ends in %1 s. Keep working to renew it, or save what you need.").arg(secondsLeft));
+        m_retry->setVisible(false);
+        m_banner->show();
+    });
+    connect(session, &ConsoleSession::renewed, this, [this] {
+        if (!m_retry->isVisible())
+            m_banner->hide();
+    });
+    connect(session, &ConsoleSession::locked, this, [this](const QString &reason) {
+        // Nothing readable behind the lock: the data widgets are hidden, not just covered.
+        centralWidget()->setVisible(false);
+        menuBar()->setEnabled(false);
+        m_sessionStatus->setText(tr("locked"));
+        m_lock->showLocked(reason);
+    });
+    connect(session, &ConsoleSession::signedIn, this, [this, describe] {
+        m_lock->hide();
+        centralWidget()->setVisible(true);
+        menuBar()->setEnabled(true);
+        m_connectionStatus->setText(tr("Signed in as %1").arg(m_session->operatorName()));
+        setWindowTitle(tr("Ledger Console — %1").arg(m_session->operatorName()));
+        describe(m_session->secondsLeft());
+        m_accounts->refresh();
+    });
+    // Any key or click counts as activity and renews the session past half its life.
+    qApp->installEventFilter(this);
+    connect(m_accounts, &AccountListModel::loadFailed, session, &ConsoleSession::reportError);
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    if (m_session && (event->type() == QEvent::KeyPress || event->type() == QEvent::MouseButtonPress))
+        m_session->noteActivity();
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::showError(const ledger::Error &error)

@@ -14,6 +14,8 @@ class QPushButton;
 namespace ledger {
 
 class AccountListModel;
+class ConsoleSession;
+class SessionLockOverlay;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
 // comes from models that load on a worker thread.
@@ -30,8 +32,17 @@ public:
 
     QTableView *accountView() const { return m_accountView; }
 
+    // Time-limited sign-in: shows who is signed in and the time left, warns before the
+    // end, locks the window when the session ends. signInRequested() asks the
+    // application to re-authenticate; the window keeps its state meanwhile.
+    void attachSession(ConsoleSession *session);
+
+Q_SIGNALS:
+    void signInRequested();
+
 protected:
     void closeEvent(QCloseEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void createActions();
@@ -49,6 +60,10 @@ private:
     QPushButton *m_retry = nullptr;
     QLabel *m_connectionStatus = nullptr;
     QLabel *m_countStatus = nullptr;
+    QLabel *m_sessionStatus = nullptr;
+    ConsoleSession *m_session = nullptr;
+    SessionLockOverlay *m_lock = nullptr;
+    QString m_selectedCode; // restored after a reload
 };
 
 } // namespace ledger

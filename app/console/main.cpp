@@ -1,15 +1,20 @@
 // ledger-console: wiring only. Builds the worker, the models and the main window.
 
 #include "AccountListModel.h"
+#include "LoginDialog.h"
 #include "MainWindow.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
+#include "keychain/SecretStore.h"
+#include "session/ConsoleSession.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QRegularExpression>
 
 #include <cstdio>
+#include <iostream>
+#include <string>
 
 using namespace ledger;
 
@@ -20,15 +25,24 @@ void setUpParser(QCommandLineParser &parser)
     parser.setApplicationDescription(QStringLiteral(
         "Ledger Console: the back-office and audit console for a PostgreSQL double-entry "
         "ledger.\n\n"
-        "--dsn opens a direct database connection (for a DBA or a test cluster); the window "
-        "title says so. Without --dsn, LEDGER_DSN or libpq's PG* environment variables are "
-        "used."));
+        "Without --dsn it signs in with a time-limited session: the operator's secret (typed, "
+        "or kept in the system keychain) mints a short-lived database role. --dsn opens a "
+        "direct database connection instead (for a DBA or a test cluster); the window title "
+        "says so."));
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOption({QStringLiteral("dsn"),
-                      QStringLiteral("libpq connection string, e.g. \"host=/path port=5432 "
-                                     "dbname=ledger user=me\" (default: $LEDGER_DSN)."),
+                      QStringLiteral("Direct connection (libpq connection string) instead of signing in."),
                       QStringLiteral("DSN")});
+    parser.addOption({QStringLiteral("host"), QStringLiteral("Server host or socket directory for sign-in."), QStringLiteral("HOST")});
+    parser.addOption({QStringLiteral("port"), QStringLiteral("Server port for sign-in."), QStringLiteral("PORT")});
+    parser.addOption({QStringLiteral("database"), QStringLiteral("Database for sign-in."), QStringLiteral("NAME")});
+    parser.addOption({QStringLiteral("operator"), QStringLiteral("Operator name for sign-in."), QStringLiteral("NAME")});
+    parser.addOption({QStringLiteral("secret-stdin"),
+                      QStringLiteral("Read the operator's secret from the first line of standard input and sign in "
+                                     "at once (set-up scripts; never put a secret on a command line).")});
+    parser.addOption({QStringLiteral("remember"),
+                      QStringLiteral("With --secret-stdin: keep the secret in the system keychain, if there is one.")});
 }
 
 // "user@dbname" from a key=value DSN, for the title; never shows a password.
@@ -85,14 +99,55 @@ int main(int argc, char *argv[])
     setUpParser(parser);
     parser.process(app);
 
-    QString dsn = parser.value(QStringLiteral("dsn"));
-    if (dsn.isEmpty())
-        dsn = qEnvironmentVariable("LEDGER_DSN");
-
+    const QString dsn = parser.value(QStringLiteral("dsn"));
+    const bool direct = !dsn.isEmpty();
     DbWorker worker(dsn, QStringLiteral("ledger-console"));
     AccountListModel accounts(&worker);
-    MainWindow window(&accounts, connectionLabel(dsn), /*directConnection=*/true);
-    window.show();
-    accounts.refresh();
+    MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"), direct);
+    if (direct) {
+        // A DBA's or a test cluster's direct connection: no time-limited session.
+        window.show();
+        accounts.refresh();
+        return app.exec();
+    }
+
+    ConsoleSession session(&worker);
+    SecretStore secrets(QStringLiteral("ledger-console"));
+    window.attachSession(&session);
+    LoginDialog login(&session, &secrets);
+
+    ServerProfile profile = login.profile();
+    if (parser.isSet(QStringLiteral("host")))
+        profile.host = parser.value(QStringLiteral("host"));
+    if (parser.isSet(QStringLiteral("port")))
+        profile.port = parser.value(QStringLiteral("port")).toInt();
+    if (parser.isSet(QStringLiteral("database")))
+        profile.database = parser.value(QStringLiteral("database"));
+    login.setProfile(profile);
+    if (parser.isSet(QStringLiteral("operator")))
+        login.setOperator(parser.value(QStringLiteral("operator")));
+
+    // Re-authentication keeps the window (and the user's place); only the session changes.
+    QObject::connect(&window, &MainWindow::signInRequested, &login, [&] {
+        login.setOperator(session.operatorName(), /*locked=*/true);
+        login.setMessage(session.lockReason());
+        login.open();
+    });
+    QObject::connect(&login, &QDialog::accepted, &window, [&] {
+        if (!window.isVisible())
+            window.show();
+    });
+    QObject::connect(&login, &QDialog::rejected, &app, [&] {
+        if (!window.isVisible())
+            QCoreApplication::quit();
+    });
+    login.show();
+    if (parser.isSet(QStringLiteral("secret-stdin"))) {
+        std::string line;
+        std::getline(std::cin, line);
+        login.setSecret(QString::fromStdString(line).trimmed());
+        login.setRemember(parser.isSet(QStringLiteral("remember")));
+        login.signIn();
+    }
     return app.exec();
 }

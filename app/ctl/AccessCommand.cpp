@@ -97,6 +97,31 @@ int runOperatorDisable(const Invocation &inv)
     return Ok;
 }
 
+int runOperatorSetSecret(const Invocation &inv)
+{
+    const QStringList names = inv.parser->positionalArguments();
+    if (names.size() != 1)
+        return inv.usage(QStringLiteral("give exactly one operator NAME."));
+    const bool fromStdin = inv.parser->isSet(QStringLiteral("secret-stdin"));
+    const QString secret = fromStdin ? secretFromStdin() : generatedSecret();
+    if (fromStdin && secret.size() < 16)
+        return inv.fail(QStringLiteral("The secret on standard input must be at least 16 characters."));
+    Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
+    AccessRepository::setOperatorSecret(admin, names.first(), secret);
+    if (inv.json) {
+        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("operator"), names.first()}};
+        if (!fromStdin)
+            o.insert(QStringLiteral("secret"), secret);
+        inv.printJson(o);
+    } else if (!fromStdin) {
+        inv.progress(QStringLiteral("New secret for %1 (shown once):").arg(names.first()));
+        inv.printLine(secret); // alone on stdout: secret=$(ledgerctl access operator set-secret NAME)
+    } else {
+        inv.printLine(QStringLiteral("Secret of %1 changed.").arg(names.first()));
+    }
+    return Ok;
+}
+
 int runOperatorList(const Invocation &inv)
 {
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
@@ -244,6 +269,15 @@ QList<Command> accessCommands()
              QStringLiteral("NAME"),
              [](QCommandLineParser &p) { p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name.")); },
              runOperatorDisable),
+ make("access operator set-secret", "give an operator a new secret (generated, or from standard input)",
+             QStringLiteral("Replaces the secret of the operator's broker login. Without --secret-stdin a strong "
+                            "secret is generated and printed alone on stdout, once. Open sessions are not affected."),
+             QStringLiteral("NAME"),
+             [secretStdin](QCommandLineParser &p) {
+                 secretStdin(p);
+                 p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name."));
+             },
+             runOperatorSetSecret),
         make("access operator list", "list operators and their groups",
              QStringLiteral("Lists registered operators, their groups and whether they are active."), {}, {}, runOperatorList),
         make("access session issue", "mint a time-limited session for an operator (scripts, tests)",

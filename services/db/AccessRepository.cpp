@@ -61,6 +61,15 @@ int disableOperator(Connection &admin, const QString &name)
     });
 }
 
+void setOperatorSecret(Connection &admin, const QString &name, const QString &secret)
+{
+    db::guarded([&] {
+        pqxx::work tx(db::native(admin));
+        tx.exec_params("SELECT access.set_operator_secret($1, $2)", db::toStd(name), db::toStd(secret));
+        tx.commit();
+    });
+}
+
 QList<Operator> operators(Connection &admin)
 {
     return db::guarded([&] {

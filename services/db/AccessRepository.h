@@ -72,6 +72,7 @@ struct ReapReport
 // Administrators (a superuser connection).
 QString addOperator(Connection &admin, const QString &name, const QStringList &groups, const QString &secret);
 int disableOperator(Connection &admin, const QString &name); // returns sessions revoked
+void setOperatorSecret(Connection &admin, const QString &name, const QString &secret);
 QList<Operator> operators(Connection &admin);
 int revokeSessions(Connection &admin, const QString &operatorName);
 ReapReport reap(Connection &admin);

@@ -28,6 +28,17 @@ DbWorker::~DbWorker()
     m_thread.wait();
 }
 
+void DbWorker::setDsn(const QString &dsn)
+{
+    QMetaObject::invokeMethod(
+        m_context,
+        [this, dsn] {
+            m_connection.reset();
+            m_dsn = dsn;
+        },
+        Qt::QueuedConnection);
+}
+
 void DbWorker::enqueue(Task task)
 {
     QMetaObject::invokeMethod(

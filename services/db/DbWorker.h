@@ -64,7 +64,9 @@ public:
         return future;
     }
 
-    QString dsn() const { return m_dsn; }
+    // Switches to other credentials (a new time-limited session): the current connection
+    // is closed after the jobs already queued, and the next job connects with the new DSN.
+    void setDsn(const QString &dsn);
 
 Q_SIGNALS:
     // Emitted on the worker thread (connect with a queued or auto connection): the
@@ -77,7 +79,7 @@ private:
     void enqueue(Task task);
     void runTask(const Task &task); // worker thread only
 
-    QString m_dsn;
+    QString m_dsn; // worker thread only (after construction)
     QString m_applicationName;
     QThread m_thread;
     QObject *m_context = nullptr;             // lives on m_thread

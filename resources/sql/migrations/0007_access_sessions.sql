@@ -264,6 +264,7 @@ BEGIN
     END IF;
     FOR s IN SELECT x.role_name FROM access.sessions x
              WHERE x.operator = p_operator AND x.ended_at IS NULL AND x.reaped_at IS NULL
+               AND x.expires_at > clock_timestamp() -- expired ones are dead already; the reaper ends them
              ORDER BY x.role_name FOR UPDATE
     LOOP
         UPDATE access.sessions x SET ended_at = clock_timestamp(), end_reason = 'revoked' WHERE x.role_name = s.role_name;
@@ -374,6 +375,25 @@ BEGIN
     v_revoked := access.revoke_operator_sessions(p_name);
     PERFORM audit.record('operator.disabled', 'operator', p_name, jsonb_build_object('sessions_revoked', v_revoked));
     RETURN v_revoked;
+END
+$$;
+
+CREATE FUNCTION access.set_operator_secret(p_name text, p_secret text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, access
+AS $$
+DECLARE
+    v_broker text;
+BEGIN
+    SELECT o.broker_role INTO v_broker FROM access.operators o WHERE o.name = p_name AND o.disabled_at IS NULL;
+    IF v_broker IS NULL THEN
+        RAISE EXCEPTION 'No active operator named "%"', p_name USING ERRCODE = 'LG047';
+    END IF;
+    IF p_secret IS NULL OR length(p_secret) < 16 THEN
+        RAISE EXCEPTION 'The secret must be at least 16 characters' USING ERRCODE = 'LG047';
+    END IF;
+    EXECUTE format('ALTER ROLE %I PASSWORD %L', v_broker, p_secret);
+    PERFORM audit.record('operator.secret_changed', 'operator', p_name, '{}'::jsonb);
 END
 $$;
 

@@ -1,0 +1,171 @@
+// Time-limited sign-in in the real widgets, offscreen, against a real cluster and a real
+// Secret Service: a wrong secret is refused clearly, the right one signs in and is kept in
+// the keychain (and nowhere else), the status bar counts down, the window locks with
+// nothing readable when the session expires, and signing in again (secret from the
+// keychain) returns the user to the same account. Revocation locks too.
+
+#include "AccountListModel.h"
+#include "LoginDialog.h"
+#include "MainWindow.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "db/DbWorker.h"
+#include "keychain/SecretStore.h"
+#include "session/ConsoleSession.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QDir>
+#include <QDirIterator>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTest>
+
+using namespace ledger;
+
+class TestSignIn : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_db;
+    const QString m_secret = QStringLiteral("olga-long-lived-secret-42");
+
+    ServerProfile profile() const
+    {
+        ServerProfile p;
+        p.host = m_db.dataDir();
+        p.port = 5432;
+        p.database = QStringLiteral("ledger");
+        p.sslMode = QStringLiteral("disable");
+        return p;
+    }
+
+    static QString statusText(MainWindow &w)
+    {
+        return w.findChild<QLabel *>(QStringLiteral("sessionStatus"))->text();
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QApplication::setOrganizationName(QStringLiteral("LedgerConsoleTests"));
+        QApplication::setApplicationName(QStringLiteral("tst_signin"));
+        QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        test::SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin.exec(QStringLiteral("SELECT access.add_operator('olga', '{console_operator,console_auditor}', '%1')").arg(m_secret)).ok);
+        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', lpad(i::text, 3, '0')), 'Account ' || i, 'EUR', 'asset') "
+                                          "FROM generate_series(1, 40) i")).ok);
+    }
+
+    void signInExpireLockAndReturn()
+    {
+        if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real"))
+            QSKIP("needs a Secret Service: run through tests/support/with-secret-service.sh");
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        AccountListModel accounts(&worker);
+        ConsoleSession session(&worker);
+        session.setRequestedTtl(5);
+        session.setWarningSeconds(3);
+        SecretStore secrets(QStringLiteral("ledger-console-test"));
+        MainWindow window(&accounts, QStringLiteral("not signed in"), false);
+        window.attachSession(&session);
+        LoginDialog login(&session, &secrets, &window);
+        QObject::connect(&window, &MainWindow::signInRequested, &login, [&] {
+            login.setOperator(session.operatorName(), true);
+            login.setMessage(session.lockReason());
+            login.open();
+        });
+        QObject::connect(&login, &QDialog::accepted, &window, [&] { window.show(); });
+
+        login.setProfile(profile());
+        login.setOperator(QStringLiteral("olga"));
+        login.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&login));
+        auto *message = login.findChild<QLabel *>(QStringLiteral("message"));
+        auto *secretField = login.findChild<QLineEdit *>(QStringLiteral("secret"));
+
+        // A wrong secret: refused, clearly, and the dialog stays.
+        QTest::keyClicks(secretField, QStringLiteral("not-the-secret-at-all"));
+        login.signIn();
+        QTRY_VERIFY_WITH_TIMEOUT(message->text().contains(QLatin1String("Sign-in refused")), 15000);
+        QVERIFY(login.isVisible());
+
+        // The right one, remembered in the keychain.
+        secretField->clear();
+        QTest::keyClicks(secretField, m_secret);
+        login.findChild<QCheckBox *>(QStringLiteral("remember"))->setChecked(true);
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        login.signIn();
+        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QTRY_VERIFY(!login.isVisible());
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.windowTitle().contains(QLatin1String("olga")));
+        QVERIFY(!window.windowTitle().contains(QLatin1String("direct connection")));
+        QTRY_COMPARE_WITH_TIMEOUT(window.accountView()->model()->rowCount(), 40, 15000);
+        QVERIFY(statusText(window).startsWith(QStringLiteral("olga as lc_s_olga_")));
+
+        // The countdown moves.
+        const QString before = statusText(window);
+        QTRY_VERIFY_WITH_TIMEOUT(statusText(window) != before, 3000);
+
+        // The user is somewhere: account ACC-017 selected.
+        QTableView *view = window.accountView();
+        const QModelIndex target = view->model()->match(view->model()->index(0, 0), Qt::DisplayRole, QStringLiteral("ACC-017")).value(0);
+        QVERIFY(target.isValid());
+        view->setCurrentIndex(target);
+
+        // Expiry: the window locks and hides the data.
+        auto *lock = window.findChild<QWidget *>(QStringLiteral("sessionLock"));
+        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY(!window.centralWidget()->isVisible());
+        QVERIFY(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text().contains(QLatin1String("expired")));
+        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
+        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/session-locked.png")));
+
+        // Sign in again: the secret comes from the keychain; the same account is selected.
+        QTest::mouseClick(lock->findChild<QPushButton *>(QStringLiteral("signInAgain")), Qt::LeftButton);
+        QTRY_VERIFY(login.isVisible());
+        QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("operator"))->isReadOnly());
+        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000); // found in the keychain
+        QVERIFY(secretField->text().isEmpty());
+        session.setRequestedTtl(60);
+        login.signIn();
+        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 2, 15000);
+        QTRY_VERIFY(!lock->isVisible());
+        QVERIFY(window.centralWidget()->isVisible());
+        QTRY_COMPARE_WITH_TIMEOUT(view->currentIndex().data().toString(), QStringLiteral("ACC-017"), 10000);
+
+        // The secret is in the keychain and nowhere in the settings or data directories.
+        auto stored = secrets.read(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir()));
+        QTRY_VERIFY_WITH_TIMEOUT(stored.isFinished(), 10000);
+        QVERIFY(stored.result().ok());
+        QCOMPARE(stored.result().value(), m_secret);
+        QSettings().sync();
+        for (auto location : {QStandardPaths::GenericConfigLocation, QStandardPaths::GenericDataLocation}) {
+            QDirIterator it(QStandardPaths::writableLocation(location), QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                QFile f(it.next());
+                QVERIFY(f.open(QIODevice::ReadOnly));
+                QVERIFY2(!f.readAll().contains(m_secret.toUtf8()), qPrintable(f.fileName()));
+            }
+        }
+
+        // Revocation: the next call is refused and the window locks, saying why.
+        test::SqlSession admin(m_db.adminDsn());
+        const QString live = admin.scalar(QStringLiteral("SELECT string_agg(role_name || ' ' || state || ' ' || expires_at, '; ') FROM access.session_list WHERE operator = 'olga'"));
+        QVERIFY2(admin.scalar(QStringLiteral("SELECT access.revoke_operator_sessions('olga')")) == QLatin1String("1"), qPrintable(live));
+        accounts.refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY2(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text().contains(QLatin1String("revoked")),
+                 qPrintable(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text()));
+        QVERIFY(secrets.remove(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir())).isValid());
+    }
+};
+
+QTEST_MAIN(TestSignIn)
+#include "tst_signin.moc"

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "domain/Error.h"
+#include "session/ConsoleSession.h"
+
+#include <QDialog>
+
+class QCheckBox;
+class QComboBox;
+class QDialogButtonBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+
+namespace ledger {
+
+class SecretStore;
+
+// Sign-in: server profile, operator, and the operator's secret, typed or taken from the
+// OS keychain ("remember on this computer"). The secret goes to the keychain or nowhere:
+// never to QSettings, files or logs. Keychain and database calls are asynchronous.
+class LoginDialog : public QDialog
+{
+    Q_OBJECT
+
+public:
+    LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget *parent = nullptr);
+
+    // Pre-fills (e.g. from the command line); the operator field is locked on re-auth.
+    void setProfile(const ServerProfile &profile);
+    void setOperator(const QString &name, bool locked = false);
+    // A secret handed over by the caller (the demo set-up pipes one in); used once.
+    void setSecret(const QString &secret);
+    void setMessage(const QString &text);
+    void setRemember(bool remember);
+
+    ServerProfile profile() const;
+    QString operatorName() const;
+
+    // Starts sign-in as if the user pressed the button (tests, the demo).
+    void signIn();
+
+private:
+    void lookUpStoredSecret();
+    void onSignedIn();
+    void onFailed(const ledger::Error &error);
+    void setBusy(bool busy);
+    QString keychainKey() const;
+
+    ConsoleSession *m_session;
+    SecretStore *m_secrets;
+    QLineEdit *m_host = nullptr;
+    QSpinBox *m_port = nullptr;
+    QLineEdit *m_database = nullptr;
+    QComboBox *m_sslMode = nullptr;
+    QLineEdit *m_operator = nullptr;
+    QLineEdit *m_secret = nullptr;
+    QCheckBox *m_remember = nullptr;
+    QLabel *m_message = nullptr;
+    QDialogButtonBox *m_buttons = nullptr;
+    QString m_storedSecret;    // from the keychain, in memory while the dialog is open
+    QString m_lookedUpKey;
+    bool m_keychainAvailable = true;
+};
+
+} // namespace ledger
