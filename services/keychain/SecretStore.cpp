@@ -29,13 +29,18 @@ Error keychainError(QKeychain::Error code, const QString &text)
                            QStringLiteral("The keychain refused access (it may be locked). "
                                           "Unlock it, or type the secret instead."),
                            text);
-    case QKeychain::NotImplemented:
     case QKeychain::CouldNotDeleteEntry:
+        return Error::make(Error::Kind::Io, QStringLiteral("The keychain could not delete the entry (%1).").arg(text), text);
+    case QKeychain::NotImplemented:
     case QKeychain::OtherError:
     case QKeychain::NoError:
         break;
     }
-    return Error::make(Error::Kind::Io, QStringLiteral("The keychain reported an error: %1").arg(text),
+    // Typically no Secret Service on the session bus (or no session bus at all).
+    return Error::make(Error::Kind::Io,
+                       QStringLiteral("No keychain is available on this computer (%1). Type the secret when "
+                                      "asked; it will not be stored.")
+                           .arg(text),
                        text);
 }
 

@@ -133,9 +133,9 @@ void ConsoleSession::noteActivity()
 {
     if (m_state != State::Active || m_renewing || !m_worker)
         return;
-    const qint64 lifetime = m_lastRenewal.secsTo(m_expiresAt);
-    const int left = secondsLeft();
-    if (lifetime <= 0 || left > lifetime / 2 || m_expiresAt >= m_maxUntil)
+    const qint64 lifetimeMs = m_lastRenewal.msecsTo(m_expiresAt);
+    const qint64 leftMs = QDateTime::currentDateTimeUtc().msecsTo(m_expiresAt);
+    if (lifetimeMs <= 0 || leftMs > lifetimeMs / 2 || m_expiresAt >= m_maxUntil)
         return; // not yet half-way, or renewal cannot extend it any more
     m_renewing = true;
     const std::optional<qint64> ttl = m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;

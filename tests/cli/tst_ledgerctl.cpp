@@ -67,7 +67,10 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         for (const char *command : {"migrate", "demo start", "demo stop", "demo status", "account open",
                                     "account list", "seed", "post", "ingest", "balance", "reversal request",
-                                    "reversal approve", "reversal reject", "reversal list", "reversal reasons"})
+                                    "reversal approve", "reversal reject", "reversal list", "reversal reasons",
+                                    "access operator add", "access operator disable", "access operator set-secret",
+                                    "access operator list", "access session issue", "access reap", "access revoke",
+                                    "access sessions"})
             QVERIFY2(r.out.contains(QLatin1String(command)), command);
         QCOMPARE(ledgerctl({}).exitCode, 2); // no command: usage
         const Run version = ledgerctl({QStringLiteral("--version")});
@@ -94,6 +97,10 @@ private Q_SLOTS:
         QTest::newRow("reversal reject") << "reversal reject" << "--note";
         QTest::newRow("reversal list") << "reversal list" << "--state";
         QTest::newRow("reversal reasons") << "reversal reasons" << "reason codes";
+        QTest::newRow("access operator add") << "access operator add" << "--secret-stdin";
+        QTest::newRow("access session issue") << "access session issue" << "--ttl";
+        QTest::newRow("access reap") << "access reap" << "pg_cron";
+        QTest::newRow("access revoke") << "access revoke" << "NAME";
     }
 
     void postIngestBalanceAndReverse()
@@ -321,6 +328,62 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("Could not reach the database server")), qPrintable(r.err));
         QVERIFY(!r.err.contains(QLatin1String("hunter2")));
+    }
+
+    void accessCommands()
+    {
+        const QString admin = m_db.adminDsn();
+        // An operator with a secret from stdin; the secret never appears in the output.
+        Run r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("add"), QStringLiteral("cli_op"),
+                           QStringLiteral("--groups"), QStringLiteral("console_auditor"), QStringLiteral("--secret-stdin"), QStringLiteral("--json")},
+                          admin, "cli-op-secret-1234567\n");
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        QCOMPARE(r.json().value(QStringLiteral("broker_role")).toString(), QStringLiteral("lc_op_cli_op"));
+        QVERIFY(!r.out.contains(QLatin1String("cli-op-secret")));
+        // Without --secret-stdin one is generated and shown once.
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("add"), QStringLiteral("cli_gen"),
+                       QStringLiteral("--groups"), QStringLiteral("console_operator")}, admin);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains(QLatin1String("shown once")));
+        // A session for scripts.
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"), QStringLiteral("2m"), QStringLiteral("--json")},
+                      admin, "cli-op-secret-1234567\n");
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QString sessionDsn = r.json().value(QStringLiteral("dsn")).toString();
+        const QString role = r.json().value(QStringLiteral("role")).toString();
+        QVERIFY(role.startsWith(QLatin1String("lc_s_cli_op_")));
+        QVERIFY(!sessionDsn.contains(QLatin1String("ledger_admin")));
+        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reasons")}, sessionDsn).exitCode, 0);
+        // Wrong secret, bad ttl, secret on the command line refused.
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin")}, admin, "wrong-secret-xxxxxxxx\n");
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("refused the sign-in")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"), QStringLiteral("soon")}, admin, "x\n");
+        QCOMPARE(r.exitCode, 2);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op")}, admin);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QLatin1String("never on the command line")));
+        // Who holds what; revoke; reap.
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("sessions"), QStringLiteral("--json")}, admin);
+        QCOMPARE(r.json().value(QStringLiteral("sessions")).toArray().size(), 1);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("revoke"), QStringLiteral("cli_op"), QStringLiteral("--json")}, admin);
+        QCOMPARE(r.json().value(QStringLiteral("sessions_revoked")).toInt(), 1);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("reasons")}, sessionDsn);
+        QCOMPARE(r.exitCode, 1);
+        // A new login with a revoked session's password is refused at authentication
+        // (PostgreSQL says no more than that); open connections get "revoked" (tst_access).
+        QVERIFY2(r.err.contains(QLatin1String("refused the sign-in")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("reap")}, admin);
+        QCOMPARE(r.exitCode, 0);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("sessions"), QStringLiteral("--all"), QStringLiteral("--json")}, admin);
+        QCOMPARE(r.json().value(QStringLiteral("sessions")).toArray().first().toObject().value(QStringLiteral("state")).toString(), QStringLiteral("reaped"));
+        // Disable; list.
+        QCOMPARE(ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("disable"), QStringLiteral("cli_gen")}, admin).exitCode, 0);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("list")}, admin);
+        QVERIFY2(r.out.contains(QLatin1String("cli_gen\tconsole_operator\tdisabled")), qPrintable(r.out));
     }
 
     void seedIsIdempotent()

@@ -165,6 +165,67 @@ private Q_SLOTS:
                  qPrintable(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text()));
         QVERIFY(secrets.remove(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir())).isValid());
     }
+
+    void activityRenewsTheSession()
+    {
+        if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real"))
+            QSKIP("needs a Secret Service");
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        AccountListModel accounts(&worker);
+        ConsoleSession session(&worker);
+        session.setRequestedTtl(4);
+        MainWindow window(&accounts, QStringLiteral("not signed in"), false);
+        window.attachSession(&session);
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        QSignalSpy renewed(&session, &ConsoleSession::renewed);
+        session.signIn(profile(), QStringLiteral("olga"), m_secret);
+        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        window.show();
+        const QDateTime first = session.expiresAt();
+        // Past half its life, a key press renews it (on the worker; the GUI never waits).
+        QTest::qWait(2300);
+        QTest::keyClick(window.accountView(), Qt::Key_Down);
+        QTRY_COMPARE_WITH_TIMEOUT(renewed.count(), 1, 10000);
+        QVERIFY(session.expiresAt() > first);
+        QCOMPARE(session.state(), ConsoleSession::State::Active);
+        test::SqlSession admin(m_db.adminDsn());
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT renewals FROM access.sessions WHERE role_name = $1"), {session.role()}), QStringLiteral("1"));
+        // Signing out ends the session on the server.
+        const QString role = session.role();
+        session.signOut();
+        QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.scalar(QStringLiteral("SELECT coalesce(end_reason, 'open') FROM access.sessions WHERE role_name = $1"), {role}),
+                                  QStringLiteral("ended"), 10000);
+    }
+
+    void unreachableServerAndNoKeychainAreClear()
+    {
+        // No Secret Service at all in this part: the dialog says so and typing still works.
+        qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/ledger-test-bus");
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        ConsoleSession session(&worker);
+        SecretStore secrets(QStringLiteral("ledger-console-test-none"));
+        LoginDialog login(&session, &secrets);
+        ServerProfile nowhere = profile();
+        nowhere.host = QStringLiteral("/nonexistent/socket-dir");
+        login.setProfile(nowhere);
+        login.setOperator(QStringLiteral("olga"));
+        login.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&login));
+        auto *message = login.findChild<QLabel *>(QStringLiteral("message"));
+        auto *remember = login.findChild<QCheckBox *>(QStringLiteral("remember"));
+        if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real")) {
+            // (With a real Secret Service already connected in this process, the bus
+            // address no longer matters; the keychain part runs in tst_signin_nokeychain.)
+            QTRY_VERIFY_WITH_TIMEOUT(!remember->isEnabled(), 15000);
+            QVERIFY2(message->text().contains(QLatin1String("No keychain")), qPrintable(message->text()));
+        }
+        login.setSecret(m_secret);
+        login.signIn();
+        QTRY_VERIFY_WITH_TIMEOUT(message->text().contains(QLatin1String("Could not reach the database server")), 15000);
+        QVERIFY(login.isVisible());
+        QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
+    }
 };
 
 QTEST_MAIN(TestSignIn)
