@@ -171,6 +171,10 @@ private Q_SLOTS:
         QCOMPARE(errorOf([&] { AccessRepository::renewSession(session); }).sqlState, QStringLiteral("LG041"));
         // A new login with the same credentials fails.
         QCOMPARE(errorOf([&] { Connection again(sessionDsn(c)); }).kind, Error::Kind::Authentication);
+        // Each refusal is an audit event, although the refused call's transaction rolled back.
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'session.refused' AND object_id = $1 "
+                                                "AND operator = 'alice' AND session_role = $1 AND details->>'reason' = 'expired'"), {c.role}),
+                 QStringLiteral("3"));
 
         // The reaper ends the connection and drops the role.
         QCOMPARE(backendsOf(c.role), 1);
@@ -200,9 +204,11 @@ private Q_SLOTS:
         QVERIFY(open >= 2);
         QCOMPARE(AccessRepository::revokeSessions(admin, QStringLiteral("alice")), open);
         const Error revoked = errorOf([&] { LedgerRepository::balance(s1, QStringLiteral("A-DEP")); });
-        QCOMPARE(revoked.sqlState, QStringLiteral("LG042"));
+        QVERIFY2(revoked.sqlState == QLatin1String("LG042"), qPrintable(revoked.describe() + QLatin1Char(' ') + revoked.detail));
         QVERIFY2(revoked.message.contains(QLatin1String("revoked")), qPrintable(revoked.message));
         QCOMPARE(errorOf([&] { Connection again(sessionDsn(c1)); }).kind, Error::Kind::Authentication); // NOLOGIN now
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT details->>'reason' FROM audit.events WHERE action = 'session.refused' AND object_id = $1"), {c1.role}),
+                 QStringLiteral("revoked"));
         AccessRepository::reap(admin);
         QCOMPARE(backendsOf(c1.role) + backendsOf(c2.role), 0);
         QVERIFY(!roleExists(c1.role) && !roleExists(c2.role));
@@ -247,6 +253,14 @@ private Q_SLOTS:
 
     void accessTablesAreGuarded()
     {
+        // Nobody but the loopback login records refusals, and it can do nothing else.
+        SqlSession alice(withCredentials(baseDsn(), QStringLiteral("lc_op_alice"), m_secret));
+        QCOMPARE(alice.exec(QStringLiteral("SELECT audit.record_refusal('x', 'expired', '{}')")).sqlState, QStringLiteral("42501"));
+        const QString loopback = m_admin->scalar(QStringLiteral("SELECT role_name || ' ' || password FROM access.loopback"));
+        SqlSession lb(withCredentials(baseDsn(), loopback.section(QLatin1Char(' '), 0, 0), loopback.section(QLatin1Char(' '), 1, 1)));
+        QCOMPARE(lb.exec(QStringLiteral("SELECT count(*) FROM ledger.account_list")).sqlState, QStringLiteral("42501"));
+        QCOMPARE(lb.exec(QStringLiteral("SELECT audit.record('x.y', 'x', '1')")).sqlState, QStringLiteral("42501"));
+        QCOMPARE(lb.exec(QStringLiteral("SELECT audit.record_refusal('not_a_session', 'expired', '{}')")).sqlState, QStringLiteral("LG046"));
         QCOMPARE(m_admin->exec(QStringLiteral("UPDATE access.sessions SET expires_at = now() + interval '1 year'")).sqlState, QStringLiteral("LG001"));
         QCOMPARE(m_admin->exec(QStringLiteral("DELETE FROM access.operators")).sqlState, QStringLiteral("LG001"));
         SqlSession broker(withCredentials(baseDsn(), QStringLiteral("lc_op_bob"), QStringLiteral("bob-long-lived-secret")));
