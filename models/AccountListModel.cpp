@@ -1,3 +1,4 @@
+#include "async/WhenReady.h"
 #include "AccountListModel.h"
 
 #include "db/AccountRepository.h"
@@ -80,8 +81,8 @@ void AccountListModel::refresh()
     const quint64 generation = ++m_generation;
     setLoading(true);
     // The query runs on the worker thread; the continuation runs here (GUI thread).
-    m_worker->submit([](Connection &c) { return AccountRepository::list(c); })
-        .then(this, [this, generation](const Result<QList<Account>> &result) {
+    whenReady(m_worker->submit([](Connection &c) { return AccountRepository::list(c); }), this,
+              [this, generation](const Result<QList<Account>> &result) {
             if (generation != m_generation)
                 return; // a newer refresh is under way
             setLoading(false);
@@ -93,7 +94,7 @@ void AccountListModel::refresh()
             m_accounts = result.value();
             endResetModel();
             Q_EMIT loaded(int(m_accounts.size()));
-        });
+              });
 }
 
 } // namespace ledger

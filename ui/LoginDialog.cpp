@@ -1,5 +1,6 @@
 #include "LoginDialog.h"
 
+#include "async/WhenReady.h"
 #include "keychain/SecretStore.h"
 
 #include <QCheckBox>
@@ -130,7 +131,7 @@ void LoginDialog::lookUpStoredSecret()
         return;
     const QString key = m_lookedUpKey = keychainKey();
     m_storedSecret.clear();
-    m_secrets->read(key).then(this, [this, key](const Result<QString> &r) {
+    whenReady(m_secrets->read(key), this, [this, key](const Result<QString> &r) {
         if (key != keychainKey())
             return; // the fields changed meanwhile
         if (r) {

@@ -18,7 +18,7 @@ namespace ledger {
 
 // Owns one database connection on its own thread and runs jobs there, one after another,
 // in submission order. Callers (usually on the GUI thread) get a QFuture<Result<T>>;
-// attach a continuation with `.then(context, ...)` to get back to their own thread.
+// continue with whenReady(future, context, ...) (async/WhenReady.h) on their own thread.
 // The connection is opened lazily by the first job and reopened by the next job after it
 // was lost. Shut down in the destructor: quit(); wait().
 class DbWorker : public QObject

@@ -13,7 +13,7 @@ namespace ledger {
 // The operator's long-lived secrets in the OS keychain (Secret Service on Linux) through
 // Qt Keychain. Never falls back to plain-text storage. Every call is asynchronous and
 // times out, so the GUI thread never waits on the keychain: call from a thread with an
-// event loop (the GUI thread is fine) and continue with `.then(context, ...)`.
+// event loop (the GUI thread is fine) and continue with whenReady(future, context, ...).
 class SecretStore : public QObject
 {
     Q_OBJECT

@@ -1,5 +1,7 @@
 #include "ConsoleSession.h"
 
+#include "async/WhenReady.h"
+
 #include "db/AccessRepository.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
@@ -63,11 +65,8 @@ void ConsoleSession::signIn(const ServerProfile &profile, const QString &operato
     const QJsonObject client{{QStringLiteral("application"), QStringLiteral("ledger-console")},
                              {QStringLiteral("version"), QCoreApplication::applicationVersion()},
                              {QStringLiteral("host"), QSysInfo::machineHostName()}};
-    m_broker
-        ->submit([ttl, client](Connection &c) {
-            return AccessRepository::issueSession(c, ttl, client);
-        })
-        .then(this, [this, attempt, operatorName](const Result<AccessRepository::Credentials> &r) {
+    whenReady(m_broker->submit([ttl, client](Connection &c) { return AccessRepository::issueSession(c, ttl, client); }), this,
+              [this, attempt, operatorName](const Result<AccessRepository::Credentials> &r) {
             if (attempt != m_attempt)
                 return;
             m_broker.reset(); // closes the broker connection (on its thread)
@@ -139,8 +138,8 @@ void ConsoleSession::noteActivity()
         return; // not yet half-way, or renewal cannot extend it any more
     m_renewing = true;
     const std::optional<qint64> ttl = m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
-    m_worker->submit([ttl](Connection &c) { return AccessRepository::renewSession(c, ttl); })
-        .then(this, [this](const Result<QDateTime> &r) {
+    whenReady(m_worker->submit([ttl](Connection &c) { return AccessRepository::renewSession(c, ttl); }), this,
+              [this](const Result<QDateTime> &r) {
             m_renewing = false;
             if (!r) {
                 reportError(r.error());
