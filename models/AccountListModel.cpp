@@ -1,9 +1,8 @@
-#include "async/WhenReady.h"
 #include "AccountListModel.h"
+#include "async/WhenReady.h"
 
 #include "db/AccountRepository.h"
 #include "db/DbWorker.h"
-
 
 namespace ledger {
 
@@ -30,23 +29,34 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
     switch (role) {
     case Qt::DisplayRole:
         switch (Column(index.column())) {
-        case Code: return a.code;
-        case Name: return a.name;
-        case Kind: return toString(a.kind);
-        case Currency: return a.currency;
-        case NormalSide: return toString(normalSide(a.kind));
-        case OpenedAt: return a.openedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
-        case ColumnCount: break;
+        case Code:
+            return a.code;
+        case Name:
+            return a.name;
+        case Kind:
+            return toString(a.kind);
+        case Currency:
+            return a.currency;
+        case NormalSide:
+            return toString(normalSide(a.kind));
+        case OpenedAt:
+            return a.openedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+        case ColumnCount:
+            break;
         }
         return {};
     case Qt::ToolTipRole:
         return tr("%1 — %2 (%3, %4)%5")
             .arg(a.code, a.name, toString(a.kind), a.currency,
                  a.allowNegative ? QString() : tr("; may not go negative"));
-    case AccountIdRole: return a.id;
-    case AccountCodeRole: return a.code;
-    case AllowNegativeRole: return a.allowNegative;
-    default: return {};
+    case AccountIdRole:
+        return a.id;
+    case AccountCodeRole:
+        return a.code;
+    case AllowNegativeRole:
+        return a.allowNegative;
+    default:
+        return {};
     }
 }
 
@@ -55,13 +65,20 @@ QVariant AccountListModel::headerData(int section, Qt::Orientation orientation, 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (Column(section)) {
-    case Code: return tr("Code");
-    case Name: return tr("Name");
-    case Kind: return tr("Kind");
-    case Currency: return tr("Currency");
-    case NormalSide: return tr("Normal side");
-    case OpenedAt: return tr("Opened");
-    case ColumnCount: break;
+    case Code:
+        return tr("Code");
+    case Name:
+        return tr("Name");
+    case Kind:
+        return tr("Kind");
+    case Currency:
+        return tr("Currency");
+    case NormalSide:
+        return tr("Normal side");
+    case OpenedAt:
+        return tr("Opened");
+    case ColumnCount:
+        break;
     }
     return {};
 }
@@ -83,17 +100,17 @@ void AccountListModel::refresh()
     // The query runs on the worker thread; the continuation runs here (GUI thread).
     whenReady(m_worker->submit([](Connection &c) { return AccountRepository::list(c); }), this,
               [this, generation](const Result<QList<Account>> &result) {
-            if (generation != m_generation)
-                return; // a newer refresh is under way
-            setLoading(false);
-            if (!result) {
-                Q_EMIT loadFailed(result.error());
-                return;
-            }
-            beginResetModel();
-            m_accounts = result.value();
-            endResetModel();
-            Q_EMIT loaded(int(m_accounts.size()));
+                  if (generation != m_generation)
+                      return; // a newer refresh is under way
+                  setLoading(false);
+                  if (!result) {
+                      Q_EMIT loadFailed(result.error());
+                      return;
+                  }
+                  beginResetModel();
+                  m_accounts = result.value();
+                  endResetModel();
+                  Q_EMIT loaded(int(m_accounts.size()));
               });
 }
 

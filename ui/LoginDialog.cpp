@@ -32,13 +32,15 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     m_port->setRange(1, 65535);
     m_database = new QLineEdit(this);
     m_sslMode = new QComboBox(this);
-    m_sslMode->addItems({QStringLiteral("prefer"), QStringLiteral("require"), QStringLiteral("verify-full"), QStringLiteral("disable")});
+    m_sslMode->addItems({QStringLiteral("prefer"), QStringLiteral("require"),
+                         QStringLiteral("verify-full"), QStringLiteral("disable")});
     m_operator = new QLineEdit(this);
     m_operator->setObjectName(QStringLiteral("operator"));
     m_secret = new QLineEdit(this);
     m_secret->setObjectName(QStringLiteral("secret"));
     m_secret->setEchoMode(QLineEdit::Password);
-    m_remember = new QCheckBox(tr("&Remember the secret on this computer (in the system keychain)"), this);
+    m_remember =
+        new QCheckBox(tr("&Remember the secret on this computer (in the system keychain)"), this);
     m_remember->setObjectName(QStringLiteral("remember"));
     form->addRow(tr("&Server:"), m_host);
     form->addRow(tr("&Port:"), m_port);
@@ -151,7 +153,8 @@ void LoginDialog::lookUpStoredSecret()
 
 void LoginDialog::setBusy(bool busy)
 {
-    for (QWidget *w : std::initializer_list<QWidget *>{m_host, m_port, m_database, m_sslMode, m_operator, m_secret, m_remember})
+    for (QWidget *w : std::initializer_list<QWidget *>{m_host, m_port, m_database, m_sslMode,
+                                                       m_operator, m_secret, m_remember})
         w->setEnabled(!busy && (w != m_remember || m_keychainAvailable));
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(!busy);
     if (busy)
@@ -186,7 +189,8 @@ void LoginDialog::onSignedIn()
     settings.setValue(QStringLiteral("signin/operator"), operatorName());
     if (m_secrets && m_keychainAvailable) {
         if (m_remember->isChecked() && !m_secret->text().isEmpty())
-            m_secrets->write(keychainKey(), m_secret->text()); // asynchronous; the dialog need not wait
+            m_secrets->write(keychainKey(),
+                             m_secret->text()); // asynchronous; the dialog need not wait
         else if (!m_remember->isChecked() && !m_storedSecret.isEmpty())
             m_secrets->remove(keychainKey());
     }

@@ -58,7 +58,7 @@ private:
     QCheckBox *m_remember = nullptr;
     QLabel *m_message = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
-    QString m_storedSecret;    // from the keychain, in memory while the dialog is open
+    QString m_storedSecret; // from the keychain, in memory while the dialog is open
     QString m_lookedUpKey;
     bool m_keychainAvailable = true;
 };

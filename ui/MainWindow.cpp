@@ -7,6 +7,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -21,7 +22,6 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QVBoxLayout>
-#include <QEvent>
 
 namespace ledger {
 
@@ -52,15 +52,17 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
         // Keep the user's place across reloads (refresh, re-authentication).
         if (loading && m_accountView->currentIndex().isValid())
-            m_selectedCode = m_accountView->currentIndex().data(AccountListModel::AccountCodeRole).toString();
+            m_selectedCode =
+                m_accountView->currentIndex().data(AccountListModel::AccountCodeRole).toString();
     });
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
         if (m_selectedCode.isEmpty())
             return;
-        const QModelIndexList found = m_proxy->match(m_proxy->index(0, AccountListModel::Code), Qt::DisplayRole,
-                                                     m_selectedCode, 1, Qt::MatchExactly);
+        const QModelIndexList found =
+            m_proxy->match(m_proxy->index(0, AccountListModel::Code), Qt::DisplayRole,
+                           m_selectedCode, 1, Qt::MatchExactly);
         if (!found.isEmpty()) {
             m_accountView->setCurrentIndex(found.first());
             m_accountView->scrollTo(found.first());
@@ -82,8 +84,8 @@ void MainWindow::createCentralWidget()
     m_banner = new QFrame(central);
     m_banner->setObjectName(QStringLiteral("errorBanner"));
     m_banner->setFrameShape(QFrame::StyledPanel);
-    m_banner->setStyleSheet(QStringLiteral(
-        "#errorBanner { background: palette(base); border: 1px solid #c0392b; border-radius: 4px; }"));
+    m_banner->setStyleSheet(QStringLiteral("#errorBanner { background: palette(base); border: 1px "
+                                           "solid #c0392b; border-radius: 4px; }"));
     auto *bannerLayout = new QHBoxLayout(m_banner);
     m_bannerText = new QLabel(m_banner);
     m_bannerText->setWordWrap(true);
@@ -133,8 +135,9 @@ void MainWindow::createCentralWidget()
     m_accountView->horizontalHeader()->setSectionResizeMode(AccountListModel::Name,
                                                             QHeaderView::Stretch);
     m_accountView->setColumnWidth(AccountListModel::Code, 190);
-    m_accountView->setColumnWidth(AccountListModel::OpenedAt,
-                                  fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00")) + 24);
+    m_accountView->setColumnWidth(
+        AccountListModel::OpenedAt,
+        fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00")) + 24);
     layout->addWidget(m_accountView, 1);
 
     setCentralWidget(central);
@@ -181,11 +184,15 @@ void MainWindow::attachSession(ConsoleSession *session)
     auto describe = [this](int secondsLeft) {
         m_sessionStatus->setText(tr("%1 as %2 — %3 left")
                                      .arg(m_session->operatorName(), m_session->role())
-                                     .arg(QStringLiteral("%1:%2").arg(secondsLeft / 60).arg(secondsLeft % 60, 2, 10, QLatin1Char('0'))));
+                                     .arg(QStringLiteral("%1:%2")
+                                              .arg(secondsLeft / 60)
+                                              .arg(secondsLeft % 60, 2, 10, QLatin1Char('0'))));
     };
     connect(session, &ConsoleSession::tick, this, describe);
     connect(session, &ConsoleSession::expiring, this, [this](int secondsLeft) {
-        m_bannerText->setText(tr("Your session ends in %1 s. Keep working to renew it, or save what you need.").arg(secondsLeft));
+        m_bannerText->setText(
+            tr("Your session ends in %1 s. Keep working to renew it, or save what you need.")
+                .arg(secondsLeft));
         m_retry->setVisible(false);
         m_banner->show();
     });
@@ -216,7 +223,8 @@ void MainWindow::attachSession(ConsoleSession *session)
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 {
-    if (m_session && (event->type() == QEvent::KeyPress || event->type() == QEvent::MouseButtonPress))
+    if (m_session &&
+        (event->type() == QEvent::KeyPress || event->type() == QEvent::MouseButtonPress))
         m_session->noteActivity();
     return QMainWindow::eventFilter(watched, event);
 }

@@ -31,18 +31,28 @@ void setUpParser(QCommandLineParser &parser)
         "says so."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addOption({QStringLiteral("dsn"),
-                      QStringLiteral("Direct connection (libpq connection string) instead of signing in."),
-                      QStringLiteral("DSN")});
-    parser.addOption({QStringLiteral("host"), QStringLiteral("Server host or socket directory for sign-in."), QStringLiteral("HOST")});
-    parser.addOption({QStringLiteral("port"), QStringLiteral("Server port for sign-in."), QStringLiteral("PORT")});
-    parser.addOption({QStringLiteral("database"), QStringLiteral("Database for sign-in."), QStringLiteral("NAME")});
-    parser.addOption({QStringLiteral("operator"), QStringLiteral("Operator name for sign-in."), QStringLiteral("NAME")});
-    parser.addOption({QStringLiteral("secret-stdin"),
-                      QStringLiteral("Read the operator's secret from the first line of standard input and sign in "
-                                     "at once (set-up scripts; never put a secret on a command line).")});
-    parser.addOption({QStringLiteral("remember"),
-                      QStringLiteral("With --secret-stdin: keep the secret in the system keychain, if there is one.")});
+    parser.addOption(
+        {QStringLiteral("dsn"),
+         QStringLiteral("Direct connection (libpq connection string) instead of signing in."),
+         QStringLiteral("DSN")});
+    parser.addOption({QStringLiteral("host"),
+                      QStringLiteral("Server host or socket directory for sign-in."),
+                      QStringLiteral("HOST")});
+    parser.addOption({QStringLiteral("port"), QStringLiteral("Server port for sign-in."),
+                      QStringLiteral("PORT")});
+    parser.addOption({QStringLiteral("database"), QStringLiteral("Database for sign-in."),
+                      QStringLiteral("NAME")});
+    parser.addOption({QStringLiteral("operator"), QStringLiteral("Operator name for sign-in."),
+                      QStringLiteral("NAME")});
+    parser.addOption(
+        {QStringLiteral("secret-stdin"),
+         QStringLiteral(
+             "Read the operator's secret from the first line of standard input and sign in "
+             "at once (set-up scripts; never put a secret on a command line).")});
+    parser.addOption(
+        {QStringLiteral("remember"),
+         QStringLiteral(
+             "With --secret-stdin: keep the secret in the system keychain, if there is one.")});
 }
 
 // "user@dbname" from a key=value DSN, for the title; never shows a password.
@@ -103,7 +113,8 @@ int main(int argc, char *argv[])
     const bool direct = !dsn.isEmpty();
     DbWorker worker(dsn, QStringLiteral("ledger-console"));
     AccountListModel accounts(&worker);
-    MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"), direct);
+    MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
+                      direct);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -22,7 +22,8 @@ std::optional<qint64> parseDuration(const QString &text)
     const auto m = re.match(text.trimmed());
     if (!m.hasMatch() || text.trimmed().isEmpty())
         return std::nullopt;
-    const qint64 seconds = m.captured(1).toLongLong() * 3600 + m.captured(2).toLongLong() * 60 + m.captured(3).toLongLong();
+    const qint64 seconds = m.captured(1).toLongLong() * 3600 + m.captured(2).toLongLong() * 60 +
+                           m.captured(3).toLongLong();
     return seconds > 0 ? std::optional(seconds) : std::nullopt;
 }
 
@@ -59,25 +60,33 @@ int runOperatorAdd(const Invocation &inv)
     const QStringList names = inv.parser->positionalArguments();
     if (names.size() != 1)
         return inv.usage(QStringLiteral("give exactly one operator NAME."));
-    const QStringList groups = inv.parser->value(QStringLiteral("groups")).split(QLatin1Char(','), Qt::SkipEmptyParts);
+    const QStringList groups =
+        inv.parser->value(QStringLiteral("groups")).split(QLatin1Char(','), Qt::SkipEmptyParts);
     if (groups.isEmpty())
-        return inv.usage(QStringLiteral("--groups is required, e.g. --groups console_operator,console_auditor."));
+        return inv.usage(QStringLiteral(
+            "--groups is required, e.g. --groups console_operator,console_auditor."));
     const bool fromStdin = inv.parser->isSet(QStringLiteral("secret-stdin"));
     const QString secret = fromStdin ? secretFromStdin() : generatedSecret();
     if (fromStdin && secret.size() < 16)
-        return inv.fail(QStringLiteral("The secret on standard input must be at least 16 characters."));
+        return inv.fail(
+            QStringLiteral("The secret on standard input must be at least 16 characters."));
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
     const QString broker = AccessRepository::addOperator(admin, names.first(), groups, secret);
     if (inv.json) {
-        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("operator"), names.first()},
-                      {QStringLiteral("broker_role"), broker}, {QStringLiteral("groups"), toArray(groups)}};
+        QJsonObject o{{QStringLiteral("ok"), true},
+                      {QStringLiteral("operator"), names.first()},
+                      {QStringLiteral("broker_role"), broker},
+                      {QStringLiteral("groups"), toArray(groups)}};
         if (!fromStdin)
             o.insert(QStringLiteral("secret"), secret);
         inv.printJson(o);
     } else {
-        inv.printLine(QStringLiteral("Operator %1 added (signs in as %2; groups %3).").arg(names.first(), broker, groups.join(QLatin1Char(','))));
+        inv.printLine(QStringLiteral("Operator %1 added (signs in as %2; groups %3).")
+                          .arg(names.first(), broker, groups.join(QLatin1Char(','))));
         if (!fromStdin)
-            inv.printLine(QStringLiteral("Secret (shown once; give it to %1 for the console's keychain): %2").arg(names.first(), secret));
+            inv.printLine(
+                QStringLiteral("Secret (shown once; give it to %1 for the console's keychain): %2")
+                    .arg(names.first(), secret));
     }
     return Ok;
 }
@@ -90,10 +99,13 @@ int runOperatorDisable(const Invocation &inv)
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
     const int revoked = AccessRepository::disableOperator(admin, names.first());
     if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("sessions_revoked"), revoked}});
+        inv.printJson(
+            {{QStringLiteral("ok"), true}, {QStringLiteral("sessions_revoked"), revoked}});
     else
-        inv.printLine(QStringLiteral("Operator %1 disabled; %2 open session(s) revoked (run `ledgerctl access reap` to end their connections).")
-                          .arg(names.first()).arg(revoked));
+        inv.printLine(QStringLiteral("Operator %1 disabled; %2 open session(s) revoked (run "
+                                     "`ledgerctl access reap` to end their connections).")
+                          .arg(names.first())
+                          .arg(revoked));
     return Ok;
 }
 
@@ -105,7 +117,8 @@ int runOperatorSetSecret(const Invocation &inv)
     const bool fromStdin = inv.parser->isSet(QStringLiteral("secret-stdin"));
     const QString secret = fromStdin ? secretFromStdin() : generatedSecret();
     if (fromStdin && secret.size() < 16)
-        return inv.fail(QStringLiteral("The secret on standard input must be at least 16 characters."));
+        return inv.fail(
+            QStringLiteral("The secret on standard input must be at least 16 characters."));
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
     AccessRepository::setOperatorSecret(admin, names.first(), secret);
     if (inv.json) {
@@ -115,7 +128,8 @@ int runOperatorSetSecret(const Invocation &inv)
         inv.printJson(o);
     } else if (!fromStdin) {
         inv.progress(QStringLiteral("New secret for %1 (shown once):").arg(names.first()));
-        inv.printLine(secret); // alone on stdout: secret=$(ledgerctl access operator set-secret NAME)
+        inv.printLine(
+            secret); // alone on stdout: secret=$(ledgerctl access operator set-secret NAME)
     } else {
         inv.printLine(QStringLiteral("Secret of %1 changed.").arg(names.first()));
     }
@@ -129,15 +143,18 @@ int runOperatorList(const Invocation &inv)
     if (inv.json) {
         QJsonArray rows;
         for (const auto &o : ops)
-            rows.append(QJsonObject{{QStringLiteral("name"), o.name}, {QStringLiteral("broker_role"), o.brokerRole},
+            rows.append(QJsonObject{{QStringLiteral("name"), o.name},
+                                    {QStringLiteral("broker_role"), o.brokerRole},
                                     {QStringLiteral("groups"), toArray(o.groups)},
                                     {QStringLiteral("disabled"), o.disabledAt.isValid()}});
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("operators"), rows}});
         return Ok;
     }
     for (const auto &o : ops)
-        inv.printLine(QStringLiteral("%1\t%2\t%3").arg(o.name, o.groups.join(QLatin1Char(',')),
-                                                     o.disabledAt.isValid() ? QStringLiteral("disabled") : QStringLiteral("active")));
+        inv.printLine(QStringLiteral("%1\t%2\t%3")
+                          .arg(o.name, o.groups.join(QLatin1Char(',')),
+                               o.disabledAt.isValid() ? QStringLiteral("disabled")
+                                                      : QStringLiteral("active")));
     return Ok;
 }
 
@@ -147,19 +164,25 @@ int runSessionIssue(const Invocation &inv)
     if (op.isEmpty())
         return inv.usage(QStringLiteral("--operator is required."));
     if (!inv.parser->isSet(QStringLiteral("secret-stdin")))
-        return inv.usage(QStringLiteral("give the operator's secret on standard input with --secret-stdin (never on the command line)."));
+        return inv.usage(QStringLiteral("give the operator's secret on standard input with "
+                                        "--secret-stdin (never on the command line)."));
     std::optional<qint64> ttl;
     if (inv.parser->isSet(QStringLiteral("ttl"))) {
         ttl = parseDuration(inv.parser->value(QStringLiteral("ttl")));
         if (!ttl)
-            return inv.usage(QStringLiteral("--ttl must be a duration like 90s, 30m, 1h or 1h30m."));
+            return inv.usage(
+                QStringLiteral("--ttl must be a duration like 90s, 30m, 1h or 1h30m."));
     }
     const QString secret = secretFromStdin();
-    Connection broker(withCredentials(inv.dsn(), AccessRepository::brokerRole(op), secret), QStringLiteral("ledgerctl"));
-    const auto c = AccessRepository::issueSession(broker, ttl, {{QStringLiteral("application"), QStringLiteral("ledgerctl")}});
+    Connection broker(withCredentials(inv.dsn(), AccessRepository::brokerRole(op), secret),
+                      QStringLiteral("ledgerctl"));
+    const auto c = AccessRepository::issueSession(
+        broker, ttl, {{QStringLiteral("application"), QStringLiteral("ledgerctl")}});
     const QString sessionDsn = withCredentials(inv.dsn(), c.role, c.password);
     if (inv.json) {
-        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("role"), c.role}, {QStringLiteral("password"), c.password},
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("role"), c.role},
+                       {QStringLiteral("password"), c.password},
                        {QStringLiteral("expires_at"), c.expiresAt.toString(Qt::ISODateWithMs)},
                        {QStringLiteral("max_until"), c.maxUntil.toString(Qt::ISODateWithMs)},
                        {QStringLiteral("dsn"), sessionDsn}});
@@ -167,7 +190,8 @@ int runSessionIssue(const Invocation &inv)
         inv.printLine(QStringLiteral("role: %1").arg(c.role));
         inv.printLine(QStringLiteral("password: %1").arg(c.password));
         inv.printLine(QStringLiteral("expires: %1").arg(c.expiresAt.toString(Qt::ISODateWithMs)));
-        inv.printLine(QStringLiteral("renewable until: %1").arg(c.maxUntil.toString(Qt::ISODateWithMs)));
+        inv.printLine(
+            QStringLiteral("renewable until: %1").arg(c.maxUntil.toString(Qt::ISODateWithMs)));
         inv.printLine(QStringLiteral("dsn: %1").arg(sessionDsn));
     }
     return Ok;
@@ -178,13 +202,18 @@ int runReap(const Invocation &inv)
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
     const auto r = AccessRepository::reap(admin);
     if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("sessions_reaped"), r.sessionsReaped},
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("sessions_reaped"), r.sessionsReaped},
                        {QStringLiteral("connections_terminated"), r.connectionsTerminated},
                        {QStringLiteral("roles_kept"), r.rolesKept}});
     else
         inv.printLine(QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3")
-                          .arg(r.sessionsReaped).arg(r.connectionsTerminated)
-                          .arg(r.rolesKept ? QStringLiteral("; %1 role(s) could not be dropped yet (see `ledgerctl access sessions`)").arg(r.rolesKept) : QString()));
+                          .arg(r.sessionsReaped)
+                          .arg(r.connectionsTerminated)
+                          .arg(r.rolesKept ? QStringLiteral("; %1 role(s) could not be dropped yet "
+                                                            "(see `ledgerctl access sessions`)")
+                                                 .arg(r.rolesKept)
+                                           : QString()));
     return Ok;
 }
 
@@ -198,10 +227,14 @@ int runRevoke(const Invocation &inv)
     // Revoked sessions are refused from now on; end their connections at once too.
     const auto r = AccessRepository::reap(admin);
     if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("sessions_revoked"), n},
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("sessions_revoked"), n},
                        {QStringLiteral("connections_terminated"), r.connectionsTerminated}});
     else
-        inv.printLine(QStringLiteral("revoked %1 session(s) of %2; terminated %3 connection(s)").arg(n).arg(names.first()).arg(r.connectionsTerminated));
+        inv.printLine(QStringLiteral("revoked %1 session(s) of %2; terminated %3 connection(s)")
+                          .arg(n)
+                          .arg(names.first())
+                          .arg(r.connectionsTerminated));
     return Ok;
 }
 
@@ -212,13 +245,16 @@ int runSessions(const Invocation &inv)
     if (inv.json) {
         QJsonArray rows;
         for (const auto &s : list)
-            rows.append(QJsonObject{{QStringLiteral("role"), s.role}, {QStringLiteral("operator"), s.operatorName},
-                                    {QStringLiteral("groups"), toArray(s.groups)},
-                                    {QStringLiteral("issued_at"), s.issuedAt.toString(Qt::ISODateWithMs)},
-                                    {QStringLiteral("expires_at"), s.expiresAt.toString(Qt::ISODateWithMs)},
-                                    {QStringLiteral("max_until"), s.maxUntil.toString(Qt::ISODateWithMs)},
-                                    {QStringLiteral("renewals"), s.renewals}, {QStringLiteral("state"), s.state},
-                                    {QStringLiteral("connections"), s.connections}});
+            rows.append(
+                QJsonObject{{QStringLiteral("role"), s.role},
+                            {QStringLiteral("operator"), s.operatorName},
+                            {QStringLiteral("groups"), toArray(s.groups)},
+                            {QStringLiteral("issued_at"), s.issuedAt.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("expires_at"), s.expiresAt.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("max_until"), s.maxUntil.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("renewals"), s.renewals},
+                            {QStringLiteral("state"), s.state},
+                            {QStringLiteral("connections"), s.connections}});
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("sessions"), rows}});
         return Ok;
     }
@@ -230,8 +266,9 @@ int runSessions(const Invocation &inv)
     return Ok;
 }
 
-Command make(const char *name, const char *summary, const QString &description, const QString &positional,
-             std::function<void(QCommandLineParser &)> options, std::function<int(const Invocation &)> run)
+Command make(const char *name, const char *summary, const QString &description,
+             const QString &positional, std::function<void(QCommandLineParser &)> options,
+             std::function<int(const Invocation &)> run)
 {
     Command c;
     c.name = QString::fromLatin1(name);
@@ -248,67 +285,103 @@ Command make(const char *name, const char *summary, const QString &description, 
 QList<Command> accessCommands()
 {
     const auto secretStdin = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("secret-stdin"), QStringLiteral("Read the secret from the first line of standard input.")});
+        p.addOption({QStringLiteral("secret-stdin"),
+                     QStringLiteral("Read the secret from the first line of standard input.")});
     };
     return {
-        make("access operator add", "register an operator and their broker login",
-             QStringLiteral("Registers an operator with their functional groups and creates their broker login "
-                            "(lc_op_NAME), whose only right is to mint time-limited sessions. The secret comes "
-                            "from standard input (--secret-stdin), or a strong one is generated and printed once. "
-                            "Groups: console_operator, console_supervisor, console_auditor, console_compliance. "
-                            "Needs a superuser connection."),
-             QStringLiteral("NAME"),
-             [secretStdin](QCommandLineParser &p) {
-                 p.addOption({QStringLiteral("groups"), QStringLiteral("Comma-separated functional groups."), QStringLiteral("G1,G2")});
-                 secretStdin(p);
-                 p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name (lowercase letters, digits, _)."));
-             },
-             runOperatorAdd),
-        make("access operator disable", "disable an operator and revoke their sessions",
-             QStringLiteral("Disables the operator's broker login and revokes every open session of theirs."),
-             QStringLiteral("NAME"),
-             [](QCommandLineParser &p) { p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name.")); },
-             runOperatorDisable),
- make("access operator set-secret", "give an operator a new secret (generated, or from standard input)",
-             QStringLiteral("Replaces the secret of the operator's broker login. Without --secret-stdin a strong "
-                            "secret is generated and printed alone on stdout, once. Open sessions are not affected."),
-             QStringLiteral("NAME"),
-             [secretStdin](QCommandLineParser &p) {
-                 secretStdin(p);
-                 p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name."));
-             },
-             runOperatorSetSecret),
-        make("access operator list", "list operators and their groups",
-             QStringLiteral("Lists registered operators, their groups and whether they are active."), {}, {}, runOperatorList),
-        make("access session issue", "mint a time-limited session for an operator (scripts, tests)",
-             QStringLiteral("Signs in as the operator's broker login with the secret from standard input and "
-                            "mints a time-limited session: prints its role, one-time password, expiry and a DSN. "
-                            "--dsn names the server and database only (key=value form); the credentials are "
-                            "added. --ttl: 90s, 30m, 1h (default: the server's, 30 minutes)."),
-             {},
-             [secretStdin](QCommandLineParser &p) {
-                 p.addOption({QStringLiteral("operator"), QStringLiteral("Operator name."), QStringLiteral("NAME")});
-                 p.addOption({QStringLiteral("ttl"), QStringLiteral("Lifetime, e.g. 30m."), QStringLiteral("DURATION")});
-                 secretStdin(p);
-             },
-             runSessionIssue),
-        make("access reap", "end expired, ended and revoked sessions: terminate connections, drop roles",
-             QStringLiteral("Terminates the connections of sessions that expired, ended or were revoked, drops "
-                            "their roles and records it in the audit trail. Run it every minute (cron, a timer), "
-                            "unless pg_cron runs it in the database."),
-             {}, {}, runReap),
-        make("access revoke", "end all of an operator's sessions now",
-             QStringLiteral("Revokes every open session of the operator (their next call is refused as revoked) "
-                            "and ends their connections."),
-             QStringLiteral("NAME"),
-             [](QCommandLineParser &p) { p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name.")); },
-             runRevoke),
-        make("access sessions", "who holds which session, until when",
-             QStringLiteral("Lists sessions that are not reaped yet (--all: every session), with their state and "
-                            "open connections."),
-             {},
-             [](QCommandLineParser &p) { p.addOption({QStringLiteral("all"), QStringLiteral("Include reaped sessions.")}); },
-             runSessions),
+        make(
+            "access operator add", "register an operator and their broker login",
+            QStringLiteral(
+                "Registers an operator with their functional groups and creates their broker login "
+                "(lc_op_NAME), whose only right is to mint time-limited sessions. The secret comes "
+                "from standard input (--secret-stdin), or a strong one is generated and printed "
+                "once. "
+                "Groups: console_operator, console_supervisor, console_auditor, "
+                "console_compliance. "
+                "Needs a superuser connection."),
+            QStringLiteral("NAME"),
+            [secretStdin](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("groups"),
+                             QStringLiteral("Comma-separated functional groups."),
+                             QStringLiteral("G1,G2")});
+                secretStdin(p);
+                p.addPositionalArgument(
+                    QStringLiteral("NAME"),
+                    QStringLiteral("Operator name (lowercase letters, digits, _)."));
+            },
+            runOperatorAdd),
+        make(
+            "access operator disable", "disable an operator and revoke their sessions",
+            QStringLiteral(
+                "Disables the operator's broker login and revokes every open session of theirs."),
+            QStringLiteral("NAME"),
+            [](QCommandLineParser &p) {
+                p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name."));
+            },
+            runOperatorDisable),
+        make(
+            "access operator set-secret",
+            "give an operator a new secret (generated, or from standard input)",
+            QStringLiteral("Replaces the secret of the operator's broker login. Without "
+                           "--secret-stdin a strong "
+                           "secret is generated and printed alone on stdout, once. Open sessions "
+                           "are not affected."),
+            QStringLiteral("NAME"),
+            [secretStdin](QCommandLineParser &p) {
+                secretStdin(p);
+                p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name."));
+            },
+            runOperatorSetSecret),
+        make(
+            "access operator list", "list operators and their groups",
+            QStringLiteral("Lists registered operators, their groups and whether they are active."),
+            {}, {}, runOperatorList),
+        make(
+            "access session issue", "mint a time-limited session for an operator (scripts, tests)",
+            QStringLiteral(
+                "Signs in as the operator's broker login with the secret from standard input and "
+                "mints a time-limited session: prints its role, one-time password, expiry and a "
+                "DSN. "
+                "--dsn names the server and database only (key=value form); the credentials are "
+                "added. --ttl: 90s, 30m, 1h (default: the server's, 30 minutes)."),
+            {},
+            [secretStdin](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("operator"), QStringLiteral("Operator name."),
+                             QStringLiteral("NAME")});
+                p.addOption({QStringLiteral("ttl"), QStringLiteral("Lifetime, e.g. 30m."),
+                             QStringLiteral("DURATION")});
+                secretStdin(p);
+            },
+            runSessionIssue),
+        make(
+            "access reap",
+            "end expired, ended and revoked sessions: terminate connections, drop roles",
+            QStringLiteral(
+                "Terminates the connections of sessions that expired, ended or were revoked, drops "
+                "their roles and records it in the audit trail. Run it every minute (cron, a "
+                "timer), "
+                "unless pg_cron runs it in the database."),
+            {}, {}, runReap),
+        make(
+            "access revoke", "end all of an operator's sessions now",
+            QStringLiteral("Revokes every open session of the operator (their next call is refused "
+                           "as revoked) "
+                           "and ends their connections."),
+            QStringLiteral("NAME"),
+            [](QCommandLineParser &p) {
+                p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Operator name."));
+            },
+            runRevoke),
+        make(
+            "access sessions", "who holds which session, until when",
+            QStringLiteral("Lists sessions that are not reaped yet (--all: every session), with "
+                           "their state and "
+                           "open connections."),
+            {},
+            [](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("all"), QStringLiteral("Include reaped sessions.")});
+            },
+            runSessions),
     };
 }
 

@@ -29,10 +29,10 @@ int runOpen(const Invocation &inv)
     a.name = p.value(QStringLiteral("name"));
     a.currency = p.value(QStringLiteral("currency")).toUpper();
     const QString kind = p.value(QStringLiteral("kind"));
-    for (const auto &[option, value] : {std::pair{QStringLiteral("code"), a.code},
-                                        std::pair{QStringLiteral("name"), a.name},
-                                        std::pair{QStringLiteral("currency"), a.currency},
-                                        std::pair{QStringLiteral("kind"), kind}}) {
+    for (const auto &[option, value] :
+         {std::pair{QStringLiteral("code"), a.code}, std::pair{QStringLiteral("name"), a.name},
+          std::pair{QStringLiteral("currency"), a.currency},
+          std::pair{QStringLiteral("kind"), kind}}) {
         if (value.isEmpty())
             return inv.usage(QStringLiteral("--%1 is required.").arg(option));
     }
@@ -88,11 +88,18 @@ QList<Command> accountCommands()
         "are debit-normal; liabilities, equity and income credit-normal. --no-negative forbids "
         "a negative balance on the account's normal side.");
     open.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("code"), QStringLiteral("Account code (1-64 of A-Z a-z 0-9 . _ : / -)."), QStringLiteral("CODE")});
-        p.addOption({QStringLiteral("name"), QStringLiteral("Account name."), QStringLiteral("NAME")});
-        p.addOption({QStringLiteral("currency"), QStringLiteral("ISO 4217 currency code, e.g. EUR."), QStringLiteral("CUR")});
-        p.addOption({QStringLiteral("kind"), QStringLiteral("asset, liability, equity, income or expense."), QStringLiteral("KIND")});
-        p.addOption({QStringLiteral("no-negative"), QStringLiteral("Refuse postings that would make the balance negative.")});
+        p.addOption({QStringLiteral("code"),
+                     QStringLiteral("Account code (1-64 of A-Z a-z 0-9 . _ : / -)."),
+                     QStringLiteral("CODE")});
+        p.addOption(
+            {QStringLiteral("name"), QStringLiteral("Account name."), QStringLiteral("NAME")});
+        p.addOption({QStringLiteral("currency"),
+                     QStringLiteral("ISO 4217 currency code, e.g. EUR."), QStringLiteral("CUR")});
+        p.addOption({QStringLiteral("kind"),
+                     QStringLiteral("asset, liability, equity, income or expense."),
+                     QStringLiteral("KIND")});
+        p.addOption({QStringLiteral("no-negative"),
+                     QStringLiteral("Refuse postings that would make the balance negative.")});
     };
     open.run = runOpen;
 
@@ -101,7 +108,9 @@ QList<Command> accountCommands()
     list.summary = QStringLiteral("list accounts (code, currency, kind, name)");
     list.description = QStringLiteral("Lists accounts ordered by code, tab-separated, or as JSON.");
     list.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("search"), QStringLiteral("Only accounts whose code or name contains TEXT."), QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("search"),
+                     QStringLiteral("Only accounts whose code or name contains TEXT."),
+                     QStringLiteral("TEXT")});
     };
     list.run = runList;
     return {open, list};

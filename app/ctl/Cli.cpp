@@ -4,8 +4,8 @@
 
 #include <QFile>
 #include <QJsonDocument>
-#include <QTimeZone>
 #include <QMap>
+#include <QTimeZone>
 
 #include <cstdio>
 
@@ -66,8 +66,10 @@ int Invocation::fail(const Error &error) const
     const int newline = message.indexOf(QLatin1Char('\n'));
     if (newline >= 0) {
         out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message.left(newline)));
-        out(stderr, message.mid(newline + 1).replace(QLatin1Char('\n'), QStringLiteral("\n    "))
-                        .prepend(QStringLiteral("    ")) + QLatin1Char('\n'));
+        out(stderr, message.mid(newline + 1)
+                            .replace(QLatin1Char('\n'), QStringLiteral("\n    "))
+                            .prepend(QStringLiteral("    ")) +
+                        QLatin1Char('\n'));
     } else {
         out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message));
     }
@@ -81,14 +83,15 @@ int Invocation::fail(const QString &message) const
 
 int Invocation::usage(const QString &message) const
 {
-    out(stderr, QStringLiteral("ledgerctl %1: %2\nTry 'ledgerctl %1 --help'.\n")
-                    .arg(commandPath, message));
+    out(stderr,
+        QStringLiteral("ledgerctl %1: %2\nTry 'ledgerctl %1 --help'.\n").arg(commandPath, message));
     return Usage;
 }
 
 void Invocation::printJson(const QJsonObject &object) const
 {
-    out(stdout, QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)) + QLatin1Char('\n'));
+    out(stdout, QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)) +
+                    QLatin1Char('\n'));
 }
 
 void Invocation::printLine(const QString &text) const
@@ -105,18 +108,22 @@ Result<QByteArray> readInput(const Invocation &invocation, const QString &option
 {
     const QString path = invocation.parser->value(option);
     if (path.isEmpty())
-        return Error::make(Error::Kind::Input,
-                           QStringLiteral("--%1 is required (a file, or - for standard input).").arg(option));
+        return Error::make(
+            Error::Kind::Input,
+            QStringLiteral("--%1 is required (a file, or - for standard input).").arg(option));
     QFile file;
     const bool isStdin = path == QLatin1String("-");
-    const bool opened = isStdin ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(path), file.open(QIODevice::ReadOnly));
+    const bool opened = isStdin ? file.open(stdin, QIODevice::ReadOnly)
+                                : (file.setFileName(path), file.open(QIODevice::ReadOnly));
     if (!opened)
-        return Error::make(Error::Kind::Io, QStringLiteral("Cannot read %1: %2").arg(path, file.errorString()));
+        return Error::make(Error::Kind::Io,
+                           QStringLiteral("Cannot read %1: %2").arg(path, file.errorString()));
     QByteArray data = file.read(maxBytes + 1);
     if (data.size() > maxBytes)
-        return Error::make(Error::Kind::Input, QStringLiteral("%1 is larger than %2 MiB; split it.")
-                                                   .arg(isStdin ? QStringLiteral("The input") : path)
-                                                   .arg(maxBytes / (1024 * 1024)));
+        return Error::make(Error::Kind::Input,
+                           QStringLiteral("%1 is larger than %2 MiB; split it.")
+                               .arg(isStdin ? QStringLiteral("The input") : path)
+                               .arg(maxBytes / (1024 * 1024)));
     return data;
 }
 
@@ -162,8 +169,8 @@ bool intOption(const Invocation &invocation, const QString &name, int minimum, i
 int dispatch(const QStringList &arguments, const QList<Command> &commands)
 {
     const QStringList args = arguments.mid(1);
-    if (args.isEmpty() || args.first() == QLatin1String("--help")
-        || args.first() == QLatin1String("-h") || args.first() == QLatin1String("help")) {
+    if (args.isEmpty() || args.first() == QLatin1String("--help") ||
+        args.first() == QLatin1String("-h") || args.first() == QLatin1String("help")) {
         out(stdout, overview(commands));
         return args.isEmpty() ? Usage : Ok;
     }
@@ -177,8 +184,8 @@ int dispatch(const QStringList &arguments, const QList<Command> &commands)
     int consumed = 0;
     for (const Command &c : commands) {
         const QStringList words = c.name.split(QLatin1Char(' '));
-        if (args.size() >= words.size() && args.mid(0, words.size()) == words
-            && int(words.size()) > consumed) {
+        if (args.size() >= words.size() && args.mid(0, words.size()) == words &&
+            int(words.size()) > consumed) {
             command = &c;
             consumed = int(words.size());
         }
@@ -191,9 +198,10 @@ int dispatch(const QStringList &arguments, const QList<Command> &commands)
                 group << QStringLiteral("  ledgerctl %1  %2").arg(c.name, c.summary);
         }
         if (!group.isEmpty()) {
-            const bool wantsHelp = args.contains(QLatin1String("--help")) || args.contains(QLatin1String("-h"));
-            out(wantsHelp ? stdout : stderr,
-                QStringLiteral("ledgerctl %1: choose one of:\n%2\n").arg(args.first(), group.join(QLatin1Char('\n'))));
+            const bool wantsHelp =
+                args.contains(QLatin1String("--help")) || args.contains(QLatin1String("-h"));
+            out(wantsHelp ? stdout : stderr, QStringLiteral("ledgerctl %1: choose one of:\n%2\n")
+                                                 .arg(args.first(), group.join(QLatin1Char('\n'))));
             return wantsHelp ? Ok : Usage;
         }
         out(stderr, QStringLiteral("ledgerctl: unknown command '%1'. Run 'ledgerctl --help' for "
@@ -228,11 +236,10 @@ int dispatch(const QStringList &arguments, const QList<Command> &commands)
         QString help = parser.helpText();
         const int firstNewline = int(help.indexOf(QLatin1Char('\n')));
         help = QStringLiteral("Usage: ledgerctl %1 [options]%2")
-                   .arg(command->name,
-                        command->positionalSyntax.isEmpty()
-                            ? QString()
-                            : QLatin1Char(' ') + command->positionalSyntax)
-               + help.mid(firstNewline);
+                   .arg(command->name, command->positionalSyntax.isEmpty()
+                                           ? QString()
+                                           : QLatin1Char(' ') + command->positionalSyntax) +
+               help.mid(firstNewline);
         out(stdout, help);
         return Ok;
     }
@@ -242,8 +249,9 @@ int dispatch(const QStringList &arguments, const QList<Command> &commands)
     } catch (const DbException &e) {
         return inv.fail(e.error());
     } catch (const std::exception &e) {
-        return inv.fail(Error::make(Error::Kind::Internal,
-                                    QStringLiteral("unexpected error: %1").arg(QString::fromUtf8(e.what()))));
+        return inv.fail(
+            Error::make(Error::Kind::Internal,
+                        QStringLiteral("unexpected error: %1").arg(QString::fromUtf8(e.what()))));
     }
 }
 

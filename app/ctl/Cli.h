@@ -25,24 +25,24 @@ enum ExitCode { Ok = 0, Failed = 1, Usage = 2 };
 
 struct Invocation
 {
-    QString commandPath;     // e.g. "demo start"
+    QString commandPath; // e.g. "demo start"
     QCommandLineParser *parser = nullptr;
     bool json = false;
 
-    QString dsn() const;     // --dsn, else $LEDGER_DSN, else "" (libpq's PG* environment)
+    QString dsn() const; // --dsn, else $LEDGER_DSN, else "" (libpq's PG* environment)
     int fail(const Error &error) const;
     int fail(const QString &message) const;
     int usage(const QString &message) const;
     void printJson(const QJsonObject &object) const;
-    void printLine(const QString &text) const;   // stdout
-    void progress(const QString &text) const;    // stderr, for people watching
+    void printLine(const QString &text) const; // stdout
+    void progress(const QString &text) const;  // stderr, for people watching
 };
 
 struct Command
 {
-    QString name;           // "migrate", or "demo start" for a subcommand
-    QString summary;        // one line for the command list
-    QString description;    // paragraph for `--help`
+    QString name;             // "migrate", or "demo start" for a subcommand
+    QString summary;          // one line for the command list
+    QString description;      // paragraph for `--help`
     QString positionalSyntax; // shown in usage, e.g. "NAME"
     std::function<void(QCommandLineParser &)> addOptions;
     std::function<int(const Invocation &)> run;
@@ -51,7 +51,7 @@ struct Command
 
 QList<Command> accessCommands();
 QList<Command> accountCommands();
-QList<Command> ledgerCommands();   // post, ingest, balance
+QList<Command> ledgerCommands(); // post, ingest, balance
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();

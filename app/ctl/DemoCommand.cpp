@@ -10,9 +10,10 @@ namespace {
 
 void addDirOption(QCommandLineParser &p)
 {
-    p.addOption({QStringLiteral("dir"),
-                 QStringLiteral("Cluster directory (default: %1).").arg(LocalCluster::defaultDemoDir()),
-                 QStringLiteral("DIR")});
+    p.addOption(
+        {QStringLiteral("dir"),
+         QStringLiteral("Cluster directory (default: %1).").arg(LocalCluster::defaultDemoDir()),
+         QStringLiteral("DIR")});
 }
 
 QString dirOf(const Invocation &inv)
@@ -40,11 +41,12 @@ int runStart(const Invocation &inv)
     const auto applied = Migrator(connection, set.value()).migrate();
     if (!applied.isEmpty())
         inv.progress(QStringLiteral("Applied %1 migration(s).").arg(applied.size()));
-    inv.progress(QStringLiteral("Demo cluster running in %1 (stop it with `ledgerctl demo stop%2`).")
-                     .arg(cluster.dataDir(),
-                          inv.parser->isSet(QStringLiteral("dir"))
-                              ? QStringLiteral(" --dir ") + inv.parser->value(QStringLiteral("dir"))
-                              : QString()));
+    inv.progress(
+        QStringLiteral("Demo cluster running in %1 (stop it with `ledgerctl demo stop%2`).")
+            .arg(cluster.dataDir(),
+                 inv.parser->isSet(QStringLiteral("dir"))
+                     ? QStringLiteral(" --dir ") + inv.parser->value(QStringLiteral("dir"))
+                     : QString()));
     if (inv.json)
         inv.printJson({{QStringLiteral("ok"), true},
                        {QStringLiteral("state"), QStringLiteral("running")},
@@ -84,13 +86,17 @@ int runStatus(const Invocation &inv)
             o.insert(QStringLiteral("dsn"), cluster.dsn());
         inv.printJson(o);
     } else if (state == LocalCluster::State::NotACluster) {
-        inv.printLine(QStringLiteral("No demo cluster in %1 (create one with `ledgerctl demo start`).")
-                          .arg(cluster.dataDir()));
+        inv.printLine(
+            QStringLiteral("No demo cluster in %1 (create one with `ledgerctl demo start`).")
+                .arg(cluster.dataDir()));
     } else {
-        inv.printLine(QStringLiteral("%1: %2\nDSN: %3").arg(cluster.dataDir(), name, cluster.dsn()));
+        inv.printLine(
+            QStringLiteral("%1: %2\nDSN: %3").arg(cluster.dataDir(), name, cluster.dsn()));
     }
     // Like pg_ctl status: 0 running, 3 stopped, 4 no cluster.
-    return state == LocalCluster::State::Running ? 0 : state == LocalCluster::State::Stopped ? 3 : 4;
+    return state == LocalCluster::State::Running   ? 0
+           : state == LocalCluster::State::Stopped ? 3
+                                                   : 4;
 }
 
 } // namespace
@@ -99,7 +105,8 @@ QList<Command> demoCommands()
 {
     Command start;
     start.name = QStringLiteral("demo start");
-    start.summary = QStringLiteral("create (first time), start and migrate a private local cluster; print its DSN");
+    start.summary = QStringLiteral(
+        "create (first time), start and migrate a private local cluster; print its DSN");
     start.description = QStringLiteral(
         "Creates a private PostgreSQL cluster in DIR the first time, starts it on a Unix socket "
         "inside DIR (no TCP), creates the 'ledger' database, applies the migrations and prints "
@@ -114,7 +121,8 @@ QList<Command> demoCommands()
     Command stop;
     stop.name = QStringLiteral("demo stop");
     stop.summary = QStringLiteral("stop the local demo cluster");
-    stop.description = QStringLiteral("Stops the demo cluster's server (fast shutdown). Its data stays in DIR.");
+    stop.description =
+        QStringLiteral("Stops the demo cluster's server (fast shutdown). Its data stays in DIR.");
     stop.needsDsn = false;
     stop.addOptions = addDirOption;
     stop.run = runStop;

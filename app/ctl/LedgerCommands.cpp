@@ -35,8 +35,9 @@ int runPost(const Invocation &inv)
     if (!doc.isObject())
         return inv.fail(QStringLiteral("The transaction must be one JSON object."));
     if (doc.object().value(QStringLiteral("idempotency_key")).toString().isEmpty())
-        return inv.fail(QStringLiteral("idempotency_key is missing: give every transaction a unique key, "
-                                       "so that sending it twice posts it once."));
+        return inv.fail(
+            QStringLiteral("idempotency_key is missing: give every transaction a unique key, "
+                           "so that sending it twice posts it once."));
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
     const auto result = LedgerRepository::post(connection, input.value());
     if (inv.json)
@@ -46,7 +47,8 @@ int runPost(const Invocation &inv)
     else
         inv.printLine(QString::number(result.transactionId));
     if (!result.created)
-        inv.progress(QStringLiteral("(already posted under this idempotency key; nothing new was written)"));
+        inv.progress(
+            QStringLiteral("(already posted under this idempotency key; nothing new was written)"));
     return Ok;
 }
 
@@ -78,20 +80,22 @@ int runIngest(const Invocation &inv)
         const QJsonDocument doc = QJsonDocument::fromJson(line, &parseError);
         if (doc.isNull() || !doc.isObject()) {
             ++local.rejected;
-            local.rejections.append({lineNumber, doc.isNull()
-                                                     ? QStringLiteral("not valid JSON: %1 at column %2")
-                                                           .arg(parseError.errorString())
-                                                           .arg(parseError.offset + 1)
-                                                     : QStringLiteral("not a JSON object")});
+            local.rejections.append(
+                {lineNumber, doc.isNull() ? QStringLiteral("not valid JSON: %1 at column %2")
+                                                .arg(parseError.errorString())
+                                                .arg(parseError.offset + 1)
+                                          : QStringLiteral("not a JSON object")});
             continue;
         }
         // The accounts it touches, so that its batch can lock them up front.
         const QJsonObject event = doc.object();
         QString contra = event.value(QStringLiteral("contra_account")).toString();
         if (contra.isEmpty())
-            contra = QString(contraTemplate).replace(QLatin1String("{currency}"),
-                                                     event.value(QStringLiteral("currency")).toString().toUpper());
-        lines.append({lineNumber, line, {event.value(QStringLiteral("account")).toString(), contra}});
+            contra = QString(contraTemplate)
+                         .replace(QLatin1String("{currency}"),
+                                  event.value(QStringLiteral("currency")).toString().toUpper());
+        lines.append(
+            {lineNumber, line, {event.value(QStringLiteral("account")).toString(), contra}});
     }
 
     LedgerRepository::IngestOptions options;
@@ -119,7 +123,8 @@ int runIngest(const Invocation &inv)
     if (inv.json) {
         QJsonArray rejections;
         for (const auto &[line, reason] : report.rejections)
-            rejections.append(QJsonObject{{QStringLiteral("line"), line}, {QStringLiteral("reason"), reason}});
+            rejections.append(
+                QJsonObject{{QStringLiteral("line"), line}, {QStringLiteral("reason"), reason}});
         inv.printJson({{QStringLiteral("ok"), report.rejected == 0},
                        {QStringLiteral("posted"), report.posted},
                        {QStringLiteral("duplicates"), report.duplicates},
@@ -132,9 +137,14 @@ int runIngest(const Invocation &inv)
                           .arg(report.rejected));
     }
     if (report.rejected > 0) {
-        inv.progress(options.allOrNothing
-                         ? QStringLiteral("ledgerctl ingest: %1 line(s) rejected; nothing was posted (--all-or-nothing).").arg(report.rejected)
-                         : QStringLiteral("ledgerctl ingest: %1 line(s) rejected; fix them and ingest the file again (events already posted are recognised as duplicates).").arg(report.rejected));
+        inv.progress(
+            options.allOrNothing
+                ? QStringLiteral("ledgerctl ingest: %1 line(s) rejected; nothing was posted "
+                                 "(--all-or-nothing).")
+                      .arg(report.rejected)
+                : QStringLiteral("ledgerctl ingest: %1 line(s) rejected; fix them and ingest the "
+                                 "file again (events already posted are recognised as duplicates).")
+                      .arg(report.rejected));
         return Failed;
     }
     return Ok;
@@ -182,21 +192,26 @@ QList<Command> ledgerCommands()
         "Posts one transaction, given as a JSON object:\n"
         "  {\"idempotency_key\": \"...\", \"effective_at\": \"2026-11-20T15:00:00Z\",\n"
         "   \"description\": \"...\", \"external_ref\": \"...\" (optional),\n"
-        "   \"legs\": [{\"account\": \"CODE\", \"amount\": \"12.34\", \"currency\": \"EUR\"}, ...]}\n"
+        "   \"legs\": [{\"account\": \"CODE\", \"amount\": \"12.34\", \"currency\": \"EUR\"}, "
+        "...]}\n"
         "Debits are positive, credits negative; the legs must sum to zero per currency. "
         "Amounts are exact decimals in the currency's units (EUR 2 decimals, JPY 0, BHD 3). "
         "Sending the same request with the same key again returns the original id and writes "
         "nothing; the same key with a different request is refused. Prints the transaction id.");
-    post.addOptions = [](QCommandLineParser &p) { addFileOption(p, QStringLiteral("JSON file with the transaction")); };
+    post.addOptions = [](QCommandLineParser &p) {
+        addFileOption(p, QStringLiteral("JSON file with the transaction"));
+    };
     post.run = runPost;
 
     Command ingest;
     ingest.name = QStringLiteral("ingest");
-    ingest.summary = QStringLiteral("ingest NDJSON income/outcome events (duplicates and reordering are fine)");
+    ingest.summary =
+        QStringLiteral("ingest NDJSON income/outcome events (duplicates and reordering are fine)");
     ingest.description = QStringLiteral(
         "Reads one event per line:\n"
         "  {\"event_id\": \"...\", \"type\": \"income\"|\"outcome\", \"account\": \"CODE\",\n"
-        "   \"amount\": \"12.34\" (positive), \"currency\": \"EUR\", \"occurred_at\": \"2026-11-20T15:00:00Z\",\n"
+        "   \"amount\": \"12.34\" (positive), \"currency\": \"EUR\", \"occurred_at\": "
+        "\"2026-11-20T15:00:00Z\",\n"
         "   \"description\": \"...\" (optional), \"contra_account\": \"CODE\" (optional)}\n"
         "Income raises the account's balance, outcome lowers it; the contra account takes the "
         "other side (default from --contra). An event_id seen before is a duplicate and posts "
@@ -205,11 +220,15 @@ QList<Command> ledgerCommands()
         "posted, duplicates, rejected; exits 1 when any line was rejected.");
     ingest.addOptions = [](QCommandLineParser &p) {
         addFileOption(p, QStringLiteral("NDJSON file of events"));
-        p.addOption({QStringLiteral("contra"), QStringLiteral("Contra account for events without one; {currency} is replaced (default 1000-CASH-{currency})."),
+        p.addOption({QStringLiteral("contra"),
+                     QStringLiteral("Contra account for events without one; {currency} is replaced "
+                                    "(default 1000-CASH-{currency})."),
                      QStringLiteral("TEMPLATE")});
-        p.addOption({QStringLiteral("batch-size"), QStringLiteral("Events per database transaction (default 500)."),
+        p.addOption({QStringLiteral("batch-size"),
+                     QStringLiteral("Events per database transaction (default 500)."),
                      QStringLiteral("N"), QStringLiteral("500")});
-        p.addOption({QStringLiteral("all-or-nothing"), QStringLiteral("Post nothing at all if any line is rejected.")});
+        p.addOption({QStringLiteral("all-or-nothing"),
+                     QStringLiteral("Post nothing at all if any line is rejected.")});
     };
     ingest.run = runIngest;
 
@@ -223,9 +242,13 @@ QList<Command> ledgerCommands()
         "--effective T --known-at T: what the ledger showed at T. Times are ISO 8601 "
         "(2026-11-20T15:00:00Z, an offset, a date, or now); without an offset they are UTC.");
     balance.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("account"), QStringLiteral("Account code."), QStringLiteral("CODE")});
-        p.addOption({QStringLiteral("effective"), QStringLiteral("Business time (default now)."), QStringLiteral("T")});
-        p.addOption({QStringLiteral("known-at"), QStringLiteral("What the ledger knew at this time (default now)."), QStringLiteral("T")});
+        p.addOption(
+            {QStringLiteral("account"), QStringLiteral("Account code."), QStringLiteral("CODE")});
+        p.addOption({QStringLiteral("effective"), QStringLiteral("Business time (default now)."),
+                     QStringLiteral("T")});
+        p.addOption({QStringLiteral("known-at"),
+                     QStringLiteral("What the ledger knew at this time (default now)."),
+                     QStringLiteral("T")});
     };
     balance.run = runBalance;
     return {post, ingest, balance};

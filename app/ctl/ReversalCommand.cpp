@@ -55,7 +55,8 @@ int runRequest(const Invocation &inv)
     const QString reason = inv.parser->value(QStringLiteral("reason")).toUpper();
     const QString note = inv.parser->value(QStringLiteral("note"));
     if (reason.isEmpty())
-        return inv.usage(QStringLiteral("--reason is required (see `ledgerctl reversal reasons`)."));
+        return inv.usage(
+            QStringLiteral("--reason is required (see `ledgerctl reversal reasons`)."));
     if (note.trimmed().isEmpty())
         return inv.usage(QStringLiteral("--note is required: say why the transaction is wrong."));
     QByteArray rebook;
@@ -86,15 +87,19 @@ int runApprove(const Invocation &inv)
     if (!idOption(inv, QStringLiteral("request"), &request, &code))
         return code;
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    const auto d = ReversalRepository::approve(connection, request, inv.parser->value(QStringLiteral("note")));
+    const auto d =
+        ReversalRepository::approve(connection, request, inv.parser->value(QStringLiteral("note")));
     if (inv.json) {
-        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId}};
+        QJsonObject o{{QStringLiteral("ok"), true},
+                      {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId}};
         if (d.rebookTransactionId)
             o.insert(QStringLiteral("rebook_transaction_id"), d.rebookTransactionId);
         inv.printJson(o);
     } else {
-        inv.printLine(d.rebookTransactionId ? QStringLiteral("%1 %2").arg(d.reversalTransactionId).arg(d.rebookTransactionId)
-                                            : QString::number(d.reversalTransactionId));
+        inv.printLine(
+            d.rebookTransactionId
+                ? QStringLiteral("%1 %2").arg(d.reversalTransactionId).arg(d.rebookTransactionId)
+                : QString::number(d.reversalTransactionId));
     }
     return Ok;
 }
@@ -122,7 +127,8 @@ int runList(const Invocation &inv)
     QString state = inv.parser->value(QStringLiteral("state")).toLower();
     if (state == QLatin1String("all"))
         state.clear();
-    else if (state != QLatin1String("pending") && state != QLatin1String("approved") && state != QLatin1String("rejected"))
+    else if (state != QLatin1String("pending") && state != QLatin1String("approved") &&
+             state != QLatin1String("rejected"))
         return inv.usage(QStringLiteral("--state must be pending, approved, rejected or all."));
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
     const auto requests = ReversalRepository::list(connection, state);
@@ -148,7 +154,8 @@ int runReasons(const Invocation &inv)
     if (inv.json) {
         QJsonArray rows;
         for (const auto &r : reasons)
-            rows.append(QJsonObject{{QStringLiteral("code"), r.code}, {QStringLiteral("description"), r.description}});
+            rows.append(QJsonObject{{QStringLiteral("code"), r.code},
+                                    {QStringLiteral("description"), r.description}});
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("reasons"), rows}});
         return Ok;
     }
@@ -163,16 +170,24 @@ QList<Command> reversalCommands()
 {
     Command request;
     request.name = QStringLiteral("reversal request");
-    request.summary = QStringLiteral("ask for a transaction to be reversed (and optionally rebooked)");
+    request.summary =
+        QStringLiteral("ask for a transaction to be reversed (and optionally rebooked)");
     request.description = QStringLiteral(
         "Records a request to reverse a transaction, with a reason code and a note. A "
         "supervisor other than you must approve it. With --rebook-file, approval also posts the "
-        "corrected transaction in that file (same JSON as `ledgerctl post`). Prints the request id.");
+        "corrected transaction in that file (same JSON as `ledgerctl post`). Prints the request "
+        "id.");
     request.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("transaction"), QStringLiteral("Id of the transaction to reverse."), QStringLiteral("ID")});
-        p.addOption({QStringLiteral("reason"), QStringLiteral("Reason code (see `ledgerctl reversal reasons`)."), QStringLiteral("CODE")});
-        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is wrong (required)."), QStringLiteral("TEXT")});
-        p.addOption({QStringLiteral("rebook-file"), QStringLiteral("The corrected transaction to post on approval (- for stdin)."), QStringLiteral("F")});
+        p.addOption({QStringLiteral("transaction"),
+                     QStringLiteral("Id of the transaction to reverse."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("reason"),
+                     QStringLiteral("Reason code (see `ledgerctl reversal reasons`)."),
+                     QStringLiteral("CODE")});
+        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is wrong (required)."),
+                     QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("rebook-file"),
+                     QStringLiteral("The corrected transaction to post on approval (- for stdin)."),
+                     QStringLiteral("F")});
     };
     request.run = runRequest;
 
@@ -186,27 +201,34 @@ QList<Command> reversalCommands()
         "the request may approve; a request is decided once. Prints the reversal transaction "
         "id (and the rebook's).");
     approve.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
-        p.addOption({QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
+        p.addOption(
+            {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption(
+            {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
     };
     approve.run = runApprove;
 
     Command reject;
     reject.name = QStringLiteral("reversal reject");
     reject.summary = QStringLiteral("reject a reversal request (supervisors; never your own)");
-    reject.description = QStringLiteral("Rejects a pending request, with a note saying why. Nothing is posted.");
+    reject.description =
+        QStringLiteral("Rejects a pending request, with a note saying why. Nothing is posted.");
     reject.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
-        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is rejected (required)."), QStringLiteral("TEXT")});
+        p.addOption(
+            {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("note"), QStringLiteral("Why it is rejected (required)."),
+                     QStringLiteral("TEXT")});
     };
     reject.run = runReject;
 
     Command list;
     list.name = QStringLiteral("reversal list");
     list.summary = QStringLiteral("list reversal requests and their state");
-    list.description = QStringLiteral("Lists reversal requests, newest first, with their derived state.");
+    list.description =
+        QStringLiteral("Lists reversal requests, newest first, with their derived state.");
     list.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("state"), QStringLiteral("pending, approved, rejected or all (default pending)."),
+        p.addOption({QStringLiteral("state"),
+                     QStringLiteral("pending, approved, rejected or all (default pending)."),
                      QStringLiteral("STATE"), QStringLiteral("pending")});
     };
     list.run = runList;

@@ -48,10 +48,11 @@ int runSeed(const Invocation &inv)
                                                    /*skipExisting=*/true);
     const qint64 accountsTotal = AccountRepository::count(connection);
 
-    if (transactions > 0 && inv.parser->isSet(QStringLiteral("if-empty"))
-        && SeedLoader(connection).inspect().latestRecordedUs != std::numeric_limits<qint64>::min()) {
+    if (transactions > 0 && inv.parser->isSet(QStringLiteral("if-empty")) &&
+        SeedLoader(connection).inspect().latestRecordedUs != std::numeric_limits<qint64>::min()) {
         if (!inv.json)
-            inv.progress(QStringLiteral("The ledger already has entries: no history loaded (--if-empty)."));
+            inv.progress(
+                QStringLiteral("The ledger already has entries: no history loaded (--if-empty)."));
         transactions = 0;
     }
 
@@ -168,9 +169,10 @@ QList<Command> seedCommands()
             {QStringLiteral("years"),
              QStringLiteral("Years the history spans, ending shortly before now (default 2)."),
              QStringLiteral("Y"), QStringLiteral("2")});
-        p.addOption({QStringLiteral("if-empty"),
-                     QStringLiteral("Load the history only if the ledger has no entries yet (so that a "
-                                    "set-up script can run it every time).")});
+        p.addOption(
+            {QStringLiteral("if-empty"),
+             QStringLiteral("Load the history only if the ledger has no entries yet (so that a "
+                            "set-up script can run it every time).")});
     };
     seed.run = runSeed;
     return {seed};

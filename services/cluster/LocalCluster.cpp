@@ -63,8 +63,8 @@ QString LocalCluster::defaultDemoDir()
 Result<QString> LocalCluster::findBinDir()
 {
     auto hasServer = [](const QString &dir) {
-        return QFileInfo(dir + QStringLiteral("/initdb")).isExecutable()
-               && QFileInfo(dir + QStringLiteral("/pg_ctl")).isExecutable();
+        return QFileInfo(dir + QStringLiteral("/initdb")).isExecutable() &&
+               QFileInfo(dir + QStringLiteral("/pg_ctl")).isExecutable();
     };
     const QString configured = qEnvironmentVariable("PG_BINDIR");
     if (!configured.isEmpty()) {
@@ -150,15 +150,15 @@ Result<QString> LocalCluster::runServerBinary(const QString &binary, const QStri
     p.setWorkingDirectory(QStringLiteral("/"));
     p.start(command.value().first(), command.value().mid(1) + args);
     if (!p.waitForStarted(10000))
-        return Error::make(Error::Kind::Io, QStringLiteral("Could not run %1: %2")
-                                                .arg(command.value().join(QLatin1Char(' ')),
-                                                     p.errorString()));
+        return Error::make(Error::Kind::Io,
+                           QStringLiteral("Could not run %1: %2")
+                               .arg(command.value().join(QLatin1Char(' ')), p.errorString()));
     if (!p.waitForFinished(timeoutSeconds * 1000)) {
         p.kill();
         p.waitForFinished(2000);
-        return Error::make(Error::Kind::Timeout, QStringLiteral("%1 did not finish within %2 s.")
-                                                     .arg(binary)
-                                                     .arg(timeoutSeconds));
+        return Error::make(
+            Error::Kind::Timeout,
+            QStringLiteral("%1 did not finish within %2 s.").arg(binary).arg(timeoutSeconds));
     }
     const QString output = QString::fromLocal8Bit(p.readAll());
     if (exitCode) {
@@ -179,9 +179,9 @@ LocalCluster::State LocalCluster::state() const
     if (!isInitialized())
         return State::NotACluster;
     int code = 0;
-    const auto out = runServerBinary(QStringLiteral("pg_ctl"),
-                                     {QStringLiteral("status"), QStringLiteral("-D"), m_dataDir},
-                                     30, &code);
+    const auto out =
+        runServerBinary(QStringLiteral("pg_ctl"),
+                        {QStringLiteral("status"), QStringLiteral("-D"), m_dataDir}, 30, &code);
     if (!out)
         return State::Stopped;
     if (code == 0)
@@ -202,15 +202,15 @@ Status LocalCluster::prepareDirectory()
                                .arg(m_dataDir)
                                .arg(kMaxSocketPath - 15));
     QDir dir(m_dataDir);
-    if (dir.exists() && !dir.entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty())
+    if (dir.exists() &&
+        !dir.entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty())
         return Error::make(Error::Kind::Conflict,
                            QStringLiteral("%1 exists and is not empty, but it is not a "
                                           "PostgreSQL cluster. Choose another directory or "
                                           "empty it.")
                                .arg(m_dataDir));
     if (!QDir().mkpath(m_dataDir))
-        return Error::make(Error::Kind::Io,
-                           QStringLiteral("Cannot create %1.").arg(m_dataDir));
+        return Error::make(Error::Kind::Io, QStringLiteral("Cannot create %1.").arg(m_dataDir));
     ::chmod(QFile::encodeName(m_dataDir).constData(), 0700);
     const QString user = serverUser();
     if (!user.isEmpty()) {
@@ -253,10 +253,15 @@ Status LocalCluster::initialize()
         return bin.error();
     if (auto s = prepareDirectory(); !s)
         return s;
-    QStringList args{QStringLiteral("-D"), m_dataDir,
-                     QStringLiteral("-U"), m_settings.superuser,
-                     QStringLiteral("--auth-local=trust"), QStringLiteral("--auth-host=reject"),
-                     QStringLiteral("-E"), QStringLiteral("UTF8"), QStringLiteral("--no-locale"),
+    QStringList args{QStringLiteral("-D"),
+                     m_dataDir,
+                     QStringLiteral("-U"),
+                     m_settings.superuser,
+                     QStringLiteral("--auth-local=trust"),
+                     QStringLiteral("--auth-host=reject"),
+                     QStringLiteral("-E"),
+                     QStringLiteral("UTF8"),
+                     QStringLiteral("--no-locale"),
                      QStringLiteral("--no-instructions")};
     if (!m_settings.durable)
         args << QStringLiteral("--no-sync");
@@ -267,8 +272,9 @@ Status LocalCluster::initialize()
     // Configuration is appended by us (root may write it; the server only reads it).
     QFile conf(m_dataDir + QStringLiteral("/postgresql.conf"));
     if (!conf.open(QIODevice::Append | QIODevice::Text))
-        return Error::make(Error::Kind::Io, QStringLiteral("Cannot write %1: %2")
-                                                .arg(conf.fileName(), conf.errorString()));
+        return Error::make(
+            Error::Kind::Io,
+            QStringLiteral("Cannot write %1: %2").arg(conf.fileName(), conf.errorString()));
     QString text = QStringLiteral("\n# Written by ledger-console's LocalCluster\n"
                                   "listen_addresses = ''\n"
                                   "unix_socket_directories = '%1'\n"
@@ -290,8 +296,9 @@ Status LocalCluster::initialize()
     // sessions, test roles) authenticates with a password, so VALID UNTIL applies to it.
     QFile hba(m_dataDir + QStringLiteral("/pg_hba.conf"));
     if (!hba.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
-        return Error::make(Error::Kind::Io, QStringLiteral("Cannot write %1: %2")
-                                                .arg(hba.fileName(), hba.errorString()));
+        return Error::make(
+            Error::Kind::Io,
+            QStringLiteral("Cannot write %1: %2").arg(hba.fileName(), hba.errorString()));
     hba.write(QStringLiteral("# Written by ledger-console's LocalCluster\n"
                              "local all %1 trust\n"
                              "local all all scram-sha-256\n")
@@ -305,8 +312,8 @@ QString LocalCluster::logTail(int lines) const
     QFile f(logFile());
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
         return QStringLiteral("(no server log at %1)").arg(logFile());
-    const QStringList all = QString::fromLocal8Bit(f.readAll()).split(QLatin1Char('\n'),
-                                                                       Qt::SkipEmptyParts);
+    const QStringList all =
+        QString::fromLocal8Bit(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
     return all.mid(qMax(0, all.size() - lines)).join(QLatin1Char('\n'));
 }
 
@@ -322,11 +329,11 @@ Status LocalCluster::start(int timeoutSeconds)
         return {};
     // A server killed hard leaves its pid file behind; pg_ctl copes with a stale one.
     int code = 0;
-    const auto out = runServerBinary(
-        QStringLiteral("pg_ctl"),
-        {QStringLiteral("-D"), m_dataDir, QStringLiteral("-l"), logFile(), QStringLiteral("-w"),
-         QStringLiteral("-t"), QString::number(timeoutSeconds), QStringLiteral("start")},
-        timeoutSeconds + 10, &code);
+    const auto out = runServerBinary(QStringLiteral("pg_ctl"),
+                                     {QStringLiteral("-D"), m_dataDir, QStringLiteral("-l"),
+                                      logFile(), QStringLiteral("-w"), QStringLiteral("-t"),
+                                      QString::number(timeoutSeconds), QStringLiteral("start")},
+                                     timeoutSeconds + 10, &code);
     if (!out)
         return out.error();
     if (code != 0)
@@ -346,12 +353,12 @@ Status LocalCluster::stop(bool immediate)
                            QStringLiteral("%1 is not a PostgreSQL cluster.").arg(m_dataDir));
     if (s == State::Stopped)
         return {};
-    const auto out = runServerBinary(
-        QStringLiteral("pg_ctl"),
-        {QStringLiteral("-D"), m_dataDir, QStringLiteral("-m"),
-         immediate ? QStringLiteral("immediate") : QStringLiteral("fast"), QStringLiteral("-w"),
-         QStringLiteral("stop")},
-        90);
+    const auto out =
+        runServerBinary(QStringLiteral("pg_ctl"),
+                        {QStringLiteral("-D"), m_dataDir, QStringLiteral("-m"),
+                         immediate ? QStringLiteral("immediate") : QStringLiteral("fast"),
+                         QStringLiteral("-w"), QStringLiteral("stop")},
+                        90);
     if (!out)
         return out.error();
     return {};

@@ -15,7 +15,8 @@ QDateTime utc(const pqxx::field &f)
 
 std::string utcColumn(const char *column)
 {
-    return std::string("to_char(") + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    return std::string("to_char(") + column +
+           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 }
 
 QStringList textArray(const pqxx::field &f)
@@ -39,12 +40,14 @@ QString brokerRole(const QString &operatorName)
     return QStringLiteral("lc_op_") + operatorName;
 }
 
-QString addOperator(Connection &admin, const QString &name, const QStringList &groups, const QString &secret)
+QString addOperator(Connection &admin, const QString &name, const QStringList &groups,
+                    const QString &secret)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        const auto r = tx.exec_params("SELECT access.add_operator($1, string_to_array($2, ','), $3)",
-                                      db::toStd(name), db::toStd(groups.join(QLatin1Char(','))), db::toStd(secret));
+        const auto r = tx.exec_params(
+            "SELECT access.add_operator($1, string_to_array($2, ','), $3)", db::toStd(name),
+            db::toStd(groups.join(QLatin1Char(','))), db::toStd(secret));
         const QString role = db::toQString(r[0][0]);
         tx.commit();
         return role;
@@ -55,7 +58,8 @@ int disableOperator(Connection &admin, const QString &name)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        const int n = tx.exec_params("SELECT access.disable_operator($1)", db::toStd(name))[0][0].as<int>();
+        const int n =
+            tx.exec_params("SELECT access.disable_operator($1)", db::toStd(name))[0][0].as<int>();
         tx.commit();
         return n;
     });
@@ -65,7 +69,8 @@ void setOperatorSecret(Connection &admin, const QString &name, const QString &se
 {
     db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        tx.exec_params("SELECT access.set_operator_secret($1, $2)", db::toStd(name), db::toStd(secret));
+        tx.exec_params("SELECT access.set_operator_secret($1, $2)", db::toStd(name),
+                       db::toStd(secret));
         tx.commit();
     });
 }
@@ -75,9 +80,11 @@ QList<Operator> operators(Connection &admin)
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(admin));
         QList<Operator> out;
-        for (const auto &row : tx.exec("SELECT name, broker_role, array_to_string(groups, ','), " + utcColumn("created_at")
-                                       + ", " + utcColumn("disabled_at") + " FROM access.operators ORDER BY name")) {
-            out.append({db::toQString(row[0]), db::toQString(row[1]), textArray(row[2]), utc(row[3]), utc(row[4])});
+        for (const auto &row : tx.exec("SELECT name, broker_role, array_to_string(groups, ','), " +
+                                       utcColumn("created_at") + ", " + utcColumn("disabled_at") +
+                                       " FROM access.operators ORDER BY name")) {
+            out.append({db::toQString(row[0]), db::toQString(row[1]), textArray(row[2]),
+                        utc(row[3]), utc(row[4])});
         }
         return out;
     });
@@ -87,7 +94,9 @@ int revokeSessions(Connection &admin, const QString &operatorName)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        const int n = tx.exec_params("SELECT access.revoke_operator_sessions($1)", db::toStd(operatorName))[0][0].as<int>();
+        const int n = tx.exec_params("SELECT access.revoke_operator_sessions($1)",
+                                     db::toStd(operatorName))[0][0]
+                          .as<int>();
         tx.commit();
         return n;
     });
@@ -97,7 +106,8 @@ ReapReport reap(Connection &admin)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        const auto r = tx.exec("SELECT sessions_reaped, connections_terminated, roles_kept FROM access.reap()");
+        const auto r = tx.exec(
+            "SELECT sessions_reaped, connections_terminated, roles_kept FROM access.reap()");
         tx.commit();
         return ReapReport{r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>()};
     });
@@ -109,10 +119,10 @@ QList<Session> sessions(Connection &admin, bool includeReaped)
         pqxx::read_transaction tx(db::native(admin));
         QList<Session> out;
         const auto rows = tx.exec_params(
-            "SELECT role_name, operator, array_to_string(groups, ','), " + utcColumn("issued_at") + ", "
-                + utcColumn("expires_at") + ", " + utcColumn("max_until")
-                + ", renewals, state, connections, coalesce(reap_note, '') FROM access.session_list "
-                  "WHERE $1 OR state <> 'reaped' ORDER BY issued_at DESC",
+            "SELECT role_name, operator, array_to_string(groups, ','), " + utcColumn("issued_at") +
+                ", " + utcColumn("expires_at") + ", " + utcColumn("max_until") +
+                ", renewals, state, connections, coalesce(reap_note, '') FROM access.session_list "
+                "WHERE $1 OR state <> 'reaped' ORDER BY issued_at DESC",
             includeReaped);
         for (const auto &row : rows) {
             Session s;
@@ -132,14 +142,16 @@ QList<Session> sessions(Connection &admin, bool includeReaped)
     });
 }
 
-Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds, const QJsonObject &client)
+Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds,
+                         const QJsonObject &client)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(broker));
-        const auto r = tx.exec_params("SELECT role_name, password, " + utcColumn("expires_at") + ", " + utcColumn("max_until")
-                                          + " FROM access.issue_session($1::interval, $2::jsonb)",
-                                      interval(ttlSeconds),
-                                      QJsonDocument(client).toJson(QJsonDocument::Compact).toStdString());
+        const auto r = tx.exec_params(
+            "SELECT role_name, password, " + utcColumn("expires_at") + ", " +
+                utcColumn("max_until") + " FROM access.issue_session($1::interval, $2::jsonb)",
+            interval(ttlSeconds),
+            QJsonDocument(client).toJson(QJsonDocument::Compact).toStdString());
         Credentials c{db::toQString(r[0][0]), db::toQString(r[0][1]), utc(r[0][2]), utc(r[0][3])};
         tx.commit();
         return c;
@@ -150,11 +162,13 @@ SessionInfo sessionInfo(Connection &session)
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(session));
-        const auto r = tx.exec("SELECT role_name, operator, array_to_string(groups, ','), " + utcColumn("issued_at") + ", "
-                               + utcColumn("expires_at") + ", " + utcColumn("max_until") + ", " + utcColumn("server_now")
-                               + " FROM access.session_info()");
-        return SessionInfo{db::toQString(r[0][0]), db::toQString(r[0][1]), textArray(r[0][2]), utc(r[0][3]),
-                           utc(r[0][4]),           utc(r[0][5]),           utc(r[0][6])};
+        const auto r = tx.exec("SELECT role_name, operator, array_to_string(groups, ','), " +
+                               utcColumn("issued_at") + ", " + utcColumn("expires_at") + ", " +
+                               utcColumn("max_until") + ", " + utcColumn("server_now") +
+                               " FROM access.session_info()");
+        return SessionInfo{
+            db::toQString(r[0][0]), db::toQString(r[0][1]), textArray(r[0][2]), utc(r[0][3]),
+            utc(r[0][4]),           utc(r[0][5]),           utc(r[0][6])};
     });
 }
 
@@ -162,7 +176,8 @@ QDateTime renewSession(Connection &session, std::optional<qint64> ttlSeconds)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(session));
-        const auto r = tx.exec_params("SELECT " + utcColumn("x") + " FROM access.renew_session($1::interval) x",
+        const auto r = tx.exec_params("SELECT " + utcColumn("x") +
+                                          " FROM access.renew_session($1::interval) x",
                                       interval(ttlSeconds));
         const QDateTime t = utc(r[0][0]);
         tx.commit();

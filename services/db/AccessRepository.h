@@ -70,7 +70,8 @@ struct ReapReport
 };
 
 // Administrators (a superuser connection).
-QString addOperator(Connection &admin, const QString &name, const QStringList &groups, const QString &secret);
+QString addOperator(Connection &admin, const QString &name, const QStringList &groups,
+                    const QString &secret);
 int disableOperator(Connection &admin, const QString &name); // returns sessions revoked
 void setOperatorSecret(Connection &admin, const QString &name, const QString &secret);
 QList<Operator> operators(Connection &admin);
@@ -79,7 +80,8 @@ ReapReport reap(Connection &admin);
 QList<Session> sessions(Connection &admin, bool includeReaped);
 
 // The broker connection (operator's secret): mints a session. ttlSeconds empty = default.
-Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds, const QJsonObject &client);
+Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds,
+                         const QJsonObject &client);
 
 // The session's own connection.
 SessionInfo sessionInfo(Connection &session);

@@ -27,9 +27,8 @@ Account fromRow(const pqxx::row &row)
 qint64 openOne(pqxx::work &tx, const NewAccount &a)
 {
     const auto r = tx.exec_params("SELECT ledger.open_account($1, $2, $3, $4, $5)",
-                                  db::toStd(a.code), db::toStd(a.name),
-                                  db::toStd(a.currency), db::toStd(toString(a.kind)),
-                                  a.allowNegative);
+                                  db::toStd(a.code), db::toStd(a.name), db::toStd(a.currency),
+                                  db::toStd(toString(a.kind)), a.allowNegative);
     return r[0][0].as<qint64>();
 }
 
@@ -80,8 +79,8 @@ int openMany(Connection &connection, const QList<NewAccount> &accounts, bool ski
         int opened = 0;
         for (const NewAccount &a : accounts) {
             if (skipExisting) {
-                const auto r = tx.exec_params(
-                    "SELECT 1 FROM ledger.account_list WHERE code = $1", db::toStd(a.code));
+                const auto r = tx.exec_params("SELECT 1 FROM ledger.account_list WHERE code = $1",
+                                              db::toStd(a.code));
                 if (!r.empty())
                     continue;
             }

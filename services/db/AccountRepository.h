@@ -15,7 +15,7 @@ namespace AccountRepository {
 
 struct ListFilter
 {
-    QString text;     // matches code or name, case-insensitive; empty = all
+    QString text; // matches code or name, case-insensitive; empty = all
     int limit = 10000;
 };
 

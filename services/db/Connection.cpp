@@ -63,9 +63,8 @@ Connection::Connection(const QString &dsn, const QString &applicationName)
         d->conn->set_verbosity(pqxx::connection_base::verbose);
         pqxx::nontransaction tx(*d->conn);
         tx.exec_params("SELECT set_config('application_name', $1, false)",
-                       db::toStd(applicationName.isEmpty()
-                                     ? QCoreApplication::applicationName()
-                                     : applicationName));
+                       db::toStd(applicationName.isEmpty() ? QCoreApplication::applicationName()
+                                                           : applicationName));
     } catch (...) {
         db::rethrowTranslated();
     }
@@ -126,18 +125,21 @@ QString Connection::describe() const
 
 QString dsnQuote(const QString &value)
 {
-    if (!value.isEmpty() && !value.contains(QLatin1Char(' ')) && !value.contains(QLatin1Char('\''))
-        && !value.contains(QLatin1Char('\\')) && !value.contains(QLatin1Char('=')))
+    if (!value.isEmpty() && !value.contains(QLatin1Char(' ')) &&
+        !value.contains(QLatin1Char('\'')) && !value.contains(QLatin1Char('\\')) &&
+        !value.contains(QLatin1Char('=')))
         return value;
     QString v = value;
-    v.replace(QLatin1String("\\"), QLatin1String("\\\\")).replace(QLatin1String("'"), QLatin1String("\\'"));
+    v.replace(QLatin1String("\\"), QLatin1String("\\\\"))
+        .replace(QLatin1String("'"), QLatin1String("\\'"));
     return QLatin1Char('\'') + v + QLatin1Char('\'');
 }
 
 QString withCredentials(const QString &dsn, const QString &user, const QString &password)
 {
     // Drop any user/password already there (values plain or quoted).
-    static const QRegularExpression existing(QStringLiteral(R"((^|\s)(user|password)\s*=\s*('([^'\\]|\\.)*'|\S+))"));
+    static const QRegularExpression existing(
+        QStringLiteral(R"((^|\s)(user|password)\s*=\s*('([^'\\]|\\.)*'|\S+))"));
     QString out = dsn;
     out.replace(existing, QString());
     out = out.simplified();
@@ -149,8 +151,9 @@ QString withCredentials(const QString &dsn, const QString &user, const QString &
 QString redactDsn(const QString &dsn)
 {
     QString out = dsn;
-    static const QRegularExpression keyValue(QStringLiteral(R"(password\s*=\s*('([^'\\]|\\.)*'|\S+))"),
-                                             QRegularExpression::CaseInsensitiveOption);
+    static const QRegularExpression keyValue(
+        QStringLiteral(R"(password\s*=\s*('([^'\\]|\\.)*'|\S+))"),
+        QRegularExpression::CaseInsensitiveOption);
     out.replace(keyValue, QStringLiteral("password=***"));
     static const QRegularExpression uri(QStringLiteral(R"(^(postgres(?:ql)?://[^:/@]*):[^@]*@)"));
     out.replace(uri, QStringLiteral("\\1:***@"));

@@ -13,10 +13,10 @@ DbWorker::DbWorker(QString dsn, QString applicationName, QObject *parent)
     m_context = new QObject;
     m_context->moveToThread(&m_thread);
     // Both run on the worker thread as it finishes: the connection dies where it lived.
-    connect(&m_thread, &QThread::finished, m_context, [this] { m_connection.reset(); },
-            Qt::DirectConnection);
-    connect(&m_thread, &QThread::finished, m_context, &QObject::deleteLater,
-            Qt::DirectConnection);
+    connect(
+        &m_thread, &QThread::finished, m_context, [this] { m_connection.reset(); },
+        Qt::DirectConnection);
+    connect(&m_thread, &QThread::finished, m_context, &QObject::deleteLater, Qt::DirectConnection);
     m_thread.setObjectName(QStringLiteral("DbWorker"));
     m_thread.start();
 }

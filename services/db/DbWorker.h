@@ -31,14 +31,14 @@ public:
 
     // Runs job(Connection&) on the worker thread. DbException and any other exception
     // thrown by the job end up as the Result's error; nothing escapes the thread.
-    template <class F>
-    auto submit(F job) -> QFuture<Result<std::invoke_result_t<F, Connection &>>>
+    template <class F> auto submit(F job) -> QFuture<Result<std::invoke_result_t<F, Connection &>>>
     {
         using R = std::invoke_result_t<F, Connection &>;
         auto promise = std::make_shared<QPromise<Result<R>>>();
         QFuture<Result<R>> future = promise->future();
         promise->start();
-        enqueue([promise, job = std::move(job)](Connection *connection, const Error &failure) mutable {
+        enqueue([promise, job = std::move(job)](Connection *connection,
+                                                const Error &failure) mutable {
             if (!connection) {
                 promise->addResult(Result<R>(failure));
             } else {
@@ -55,8 +55,8 @@ public:
                     throw; // runTask closes a lost connection
                 } catch (const std::exception &e) {
                     promise->addResult(Result<R>(Error::make(
-                        Error::Kind::Internal, QStringLiteral("Unexpected error: %1")
-                                                   .arg(QString::fromUtf8(e.what())))));
+                        Error::Kind::Internal,
+                        QStringLiteral("Unexpected error: %1").arg(QString::fromUtf8(e.what())))));
                 }
             }
             promise->finish();

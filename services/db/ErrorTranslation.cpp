@@ -41,8 +41,8 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
     e.detail = serverMessage.trimmed();
     const QString cls = sqlState.left(2);
 
-    if (sqlState == QLatin1String("LG041") || sqlState == QLatin1String("LG042")
-        || sqlState == QLatin1String("LG044")) {
+    if (sqlState == QLatin1String("LG041") || sqlState == QLatin1String("LG042") ||
+        sqlState == QLatin1String("LG044")) {
         // The console session expired, was revoked or ended: sign in again.
         e.kind = Error::Kind::Authentication;
         e.message = text;
@@ -50,8 +50,8 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
         // Raised by our own functions with a message meant for people.
         e.kind = Error::Kind::Input;
         e.message = text;
-    } else if (cls == QLatin1String("08") || sqlState == QLatin1String("57P01")
-               || sqlState == QLatin1String("57P02") || sqlState == QLatin1String("57P03")) {
+    } else if (cls == QLatin1String("08") || sqlState == QLatin1String("57P01") ||
+               sqlState == QLatin1String("57P02") || sqlState == QLatin1String("57P03")) {
         e.kind = Error::Kind::Connection;
         e.retryable = true;
         e.message = QStringLiteral("The database server ended the connection (%1). Reconnect "
@@ -82,16 +82,16 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
         e.message = QStringLiteral("The database rejected the values: %1").arg(text);
     } else if (sqlState == QLatin1String("3D000")) {
         e.kind = Error::Kind::NotFound;
-        e.message = QStringLiteral("%1. Check the database name in the connection settings.")
-                        .arg(text);
-    } else if (sqlState == QLatin1String("42P01") || sqlState == QLatin1String("3F000")
-               || sqlState == QLatin1String("42883")) {
+        e.message =
+            QStringLiteral("%1. Check the database name in the connection settings.").arg(text);
+    } else if (sqlState == QLatin1String("42P01") || sqlState == QLatin1String("3F000") ||
+               sqlState == QLatin1String("42883")) {
         e.kind = Error::Kind::Server;
         e.message = QStringLiteral("The database is missing part of the ledger schema (%1). "
                                    "Run `ledgerctl migrate` against it.")
                         .arg(text);
-    } else if (cls == QLatin1String("53") || sqlState == QLatin1String("55P03")
-               || sqlState == QLatin1String("57014")) {
+    } else if (cls == QLatin1String("53") || sqlState == QLatin1String("55P03") ||
+               sqlState == QLatin1String("57014")) {
         e.kind = Error::Kind::Server;
         e.retryable = true;
         e.message = QStringLiteral("The server could not finish the request now (%1). Try "
@@ -112,9 +112,9 @@ Error translateConnectionFailure(const QString &driverMessage)
     e.detail = raw;
     // libpq folds authentication failures into the same exception as an unreachable
     // server; tell them apart by the text, since they call for different actions.
-    if (lower.contains(QLatin1String("password authentication failed"))
-        || lower.contains(QLatin1String("authentication failed"))
-        || lower.contains(QLatin1String("no password supplied"))) {
+    if (lower.contains(QLatin1String("password authentication failed")) ||
+        lower.contains(QLatin1String("authentication failed")) ||
+        lower.contains(QLatin1String("no password supplied"))) {
         e.kind = Error::Kind::Authentication;
         e.sqlState = QStringLiteral("28P01");
         e.message = QStringLiteral("The server refused the sign-in: the user name or secret is "
@@ -124,11 +124,13 @@ Error translateConnectionFailure(const QString &driverMessage)
     if (lower.contains(QLatin1String("is not permitted to log in"))) {
         e.kind = Error::Kind::Authentication;
         e.sqlState = QStringLiteral("28000");
-        e.message = QStringLiteral("The server does not let this login sign in: it was disabled, revoked or "
-                                   "ended. Ask an administrator.");
+        e.message = QStringLiteral(
+            "The server does not let this login sign in: it was disabled, revoked or "
+            "ended. Ask an administrator.");
         return e;
     }
-    if (lower.contains(QLatin1String("does not exist")) && lower.contains(QLatin1String("database"))) {
+    if (lower.contains(QLatin1String("does not exist")) &&
+        lower.contains(QLatin1String("database"))) {
         e.kind = Error::Kind::NotFound;
         e.sqlState = QStringLiteral("3D000");
         e.message = QStringLiteral("The database named in the connection settings does not "
@@ -143,9 +145,9 @@ Error translateConnectionFailure(const QString &driverMessage)
                         .arg(raw.section(QLatin1Char('\n'), 0, 0));
         return e;
     }
-    if (lower.contains(QLatin1String("invalid connection option"))
-        || lower.contains(QLatin1String("missing \"=\""))
-        || lower.contains(QLatin1String("invalid uri"))) {
+    if (lower.contains(QLatin1String("invalid connection option")) ||
+        lower.contains(QLatin1String("missing \"=\"")) ||
+        lower.contains(QLatin1String("invalid uri"))) {
         e.kind = Error::Kind::Input;
         e.message = QStringLiteral("The connection string is not valid: %1")
                         .arg(raw.section(QLatin1Char('\n'), 0, 0));

@@ -71,8 +71,10 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                 QString array = QStringLiteral("{");
                 for (int i = 0; i < touched.size(); ++i) {
                     QString code = touched.at(i);
-                    code.replace(QLatin1String("\\"), QLatin1String("\\\\")).replace(QLatin1String("\""), QLatin1String("\\\""));
-                    array += (i ? QStringLiteral(",\"") : QStringLiteral("\"")) + code + QLatin1Char('"');
+                    code.replace(QLatin1String("\\"), QLatin1String("\\\\"))
+                        .replace(QLatin1String("\""), QLatin1String("\\\""));
+                    array += (i ? QStringLiteral(",\"") : QStringLiteral("\"")) + code +
+                             QLatin1Char('"');
                 }
                 array += QLatin1Char('}');
                 tx.exec_params("SELECT ledger.lock_accounts($1::text[])", db::toStd(array));
@@ -83,9 +85,9 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                 // outer transaction aborted after an error in a function call).
                 tx.exec("SAVEPOINT ledger_event");
                 try {
-                    const auto r = tx.exec_params(
-                        "SELECT duplicate FROM ledger.ingest_event($1::jsonb, $2)", view(line.json),
-                        db::toStd(options.contraTemplate));
+                    const auto r =
+                        tx.exec_params("SELECT duplicate FROM ledger.ingest_event($1::jsonb, $2)",
+                                       view(line.json), db::toStd(options.contraTemplate));
                     tx.exec("RELEASE SAVEPOINT ledger_event");
                     if (r[0][0].as<bool>())
                         ++batchReport.duplicates;
@@ -94,7 +96,8 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                 } catch (const pqxx::sql_error &e) {
                     // Back to the savepoint: nothing of this event was written. A lost
                     // connection is not the event's fault: give up on the whole input.
-                    const Error err = db::translateServerError(db::sqlStateOf(e), QString::fromUtf8(e.what()));
+                    const Error err =
+                        db::translateServerError(db::sqlStateOf(e), QString::fromUtf8(e.what()));
                     if (err.kind == Error::Kind::Connection)
                         throw DbException(err);
                     tx.exec("ROLLBACK TO SAVEPOINT ledger_event");
@@ -125,12 +128,15 @@ Balance balance(Connection &connection, const QString &accountCode,
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection)); // one statement: no BEGIN/COMMIT
-        const std::optional<std::string> e = effective ? std::optional(isoUtc(*effective)) : std::nullopt;
-        const std::optional<std::string> k = knownAt ? std::optional(isoUtc(*knownAt)) : std::nullopt;
-        const auto r = tx.exec_params(
-            "SELECT account, currency, amount, minor_units, " + utcColumn("effective_at") + ", "
-                + utcColumn("known_at") + " FROM ledger.balance($1, $2::timestamptz, $3::timestamptz)",
-            db::toStd(accountCode), e, k);
+        const std::optional<std::string> e =
+            effective ? std::optional(isoUtc(*effective)) : std::nullopt;
+        const std::optional<std::string> k =
+            knownAt ? std::optional(isoUtc(*knownAt)) : std::nullopt;
+        const auto r =
+            tx.exec_params("SELECT account, currency, amount, minor_units, " +
+                               utcColumn("effective_at") + ", " + utcColumn("known_at") +
+                               " FROM ledger.balance($1, $2::timestamptz, $3::timestamptz)",
+                           db::toStd(accountCode), e, k);
         Balance b;
         b.account = db::toQString(r[0][0]);
         b.currency = db::toQString(r[0][1]);
@@ -153,8 +159,9 @@ qint64 request(Connection &connection, qint64 transactionId, const QString &reas
         pqxx::work tx(db::native(connection));
         const std::optional<std::string> rebook =
             rebookJson.isEmpty() ? std::nullopt : std::optional(view(rebookJson));
-        const auto r = tx.exec_params("SELECT ledger.request_reversal($1, $2, $3, $4::jsonb)",
-                                      transactionId, db::toStd(reasonCode), db::toStd(note), rebook);
+        const auto r =
+            tx.exec_params("SELECT ledger.request_reversal($1, $2, $3, $4::jsonb)", transactionId,
+                           db::toStd(reasonCode), db::toStd(note), rebook);
         const qint64 id = r[0][0].as<qint64>();
         tx.commit();
         return id;
@@ -165,7 +172,8 @@ Decision approve(Connection &connection, qint64 requestId, const QString &note)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(connection));
-        const std::optional<std::string> n = note.isEmpty() ? std::nullopt : std::optional(db::toStd(note));
+        const std::optional<std::string> n =
+            note.isEmpty() ? std::nullopt : std::optional(db::toStd(note));
         const auto r = tx.exec_params("SELECT reversal_transaction_id, rebook_transaction_id "
                                       "FROM ledger.approve_reversal($1, $2)",
                                       requestId, n);
@@ -190,13 +198,14 @@ QList<Request> list(Connection &connection, const QString &state, int limit)
 {
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
-        const std::optional<std::string> s = state.isEmpty() ? std::nullopt : std::optional(db::toStd(state));
+        const std::optional<std::string> s =
+            state.isEmpty() ? std::nullopt : std::optional(db::toStd(state));
         const auto rows = tx.exec_params(
-            "SELECT id, transaction_id, reason_code, note, rebook, requested_by, "
-                + utcColumn("requested_at") + ", state, decided_by, " + utcColumn("decided_at")
-                + ", decision_note, reversal_transaction_id, rebook_transaction_id "
-                  "FROM ledger.reversal_request_status WHERE ($1::text IS NULL OR state = $1) "
-                  "ORDER BY id DESC LIMIT $2",
+            "SELECT id, transaction_id, reason_code, note, rebook, requested_by, " +
+                utcColumn("requested_at") + ", state, decided_by, " + utcColumn("decided_at") +
+                ", decision_note, reversal_transaction_id, rebook_transaction_id "
+                "FROM ledger.reversal_request_status WHERE ($1::text IS NULL OR state = $1) "
+                "ORDER BY id DESC LIMIT $2",
             s, limit);
         QList<Request> out;
         for (const auto &row : rows) {
@@ -225,7 +234,8 @@ QList<ReasonCode> reasonCodes(Connection &connection)
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
         QList<ReasonCode> out;
-        for (const auto &row : tx.exec("SELECT code, description FROM ledger.reason_code_list ORDER BY code"))
+        for (const auto &row :
+             tx.exec("SELECT code, description FROM ledger.reason_code_list ORDER BY code"))
             out.append({db::toQString(row[0]), db::toQString(row[1])});
         return out;
     });

@@ -3,8 +3,8 @@
 #include <QByteArray>
 #include <QDateTime>
 #include <QList>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 
 #include <functional>
 #include <optional>
@@ -66,7 +66,7 @@ struct Balance
 {
     QString account;
     QString currency;
-    QString amount;      // exact decimal string on the account's normal side
+    QString amount; // exact decimal string on the account's normal side
     qint64 minorUnits = 0;
     QDateTime effectiveAt;
     QDateTime knownAt;

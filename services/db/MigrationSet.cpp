@@ -53,8 +53,9 @@ Result<MigrationSet> MigrationSet::fromDirectory(const QString &path)
                                    .arg(file));
         QFile f(dir.filePath(file));
         if (!f.open(QIODevice::ReadOnly))
-            return Error::make(Error::Kind::Io, QStringLiteral("Cannot read migration %1: %2")
-                                                    .arg(file, f.errorString()));
+            return Error::make(
+                Error::Kind::Io,
+                QStringLiteral("Cannot read migration %1: %2").arg(file, f.errorString()));
         Migration m;
         m.version = match.captured(1).toInt();
         m.name = file.chopped(4);

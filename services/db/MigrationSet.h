@@ -12,9 +12,9 @@ namespace ledger {
 struct Migration
 {
     int version = 0;
-    QString name;       // file name without the .sql suffix, e.g. "0001_roles_and_schemas"
+    QString name; // file name without the .sql suffix, e.g. "0001_roles_and_schemas"
     QByteArray sql;
-    QString sha256;     // lowercase hex of the file's bytes
+    QString sha256; // lowercase hex of the file's bytes
 };
 
 // The ordered, validated list of migrations shipped with a build.

@@ -57,8 +57,8 @@ QList<AppliedMigration> Migrator::readApplied()
         pqxx::connection &c = db::native(m_connection);
         QList<AppliedMigration> out;
         pqxx::work tx(c);
-        const auto exists = tx.exec(
-            "SELECT to_regclass('ledger_meta.schema_migrations') IS NOT NULL");
+        const auto exists =
+            tx.exec("SELECT to_regclass('ledger_meta.schema_migrations') IS NOT NULL");
         if (!exists[0][0].as<bool>())
             return out;
         const auto rows = tx.exec("SELECT version, name, sha256, "

@@ -31,8 +31,7 @@ pqxx::connection &native(Connection &connection);
 [[noreturn]] void rethrowTranslated();
 
 // Runs f, translating any exception it throws.
-template <class F>
-auto guarded(F &&f) -> decltype(f())
+template <class F> auto guarded(F &&f) -> decltype(f())
 {
     try {
         return f();

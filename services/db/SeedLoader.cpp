@@ -684,7 +684,8 @@ public:
             "SELECT e.transaction_id, e.currency, a.code FROM ledger.entries e "
             "JOIN ledger.accounts a ON a.id = e.account_id WHERE a.currency <> e.currency LIMIT 1");
         if (!foreignLeg.empty())
-            fail(QStringLiteral("transaction %1 has a %2 leg on account %3, which holds another currency")
+            fail(QStringLiteral(
+                     "transaction %1 has a %2 leg on account %3, which holds another currency")
                      .arg(db::toQString(foreignLeg[0][0]), db::toQString(foreignLeg[0][1]),
                           db::toQString(foreignLeg[0][2])));
 

@@ -25,8 +25,9 @@ Result<DemoChart> DemoChart::load(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
-        return Error::make(Error::Kind::Io, QStringLiteral("Cannot read the demo profile %1: %2")
-                                                .arg(path, f.errorString()));
+        return Error::make(
+            Error::Kind::Io,
+            QStringLiteral("Cannot read the demo profile %1: %2").arg(path, f.errorString()));
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &parseError);
     if (doc.isNull())
@@ -57,8 +58,8 @@ Result<DemoChart> DemoChart::load(const QString &path)
     chart.m_firstNames = strings(customers.value(QStringLiteral("first_names")));
     chart.m_lastNames = strings(customers.value(QStringLiteral("last_names")));
     chart.m_currencies = strings(customers.value(QStringLiteral("currencies")));
-    if (chart.m_customerPrefix.isEmpty() || chart.m_firstNames.isEmpty()
-        || chart.m_lastNames.isEmpty() || chart.m_currencies.isEmpty())
+    if (chart.m_customerPrefix.isEmpty() || chart.m_firstNames.isEmpty() ||
+        chart.m_lastNames.isEmpty() || chart.m_currencies.isEmpty())
         return Error::make(Error::Kind::Input,
                            QStringLiteral("The demo profile %1 lacks customer names, currencies "
                                           "or a code prefix.")
@@ -77,8 +78,8 @@ QList<NewAccount> DemoChart::customerAccounts(int count, quint32 seed) const
     for (int i = 1; i <= count; ++i) {
         NewAccount a;
         a.code = m_customerPrefix + QStringLiteral("%1").arg(i, 6, 10, QLatin1Char('0'));
-        a.name = pick(m_firstNames) + QLatin1Char(' ') + pick(m_lastNames)
-                 + QStringLiteral(" — current account");
+        a.name = pick(m_firstNames) + QLatin1Char(' ') + pick(m_lastNames) +
+                 QStringLiteral(" — current account");
         a.currency = pick(m_currencies);
         a.kind = AccountKind::Liability; // the bank owes its customers their deposits
         a.allowNegative = false;

@@ -13,7 +13,8 @@ namespace ledger {
 class DemoChart
 {
 public:
-    static Result<DemoChart> load(const QString &path = QStringLiteral(":/demo/chart-of-accounts.json"));
+    static Result<DemoChart>
+    load(const QString &path = QStringLiteral(":/demo/chart-of-accounts.json"));
 
     QList<NewAccount> houseAccounts() const { return m_house; }
     QList<NewAccount> customerAccounts(int count, quint32 seed = 20261121) const;

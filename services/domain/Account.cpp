@@ -5,11 +5,16 @@ namespace ledger {
 QString toString(AccountKind kind)
 {
     switch (kind) {
-    case AccountKind::Asset: return QStringLiteral("asset");
-    case AccountKind::Liability: return QStringLiteral("liability");
-    case AccountKind::Equity: return QStringLiteral("equity");
-    case AccountKind::Income: return QStringLiteral("income");
-    case AccountKind::Expense: return QStringLiteral("expense");
+    case AccountKind::Asset:
+        return QStringLiteral("asset");
+    case AccountKind::Liability:
+        return QStringLiteral("liability");
+    case AccountKind::Equity:
+        return QStringLiteral("equity");
+    case AccountKind::Income:
+        return QStringLiteral("income");
+    case AccountKind::Expense:
+        return QStringLiteral("expense");
     }
     return {};
 }
@@ -27,7 +32,7 @@ std::optional<AccountKind> accountKindFromString(const QString &text)
 Side normalSide(AccountKind kind)
 {
     return (kind == AccountKind::Asset || kind == AccountKind::Expense) ? Side::Debit
-                                                                         : Side::Credit;
+                                                                        : Side::Credit;
 }
 
 QString toString(Side side)

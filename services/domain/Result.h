@@ -12,8 +12,7 @@ namespace ledger {
 // signal boundaries so that no exception ever crosses a signal or leaves a slot.
 // Default-constructible (QFuture and QVariant want that); a default Result holds an
 // Internal error, so forgetting to fill one in is visible rather than silently "ok".
-template <class T>
-class [[nodiscard]] Result
+template <class T> class [[nodiscard]] Result
 {
 public:
     Result()
@@ -38,8 +37,7 @@ private:
     std::variant<T, Error> m_value;
 };
 
-template <>
-class [[nodiscard]] Result<void>
+template <> class [[nodiscard]] Result<void>
 {
 public:
     Result() = default;

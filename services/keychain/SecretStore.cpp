@@ -30,18 +30,21 @@ Error keychainError(QKeychain::Error code, const QString &text)
                                           "Unlock it, or type the secret instead."),
                            text);
     case QKeychain::CouldNotDeleteEntry:
-        return Error::make(Error::Kind::Io, QStringLiteral("The keychain could not delete the entry (%1).").arg(text), text);
+        return Error::make(
+            Error::Kind::Io,
+            QStringLiteral("The keychain could not delete the entry (%1).").arg(text), text);
     case QKeychain::NotImplemented:
     case QKeychain::OtherError:
     case QKeychain::NoError:
         break;
     }
     // Typically no Secret Service on the session bus (or no session bus at all).
-    return Error::make(Error::Kind::Io,
-                       QStringLiteral("No keychain is available on this computer (%1). Type the secret when "
-                                      "asked; it will not be stored.")
-                           .arg(text),
-                       text);
+    return Error::make(
+        Error::Kind::Io,
+        QStringLiteral("No keychain is available on this computer (%1). Type the secret when "
+                       "asked; it will not be stored.")
+            .arg(text),
+        text);
 }
 
 // Runs one Qt Keychain job and settles a promise exactly once: when the job finishes or
@@ -55,18 +58,22 @@ QFuture<T> runJob(Job *job, std::chrono::milliseconds timeout, OnDone onDone)
     promise->start();
     auto *timer = new QTimer(job);
     timer->setSingleShot(true);
-    QObject::connect(timer, &QTimer::timeout, job, [job, promise, settled, timeout] {
-        if (*settled)
-            return;
-        *settled = true;
-        promise->addResult(T(Error::make(
-            Error::Kind::Timeout,
-            QStringLiteral("The keychain did not answer within %1 s. Check that it is unlocked, "
-                           "or type the secret instead.")
-                .arg(double(timeout.count()) / 1000.0))));
-        promise->finish();
-        job->deleteLater();
-    }, Qt::QueuedConnection);
+    QObject::connect(
+        timer, &QTimer::timeout, job,
+        [job, promise, settled, timeout] {
+            if (*settled)
+                return;
+            *settled = true;
+            promise->addResult(T(Error::make(
+                Error::Kind::Timeout,
+                QStringLiteral(
+                    "The keychain did not answer within %1 s. Check that it is unlocked, "
+                    "or type the secret instead.")
+                    .arg(double(timeout.count()) / 1000.0))));
+            promise->finish();
+            job->deleteLater();
+        },
+        Qt::QueuedConnection);
     QObject::connect(job, &QKeychain::Job::finished, job, [job, promise, settled, onDone] {
         if (*settled)
             return;

@@ -7,9 +7,9 @@
 #include "db/DbWorker.h"
 
 #include <QCoreApplication>
+#include <QJsonObject>
 #include <QLocale>
 #include <QSysInfo>
-#include <QJsonObject>
 
 namespace ledger {
 
@@ -50,7 +50,8 @@ void ConsoleSession::setState(State state)
     Q_EMIT stateChanged(state);
 }
 
-void ConsoleSession::signIn(const ServerProfile &profile, const QString &operatorName, const QString &secret)
+void ConsoleSession::signIn(const ServerProfile &profile, const QString &operatorName,
+                            const QString &secret)
 {
     if (m_state == State::SigningIn)
         return;
@@ -59,41 +60,46 @@ void ConsoleSession::signIn(const ServerProfile &profile, const QString &operato
     m_baseDsn = profile.dsn();
     // A short-lived broker connection on its own thread; the secret lives in its DSN only
     // until that connection is made.
-    m_broker = std::make_unique<DbWorker>(withCredentials(m_baseDsn, AccessRepository::brokerRole(operatorName), secret),
-                                          QStringLiteral("ledger-console sign-in"));
-    const std::optional<qint64> ttl = m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
+    m_broker = std::make_unique<DbWorker>(
+        withCredentials(m_baseDsn, AccessRepository::brokerRole(operatorName), secret),
+        QStringLiteral("ledger-console sign-in"));
+    const std::optional<qint64> ttl =
+        m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
     const QJsonObject client{{QStringLiteral("application"), QStringLiteral("ledger-console")},
                              {QStringLiteral("version"), QCoreApplication::applicationVersion()},
                              {QStringLiteral("host"), QSysInfo::machineHostName()}};
-    whenReady(m_broker->submit([ttl, client](Connection &c) { return AccessRepository::issueSession(c, ttl, client); }), this,
-              [this, attempt, operatorName](const Result<AccessRepository::Credentials> &r) {
-            if (attempt != m_attempt)
-                return;
-            m_broker.reset(); // closes the broker connection (on its thread)
-            if (!r) {
-                setState(m_role.isEmpty() ? State::SignedOut : State::Locked);
-                Error e = r.error();
-                if (e.kind == Error::Kind::Authentication)
-                    e.message = QStringLiteral("Sign-in refused: the operator name or secret is wrong, or the "
-                                               "operator is disabled. Check them, or ask an administrator.");
-                Q_EMIT signInFailed(e);
-                return;
-            }
-            const AccessRepository::Credentials &c = r.value();
-            m_operator = operatorName;
-            m_role = c.role;
-            m_expiresAt = c.expiresAt;
-            m_maxUntil = c.maxUntil;
-            m_lastRenewal = QDateTime::currentDateTimeUtc();
-            m_warned = false;
-            m_lockReason.clear();
-            if (m_worker)
-                m_worker->setDsn(withCredentials(m_baseDsn, c.role, c.password));
-            setState(State::Active);
-            m_timer.start();
-            Q_EMIT signedIn();
-            Q_EMIT tick(secondsLeft());
-        });
+    whenReady(m_broker->submit([ttl, client](Connection &c) {
+        return AccessRepository::issueSession(c, ttl, client);
+    }),
+              this, [this, attempt, operatorName](const Result<AccessRepository::Credentials> &r) {
+                  if (attempt != m_attempt)
+                      return;
+                  m_broker.reset(); // closes the broker connection (on its thread)
+                  if (!r) {
+                      setState(m_role.isEmpty() ? State::SignedOut : State::Locked);
+                      Error e = r.error();
+                      if (e.kind == Error::Kind::Authentication)
+                          e.message = QStringLiteral(
+                              "Sign-in refused: the operator name or secret is wrong, or the "
+                              "operator is disabled. Check them, or ask an administrator.");
+                      Q_EMIT signInFailed(e);
+                      return;
+                  }
+                  const AccessRepository::Credentials &c = r.value();
+                  m_operator = operatorName;
+                  m_role = c.role;
+                  m_expiresAt = c.expiresAt;
+                  m_maxUntil = c.maxUntil;
+                  m_lastRenewal = QDateTime::currentDateTimeUtc();
+                  m_warned = false;
+                  m_lockReason.clear();
+                  if (m_worker)
+                      m_worker->setDsn(withCredentials(m_baseDsn, c.role, c.password));
+                  setState(State::Active);
+                  m_timer.start();
+                  Q_EMIT signedIn();
+                  Q_EMIT tick(secondsLeft());
+              });
 }
 
 void ConsoleSession::signOut()
@@ -118,7 +124,8 @@ void ConsoleSession::onTick()
         Q_EMIT tick(left);
     }
     if (left <= 0) {
-        lock(tr("Your session expired at %1. Sign in again to continue; nothing you were doing is lost.")
+        lock(tr("Your session expired at %1. Sign in again to continue; nothing you were doing is "
+                "lost.")
                  .arg(QLocale().toString(m_expiresAt.toLocalTime(), QLocale::ShortFormat)));
         return;
     }
@@ -137,9 +144,11 @@ void ConsoleSession::noteActivity()
     if (lifetimeMs <= 0 || leftMs > lifetimeMs / 2 || m_expiresAt >= m_maxUntil)
         return; // not yet half-way, or renewal cannot extend it any more
     m_renewing = true;
-    const std::optional<qint64> ttl = m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
-    whenReady(m_worker->submit([ttl](Connection &c) { return AccessRepository::renewSession(c, ttl); }), this,
-              [this](const Result<QDateTime> &r) {
+    const std::optional<qint64> ttl =
+        m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
+    whenReady(
+        m_worker->submit([ttl](Connection &c) { return AccessRepository::renewSession(c, ttl); }),
+        this, [this](const Result<QDateTime> &r) {
             m_renewing = false;
             if (!r) {
                 reportError(r.error());
@@ -159,13 +168,16 @@ void ConsoleSession::reportError(const ledger::Error &error)
     if (m_state != State::Active)
         return;
     if (error.sqlState == QLatin1String("LG042"))
-        lock(tr("Your session was revoked by an administrator. Sign in again; if that is refused, ask an administrator."));
+        lock(tr("Your session was revoked by an administrator. Sign in again; if that is refused, "
+                "ask an administrator."));
     else if (error.sqlState == QLatin1String("LG041"))
-        lock(tr("Your session expired. Sign in again to continue; nothing you were doing is lost."));
+        lock(
+            tr("Your session expired. Sign in again to continue; nothing you were doing is lost."));
     else if (error.sqlState == QLatin1String("LG044"))
         lock(tr("Your session was ended. Sign in again to continue."));
     else if (error.kind == Error::Kind::Authentication)
-        lock(tr("The server no longer accepts this session (it was revoked or has expired). Sign in again."));
+        lock(tr("The server no longer accepts this session (it was revoked or has expired). Sign "
+                "in again."));
 }
 
 void ConsoleSession::lock(const QString &reason)

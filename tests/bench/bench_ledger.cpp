@@ -51,8 +51,7 @@ struct Rate
 
 // Runs `clients` threads for `seconds`; each calls step(connection, client, n) in a loop.
 // step returns how many postings it made (0 or more), or -1 for a refused posting.
-template <class Step>
-Rate measure(const QString &dsn, int clients, double seconds, Step step)
+template <class Step> Rate measure(const QString &dsn, int clients, double seconds, Step step)
 {
     std::atomic<qint64> posted{0}, refused{0}, errors{0};
     std::atomic<bool> stop{false};
@@ -105,11 +104,18 @@ int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Ledger posting and point-in-time balance benchmark."));
+    parser.setApplicationDescription(
+        QStringLiteral("Ledger posting and point-in-time balance benchmark."));
     parser.addHelpOption();
-    parser.addOption({QStringLiteral("seconds"), QStringLiteral("Seconds per posting measurement (default 5)."), QStringLiteral("S"), QStringLiteral("5")});
-    parser.addOption({QStringLiteral("pit-entries"), QStringLiteral("Entries on the big account (default 10000000)."), QStringLiteral("N"), QStringLiteral("10000000")});
-    parser.addOption({QStringLiteral("pit-small"), QStringLiteral("Entries on the small account (default 100000)."), QStringLiteral("N"), QStringLiteral("100000")});
+    parser.addOption({QStringLiteral("seconds"),
+                      QStringLiteral("Seconds per posting measurement (default 5)."),
+                      QStringLiteral("S"), QStringLiteral("5")});
+    parser.addOption({QStringLiteral("pit-entries"),
+                      QStringLiteral("Entries on the big account (default 10000000)."),
+                      QStringLiteral("N"), QStringLiteral("10000000")});
+    parser.addOption({QStringLiteral("pit-small"),
+                      QStringLiteral("Entries on the small account (default 100000)."),
+                      QStringLiteral("N"), QStringLiteral("100000")});
     parser.addOption({QStringLiteral("skip-pit"), QStringLiteral("Skip the point-in-time part.")});
     parser.addOption({QStringLiteral("skip-posting"), QStringLiteral("Skip the posting part.")});
     parser.process(app);
@@ -128,7 +134,8 @@ int main(int argc, char *argv[])
         // A little more memory than the defaults, as any real server would have.
         QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
         conf.open(QIODevice::Append);
-        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\nmaintenance_work_mem = 1GB\n");
+        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = "
+                   "64MB\nmaintenance_work_mem = 1GB\n");
     }
     if (auto s = cluster.start(); !s)
         return fail(s.error());
@@ -142,11 +149,13 @@ int main(int argc, char *argv[])
     try {
         Connection admin(cluster.dsn());
         Migrator(admin, MigrationSet::builtIn().value()).migrate();
-        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"), QStringLiteral("bench"), QStringLiteral("ledger_writer"));
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
+                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
     } catch (const DbException &e) {
         return fail(e.error());
     }
-    const QString writer = cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
+    const QString writer =
+        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
     SqlSession admin(cluster.dsn());
     say(QStringLiteral("cluster: %1 (durable: fsync on, synchronous_commit on), %2 cores")
             .arg(dir.path())
@@ -154,10 +163,17 @@ int main(int argc, char *argv[])
 
     if (!parser.isSet(QStringLiteral("skip-posting"))) {
         constexpr int kAccounts = 10000;
-        admin.exec(QStringLiteral("SELECT count(ledger.open_account('B-' || i, 'Bench ' || i, 'EUR', 'asset')) FROM generate_series(1, %1) i").arg(kAccounts));
-        admin.exec(QStringLiteral("SELECT ledger.open_account('HOT', 'Hot account', 'EUR', 'asset')"));
-        say(QStringLiteral("\n== postings/s (each a 2-leg transaction through ledger.post_transaction, audited)"));
-        say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("mode"), -34).arg(QStringLiteral("postings/s"), 12).arg(QStringLiteral("refused/errors"), 16));
+        admin.exec(QStringLiteral("SELECT count(ledger.open_account('B-' || i, 'Bench ' || i, "
+                                  "'EUR', 'asset')) FROM generate_series(1, %1) i")
+                       .arg(kAccounts));
+        admin.exec(
+            QStringLiteral("SELECT ledger.open_account('HOT', 'Hot account', 'EUR', 'asset')"));
+        say(QStringLiteral(
+            "\n== postings/s (each a 2-leg transaction through ledger.post_transaction, audited)"));
+        say(QStringLiteral("%1 %2 %3")
+                .arg(QStringLiteral("mode"), -34)
+                .arg(QStringLiteral("postings/s"), 12)
+                .arg(QStringLiteral("refused/errors"), 16));
         std::atomic<qint64> keys{0};
         auto random = [&](Connection &c, int client, qint64) {
             thread_local std::mt19937 rng(std::random_device{}() + client);
@@ -168,7 +184,8 @@ int main(int argc, char *argv[])
         };
         auto hot = [&](Connection &c, int client, qint64) {
             thread_local std::mt19937 rng(std::random_device{}() + client);
-            LedgerRepository::post(c, transfer(QStringLiteral("h-%1").arg(++keys), 0, 1 + int(rng() % kAccounts), QStringLiteral("HOT")));
+            LedgerRepository::post(c, transfer(QStringLiteral("h-%1").arg(++keys), 0,
+                                               1 + int(rng() % kAccounts), QStringLiteral("HOT")));
             return 1;
         };
         Rate random8;
@@ -177,13 +194,19 @@ int main(int argc, char *argv[])
             const Rate r = measure(writer, clients, seconds, random);
             if (clients == 8)
                 random8 = r;
-            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("random accounts, %1 client(s)").arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+            say(QStringLiteral("%1 %2 %3")
+                    .arg(QStringLiteral("random accounts, %1 client(s)").arg(clients), -34)
+                    .arg(r.perSecond, 12, 'f', 0)
+                    .arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
         }
         for (int clients : {1, 8}) {
             const Rate r = measure(writer, clients, seconds, hot);
             if (clients == 8)
                 hot8 = r;
-            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("one hot account, %1 client(s)").arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+            say(QStringLiteral("%1 %2 %3")
+                    .arg(QStringLiteral("one hot account, %1 client(s)").arg(clients), -34)
+                    .arg(r.perSecond, 12, 'f', 0)
+                    .arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
         }
         // Batched: many postings per database transaction (one commit each batch), through
         // the ingest path (events in savepoints, as `ledgerctl ingest` does).
@@ -194,13 +217,16 @@ int main(int argc, char *argv[])
             for (int i = 0; i < kBatch; ++i) {
                 const int a = 1 + int(rng() % (kAccounts / 2));
                 const int b = kAccounts / 2 + 1 + int(rng() % (kAccounts / 2));
-                lines.append({i + 1,
-                              QStringLiteral(R"({"event_id": "b-%1", "type": "income", "account": "B-%2", "amount": "1.00", "currency": "EUR", "occurred_at": "%3", "contra_account": "B-%4"})")
-                                  .arg(++keys).arg(a)
-                                  .arg(QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs))
-                                  .arg(b)
-                                  .toUtf8(),
-                              {QStringLiteral("B-%1").arg(a), QStringLiteral("B-%1").arg(b)}});
+                lines.append(
+                    {i + 1,
+                     QStringLiteral(
+                         R"({"event_id": "b-%1", "type": "income", "account": "B-%2", "amount": "1.00", "currency": "EUR", "occurred_at": "%3", "contra_account": "B-%4"})")
+                         .arg(++keys)
+                         .arg(a)
+                         .arg(QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs))
+                         .arg(b)
+                         .toUtf8(),
+                     {QStringLiteral("B-%1").arg(a), QStringLiteral("B-%1").arg(b)}});
             }
             LedgerRepository::IngestOptions options;
             options.batchSize = kBatch;
@@ -211,18 +237,26 @@ int main(int argc, char *argv[])
             const Rate r = measure(writer, clients, seconds, batched);
             if (clients == 8)
                 batched8 = r;
-            say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("batched x%1, %2 client(s)").arg(kBatch).arg(clients), -34).arg(r.perSecond, 12, 'f', 0).arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
+            say(QStringLiteral("%1 %2 %3")
+                    .arg(QStringLiteral("batched x%1, %2 client(s)").arg(kBatch).arg(clients), -34)
+                    .arg(r.perSecond, 12, 'f', 0)
+                    .arg(QStringLiteral("%1/%2").arg(r.refused).arg(r.errors), 16));
         }
-        say(QStringLiteral("targets: random, 8 clients >= 5000/s: %1 (%2)   hot account, 8 clients >= 1500/s: %3 (%4)")
-                .arg(random8.perSecond, 0, 'f', 0).arg(random8.perSecond >= 5000 ? QStringLiteral("met") : QStringLiteral("NOT met"))
-                .arg(hot8.perSecond, 0, 'f', 0).arg(hot8.perSecond >= 1500 ? QStringLiteral("met") : QStringLiteral("NOT met")));
+        say(QStringLiteral("targets: random, 8 clients >= 5000/s: %1 (%2)   hot account, 8 clients "
+                           ">= 1500/s: %3 (%4)")
+                .arg(random8.perSecond, 0, 'f', 0)
+                .arg(random8.perSecond >= 5000 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(hot8.perSecond, 0, 'f', 0)
+                .arg(hot8.perSecond >= 1500 ? QStringLiteral("met") : QStringLiteral("NOT met")));
         Q_UNUSED(batched8);
     }
 
     if (!parser.isSet(QStringLiteral("skip-pit"))) {
         const qint64 big = parser.value(QStringLiteral("pit-entries")).toLongLong();
         const qint64 small = parser.value(QStringLiteral("pit-small")).toLongLong();
-        say(QStringLiteral("\n== point-in-time balance (loading %1 and %2 entries ...)").arg(big).arg(small));
+        say(QStringLiteral("\n== point-in-time balance (loading %1 and %2 entries ...)")
+                .arg(big)
+                .arg(small));
         QElapsedTimer load;
         load.start();
         // Server-side bulk load, as the owner: transactions of 100 legs on the measured
@@ -265,13 +299,17 @@ int main(int argc, char *argv[])
                 SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
                 FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
                 WHERE h.account_id = e.account_id;
-            )sql").arg(code).arg(entries / 100);
+            )sql")
+                                    .arg(code)
+                                    .arg(entries / 100);
             const auto r = admin.exec(sql);
             if (!r.ok)
-                std::fprintf(stderr, "bench: loading %s failed: %s\n", qPrintable(code), qPrintable(r.message));
+                std::fprintf(stderr, "bench: loading %s failed: %s\n", qPrintable(code),
+                             qPrintable(r.message));
             return r.ok;
         };
-        if (!loadAccount(QStringLiteral("SMALL"), small) || !loadAccount(QStringLiteral("BIG"), big))
+        if (!loadAccount(QStringLiteral("SMALL"), small) ||
+            !loadAccount(QStringLiteral("BIG"), big))
             return 1;
         admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
         admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
@@ -295,9 +333,11 @@ int main(int argc, char *argv[])
                     END LOOP;
                     PERFORM set_config('bench.result', (extract(epoch FROM total) * 1000 / %3)::text, false);
                 END $$;
-            )sql").arg(code, QLatin1String(function)).arg(queries);
+            )sql")
+                                    .arg(code, QLatin1String(function))
+                                    .arg(queries);
             SqlSession s(cluster.dsn());
-            s.exec(sql);            // warm-up pass
+            s.exec(sql); // warm-up pass
             s.exec(sql);
             return s.scalar(QStringLiteral("SELECT current_setting('bench.result')")).toDouble();
         };
@@ -306,15 +346,31 @@ int main(int argc, char *argv[])
         const double naiveBig = timeBalances(QStringLiteral("BIG"), "balance_minor_naive", 3);
         const double naiveSmall = timeBalances(QStringLiteral("SMALL"), "balance_minor_naive", 50);
         // Same answers, on the same random (E, K) (a correctness spot check of the bench data).
-        const QString agree = admin.scalar(QStringLiteral(
-            "SELECT count(*) FILTER (WHERE ledger.balance_minor(a.id, e, k) <> ledger.balance_minor_naive(a.id, e, k)) "
-            "FROM ledger.accounts a, LATERAL (SELECT timestamptz '2021-01-01' + random() * interval '5 years' AS e) x, "
-            "LATERAL (SELECT x.e + random() * interval '10 days' AS k) y, generate_series(1, 3) WHERE a.code = 'BIG'"));
-        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("account"), -24).arg(QStringLiteral("O(log n) ms"), 12).arg(QStringLiteral("naive ms"), 12).arg(QStringLiteral("speed-up"), 10));
-        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("%1 entries").arg(small), -24).arg(fastSmall, 12, 'f', 4).arg(naiveSmall, 12, 'f', 2).arg(naiveSmall / fastSmall, 10, 'f', 0));
-        say(QStringLiteral("%1 %2 %3 %4").arg(QStringLiteral("%1 entries").arg(big), -24).arg(fastBig, 12, 'f', 4).arg(naiveBig, 12, 'f', 2).arg(naiveBig / fastBig, 10, 'f', 0));
+        const QString agree =
+            admin.scalar(QStringLiteral("SELECT count(*) FILTER (WHERE ledger.balance_minor(a.id, "
+                                        "e, k) <> ledger.balance_minor_naive(a.id, e, k)) "
+                                        "FROM ledger.accounts a, LATERAL (SELECT timestamptz "
+                                        "'2021-01-01' + random() * interval '5 years' AS e) x, "
+                                        "LATERAL (SELECT x.e + random() * interval '10 days' AS k) "
+                                        "y, generate_series(1, 3) WHERE a.code = 'BIG'"));
+        say(QStringLiteral("%1 %2 %3 %4")
+                .arg(QStringLiteral("account"), -24)
+                .arg(QStringLiteral("O(log n) ms"), 12)
+                .arg(QStringLiteral("naive ms"), 12)
+                .arg(QStringLiteral("speed-up"), 10));
+        say(QStringLiteral("%1 %2 %3 %4")
+                .arg(QStringLiteral("%1 entries").arg(small), -24)
+                .arg(fastSmall, 12, 'f', 4)
+                .arg(naiveSmall, 12, 'f', 2)
+                .arg(naiveSmall / fastSmall, 10, 'f', 0));
+        say(QStringLiteral("%1 %2 %3 %4")
+                .arg(QStringLiteral("%1 entries").arg(big), -24)
+                .arg(fastBig, 12, 'f', 4)
+                .arg(naiveBig, 12, 'f', 2)
+                .arg(naiveBig / fastBig, 10, 'f', 0));
         say(QStringLiteral("disagreements with the naive sum on 3 random (E, K): %1").arg(agree));
-        say(QStringLiteral("targets: < 1 ms warm at %1: %2   >= 100x naive: %3   %1 vs %4 < 3x: %5 (%6x)")
+        say(QStringLiteral(
+                "targets: < 1 ms warm at %1: %2   >= 100x naive: %3   %1 vs %4 < 3x: %5 (%6x)")
                 .arg(big)
                 .arg(fastBig < 1.0 ? QStringLiteral("met") : QStringLiteral("NOT met"))
                 .arg(naiveBig / fastBig >= 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))

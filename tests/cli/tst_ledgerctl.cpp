@@ -65,11 +65,28 @@ private Q_SLOTS:
     {
         const Run r = ledgerctl({QStringLiteral("--help")});
         QCOMPARE(r.exitCode, 0);
-        for (const char *command : {"migrate", "demo start", "demo stop", "demo status", "account open",
-                                    "account list", "seed", "post", "ingest", "balance", "reversal request",
-                                    "reversal approve", "reversal reject", "reversal list", "reversal reasons",
-                                    "access operator add", "access operator disable", "access operator set-secret",
-                                    "access operator list", "access session issue", "access reap", "access revoke",
+        for (const char *command : {"migrate",
+                                    "demo start",
+                                    "demo stop",
+                                    "demo status",
+                                    "account open",
+                                    "account list",
+                                    "seed",
+                                    "post",
+                                    "ingest",
+                                    "balance",
+                                    "reversal request",
+                                    "reversal approve",
+                                    "reversal reject",
+                                    "reversal list",
+                                    "reversal reasons",
+                                    "access operator add",
+                                    "access operator disable",
+                                    "access operator set-secret",
+                                    "access operator list",
+                                    "access session issue",
+                                    "access reap",
+                                    "access revoke",
                                     "access sessions"})
             QVERIFY2(r.out.contains(QLatin1String(command)), command);
         QCOMPARE(ledgerctl({}).exitCode, 2); // no command: usage
@@ -82,34 +99,57 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("command");
         QTest::addColumn<QString>("mustMention");
-        QTest::newRow("migrate") << "migrate" << "SHA-256";
-        QTest::newRow("demo start") << "demo start" << "--dir";
-        QTest::newRow("demo stop") << "demo stop" << "--dir";
-        QTest::newRow("demo status") << "demo status" << "Exit status";
-        QTest::newRow("account open") << "account open" << "--no-negative";
-        QTest::newRow("account list") << "account list" << "--search";
-        QTest::newRow("seed") << "seed" << "--accounts";
-        QTest::newRow("post") << "post" << "idempotency_key";
-        QTest::newRow("ingest") << "ingest" << "event_id";
-        QTest::newRow("balance") << "balance" << "--known-at";
-        QTest::newRow("reversal request") << "reversal request" << "--rebook-file";
-        QTest::newRow("reversal approve") << "reversal approve" << "--request";
-        QTest::newRow("reversal reject") << "reversal reject" << "--note";
-        QTest::newRow("reversal list") << "reversal list" << "--state";
-        QTest::newRow("reversal reasons") << "reversal reasons" << "reason codes";
-        QTest::newRow("access operator add") << "access operator add" << "--secret-stdin";
-        QTest::newRow("access session issue") << "access session issue" << "--ttl";
-        QTest::newRow("access reap") << "access reap" << "pg_cron";
-        QTest::newRow("access revoke") << "access revoke" << "NAME";
+        QTest::newRow("migrate") << "migrate"
+                                 << "SHA-256";
+        QTest::newRow("demo start") << "demo start"
+                                    << "--dir";
+        QTest::newRow("demo stop") << "demo stop"
+                                   << "--dir";
+        QTest::newRow("demo status") << "demo status"
+                                     << "Exit status";
+        QTest::newRow("account open") << "account open"
+                                      << "--no-negative";
+        QTest::newRow("account list") << "account list"
+                                      << "--search";
+        QTest::newRow("seed") << "seed"
+                              << "--accounts";
+        QTest::newRow("post") << "post"
+                              << "idempotency_key";
+        QTest::newRow("ingest") << "ingest"
+                                << "event_id";
+        QTest::newRow("balance") << "balance"
+                                 << "--known-at";
+        QTest::newRow("reversal request") << "reversal request"
+                                          << "--rebook-file";
+        QTest::newRow("reversal approve") << "reversal approve"
+                                          << "--request";
+        QTest::newRow("reversal reject") << "reversal reject"
+                                         << "--note";
+        QTest::newRow("reversal list") << "reversal list"
+                                       << "--state";
+        QTest::newRow("reversal reasons") << "reversal reasons"
+                                          << "reason codes";
+        QTest::newRow("access operator add") << "access operator add"
+                                             << "--secret-stdin";
+        QTest::newRow("access session issue") << "access session issue"
+                                              << "--ttl";
+        QTest::newRow("access reap") << "access reap"
+                                     << "pg_cron";
+        QTest::newRow("access revoke") << "access revoke"
+                                       << "NAME";
     }
 
     void postIngestBalanceAndReverse()
     {
         const QString admin = m_db.adminDsn();
-        for (const char *a : {"CASH-X:EUR:asset:", "CUST-X:EUR:liability:--no-negative", "CUST-Y:EUR:liability:--no-negative"}) {
+        for (const char *a : {"CASH-X:EUR:asset:", "CUST-X:EUR:liability:--no-negative",
+                              "CUST-Y:EUR:liability:--no-negative"}) {
             const QStringList f = QString::fromLatin1(a).split(QLatin1Char(':'));
-            QStringList args{QStringLiteral("account"), QStringLiteral("open"), QStringLiteral("--code"), f[0], QStringLiteral("--name"), f[0],
-                             QStringLiteral("--currency"), f[1], QStringLiteral("--kind"), f[2]};
+            QStringList args{QStringLiteral("account"),    QStringLiteral("open"),
+                             QStringLiteral("--code"),     f[0],
+                             QStringLiteral("--name"),     f[0],
+                             QStringLiteral("--currency"), f[1],
+                             QStringLiteral("--kind"),     f[2]};
             if (!f[3].isEmpty())
                 args << f[3];
             QCOMPARE(ledgerctl(args, admin).exitCode, 0);
@@ -117,25 +157,35 @@ private Q_SLOTS:
         const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
 
         // post from standard input; the same again gives the same id.
-        const QByteArray deposit = R"({"idempotency_key": "cli-1", "effective_at": "2026-11-10T09:00:00Z", "description": "deposit",
+        const QByteArray deposit =
+            R"({"idempotency_key": "cli-1", "effective_at": "2026-11-10T09:00:00Z", "description": "deposit",
             "legs": [{"account": "CASH-X", "amount": "250.00", "currency": "EUR"}, {"account": "CUST-X", "amount": "-250.00", "currency": "EUR"}]})";
-        Run r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer, deposit);
+        Run r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")},
+                          writer, deposit);
         QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
         const QString txId = r.out.trimmed();
         QVERIFY(txId.toLongLong() > 0);
-        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--json")}, writer, deposit);
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-"),
+                       QStringLiteral("--json")},
+                      writer, deposit);
         QCOMPARE(r.exitCode, 0);
-        QCOMPARE(QString::number(r.json().value(QStringLiteral("transaction_id")).toInteger()), txId);
+        QCOMPARE(QString::number(r.json().value(QStringLiteral("transaction_id")).toInteger()),
+                 txId);
         QCOMPARE(r.json().value(QStringLiteral("created")).toBool(true), false);
 
         // Bad input: one clear line, exit 1.
-        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer, "{\"idempotency_key\": \"x\", ");
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")},
+                      writer, "{\"idempotency_key\": \"x\", ");
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("not valid JSON")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("/nonexistent/tx.json")}, writer);
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"),
+                       QStringLiteral("/nonexistent/tx.json")},
+                      writer);
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QLatin1String("Cannot read /nonexistent/tx.json")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer,
+        QVERIFY2(r.err.contains(QLatin1String("Cannot read /nonexistent/tx.json")),
+                 qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")},
+                      writer,
                       R"({"idempotency_key": "cli-2", "effective_at": "2026-11-10T09:00:00Z",
                           "legs": [{"account": "CASH-X", "amount": "1.005", "currency": "EUR"}, {"account": "CUST-X", "amount": "-1.005", "currency": "EUR"}]})");
         QCOMPARE(r.exitCode, 1);
@@ -152,76 +202,122 @@ private Q_SLOTS:
 
 {"event_id": "ev-5", "type": "outcome", "account": "CUST-Y", "amount": "1.00", "currency": "EUR", "occurred_at": "2026-11-13T10:00:00Z", "contra_account": "CASH-X"}
 )";
-        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--json"), QStringLiteral("--batch-size"), QStringLiteral("2")}, writer, events);
+        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"),
+                       QStringLiteral("--json"), QStringLiteral("--batch-size"),
+                       QStringLiteral("2")},
+                      writer, events);
         QCOMPARE(r.exitCode, 1);
         QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 3);
         QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 1);
         QCOMPARE(r.json().value(QStringLiteral("rejected")).toInt(), 2);
         QVERIFY2(r.err.contains(QLatin1String("line 4: not valid JSON")), qPrintable(r.err));
-        QVERIFY2(r.err.contains(QLatin1String("line 5: No account with code \"NOBODY\"")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("line 5: No account with code \"NOBODY\"")),
+                 qPrintable(r.err));
         // Again: everything is a duplicate now, the bad lines still bad.
-        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-")}, writer, events);
-        QVERIFY2(r.out.contains(QLatin1String("posted 0, duplicates 4, rejected 2")), qPrintable(describe(r)));
+        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-")},
+                      writer, events);
+        QVERIFY2(r.out.contains(QLatin1String("posted 0, duplicates 4, rejected 2")),
+                 qPrintable(describe(r)));
         // All or nothing: one bad line, nothing posted.
-        r = ledgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"), QStringLiteral("--all-or-nothing")}, writer,
-                      QByteArray(R"({"event_id": "ev-9", "type": "income", "account": "CUST-Y", "amount": "9.00", "currency": "EUR", "occurred_at": "2026-11-13T10:00:00Z", "contra_account": "CASH-X"})")
-                          + "\n{\"event_id\": \"ev-10\", \"type\": \"sideways\"}\n");
+        r = ledgerctl(
+            {QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"),
+             QStringLiteral("--all-or-nothing")},
+            writer,
+            QByteArray(
+                R"({"event_id": "ev-9", "type": "income", "account": "CUST-Y", "amount": "9.00", "currency": "EUR", "occurred_at": "2026-11-13T10:00:00Z", "contra_account": "CASH-X"})") +
+                "\n{\"event_id\": \"ev-10\", \"type\": \"sideways\"}\n");
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.out.contains(QLatin1String("posted 0")), qPrintable(describe(r)));
 
         // balance now, at a business time, and as the ledger knew it.
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-X")}, writer);
+        r = ledgerctl(
+            {QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-X")},
+            writer);
         QCOMPARE(r.out.trimmed(), QStringLiteral("230.00 EUR"));
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y"), QStringLiteral("--effective"), QStringLiteral("2026-11-12")}, writer);
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"),
+                       QStringLiteral("CUST-Y"), QStringLiteral("--effective"),
+                       QStringLiteral("2026-11-12")},
+                      writer);
         QCOMPARE(r.out.trimmed(), QStringLiteral("5.25 EUR"));
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y"), QStringLiteral("--effective"), QStringLiteral("now"),
-                       QStringLiteral("--known-at"), QStringLiteral("2020-01-01T00:00:00Z"), QStringLiteral("--json")}, writer);
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"),
+                       QStringLiteral("CUST-Y"), QStringLiteral("--effective"),
+                       QStringLiteral("now"), QStringLiteral("--known-at"),
+                       QStringLiteral("2020-01-01T00:00:00Z"), QStringLiteral("--json")},
+                      writer);
         QCOMPARE(r.json().value(QStringLiteral("amount")).toString(), QStringLiteral("0.00"));
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("NOBODY")}, writer);
+        r = ledgerctl(
+            {QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("NOBODY")},
+            writer);
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.err.contains(QLatin1String("No account with code \"NOBODY\"")));
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-X"), QStringLiteral("--effective"), QStringLiteral("last tuesday")}, writer);
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"),
+                       QStringLiteral("CUST-X"), QStringLiteral("--effective"),
+                       QStringLiteral("last tuesday")},
+                      writer);
         QCOMPARE(r.exitCode, 2);
 
         // reversal: request as an operator, approve as a supervisor.
         const QString op = m_db.dsnFor(QStringLiteral("console_operator"));
         const QString sup = m_db.dsnFor(QStringLiteral("console_supervisor"));
         auto requestReversal = [&](const QString &tx) {
-            return ledgerctl({QStringLiteral("reversal"), QStringLiteral("request"), QStringLiteral("--transaction"), tx, QStringLiteral("--reason"),
-                              QStringLiteral("wrong_amount"), QStringLiteral("--note"), QStringLiteral("keyed wrongly")}, op);
+            return ledgerctl({QStringLiteral("reversal"), QStringLiteral("request"),
+                              QStringLiteral("--transaction"), tx, QStringLiteral("--reason"),
+                              QStringLiteral("wrong_amount"), QStringLiteral("--note"),
+                              QStringLiteral("keyed wrongly")},
+                             op);
         };
         // Undoing the 250.00 deposit would overdraw CUST-X (20.00 was spent since): refused,
         // and the request stays pending.
         r = requestReversal(txId);
         QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
         const QString blocked = r.out.trimmed();
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), blocked}, sup);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"),
+                       QStringLiteral("--request"), blocked},
+                      sup);
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("CUST-X may not go negative")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--json")}, op);
+        r = ledgerctl(
+            {QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--json")}, op);
         QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 1);
-        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"), QStringLiteral("--request"), blocked, QStringLiteral("--note"),
-                            QStringLiteral("customer already spent part of it; rebook instead")}, sup).exitCode, 0);
+        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"),
+                            QStringLiteral("--request"), blocked, QStringLiteral("--note"),
+                            QStringLiteral("customer already spent part of it; rebook instead")},
+                           sup)
+                     .exitCode,
+                 0);
 
         // A reversal that is fine.
-        r = ledgerctl({QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer,
-                      R"({"idempotency_key": "cli-3", "effective_at": "2026-11-14T09:00:00Z", "description": "deposit",
+        r = ledgerctl(
+            {QStringLiteral("post"), QStringLiteral("--file"), QStringLiteral("-")}, writer,
+            R"({"idempotency_key": "cli-3", "effective_at": "2026-11-14T09:00:00Z", "description": "deposit",
                           "legs": [{"account": "CASH-X", "amount": "10.00", "currency": "EUR"}, {"account": "CUST-Y", "amount": "-10.00", "currency": "EUR"}]})");
         const QString tx3 = r.out.trimmed();
         r = requestReversal(tx3);
         const QString request = r.out.trimmed();
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), request}, op);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"),
+                       QStringLiteral("--request"), request},
+                      op);
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("Not allowed")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"), request, QStringLiteral("--json")}, sup);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"),
+                       QStringLiteral("--request"), request, QStringLiteral("--json")},
+                      sup);
         QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
-        QVERIFY(r.json().value(QStringLiteral("reversal_transaction_id")).toInteger() > tx3.toLongLong());
-        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y")}, writer);
+        QVERIFY(r.json().value(QStringLiteral("reversal_transaction_id")).toInteger() >
+                tx3.toLongLong());
+        r = ledgerctl(
+            {QStringLiteral("balance"), QStringLiteral("--account"), QStringLiteral("CUST-Y")},
+            writer);
         QCOMPARE(r.out.trimmed(), QStringLiteral("4.25 EUR"));
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"), QStringLiteral("--request"), request, QStringLiteral("--note"), QStringLiteral("late")}, sup);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"),
+                       QStringLiteral("--request"), request, QStringLiteral("--note"),
+                       QStringLiteral("late")},
+                      sup);
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("already approved")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--state"), QStringLiteral("all"), QStringLiteral("--json")}, op);
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"),
+                       QStringLiteral("--state"), QStringLiteral("all"), QStringLiteral("--json")},
+                      op);
         QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 2);
     }
 
@@ -231,7 +327,8 @@ private Q_SLOTS:
         QFETCH(QString, mustMention);
         const Run r = ledgerctl(command.split(QLatin1Char(' ')) << QStringLiteral("--help"));
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.startsWith(QStringLiteral("Usage: ledgerctl %1 [options]").arg(command)), qPrintable(r.out));
+        QVERIFY2(r.out.startsWith(QStringLiteral("Usage: ledgerctl %1 [options]").arg(command)),
+                 qPrintable(r.out));
         QVERIFY2(r.out.contains(mustMention), qPrintable(r.out));
         QVERIFY2(r.out.contains(QLatin1String("--json")), qPrintable(r.out));
     }
@@ -246,11 +343,13 @@ private Q_SLOTS:
         QVERIFY(r.err.contains(QLatin1String("demo start")));
         r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--no-such-option")});
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains(QLatin1String("Try 'ledgerctl migrate --help'")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("Try 'ledgerctl migrate --help'")),
+                 qPrintable(r.err));
         r = ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("many"),
                        QStringLiteral("--dsn"), m_db.adminDsn()});
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains(QLatin1String("--accounts must be a whole number")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("--accounts must be a whole number")),
+                 qPrintable(r.err));
     }
 
     void migrateIsANoOpWhenUpToDate()
@@ -258,7 +357,9 @@ private Q_SLOTS:
         Run r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--dsn"), m_db.adminDsn()});
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.contains(QLatin1String("up to date")), qPrintable(describe(r)));
-        r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--status"), QStringLiteral("--json")}, m_db.adminDsn());
+        r = ledgerctl(
+            {QStringLiteral("migrate"), QStringLiteral("--status"), QStringLiteral("--json")},
+            m_db.adminDsn());
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.json().value(QStringLiteral("pending")).toArray().size(), 0);
         QVERIFY(r.json().value(QStringLiteral("version")).toInt() >= 2);
@@ -267,7 +368,8 @@ private Q_SLOTS:
     void migratesAFreshDatabase()
     {
         const QString dsn = m_db.createDatabase(QStringLiteral("cli_fresh"));
-        const Run r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        const Run r = ledgerctl(
+            {QStringLiteral("migrate"), QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
         QCOMPARE(r.exitCode, 0);
         const QJsonArray applied = r.json().value(QStringLiteral("applied")).toArray();
         QVERIFY(applied.size() >= 2);
@@ -277,15 +379,18 @@ private Q_SLOTS:
     void opensAndListsAccounts()
     {
         const QString dsn = m_db.adminDsn();
-        Run r = ledgerctl({QStringLiteral("account"), QStringLiteral("open"), QStringLiteral("--dsn"), dsn,
-                           QStringLiteral("--code"), QStringLiteral("CLI-1"), QStringLiteral("--name"),
-                           QStringLiteral("Client deposits"), QStringLiteral("--currency"), QStringLiteral("bhd"),
-                           QStringLiteral("--kind"), QStringLiteral("liability"), QStringLiteral("--no-negative")});
+        Run r = ledgerctl({QStringLiteral("account"), QStringLiteral("open"),
+                           QStringLiteral("--dsn"), dsn, QStringLiteral("--code"),
+                           QStringLiteral("CLI-1"), QStringLiteral("--name"),
+                           QStringLiteral("Client deposits"), QStringLiteral("--currency"),
+                           QStringLiteral("bhd"), QStringLiteral("--kind"),
+                           QStringLiteral("liability"), QStringLiteral("--no-negative")});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.trimmed().toLongLong() > 0);
 
         r = ledgerctl({QStringLiteral("account"), QStringLiteral("list"), QStringLiteral("--json"),
-                       QStringLiteral("--search"), QStringLiteral("cli-")}, dsn);
+                       QStringLiteral("--search"), QStringLiteral("cli-")},
+                      dsn);
         QCOMPARE(r.exitCode, 0);
         const QJsonArray accounts = r.json().value(QStringLiteral("accounts")).toArray();
         QCOMPARE(accounts.size(), 1);
@@ -298,24 +403,29 @@ private Q_SLOTS:
     void accountErrorsAreOneClearLine()
     {
         const QString dsn = m_db.adminDsn();
-        const QStringList base{QStringLiteral("account"), QStringLiteral("open"), QStringLiteral("--dsn"), dsn,
-                               QStringLiteral("--name"), QStringLiteral("N"), QStringLiteral("--kind"),
-                               QStringLiteral("asset")};
+        const QStringList base{QStringLiteral("account"), QStringLiteral("open"),
+                               QStringLiteral("--dsn"),   dsn,
+                               QStringLiteral("--name"),  QStringLiteral("N"),
+                               QStringLiteral("--kind"),  QStringLiteral("asset")};
         Run r = ledgerctl(base + QStringList{QStringLiteral("--code"), QStringLiteral("E-1"),
                                              QStringLiteral("--currency"), QStringLiteral("XYZ")});
         QCOMPARE(r.exitCode, 1);
         QCOMPARE(r.err.count(QLatin1Char('\n')), 1);
-        QVERIFY2(r.err.startsWith(QLatin1String("ledgerctl account open: Unknown currency \"XYZ\"")), qPrintable(r.err));
+        QVERIFY2(
+            r.err.startsWith(QLatin1String("ledgerctl account open: Unknown currency \"XYZ\"")),
+            qPrintable(r.err));
 
         r = ledgerctl(base + QStringList{QStringLiteral("--currency"), QStringLiteral("EUR")});
         QCOMPARE(r.exitCode, 2);
         QVERIFY(r.err.contains(QLatin1String("--code is required")));
 
-        r = ledgerctl(base + QStringList{QStringLiteral("--code"), QStringLiteral("E-2"), QStringLiteral("--currency"),
-                                         QStringLiteral("EUR"), QStringLiteral("--json")});
+        r = ledgerctl(base + QStringList{QStringLiteral("--code"), QStringLiteral("E-2"),
+                                         QStringLiteral("--currency"), QStringLiteral("EUR"),
+                                         QStringLiteral("--json")});
         QCOMPARE(r.exitCode, 0);
-        r = ledgerctl(base + QStringList{QStringLiteral("--code"), QStringLiteral("E-2"), QStringLiteral("--currency"),
-                                         QStringLiteral("EUR"), QStringLiteral("--json")});
+        r = ledgerctl(base + QStringList{QStringLiteral("--code"), QStringLiteral("E-2"),
+                                         QStringLiteral("--currency"), QStringLiteral("EUR"),
+                                         QStringLiteral("--json")});
         QCOMPARE(r.exitCode, 1);
         QCOMPARE(r.json().value(QStringLiteral("ok")).toBool(true), false);
         QCOMPARE(r.json().value(QStringLiteral("sqlstate")).toString(), QStringLiteral("LG004"));
@@ -323,10 +433,12 @@ private Q_SLOTS:
 
     void unreachableServer()
     {
-        const Run r = ledgerctl({QStringLiteral("account"), QStringLiteral("list"), QStringLiteral("--dsn"),
-                                 QStringLiteral("host=/nonexistent/dir dbname=ledger user=x password=hunter2")});
+        const Run r = ledgerctl(
+            {QStringLiteral("account"), QStringLiteral("list"), QStringLiteral("--dsn"),
+             QStringLiteral("host=/nonexistent/dir dbname=ledger user=x password=hunter2")});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QLatin1String("Could not reach the database server")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("Could not reach the database server")),
+                 qPrintable(r.err));
         QVERIFY(!r.err.contains(QLatin1String("hunter2")));
     }
 
@@ -334,42 +446,62 @@ private Q_SLOTS:
     {
         const QString admin = m_db.adminDsn();
         // An operator with a secret from stdin; the secret never appears in the output.
-        Run r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("add"), QStringLiteral("cli_op"),
-                           QStringLiteral("--groups"), QStringLiteral("console_auditor"), QStringLiteral("--secret-stdin"), QStringLiteral("--json")},
+        Run r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"),
+                           QStringLiteral("add"), QStringLiteral("cli_op"),
+                           QStringLiteral("--groups"), QStringLiteral("console_auditor"),
+                           QStringLiteral("--secret-stdin"), QStringLiteral("--json")},
                           admin, "cli-op-secret-1234567\n");
         QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
-        QCOMPARE(r.json().value(QStringLiteral("broker_role")).toString(), QStringLiteral("lc_op_cli_op"));
+        QCOMPARE(r.json().value(QStringLiteral("broker_role")).toString(),
+                 QStringLiteral("lc_op_cli_op"));
         QVERIFY(!r.out.contains(QLatin1String("cli-op-secret")));
         // Without --secret-stdin one is generated and shown once.
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("add"), QStringLiteral("cli_gen"),
-                       QStringLiteral("--groups"), QStringLiteral("console_operator")}, admin);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("add"),
+                       QStringLiteral("cli_gen"), QStringLiteral("--groups"),
+                       QStringLiteral("console_operator")},
+                      admin);
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains(QLatin1String("shown once")));
         // A session for scripts.
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
-                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"), QStringLiteral("2m"), QStringLiteral("--json")},
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"),
+                       QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"),
+                       QStringLiteral("2m"), QStringLiteral("--json")},
                       admin, "cli-op-secret-1234567\n");
         QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
         const QString sessionDsn = r.json().value(QStringLiteral("dsn")).toString();
         const QString role = r.json().value(QStringLiteral("role")).toString();
         QVERIFY(role.startsWith(QLatin1String("lc_s_cli_op_")));
         QVERIFY(!sessionDsn.contains(QLatin1String("ledger_admin")));
-        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reasons")}, sessionDsn).exitCode, 0);
+        QCOMPARE(
+            ledgerctl({QStringLiteral("reversal"), QStringLiteral("reasons")}, sessionDsn).exitCode,
+            0);
         // Wrong secret, bad ttl, secret on the command line refused.
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
-                       QStringLiteral("--secret-stdin")}, admin, "wrong-secret-xxxxxxxx\n");
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"),
+                       QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin")},
+                      admin, "wrong-secret-xxxxxxxx\n");
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("refused the sign-in")), qPrintable(r.err));
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op"),
-                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"), QStringLiteral("soon")}, admin, "x\n");
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"),
+                       QStringLiteral("--operator"), QStringLiteral("cli_op"),
+                       QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"),
+                       QStringLiteral("soon")},
+                      admin, "x\n");
         QCOMPARE(r.exitCode, 2);
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"), QStringLiteral("--operator"), QStringLiteral("cli_op")}, admin);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("session"), QStringLiteral("issue"),
+                       QStringLiteral("--operator"), QStringLiteral("cli_op")},
+                      admin);
         QCOMPARE(r.exitCode, 2);
         QVERIFY(r.err.contains(QLatin1String("never on the command line")));
         // Who holds what; revoke; reap.
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("sessions"), QStringLiteral("--json")}, admin);
+        r = ledgerctl(
+            {QStringLiteral("access"), QStringLiteral("sessions"), QStringLiteral("--json")},
+            admin);
         QCOMPARE(r.json().value(QStringLiteral("sessions")).toArray().size(), 1);
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("revoke"), QStringLiteral("cli_op"), QStringLiteral("--json")}, admin);
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("revoke"), QStringLiteral("cli_op"),
+                       QStringLiteral("--json")},
+                      admin);
         QCOMPARE(r.json().value(QStringLiteral("sessions_revoked")).toInt(), 1);
         r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("reasons")}, sessionDsn);
         QCOMPARE(r.exitCode, 1);
@@ -378,20 +510,36 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(QLatin1String("refused the sign-in")), qPrintable(r.err));
         r = ledgerctl({QStringLiteral("access"), QStringLiteral("reap")}, admin);
         QCOMPARE(r.exitCode, 0);
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("sessions"), QStringLiteral("--all"), QStringLiteral("--json")}, admin);
-        QCOMPARE(r.json().value(QStringLiteral("sessions")).toArray().first().toObject().value(QStringLiteral("state")).toString(), QStringLiteral("reaped"));
+        r = ledgerctl({QStringLiteral("access"), QStringLiteral("sessions"),
+                       QStringLiteral("--all"), QStringLiteral("--json")},
+                      admin);
+        QCOMPARE(r.json()
+                     .value(QStringLiteral("sessions"))
+                     .toArray()
+                     .first()
+                     .toObject()
+                     .value(QStringLiteral("state"))
+                     .toString(),
+                 QStringLiteral("reaped"));
         // Disable; list.
-        QCOMPARE(ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("disable"), QStringLiteral("cli_gen")}, admin).exitCode, 0);
-        r = ledgerctl({QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("list")}, admin);
-        QVERIFY2(r.out.contains(QLatin1String("cli_gen\tconsole_operator\tdisabled")), qPrintable(r.out));
+        QCOMPARE(ledgerctl({QStringLiteral("access"), QStringLiteral("operator"),
+                            QStringLiteral("disable"), QStringLiteral("cli_gen")},
+                           admin)
+                     .exitCode,
+                 0);
+        r = ledgerctl(
+            {QStringLiteral("access"), QStringLiteral("operator"), QStringLiteral("list")}, admin);
+        QVERIFY2(r.out.contains(QLatin1String("cli_gen\tconsole_operator\tdisabled")),
+                 qPrintable(r.out));
     }
 
     void seedIsIdempotent()
     {
         const QString dsn = m_db.createDatabase(QStringLiteral("cli_seed"));
         QCOMPARE(ledgerctl({QStringLiteral("migrate"), QStringLiteral("--dsn"), dsn}).exitCode, 0);
-        Run r = ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("40"),
-                           QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        Run r =
+            ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("40"),
+                       QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
         QCOMPARE(r.exitCode, 0);
         const int opened = r.json().value(QStringLiteral("accounts_opened")).toInt();
         QVERIFY2(opened > 40, qPrintable(describe(r))); // house accounts + 40 customers
@@ -406,8 +554,10 @@ private Q_SLOTS:
     {
         QTemporaryDir parent(QStringLiteral("/tmp/ledger-demo-XXXXXX"));
         QVERIFY(parent.isValid());
-        QFile::setPermissions(parent.path(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner
-                                                 | QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup | QFile::ExeGroup);
+        QFile::setPermissions(parent.path(), QFile::ReadOwner | QFile::WriteOwner |
+                                                 QFile::ExeOwner | QFile::ReadOther |
+                                                 QFile::ExeOther | QFile::ReadGroup |
+                                                 QFile::ExeGroup);
         const QString dir = parent.path() + QStringLiteral("/c");
         const QStringList dirArg{QStringLiteral("--dir"), dir};
 
@@ -421,16 +571,21 @@ private Q_SLOTS:
         QVERIFY(!dsn.contains(QLatin1Char('\n')));
 
         // The printed DSN works and the database is migrated.
-        r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--status"), QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        r = ledgerctl({QStringLiteral("migrate"), QStringLiteral("--status"),
+                       QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.json().value(QStringLiteral("pending")).toArray().size(), 0);
 
         // Starting again is harmless.
-        r = ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--json")} + dirArg);
+        r = ledgerctl(
+            QStringList{QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--json")} +
+            dirArg);
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.json().value(QStringLiteral("dsn")).toString(), dsn);
 
-        r = ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("status"), QStringLiteral("--json")} + dirArg);
+        r = ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("status"),
+                                  QStringLiteral("--json")} +
+                      dirArg);
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.json().value(QStringLiteral("state")).toString(), QStringLiteral("running"));
 
@@ -442,7 +597,9 @@ private Q_SLOTS:
         // Restart keeps the data.
         r = ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("start")} + dirArg);
         QCOMPARE(r.exitCode, 0);
-        QCOMPARE(ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("stop")} + dirArg).exitCode, 0);
+        QCOMPARE(ledgerctl(QStringList{QStringLiteral("demo"), QStringLiteral("stop")} + dirArg)
+                     .exitCode,
+                 0);
         QDir(dir).removeRecursively();
     }
 
@@ -453,9 +610,11 @@ private Q_SLOTS:
         QVERIFY(stray.open(QIODevice::WriteOnly));
         stray.write("keep me");
         stray.close();
-        const Run r = ledgerctl({QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir.path()});
+        const Run r = ledgerctl(
+            {QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir.path()});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QLatin1String("is not empty, but it is not a PostgreSQL cluster")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QLatin1String("is not empty, but it is not a PostgreSQL cluster")),
+                 qPrintable(r.err));
         QVERIFY(QFile::exists(stray.fileName())); // nothing of the user's touched
     }
 
@@ -466,29 +625,38 @@ private Q_SLOTS:
         env.insert(QStringLiteral("PG_BINDIR"), QStringLiteral("/nonexistent/pg/bin"));
         p.setProcessEnvironment(env);
         QTemporaryDir dir(QStringLiteral("/tmp/ledger-demo-XXXXXX"));
-        p.start(QStringLiteral(LEDGERCTL_PATH), {QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"),
-                                                 dir.path() + QStringLiteral("/c")});
+        p.start(QStringLiteral(LEDGERCTL_PATH),
+                {QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"),
+                 dir.path() + QStringLiteral("/c")});
         QVERIFY(p.waitForFinished(60000));
         QCOMPARE(p.exitCode(), 1);
         const QString err = QString::fromUtf8(p.readAllStandardError());
-        QVERIFY2(err.contains(QLatin1String("PG_BINDIR=/nonexistent/pg/bin holds no initdb")), qPrintable(err));
+        QVERIFY2(err.contains(QLatin1String("PG_BINDIR=/nonexistent/pg/bin holds no initdb")),
+                 qPrintable(err));
     }
 
     void demoShowsTheServerLogWhenItCannotStart()
     {
         QTemporaryDir parent(QStringLiteral("/tmp/ledger-demo-XXXXXX"));
-        QFile::setPermissions(parent.path(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner
-                                                 | QFile::ReadOther | QFile::ExeOther | QFile::ReadGroup | QFile::ExeGroup);
+        QFile::setPermissions(parent.path(), QFile::ReadOwner | QFile::WriteOwner |
+                                                 QFile::ExeOwner | QFile::ReadOther |
+                                                 QFile::ExeOther | QFile::ReadGroup |
+                                                 QFile::ExeGroup);
         const QString dir = parent.path() + QStringLiteral("/c");
-        Run r = ledgerctl({QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir});
+        Run r = ledgerctl(
+            {QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir});
         QCOMPARE(r.exitCode, 0);
-        QCOMPARE(ledgerctl({QStringLiteral("demo"), QStringLiteral("stop"), QStringLiteral("--dir"), dir}).exitCode, 0);
+        QCOMPARE(ledgerctl(
+                     {QStringLiteral("demo"), QStringLiteral("stop"), QStringLiteral("--dir"), dir})
+                     .exitCode,
+                 0);
         // Break the configuration: the server refuses to start and says why in its log.
         QFile conf(dir + QStringLiteral("/postgresql.conf"));
         QVERIFY(conf.open(QIODevice::Append));
         conf.write("\nshared_buffers = 'plenty'\n");
         conf.close();
-        r = ledgerctl({QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir});
+        r = ledgerctl(
+            {QStringLiteral("demo"), QStringLiteral("start"), QStringLiteral("--dir"), dir});
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains(QLatin1String("did not start")), qPrintable(r.err));
         QVERIFY2(r.err.contains(QLatin1String("shared_buffers")), qPrintable(r.err));

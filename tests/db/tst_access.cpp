@@ -26,16 +26,20 @@ class TestAccess : public QObject
 
     QString baseDsn() const { return m_db.adminDsn(); } // credentials get replaced
 
-    AccessRepository::Credentials issue(const QString &op, const QString &secret, std::optional<qint64> ttl = std::nullopt)
+    AccessRepository::Credentials issue(const QString &op, const QString &secret,
+                                        std::optional<qint64> ttl = std::nullopt)
     {
         Connection broker(withCredentials(baseDsn(), AccessRepository::brokerRole(op), secret));
-        return AccessRepository::issueSession(broker, ttl, {{QStringLiteral("application"), QStringLiteral("tst_access")}});
+        return AccessRepository::issueSession(
+            broker, ttl, {{QStringLiteral("application"), QStringLiteral("tst_access")}});
     }
 
-    QString sessionDsn(const AccessRepository::Credentials &c) const { return withCredentials(baseDsn(), c.role, c.password); }
+    QString sessionDsn(const AccessRepository::Credentials &c) const
+    {
+        return withCredentials(baseDsn(), c.role, c.password);
+    }
 
-    template <class F>
-    Error errorOf(F f)
+    template <class F> Error errorOf(F f)
     {
         try {
             f();
@@ -47,12 +51,16 @@ class TestAccess : public QObject
 
     int backendsOf(const QString &role)
     {
-        return m_admin->scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE usename = $1"), {role}).toInt();
+        return m_admin
+            ->scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE usename = $1"),
+                     {role})
+            .toInt();
     }
 
     bool roleExists(const QString &role)
     {
-        return m_admin->scalar(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = $1"), {role}) == QLatin1String("1");
+        return m_admin->scalar(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = $1"),
+                               {role}) == QLatin1String("1");
     }
 
 private Q_SLOTS:
@@ -61,13 +69,26 @@ private Q_SLOTS:
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
         Connection admin(m_db.adminDsn());
-        QCOMPARE(AccessRepository::addOperator(admin, QStringLiteral("alice"),
-                                               {QStringLiteral("console_operator"), QStringLiteral("console_auditor")}, m_secret),
+        QCOMPARE(AccessRepository::addOperator(
+                     admin, QStringLiteral("alice"),
+                     {QStringLiteral("console_operator"), QStringLiteral("console_auditor")},
+                     m_secret),
                  QStringLiteral("lc_op_alice"));
-        AccessRepository::addOperator(admin, QStringLiteral("bob"), {QStringLiteral("console_supervisor")}, QStringLiteral("bob-long-lived-secret"));
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.open_account('A-CASH', 'Cash', 'EUR', 'asset'), ledger.open_account('A-DEP', 'Dep', 'EUR', 'liability')")).ok);
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.post_transaction('{\"idempotency_key\": \"a1\", \"effective_at\": \"2026-11-01T00:00:00Z\", "
-                                             "\"legs\": [{\"account\": \"A-CASH\", \"amount\": \"5\", \"currency\": \"EUR\"}, {\"account\": \"A-DEP\", \"amount\": \"-5\", \"currency\": \"EUR\"}]}')")).ok);
+        AccessRepository::addOperator(admin, QStringLiteral("bob"),
+                                      {QStringLiteral("console_supervisor")},
+                                      QStringLiteral("bob-long-lived-secret"));
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('A-CASH', 'Cash', 'EUR', 'asset'), "
+                        "ledger.open_account('A-DEP', 'Dep', 'EUR', 'liability')"))
+                    .ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SELECT ledger.post_transaction('{\"idempotency_key\": "
+                                          "\"a1\", \"effective_at\": \"2026-11-01T00:00:00Z\", "
+                                          "\"legs\": [{\"account\": \"A-CASH\", \"amount\": \"5\", "
+                                          "\"currency\": \"EUR\"}, {\"account\": \"A-DEP\", "
+                                          "\"amount\": \"-5\", \"currency\": \"EUR\"}]}')"))
+                    .ok);
     }
 
     void cleanup()
@@ -82,56 +103,78 @@ private Q_SLOTS:
         QVERIFY(c.role.startsWith(QLatin1String("lc_s_alice_")));
         QCOMPARE(c.password.size(), 64);
         const qint64 lifetime = QDateTime::currentDateTimeUtc().secsTo(c.expiresAt);
-        QVERIFY2(lifetime > 29 * 60 && lifetime <= 30 * 60, qPrintable(QString::number(lifetime))); // default 30 minutes
+        QVERIFY2(lifetime > 29 * 60 && lifetime <= 30 * 60,
+                 qPrintable(QString::number(lifetime))); // default 30 minutes
         QVERIFY(qAbs(QDateTime::currentDateTimeUtc().secsTo(c.maxUntil) - 8 * 3600) < 60);
 
         // The role: VALID UNTIL is the expiry in UTC, whatever the server's time zone; member
         // of the operator's groups only; owns nothing; idle timeouts set.
         SqlSession tz(m_db.adminDsn());
-        QCOMPARE(tz.scalar(QStringLiteral("SET TIME ZONE 'Pacific/Kiritimati'; SELECT 1")), QStringLiteral("1"));
-        const auto role = m_admin->exec(QStringLiteral(
-            "SELECT abs(extract(epoch FROM rolvaliduntil - $2::timestamptz)) < 0.001, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, "
-            "(SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), "
-            "(SELECT count(*) FROM pg_class WHERE relowner = r.oid) + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid), "
-            "(SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting WHERE setrole = r.oid) "
-            "FROM pg_roles r WHERE rolname = $1"),
-                                           {c.role, c.expiresAt.toString(Qt::ISODateWithMs)});
+        QCOMPARE(tz.scalar(QStringLiteral("SET TIME ZONE 'Pacific/Kiritimati'; SELECT 1")),
+                 QStringLiteral("1"));
+        const auto role = m_admin->exec(
+            QStringLiteral(
+                "SELECT abs(extract(epoch FROM rolvaliduntil - $2::timestamptz)) < 0.001, "
+                "rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, "
+                "(SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN "
+                "pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), "
+                "(SELECT count(*) FROM pg_class WHERE relowner = r.oid) + (SELECT count(*) FROM "
+                "pg_proc WHERE proowner = r.oid), "
+                "(SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting WHERE setrole = "
+                "r.oid) "
+                "FROM pg_roles r WHERE rolname = $1"),
+            {c.role, c.expiresAt.toString(Qt::ISODateWithMs)});
         QVERIFY2(role.ok, qPrintable(role.message));
         QCOMPARE(role.rows[0].mid(0, 5).join(QLatin1Char(',')), QStringLiteral("t,t,f,f,f"));
         QCOMPARE(role.rows[0][5], QStringLiteral("console_auditor,console_operator"));
         QCOMPARE(role.rows[0][6], QStringLiteral("0"));
         QVERIFY(role.rows[0][7].contains(QLatin1String("idle_session_timeout=900000ms")));
-        QVERIFY(role.rows[0][7].contains(QLatin1String("idle_in_transaction_session_timeout=60000ms")));
+        QVERIFY(
+            role.rows[0][7].contains(QLatin1String("idle_in_transaction_session_timeout=60000ms")));
 
         // It works for what its groups allow, and is attributed to the operator.
         Connection session(sessionDsn(c));
-        QCOMPARE(LedgerRepository::balance(session, QStringLiteral("A-DEP")).amount, QStringLiteral("5.00"));
+        QCOMPARE(LedgerRepository::balance(session, QStringLiteral("A-DEP")).amount,
+                 QStringLiteral("5.00"));
         const auto info = AccessRepository::sessionInfo(session);
         QCOMPARE(info.operatorName, QStringLiteral("alice"));
         QCOMPARE(info.role, c.role);
         QCOMPARE(info.expiresAt, c.expiresAt);
-        const qint64 request = ReversalRepository::request(session, 1, QStringLiteral("OTHER"), QStringLiteral("session test"));
-        QCOMPARE(ReversalRepository::list(session, QStringLiteral("pending")).first().requestedBy, QStringLiteral("alice"));
-        QCOMPARE(errorOf([&] { ReversalRepository::approve(session, request); }).kind, Error::Kind::Permission);
-        // Bob (a supervisor) approves through his own session; alice's other session counts as alice.
+        const qint64 request = ReversalRepository::request(session, 1, QStringLiteral("OTHER"),
+                                                           QStringLiteral("session test"));
+        QCOMPARE(ReversalRepository::list(session, QStringLiteral("pending")).first().requestedBy,
+                 QStringLiteral("alice"));
+        QCOMPARE(errorOf([&] { ReversalRepository::approve(session, request); }).kind,
+                 Error::Kind::Permission);
+        // Bob (a supervisor) approves through his own session; alice's other session counts as
+        // alice.
         const auto bob = issue(QStringLiteral("bob"), QStringLiteral("bob-long-lived-secret"));
         Connection bobSession(sessionDsn(bob));
         QVERIFY(ReversalRepository::approve(bobSession, request).reversalTransactionId > 0);
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT string_agg(operator || '/' || session_role, ',' ORDER BY id) FROM audit.events "
-                                                "WHERE object_type = 'reversal_request' AND object_id = $1"), {QString::number(request)}),
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral("SELECT string_agg(operator || '/' || session_role, ',' ORDER "
+                                    "BY id) FROM audit.events "
+                                    "WHERE object_type = 'reversal_request' AND object_id = $1"),
+                     {QString::number(request)}),
                  QStringLiteral("alice/%1,bob/%2").arg(c.role, bob.role));
     }
 
     void brokerCanOnlyIssue()
     {
         Connection broker(withCredentials(baseDsn(), QStringLiteral("lc_op_alice"), m_secret));
-        QCOMPARE(errorOf([&] { LedgerRepository::balance(broker, QStringLiteral("A-DEP")); }).kind, Error::Kind::Permission);
+        QCOMPARE(errorOf([&] { LedgerRepository::balance(broker, QStringLiteral("A-DEP")); }).kind,
+                 Error::Kind::Permission);
         QCOMPARE(errorOf([&] { AccessRepository::reap(broker); }).kind, Error::Kind::Permission);
-        QCOMPARE(errorOf([&] { AccessRepository::renewSession(broker); }).kind, Error::Kind::Permission);
+        QCOMPARE(errorOf([&] { AccessRepository::renewSession(broker); }).kind,
+                 Error::Kind::Permission);
         // A wrong secret is an authentication error, distinct from anything else.
-        const Error wrong = errorOf([&] { Connection c(withCredentials(baseDsn(), QStringLiteral("lc_op_alice"), QStringLiteral("not-the-secret-at-all"))); });
+        const Error wrong = errorOf([&] {
+            Connection c(withCredentials(baseDsn(), QStringLiteral("lc_op_alice"),
+                                         QStringLiteral("not-the-secret-at-all")));
+        });
         QCOMPARE(wrong.kind, Error::Kind::Authentication);
-        QCOMPARE(errorOf([&] { issue(QStringLiteral("alice"), m_secret, 2 * 3600); }).sqlState, QStringLiteral("LG045")); // over max_ttl
+        QCOMPARE(errorOf([&] { issue(QStringLiteral("alice"), m_secret, 2 * 3600); }).sqlState,
+                 QStringLiteral("LG045")); // over max_ttl
     }
 
     void renewalExtendsUpToTheMaximum()
@@ -141,17 +184,29 @@ private Q_SLOTS:
         const QDateTime renewed = AccessRepository::renewSession(session, 600);
         QVERIFY(renewed > c.expiresAt);
         QVERIFY(qAbs(QDateTime::currentDateTimeUtc().secsTo(renewed) - 600) < 5);
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT abs(extract(epoch FROM rolvaliduntil - $2::timestamptz)) < 0.001 FROM pg_roles WHERE rolname = $1"),
-                                 {c.role, renewed.toString(Qt::ISODateWithMs)}),
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral("SELECT abs(extract(epoch FROM rolvaliduntil - "
+                                    "$2::timestamptz)) < 0.001 FROM pg_roles WHERE rolname = $1"),
+                     {c.role, renewed.toString(Qt::ISODateWithMs)}),
                  QStringLiteral("t"));
         // Capped by the maximum lifetime.
-        QVERIFY(m_admin->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET max_lifetime = '2 minutes', max_ttl = '1 minute', default_ttl = '1 minute'")).ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SET LOCAL ROLE ledger_owner; UPDATE access.settings SET max_lifetime = '2 "
+                        "minutes', max_ttl = '1 minute', default_ttl = '1 minute'"))
+                    .ok);
         const auto short_ = issue(QStringLiteral("alice"), m_secret);
         Connection s2(sessionDsn(short_));
         AccessRepository::renewSession(s2, 60);
         QVERIFY(AccessRepository::renewSession(s2, 60) <= short_.maxUntil);
-        QVERIFY(m_admin->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET max_lifetime = '8 hours', max_ttl = '1 hour', default_ttl = '30 minutes'")).ok);
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'session.renewed' AND object_id = $1"), {c.role}),
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SET LOCAL ROLE ledger_owner; UPDATE access.settings SET max_lifetime = '8 "
+                        "hours', max_ttl = '1 hour', default_ttl = '30 minutes'"))
+                    .ok);
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                                "'session.renewed' AND object_id = $1"),
+                                 {c.role}),
                  QStringLiteral("1"));
     }
 
@@ -159,21 +214,29 @@ private Q_SLOTS:
     {
         const auto c = issue(QStringLiteral("alice"), m_secret, 2);
         Connection session(sessionDsn(c));
-        QCOMPARE(LedgerRepository::balance(session, QStringLiteral("A-DEP")).currency, QStringLiteral("EUR"));
+        QCOMPARE(LedgerRepository::balance(session, QStringLiteral("A-DEP")).currency,
+                 QStringLiteral("EUR"));
         QTest::qWait(int(QDateTime::currentDateTimeUtc().msecsTo(c.expiresAt)) + 300);
 
         // The open connection is refused, for functions and views alike.
-        const Error expired = errorOf([&] { LedgerRepository::balance(session, QStringLiteral("A-DEP")); });
+        const Error expired =
+            errorOf([&] { LedgerRepository::balance(session, QStringLiteral("A-DEP")); });
         QCOMPARE(expired.sqlState, QStringLiteral("LG041"));
         QCOMPARE(expired.kind, Error::Kind::Authentication);
         QVERIFY2(expired.message.contains(QLatin1String("expired")), qPrintable(expired.message));
-        QCOMPARE(errorOf([&] { ReversalRepository::list(session); }).sqlState, QStringLiteral("LG041"));
-        QCOMPARE(errorOf([&] { AccessRepository::renewSession(session); }).sqlState, QStringLiteral("LG041"));
+        QCOMPARE(errorOf([&] { ReversalRepository::list(session); }).sqlState,
+                 QStringLiteral("LG041"));
+        QCOMPARE(errorOf([&] { AccessRepository::renewSession(session); }).sqlState,
+                 QStringLiteral("LG041"));
         // A new login with the same credentials fails.
-        QCOMPARE(errorOf([&] { Connection again(sessionDsn(c)); }).kind, Error::Kind::Authentication);
+        QCOMPARE(errorOf([&] { Connection again(sessionDsn(c)); }).kind,
+                 Error::Kind::Authentication);
         // Each refusal is an audit event, although the refused call's transaction rolled back.
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'session.refused' AND object_id = $1 "
-                                                "AND operator = 'alice' AND session_role = $1 AND details->>'reason' = 'expired'"), {c.role}),
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                                "'session.refused' AND object_id = $1 "
+                                                "AND operator = 'alice' AND session_role = $1 AND "
+                                                "details->>'reason' = 'expired'"),
+                                 {c.role}),
                  QStringLiteral("3"));
 
         // The reaper ends the connection and drops the role.
@@ -184,12 +247,17 @@ private Q_SLOTS:
         QVERIFY(r.connectionsTerminated >= 1);
         QCOMPARE(backendsOf(c.role), 0);
         QVERIFY(!roleExists(c.role));
-        QCOMPARE(errorOf([&] { LedgerRepository::balance(session, QStringLiteral("A-DEP")); }).kind, Error::Kind::Connection);
+        QCOMPARE(errorOf([&] { LedgerRepository::balance(session, QStringLiteral("A-DEP")); }).kind,
+                 Error::Kind::Connection);
         const auto list = AccessRepository::sessions(admin, true);
-        const auto it = std::find_if(list.begin(), list.end(), [&](const auto &s) { return s.role == c.role; });
+        const auto it =
+            std::find_if(list.begin(), list.end(), [&](const auto &s) { return s.role == c.role; });
         QVERIFY(it != list.end());
         QCOMPARE(it->state, QStringLiteral("reaped"));
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT details->>'connections_terminated' FROM audit.events WHERE action = 'session.reaped' AND object_id = $1"), {c.role}),
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral("SELECT details->>'connections_terminated' FROM audit.events "
+                                    "WHERE action = 'session.reaped' AND object_id = $1"),
+                     {c.role}),
                  QStringLiteral("1"));
     }
 
@@ -200,19 +268,30 @@ private Q_SLOTS:
         Connection s1(sessionDsn(c1));
         Connection s2(sessionDsn(c2));
         Connection admin(m_db.adminDsn());
-        const int open = m_admin->scalar(QStringLiteral("SELECT count(*) FROM access.session_list WHERE operator = 'alice' AND state = 'active'")).toInt();
+        const int open =
+            m_admin
+                ->scalar(QStringLiteral("SELECT count(*) FROM access.session_list WHERE operator = "
+                                        "'alice' AND state = 'active'"))
+                .toInt();
         QVERIFY(open >= 2);
         QCOMPARE(AccessRepository::revokeSessions(admin, QStringLiteral("alice")), open);
-        const Error revoked = errorOf([&] { LedgerRepository::balance(s1, QStringLiteral("A-DEP")); });
-        QVERIFY2(revoked.sqlState == QLatin1String("LG042"), qPrintable(revoked.describe() + QLatin1Char(' ') + revoked.detail));
+        const Error revoked =
+            errorOf([&] { LedgerRepository::balance(s1, QStringLiteral("A-DEP")); });
+        QVERIFY2(revoked.sqlState == QLatin1String("LG042"),
+                 qPrintable(revoked.describe() + QLatin1Char(' ') + revoked.detail));
         QVERIFY2(revoked.message.contains(QLatin1String("revoked")), qPrintable(revoked.message));
-        QCOMPARE(errorOf([&] { Connection again(sessionDsn(c1)); }).kind, Error::Kind::Authentication); // NOLOGIN now
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT details->>'reason' FROM audit.events WHERE action = 'session.refused' AND object_id = $1"), {c1.role}),
+        QCOMPARE(errorOf([&] { Connection again(sessionDsn(c1)); }).kind,
+                 Error::Kind::Authentication); // NOLOGIN now
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT details->>'reason' FROM audit.events WHERE "
+                                                "action = 'session.refused' AND object_id = $1"),
+                                 {c1.role}),
                  QStringLiteral("revoked"));
         AccessRepository::reap(admin);
         QCOMPARE(backendsOf(c1.role) + backendsOf(c2.role), 0);
         QVERIFY(!roleExists(c1.role) && !roleExists(c2.role));
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'session.revoked' AND object_id IN ($1, $2)"), {c1.role, c2.role}),
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                                "'session.revoked' AND object_id IN ($1, $2)"),
+                                 {c1.role, c2.role}),
                  QStringLiteral("2"));
     }
 
@@ -221,33 +300,52 @@ private Q_SLOTS:
         const auto c = issue(QStringLiteral("alice"), m_secret);
         Connection s(sessionDsn(c));
         AccessRepository::endSession(s);
-        QCOMPARE(errorOf([&] { AccessRepository::sessionInfo(s); }).sqlState, QStringLiteral("LG044"));
+        QCOMPARE(errorOf([&] { AccessRepository::sessionInfo(s); }).sqlState,
+                 QStringLiteral("LG044"));
         AccessRepository::endSession(s); // twice is harmless
     }
 
     void issuingIsRateLimited()
     {
-        QVERIFY(m_admin->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET issue_limit_per_minute = 3")).ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET "
+                                          "issue_limit_per_minute = 3"))
+                    .ok);
         Connection admin(m_db.adminDsn());
-        AccessRepository::addOperator(admin, QStringLiteral("carol"), {QStringLiteral("console_compliance")}, QStringLiteral("carol-long-lived-secret"));
+        AccessRepository::addOperator(admin, QStringLiteral("carol"),
+                                      {QStringLiteral("console_compliance")},
+                                      QStringLiteral("carol-long-lived-secret"));
         for (int i = 0; i < 3; ++i)
             issue(QStringLiteral("carol"), QStringLiteral("carol-long-lived-secret"));
-        const Error limited = errorOf([&] { issue(QStringLiteral("carol"), QStringLiteral("carol-long-lived-secret")); });
+        const Error limited = errorOf(
+            [&] { issue(QStringLiteral("carol"), QStringLiteral("carol-long-lived-secret")); });
         QCOMPARE(limited.sqlState, QStringLiteral("LG043"));
         QVERIFY(limited.message.contains(QLatin1String("wait a minute")));
-        QVERIFY(m_admin->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET issue_limit_per_minute = 10")).ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings SET "
+                                          "issue_limit_per_minute = 10"))
+                    .ok);
     }
 
     void disabledOperatorsAreLockedOut()
     {
         Connection admin(m_db.adminDsn());
-        AccessRepository::addOperator(admin, QStringLiteral("dave"), {QStringLiteral("console_auditor")}, QStringLiteral("dave-long-lived-secret"));
+        AccessRepository::addOperator(admin, QStringLiteral("dave"),
+                                      {QStringLiteral("console_auditor")},
+                                      QStringLiteral("dave-long-lived-secret"));
         const auto c = issue(QStringLiteral("dave"), QStringLiteral("dave-long-lived-secret"));
         Connection s(sessionDsn(c));
         QCOMPARE(AccessRepository::disableOperator(admin, QStringLiteral("dave")), 1);
-        QCOMPARE(errorOf([&] { AccessRepository::sessionInfo(s); }).sqlState, QStringLiteral("LG042"));
-        QCOMPARE(errorOf([&] { issue(QStringLiteral("dave"), QStringLiteral("dave-long-lived-secret")); }).kind, Error::Kind::Authentication);
-        QCOMPARE(errorOf([&] { AccessRepository::disableOperator(admin, QStringLiteral("dave")); }).sqlState, QStringLiteral("LG047"));
+        QCOMPARE(errorOf([&] { AccessRepository::sessionInfo(s); }).sqlState,
+                 QStringLiteral("LG042"));
+        QCOMPARE(errorOf([&] {
+                     issue(QStringLiteral("dave"), QStringLiteral("dave-long-lived-secret"));
+                 }).kind,
+                 Error::Kind::Authentication);
+        QCOMPARE(errorOf([&] {
+                     AccessRepository::disableOperator(admin, QStringLiteral("dave"));
+                 }).sqlState,
+                 QStringLiteral("LG047"));
         AccessRepository::reap(admin);
     }
 
@@ -255,17 +353,37 @@ private Q_SLOTS:
     {
         // Nobody but the loopback login records refusals, and it can do nothing else.
         SqlSession alice(withCredentials(baseDsn(), QStringLiteral("lc_op_alice"), m_secret));
-        QCOMPARE(alice.exec(QStringLiteral("SELECT audit.record_refusal('x', 'expired', '{}')")).sqlState, QStringLiteral("42501"));
-        const QString loopback = m_admin->scalar(QStringLiteral("SELECT role_name || ' ' || password FROM access.loopback"));
-        SqlSession lb(withCredentials(baseDsn(), loopback.section(QLatin1Char(' '), 0, 0), loopback.section(QLatin1Char(' '), 1, 1)));
-        QCOMPARE(lb.exec(QStringLiteral("SELECT count(*) FROM ledger.account_list")).sqlState, QStringLiteral("42501"));
-        QCOMPARE(lb.exec(QStringLiteral("SELECT audit.record('x.y', 'x', '1')")).sqlState, QStringLiteral("42501"));
-        QCOMPARE(lb.exec(QStringLiteral("SELECT audit.record_refusal('not_a_session', 'expired', '{}')")).sqlState, QStringLiteral("LG046"));
-        QCOMPARE(m_admin->exec(QStringLiteral("UPDATE access.sessions SET expires_at = now() + interval '1 year'")).sqlState, QStringLiteral("LG001"));
-        QCOMPARE(m_admin->exec(QStringLiteral("DELETE FROM access.operators")).sqlState, QStringLiteral("LG001"));
-        SqlSession broker(withCredentials(baseDsn(), QStringLiteral("lc_op_bob"), QStringLiteral("bob-long-lived-secret")));
-        QCOMPARE(broker.exec(QStringLiteral("SELECT * FROM access.sessions")).sqlState, QStringLiteral("42501"));
-        QCOMPARE(broker.exec(QStringLiteral("SELECT access.add_operator('mallory', '{console_supervisor}', 'xxxxxxxxxxxxxxxxxxxx')")).sqlState, QStringLiteral("42501"));
+        QCOMPARE(alice.exec(QStringLiteral("SELECT audit.record_refusal('x', 'expired', '{}')"))
+                     .sqlState,
+                 QStringLiteral("42501"));
+        const QString loopback = m_admin->scalar(
+            QStringLiteral("SELECT role_name || ' ' || password FROM access.loopback"));
+        SqlSession lb(withCredentials(baseDsn(), loopback.section(QLatin1Char(' '), 0, 0),
+                                      loopback.section(QLatin1Char(' '), 1, 1)));
+        QCOMPARE(lb.exec(QStringLiteral("SELECT count(*) FROM ledger.account_list")).sqlState,
+                 QStringLiteral("42501"));
+        QCOMPARE(lb.exec(QStringLiteral("SELECT audit.record('x.y', 'x', '1')")).sqlState,
+                 QStringLiteral("42501"));
+        QCOMPARE(
+            lb.exec(QStringLiteral("SELECT audit.record_refusal('not_a_session', 'expired', '{}')"))
+                .sqlState,
+            QStringLiteral("LG046"));
+        QCOMPARE(m_admin
+                     ->exec(QStringLiteral(
+                         "UPDATE access.sessions SET expires_at = now() + interval '1 year'"))
+                     .sqlState,
+                 QStringLiteral("LG001"));
+        QCOMPARE(m_admin->exec(QStringLiteral("DELETE FROM access.operators")).sqlState,
+                 QStringLiteral("LG001"));
+        SqlSession broker(withCredentials(baseDsn(), QStringLiteral("lc_op_bob"),
+                                          QStringLiteral("bob-long-lived-secret")));
+        QCOMPARE(broker.exec(QStringLiteral("SELECT * FROM access.sessions")).sqlState,
+                 QStringLiteral("42501"));
+        QCOMPARE(broker
+                     .exec(QStringLiteral("SELECT access.add_operator('mallory', "
+                                          "'{console_supervisor}', 'xxxxxxxxxxxxxxxxxxxx')"))
+                     .sqlState,
+                 QStringLiteral("42501"));
     }
 };
 

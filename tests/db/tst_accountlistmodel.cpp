@@ -20,17 +20,24 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('2000-DEP-' || lpad(i::text, 4, '0'), "
-                                          "'Deposit ' || i, CASE WHEN i % 3 = 0 THEN 'USD' ELSE 'EUR' END, "
-                                          "'liability', i % 2 = 0) FROM generate_series(1, 250) i")).ok);
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('1000-CASH', 'Cash', 'EUR', 'asset')")).ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account('2000-DEP-' || lpad(i::text, 4, '0'), "
+                        "'Deposit ' || i, CASE WHEN i % 3 = 0 THEN 'USD' ELSE 'EUR' END, "
+                        "'liability', i % 2 = 0) FROM generate_series(1, 250) i"))
+                    .ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account('1000-CASH', 'Cash', 'EUR', 'asset')"))
+                    .ok);
     }
 
     void loadsFromTheDatabase()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
         AccountListModel model(&worker);
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy loaded(&model, &AccountListModel::loaded);
         QSignalSpy loading(&model, &AccountListModel::loadingChanged);
         model.refresh();
@@ -46,17 +53,24 @@ private Q_SLOTS:
         const QModelIndex first = model.index(0, AccountListModel::Code);
         QCOMPARE(first.data().toString(), QStringLiteral("1000-CASH"));
         QCOMPARE(model.index(0, AccountListModel::Kind).data().toString(), QStringLiteral("asset"));
-        QCOMPARE(model.index(0, AccountListModel::NormalSide).data().toString(), QStringLiteral("debit"));
-        QCOMPARE(model.index(3, AccountListModel::Currency).data().toString(), QStringLiteral("USD"));
-        QCOMPARE(model.index(3, AccountListModel::NormalSide).data().toString(), QStringLiteral("credit"));
+        QCOMPARE(model.index(0, AccountListModel::NormalSide).data().toString(),
+                 QStringLiteral("debit"));
+        QCOMPARE(model.index(3, AccountListModel::Currency).data().toString(),
+                 QStringLiteral("USD"));
+        QCOMPARE(model.index(3, AccountListModel::NormalSide).data().toString(),
+                 QStringLiteral("credit"));
         QVERIFY(first.data(AccountListModel::AccountIdRole).toLongLong() > 0);
         QCOMPARE(model.index(2, 0).data(AccountListModel::AllowNegativeRole).toBool(), true);
         QCOMPARE(model.index(1, 0).data(AccountListModel::AllowNegativeRole).toBool(), false);
-        QCOMPARE(model.headerData(AccountListModel::Code, Qt::Horizontal).toString(), QStringLiteral("Code"));
+        QCOMPARE(model.headerData(AccountListModel::Code, Qt::Horizontal).toString(),
+                 QStringLiteral("Code"));
 
         // A refresh sees new accounts.
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('0001-NEW', 'New', 'EUR', 'asset')")).ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account('0001-NEW', 'New', 'EUR', 'asset')"))
+                    .ok);
         model.refresh();
         QTRY_COMPARE(loaded.count(), 2);
         QCOMPARE(model.rowCount(), 252);
@@ -67,7 +81,8 @@ private Q_SLOTS:
     {
         DbWorker worker(m_db.adminDsn());
         AccountListModel model(&worker);
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy loaded(&model, &AccountListModel::loaded);
         model.refresh();
         model.refresh();
@@ -81,7 +96,8 @@ private Q_SLOTS:
     {
         DbWorker worker(QStringLiteral("host=/nonexistent/socket dbname=ledger user=nobody"));
         AccountListModel model(&worker);
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
         QTRY_COMPARE(failed.count(), 1);
@@ -99,7 +115,8 @@ private Q_SLOTS:
         model.refresh();
         QTRY_COMPARE(failed.count(), 1);
         const auto error = failed.first().first().value<ledger::Error>();
-        QVERIFY2(error.kind == Error::Kind::Permission, qPrintable(error.describe() + QLatin1Char(' ') + error.detail));
+        QVERIFY2(error.kind == Error::Kind::Permission,
+                 qPrintable(error.describe() + QLatin1Char(' ') + error.detail));
         QCOMPARE(error.sqlState, QStringLiteral("42501"));
     }
 };

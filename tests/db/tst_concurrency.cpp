@@ -23,17 +23,18 @@ namespace {
 
 constexpr int kClients = 16;
 
-QByteArray transfer(const QString &key, const QString &from, const QString &to, const QString &amount)
+QByteArray transfer(const QString &key, const QString &from, const QString &to,
+                    const QString &amount)
 {
-    return QStringLiteral(R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "description": "transfer",
+    return QStringLiteral(
+               R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "description": "transfer",
         "legs": [{"account": "%2", "amount": "-%4", "currency": "EUR"}, {"account": "%3", "amount": "%4", "currency": "EUR"}]})")
         .arg(key, from, to, amount)
         .toUtf8();
 }
 
 // Runs body(i) on kClients threads released together; collects error messages.
-template <class F>
-QStringList runTogether(F body)
+template <class F> QStringList runTogether(F body)
 {
     std::barrier start(kClients);
     std::mutex mutex;
@@ -68,9 +69,19 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.open_account('HOT', 'Hot customer account', 'EUR', 'liability', false)")).ok);
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.open_account('CASH', 'Cash', 'EUR', 'asset')")).ok);
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', i), 'Account', 'EUR', 'asset') FROM generate_series(1, 8) i")).ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SELECT ledger.open_account('HOT', 'Hot customer "
+                                          "account', 'EUR', 'liability', false)"))
+                    .ok);
+        QVERIFY(
+            m_admin
+                ->exec(QStringLiteral("SELECT ledger.open_account('CASH', 'Cash', 'EUR', 'asset')"))
+                .ok);
+        QVERIFY(
+            m_admin
+                ->exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', i), 'Account', "
+                                      "'EUR', 'asset') FROM generate_series(1, 8) i"))
+                .ok);
     }
 
     void cleanup()
@@ -85,7 +96,8 @@ private Q_SLOTS:
         {
             Connection c(writer);
             // 100.00 in the hot account.
-            LedgerRepository::post(c, transfer(QStringLiteral("hot-fund"), QStringLiteral("HOT"), QStringLiteral("CASH"), QStringLiteral("100.00")));
+            LedgerRepository::post(c, transfer(QStringLiteral("hot-fund"), QStringLiteral("HOT"),
+                                               QStringLiteral("CASH"), QStringLiteral("100.00")));
         }
         // 16 clients x 20 withdrawals of 1.00 = 320.00 asked for; exactly 100 must succeed.
         constexpr int kEach = 20;
@@ -97,8 +109,10 @@ private Q_SLOTS:
             start.arrive_and_wait();
             for (int i = 0; i < kEach; ++i) {
                 try {
-                    LedgerRepository::post(c, transfer(QStringLiteral("hot-%1-%2").arg(client).arg(i), QStringLiteral("CASH"),
-                                                       QStringLiteral("HOT"), QStringLiteral("1.00")));
+                    LedgerRepository::post(c,
+                                           transfer(QStringLiteral("hot-%1-%2").arg(client).arg(i),
+                                                    QStringLiteral("CASH"), QStringLiteral("HOT"),
+                                                    QStringLiteral("1.00")));
                     ++posted;
                 } catch (const DbException &e) {
                     if (e.error().sqlState == QLatin1String("LG020"))
@@ -113,15 +127,19 @@ private Q_SLOTS:
         QCOMPARE(posted.load(), 100);
         QCOMPARE(refused.load(), kClients * kEach - 100);
         Connection c(writer);
-        QCOMPARE(LedgerRepository::balance(c, QStringLiteral("HOT")).amount, QStringLiteral("0.00"));
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT last_seq FROM ledger.account_heads h JOIN ledger.accounts a ON a.id = h.account_id WHERE a.code = 'HOT'")),
+        QCOMPARE(LedgerRepository::balance(c, QStringLiteral("HOT")).amount,
+                 QStringLiteral("0.00"));
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT last_seq FROM ledger.account_heads h JOIN ledger.accounts a ON a.id = "
+                     "h.account_id WHERE a.code = 'HOT'")),
                  QStringLiteral("101"));
     }
 
     void sameKeyFromManyClientsPostsOnce()
     {
         const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
-        const QByteArray body = transfer(QStringLiteral("same-key"), QStringLiteral("ACC-1"), QStringLiteral("ACC-2"), QStringLiteral("7.00"));
+        const QByteArray body = transfer(QStringLiteral("same-key"), QStringLiteral("ACC-1"),
+                                         QStringLiteral("ACC-2"), QStringLiteral("7.00"));
         std::mutex mutex;
         QSet<qint64> ids;
         int created = 0;
@@ -136,8 +154,13 @@ private Q_SLOTS:
         QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
         QCOMPARE(ids.size(), 1);
         QVERIFY(created >= 1);
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE idempotency_key = 'same-key'")), QStringLiteral("1"));
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE details->>'idempotency_key' = 'same-key'")), QStringLiteral("1"));
+        QCOMPARE(
+            m_admin->scalar(QStringLiteral(
+                "SELECT count(*) FROM ledger.transactions WHERE idempotency_key = 'same-key'")),
+            QStringLiteral("1"));
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE "
+                                                "details->>'idempotency_key' = 'same-key'")),
+                 QStringLiteral("1"));
     }
 
     void oppositeOrdersNeverDeadlock()
@@ -153,11 +176,17 @@ private Q_SLOTS:
                 const int a = 1 + (i % 4);
                 const int b = 5 + (i % 4);
                 const bool forward = client % 2 == 0;
-                LedgerRepository::post(c, QStringLiteral(R"({"idempotency_key": "dl-%1-%2", "effective_at": "2026-11-20T10:00:00Z", "description": "x",
+                LedgerRepository::post(
+                    c,
+                    QStringLiteral(
+                        R"({"idempotency_key": "dl-%1-%2", "effective_at": "2026-11-20T10:00:00Z", "description": "x",
                     "legs": [{"account": "ACC-%3", "amount": "1.00", "currency": "EUR"}, {"account": "ACC-%4", "amount": "2.00", "currency": "EUR"},
                              {"account": "ACC-%4", "amount": "-1.00", "currency": "EUR"}, {"account": "ACC-%3", "amount": "-2.00", "currency": "EUR"}]})")
-                                              .arg(client).arg(i).arg(forward ? a : b).arg(forward ? b : a)
-                                              .toUtf8());
+                        .arg(client)
+                        .arg(i)
+                        .arg(forward ? a : b)
+                        .arg(forward ? b : a)
+                        .toUtf8());
                 ++posted;
             }
         });
@@ -168,11 +197,18 @@ private Q_SLOTS:
     void twoSupervisorsApprovingAtOnceGiveOneReversal()
     {
         Connection writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
-        const qint64 tx = LedgerRepository::post(writer, transfer(QStringLiteral("to-reverse"), QStringLiteral("ACC-3"), QStringLiteral("ACC-4"), QStringLiteral("3.00"))).transactionId;
+        const qint64 tx =
+            LedgerRepository::post(writer,
+                                   transfer(QStringLiteral("to-reverse"), QStringLiteral("ACC-3"),
+                                            QStringLiteral("ACC-4"), QStringLiteral("3.00")))
+                .transactionId;
         Connection op(m_db.dsnFor(QStringLiteral("console_operator")));
-        const qint64 request = ReversalRepository::request(op, tx, QStringLiteral("DUPLICATE"), QStringLiteral("entered twice"));
-        const QString sup1 = m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sup_one"));
-        const QString sup2 = m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sup_two"));
+        const qint64 request = ReversalRepository::request(op, tx, QStringLiteral("DUPLICATE"),
+                                                           QStringLiteral("entered twice"));
+        const QString sup1 =
+            m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sup_one"));
+        const QString sup2 =
+            m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sup_two"));
 
         for (int round = 0; round < 1; ++round) {
             std::barrier start(2);
@@ -203,8 +239,15 @@ private Q_SLOTS:
             QCOMPARE(approved.load(), 1);
             QCOMPARE(alreadyDecided.load(), 1);
         }
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE reverses = $1"), {QString::number(tx)}), QStringLiteral("1"));
-        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.reversal_decisions WHERE request_id = $1"), {QString::number(request)}), QStringLiteral("1"));
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE reverses = $1"),
+                     {QString::number(tx)}),
+                 QStringLiteral("1"));
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral(
+                         "SELECT count(*) FROM ledger.reversal_decisions WHERE request_id = $1"),
+                     {QString::number(request)}),
+                 QStringLiteral("1"));
     }
 };
 

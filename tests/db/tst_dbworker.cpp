@@ -25,8 +25,7 @@ class TestDbWorker : public QObject
 
     test::TestCluster m_db;
 
-    template <class T>
-    static T wait(QFuture<T> future)
+    template <class T> static T wait(QFuture<T> future)
     {
         // Tests may block: the product's GUI never does (it continues with .then()).
         future.waitForFinished();
@@ -67,24 +66,29 @@ private Q_SLOTS:
         QCOMPARE(dbError.error().kind, Error::Kind::Input);
         QCOMPARE(dbError.error().message, QStringLiteral("bad amount"));
 
-        const auto other = wait(worker.submit([](Connection &) -> int { throw std::runtime_error("boom"); }));
+        const auto other =
+            wait(worker.submit([](Connection &) -> int { throw std::runtime_error("boom"); }));
         QVERIFY(!other.ok());
         QCOMPARE(other.error().kind, Error::Kind::Internal);
         QVERIFY(other.error().message.contains(QLatin1String("boom")));
 
         // The worker is still usable afterwards.
-        QVERIFY(wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
+        QVERIFY(
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
     }
 
     void unreachableServerIsAClearError()
     {
-        DbWorker worker(QStringLiteral("host=/nonexistent/ledger-socket dbname=ledger user=nobody"));
+        DbWorker worker(
+            QStringLiteral("host=/nonexistent/ledger-socket dbname=ledger user=nobody"));
         QSignalSpy lost(&worker, &DbWorker::connectionLost);
-        const auto r = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        const auto r =
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
         QVERIFY(!r.ok());
         QCOMPARE(r.error().kind, Error::Kind::Connection);
         QVERIFY(r.error().retryable);
-        QVERIFY2(r.error().message.contains(QLatin1String("Could not reach the database server")), qPrintable(r.error().message));
+        QVERIFY2(r.error().message.contains(QLatin1String("Could not reach the database server")),
+                 qPrintable(r.error().message));
         QTRY_COMPARE(lost.count(), 1);
     }
 
@@ -94,23 +98,28 @@ private Q_SLOTS:
         DbWorker worker(m_db.adminDsn(), app);
         QSignalSpy connected(&worker, &DbWorker::connected);
         QSignalSpy lost(&worker, &DbWorker::connectionLost);
-        QVERIFY(wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
+        QVERIFY(
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
         QTRY_COMPARE(connected.count(), 1);
 
         // The server ends the worker's session (as a DBA, a restart or a reaper would).
         test::SqlSession admin(m_db.adminDsn());
-        QCOMPARE(admin.scalar(QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                             "WHERE application_name = $1"), {app}),
+        QCOMPARE(admin.scalar(
+                     QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE application_name = $1"),
+                     {app}),
                  QStringLiteral("1"));
 
-        const auto failed = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        const auto failed =
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
         QVERIFY(!failed.ok());
         QCOMPARE(failed.error().kind, Error::Kind::Connection);
         QVERIFY(failed.error().retryable);
         QTRY_COMPARE(lost.count(), 1);
 
         // Retry: a new connection, the job succeeds.
-        const auto retried = wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        const auto retried =
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
         QVERIFY2(retried.ok(), retried.ok() ? "" : qPrintable(retried.error().message));
         QTRY_COMPARE(connected.count(), 2);
     }
@@ -142,10 +151,13 @@ private Q_SLOTS:
         QVERIFY(child.waitForFinished(60000));
         const QString output = QString::fromLocal8Bit(child.readAll());
 #ifdef NDEBUG
-        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")), qPrintable(output));
+        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")),
+                 qPrintable(output));
 #else
-        QVERIFY2(child.exitStatus() == QProcess::CrashExit || child.exitCode() != 0, qPrintable(output));
-        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")), qPrintable(output));
+        QVERIFY2(child.exitStatus() == QProcess::CrashExit || child.exitCode() != 0,
+                 qPrintable(output));
+        QVERIFY2(output.contains(QLatin1String("database used on the GUI thread")),
+                 qPrintable(output));
         QVERIFY2(!output.contains(QLatin1String("GUARD-NOT-TRIGGERED")), qPrintable(output));
 #endif
     }

@@ -23,7 +23,8 @@ Migration make(int version, const QString &name, const QByteArray &sql)
     m.version = version;
     m.name = QStringLiteral("%1_%2").arg(version, 4, 10, QLatin1Char('0')).arg(name);
     m.sql = sql;
-    m.sha256 = QString::fromLatin1(QCryptographicHash::hash(sql, QCryptographicHash::Sha256).toHex());
+    m.sha256 =
+        QString::fromLatin1(QCryptographicHash::hash(sql, QCryptographicHash::Sha256).toHex());
     return m;
 }
 
@@ -52,7 +53,10 @@ class TestMigrator : public QObject
     test::TestCluster m_db;
     int m_counter = 0;
 
-    QString freshDatabase() { return m_db.createDatabase(QStringLiteral("mig_%1").arg(++m_counter)); }
+    QString freshDatabase()
+    {
+        return m_db.createDatabase(QStringLiteral("mig_%1").arg(++m_counter));
+    }
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY2(m_db.start(), qPrintable(m_db.lastError())); }
@@ -110,15 +114,18 @@ private Q_SLOTS:
         QCOMPARE(Migrator(c, setOf(chain().mid(0, 2))).migrate().size(), 2);
 
         QList<Migration> edited = chain();
-        edited[1] = make(2, QStringLiteral("add_column"), "ALTER TABLE t ADD COLUMN note varchar(10);");
+        edited[1] =
+            make(2, QStringLiteral("add_column"), "ALTER TABLE t ADD COLUMN note varchar(10);");
         Migrator migrator(c, setOf(edited));
         try {
             migrator.migrate();
             QFAIL("a changed migration was accepted");
         } catch (const DbException &e) {
             QCOMPARE(e.error().kind, Error::Kind::Conflict);
-            QVERIFY2(e.error().message.contains(QLatin1String("0002_add_column")), qPrintable(e.error().message));
-            QVERIFY2(e.error().message.contains(QLatin1String("changed after it was applied")), qPrintable(e.error().message));
+            QVERIFY2(e.error().message.contains(QLatin1String("0002_add_column")),
+                     qPrintable(e.error().message));
+            QVERIFY2(e.error().message.contains(QLatin1String("changed after it was applied")),
+                     qPrintable(e.error().message));
         }
         // Nothing further was applied: 3 is still pending in an unchanged set.
         QCOMPARE(Migrator(c, setOf(chain().mid(0, 2))).status().databaseVersion, 2);
@@ -135,9 +142,11 @@ private Q_SLOTS:
             migrator.migrate();
             QFAIL("a failing migration reported success");
         } catch (const DbException &e) {
-            QVERIFY2(e.error().message.contains(QLatin1String("0003_broken failed and was rolled back")),
+            QVERIFY2(
+                e.error().message.contains(QLatin1String("0003_broken failed and was rolled back")),
+                qPrintable(e.error().message));
+            QVERIFY2(e.error().message.contains(QLatin1String("stays at version 2")),
                      qPrintable(e.error().message));
-            QVERIFY2(e.error().message.contains(QLatin1String("stays at version 2")), qPrintable(e.error().message));
             QCOMPARE(e.error().sqlState, QStringLiteral("22012"));
         }
         const auto s = migrator.status();
@@ -157,7 +166,8 @@ private Q_SLOTS:
             QFAIL("an older build migrated a newer database");
         } catch (const DbException &e) {
             QCOMPARE(e.error().kind, Error::Kind::Conflict);
-            QVERIFY2(e.error().message.contains(QLatin1String("newer version")), qPrintable(e.error().message));
+            QVERIFY2(e.error().message.contains(QLatin1String("newer version")),
+                     qPrintable(e.error().message));
         }
     }
 
@@ -166,7 +176,8 @@ private Q_SLOTS:
         const QString dsn = freshDatabase();
         // Slow first migration so that the migrators really overlap.
         QList<Migration> list = chain();
-        list[0] = make(1, QStringLiteral("create"), "SELECT pg_sleep(0.3); CREATE TABLE t (id int PRIMARY KEY);");
+        list[0] = make(1, QStringLiteral("create"),
+                       "SELECT pg_sleep(0.3); CREATE TABLE t (id int PRIMARY KEY);");
         const MigrationSet set = setOf(list);
         constexpr int kMigrators = 4;
         QList<int> appliedCounts(kMigrators, -1);

@@ -27,7 +27,10 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
-        QVERIFY(m_admin->exec(QStringLiteral("SELECT ledger.open_account('P' || i, 'Property ' || i, 'JPY', 'asset') FROM generate_series(1, 5) i")).ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SELECT ledger.open_account('P' || i, 'Property ' || i, "
+                                          "'JPY', 'asset') FROM generate_series(1, 5) i"))
+                    .ok);
     }
 
     void randomBalancesEqualTheNaiveSum()
@@ -73,7 +76,8 @@ private Q_SLOTS:
         Connection op(m_db.dsnFor(QStringLiteral("console_operator")));
         Connection sup(m_db.dsnFor(QStringLiteral("console_supervisor")));
         for (int tx = 10; tx <= 400; tx += 13) {
-            const qint64 request = ReversalRepository::request(op, tx, QStringLiteral("OTHER"), QStringLiteral("property test"));
+            const qint64 request = ReversalRepository::request(op, tx, QStringLiteral("OTHER"),
+                                                               QStringLiteral("property test"));
             ReversalRepository::approve(sup, request);
         }
 
@@ -84,8 +88,10 @@ private Q_SLOTS:
         const auto shape = m_admin->exec(QStringLiteral(
             "SELECT count(*) FILTER (WHERE recorded_at - effective_at > interval '5 minutes'), "
             "       count(*) FILTER (WHERE effective_at > recorded_at), "
-            "       count(*) FILTER (WHERE recorded_at - effective_at BETWEEN interval '4 minutes 59 seconds' AND interval '5 minutes 1 second'), "
-            "       count(*) FILTER (WHERE recorded_at >= effective_at AND recorded_at - effective_at < interval '3 seconds') "
+            "       count(*) FILTER (WHERE recorded_at - effective_at BETWEEN interval '4 minutes "
+            "59 seconds' AND interval '5 minutes 1 second'), "
+            "       count(*) FILTER (WHERE recorded_at >= effective_at AND recorded_at - "
+            "effective_at < interval '3 seconds') "
             "FROM ledger.entries"));
         QVERIFY(shape.ok);
         for (const QString &n : shape.rows.first())
@@ -93,9 +99,10 @@ private Q_SLOTS:
 
         // Candidate times: every effective and recorded time, exactly and one microsecond
         // either side (the boundaries), plus times between and beyond.
-        const auto times = m_admin->exec(QStringLiteral(
-            "SELECT (extract(epoch FROM t) * 1000000)::bigint FROM ("
-            "  SELECT effective_at AS t FROM ledger.entries UNION SELECT recorded_at FROM ledger.entries) x"));
+        const auto times =
+            m_admin->exec(QStringLiteral("SELECT (extract(epoch FROM t) * 1000000)::bigint FROM ("
+                                         "  SELECT effective_at AS t FROM ledger.entries UNION "
+                                         "SELECT recorded_at FROM ledger.entries) x"));
         QVERIFY(times.ok);
         QList<qint64> candidates;
         for (const QStringList &row : times.rows)
@@ -103,8 +110,9 @@ private Q_SLOTS:
         std::sort(candidates.begin(), candidates.end());
 
         // Known-at times mostly fall where things were recorded (the last few seconds).
-        const auto recordedRows = m_admin->exec(QStringLiteral(
-            "SELECT DISTINCT (extract(epoch FROM recorded_at) * 1000000)::bigint FROM ledger.entries"));
+        const auto recordedRows =
+            m_admin->exec(QStringLiteral("SELECT DISTINCT (extract(epoch FROM recorded_at) * "
+                                         "1000000)::bigint FROM ledger.entries"));
         QVERIFY(recordedRows.ok);
         QList<qint64> recorded;
         for (const QStringList &row : recordedRows.rows)
@@ -114,12 +122,19 @@ private Q_SLOTS:
         auto pickFrom = [&](const QList<qint64> &from) -> qint64 {
             const qint64 base = from.at(int(rng() % quint64(from.size())));
             switch (rng() % 6) {
-            case 0: return base;
-            case 1: return base - 1;
-            case 2: return base + 1;
-            case 3: return base + qint64(rng() % 600000000) - 300000000; // within ±5 minutes
-            case 4: return base + qint64(rng() % 5000000) - 2500000;     // within ±2.5 seconds
-            default: return candidates.first() - 86400000000LL * 40 + qint64(rng() % (86400000000ULL * 80)); // anywhere
+            case 0:
+                return base;
+            case 1:
+                return base - 1;
+            case 2:
+                return base + 1;
+            case 3:
+                return base + qint64(rng() % 600000000) - 300000000; // within ±5 minutes
+            case 4:
+                return base + qint64(rng() % 5000000) - 2500000; // within ±2.5 seconds
+            default:
+                return candidates.first() - 86400000000LL * 40 +
+                       qint64(rng() % (86400000000ULL * 80)); // anywhere
             }
         };
         auto pick = [&] { return pickFrom(candidates); };
@@ -149,13 +164,17 @@ private Q_SLOTS:
                    count(*) FILTER (WHERE ledger.balance_minor_naive(account_id, e, k) <> 0) AS nonzero,
                    min(format('%s %s %s', account_id, e, k)) FILTER (WHERE ledger.balance_minor(account_id, e, k) <> ledger.balance_minor_naive(account_id, e, k)) AS example
             FROM q)sql"),
-                                                {arrays.arg(accounts.join(QLatin1Char(','))), arrays.arg(effective.join(QLatin1Char(','))),
-                                                 arrays.arg(known.join(QLatin1Char(',')))});
+                                              {arrays.arg(accounts.join(QLatin1Char(','))),
+                                               arrays.arg(effective.join(QLatin1Char(','))),
+                                               arrays.arg(known.join(QLatin1Char(',')))});
         QVERIFY2(mismatches.ok, qPrintable(mismatches.message));
         QCOMPARE(mismatches.rows[0][0], QString::number(kQueries));
         QVERIFY2(mismatches.rows[0][1] == QLatin1String("0"),
-                 qPrintable(QStringLiteral("%1 of %2 differ, e.g. %3").arg(mismatches.rows[0][1], mismatches.rows[0][0], mismatches.rows[0][3])));
-        QVERIFY2(mismatches.rows[0][2].toInt() > kQueries / 2, qPrintable(mismatches.rows[0][2])); // not trivially zero balances
+                 qPrintable(QStringLiteral("%1 of %2 differ, e.g. %3")
+                                .arg(mismatches.rows[0][1], mismatches.rows[0][0],
+                                     mismatches.rows[0][3])));
+        QVERIFY2(mismatches.rows[0][2].toInt() > kQueries / 2,
+                 qPrintable(mismatches.rows[0][2])); // not trivially zero balances
     }
 };
 

@@ -32,11 +32,20 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('M-CASH', 'Cash', 'EUR', 'asset'), "
-                                          "ledger.open_account('M-DEP', 'Deposits', 'EUR', 'liability')")).ok);
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.post_transaction('{\"idempotency_key\": \"matrix-base\", \"effective_at\": \"2026-11-01T00:00:00Z\", "
-                                          "\"legs\": [{\"account\": \"M-CASH\", \"amount\": \"500\", \"currency\": \"EUR\"}, "
-                                          "{\"account\": \"M-DEP\", \"amount\": \"-500\", \"currency\": \"EUR\"}]}')")).ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account('M-CASH', 'Cash', 'EUR', 'asset'), "
+                        "ledger.open_account('M-DEP', 'Deposits', 'EUR', 'liability')"))
+                    .ok);
+        QVERIFY(
+            admin
+                .exec(QStringLiteral(
+                    "SELECT ledger.post_transaction('{\"idempotency_key\": \"matrix-base\", "
+                    "\"effective_at\": \"2026-11-01T00:00:00Z\", "
+                    "\"legs\": [{\"account\": \"M-CASH\", \"amount\": \"500\", \"currency\": "
+                    "\"EUR\"}, "
+                    "{\"account\": \"M-DEP\", \"amount\": \"-500\", \"currency\": \"EUR\"}]}')"))
+                .ok);
     }
 
     void cleanup()
@@ -56,18 +65,31 @@ private Q_SLOTS:
         const QString readAccounts = QStringLiteral("SELECT count(*) FROM ledger.account_list");
         const QString readEntries = QStringLiteral("SELECT count(*) FROM ledger.entry_list");
         const QString balance = QStringLiteral("SELECT amount FROM ledger.balance('M-DEP')");
-        const QString post = QStringLiteral("SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', 'matrix-' || gen_random_uuid(), "
-                                            "'effective_at', now(), 'legs', '[{\"account\": \"M-CASH\", \"amount\": \"1\", \"currency\": \"EUR\"}, "
-                                            "{\"account\": \"M-DEP\", \"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))");
-        const QString open = QStringLiteral("SELECT ledger.open_account('MX-' || left(md5(random()::text), 8), 'x', 'EUR', 'asset')");
-        const QString request = QStringLiteral("SELECT ledger.request_reversal(1, 'OTHER', 'matrix') FROM (SELECT pg_advisory_xact_lock(1)) l "
-                                               "WHERE NOT EXISTS (SELECT 1 FROM ledger.reversal_request_status WHERE state = 'pending')");
+        const QString post = QStringLiteral(
+            "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', 'matrix-' || "
+            "gen_random_uuid(), "
+            "'effective_at', now(), 'legs', '[{\"account\": \"M-CASH\", \"amount\": \"1\", "
+            "\"currency\": \"EUR\"}, "
+            "{\"account\": \"M-DEP\", \"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))");
+        const QString open = QStringLiteral("SELECT ledger.open_account('MX-' || "
+                                            "left(md5(random()::text), 8), 'x', 'EUR', 'asset')");
+        const QString request =
+            QStringLiteral("SELECT ledger.request_reversal(1, 'OTHER', 'matrix') FROM (SELECT "
+                           "pg_advisory_xact_lock(1)) l "
+                           "WHERE NOT EXISTS (SELECT 1 FROM ledger.reversal_request_status WHERE "
+                           "state = 'pending')");
         const QString approve = QStringLiteral("SELECT ledger.approve_reversal(999999)");
         const QString readAudit = QStringLiteral("SELECT count(*) FROM audit.event_log");
         const QString readAuditTable = QStringLiteral("SELECT count(*) FROM audit.events");
         const QString writeAudit = QStringLiteral("SELECT audit.record('x.y', 'x', '1')");
         const QString replica = QStringLiteral("SET session_replication_role = replica");
-        struct Row { const char *role; QString sql; const char *expected; const char *what; };
+        struct Row
+        {
+            const char *role;
+            QString sql;
+            const char *expected;
+            const char *what;
+        };
         const QList<Row> rows = {
             {"console_operator", readAccounts, "ok", "reads accounts"},
             {"console_operator", readEntries, "ok", "reads entries"},
@@ -102,10 +124,14 @@ private Q_SLOTS:
             {"console_broker", post, "42501", "cannot post"},
         };
         for (const Row &r : rows)
-            QTest::addRow("%s %s", r.role, r.what) << QString::fromLatin1(r.role) << r.sql << QString::fromLatin1(r.expected);
-        for (const char *role : {"console_operator", "console_supervisor", "console_auditor", "console_compliance", "ledger_writer", "console_broker"}) {
-            QTest::addRow("%s cannot append audit events directly", role) << QString::fromLatin1(role) << writeAudit << QStringLiteral("42501");
-            QTest::addRow("%s cannot switch triggers off", role) << QString::fromLatin1(role) << replica << QStringLiteral("42501");
+            QTest::addRow("%s %s", r.role, r.what)
+                << QString::fromLatin1(r.role) << r.sql << QString::fromLatin1(r.expected);
+        for (const char *role : {"console_operator", "console_supervisor", "console_auditor",
+                                 "console_compliance", "ledger_writer", "console_broker"}) {
+            QTest::addRow("%s cannot append audit events directly", role)
+                << QString::fromLatin1(role) << writeAudit << QStringLiteral("42501");
+            QTest::addRow("%s cannot switch triggers off", role)
+                << QString::fromLatin1(role) << replica << QStringLiteral("42501");
         }
     }
 
@@ -117,7 +143,10 @@ private Q_SLOTS:
         SqlSession s(m_db.dsnFor(role));
         const auto r = s.exec(sql);
         const QString got = r.ok ? QStringLiteral("ok") : r.sqlState;
-        QVERIFY2(got == expected, qPrintable(QStringLiteral("%1: expected %2, got %3 %4").arg(role, expected, got, r.message)));
+        QVERIFY2(
+            got == expected,
+            qPrintable(
+                QStringLiteral("%1: expected %2, got %3 %4").arg(role, expected, got, r.message)));
     }
 
     void groupRolesCannotLogIn()
@@ -126,9 +155,13 @@ private Q_SLOTS:
         groups << QStringLiteral("console_broker") << QStringLiteral("ledger_owner");
         for (const QString &group : groups) {
             SqlSession admin(m_db.adminDsn());
-            QCOMPARE(admin.scalar(QStringLiteral("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = $1"), {group}),
+            QCOMPARE(admin.scalar(QStringLiteral(
+                                      "SELECT rolcanlogin::text FROM pg_roles WHERE rolname = $1"),
+                                  {group}),
                      QStringLiteral("false"));
-            QCOMPARE(admin.scalar(QStringLiteral("SELECT rolsuper::text FROM pg_roles WHERE rolname = $1"), {group}),
+            QCOMPARE(admin.scalar(
+                         QStringLiteral("SELECT rolsuper::text FROM pg_roles WHERE rolname = $1"),
+                         {group}),
                      QStringLiteral("false"));
         }
     }
@@ -150,8 +183,9 @@ private Q_SLOTS:
             SqlSession s(m_db.dsnFor(group));
             const auto read = s.exec(QStringLiteral("SELECT * FROM ledger.accounts"));
             QCOMPARE(read.sqlState, QStringLiteral("42501"));
-            const auto insert = s.exec(QStringLiteral(
-                "INSERT INTO ledger.accounts (code, name, currency, kind) VALUES ('X1', 'x', 'EUR', 'asset')"));
+            const auto insert =
+                s.exec(QStringLiteral("INSERT INTO ledger.accounts (code, name, currency, kind) "
+                                      "VALUES ('X1', 'x', 'EUR', 'asset')"));
             QCOMPARE(insert.sqlState, QStringLiteral("42501"));
             const auto currencies = s.exec(QStringLiteral("DELETE FROM ledger.currencies"));
             QCOMPARE(currencies.sqlState, QStringLiteral("42501"));
@@ -167,11 +201,14 @@ private Q_SLOTS:
             if (group == QLatin1String("ledger_writer"))
                 QVERIFY2(r.ok, qPrintable(r.message));
             else
-                QVERIFY2(r.sqlState == QLatin1String("42501"), qPrintable(group + QStringLiteral(": ") + r.message));
+                QVERIFY2(r.sqlState == QLatin1String("42501"),
+                         qPrintable(group + QStringLiteral(": ") + r.message));
         }
         SqlSession broker(m_db.dsnFor(QStringLiteral("console_broker")));
-        QCOMPARE(broker.exec(openAccountSql(), {QStringLiteral("ROLE-PROBE-B")}).sqlState, QStringLiteral("42501"));
-        QCOMPARE(broker.exec(QStringLiteral("SELECT 1 FROM ledger.account_list")).sqlState, QStringLiteral("42501"));
+        QCOMPARE(broker.exec(openAccountSql(), {QStringLiteral("ROLE-PROBE-B")}).sqlState,
+                 QStringLiteral("42501"));
+        QCOMPARE(broker.exec(QStringLiteral("SELECT 1 FROM ledger.account_list")).sqlState,
+                 QStringLiteral("42501"));
     }
 
     void functionsAreNotExecutableByPublic()
@@ -189,9 +226,11 @@ private Q_SLOTS:
         QVERIFY2(r.ok, qPrintable(r.message));
         QVERIFY(!r.rows.isEmpty());
         for (const QStringList &row : r.rows) {
-            QVERIFY2(row.at(1) == QLatin1String("f"), qPrintable(row.at(0) + QStringLiteral(" is executable by PUBLIC")));
+            QVERIFY2(row.at(1) == QLatin1String("f"),
+                     qPrintable(row.at(0) + QStringLiteral(" is executable by PUBLIC")));
             if (row.at(2) == QLatin1String("t"))
-                QVERIFY2(row.at(3).contains(QLatin1String("search_path=")), qPrintable(row.at(0) + QStringLiteral(" has no fixed search_path")));
+                QVERIFY2(row.at(3).contains(QLatin1String("search_path=")),
+                         qPrintable(row.at(0) + QStringLiteral(" has no fixed search_path")));
         }
     }
 
@@ -210,24 +249,32 @@ private Q_SLOTS:
     void accountsAreNeverDeletedEvenByASuperuser()
     {
         SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('KEEP-1', 'Kept', 'EUR', 'asset')")).ok);
-        const auto del = admin.exec(QStringLiteral("DELETE FROM ledger.accounts WHERE code = 'KEEP-1'"));
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account('KEEP-1', 'Kept', 'EUR', 'asset')"))
+                    .ok);
+        const auto del =
+            admin.exec(QStringLiteral("DELETE FROM ledger.accounts WHERE code = 'KEEP-1'"));
         QCOMPARE(del.sqlState, QStringLiteral("LG001"));
         QVERIFY(del.message.contains(QLatin1String("append-only")));
         const auto trunc = admin.exec(QStringLiteral("TRUNCATE ledger.accounts CASCADE"));
         QCOMPARE(trunc.sqlState, QStringLiteral("LG001"));
         // Replica mode does not switch the triggers off (they are ENABLE ALWAYS).
-        const auto replica = admin.exec(QStringLiteral(
-            "SET LOCAL session_replication_role = replica; DELETE FROM ledger.accounts WHERE code = 'KEEP-1'"));
+        const auto replica =
+            admin.exec(QStringLiteral("SET LOCAL session_replication_role = replica; DELETE FROM "
+                                      "ledger.accounts WHERE code = 'KEEP-1'"));
         QCOMPARE(replica.sqlState, QStringLiteral("LG001"));
-        QCOMPARE(admin.scalar(QStringLiteral("SELECT count(*) FROM ledger.accounts WHERE code = 'KEEP-1'")), QStringLiteral("1"));
+        QCOMPARE(admin.scalar(
+                     QStringLiteral("SELECT count(*) FROM ledger.accounts WHERE code = 'KEEP-1'")),
+                 QStringLiteral("1"));
     }
 
     void consoleRolesCannotSwitchOffTriggers()
     {
         for (const QString &group : consoleGroups()) {
             SqlSession s(m_db.dsnFor(group));
-            QCOMPARE(s.exec(QStringLiteral("SET session_replication_role = replica")).sqlState, QStringLiteral("42501"));
+            QCOMPARE(s.exec(QStringLiteral("SET session_replication_role = replica")).sqlState,
+                     QStringLiteral("42501"));
         }
     }
 
@@ -239,10 +286,30 @@ private Q_SLOTS:
         QTest::addColumn<QString>("kind");
         QTest::addColumn<QString>("sqlState");
         QTest::addColumn<QString>("mustContain");
-        QTest::newRow("bad code") << "no spaces allowed" << "N" << "EUR" << "asset" << "LG002" << "is not valid";
-        QTest::newRow("empty name") << "C-1" << "   " << "EUR" << "asset" << "LG002" << "1 to 200";
-        QTest::newRow("unknown currency") << "C-2" << "N" << "EUX" << "asset" << "LG003" << "Unknown currency";
-        QTest::newRow("bad kind") << "C-3" << "N" << "EUR" << "cash" << "LG002" << "not one of";
+        QTest::newRow("bad code") << "no spaces allowed"
+                                  << "N"
+                                  << "EUR"
+                                  << "asset"
+                                  << "LG002"
+                                  << "is not valid";
+        QTest::newRow("empty name") << "C-1"
+                                    << "   "
+                                    << "EUR"
+                                    << "asset"
+                                    << "LG002"
+                                    << "1 to 200";
+        QTest::newRow("unknown currency") << "C-2"
+                                          << "N"
+                                          << "EUX"
+                                          << "asset"
+                                          << "LG003"
+                                          << "Unknown currency";
+        QTest::newRow("bad kind") << "C-3"
+                                  << "N"
+                                  << "EUR"
+                                  << "cash"
+                                  << "LG002"
+                                  << "not one of";
     }
 
     void openAccountValidates()
@@ -254,11 +321,15 @@ private Q_SLOTS:
         QFETCH(QString, sqlState);
         QFETCH(QString, mustContain);
         SqlSession writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
-        const auto r = writer.exec(QStringLiteral("SELECT ledger.open_account($1, $2, $3, $4)"), {code, name, currency, kind});
+        const auto r = writer.exec(QStringLiteral("SELECT ledger.open_account($1, $2, $3, $4)"),
+                                   {code, name, currency, kind});
         QCOMPARE(r.sqlState, sqlState);
         QVERIFY2(r.message.contains(mustContain), qPrintable(r.message));
         SqlSession admin(m_db.adminDsn());
-        QCOMPARE(admin.scalar(QStringLiteral("SELECT count(*) FROM ledger.accounts WHERE code = $1"), {code}), QStringLiteral("0"));
+        QCOMPARE(
+            admin.scalar(QStringLiteral("SELECT count(*) FROM ledger.accounts WHERE code = $1"),
+                         {code}),
+            QStringLiteral("0"));
     }
 };
 

@@ -15,12 +15,12 @@ using namespace ledger;
 
 namespace {
 
-template <class T>
-T await(QFuture<T> future)
+template <class T> T await(QFuture<T> future)
 {
     // Spin the event loop (D-Bus replies arrive through it) without blocking it.
     if (!QTest::qWaitFor([&] { return future.isFinished(); }, 60000))
-        return T(Error::make(Error::Kind::Timeout, QStringLiteral("test: the future never settled")));
+        return T(
+            Error::make(Error::Kind::Timeout, QStringLiteral("test: the future never settled")));
     return future.result();
 }
 
@@ -33,18 +33,20 @@ QString mode()
 QStringList filesContaining(const QByteArray &needle)
 {
     QStringList roots;
-    for (auto location : {QStandardPaths::GenericConfigLocation, QStandardPaths::GenericDataLocation,
-                          QStandardPaths::GenericCacheLocation, QStandardPaths::AppConfigLocation,
-                          QStandardPaths::AppDataLocation})
+    for (auto location : {QStandardPaths::GenericConfigLocation,
+                          QStandardPaths::GenericDataLocation, QStandardPaths::GenericCacheLocation,
+                          QStandardPaths::AppConfigLocation, QStandardPaths::AppDataLocation})
         roots << QStandardPaths::writableLocation(location);
-    roots << QDir::homePath() + QStringLiteral("/.config") << QDir::homePath() + QStringLiteral("/.local");
+    roots << QDir::homePath() + QStringLiteral("/.config")
+          << QDir::homePath() + QStringLiteral("/.local");
     roots.removeDuplicates();
     QStringList hits;
     for (const QString &root : roots) {
         QDirIterator it(root, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
         while (it.hasNext()) {
             QFile f(it.next());
-            if (f.size() < 10 * 1024 * 1024 && f.open(QIODevice::ReadOnly) && f.readAll().contains(needle))
+            if (f.size() < 10 * 1024 * 1024 && f.open(QIODevice::ReadOnly) &&
+                f.readAll().contains(needle))
                 hits << f.fileName();
         }
     }
@@ -63,8 +65,10 @@ private Q_SLOTS:
         if (mode() != QLatin1String("real"))
             QSKIP("needs a Secret Service: run through tests/support/with-secret-service.sh");
         SecretStore store(QStringLiteral("ledger-console-test"));
-        const QString key = QStringLiteral("operator:alice@") + QUuid::createUuid().toString(QUuid::WithoutBraces);
-        const QString secret = QStringLiteral("first-secret-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString key =
+            QStringLiteral("operator:alice@") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString secret =
+            QStringLiteral("first-secret-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
 
         // Nothing there yet.
         auto missing = await(store.read(key));
@@ -77,7 +81,8 @@ private Q_SLOTS:
         QCOMPARE(read.value(), secret);
 
         // Replace.
-        const QString replaced = QStringLiteral("second-secret-ünïcødé-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString replaced = QStringLiteral("second-secret-ünïcødé-") +
+                                 QUuid::createUuid().toString(QUuid::WithoutBraces);
         QVERIFY(await(store.write(key, replaced)).ok());
         QCOMPARE(await(store.read(key)).value(), replaced);
 
@@ -90,7 +95,8 @@ private Q_SLOTS:
         QCOMPARE(await(store.read(key)).error().kind, Error::Kind::NotFound);
 
         // The keyring on disk is encrypted: the secrets appear in no file in plain text.
-        QVERIFY2(filesContaining(secret.toUtf8()).isEmpty(), qPrintable(filesContaining(secret.toUtf8()).join(QLatin1Char(' '))));
+        QVERIFY2(filesContaining(secret.toUtf8()).isEmpty(),
+                 qPrintable(filesContaining(secret.toUtf8()).join(QLatin1Char(' '))));
         QVERIFY(filesContaining(replaced.toUtf8()).isEmpty());
     }
 
@@ -111,17 +117,20 @@ private Q_SLOTS:
             QSKIP("runs as tst_secretstore_unavailable, without a Secret Service");
         SecretStore store(QStringLiteral("ledger-console-test"));
         store.setTimeout(std::chrono::seconds(20));
-        const QString secret = QStringLiteral("never-in-plain-text-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString secret = QStringLiteral("never-in-plain-text-") +
+                               QUuid::createUuid().toString(QUuid::WithoutBraces);
         const auto written = await(store.write(QStringLiteral("operator:bob"), secret));
         QVERIFY(!written.ok());
-        QVERIFY2(written.error().kind == Error::Kind::Io || written.error().kind == Error::Kind::Timeout,
+        QVERIFY2(written.error().kind == Error::Kind::Io ||
+                     written.error().kind == Error::Kind::Timeout,
                  qPrintable(written.error().message));
         QVERIFY2(written.error().message.contains(QLatin1String("keychain"), Qt::CaseInsensitive),
                  qPrintable(written.error().message));
         const auto read = await(store.read(QStringLiteral("operator:bob")));
         QVERIFY(!read.ok());
         QVERIFY(read.error().kind != Error::Kind::NotFound || !read.error().message.isEmpty());
-        QVERIFY2(filesContaining(secret.toUtf8()).isEmpty(), qPrintable(filesContaining(secret.toUtf8()).join(QLatin1Char(' '))));
+        QVERIFY2(filesContaining(secret.toUtf8()).isEmpty(),
+                 qPrintable(filesContaining(secret.toUtf8()).join(QLatin1Char(' '))));
     }
 
     void timesOutInsteadOfHanging()

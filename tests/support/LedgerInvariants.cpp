@@ -29,30 +29,36 @@ const Check kChecks[] = {
      "         sum(amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,"
      "         lag(recorded_at) OVER w AS previous_recorded"
      "  FROM ledger.entries WINDOW w AS (PARTITION BY account_id ORDER BY account_seq)) x "
-     "WHERE account_seq <> n OR balance_after <> running OR recorded_at < previous_recorded LIMIT 5"},
+     "WHERE account_seq <> n OR balance_after <> running OR recorded_at < previous_recorded LIMIT "
+     "5"},
     {"account head does not match its entries",
      "SELECT h.account_id FROM ledger.account_heads h "
      "LEFT JOIN (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last "
      "           FROM ledger.entries GROUP BY account_id) e ON e.account_id = h.account_id "
      "WHERE h.last_seq <> coalesce(e.n, 0) OR h.balance <> coalesce(e.total, 0) "
      "   OR (e.last IS NOT NULL AND h.last_recorded_at <> e.last) LIMIT 5"},
-    {"account without a head", "SELECT a.id FROM ledger.accounts a "
-                               "WHERE NOT EXISTS (SELECT 1 FROM ledger.account_heads h WHERE h.account_id = a.id) LIMIT 5"},
+    {"account without a head",
+     "SELECT a.id FROM ledger.accounts a "
+     "WHERE NOT EXISTS (SELECT 1 FROM ledger.account_heads h WHERE h.account_id = a.id) LIMIT 5"},
     {"negative balance on an account that forbids it",
-     "SELECT a.code, h.balance FROM ledger.accounts a JOIN ledger.account_heads h ON h.account_id = a.id "
-     "WHERE NOT a.allow_negative AND (CASE WHEN a.normal_side = 'debit' THEN h.balance ELSE -h.balance END) < 0 LIMIT 5"},
+     "SELECT a.code, h.balance FROM ledger.accounts a JOIN ledger.account_heads h ON h.account_id "
+     "= a.id "
+     "WHERE NOT a.allow_negative AND (CASE WHEN a.normal_side = 'debit' THEN h.balance ELSE "
+     "-h.balance END) < 0 LIMIT 5"},
     {"transaction without exactly one audit event",
      "SELECT t.id FROM ledger.transactions t "
      "LEFT JOIN audit.events ev ON ev.action = 'transaction.posted' AND ev.object_id = t.id::text "
      // Bulk demo loads (ledgerctl seed) write one 'ledger.seeded' event for the whole load.
-     "WHERE t.kind <> 'seed' AND t.idempotency_key NOT LIKE 'seed-%' GROUP BY t.id HAVING count(ev.id) <> 1 LIMIT 5"},
+     "WHERE t.kind <> 'seed' AND t.idempotency_key NOT LIKE 'seed-%' GROUP BY t.id HAVING "
+     "count(ev.id) <> 1 LIMIT 5"},
     {"reversal does not mirror its original",
      "SELECT r.id FROM ledger.transactions r WHERE r.reverses IS NOT NULL AND EXISTS ("
      "  (SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses "
      "   EXCEPT ALL SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id) "
      "  UNION ALL "
      "  (SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id "
-     "   EXCEPT ALL SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses)) LIMIT 5"},
+     "   EXCEPT ALL SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = "
+     "r.reverses)) LIMIT 5"},
 };
 
 } // namespace
@@ -63,11 +69,13 @@ QStringList ledgerInvariantViolations(SqlSession &admin)
     for (const Check &check : kChecks) {
         const SqlOutcome r = admin.exec(QString::fromLatin1(check.sql));
         if (!r.ok) {
-            out << QStringLiteral("%1: the check failed to run: %2").arg(QLatin1String(check.what), r.message);
+            out << QStringLiteral("%1: the check failed to run: %2")
+                       .arg(QLatin1String(check.what), r.message);
             continue;
         }
         for (const QStringList &row : r.rows)
-            out << QStringLiteral("%1: %2").arg(QLatin1String(check.what), row.join(QLatin1Char(' ')));
+            out << QStringLiteral("%1: %2").arg(QLatin1String(check.what),
+                                                row.join(QLatin1Char(' ')));
     }
     return out;
 }

@@ -30,15 +30,15 @@ QString randomPassword()
 {
     QString out;
     for (int i = 0; i < 24; ++i)
-        out += QLatin1Char("abcdefghijkmnopqrstuvwxyz23456789"[QRandomGenerator::global()->bounded(33)]);
+        out += QLatin1Char(
+            "abcdefghijkmnopqrstuvwxyz23456789"[QRandomGenerator::global()->bounded(33)]);
     return out;
 }
 
 // The product's connections refuse to run on a GUI thread. UI tests build their fixture on
 // it, so the fixture's own database work runs on a short-lived thread instead (and the test
 // waits: blocking is fine in set-up, never in the product).
-template <class F>
-auto offGuiThread(F f) -> decltype(f())
+template <class F> auto offGuiThread(F f) -> decltype(f())
 {
     if (!Connection::onGuiThread())
         return f();
@@ -82,7 +82,8 @@ QString TestCluster::dataDir() const
 bool TestCluster::start(bool migrate)
 {
     if (!m_dir.isValid()) {
-        m_lastError = QStringLiteral("cannot create a temporary directory: %1").arg(m_dir.errorString());
+        m_lastError =
+            QStringLiteral("cannot create a temporary directory: %1").arg(m_dir.errorString());
         return false;
     }
     LocalCluster::Settings settings;
@@ -131,11 +132,10 @@ void TestCluster::startWatchdog()
     QStringList quoted;
     for (const QString &part : pgCtl.value())
         quoted << shellQuote(part);
-    const QString script =
-        QStringLiteral("while kill -0 %1 2>/dev/null; do sleep 1; done; "
-                       "%2 -D %3 -m immediate stop >/dev/null 2>&1; rm -rf %3")
-            .arg(QCoreApplication::applicationPid())
-            .arg(quoted.join(QLatin1Char(' ')), shellQuote(m_dir.path()));
+    const QString script = QStringLiteral("while kill -0 %1 2>/dev/null; do sleep 1; done; "
+                                          "%2 -D %3 -m immediate stop >/dev/null 2>&1; rm -rf %3")
+                               .arg(QCoreApplication::applicationPid())
+                               .arg(quoted.join(QLatin1Char(' ')), shellQuote(m_dir.path()));
     QProcess::startDetached(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), script},
                             QStringLiteral("/"));
 }

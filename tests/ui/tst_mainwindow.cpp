@@ -37,19 +37,31 @@ private Q_SLOTS:
         // SqlSession is test-only raw SQL; product code on this thread would trip the
         // GUI-thread guard, which is the point of it.
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral(
-            "SELECT ledger.open_account(format('CUST-%s', lpad(i::text, 6, '0')), "
-            "(ARRAY['Ada Lovelace','Grace Hopper','Katherine Johnson','Edsger Dijkstra'])[1 + i % 4] || ' — current account', "
-            "(ARRAY['EUR','USD','GBP'])[1 + i % 3], 'liability', false) FROM generate_series(1, 120) i")).ok);
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('1000-CASH-EUR', 'Cash at central bank (EUR)', 'EUR', 'asset')")).ok);
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account('4000-FEES-EUR', 'Fee income (EUR)', 'EUR', 'income')")).ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT ledger.open_account(format('CUST-%s', lpad(i::text, 6, '0')), "
+                        "(ARRAY['Ada Lovelace','Grace Hopper','Katherine Johnson','Edsger "
+                        "Dijkstra'])[1 + i % 4] || ' — current account', "
+                        "(ARRAY['EUR','USD','GBP'])[1 + i % 3], 'liability', false) FROM "
+                        "generate_series(1, 120) i"))
+                    .ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral("SELECT ledger.open_account('1000-CASH-EUR', 'Cash at "
+                                         "central bank (EUR)', 'EUR', 'asset')"))
+                    .ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral("SELECT ledger.open_account('4000-FEES-EUR', 'Fee income "
+                                         "(EUR)', 'EUR', 'income')"))
+                    .ok);
     }
 
     void showsAccountsFromTheDatabase()
     {
-        DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")), QStringLiteral("tst_mainwindow"));
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")),
+                        QStringLiteral("tst_mainwindow"));
         AccountListModel model(&worker);
-        MainWindow window(&model, QStringLiteral("test_console_operator@ledger"), /*directConnection=*/true);
+        MainWindow window(&model, QStringLiteral("test_console_operator@ledger"),
+                          /*directConnection=*/true);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QVERIFY(window.windowTitle().contains(QLatin1String("direct connection")));
@@ -61,7 +73,8 @@ private Q_SLOTS:
         auto *count = window.findChild<QLabel *>(QStringLiteral("countStatus"));
         QVERIFY(count);
         QTRY_COMPARE(count->text(), QStringLiteral("122 account(s)"));
-        QCOMPARE(view->model()->index(0, AccountListModel::Code).data().toString(), QStringLiteral("1000-CASH-EUR"));
+        QCOMPARE(view->model()->index(0, AccountListModel::Code).data().toString(),
+                 QStringLiteral("1000-CASH-EUR"));
         auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
         QVERIFY(banner && !banner->isVisible());
 
@@ -81,7 +94,8 @@ private Q_SLOTS:
 
         // Keep a picture of it for people to look at.
         QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
-        const QString file = QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/mainwindow.png");
+        const QString file =
+            QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/mainwindow.png");
         QVERIFY(window.grab().save(file));
         qInfo("screenshot: %s", qPrintable(file));
     }
@@ -98,8 +112,9 @@ private Q_SLOTS:
         QTRY_VERIFY(banner->isVisible());
         auto labels = banner->findChildren<QLabel *>();
         QVERIFY(!labels.isEmpty());
-        QVERIFY2(labels.first()->text().contains(QLatin1String("Could not reach the database server")),
-                 qPrintable(labels.first()->text()));
+        QVERIFY2(
+            labels.first()->text().contains(QLatin1String("Could not reach the database server")),
+            qPrintable(labels.first()->text()));
         auto *retry = banner->findChild<QPushButton *>();
         QVERIFY(retry && retry->isVisible());
         QSignalSpy loading(&model, &AccountListModel::loadingChanged);
@@ -107,7 +122,8 @@ private Q_SLOTS:
         QTRY_VERIFY(loading.count() >= 2); // retried, failed again, banner stays
         QTRY_VERIFY(banner->isVisible());
         QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
-        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/mainwindow-unreachable.png")));
+        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) +
+                                   QStringLiteral("/mainwindow-unreachable.png")));
     }
 };
 

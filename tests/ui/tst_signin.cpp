@@ -57,9 +57,16 @@ private Q_SLOTS:
         QApplication::setApplicationName(QStringLiteral("tst_signin"));
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT access.add_operator('olga', '{console_operator,console_auditor}', '%1')").arg(m_secret)).ok);
-        QVERIFY(admin.exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', lpad(i::text, 3, '0')), 'Account ' || i, 'EUR', 'asset') "
-                                          "FROM generate_series(1, 40) i")).ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral("SELECT access.add_operator('olga', "
+                                         "'{console_operator,console_auditor}', '%1')")
+                              .arg(m_secret))
+                    .ok);
+        QVERIFY(admin
+                    .exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', "
+                                         "lpad(i::text, 3, '0')), 'Account ' || i, 'EUR', 'asset') "
+                                         "FROM generate_series(1, 40) i"))
+                    .ok);
     }
 
     void signInExpireLockAndReturn()
@@ -115,7 +122,10 @@ private Q_SLOTS:
 
         // The user is somewhere: account ACC-017 selected.
         QTableView *view = window.accountView();
-        const QModelIndex target = view->model()->match(view->model()->index(0, 0), Qt::DisplayRole, QStringLiteral("ACC-017")).value(0);
+        const QModelIndex target =
+            view->model()
+                ->match(view->model()->index(0, 0), Qt::DisplayRole, QStringLiteral("ACC-017"))
+                .value(0);
         QVERIFY(target.isValid());
         view->setCurrentIndex(target);
 
@@ -123,22 +133,28 @@ private Q_SLOTS:
         auto *lock = window.findChild<QWidget *>(QStringLiteral("sessionLock"));
         QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
         QVERIFY(!window.centralWidget()->isVisible());
-        QVERIFY(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text().contains(QLatin1String("expired")));
+        QVERIFY(lock->findChild<QLabel *>(QStringLiteral("lockReason"))
+                    ->text()
+                    .contains(QLatin1String("expired")));
         QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
-        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) + QStringLiteral("/session-locked.png")));
+        QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) +
+                                   QStringLiteral("/session-locked.png")));
 
         // Sign in again: the secret comes from the keychain; the same account is selected.
-        QTest::mouseClick(lock->findChild<QPushButton *>(QStringLiteral("signInAgain")), Qt::LeftButton);
+        QTest::mouseClick(lock->findChild<QPushButton *>(QStringLiteral("signInAgain")),
+                          Qt::LeftButton);
         QTRY_VERIFY(login.isVisible());
         QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("operator"))->isReadOnly());
-        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000); // found in the keychain
+        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(),
+                                 10000); // found in the keychain
         QVERIFY(secretField->text().isEmpty());
         session.setRequestedTtl(60);
         login.signIn();
         QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 2, 15000);
         QTRY_VERIFY(!lock->isVisible());
         QVERIFY(window.centralWidget()->isVisible());
-        QTRY_COMPARE_WITH_TIMEOUT(view->currentIndex().data().toString(), QStringLiteral("ACC-017"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(view->currentIndex().data().toString(), QStringLiteral("ACC-017"),
+                                  10000);
 
         // The secret is in the keychain and nowhere in the settings or data directories.
         auto stored = secrets.read(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir()));
@@ -146,8 +162,10 @@ private Q_SLOTS:
         QVERIFY(stored.result().ok());
         QCOMPARE(stored.result().value(), m_secret);
         QSettings().sync();
-        for (auto location : {QStandardPaths::GenericConfigLocation, QStandardPaths::GenericDataLocation}) {
-            QDirIterator it(QStandardPaths::writableLocation(location), QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+        for (auto location :
+             {QStandardPaths::GenericConfigLocation, QStandardPaths::GenericDataLocation}) {
+            QDirIterator it(QStandardPaths::writableLocation(location), QDir::Files | QDir::Hidden,
+                            QDirIterator::Subdirectories);
             while (it.hasNext()) {
                 QFile f(it.next());
                 QVERIFY(f.open(QIODevice::ReadOnly));
@@ -157,13 +175,20 @@ private Q_SLOTS:
 
         // Revocation: the next call is refused and the window locks, saying why.
         test::SqlSession admin(m_db.adminDsn());
-        const QString live = admin.scalar(QStringLiteral("SELECT string_agg(role_name || ' ' || state || ' ' || expires_at, '; ') FROM access.session_list WHERE operator = 'olga'"));
-        QVERIFY2(admin.scalar(QStringLiteral("SELECT access.revoke_operator_sessions('olga')")) == QLatin1String("1"), qPrintable(live));
+        const QString live = admin.scalar(
+            QStringLiteral("SELECT string_agg(role_name || ' ' || state || ' ' || expires_at, '; "
+                           "') FROM access.session_list WHERE operator = 'olga'"));
+        QVERIFY2(admin.scalar(QStringLiteral("SELECT access.revoke_operator_sessions('olga')")) ==
+                     QLatin1String("1"),
+                 qPrintable(live));
         accounts.refresh();
         QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
-        QVERIFY2(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text().contains(QLatin1String("revoked")),
+        QVERIFY2(lock->findChild<QLabel *>(QStringLiteral("lockReason"))
+                     ->text()
+                     .contains(QLatin1String("revoked")),
                  qPrintable(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text()));
-        QVERIFY(secrets.remove(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir())).isValid());
+        QVERIFY(
+            secrets.remove(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir())).isValid());
     }
 
     void activityRenewsTheSession()
@@ -189,13 +214,19 @@ private Q_SLOTS:
         QVERIFY(session.expiresAt() > first);
         QCOMPARE(session.state(), ConsoleSession::State::Active);
         test::SqlSession admin(m_db.adminDsn());
-        QCOMPARE(admin.scalar(QStringLiteral("SELECT renewals FROM access.sessions WHERE role_name = $1"), {session.role()}), QStringLiteral("1"));
+        QCOMPARE(admin.scalar(
+                     QStringLiteral("SELECT renewals FROM access.sessions WHERE role_name = $1"),
+                     {session.role()}),
+                 QStringLiteral("1"));
         // Signing out ends the session on the server.
         const QString role = session.role();
         session.signOut();
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
-        QTRY_COMPARE_WITH_TIMEOUT(admin.scalar(QStringLiteral("SELECT coalesce(end_reason, 'open') FROM access.sessions WHERE role_name = $1"), {role}),
-                                  QStringLiteral("ended"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            admin.scalar(QStringLiteral("SELECT coalesce(end_reason, 'open') FROM access.sessions "
+                                        "WHERE role_name = $1"),
+                         {role}),
+            QStringLiteral("ended"), 10000);
     }
 
     void unreachableServerAndNoKeychainAreClear()
@@ -218,11 +249,13 @@ private Q_SLOTS:
             // (With a real Secret Service already connected in this process, the bus
             // address no longer matters; the keychain part runs in tst_signin_nokeychain.)
             QTRY_VERIFY_WITH_TIMEOUT(!remember->isEnabled(), 15000);
-            QVERIFY2(message->text().contains(QLatin1String("No keychain")), qPrintable(message->text()));
+            QVERIFY2(message->text().contains(QLatin1String("No keychain")),
+                     qPrintable(message->text()));
         }
         login.setSecret(m_secret);
         login.signIn();
-        QTRY_VERIFY_WITH_TIMEOUT(message->text().contains(QLatin1String("Could not reach the database server")), 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            message->text().contains(QLatin1String("Could not reach the database server")), 15000);
         QVERIFY(login.isVisible());
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
     }

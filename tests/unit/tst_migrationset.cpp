@@ -27,8 +27,10 @@ private Q_SLOTS:
         QVERIFY(list.size() >= 2);
         for (int i = 0; i < list.size(); ++i) {
             QCOMPARE(list.at(i).version, i + 1);
-            QCOMPARE(list.at(i).sha256,
-                     QString::fromLatin1(QCryptographicHash::hash(list.at(i).sql, QCryptographicHash::Sha256).toHex()));
+            QCOMPARE(
+                list.at(i).sha256,
+                QString::fromLatin1(
+                    QCryptographicHash::hash(list.at(i).sql, QCryptographicHash::Sha256).toHex()));
             QVERIFY(!list.at(i).sql.isEmpty());
         }
         QCOMPARE(list.first().name, QStringLiteral("0001_roles_and_schemas"));
@@ -52,11 +54,16 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("files"); // comma-separated
         QTest::addColumn<QString>("mustContain");
-        QTest::newRow("gap") << "0001_a.sql,0003_c.sql" << "Migration 2 is missing";
-        QTest::newRow("duplicate") << "0001_a.sql,0001_b.sql" << "Two migrations carry version 1";
-        QTest::newRow("bad name") << "0001_a.sql,2_b.sql" << "not named NNNN_name.sql";
-        QTest::newRow("uppercase") << "0001_Accounts.sql" << "not named NNNN_name.sql";
-        QTest::newRow("not from 1") << "0002_a.sql" << "Migration 1 is missing";
+        QTest::newRow("gap") << "0001_a.sql,0003_c.sql"
+                             << "Migration 2 is missing";
+        QTest::newRow("duplicate") << "0001_a.sql,0001_b.sql"
+                                   << "Two migrations carry version 1";
+        QTest::newRow("bad name") << "0001_a.sql,2_b.sql"
+                                  << "not named NNNN_name.sql";
+        QTest::newRow("uppercase") << "0001_Accounts.sql"
+                                   << "not named NNNN_name.sql";
+        QTest::newRow("not from 1") << "0002_a.sql"
+                                    << "Migration 1 is missing";
     }
 
     void refusesBadSets()
