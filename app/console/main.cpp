@@ -94,7 +94,10 @@ int main(int argc, char *argv[])
             return 0;
         }
         if (early.isSet(QStringLiteral("help"))) {
-            std::printf("%s", qPrintable(early.helpText()));
+            // No application object yet, so Qt cannot name the program: do it here.
+            QString help = early.helpText();
+            help.replace(QStringLiteral("<executable_name>"), QStringLiteral("ledger-console"));
+            std::printf("%s", qPrintable(help));
             return 0;
         }
     }
