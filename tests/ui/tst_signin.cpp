@@ -129,6 +129,12 @@ private Q_SLOTS:
         QVERIFY(target.isValid());
         view->setCurrentIndex(target);
 
+        // A warning before the end.
+        auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
+        QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), 10000);
+        QVERIFY(
+            banner->findChild<QLabel *>()->text().contains(QLatin1String("Your session ends in")));
+
         // Expiry: the window locks and hides the data.
         auto *lock = window.findChild<QWidget *>(QStringLiteral("sessionLock"));
         QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
