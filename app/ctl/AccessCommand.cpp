@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace ledger::cli {
@@ -47,6 +48,31 @@ QString generatedSecret()
     return s;
 }
 
+// The single operator NAME argument; a usage error otherwise.
+std::optional<QString> operatorArgument(const Invocation &inv, int *exitCode)
+{
+    const QStringList names = inv.parser->positionalArguments();
+    if (names.size() != 1) {
+        *exitCode = inv.usage(QStringLiteral("give exactly one operator NAME."));
+        return std::nullopt;
+    }
+    return names.first();
+}
+
+// The secret from standard input (--secret-stdin), or a generated one (*generated = true).
+Result<QString> obtainSecret(const Invocation &inv, bool *generated)
+{
+    *generated = !inv.parser->isSet(QStringLiteral("secret-stdin"));
+    if (*generated)
+        return generatedSecret();
+    const QString secret = secretFromStdin();
+    if (secret.size() < 16)
+        return Error::make(
+            Error::Kind::Input,
+            QStringLiteral("The secret on standard input must be at least 16 characters."));
+    return secret;
+}
+
 QJsonArray toArray(const QStringList &list)
 {
     QJsonArray a;
@@ -57,24 +83,26 @@ QJsonArray toArray(const QStringList &list)
 
 int runOperatorAdd(const Invocation &inv)
 {
-    const QStringList names = inv.parser->positionalArguments();
-    if (names.size() != 1)
-        return inv.usage(QStringLiteral("give exactly one operator NAME."));
+    int code = 0;
+    const auto name = operatorArgument(inv, &code);
+    if (!name)
+        return code;
     const QStringList groups =
         inv.parser->value(QStringLiteral("groups")).split(QLatin1Char(','), Qt::SkipEmptyParts);
     if (groups.isEmpty())
         return inv.usage(QStringLiteral(
             "--groups is required, e.g. --groups console_operator,console_auditor."));
-    const bool fromStdin = inv.parser->isSet(QStringLiteral("secret-stdin"));
-    const QString secret = fromStdin ? secretFromStdin() : generatedSecret();
-    if (fromStdin && secret.size() < 16)
-        return inv.fail(
-            QStringLiteral("The secret on standard input must be at least 16 characters."));
+    bool generated = false;
+    const auto obtained = obtainSecret(inv, &generated);
+    if (!obtained)
+        return inv.fail(obtained.error());
+    const QString &secret = obtained.value();
+    const bool fromStdin = !generated;
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
-    const QString broker = AccessRepository::addOperator(admin, names.first(), groups, secret);
+    const QString broker = AccessRepository::addOperator(admin, *name, groups, secret);
     if (inv.json) {
         QJsonObject o{{QStringLiteral("ok"), true},
-                      {QStringLiteral("operator"), names.first()},
+                      {QStringLiteral("operator"), *name},
                       {QStringLiteral("broker_role"), broker},
                       {QStringLiteral("groups"), toArray(groups)}};
         if (!fromStdin)
@@ -82,56 +110,59 @@ int runOperatorAdd(const Invocation &inv)
         inv.printJson(o);
     } else {
         inv.printLine(QStringLiteral("Operator %1 added (signs in as %2; groups %3).")
-                          .arg(names.first(), broker, groups.join(QLatin1Char(','))));
+                          .arg(*name, broker, groups.join(QLatin1Char(','))));
         if (!fromStdin)
             inv.printLine(
                 QStringLiteral("Secret (shown once; give it to %1 for the console's keychain): %2")
-                    .arg(names.first(), secret));
+                    .arg(*name, secret));
     }
     return Ok;
 }
 
 int runOperatorDisable(const Invocation &inv)
 {
-    const QStringList names = inv.parser->positionalArguments();
-    if (names.size() != 1)
-        return inv.usage(QStringLiteral("give exactly one operator NAME."));
+    int code = 0;
+    const auto name = operatorArgument(inv, &code);
+    if (!name)
+        return code;
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
-    const int revoked = AccessRepository::disableOperator(admin, names.first());
+    const int revoked = AccessRepository::disableOperator(admin, *name);
     if (inv.json)
         inv.printJson(
             {{QStringLiteral("ok"), true}, {QStringLiteral("sessions_revoked"), revoked}});
     else
         inv.printLine(QStringLiteral("Operator %1 disabled; %2 open session(s) revoked (run "
                                      "`ledgerctl access reap` to end their connections).")
-                          .arg(names.first())
+                          .arg(*name)
                           .arg(revoked));
     return Ok;
 }
 
 int runOperatorSetSecret(const Invocation &inv)
 {
-    const QStringList names = inv.parser->positionalArguments();
-    if (names.size() != 1)
-        return inv.usage(QStringLiteral("give exactly one operator NAME."));
-    const bool fromStdin = inv.parser->isSet(QStringLiteral("secret-stdin"));
-    const QString secret = fromStdin ? secretFromStdin() : generatedSecret();
-    if (fromStdin && secret.size() < 16)
-        return inv.fail(
-            QStringLiteral("The secret on standard input must be at least 16 characters."));
+    int code = 0;
+    const auto name = operatorArgument(inv, &code);
+    if (!name)
+        return code;
+    bool generated = false;
+    const auto obtained = obtainSecret(inv, &generated);
+    if (!obtained)
+        return inv.fail(obtained.error());
+    const QString &secret = obtained.value();
+    const bool fromStdin = !generated;
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
-    AccessRepository::setOperatorSecret(admin, names.first(), secret);
+    AccessRepository::setOperatorSecret(admin, *name, secret);
     if (inv.json) {
-        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("operator"), names.first()}};
+        QJsonObject o{{QStringLiteral("ok"), true}, {QStringLiteral("operator"), *name}};
         if (!fromStdin)
             o.insert(QStringLiteral("secret"), secret);
         inv.printJson(o);
     } else if (!fromStdin) {
-        inv.progress(QStringLiteral("New secret for %1 (shown once):").arg(names.first()));
+        inv.progress(QStringLiteral("New secret for %1 (shown once):").arg(*name));
         inv.printLine(
             secret); // alone on stdout: secret=$(ledgerctl access operator set-secret NAME)
     } else {
-        inv.printLine(QStringLiteral("Secret of %1 changed.").arg(names.first()));
+        inv.printLine(QStringLiteral("Secret of %1 changed.").arg(*name));
     }
     return Ok;
 }
@@ -219,11 +250,12 @@ int runReap(const Invocation &inv)
 
 int runRevoke(const Invocation &inv)
 {
-    const QStringList names = inv.parser->positionalArguments();
-    if (names.size() != 1)
-        return inv.usage(QStringLiteral("give exactly one operator NAME."));
+    int code = 0;
+    const auto name = operatorArgument(inv, &code);
+    if (!name)
+        return code;
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
-    const int n = AccessRepository::revokeSessions(admin, names.first());
+    const int n = AccessRepository::revokeSessions(admin, *name);
     // Revoked sessions are refused from now on; end their connections at once too.
     const auto r = AccessRepository::reap(admin);
     if (inv.json)
@@ -233,7 +265,7 @@ int runRevoke(const Invocation &inv)
     else
         inv.printLine(QStringLiteral("revoked %1 session(s) of %2; terminated %3 connection(s)")
                           .arg(n)
-                          .arg(names.first())
+                          .arg(*name)
                           .arg(r.connectionsTerminated));
     return Ok;
 }

@@ -22,7 +22,7 @@ namespace {
 // sockaddr_un.sun_path is 108 bytes including the terminating zero.
 constexpr int kMaxSocketPath = 107;
 
-Status chownRecursive(const QString &path, uid_t uid, gid_t gid)
+Status handOverTo(const QString &path, uid_t uid, gid_t gid)
 {
     if (::chown(QFile::encodeName(path).constData(), uid, gid) != 0)
         return Error::make(Error::Kind::Io,
@@ -217,7 +217,7 @@ Status LocalCluster::prepareDirectory()
         const passwd *pw = ::getpwnam(user.toLocal8Bit().constData());
         if (!pw)
             return serverCommand(QStringLiteral("initdb")).error();
-        if (auto s = chownRecursive(m_dataDir, pw->pw_uid, pw->pw_gid); !s)
+        if (auto s = handOverTo(m_dataDir, pw->pw_uid, pw->pw_gid); !s)
             return s;
         // The server user must be able to reach the directory through its parents.
         int code = 0;
