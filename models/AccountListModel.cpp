@@ -37,6 +37,8 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
             return toString(a.kind);
         case Currency:
             return a.currency;
+        case Balance:
+            return a.balance;
         case NormalSide:
             return toString(normalSide(a.kind));
         case OpenedAt:
@@ -49,6 +51,13 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
         return tr("%1 — %2 (%3, %4)%5")
             .arg(a.code, a.name, toString(a.kind), a.currency,
                  a.allowNegative ? QString() : tr("; may not go negative"));
+    case Qt::TextAlignmentRole:
+        if (index.column() == Balance)
+            return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    case SortRole:
+        // Amounts sort by value, not as text.
+        return index.column() == Balance ? QVariant(a.balanceMinor) : data(index, Qt::DisplayRole);
     case AccountIdRole:
         return a.id;
     case AccountCodeRole:
@@ -73,6 +82,8 @@ QVariant AccountListModel::headerData(int section, Qt::Orientation orientation, 
         return tr("Kind");
     case Currency:
         return tr("Currency");
+    case Balance:
+        return tr("Balance");
     case NormalSide:
         return tr("Normal side");
     case OpenedAt:

@@ -18,8 +18,8 @@ class AccountListModel : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Code, Name, Kind, Currency, NormalSide, OpenedAt, ColumnCount };
-    enum Role { AccountIdRole = Qt::UserRole + 1, AccountCodeRole, AllowNegativeRole };
+    enum Column { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt, ColumnCount };
+    enum Role { AccountIdRole = Qt::UserRole + 1, AccountCodeRole, AllowNegativeRole, SortRole };
 
     explicit AccountListModel(DbWorker *worker, QObject *parent = nullptr);
 

@@ -8,7 +8,8 @@ namespace {
 
 constexpr const char *kSelectColumns =
     "SELECT id, code, name, currency, kind::text, allow_negative, "
-    "to_char(opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+    "to_char(opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "balance, balance_minor, entry_count "
     "FROM ledger.account_list ";
 
 Account fromRow(const pqxx::row &row)
@@ -21,6 +22,9 @@ Account fromRow(const pqxx::row &row)
     a.kind = accountKindFromString(db::toQString(row[4])).value_or(AccountKind::Asset);
     a.allowNegative = row[5].as<bool>();
     a.openedAt = QDateTime::fromString(db::toQString(row[6]), Qt::ISODateWithMs);
+    a.balance = db::toQString(row[7]);
+    a.balanceMinor = row[8].as<qint64>();
+    a.entryCount = row[9].as<qint64>();
     return a;
 }
 

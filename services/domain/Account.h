@@ -29,6 +29,9 @@ struct Account
     AccountKind kind = AccountKind::Asset;
     bool allowNegative = true;
     QDateTime openedAt;
+    QString balance;         // exact decimal string on the normal side, e.g. "1234.50"
+    qint64 balanceMinor = 0; // the same in minor units (for sorting)
+    qint64 entryCount = 0;
 };
 
 // What it takes to open one.

@@ -62,6 +62,8 @@ private Q_SLOTS:
         QVERIFY(first.data(AccountListModel::AccountIdRole).toLongLong() > 0);
         QCOMPARE(model.index(2, 0).data(AccountListModel::AllowNegativeRole).toBool(), true);
         QCOMPARE(model.index(1, 0).data(AccountListModel::AllowNegativeRole).toBool(), false);
+        QCOMPARE(model.index(0, AccountListModel::Balance).data().toString(),
+                 QStringLiteral("0.00"));
         QCOMPARE(model.headerData(AccountListModel::Code, Qt::Horizontal).toString(),
                  QStringLiteral("Code"));
 

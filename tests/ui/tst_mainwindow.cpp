@@ -53,6 +53,23 @@ private Q_SLOTS:
                     .exec(QStringLiteral("SELECT ledger.open_account('4000-FEES-EUR', 'Fee income "
                                          "(EUR)', 'EUR', 'income')"))
                     .ok);
+        // Two deposits: 1000.00 and 99.50 (as text "99.50" would sort above "1000.00").
+        const QList<QStringList> deposits = {
+            {QStringLiteral("mw-1"), QStringLiteral("CUST-000003"), QStringLiteral("1000.00")},
+            {QStringLiteral("mw-2"), QStringLiteral("CUST-000006"), QStringLiteral("99.50")}};
+        for (const QStringList &d : deposits) {
+            const auto r = admin.exec(
+                QStringLiteral(
+                    "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
+                    "$1::text, "
+                    "'effective_at', now(), 'legs', jsonb_build_array("
+                    "jsonb_build_object('account', '1000-CASH-EUR', 'amount', $3::text, "
+                    "'currency', 'EUR'), "
+                    "jsonb_build_object('account', $2::text, 'amount', '-' || $3, 'currency', "
+                    "'EUR'))))"),
+                d);
+            QVERIFY2(r.ok, qPrintable(r.message));
+        }
     }
 
     void showsAccountsFromTheDatabase()
@@ -88,6 +105,22 @@ private Q_SLOTS:
         QCOMPARE(view->model()->rowCount(), 1);
         search->clear();
         QCOMPARE(view->model()->rowCount(), 122);
+
+        // Balances: exact, on the normal side, sorted by value.
+        auto codeOf = [view](int row) {
+            return view->model()->index(row, AccountListModel::Code).data().toString();
+        };
+        auto balanceOf = [view](int row) {
+            return view->model()->index(row, AccountListModel::Balance).data().toString();
+        };
+        view->sortByColumn(AccountListModel::Balance, Qt::DescendingOrder);
+        QCOMPARE(codeOf(0), QStringLiteral("1000-CASH-EUR"));
+        QCOMPARE(balanceOf(0), QStringLiteral("1099.50"));
+        QCOMPARE(codeOf(1), QStringLiteral("CUST-000003"));
+        QCOMPARE(balanceOf(1), QStringLiteral("1000.00"));
+        QCOMPARE(codeOf(2), QStringLiteral("CUST-000006"));
+        QCOMPARE(balanceOf(2), QStringLiteral("99.50"));
+        view->sortByColumn(AccountListModel::Code, Qt::AscendingOrder);
 
         // Fixed row height: never sized to contents.
         QCOMPARE(view->verticalHeader()->sectionResizeMode(0), QHeaderView::Fixed);
