@@ -95,6 +95,28 @@ private Q_SLOTS:
         QVERIFY(version.out.startsWith(QLatin1String("ledgerctl ")));
     }
 
+    void consoleAnswersVersionAndHelpWithoutADisplay()
+    {
+        for (const char *option : {"--version", "--help"}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.remove(QStringLiteral("DISPLAY"));
+            env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+            env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(LEDGER_CONSOLE_PATH), {QString::fromLatin1(option)});
+            QVERIFY(p.waitForFinished(30000));
+            QCOMPARE(p.exitCode(), 0);
+            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            if (qstrcmp(option, "--version") == 0)
+                QVERIFY2(out.startsWith(QLatin1String("ledger-console ")), qPrintable(out));
+            else
+                QVERIFY2(out.startsWith(QLatin1String("Usage: ledger-console [options]")) &&
+                             out.contains(QLatin1String("--secret-stdin")),
+                         qPrintable(out));
+        }
+    }
+
     void everyCommandExplainsItself_data()
     {
         QTest::addColumn<QString>("command");
