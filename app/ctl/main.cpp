@@ -19,5 +19,6 @@ int main(int argc, char *argv[])
     commands += ledger::cli::reversalCommands();
     commands += ledger::cli::seedCommands();
     commands += ledger::cli::accessCommands();
+    commands += ledger::cli::auditCommands();
     return ledger::cli::dispatch(QCoreApplication::arguments(), commands);
 }

@@ -8,15 +8,11 @@ namespace ledger::AccessRepository {
 
 namespace {
 
+using db::utcColumn;
+
 QDateTime utc(const pqxx::field &f)
 {
-    return f.is_null() ? QDateTime() : QDateTime::fromString(db::toQString(f), Qt::ISODateWithMs);
-}
-
-std::string utcColumn(const char *column)
-{
-    return std::string("to_char(") + column +
-           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    return db::parseUtc(f);
 }
 
 QStringList textArray(const pqxx::field &f)

@@ -11,18 +11,8 @@ std::string isoUtc(const QDateTime &t)
     return db::toStd(t.toUTC().toString(Qt::ISODateWithMs));
 }
 
-QDateTime parseUtc(const pqxx::field &f)
-{
-    return f.is_null() ? QDateTime() : QDateTime::fromString(db::toQString(f), Qt::ISODateWithMs);
-}
-
-// Timestamps leave the server in one unambiguous shape.
-constexpr const char *kUtc = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-
-std::string utcColumn(const char *column)
-{
-    return std::string("to_char(") + column + " AT TIME ZONE 'UTC', " + kUtc + ")";
-}
+using db::parseUtc;
+using db::utcColumn;
 
 std::string view(const QByteArray &bytes)
 {

@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include <QByteArray>
+#include <QDateTime>
 #include <QString>
 
 #include <optional>
@@ -52,6 +53,20 @@ inline QString sqlStateOf(const pqxx::sql_error &e)
 inline QString toQString(const pqxx::field &f)
 {
     return f.is_null() ? QString() : QString::fromUtf8(f.c_str(), int(f.size()));
+}
+
+// Timestamps cross the wire in one unambiguous shape: ISO 8601 UTC with microseconds.
+inline std::string utcColumn(const char *column)
+{
+    return std::string("to_char(") + column +
+           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+}
+
+inline QDateTime parseUtc(const pqxx::field &f)
+{
+    return f.is_null() ? QDateTime()
+                       : QDateTime::fromString(QString::fromUtf8(f.c_str(), int(f.size())),
+                                               Qt::ISODateWithMs);
 }
 
 inline std::string toStd(const QString &s)

@@ -1,8 +1,10 @@
 // The ledgerctl binary as scripts use it: help texts, exit codes, one-line errors, JSON,
 // migrate, accounts, seed, and the demo cluster's life cycle.
 
+#include "SqlSession.h"
 #include "TestCluster.h"
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,6 +13,7 @@
 #include <QTest>
 
 using namespace ledger;
+using test::SqlSession;
 
 namespace {
 
@@ -87,7 +90,11 @@ private Q_SLOTS:
                                     "access session issue",
                                     "access reap",
                                     "access revoke",
-                                    "access sessions"})
+                                    "access sessions",
+                                    "audit checkpoint",
+                                    "audit verify",
+                                    "audit seal",
+                                    "audit log"})
             QVERIFY2(r.out.contains(QLatin1String(command)), command);
         QCOMPARE(ledgerctl({}).exitCode, 2); // no command: usage
         const Run version = ledgerctl({QStringLiteral("--version")});
@@ -159,6 +166,99 @@ private Q_SLOTS:
                                      << "pg_cron";
         QTest::newRow("access revoke") << "access revoke"
                                        << "NAME";
+        QTest::newRow("audit checkpoint") << "audit checkpoint"
+                                          << "--anchor-every";
+        QTest::newRow("audit verify") << "audit verify"
+                                      << "chain rewritten";
+    }
+
+    // checkpoint -> verify (intact) -> a superuser changes one event -> verify names the
+    // sequence and exits 1, with and without the checkpoint file.
+    void auditCheckpointAndVerify()
+    {
+        const QString admin = m_db.adminDsn();
+        const QString auditor = m_db.dsnFor(QStringLiteral("console_auditor"));
+        QVERIFY(
+            ledgerctl({QStringLiteral("account"), QStringLiteral("open"), QStringLiteral("--code"),
+                       QStringLiteral("AUD-1"), QStringLiteral("--name"),
+                       QStringLiteral("Audit test"), QStringLiteral("--currency"),
+                       QStringLiteral("EUR"), QStringLiteral("--kind"), QStringLiteral("asset")},
+                      admin)
+                .exitCode == 0);
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("head.json"));
+        const Run checkpoint = ledgerctl(
+            {QStringLiteral("audit"), QStringLiteral("checkpoint"), QStringLiteral("--out"), file,
+             QStringLiteral("--anchor-every"), QStringLiteral("1"), QStringLiteral("--json")},
+            auditor);
+        QVERIFY2(checkpoint.exitCode == 0, qPrintable(describe(checkpoint)));
+        const qint64 head = qint64(checkpoint.json().value(QStringLiteral("seq")).toDouble());
+        QVERIFY(head >= 1);
+        QVERIFY(QFile::exists(file));
+        // Never overwritten by accident.
+        const Run again = ledgerctl(
+            {QStringLiteral("audit"), QStringLiteral("checkpoint"), QStringLiteral("--out"), file},
+            auditor);
+        QCOMPARE(again.exitCode, 1);
+        QVERIFY2(again.err.contains(QLatin1String("--force")), qPrintable(describe(again)));
+
+        const QStringList verify{QStringLiteral("audit"), QStringLiteral("verify"),
+                                 QStringLiteral("--checkpoint"), file};
+        const Run intact = ledgerctl(verify, auditor);
+        QVERIFY2(intact.exitCode == 0, qPrintable(describe(intact)));
+        QVERIFY2(intact.out.contains(QLatin1String("client verifier: Verified through sequence")),
+                 qPrintable(describe(intact)));
+        QVERIFY2(intact.out.contains(QLatin1String("SQL verifier:    Verified through sequence")),
+                 qPrintable(describe(intact)));
+
+        // The first event of the chain is the account opened above or earlier: change seq 1.
+        SqlSession db(admin);
+        QVERIFY(db.exec(QStringLiteral(
+                            "ALTER TABLE audit.events DISABLE TRIGGER events_append_only; "
+                            "UPDATE audit.events SET operator = operator || 'x' WHERE seq = 1; "
+                            "ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_append_only"))
+                    .ok);
+        const Run broken = ledgerctl(verify, auditor);
+        QCOMPARE(broken.exitCode, 1);
+        QVERIFY2(broken.out.contains(
+                     QLatin1String("client verifier: Broken at sequence 1: row changed")),
+                 qPrintable(describe(broken)));
+        QVERIFY2(broken.err.contains(QLatin1String(
+                     "ledgerctl audit verify: client verifier: Broken at sequence 1")),
+                 qPrintable(describe(broken)));
+        const Run json = ledgerctl(verify + QStringList{QStringLiteral("--json")}, auditor);
+        QVERIFY2(json.exitCode == 1, qPrintable(describe(json)));
+        QVERIFY2(json.json()
+                         .value(QStringLiteral("sql"))
+                         .toObject()
+                         .value(QStringLiteral("broken_at"))
+                         .toInt() == 1,
+                 qPrintable(describe(json)));
+
+        const Run log =
+            ledgerctl({QStringLiteral("audit"), QStringLiteral("log"), QStringLiteral("--action"),
+                       QStringLiteral("audit."), QStringLiteral("--json")},
+                      auditor);
+        QVERIFY2(log.exitCode == 0, qPrintable(describe(log)));
+        QVERIFY(log.json().value(QStringLiteral("events")).toArray().size() >= 5);
+
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write("{\"format\": \"ledger-audit-checkpoint\", \"version\": 1, \"seq\": 1, \"hash\": "
+                "\"zz\"}");
+        f.close();
+        const Run bad = ledgerctl(verify, auditor);
+        QCOMPARE(bad.exitCode, 1);
+        QVERIFY2(bad.err.contains(QLatin1String("64 hex digits")), qPrintable(describe(bad)));
+        // Restore what the other tests' invariants expect.
+        QVERIFY(db.exec(QStringLiteral(
+                            "ALTER TABLE audit.events DISABLE TRIGGER events_append_only; "
+                            "UPDATE audit.events SET operator = left(operator, -1) WHERE seq = 1; "
+                            "ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_append_only"))
+                    .ok);
+        const Run restored =
+            ledgerctl({QStringLiteral("audit"), QStringLiteral("verify")}, auditor);
+        QVERIFY2(restored.exitCode == 0, qPrintable(describe(restored)));
     }
 
     void postIngestBalanceAndReverse()

@@ -59,6 +59,10 @@ const Check kChecks[] = {
      "  (SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id "
      "   EXCEPT ALL SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = "
      "r.reverses)) LIMIT 5"},
+    // The audit chain: every sealed event is intact and linked, and every issued checkpoint
+    // matches (the SQL verifier, without recording a verification event).
+    {"audit chain broken", "SELECT v.broken_at, v.reason FROM audit.verify_chain_unrecorded() v "
+                           "WHERE v.broken_at IS NOT NULL"},
 };
 
 } // namespace

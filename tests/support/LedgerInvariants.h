@@ -14,7 +14,8 @@ class SqlSession;
 //    each balance_after is the running sum, and the head (last_seq, balance) matches;
 //  - no account that forbids it has a negative balance on its normal side;
 //  - every transaction has exactly one audit event (bulk demo loads: one for the load),
-//    and a reversal mirrors its original.
+//    and a reversal mirrors its original;
+//  - the audit hash chain verifies (audit.verify_chain_unrecorded).
 QStringList ledgerInvariantViolations(SqlSession &admin);
 
 } // namespace ledger::test

@@ -1,0 +1,350 @@
+#include "ChainVerifier.h"
+
+#include "db/Connection.h"
+
+#include <QCryptographicHash>
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QtEndian>
+
+#include <algorithm>
+
+namespace ledger {
+
+namespace {
+
+constexpr char kFormatTag[] = "ledger-audit-v1";
+constexpr char kCheckpointFormat[] = "ledger-audit-checkpoint";
+
+void appendInt64(QByteArray &out, qint64 value)
+{
+    char bytes[8];
+    qToBigEndian<qint64>(value, bytes);
+    out.append(bytes, 8);
+}
+
+void appendField(QByteArray &out, const QByteArray *value)
+{
+    char bytes[4];
+    qToBigEndian<qint32>(value ? qint32(value->size()) : -1, bytes);
+    out.append(bytes, 4);
+    if (value)
+        out.append(*value);
+}
+
+QString hex(const QByteArray &bytes)
+{
+    return QString::fromLatin1(bytes.toHex());
+}
+
+std::optional<QByteArray> hashFromHex(const QJsonValue &value)
+{
+    const QString s = value.toString();
+    if (s.size() != 64)
+        return std::nullopt;
+    for (const QChar c : s) {
+        if (!c.isDigit() && !(c >= QLatin1Char('a') && c <= QLatin1Char('f')) &&
+            !(c >= QLatin1Char('A') && c <= QLatin1Char('F')))
+            return std::nullopt;
+    }
+    return QByteArray::fromHex(s.toLatin1());
+}
+
+} // namespace
+
+// --- CheckpointFile ------------------------------------------------------------------------
+
+QByteArray CheckpointFile::toJson() const
+{
+    QJsonArray anchorList;
+    for (const auto &[seqNo, h] : anchors)
+        anchorList.append(QJsonArray{seqNo, hex(h)});
+    QJsonObject o{{QStringLiteral("format"), QString::fromLatin1(kCheckpointFormat)},
+                  {QStringLiteral("version"), 1},
+                  {QStringLiteral("checkpoint_id"), checkpointId},
+                  {QStringLiteral("seq"), seq},
+                  {QStringLiteral("hash"), hex(hash)},
+                  {QStringLiteral("issued_at"), issuedAt.toUTC().toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("database"), database},
+                  {QStringLiteral("anchor_every"), anchorEvery},
+                  {QStringLiteral("anchors"), anchorList}};
+    return QJsonDocument(o).toJson(QJsonDocument::Indented);
+}
+
+std::optional<CheckpointFile> CheckpointFile::fromJson(const QByteArray &json, QString *error)
+{
+    auto fail = [error](const QString &why) -> std::optional<CheckpointFile> {
+        if (error)
+            *error = why;
+        return std::nullopt;
+    };
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return fail(QStringLiteral("The checkpoint file is not valid JSON (%1 at byte %2).")
+                        .arg(parseError.errorString())
+                        .arg(parseError.offset));
+    const QJsonObject o = doc.object();
+    if (o.value(QStringLiteral("format")).toString() != QLatin1String(kCheckpointFormat) ||
+        o.value(QStringLiteral("version")).toInt() != 1)
+        return fail(QStringLiteral(
+            "This is not a Ledger Console audit checkpoint file (format version 1)."));
+    CheckpointFile c;
+    c.checkpointId = qint64(o.value(QStringLiteral("checkpoint_id")).toDouble());
+    const QJsonValue seqValue = o.value(QStringLiteral("seq"));
+    c.seq = qint64(seqValue.toDouble(-1));
+    if (!seqValue.isDouble() || c.seq < 0)
+        return fail(QStringLiteral("The checkpoint file has no valid sequence number."));
+    const auto head = hashFromHex(o.value(QStringLiteral("hash")));
+    if (!head)
+        return fail(QStringLiteral("The checkpoint file's hash is not 64 hex digits."));
+    c.hash = *head;
+    c.issuedAt =
+        QDateTime::fromString(o.value(QStringLiteral("issued_at")).toString(), Qt::ISODateWithMs);
+    c.database = o.value(QStringLiteral("database")).toString();
+    c.anchorEvery = o.value(QStringLiteral("anchor_every")).toInt();
+    qint64 last = 0;
+    for (const QJsonValue &v : o.value(QStringLiteral("anchors")).toArray()) {
+        const QJsonArray pair = v.toArray();
+        const qint64 s = qint64(pair.at(0).toDouble(-1));
+        const auto h = hashFromHex(pair.at(1));
+        if (pair.size() != 2 || s <= last || s > c.seq || !h)
+            return fail(QStringLiteral("The checkpoint file's anchor list is damaged near "
+                                       "sequence %1.")
+                            .arg(last + 1));
+        if (s == c.seq && *h != c.hash)
+            return fail(
+                QStringLiteral("The checkpoint file contradicts itself at sequence %1.").arg(s));
+        c.anchors.append({s, *h});
+        last = s;
+    }
+    return c;
+}
+
+QList<ChainMark> CheckpointFile::marks(const QString &fileName) const
+{
+    const QString source = QStringLiteral("the checkpoint file %1 (issued %2)")
+                               .arg(fileName, issuedAt.toUTC().toString(Qt::ISODate));
+    QList<ChainMark> out;
+    for (const auto &[s, h] : anchors) {
+        if (s != seq)
+            out.append({s, h, source});
+    }
+    if (seq > 0)
+        out.append({seq, hash, source});
+    return out;
+}
+
+// --- VerificationResult --------------------------------------------------------------------
+
+QString VerificationResult::summary() const
+{
+    if (cancelled)
+        return QStringLiteral("Verification cancelled; sequences 1 to %1 were intact.")
+            .arg(verifiedThrough);
+    if (brokenAt)
+        return QStringLiteral("Broken at sequence %1: %2").arg(*brokenAt).arg(reason);
+    if (verifiedThrough == 0)
+        return QStringLiteral("The audit trail is empty: nothing to verify.");
+    return QStringLiteral("Verified through sequence %1 (%2 events).")
+        .arg(verifiedThrough)
+        .arg(eventsChecked);
+}
+
+// --- ChainVerifier -------------------------------------------------------------------------
+
+ChainVerifier::ChainVerifier(QList<ChainMark> marks)
+    : m_marks(std::move(marks))
+    , m_prev(genesisHash())
+{
+    std::stable_sort(m_marks.begin(), m_marks.end(),
+                     [](const ChainMark &a, const ChainMark &b) { return a.seq < b.seq; });
+    // Marks at sequence 0 say nothing (an empty chain).
+    while (m_nextMark < m_marks.size() && m_marks.at(m_nextMark).seq <= 0)
+        ++m_nextMark;
+}
+
+QByteArray ChainVerifier::genesisHash()
+{
+    return QByteArray(32, '\0');
+}
+
+QByteArray ChainVerifier::encode(const AuditRepository::ChainRow &row)
+{
+    QByteArray out;
+    out.reserve(15 + 16 + 7 * 4 + row.operatorName.size() + row.sessionRole.size() +
+                row.action.size() + row.objectType.size() +
+                (row.objectId ? row.objectId->size() : 0) + row.details.size() +
+                row.clientInfo.size());
+    out.append(kFormatTag, int(sizeof(kFormatTag) - 1));
+    appendInt64(out, row.id);
+    appendInt64(out, row.occurredAtMicros);
+    appendField(out, &row.operatorName);
+    appendField(out, &row.sessionRole);
+    appendField(out, &row.action);
+    appendField(out, &row.objectType);
+    appendField(out, row.objectId ? &*row.objectId : nullptr);
+    appendField(out, &row.details);
+    appendField(out, &row.clientInfo);
+    return out;
+}
+
+QByteArray ChainVerifier::hashOf(const QByteArray &prevHash, const AuditRepository::ChainRow &row)
+{
+    QCryptographicHash sha(QCryptographicHash::Sha256);
+    sha.addData(prevHash);
+    sha.addData(encode(row));
+    return sha.result();
+}
+
+void ChainVerifier::setHashLocator(std::function<std::optional<qint64>(const QByteArray &)> locator)
+{
+    m_locator = std::move(locator);
+}
+
+void ChainVerifier::breakAt(qint64 seq, const QString &reason)
+{
+    m_result.brokenAt = seq;
+    m_result.reason = reason;
+}
+
+bool ChainVerifier::feed(const AuditRepository::ChainRow &row)
+{
+    if (m_result.brokenAt)
+        return false;
+    if (row.seq != m_expected) {
+        breakAt(
+            m_expected,
+            row.seq < m_expected
+                ? QStringLiteral("order changed: sequence %1 appears more than once").arg(row.seq)
+                : QStringLiteral("row missing: sequence %1 is absent (the next row is %2)")
+                      .arg(m_expected)
+                      .arg(row.seq));
+        return false;
+    }
+    if (hashOf(row.prevHash, row) != row.hash) {
+        breakAt(row.seq, QStringLiteral("row changed: event %1 (sequence %2) no longer matches "
+                                        "its hash")
+                             .arg(row.id)
+                             .arg(row.seq));
+        return false;
+    }
+    if (row.prevHash != m_prev) {
+        // Which of the two it is needs a look elsewhere in the chain: finish() asks.
+        m_unlinkedPrev = row.prevHash;
+        breakAt(row.seq,
+                QStringLiteral("row missing: the event chained before sequence %1 is no longer "
+                               "in the table")
+                    .arg(row.seq));
+        return false;
+    }
+    while (m_nextMark < m_marks.size() && m_marks.at(m_nextMark).seq == row.seq) {
+        const ChainMark &mark = m_marks.at(m_nextMark);
+        if (mark.hash != row.hash) {
+            breakAt(row.seq, QStringLiteral("chain rewritten: the hash at sequence %1 differs "
+                                            "from %2")
+                                 .arg(row.seq)
+                                 .arg(mark.source));
+            return false;
+        }
+        ++m_nextMark;
+    }
+    m_prev = row.hash;
+    m_result.verifiedThrough = row.seq;
+    ++m_result.eventsChecked;
+    ++m_expected;
+    return true;
+}
+
+VerificationResult ChainVerifier::finish()
+{
+    if (m_result.brokenAt && !m_unlinkedPrev.isEmpty() && m_locator) {
+        if (const auto other = m_locator(m_unlinkedPrev))
+            m_result.reason = QStringLiteral("order changed: the row at sequence %1 was chained "
+                                             "after sequence %2")
+                                  .arg(*m_result.brokenAt)
+                                  .arg(*other);
+    }
+    if (!m_result.brokenAt && !m_result.cancelled && m_nextMark < m_marks.size()) {
+        const ChainMark &mark = m_marks.at(m_nextMark);
+        breakAt(m_expected, QStringLiteral("rows missing: the chain ends at sequence %1 but %2 "
+                                           "covers sequence %3")
+                                .arg(m_result.verifiedThrough)
+                                .arg(mark.source)
+                                .arg(mark.seq));
+    }
+    return m_result;
+}
+
+void ChainVerifier::cancel()
+{
+    m_result.cancelled = true;
+}
+
+// --- the whole run ------------------------------------------------------------------------
+
+VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &extraMarks,
+                               const std::function<void(qint64, qint64)> &progress,
+                               const std::atomic_bool *cancel)
+{
+    QElapsedTimer timer;
+    timer.start();
+    const qint64 sealed = AuditRepository::seal(connection);
+    const AuditRepository::ChainHead head = AuditRepository::head(connection);
+
+    QList<ChainMark> marks = extraMarks;
+    for (const auto &c : AuditRepository::checkpoints(connection)) {
+        marks.append(
+            {c.seq, c.hash,
+             QStringLiteral("checkpoint #%1 of %2")
+                 .arg(c.id)
+                 .arg(c.issuedAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
+    }
+    ChainVerifier verifier(marks);
+    verifier.setHashLocator(
+        [&connection](const QByteArray &h) { return AuditRepository::seqOfHash(connection, h); });
+
+    constexpr int kBatch = 20000;
+    qint64 done = 0;
+    bool cancelled = false;
+    if (progress)
+        progress(0, head.seq);
+    AuditRepository::readChain(connection, 0, head.seq, kBatch,
+                               [&](const AuditRepository::ChainRow &row) {
+                                   if (!verifier.feed(row))
+                                       return false;
+                                   if (++done % kBatch == 0) {
+                                       if (progress)
+                                           progress(done, head.seq);
+                                       if (cancel && cancel->load()) {
+                                           cancelled = true;
+                                           return false;
+                                       }
+                                   }
+                                   return true;
+                               });
+    if (cancelled)
+        verifier.cancel();
+    VerificationResult result = verifier.finish();
+    result.unsealedBefore = sealed;
+    result.seconds = double(timer.nsecsElapsed()) / 1e9;
+    if (progress && !cancelled)
+        progress(head.seq, head.seq);
+    if (!cancelled) {
+        QJsonObject record{{QStringLiteral("verified_through"), result.verifiedThrough},
+                           {QStringLiteral("events_checked"), result.eventsChecked},
+                           {QStringLiteral("seconds"), result.seconds}};
+        if (result.brokenAt) {
+            record.insert(QStringLiteral("broken_at"), *result.brokenAt);
+            record.insert(QStringLiteral("reason"), result.reason);
+        }
+        if (!extraMarks.isEmpty())
+            record.insert(QStringLiteral("checkpoint_seq"), extraMarks.constLast().seq);
+        AuditRepository::recordVerification(connection, record);
+    }
+    return result;
+}
+
+} // namespace ledger

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "db/AuditRepository.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+
+namespace ledger {
+
+class Connection;
+
+// A point of the chain known from outside the database: a checkpoint file's head and
+// anchors, or a row of audit.checkpoints. `source` names it in messages.
+struct ChainMark
+{
+    qint64 seq = 0;
+    QByteArray hash;
+    QString source;
+};
+
+// A checkpoint file (`ledgerctl audit checkpoint --out FILE`): JSON with the head, the
+// time it was issued, and the hashes at every anchorEvery-th sequence up to the head.
+struct CheckpointFile
+{
+    qint64 checkpointId = 0;
+    qint64 seq = 0;
+    QByteArray hash;
+    QDateTime issuedAt;
+    QString database;
+    int anchorEvery = 0;
+    QList<QPair<qint64, QByteArray>> anchors;
+
+    QByteArray toJson() const;
+    // Parses and checks a file's contents; on error returns nullopt and sets *error to a
+    // sentence saying what is wrong.
+    static std::optional<CheckpointFile> fromJson(const QByteArray &json, QString *error);
+    QList<ChainMark> marks(const QString &fileName) const;
+};
+
+struct VerificationResult
+{
+    qint64 verifiedThrough = 0;     // last sequence checked and intact
+    std::optional<qint64> brokenAt; // first broken sequence
+    QString reason;
+    qint64 eventsChecked = 0;
+    qint64 unsealedBefore = 0; // events sealed by the verifier before it read
+    bool cancelled = false;
+    double seconds = 0;
+
+    bool intact() const { return !brokenAt && !cancelled; }
+    // "Verified through sequence N (M events)." / "Broken at sequence N: ..." / "Cancelled ..."
+    QString summary() const;
+};
+
+// The C++ verifier: recomputes every hash from the rows it is fed, independently of the
+// database's own functions, and checks the links and the marks. Feed rows in sequence
+// order; it stops at the first break. Pure logic, any thread.
+class ChainVerifier
+{
+public:
+    // Marks in any order; several may share a sequence.
+    explicit ChainVerifier(QList<ChainMark> marks = {});
+
+    // The canonical encoding and hash of 0010_audit_chain.sql.
+    static QByteArray encode(const AuditRepository::ChainRow &row);
+    static QByteArray hashOf(const QByteArray &prevHash, const AuditRepository::ChainRow &row);
+    static QByteArray genesisHash();
+
+    // For telling "order changed" from "row missing": where else a hash appears.
+    void setHashLocator(std::function<std::optional<qint64>(const QByteArray &)> locator);
+
+    // False once the chain is found broken (further rows are ignored).
+    bool feed(const AuditRepository::ChainRow &row);
+    // The run was stopped before the end: finish() reports it as cancelled.
+    void cancel();
+    // Call after the last row: checks marks beyond the end of the chain.
+    VerificationResult finish();
+
+    qint64 verifiedThrough() const { return m_result.verifiedThrough; }
+
+private:
+    void breakAt(qint64 seq, const QString &reason);
+
+    QList<ChainMark> m_marks; // sorted by seq
+    int m_nextMark = 0;
+    std::function<std::optional<qint64>(const QByteArray &)> m_locator;
+    QByteArray m_prev;
+    QByteArray m_unlinkedPrev; // the previous hash of the row whose link broke
+    qint64 m_expected = 1;
+    VerificationResult m_result;
+};
+
+// The whole client-side verification on a connection (a DbWorker job or ledgerctl): seals
+// the tail, reads the chain in batches and verifies it against the issued checkpoints and
+// the given file's marks, then records the result as an audit event (unless cancelled).
+// progress(done, total) is called on the calling thread; cancel is polled between batches.
+VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &extraMarks,
+                               const std::function<void(qint64, qint64)> &progress = {},
+                               const std::atomic_bool *cancel = nullptr);
+
+} // namespace ledger

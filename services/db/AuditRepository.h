@@ -1,0 +1,90 @@
+#pragma once
+
+#include "domain/AuditEvent.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+#include <functional>
+#include <optional>
+
+namespace ledger {
+
+class Connection;
+
+// The audit trail (audit schema, 0003 and 0010_audit_chain.sql). Synchronous, on the
+// connection's own thread; throws DbException. Readers need console_auditor or
+// console_compliance.
+namespace AuditRepository {
+
+// The auditor's log: newest first (by event id), keyset-paged — pass the last id of the
+// previous page as beforeId. Filters are applied by the server.
+QList<AuditEvent> page(Connection &connection, const AuditFilter &filter,
+                       std::optional<qint64> beforeId, int limit);
+std::optional<AuditEvent> event(Connection &connection, qint64 id);
+
+struct ChainHead
+{
+    qint64 seq = 0;      // 0: the chain is empty
+    QByteArray hash;     // 32 bytes (zeros for an empty chain)
+    qint64 unsealed = 0; // committed events not yet in the chain
+};
+ChainHead head(Connection &connection);
+
+// Seals the chain's tail now (waits for a sealer that holds it). Returns events sealed.
+qint64 seal(Connection &connection);
+
+struct IssuedCheckpoint
+{
+    qint64 id = 0;
+    qint64 seq = 0;
+    QByteArray hash;
+    QDateTime issuedAt;
+    QList<QPair<qint64, QByteArray>> anchors; // (seq, hash), ascending, ends at seq
+};
+// Seals, records a checkpoint of the head (audit.checkpoints + an audit event) and reads
+// the hashes at every anchorEvery-th sequence up to it.
+IssuedCheckpoint issueCheckpoint(Connection &connection, int anchorEvery);
+
+// The checkpoints issued so far (audit.checkpoint_list), oldest first.
+QList<IssuedCheckpoint> checkpoints(Connection &connection);
+
+// The raw chain as the C++ verifier reads it: the exact values that are hashed.
+struct ChainRow
+{
+    qint64 seq = 0;
+    qint64 id = 0;
+    qint64 occurredAtMicros = 0;                              // since 1970-01-01 UTC
+    QByteArray operatorName, sessionRole, action, objectType; // UTF-8
+    std::optional<QByteArray> objectId;
+    QByteArray details, clientInfo; // the stored jsonb as text
+    QByteArray prevHash, hash;
+};
+// Calls sink for each sealed row with afterSeq < seq <= throughSeq in sequence order,
+// reading batchSize rows per round trip; stops early when sink returns false.
+// Returns the number of rows delivered.
+qint64 readChain(Connection &connection, qint64 afterSeq, qint64 throughSeq, int batchSize,
+                 const std::function<bool(const ChainRow &)> &sink);
+// The sequence number of the sealed event whose hash this is, if any.
+std::optional<qint64> seqOfHash(Connection &connection, const QByteArray &hash);
+
+// The SQL verifier (audit.verify_chain): seals, verifies and records an audit event.
+struct SqlVerification
+{
+    qint64 verifiedThrough = 0;
+    std::optional<qint64> brokenAt;
+    QString reason;
+    qint64 eventsChecked = 0;
+    qint64 unsealed = 0;
+};
+SqlVerification verifyInSql(Connection &connection, std::optional<qint64> checkpointSeq = {},
+                            const QByteArray &checkpointHash = {});
+
+// Records the C++ verifier's result as an audit.verified event.
+void recordVerification(Connection &connection, const QJsonObject &result);
+
+} // namespace AuditRepository
+} // namespace ledger

@@ -1,0 +1,519 @@
+// The hash-chained audit trail against a real server: the chain forms over every action,
+// concurrent writers keep it linear and dense, an action and its event commit together,
+// nobody changes or removes events, and tampering as a superuser is caught by both
+// verifiers (SQL and C++) at the right sequence number.
+
+#include "LedgerInvariants.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "audit/ChainVerifier.h"
+#include "db/AuditRepository.h"
+#include "db/Connection.h"
+#include "db/DbException.h"
+#include "db/LedgerRepository.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+#include <thread>
+
+using namespace ledger;
+using test::SqlOutcome;
+using test::SqlSession;
+
+namespace {
+
+QByteArray transfer(const QString &key, const QString &from, const QString &to,
+                    const QString &amount)
+{
+    return QStringLiteral(
+               R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "description": "transfer",
+        "legs": [{"account": "%2", "amount": "-%4", "currency": "EUR"}, {"account": "%3", "amount": "%4", "currency": "EUR"}]})")
+        .arg(key, from, to, amount)
+        .toUtf8();
+}
+
+// moc reads the test class; SQL with quotes and dollar quoting stays out of it.
+// (No backslashes in raw strings here: moc's tokenizer reads them as escapes.)
+constexpr char kAwkwardEvent[] =
+    "SELECT audit.record('test.encoding', 'test', NULL, '{\"note\": \"Z\u00fcrich \u2192 "
+    "\u6771\u4eac \\\"q\\\" \\\\ \U0001F642\", \"n\": [1, 2.50, null], \"\": {}}'::jsonb)";
+
+// A rogue superuser changes the event at sequence %1, recomputes every hash from there on
+// and removes the checkpoints the database kept.
+constexpr char kRewriteSuffix[] = R"(
+            UPDATE audit.events SET details = replace(details::text, '25.00', '95.00')::jsonb WHERE seq = %1;
+            DO $$ DECLARE r record; v_prev bytea; BEGIN
+                SELECT hash INTO v_prev FROM audit.events WHERE seq = %1 - 1;
+                FOR r IN SELECT * FROM audit.events WHERE seq >= %1 ORDER BY seq LOOP
+                    UPDATE audit.events SET prev_hash = v_prev,
+                        hash = sha256(v_prev || audit.event_encoding(r.id, r.occurred_at, r.operator,
+                            r.session_role, r.action, r.object_type, r.object_id, r.details, r.client_info))
+                    WHERE id = r.id RETURNING hash INTO v_prev;
+                END LOOP;
+            END $$;
+            ALTER TABLE audit.checkpoints DISABLE TRIGGER USER; DELETE FROM audit.checkpoints;
+            ALTER TABLE audit.checkpoints ENABLE ALWAYS TRIGGER checkpoints_append_only, ENABLE ALWAYS TRIGGER checkpoints_no_truncate)";
+
+} // namespace
+
+class TestAuditChain : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_db;
+    std::unique_ptr<SqlSession> m_admin;
+    std::unique_ptr<Connection> m_writer, m_auditor;
+    int m_key = 0;
+
+    void post(const QString &amount = QStringLiteral("1.00"))
+    {
+        LedgerRepository::post(*m_writer,
+                               transfer(QStringLiteral("ac-%1").arg(++m_key),
+                                        QStringLiteral("CASH"), QStringLiteral("CUST"), amount));
+    }
+
+    qint64 count(const QString &sql) { return m_admin->scalar(sql).toLongLong(); }
+
+    // As a superuser who bypasses the append-only trigger (what a rogue DBA can do).
+    void tamper(const QString &sql)
+    {
+        const auto r = m_admin->exec(
+            QStringLiteral("ALTER TABLE audit.events DISABLE TRIGGER USER; %1; "
+                           "ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_append_only, "
+                           "ENABLE ALWAYS TRIGGER events_no_truncate, "
+                           "ENABLE ALWAYS TRIGGER events_seal")
+                .arg(sql));
+        QVERIFY2(r.ok, qPrintable(r.message));
+    }
+
+    // Both verifiers; the SQL one as the auditor through audit.verify_chain.
+    struct Both
+    {
+        VerificationResult client;
+        AuditRepository::SqlVerification sql;
+    };
+    Both verifyBoth(const QList<ChainMark> &marks = {})
+    {
+        Both b;
+        b.client = verifyChain(*m_auditor, marks);
+        b.sql = AuditRepository::verifyInSql(*m_auditor);
+        return b;
+    }
+
+    // Records a marker event with known details and returns its sequence number.
+    qint64 marker(const QString &details)
+    {
+        const QString id = m_admin->scalar(
+            QStringLiteral("SELECT audit.record('test.marker', 'test', 'm', $1::jsonb)"),
+            {details});
+        AuditRepository::seal(*m_auditor);
+        return m_admin->scalar(QStringLiteral("SELECT seq FROM audit.events WHERE id = $1"), {id})
+            .toLongLong();
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CASH', 'Cash', 'EUR', 'asset', true)"))
+                    .ok);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CUST', 'Customer', 'EUR', 'liability')"))
+                    .ok);
+        m_writer = std::make_unique<Connection>(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        m_auditor = std::make_unique<Connection>(m_db.dsnFor(QStringLiteral("console_auditor")));
+        for (int i = 0; i < 20; ++i)
+            post();
+    }
+
+    void cleanup()
+    {
+        const QStringList violations = test::ledgerInvariantViolations(*m_admin);
+        QVERIFY2(violations.isEmpty(), qPrintable(violations.join(QLatin1Char('\n'))));
+    }
+
+    void everyEventIsSealedIntoOneDenseChain()
+    {
+        AuditRepository::seal(*m_auditor);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
+        const qint64 events = count(QStringLiteral("SELECT count(*) FROM audit.events"));
+        QVERIFY(events >= 22); // two accounts opened, twenty postings
+        QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")), events);
+        QCOMPARE(count(QStringLiteral("SELECT count(DISTINCT seq) FROM audit.events")), events);
+        // Each link: prev_hash is the hash of the sequence before (zeros for the first).
+        QCOMPARE(count(QStringLiteral(
+                     "SELECT count(*) FROM audit.events e LEFT JOIN audit.events p ON p.seq = "
+                     "e.seq - 1 WHERE e.prev_hash <> coalesce(p.hash, audit.genesis_hash())")),
+                 0);
+        const Both b = verifyBoth();
+        QVERIFY2(b.client.intact(), qPrintable(b.client.summary()));
+        QCOMPARE(b.client.verifiedThrough, events);
+        QCOMPARE(b.client.eventsChecked, events);
+        QVERIFY2(!b.sql.brokenAt, qPrintable(b.sql.reason));
+        // The client's run was recorded (and sealed), then the SQL run's.
+        QCOMPARE(b.sql.verifiedThrough, events + 1);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                      "'audit.verified' AND details->>'verifier' = 'client'")),
+                 1);
+    }
+
+    // The C++ encoding is byte for byte the database's, for awkward values too.
+    void clientEncodingMatchesTheDatabase()
+    {
+        m_admin->exec(QString::fromUtf8(kAwkwardEvent));
+        m_admin->exec(
+            QStringLiteral("SELECT audit.record('test.encoding', 'te''st', '', '{}'::jsonb)"));
+        AuditRepository::seal(*m_auditor);
+        const qint64 head = AuditRepository::head(*m_auditor).seq;
+        int compared = 0;
+        AuditRepository::readChain(
+            *m_auditor, 0, head, 7, [&](const AuditRepository::ChainRow &row) {
+                const QString serverHex = m_admin->scalar(
+                    QStringLiteral("SELECT encode(audit.event_encoding(id, occurred_at, operator, "
+                                   "session_role, action, object_type, object_id, details, "
+                                   "client_info), 'hex') FROM audit.events WHERE seq = $1"),
+                    {QString::number(row.seq)});
+                if (QString::fromLatin1(ChainVerifier::encode(row).toHex()) != serverHex)
+                    qWarning("encoding differs at seq %lld", row.seq);
+                else
+                    ++compared;
+                return true;
+            });
+        QCOMPARE(compared, int(head));
+    }
+
+    void concurrentWritersKeepTheChainLinear()
+    {
+        const qint64 before = count(QStringLiteral("SELECT count(*) FROM audit.events"));
+        constexpr int kClients = 8, kEach = 40;
+        std::vector<std::thread> threads;
+        std::atomic_int failures = 0;
+        const QString dsn = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        for (int c = 0; c < kClients; ++c) {
+            threads.emplace_back([&, c] {
+                try {
+                    Connection conn(dsn);
+                    for (int i = 0; i < kEach; ++i)
+                        LedgerRepository::post(
+                            conn, transfer(QStringLiteral("cc-%1-%2").arg(c).arg(i),
+                                           QStringLiteral("CASH"), QStringLiteral("CUST"),
+                                           QStringLiteral("0.01")));
+                } catch (const std::exception &) {
+                    ++failures;
+                }
+            });
+        }
+        for (auto &t : threads)
+            t.join();
+        QCOMPARE(failures.load(), 0);
+        AuditRepository::seal(*m_auditor);
+        const qint64 after = count(QStringLiteral("SELECT count(*) FROM audit.events"));
+        QCOMPARE(after, before + kClients * kEach);
+        QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")), after);
+        const VerificationResult r = verifyChain(*m_auditor, {});
+        QVERIFY2(r.intact(), qPrintable(r.summary()));
+    }
+
+    void anActionAndItsEventCommitTogether()
+    {
+        const qint64 events = count(QStringLiteral("SELECT count(*) FROM audit.events"));
+        const qint64 transactions =
+            count(QStringLiteral("SELECT count(*) FROM ledger.transactions"));
+        // A failed action leaves no event.
+        QVERIFY_THROWS_EXCEPTION(
+            DbException, LedgerRepository::post(
+                             *m_writer, transfer(QStringLiteral("fail-1"), QStringLiteral("CASH"),
+                                                 QStringLiteral("NOPE"), QStringLiteral("1.00"))));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events")), events);
+        // A failed audit write fails the action.
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("ALTER TABLE audit.events ADD CONSTRAINT test_refuse "
+                                          "CHECK (action <> 'transaction.posted') NOT VALID"))
+                    .ok);
+        QString state;
+        try {
+            post();
+        } catch (const DbException &e) {
+            state = e.error().sqlState;
+        }
+        QVERIFY(
+            m_admin->exec(QStringLiteral("ALTER TABLE audit.events DROP CONSTRAINT test_refuse"))
+                .ok);
+        QCOMPARE(state, QStringLiteral("23514"));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.transactions")), transactions);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events")), events);
+    }
+
+    void nobodyChangesOrRemovesEvents_data()
+    {
+        QTest::addColumn<QString>("role");
+        QTest::addColumn<QString>("sql");
+        QTest::addColumn<QString>("state");
+        const QString update =
+            QStringLiteral("UPDATE audit.events SET details = '{}' WHERE seq = 1");
+        const QString reseal = QStringLiteral("UPDATE audit.events SET seq = seq WHERE seq = 1");
+        const QString del = QStringLiteral("DELETE FROM audit.events WHERE seq = 1");
+        const QString truncate = QStringLiteral("TRUNCATE audit.events");
+        const QString disable = QStringLiteral("ALTER TABLE audit.events DISABLE TRIGGER ALL");
+        const QString replica = QStringLiteral("SET session_replication_role = replica");
+        const QString checkpointEdit = QStringLiteral("UPDATE audit.checkpoints SET seq = seq");
+        for (const char *role : {"console_operator", "console_supervisor", "console_auditor",
+                                 "console_compliance", "ledger_writer"}) {
+            for (const auto &[what, sql] :
+                 {std::pair{"update", update}, std::pair{"delete", del},
+                  std::pair{"truncate", truncate}, std::pair{"disable triggers", disable},
+                  std::pair{"replica mode", replica},
+                  std::pair{"edit checkpoints", checkpointEdit}})
+                QTest::addRow("%s: %s", role, what)
+                    << QString::fromLatin1(role) << sql << QStringLiteral("42501");
+        }
+        // The owner is refused by the triggers, and so is a superuser in replica mode.
+        QTest::addRow("owner: update")
+            << QStringLiteral("owner") << update << QStringLiteral("LG001");
+        QTest::addRow("owner: reseal a sealed row")
+            << QStringLiteral("owner") << reseal << QStringLiteral("LG001");
+        QTest::addRow("owner: delete") << QStringLiteral("owner") << del << QStringLiteral("LG001");
+        QTest::addRow("owner: truncate")
+            << QStringLiteral("owner") << truncate << QStringLiteral("LG001");
+        QTest::addRow("superuser in replica mode: update")
+            << QStringLiteral("replica") << update << QStringLiteral("LG001");
+        QTest::addRow("superuser in replica mode: delete")
+            << QStringLiteral("replica") << del << QStringLiteral("LG001");
+    }
+
+    void nobodyChangesOrRemovesEvents()
+    {
+        QFETCH(QString, role);
+        QFETCH(QString, sql);
+        QFETCH(QString, state);
+        const QString before = m_admin->scalar(
+            QStringLiteral("SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM audit.events e"));
+        SqlOutcome r;
+        if (role == QLatin1String("owner")) {
+            r = m_admin->exec(QStringLiteral("SET ROLE ledger_owner; %1").arg(sql));
+        } else if (role == QLatin1String("replica")) {
+            r = m_admin->exec(
+                QStringLiteral("SET session_replication_role = replica; %1").arg(sql));
+        } else {
+            SqlSession session(m_db.dsnFor(role));
+            r = session.exec(sql);
+        }
+        QVERIFY2(!r.ok, "was allowed");
+        QCOMPARE(r.sqlState, state);
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM audit.events e")),
+                 before);
+    }
+
+    void readsThatMatterAreAudited()
+    {
+        LedgerRepository::balance(*m_writer, QStringLiteral("CUST"),
+                                  QDateTime(QDate(2026, 11, 20), QTime(12, 0), Qt::UTC));
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT object_id || ' ' || (details->>'effective_given') FROM audit.events "
+                     "WHERE action = 'balance.asked' ORDER BY id DESC LIMIT 1")),
+                 QStringLiteral("CUST true"));
+    }
+
+    // REPEATABLE READ commits leave their events to the next sealer; nothing is lost.
+    void eventsOfRepeatableReadTransactionsAreSealedLater()
+    {
+        const auto r = m_admin->exec(
+            QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; "
+                           "SELECT audit.record('test.rr', 'test', 'rr', '{}'); COMMIT"));
+        QVERIFY2(r.ok, qPrintable(r.message));
+        QCOMPARE(count(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE action = 'test.rr' AND seq IS NULL")),
+                 1);
+        post(); // an ordinary commit seals what is waiting
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
+        const auto refused = m_admin->exec(
+            QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT audit.seal(); COMMIT"));
+        QVERIFY(!refused.ok);
+        QCOMPARE(refused.sqlState, QStringLiteral("LG050"));
+    }
+
+    void tamperingIsFoundAtTheRightSequence_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("reason");
+        QTest::addColumn<QString>("sqlReason");
+        QTest::newRow("one byte of details changed")
+            << QStringLiteral("byte") << QStringLiteral("row changed")
+            << QStringLiteral("row changed");
+        QTest::newRow("an event deleted")
+            << QStringLiteral("delete") << QStringLiteral("row missing")
+            << QStringLiteral("row missing");
+        QTest::newRow("two events swapped")
+            << QStringLiteral("swap") << QStringLiteral("order changed")
+            << QStringLiteral("order changed");
+        // The client runs first and finds the chain short of the checkpoint; its own
+        // verification event then takes the freed sequence number, which the SQL run finds
+        // differing from the checkpoint.
+        QTest::newRow("the newest events deleted")
+            << QStringLiteral("tail") << QStringLiteral("rows missing")
+            << QStringLiteral("chain rewritten");
+    }
+
+    void tamperingIsFoundAtTheRightSequence()
+    {
+        QFETCH(QString, kind);
+        QFETCH(QString, reason);
+        QFETCH(QString, sqlReason);
+        const qint64 k = marker(QStringLiteral(R"({"note": "payment of 100.00"})"));
+        for (int i = 0; i < 5; ++i)
+            post();
+        AuditRepository::seal(*m_auditor);
+        // A checkpoint of the head, so that even the last row is accounted for.
+        const auto checkpoint = AuditRepository::issueCheckpoint(*m_auditor, 1000);
+        const qint64 head = checkpoint.seq;
+        QVERIFY(head > k + 3);
+        m_admin->exec(QStringLiteral("CREATE TABLE IF NOT EXISTS public.saved_events AS "
+                                     "SELECT * FROM audit.events WITH NO DATA"));
+        m_admin->exec(QStringLiteral("TRUNCATE public.saved_events; INSERT INTO "
+                                     "public.saved_events SELECT * FROM audit.events"));
+
+        qint64 expected = k;
+        if (kind == QLatin1String("byte")) {
+            tamper(QStringLiteral("UPDATE audit.events SET details = replace(details::text, "
+                                  "'100.00', '900.00')::jsonb WHERE seq = %1")
+                       .arg(k));
+        } else if (kind == QLatin1String("delete")) {
+            tamper(QStringLiteral("DELETE FROM audit.events WHERE seq = %1").arg(k));
+        } else if (kind == QLatin1String("swap")) {
+            tamper(QStringLiteral("UPDATE audit.events SET seq = seq + 1000000000 WHERE seq IN "
+                                  "(%1, %2); UPDATE audit.events SET seq = CASE seq WHEN %1 + "
+                                  "1000000000 THEN %2 ELSE %1 END WHERE seq > 1000000000")
+                       .arg(k)
+                       .arg(k + 3));
+        } else {
+            // The checkpointed head and everything after it go: only the checkpoint still
+            // says they existed.
+            tamper(QStringLiteral("DELETE FROM audit.events WHERE seq > %1").arg(head - 1));
+            expected = head;
+        }
+        const Both b = verifyBoth();
+        QCOMPARE(b.client.brokenAt, std::optional<qint64>(expected));
+        QVERIFY2(b.client.reason.startsWith(reason), qPrintable(b.client.reason));
+        QCOMPARE(b.sql.brokenAt, std::optional<qint64>(expected));
+        QVERIFY2(b.sql.reason.startsWith(sqlReason), qPrintable(b.sql.reason));
+        QVERIFY(
+            b.client.summary().startsWith(QStringLiteral("Broken at sequence %1").arg(expected)));
+
+        // Put the rows back as they were; the verification events written meanwhile were
+        // chained onto the damaged chain and go too.
+        tamper(QStringLiteral(
+            "DELETE FROM audit.events; "
+            "INSERT INTO audit.events OVERRIDING SYSTEM VALUE SELECT * FROM public.saved_events"));
+        const Both again = verifyBoth();
+        QVERIFY2(again.client.intact(), qPrintable(again.client.summary()));
+        QVERIFY2(!again.sql.brokenAt, qPrintable(again.sql.reason));
+    }
+
+    // A DBA rewrites a suffix with recomputed hashes and removes the checkpoint rows: the
+    // database's own verifier is satisfied, the client holding a checkpoint file is not.
+    void aRewrittenChainIsCaughtAgainstACheckpointFile()
+    {
+        const qint64 k = marker(QStringLiteral(R"({"note": "refund of 25.00"})"));
+        for (int i = 0; i < 4; ++i)
+            post();
+        const auto issued = AuditRepository::issueCheckpoint(*m_auditor, 1);
+        CheckpointFile file;
+        file.checkpointId = issued.id;
+        file.seq = issued.seq;
+        file.hash = issued.hash;
+        file.issuedAt = issued.issuedAt;
+        file.anchorEvery = 1;
+        file.anchors = issued.anchors;
+        QCOMPARE(file.anchors.size(), int(issued.seq));
+        QString error;
+        const auto reread = CheckpointFile::fromJson(file.toJson(), &error);
+        QVERIFY2(reread, qPrintable(error));
+        QCOMPARE(reread->anchors, file.anchors);
+
+        m_admin->exec(QStringLiteral("CREATE TABLE public.saved_checkpoints AS SELECT * FROM "
+                                     "audit.checkpoints; CREATE TABLE public.saved_chain AS "
+                                     "SELECT * FROM audit.events"));
+        tamper(QString::fromLatin1(kRewriteSuffix).arg(k));
+        const AuditRepository::SqlVerification sql = AuditRepository::verifyInSql(*m_auditor);
+        QVERIFY2(!sql.brokenAt, "the rewrite should fool the database's own verifier");
+        const VerificationResult client =
+            verifyChain(*m_auditor, reread->marks(QStringLiteral("head.json")));
+        QCOMPARE(client.brokenAt, std::optional<qint64>(k));
+        QVERIFY2(client.reason.startsWith(QStringLiteral("chain rewritten")),
+                 qPrintable(client.reason));
+        QVERIFY(client.reason.contains(QStringLiteral("head.json")));
+        // The SQL verifier given the same checkpoint finds it too (at the checkpoint's head).
+        const auto withFile = AuditRepository::verifyInSql(*m_auditor, file.seq, file.hash);
+        QCOMPARE(withFile.brokenAt, std::optional<qint64>(file.seq));
+
+        tamper(QStringLiteral(
+            "DELETE FROM audit.events; "
+            "INSERT INTO audit.events OVERRIDING SYSTEM VALUE SELECT * FROM public.saved_chain; "
+            "ALTER TABLE audit.checkpoints DISABLE TRIGGER USER; "
+            "INSERT INTO audit.checkpoints OVERRIDING SYSTEM VALUE SELECT * FROM "
+            "public.saved_checkpoints; ALTER TABLE audit.checkpoints ENABLE ALWAYS TRIGGER "
+            "checkpoints_append_only, ENABLE ALWAYS TRIGGER checkpoints_no_truncate"));
+        const VerificationResult again =
+            verifyChain(*m_auditor, reread->marks(QStringLiteral("head.json")));
+        QVERIFY2(again.intact(), qPrintable(again.summary()));
+    }
+
+    void damagedCheckpointFilesAreRefused_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("not json") << QByteArray("{seq: 1") << QStringLiteral("not valid JSON");
+        QTest::newRow("another format")
+            << QByteArray(R"({"format": "x", "version": 1})") << QStringLiteral("not a Ledger");
+        QTest::newRow("short hash")
+            << QByteArray(
+                   R"({"format": "ledger-audit-checkpoint", "version": 1, "seq": 3, "hash": "abcd"})")
+            << QStringLiteral("64 hex digits");
+        QTest::newRow("anchors out of order")
+            << QByteArray(
+                   R"({"format": "ledger-audit-checkpoint", "version": 1, "seq": 3, "hash": ")" +
+                   QByteArray(64, 'a') + R"(", "anchors": [[2, ")" + QByteArray(64, 'b') +
+                   R"("], [1, ")" + QByteArray(64, 'c') + R"("]]})")
+            << QStringLiteral("anchor list is damaged");
+    }
+
+    void damagedCheckpointFilesAreRefused()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, message);
+        QString error;
+        QVERIFY(!CheckpointFile::fromJson(json, &error));
+        QVERIFY2(error.contains(message), qPrintable(error));
+    }
+
+    void cancelStopsBetweenBatches()
+    {
+        // 50k more events, sealed in one go.
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "INSERT INTO audit.events (operator, session_role, action, object_type, "
+                        "object_id, details) SELECT 'bulk', 'bulk', 'test.bulk', 'test', g::text, "
+                        "jsonb_build_object('i', g) FROM generate_series(1, 50000) g"))
+                    .ok);
+        AuditRepository::seal(*m_auditor);
+        std::atomic_bool cancel = true;
+        QList<qint64> seen;
+        const VerificationResult r = verifyChain(
+            *m_auditor, {}, [&](qint64 done, qint64) { seen << done; }, &cancel);
+        QVERIFY(r.cancelled);
+        QVERIFY(!r.intact());
+        QCOMPARE(r.verifiedThrough, 20000); // the first batch, then it stopped
+        QVERIFY(r.summary().startsWith(QStringLiteral("Verification cancelled")));
+        QCOMPARE(seen.constFirst(), 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAuditChain)
+#include "tst_auditchain.moc"
