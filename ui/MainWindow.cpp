@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "AccountListModel.h"
+#include "AuditLogView.h"
 #include "SessionLockOverlay.h"
 #include "session/ConsoleSession.h"
 
@@ -20,6 +21,7 @@
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -58,15 +60,8 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
-        if (m_selectedCode.isEmpty())
-            return;
-        const QModelIndexList found =
-            m_proxy->match(m_proxy->index(0, AccountListModel::Code), Qt::DisplayRole,
-                           m_selectedCode, 1, Qt::MatchExactly);
-        if (!found.isEmpty()) {
-            m_accountView->setCurrentIndex(found.first());
-            m_accountView->scrollTo(found.first());
-        }
+        if (!m_selectedCode.isEmpty())
+            selectAccount(m_selectedCode);
     });
     connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
 
@@ -144,6 +139,48 @@ void MainWindow::createCentralWidget()
     setCentralWidget(central);
 }
 
+AuditLogView *MainWindow::addAuditLog(DbWorker *worker)
+{
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("mainTabs"));
+    m_accountsPage = takeCentralWidget();
+    m_tabs->addTab(m_accountsPage, tr("&Accounts"));
+    m_auditLog = new AuditLogView(worker, m_tabs);
+    m_tabs->addTab(m_auditLog, tr("Au&dit log"));
+    setCentralWidget(m_tabs);
+    connect(m_auditLog, &AuditLogView::openObjectRequested, this, &MainWindow::openObject);
+    return m_auditLog;
+}
+
+bool MainWindow::selectAccount(const QString &code)
+{
+    const QModelIndexList found = m_proxy->match(m_proxy->index(0, AccountListModel::Code),
+                                                 Qt::DisplayRole, code, 1, Qt::MatchExactly);
+    if (found.isEmpty())
+        return false;
+    m_accountView->setCurrentIndex(found.first());
+    m_accountView->scrollTo(found.first());
+    return true;
+}
+
+void MainWindow::openObject(const QString &objectType, const QString &objectId)
+{
+    if (objectType == QLatin1String("account")) {
+        if (m_tabs)
+            m_tabs->setCurrentWidget(m_accountsPage);
+        if (selectAccount(objectId)) {
+            m_accountView->setFocus();
+            return;
+        }
+        statusBar()->showMessage(
+            tr("Account %1 is not in the navigator (clear its filter or refresh).").arg(objectId),
+            8000);
+        return;
+    }
+    statusBar()->showMessage(tr("There is no view for a %1 yet (%2).").arg(objectType, objectId),
+                             8000);
+}
+
 void MainWindow::createActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -216,6 +253,8 @@ void MainWindow::attachSession(ConsoleSession *session)
         setWindowTitle(tr("Ledger Console — %1").arg(m_session->operatorName()));
         describe(m_session->secondsLeft());
         m_accounts->refresh();
+        if (m_auditLog)
+            m_auditLog->refresh();
     });
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);

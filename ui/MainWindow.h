@@ -10,11 +10,14 @@ class QSortFilterProxyModel;
 class QTableView;
 class QFrame;
 class QPushButton;
+class QTabWidget;
 
 namespace ledger {
 
 class AccountListModel;
+class AuditLogView;
 class ConsoleSession;
+class DbWorker;
 class SessionLockOverlay;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
@@ -32,6 +35,16 @@ public:
 
     QTableView *accountView() const { return m_accountView; }
 
+    // Adds the auditor's view as a tab beside the accounts, inside the central widget so that
+    // the session lock hides it too. The caller routes its openObjectRequested().
+    AuditLogView *addAuditLog(DbWorker *worker);
+    AuditLogView *auditLogView() const { return m_auditLog; }
+
+public Q_SLOTS:
+    // Shows an audit event's object: an account in the navigator; other kinds say so.
+    void openObject(const QString &objectType, const QString &objectId);
+
+public:
     // Time-limited sign-in: shows who is signed in and the time left, warns before the
     // end, locks the window when the session ends. signInRequested() asks the
     // application to re-authenticate; the window keeps its state meanwhile.
@@ -47,6 +60,7 @@ protected:
 private:
     void createActions();
     void createCentralWidget();
+    bool selectAccount(const QString &code); // in the navigator; false when not listed
     void showError(const ledger::Error &error);
     void hideError();
     void restoreLayout();
@@ -63,6 +77,9 @@ private:
     QLabel *m_sessionStatus = nullptr;
     ConsoleSession *m_session = nullptr;
     SessionLockOverlay *m_lock = nullptr;
+    AuditLogView *m_auditLog = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QWidget *m_accountsPage = nullptr;
     QString m_selectedCode; // restored after a reload
 };
 

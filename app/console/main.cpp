@@ -118,6 +118,7 @@ int main(int argc, char *argv[])
     AccountListModel accounts(&worker);
     MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
                       direct);
+    window.addAuditLog(&worker);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -1,15 +1,20 @@
 #include "ChainVerifier.h"
 
+#include "Sha256.h"
 #include "db/Connection.h"
 
-#include <QCryptographicHash>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtEndian>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace ledger {
 
@@ -125,8 +130,10 @@ std::optional<CheckpointFile> CheckpointFile::fromJson(const QByteArray &json, Q
 
 QList<ChainMark> CheckpointFile::marks(const QString &fileName) const
 {
-    const QString source = QStringLiteral("the checkpoint file %1 (issued %2)")
-                               .arg(fileName, issuedAt.toUTC().toString(Qt::ISODate));
+    // The name alone: the result line is read on a screen, the path is the user's own.
+    const QString source =
+        QStringLiteral("the checkpoint file %1 (issued %2)")
+            .arg(QFileInfo(fileName).fileName(), issuedAt.toUTC().toString(Qt::ISODate));
     QList<ChainMark> out;
     for (const auto &[s, h] : anchors) {
         if (s != seq)
@@ -193,9 +200,11 @@ QByteArray ChainVerifier::encode(const AuditRepository::ChainRow &row)
 
 QByteArray ChainVerifier::hashOf(const QByteArray &prevHash, const AuditRepository::ChainRow &row)
 {
-    QCryptographicHash sha(QCryptographicHash::Sha256);
-    sha.addData(prevHash);
-    sha.addData(encode(row));
+    // One context per thread, reused: verifying is one long loop of short hashes.
+    thread_local Sha256 sha;
+    sha.reset();
+    sha.add(prevHash);
+    sha.add(encode(row));
     return sha.result();
 }
 
@@ -285,12 +294,76 @@ void ChainVerifier::cancel()
 
 // --- the whole run ------------------------------------------------------------------------
 
+namespace {
+
+// Batches handed from the reading thread to the hashing thread; at most `capacity` wait,
+// so memory stays bounded however long the chain.
+class BatchQueue
+{
+public:
+    explicit BatchQueue(size_t capacity)
+        : m_capacity(capacity)
+    {}
+
+    // False when the consumer has stopped (the chain broke): stop reading.
+    bool push(std::vector<AuditRepository::ChainRow> &&batch)
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return m_batches.size() < m_capacity || m_stopped; });
+        if (m_stopped)
+            return false;
+        m_batches.push_back(std::move(batch));
+        m_changed.notify_all();
+        return true;
+    }
+
+    // Empty optional at the end of the input.
+    std::optional<std::vector<AuditRepository::ChainRow>> pop()
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return !m_batches.empty() || m_closed; });
+        if (m_batches.empty())
+            return std::nullopt;
+        auto batch = std::move(m_batches.front());
+        m_batches.pop_front();
+        m_changed.notify_all();
+        return batch;
+    }
+
+    void close() // producer: no more batches
+    {
+        std::lock_guard lock(m_mutex);
+        m_closed = true;
+        m_changed.notify_all();
+    }
+
+    void stop() // consumer: wants no more batches
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopped = true;
+        m_batches.clear();
+        m_changed.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<std::vector<AuditRepository::ChainRow>> m_batches;
+    size_t m_capacity;
+    bool m_closed = false;
+    bool m_stopped = false;
+};
+
+} // namespace
+
 VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &extraMarks,
                                const std::function<void(qint64, qint64)> &progress,
                                const std::atomic_bool *cancel)
 {
     QElapsedTimer timer;
     timer.start();
+    auto cancelled = [cancel] { return cancel && cancel->load(); };
+    // Sealing may wait for a sealer that holds the chain: cancellable right after.
     const qint64 sealed = AuditRepository::seal(connection);
     const AuditRepository::ChainHead head = AuditRepository::head(connection);
 
@@ -303,47 +376,75 @@ VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &e
                  .arg(c.issuedAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
     }
     ChainVerifier verifier(marks);
-    verifier.setHashLocator(
-        [&connection](const QByteArray &h) { return AuditRepository::seqOfHash(connection, h); });
-
-    constexpr int kBatch = 20000;
-    qint64 done = 0;
-    bool cancelled = false;
     if (progress)
         progress(0, head.seq);
-    AuditRepository::readChain(connection, 0, head.seq, kBatch,
-                               [&](const AuditRepository::ChainRow &row) {
-                                   if (!verifier.feed(row))
-                                       return false;
-                                   if (++done % kBatch == 0) {
-                                       if (progress)
-                                           progress(done, head.seq);
-                                       if (cancel && cancel->load()) {
-                                           cancelled = true;
-                                           return false;
-                                       }
-                                   }
-                                   return true;
-                               });
-    if (cancelled)
+
+    // The database sends batch n+1 while this process hashes batch n: reading here (the
+    // connection's thread), hashing on a helper thread.
+    constexpr int kBatch = 4000;
+    BatchQueue queue(4);
+    std::atomic<qint64> fed{0};
+    std::thread hasher([&] {
+        while (auto batch = queue.pop()) {
+            for (const auto &row : *batch) {
+                if (!verifier.feed(row)) {
+                    queue.stop();
+                    return;
+                }
+            }
+            fed += qint64(batch->size());
+        }
+    });
+    bool stoppedByCancel = cancelled();
+    try {
+        if (!stoppedByCancel) {
+            AuditRepository::readChain(connection, 0, head.seq, kBatch,
+                                       [&](std::vector<AuditRepository::ChainRow> &&rows) {
+                                           if (!queue.push(std::move(rows)))
+                                               return false;
+                                           if (progress)
+                                               progress(fed.load(), head.seq);
+                                           if (cancelled()) {
+                                               stoppedByCancel = true;
+                                               return false;
+                                           }
+                                           return true;
+                                       });
+        }
+    } catch (...) {
+        queue.stop();
+        queue.close();
+        hasher.join();
+        throw;
+    }
+    if (stoppedByCancel)
+        queue.stop(); // drop what is queued: the run ends here
+    queue.close();
+    hasher.join();
+
+    if (stoppedByCancel)
         verifier.cancel();
+    else
+        verifier.setHashLocator([&connection](const QByteArray &h) {
+            return AuditRepository::seqOfHash(connection, h);
+        });
     VerificationResult result = verifier.finish();
     result.unsealedBefore = sealed;
     result.seconds = double(timer.nsecsElapsed()) / 1e9;
-    if (progress && !cancelled)
+    if (result.cancelled)
+        return result; // a cancelled run proves nothing and is not recorded
+    if (progress)
         progress(head.seq, head.seq);
-    if (!cancelled) {
-        QJsonObject record{{QStringLiteral("verified_through"), result.verifiedThrough},
-                           {QStringLiteral("events_checked"), result.eventsChecked},
-                           {QStringLiteral("seconds"), result.seconds}};
-        if (result.brokenAt) {
-            record.insert(QStringLiteral("broken_at"), *result.brokenAt);
-            record.insert(QStringLiteral("reason"), result.reason);
-        }
-        if (!extraMarks.isEmpty())
-            record.insert(QStringLiteral("checkpoint_seq"), extraMarks.constLast().seq);
-        AuditRepository::recordVerification(connection, record);
+    QJsonObject record{{QStringLiteral("verified_through"), result.verifiedThrough},
+                       {QStringLiteral("events_checked"), result.eventsChecked},
+                       {QStringLiteral("seconds"), result.seconds}};
+    if (result.brokenAt) {
+        record.insert(QStringLiteral("broken_at"), *result.brokenAt);
+        record.insert(QStringLiteral("reason"), result.reason);
     }
+    if (!extraMarks.isEmpty())
+        record.insert(QStringLiteral("checkpoint_seq"), extraMarks.constLast().seq);
+    AuditRepository::recordVerification(connection, record);
     return result;
 }
 

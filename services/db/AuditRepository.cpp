@@ -3,6 +3,7 @@
 #include "Native.h"
 
 #include <QJsonDocument>
+#include <QtEndian>
 
 namespace ledger::AuditRepository {
 
@@ -33,11 +34,6 @@ std::optional<std::string> orNull(const QDateTime &t)
 {
     return t.isValid() ? std::optional(db::toStd(t.toUTC().toString(Qt::ISODateWithMs)))
                        : std::nullopt;
-}
-
-QByteArray utf8(const pqxx::field &f)
-{
-    return QByteArray(f.c_str(), int(f.size()));
 }
 
 const std::string kEventColumns = "id, seq, " + utcColumn("occurred_at") +
@@ -166,40 +162,67 @@ QList<IssuedCheckpoint> checkpoints(Connection &connection)
     });
 }
 
+namespace {
+
+// Binary-format values (a BINARY cursor): network byte order, no text parsing.
+qint64 int8At(const pqxx::field &f)
+{
+    return qFromBigEndian<qint64>(f.c_str());
+}
+
+QByteArray rawAt(const pqxx::field &f, int skip = 0)
+{
+    return QByteArray(f.c_str() + skip, int(f.size()) - skip);
+}
+
+// timestamptz is sent as microseconds since 2000-01-01 00:00:00 UTC.
+constexpr qint64 kPostgresEpochMicros = Q_INT64_C(946684800000000);
+
+} // namespace
+
 qint64 readChain(Connection &connection, qint64 afterSeq, qint64 throughSeq, int batchSize,
-                 const std::function<bool(const ChainRow &)> &sink)
+                 const std::function<bool(std::vector<ChainRow> &&)> &sink)
 {
     return db::guarded([&] {
-        pqxx::nontransaction tx(db::native(connection));
+        // One BINARY cursor for the whole range: one plan, walked along the seq index (a
+        // cursor is planned for a fast start), batchSize rows per FETCH, and no text
+        // rendering of numbers, times and hashes on the server nor parsing here. Sealed rows
+        // never change, so a long read needs no particular snapshot.
+        pqxx::read_transaction tx(db::native(connection));
+        tx.exec("SET LOCAL client_encoding = 'UTF8'"); // text values as the hash sees them
+        tx.exec_params("DECLARE chain BINARY NO SCROLL CURSOR FOR"
+                       " SELECT seq, id, occurred_at, operator, session_role, action,"
+                       " object_type, object_id, details, client_info, prev_hash, hash"
+                       " FROM audit.event_log WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                       afterSeq, throughSeq);
+        const int batch = qMax(1, batchSize);
+        const std::string fetch = "FETCH FORWARD " + std::to_string(batch) + " FROM chain";
         qint64 delivered = 0;
-        qint64 cursor = afterSeq;
-        ChainRow row;
         for (;;) {
-            const auto rows = tx.exec_params(
-                "SELECT seq, id, (extract(epoch FROM occurred_at) * 1000000)::bigint, operator,"
-                " session_role, action, object_type, object_id, details::text, client_info::text,"
-                " prev_hash, hash FROM audit.event_log"
-                " WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-                cursor, throughSeq, qMax(1, batchSize));
-            for (const auto &r : rows) {
-                row.seq = r[0].as<qint64>();
-                row.id = r[1].as<qint64>();
-                row.occurredAtMicros = r[2].as<qint64>();
-                row.operatorName = utf8(r[3]);
-                row.sessionRole = utf8(r[4]);
-                row.action = utf8(r[5]);
-                row.objectType = utf8(r[6]);
-                row.objectId = r[7].is_null() ? std::nullopt : std::optional(utf8(r[7]));
-                row.details = utf8(r[8]);
-                row.clientInfo = utf8(r[9]);
-                row.prevHash = bytea(r[10]);
-                row.hash = bytea(r[11]);
-                ++delivered;
-                cursor = row.seq;
-                if (!sink(row))
-                    return delivered;
+            const auto result = tx.exec(fetch);
+            std::vector<ChainRow> rows(result.size());
+            for (size_t i = 0; i < result.size(); ++i) {
+                const auto r = result[pqxx::result::size_type(i)];
+                ChainRow &row = rows[i];
+                row.seq = int8At(r[0]);
+                row.id = int8At(r[1]);
+                row.occurredAtMicros = int8At(r[2]) + kPostgresEpochMicros;
+                row.operatorName = rawAt(r[3]);
+                row.sessionRole = rawAt(r[4]);
+                row.action = rawAt(r[5]);
+                row.objectType = rawAt(r[6]);
+                if (!r[7].is_null())
+                    row.objectId = rawAt(r[7]);
+                row.details = rawAt(r[8], 1); // jsonb's binary form: a version byte, then text
+                row.clientInfo = rawAt(r[9], 1);
+                row.prevHash = rawAt(r[10]);
+                row.hash = rawAt(r[11]);
             }
-            if (rows.size() < size_t(qMax(1, batchSize)))
+            delivered += qint64(rows.size());
+            const bool last = result.size() < size_t(batch);
+            if (!rows.empty() && !sink(std::move(rows)))
+                return delivered;
+            if (last)
                 return delivered;
         }
     });

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace ledger {
 
@@ -63,11 +64,11 @@ struct ChainRow
     QByteArray details, clientInfo; // the stored jsonb as text
     QByteArray prevHash, hash;
 };
-// Calls sink for each sealed row with afterSeq < seq <= throughSeq in sequence order,
-// reading batchSize rows per round trip; stops early when sink returns false.
+// Calls sink with the sealed rows afterSeq < seq <= throughSeq in sequence order,
+// batchSize rows at a time (one round trip each); stops early when sink returns false.
 // Returns the number of rows delivered.
 qint64 readChain(Connection &connection, qint64 afterSeq, qint64 throughSeq, int batchSize,
-                 const std::function<bool(const ChainRow &)> &sink);
+                 const std::function<bool(std::vector<ChainRow> &&)> &sink);
 // The sequence number of the sealed event whose hash this is, if any.
 std::optional<qint64> seqOfHash(Connection &connection, const QByteArray &hash);
 

@@ -173,16 +173,19 @@ private Q_SLOTS:
         const qint64 head = AuditRepository::head(*m_auditor).seq;
         int compared = 0;
         AuditRepository::readChain(
-            *m_auditor, 0, head, 7, [&](const AuditRepository::ChainRow &row) {
-                const QString serverHex = m_admin->scalar(
-                    QStringLiteral("SELECT encode(audit.event_encoding(id, occurred_at, operator, "
-                                   "session_role, action, object_type, object_id, details, "
-                                   "client_info), 'hex') FROM audit.events WHERE seq = $1"),
-                    {QString::number(row.seq)});
-                if (QString::fromLatin1(ChainVerifier::encode(row).toHex()) != serverHex)
-                    qWarning("encoding differs at seq %lld", row.seq);
-                else
-                    ++compared;
+            *m_auditor, 0, head, 7, [&](std::vector<AuditRepository::ChainRow> &&rows) {
+                for (const auto &row : rows) {
+                    const QString serverHex = m_admin->scalar(
+                        QStringLiteral("SELECT encode(audit.event_encoding(id, occurred_at, "
+                                       "operator, session_role, action, object_type, object_id, "
+                                       "details, client_info), 'hex') FROM audit.events WHERE "
+                                       "seq = $1"),
+                        {QString::number(row.seq)});
+                    if (QString::fromLatin1(ChainVerifier::encode(row).toHex()) != serverHex)
+                        qWarning("encoding differs at seq %lld", row.seq);
+                    else
+                        ++compared;
+                }
                 return true;
             });
         QCOMPARE(compared, int(head));
@@ -503,15 +506,34 @@ private Q_SLOTS:
                         "jsonb_build_object('i', g) FROM generate_series(1, 50000) g"))
                     .ok);
         AuditRepository::seal(*m_auditor);
-        std::atomic_bool cancel = true;
+        const QString verifications =
+            QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'audit.verified'");
+        const qint64 recorded = count(verifications);
+        // Cancelled as soon as the first rows are in: stops early, records nothing.
+        std::atomic_bool cancel = false;
         QList<qint64> seen;
         const VerificationResult r = verifyChain(
-            *m_auditor, {}, [&](qint64 done, qint64) { seen << done; }, &cancel);
+            *m_auditor, {},
+            [&](qint64 done, qint64) {
+                seen << done;
+                cancel = true;
+            },
+            &cancel);
         QVERIFY(r.cancelled);
         QVERIFY(!r.intact());
-        QCOMPARE(r.verifiedThrough, 20000); // the first batch, then it stopped
+        QVERIFY2(r.verifiedThrough < 40000, qPrintable(r.summary()));
         QVERIFY(r.summary().startsWith(QStringLiteral("Verification cancelled")));
         QCOMPARE(seen.constFirst(), 0);
+        QCOMPARE(count(verifications), recorded);
+        // Cancelled before it starts: nothing read.
+        const VerificationResult early = verifyChain(*m_auditor, {}, {}, &cancel);
+        QVERIFY(early.cancelled);
+        QCOMPARE(early.verifiedThrough, 0);
+        // Not cancelled: the whole chain, recorded.
+        const VerificationResult full = verifyChain(*m_auditor, {});
+        QVERIFY2(full.intact(), qPrintable(full.summary()));
+        QVERIFY(full.verifiedThrough > 50000);
+        QCOMPARE(count(verifications), recorded + 1);
     }
 };
 
