@@ -236,15 +236,23 @@ int runReap(const Invocation &inv)
         inv.printJson({{QStringLiteral("ok"), true},
                        {QStringLiteral("sessions_reaped"), r.sessionsReaped},
                        {QStringLiteral("connections_terminated"), r.connectionsTerminated},
-                       {QStringLiteral("roles_kept"), r.rolesKept}});
+                       {QStringLiteral("roles_kept"), r.rolesKept},
+                       {QStringLiteral("signin_failures_recorded"),
+                        r.signinFailures ? QJsonValue(*r.signinFailures) : QJsonValue()}});
     else
-        inv.printLine(QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3")
+        inv.printLine(QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3; %4")
                           .arg(r.sessionsReaped)
                           .arg(r.connectionsTerminated)
                           .arg(r.rolesKept ? QStringLiteral("; %1 role(s) could not be dropped yet "
                                                             "(see `ledgerctl access sessions`)")
                                                  .arg(r.rolesKept)
-                                           : QString()));
+                                           : QString(),
+                               r.signinFailures
+                                   ? QStringLiteral("recorded %1 failed sign-in(s) from the server "
+                                                    "log")
+                                         .arg(*r.signinFailures)
+                                   : QStringLiteral("failed sign-ins not collected: the server "
+                                                    "keeps no CSV log (log_destination)")));
     return Ok;
 }
 
@@ -390,9 +398,9 @@ QList<Command> accessCommands()
             "end expired, ended and revoked sessions: terminate connections, drop roles",
             QStringLiteral(
                 "Terminates the connections of sessions that expired, ended or were revoked, drops "
-                "their roles and records it in the audit trail. Run it every minute (cron, a "
-                "timer), "
-                "unless pg_cron runs it in the database."),
+                "their roles and records it in the audit trail. Also records the failed sign-ins "
+                "found in the server's CSV log (log_destination = 'csvlog'). Run it every minute "
+                "(cron, a timer), unless pg_cron runs it in the database."),
             {}, {}, runReap),
         make(
             "access revoke", "end all of an operator's sessions now",

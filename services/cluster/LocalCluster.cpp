@@ -284,7 +284,13 @@ Status LocalCluster::initialize()
                                   "log_timezone = 'UTC'\n"
                                   "max_connections = 100\n"
                                   "shared_buffers = 128MB\n"
-                                  "password_encryption = 'scram-sha-256'\n")
+                                  "password_encryption = 'scram-sha-256'\n"
+                                  // A CSV log the database reads back to audit failed
+                                  // sign-ins (0011_signin_failures.sql).
+                                  "logging_collector = on\n"
+                                  "log_destination = 'csvlog'\n"
+                                  "log_directory = 'log'\n"
+                                  "log_filename = 'postgresql-%Y-%m-%d.log'\n")
                        .arg(QString(m_dataDir).replace(QLatin1String("'"), QLatin1String("''")))
                        .arg(m_settings.port);
     if (!m_settings.durable)

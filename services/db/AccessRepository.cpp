@@ -104,8 +104,12 @@ ReapReport reap(Connection &admin)
         pqxx::work tx(db::native(admin));
         const auto r = tx.exec(
             "SELECT sessions_reaped, connections_terminated, roles_kept FROM access.reap()");
+        const auto f = tx.exec("SELECT access.collect_signin_failures()");
         tx.commit();
-        return ReapReport{r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>()};
+        ReapReport report{r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>(), std::nullopt};
+        if (!f[0][0].is_null())
+            report.signinFailures = f[0][0].as<int>();
+        return report;
     });
 }
 

@@ -67,6 +67,7 @@ struct ReapReport
     int sessionsReaped = 0;
     int connectionsTerminated = 0;
     int rolesKept = 0;
+    std::optional<int> signinFailures; // recorded from the server log; empty: no CSV log
 };
 
 // Administrators (a superuser connection).

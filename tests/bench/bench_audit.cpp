@@ -181,8 +181,9 @@ int main(int argc, char *argv[])
             // Audit off: the single writer becomes a no-op (bench database only).
             SqlSession s(cluster.dsn({}, databases[0]));
             const auto r = s.exec(QStringLiteral(
-                "CREATE OR REPLACE FUNCTION audit.record_as(text, text, text, text, text, jsonb, "
-                "jsonb) RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint'"));
+                "CREATE OR REPLACE FUNCTION audit.record_as(p_operator text, p_session_role text, "
+                "p_action text, p_object_type text, p_object_id text, p_details jsonb, "
+                "p_client_info jsonb) RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint'"));
             if (!r.ok)
                 std::fprintf(stderr, "bench: %s\n", qPrintable(r.message));
             // Events without the chain: as before Step 4.

@@ -350,6 +350,75 @@ private Q_SLOTS:
         AccessRepository::reap(admin);
     }
 
+    // A wrong secret never reaches SQL; the database reads the refusal back from its own CSV
+    // log and records it, once, before the next sign-in's session.issued event.
+    void failedSignInsAreAudited()
+    {
+        const QString failures = QStringLiteral(
+            "SELECT count(*) FROM audit.events WHERE action = 'session.signin_failed' AND "
+            "object_id = 'bob'");
+        const qint64 before = m_admin->scalar(failures).toLongLong();
+        for (int i = 0; i < 2; ++i)
+            QCOMPARE(errorOf([&] { issue(QStringLiteral("bob"), QStringLiteral("wrong")); }).kind,
+                     Error::Kind::Authentication);
+        // A refused login that is not a console login is not recorded.
+        const QString writerDsn = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        QCOMPARE(errorOf([&] {
+                     Connection c(withCredentials(writerDsn, QStringLiteral("test_ledger_writer"),
+                                                  QStringLiteral("guess")));
+                 }).kind,
+                 Error::Kind::Authentication);
+        // The log writer is a separate process: wait until the refusals are in the file.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            m_admin
+                    ->scalar(QStringLiteral(
+                        "SELECT count(*) FROM regexp_matches(pg_read_file(pg_current_logfile("
+                        "'csvlog')), 'password authentication failed for user "
+                        "\"\"test_ledger_writer', 'g')"))
+                    .toLongLong() >= 1,
+            10000);
+        // Bob signs in: the failures are recorded first.
+        const auto c = issue(QStringLiteral("bob"), QStringLiteral("bob-long-lived-secret"));
+        QCOMPARE(m_admin->scalar(failures).toLongLong(), before + 2);
+        QCOMPARE(
+            m_admin->scalar(QStringLiteral(
+                "SELECT string_agg(operator || '/' || session_role || '/' || (details->>'role'), "
+                "',') FROM (SELECT * FROM audit.events WHERE action = "
+                "'session.signin_failed' ORDER BY id DESC LIMIT 1) e")),
+            QStringLiteral("(not signed in)/lc_op_bob/lc_op_bob"));
+        const qint64 failedId =
+            m_admin
+                ->scalar(QStringLiteral("SELECT max(id) FROM audit.events WHERE action = "
+                                        "'session.signin_failed'"))
+                .toLongLong();
+        const qint64 issuedId =
+            m_admin
+                ->scalar(QStringLiteral("SELECT max(id) FROM audit.events WHERE action = "
+                                        "'session.issued' AND object_id = $1"),
+                         {c.role})
+                .toLongLong();
+        QVERIFY(failedId < issuedId);
+        // Collected once: reaping (which collects too) adds nothing.
+        Connection admin(m_db.adminDsn());
+        const auto report = AccessRepository::reap(admin);
+        QVERIFY(report.signinFailures.has_value());
+        QCOMPARE(m_admin->scalar(failures).toLongLong(), before + 2);
+        // A wrong password for a session role counts for its operator too.
+        QCOMPARE(errorOf([&] {
+                     Connection s(withCredentials(baseDsn(), c.role, QStringLiteral("nope")));
+                 }).kind,
+                 Error::Kind::Authentication);
+        auto collected = [&] {
+            AccessRepository::reap(admin);
+            return m_admin->scalar(failures).toLongLong();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(collected(), before + 3, 10000);
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE action = 'session.signin_failed' "
+                     "AND session_role = 'test_ledger_writer'")),
+                 QStringLiteral("0"));
+    }
+
     void accessTablesAreGuarded()
     {
         // Nobody but the loopback login records refusals, and it can do nothing else.
