@@ -2,7 +2,10 @@
 #include "async/WhenReady.h"
 
 #include "db/AccountRepository.h"
+#include "db/AuditRepository.h"
 #include "db/DbWorker.h"
+
+#include <QJsonObject>
 
 namespace ledger {
 
@@ -122,6 +125,23 @@ void AccountListModel::refresh()
                   m_accounts = result.value();
                   endResetModel();
                   Q_EMIT loaded(int(m_accounts.size()));
+              });
+}
+
+void AccountListModel::noteSearch(const QString &text, int matches)
+{
+    if (!m_worker || text.trimmed().isEmpty())
+        return;
+    const QJsonObject details{{QStringLiteral("scope"), QStringLiteral("accounts")},
+                              {QStringLiteral("text"), text},
+                              {QStringLiteral("matches"), matches}};
+    whenReady(m_worker->submit([details](Connection &c) {
+        AuditRepository::recordClientAction(c, QStringLiteral("search.run"),
+                                            QStringLiteral("account_list"), {}, details);
+    }),
+              this, [this](const Result<void> &result) {
+                  if (!result)
+                      Q_EMIT loadFailed(result.error());
               });
 }
 

@@ -35,6 +35,9 @@ public:
 public Q_SLOTS:
     // Starts a reload; a reload already running is superseded (its result is dropped).
     void refresh();
+    // Puts a search the user ran over these rows on record (search.run); the filtering
+    // itself happens in a proxy, over rows already loaded. Failures come as loadFailed.
+    void noteSearch(const QString &text, int matches);
 
 Q_SIGNALS:
     void loadingChanged(bool loading);

@@ -1,4 +1,5 @@
 #include "AuditLogModel.h"
+
 #include "async/WhenReady.h"
 
 #include "db/AuditRepository.h"
@@ -148,7 +149,29 @@ void AuditLogModel::fetchMore(const QModelIndex &parent)
 void AuditLogModel::setFilter(const AuditFilter &filter)
 {
     m_filter = filter;
+    // A search of the audit trail is itself on record: with the first page, so that a
+    // search whose record cannot be written shows nothing.
+    m_recordSearch = !filter.isEmpty();
     refresh();
+}
+
+QJsonObject AuditLogModel::describe(const AuditFilter &filter)
+{
+    QJsonObject o{{QStringLiteral("scope"), QStringLiteral("audit_log")}};
+    const std::pair<const char *, QString> texts[] = {{"operator", filter.operatorName},
+                                                      {"action", filter.action},
+                                                      {"object_type", filter.objectType},
+                                                      {"object_id", filter.objectId},
+                                                      {"text", filter.text}};
+    for (const auto &[key, value] : texts) {
+        if (!value.isEmpty())
+            o.insert(QLatin1String(key), value);
+    }
+    if (filter.from.isValid())
+        o.insert(QStringLiteral("from"), filter.from.toUTC().toString(Qt::ISODateWithMs));
+    if (filter.until.isValid())
+        o.insert(QStringLiteral("until"), filter.until.toUTC().toString(Qt::ISODateWithMs));
+    return o;
 }
 
 void AuditLogModel::refresh()
@@ -188,7 +211,11 @@ void AuditLogModel::loadPage()
     // One row more than a page tells whether another page follows, so the end is known
     // without an extra, empty round trip. The query runs on the worker's thread; the
     // continuation runs here, on the GUI thread.
-    auto page = m_worker->submit([filter, beforeId, limit](Connection &c) {
+    const bool record = m_recordSearch && !beforeId;
+    auto page = m_worker->submit([filter, beforeId, limit, record](Connection &c) {
+        if (record)
+            AuditRepository::recordClientAction(c, QStringLiteral("search.run"),
+                                                QStringLiteral("audit_log"), {}, describe(filter));
         return AuditRepository::page(c, filter, beforeId, limit + 1);
     });
     whenReady(std::move(page), this,
@@ -202,6 +229,7 @@ void AuditLogModel::loadPage()
                       Q_EMIT loadFailed(result.error());
                       return;
                   }
+                  m_recordSearch = false; // recorded once per search, not per reload
                   QList<AuditEvent> events = result.value();
                   m_atEnd = events.size() <= limit;
                   if (!m_atEnd)

@@ -4,6 +4,7 @@
 #include "domain/Error.h"
 
 #include <QAbstractTableModel>
+#include <QJsonObject>
 #include <QList>
 #include <QPointer>
 
@@ -79,6 +80,7 @@ Q_SIGNALS:
 
 private:
     void loadPage();
+    static QJsonObject describe(const AuditFilter &filter); // a search.run event's details
     void setLoading(bool loading);
 
     QPointer<DbWorker> m_worker;
@@ -87,6 +89,7 @@ private:
     QList<AuditEvent> m_events;
     std::optional<qint64> m_cursor; // keyset: the id of the oldest event loaded so far
     quint64 m_generation = 0;       // bumped by every restart; older loads' results are dropped
+    bool m_recordSearch = false;    // the next first page also records a search.run event
     bool m_pageInFlight = false;    // a page of the current generation is being loaded
     bool m_loading = false;         // as signalled; stays on across a restart
     bool m_atEnd = false;

@@ -113,6 +113,15 @@ void MainWindow::createCentralWidget()
     m_proxy->setSortRole(AccountListModel::SortRole);
     connect(m_search, &QLineEdit::textChanged, m_proxy,
             &QSortFilterProxyModel::setFilterFixedString);
+    // A search is on record once the user settles on it (Enter, or leaving the field), not
+    // for every keystroke.
+    connect(m_search, &QLineEdit::editingFinished, this, [this] {
+        const QString text = m_search->text().trimmed();
+        if (text.isEmpty() || text == m_recordedSearch)
+            return;
+        m_recordedSearch = text;
+        m_accounts->noteSearch(text, m_proxy->rowCount());
+    });
 
     m_accountView = new QTableView(central);
     m_accountView->setObjectName(QStringLiteral("accountView"));

@@ -80,7 +80,8 @@ private:
     AuditLogView *m_auditLog = nullptr;
     QTabWidget *m_tabs = nullptr;
     QWidget *m_accountsPage = nullptr;
-    QString m_selectedCode; // restored after a reload
+    QString m_selectedCode;   // restored after a reload
+    QString m_recordedSearch; // the last navigator search put on record
 };
 
 } // namespace ledger

@@ -267,6 +267,18 @@ SqlVerification verifyInSql(Connection &connection, std::optional<qint64> checkp
     });
 }
 
+void recordClientAction(Connection &connection, const QString &action, const QString &objectType,
+                        const QString &objectId, const QJsonObject &details)
+{
+    db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        tx.exec_params("SELECT audit.record_client_action($1, $2, $3, $4::jsonb)",
+                       db::toStd(action), db::toStd(objectType), orNull(objectId),
+                       QJsonDocument(details).toJson(QJsonDocument::Compact).toStdString());
+        tx.commit();
+    });
+}
+
 void recordVerification(Connection &connection, const QJsonObject &result)
 {
     db::guarded([&] {

@@ -84,6 +84,11 @@ struct SqlVerification
 SqlVerification verifyInSql(Connection &connection, std::optional<qint64> checkpointSeq = {},
                             const QByteArray &checkpointHash = {});
 
+// Records an action done in the console itself (audit.client_actions lists which, e.g.
+// "search.run"), as the signed-in operator.
+void recordClientAction(Connection &connection, const QString &action, const QString &objectType,
+                        const QString &objectId, const QJsonObject &details);
+
 // Records the C++ verifier's result as an audit.verified event.
 void recordVerification(Connection &connection, const QJsonObject &result);
 

@@ -324,6 +324,34 @@ private Q_SLOTS:
                  QStringLiteral("CUST true"));
     }
 
+    // The console reports its own reads (searches), and nothing else.
+    void theConsoleReportsOnlyListedActions()
+    {
+        Connection operatorConnection(m_db.dsnFor(QStringLiteral("console_operator")));
+        AuditRepository::recordClientAction(operatorConnection, QStringLiteral("search.run"),
+                                            QStringLiteral("account_list"), {},
+                                            {{QStringLiteral("text"), QStringLiteral("acme")}});
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT operator || ' ' || (details->>'text') FROM audit.events WHERE action "
+                     "= 'search.run' ORDER BY id DESC LIMIT 1")),
+                 QStringLiteral("test_console_operator acme"));
+        for (const char *action : {"transaction.posted", "reversal.approved", "audit.verified"}) {
+            QString state;
+            try {
+                AuditRepository::recordClientAction(operatorConnection, QString::fromLatin1(action),
+                                                    QStringLiteral("transaction"),
+                                                    QStringLiteral("1"), {});
+            } catch (const DbException &e) {
+                state = e.error().sqlState;
+            }
+            QCOMPARE(state, QStringLiteral("LG052"));
+        }
+        // The writer service is not a console user.
+        QVERIFY_THROWS_EXCEPTION(DbException, AuditRepository::recordClientAction(
+                                                  *m_writer, QStringLiteral("search.run"),
+                                                  QStringLiteral("account_list"), {}, {}));
+    }
+
     // REPEATABLE READ commits leave their events to the next sealer; nothing is lost.
     void eventsOfRepeatableReadTransactionsAreSealedLater()
     {

@@ -335,13 +335,30 @@ private Q_SLOTS:
         filter.until = until;
         filter.text = text;
         QVERIFY(!filter.isEmpty());
+        const qint64 searchesBefore = scalarId(
+            QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'search.run'"));
         model.setFilter(filter);
         QCOMPARE(model.filter().operatorName, operatorName);
         fetchAll(model);
         if (QTest::currentTestFailed())
             return;
-        QCOMPARE(modelIds(model), firstColumnAsIds(expected));
+        // The search itself went on record first (and may match its own filter).
+        const auto expectedNow = admin.exec(
+            QStringLiteral("SELECT id FROM audit.events WHERE %1 ORDER BY id DESC").arg(where));
+        QCOMPARE(modelIds(model), firstColumnAsIds(expectedNow));
         QVERIFY(model.atEnd());
+        QCOMPARE(scalarId(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE action = 'search.run'")),
+                 searchesBefore + 1);
+        QCOMPARE(admin.scalar(QStringLiteral(
+                     "SELECT details->>'scope' || ' ' || operator FROM audit.events WHERE action "
+                     "= 'search.run' ORDER BY id DESC LIMIT 1")),
+                 QStringLiteral("audit_log test_console_auditor"));
+        model.refresh(); // a reload is not another search
+        fetchAll(model);
+        QCOMPARE(scalarId(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE action = 'search.run'")),
+                 searchesBefore + 1);
     }
 
     void supersededLoadsAreDropped()

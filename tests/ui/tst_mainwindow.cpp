@@ -106,6 +106,21 @@ private Q_SLOTS:
         search->clear();
         QCOMPARE(view->model()->rowCount(), 122);
 
+        // A search the user settles on (Enter) goes on record, once.
+        const QString searches = QStringLiteral(
+            "SELECT count(*) || ' ' || coalesce(max(details->>'text'), '') || ' ' || "
+            "coalesce(max(details->>'matches'), '') FROM audit.events WHERE action = "
+            "'search.run' AND details->>'scope' = 'accounts'");
+        test::SqlSession admin(m_db.adminDsn());
+        QCOMPARE(admin.scalar(searches), QStringLiteral("0  "));
+        QTest::keyClicks(search, QStringLiteral("fees"));
+        QTest::keyClick(search, Qt::Key_Return);
+        QTRY_COMPARE(admin.scalar(searches), QStringLiteral("1 fees 1"));
+        QTest::keyClick(search, Qt::Key_Return);
+        QTest::qWait(200);
+        QCOMPARE(admin.scalar(searches), QStringLiteral("1 fees 1"));
+        search->clear();
+
         // Balances: exact, on the normal side, sorted by value.
         auto codeOf = [view](int row) {
             return view->model()->index(row, AccountListModel::Code).data().toString();
