@@ -11,9 +11,7 @@
 #include <QtEndian>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <chrono>
 #include <thread>
 
 namespace ledger {
@@ -162,15 +160,17 @@ QString VerificationResult::summary() const
 
 // --- ChainVerifier -------------------------------------------------------------------------
 
-ChainVerifier::ChainVerifier(QList<ChainMark> marks)
+ChainVerifier::ChainVerifier(QList<ChainMark> marks, qint64 firstSeq)
     : m_marks(std::move(marks))
-    , m_prev(genesisHash())
+    , m_prev(firstSeq <= 1 ? genesisHash() : QByteArray())
+    , m_expected(qMax<qint64>(1, firstSeq))
 {
     std::stable_sort(m_marks.begin(), m_marks.end(),
                      [](const ChainMark &a, const ChainMark &b) { return a.seq < b.seq; });
-    // Marks at sequence 0 say nothing (an empty chain).
-    while (m_nextMark < m_marks.size() && m_marks.at(m_nextMark).seq <= 0)
+    // Marks at sequence 0 say nothing (an empty chain); earlier segments check theirs.
+    while (m_nextMark < m_marks.size() && m_marks.at(m_nextMark).seq < m_expected)
         ++m_nextMark;
+    m_result.verifiedThrough = m_expected - 1;
 }
 
 QByteArray ChainVerifier::genesisHash()
@@ -240,7 +240,9 @@ bool ChainVerifier::feed(const AuditRepository::ChainRow &row)
                              .arg(row.seq));
         return false;
     }
-    if (row.prevHash != m_prev) {
+    if (m_prev.isEmpty() && m_firstPrev.isNull())
+        m_firstPrev = row.prevHash; // a later segment: joined by the caller
+    else if (row.prevHash != m_prev) {
         // Which of the two it is needs a look elsewhere in the chain: finish() asks.
         m_unlinkedPrev = row.prevHash;
         breakAt(row.seq,
@@ -267,7 +269,7 @@ bool ChainVerifier::feed(const AuditRepository::ChainRow &row)
     return true;
 }
 
-VerificationResult ChainVerifier::finish()
+VerificationResult ChainVerifier::finish(std::optional<qint64> segmentEnd)
 {
     if (m_result.brokenAt && !m_unlinkedPrev.isEmpty() && m_locator) {
         if (const auto other = m_locator(m_unlinkedPrev))
@@ -275,6 +277,12 @@ VerificationResult ChainVerifier::finish()
                                              "after sequence %2")
                                   .arg(*m_result.brokenAt)
                                   .arg(*other);
+    }
+    if (segmentEnd) {
+        if (!m_result.brokenAt && !m_result.cancelled && m_expected <= *segmentEnd)
+            breakAt(m_expected,
+                    QStringLiteral("row missing: sequence %1 is absent").arg(m_expected));
+        return m_result;
     }
     if (!m_result.brokenAt && !m_result.cancelled && m_nextMark < m_marks.size()) {
         const ChainMark &mark = m_marks.at(m_nextMark);
@@ -296,63 +304,34 @@ void ChainVerifier::cancel()
 
 namespace {
 
-// Batches handed from the reading thread to the hashing thread; at most `capacity` wait,
-// so memory stays bounded however long the chain.
-class BatchQueue
+// Reads and verifies one segment of the chain on `connection` (the calling thread's).
+// Returns false when it stopped early because of `stop` (cancel, or the other segment broke).
+bool runSegment(Connection &connection, qint64 after, qint64 through, ChainVerifier &verifier,
+                std::atomic<qint64> &fed, const std::atomic_bool &stop,
+                const std::function<void()> &afterBatch)
 {
-public:
-    explicit BatchQueue(size_t capacity)
-        : m_capacity(capacity)
-    {}
+    constexpr int kBatch = 4000;
+    bool stopped = false;
+    AuditRepository::readChain(connection, after, through, kBatch,
+                               [&](std::vector<AuditRepository::ChainRow> &&rows) {
+                                   for (const auto &row : rows) {
+                                       if (!verifier.feed(row))
+                                           return false;
+                                   }
+                                   fed += qint64(rows.size());
+                                   if (afterBatch)
+                                       afterBatch();
+                                   if (stop.load()) {
+                                       stopped = true;
+                                       return false;
+                                   }
+                                   return true;
+                               });
+    return !stopped;
+}
 
-    // False when the consumer has stopped (the chain broke): stop reading.
-    bool push(std::vector<AuditRepository::ChainRow> &&batch)
-    {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return m_batches.size() < m_capacity || m_stopped; });
-        if (m_stopped)
-            return false;
-        m_batches.push_back(std::move(batch));
-        m_changed.notify_all();
-        return true;
-    }
-
-    // Empty optional at the end of the input.
-    std::optional<std::vector<AuditRepository::ChainRow>> pop()
-    {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return !m_batches.empty() || m_closed; });
-        if (m_batches.empty())
-            return std::nullopt;
-        auto batch = std::move(m_batches.front());
-        m_batches.pop_front();
-        m_changed.notify_all();
-        return batch;
-    }
-
-    void close() // producer: no more batches
-    {
-        std::lock_guard lock(m_mutex);
-        m_closed = true;
-        m_changed.notify_all();
-    }
-
-    void stop() // consumer: wants no more batches
-    {
-        std::lock_guard lock(m_mutex);
-        m_stopped = true;
-        m_batches.clear();
-        m_changed.notify_all();
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::deque<std::vector<AuditRepository::ChainRow>> m_batches;
-    size_t m_capacity;
-    bool m_closed = false;
-    bool m_stopped = false;
-};
+// Below this many events one connection is as quick as two.
+constexpr qint64 kSplitFrom = 50000;
 
 } // namespace
 
@@ -363,72 +342,119 @@ VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &e
     QElapsedTimer timer;
     timer.start();
     auto cancelled = [cancel] { return cancel && cancel->load(); };
-    // Sealing may wait for a sealer that holds the chain: cancellable right after.
     const qint64 sealed = AuditRepository::seal(connection);
     const AuditRepository::ChainHead head = AuditRepository::head(connection);
 
     QList<ChainMark> marks = extraMarks;
     for (const auto &c : AuditRepository::checkpoints(connection)) {
-        marks.append(
-            {c.seq, c.hash,
-             QStringLiteral("checkpoint #%1 of %2")
-                 .arg(c.id)
-                 .arg(c.issuedAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
+        marks.append({c.seq, c.hash,
+                      QStringLiteral("checkpoint #%1 of %2")
+                          .arg(c.id)
+                          .arg(c.issuedAt.toUTC().toString(
+                              QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
     }
-    ChainVerifier verifier(marks);
     if (progress)
         progress(0, head.seq);
 
-    // The database sends batch n+1 while this process hashes batch n: reading here (the
-    // connection's thread), hashing on a helper thread.
-    constexpr int kBatch = 4000;
-    BatchQueue queue(4);
     std::atomic<qint64> fed{0};
-    std::thread hasher([&] {
-        while (auto batch = queue.pop()) {
-            for (const auto &row : *batch) {
-                if (!verifier.feed(row)) {
-                    queue.stop();
-                    return;
-                }
+    std::atomic_bool stop{cancelled()};
+    auto poll = [&] {
+        if (progress)
+            progress(fed.load(), head.seq);
+        if (cancelled())
+            stop = true;
+    };
+
+    const bool split = head.seq >= kSplitFrom;
+    const qint64 mid = split ? head.seq / 2 : head.seq;
+    ChainVerifier first(marks, 1);
+    ChainVerifier second(marks, mid + 1);
+    // The second half on its own connection and thread. If that connection cannot be had
+    // (a connection limit, say), this thread reads the second half after the first.
+    std::atomic_bool secondDone{false};
+    std::atomic_bool secondOnThisThread{false};
+    std::exception_ptr secondFailure;
+    std::thread secondReader;
+    if (split && !stop) {
+        secondReader = std::thread([&] {
+            std::unique_ptr<Connection> sibling;
+            try {
+                sibling = connection.openSibling();
+            } catch (...) {
+                secondOnThisThread = true;
+                secondDone = true;
+                return;
             }
-            fed += qint64(batch->size());
-        }
-    });
-    bool stoppedByCancel = cancelled();
+            try {
+                runSegment(*sibling, mid, head.seq, second, fed, stop, {});
+            } catch (...) {
+                secondFailure = std::current_exception();
+                stop = true;
+            }
+            secondDone = true;
+        });
+    }
+    auto stopSecond = [&] {
+        if (secondReader.joinable())
+            secondReader.join();
+    };
     try {
-        if (!stoppedByCancel) {
-            AuditRepository::readChain(connection, 0, head.seq, kBatch,
-                                       [&](std::vector<AuditRepository::ChainRow> &&rows) {
-                                           if (!queue.push(std::move(rows)))
-                                               return false;
-                                           if (progress)
-                                               progress(fed.load(), head.seq);
-                                           if (cancelled()) {
-                                               stoppedByCancel = true;
-                                               return false;
-                                           }
-                                           return true;
-                                       });
+        if (!stop)
+            runSegment(connection, 0, mid, first, fed, stop, poll);
+        if (first.verifiedThrough() < mid && !stop)
+            stop = true; // the first half is broken: the second cannot change the answer
+        // The calling thread keeps reporting progress and watching Cancel meanwhile.
+        while (secondReader.joinable() && !secondDone) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            poll();
         }
+        stopSecond();
+        if (secondOnThisThread && !stop)
+            runSegment(connection, mid, head.seq, second, fed, stop, poll);
     } catch (...) {
-        queue.stop();
-        queue.close();
-        hasher.join();
+        stop = true;
+        stopSecond();
         throw;
     }
-    if (stoppedByCancel)
-        queue.stop(); // drop what is queued: the run ends here
-    queue.close();
-    hasher.join();
+    if (secondFailure && first.verifiedThrough() >= mid)
+        std::rethrow_exception(secondFailure);
 
-    if (stoppedByCancel)
-        verifier.cancel();
-    else
-        verifier.setHashLocator([&connection](const QByteArray &h) {
-            return AuditRepository::seqOfHash(connection, h);
-        });
-    VerificationResult result = verifier.finish();
+    const bool wasCancelled = cancelled();
+    if (wasCancelled) {
+        first.cancel();
+        second.cancel();
+    }
+    first.setHashLocator(
+        [&connection](const QByteArray &h) { return AuditRepository::seqOfHash(connection, h); });
+    VerificationResult result = first.finish(split ? std::optional(mid) : std::nullopt);
+    if (split && !result.brokenAt && !result.cancelled) {
+        // Join the halves: the second's first row must link to the first's last.
+        if (second.verifiedThrough() > mid && second.firstPrevHash() != first.lastHash()) {
+            result.brokenAt = mid + 1;
+            const auto other = AuditRepository::seqOfHash(connection, second.firstPrevHash());
+            result.reason = other ? QStringLiteral("order changed: the row at sequence %1 was "
+                                                   "chained after sequence %2")
+                                        .arg(mid + 1)
+                                        .arg(*other)
+                                  : QStringLiteral("row missing: the event chained before "
+                                                   "sequence %1 is no longer in the table")
+                                        .arg(mid + 1);
+        } else {
+            second.setHashLocator([&connection](const QByteArray &h) {
+                return AuditRepository::seqOfHash(connection, h);
+            });
+            const VerificationResult tail = second.finish();
+            result.brokenAt = tail.brokenAt;
+            result.reason = tail.reason;
+            result.verifiedThrough = tail.verifiedThrough;
+            result.eventsChecked += tail.eventsChecked;
+        }
+    }
+    if (wasCancelled) {
+        result.cancelled = true;
+        result.brokenAt.reset();
+        result.reason.clear();
+    }
     result.unsealedBefore = sealed;
     result.seconds = double(timer.nsecsElapsed()) / 1e9;
     if (result.cancelled)

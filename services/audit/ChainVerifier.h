@@ -64,8 +64,10 @@ struct VerificationResult
 class ChainVerifier
 {
 public:
-    // Marks in any order; several may share a sequence.
-    explicit ChainVerifier(QList<ChainMark> marks = {});
+    // Marks in any order; several may share a sequence. A verifier for a later segment of
+    // the chain starts at firstSeq; the link of its first row to the row before is checked
+    // by whoever joins the segments (firstPrevHash()).
+    explicit ChainVerifier(QList<ChainMark> marks = {}, qint64 firstSeq = 1);
 
     // The canonical encoding and hash of 0010_audit_chain.sql.
     static QByteArray encode(const AuditRepository::ChainRow &row);
@@ -79,10 +81,14 @@ public:
     bool feed(const AuditRepository::ChainRow &row);
     // The run was stopped before the end: finish() reports it as cancelled.
     void cancel();
-    // Call after the last row: checks marks beyond the end of the chain.
-    VerificationResult finish();
+    // Call after the last row. For the chain's last (or only) segment it checks the marks
+    // beyond its end; for an earlier segment pass its last sequence number, which it must
+    // have reached.
+    VerificationResult finish(std::optional<qint64> segmentEnd = std::nullopt);
 
     qint64 verifiedThrough() const { return m_result.verifiedThrough; }
+    QByteArray firstPrevHash() const { return m_firstPrev; } // the first row's link
+    QByteArray lastHash() const { return m_prev; }
 
 private:
     void breakAt(qint64 seq, const QString &reason);
@@ -90,7 +96,8 @@ private:
     QList<ChainMark> m_marks; // sorted by seq
     int m_nextMark = 0;
     std::function<std::optional<qint64>(const QByteArray &)> m_locator;
-    QByteArray m_prev;
+    QByteArray m_prev; // empty: a later segment, link to be checked when joined
+    QByteArray m_firstPrev;
     QByteArray m_unlinkedPrev; // the previous hash of the row whose link broke
     qint64 m_expected = 1;
     VerificationResult m_result;
@@ -99,6 +106,8 @@ private:
 // The whole client-side verification on a connection (a DbWorker job or ledgerctl): seals
 // the tail, reads the chain in batches and verifies it against the issued checkpoints and
 // the given file's marks, then records the result as an audit event (unless cancelled).
+// A long chain is read in two halves at once, the second over connection.openSibling():
+// two server processes render rows while two threads here hash them.
 // progress(done, total) is called on the calling thread; cancel is polled between batches.
 VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &extraMarks,
                                const std::function<void(qint64, qint64)> &progress = {},

@@ -55,6 +55,8 @@ pqxx::connection &native(Connection &connection)
 Connection::Connection(const QString &dsn, const QString &applicationName)
     : d(std::make_unique<db::ConnectionImpl>())
     , m_owner(QThread::currentThread())
+    , m_dsn(dsn)
+    , m_applicationName(applicationName)
 {
     checkThread();
     try {
@@ -71,6 +73,11 @@ Connection::Connection(const QString &dsn, const QString &applicationName)
 }
 
 Connection::~Connection() = default;
+
+std::unique_ptr<Connection> Connection::openSibling() const
+{
+    return std::make_unique<Connection>(m_dsn, m_applicationName);
+}
 
 bool Connection::onGuiThread()
 {

@@ -27,6 +27,10 @@ public:
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
 
+    // A second connection with the same settings and credentials, owned by the calling
+    // thread (for work split over several connections, such as verifying the audit chain).
+    std::unique_ptr<Connection> openSibling() const;
+
     QString database() const;
     QString user() const;
     int serverVersion() const;
@@ -46,6 +50,8 @@ private:
     friend struct db::ConnectionImpl;
     std::unique_ptr<db::ConnectionImpl> d;
     QThread *m_owner = nullptr;
+    QString m_dsn; // for openSibling(); holds the password, never shown
+    QString m_applicationName;
 };
 
 // Quotes a value for a libpq key=value connection string.

@@ -563,6 +563,62 @@ private Q_SLOTS:
         QVERIFY(full.verifiedThrough > 50000);
         QCOMPARE(count(verifications), recorded + 1);
     }
+
+    // Long chains are read in two halves on two connections: a break is found at the right
+    // sequence wherever it lies, the join between the halves included. (Runs after
+    // cancelStopsBetweenBatches, which made the chain long enough.)
+    void aLongChainSplitInTwoFindsBreaksAnywhere_data()
+    {
+        QTest::addColumn<QString>("where");
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("changed, first half") << "early" << "byte" << "row changed";
+        QTest::newRow("changed, last of the first half") << "mid" << "byte" << "row changed";
+        QTest::newRow("changed, first of the second half") << "mid+1" << "byte" << "row changed";
+        QTest::newRow("changed, second half") << "late" << "byte" << "row changed";
+        QTest::newRow("deleted, last of the first half") << "mid" << "delete" << "row missing";
+        QTest::newRow("deleted, first of the second half") << "mid+1" << "delete" << "row missing";
+        QTest::newRow("swapped across the join") << "mid" << "swap" << "order changed";
+    }
+
+    void aLongChainSplitInTwoFindsBreaksAnywhere()
+    {
+        QFETCH(QString, where);
+        QFETCH(QString, kind);
+        QFETCH(QString, reason);
+        AuditRepository::seal(*m_auditor);
+        const qint64 head = count(QStringLiteral("SELECT max(seq) FROM audit.events"));
+        QVERIFY(head >= 50000);
+        const qint64 mid = head / 2;
+        const qint64 k = where == QLatin1String("early")   ? 10
+                         : where == QLatin1String("mid")   ? mid
+                         : where == QLatin1String("mid+1") ? mid + 1
+                                                           : head - 5;
+        m_admin->exec(QStringLiteral("DROP TABLE IF EXISTS public.saved_long; CREATE TABLE "
+                                     "public.saved_long AS SELECT * FROM audit.events"));
+        if (kind == QLatin1String("byte"))
+            tamper(QStringLiteral("UPDATE audit.events SET client_info = client_info || "
+                                  "'{\"x\": 1}' WHERE seq = %1")
+                       .arg(k));
+        else if (kind == QLatin1String("delete"))
+            tamper(QStringLiteral("DELETE FROM audit.events WHERE seq = %1").arg(k));
+        else
+            tamper(QStringLiteral("UPDATE audit.events SET seq = seq + 1000000000 WHERE seq IN "
+                                  "(%1, %2); UPDATE audit.events SET seq = CASE seq WHEN %1 + "
+                                  "1000000000 THEN %2 ELSE %1 END WHERE seq > 1000000000")
+                       .arg(k)
+                       .arg(k + 1));
+        const VerificationResult r = verifyChain(*m_auditor, {});
+        QCOMPARE(r.brokenAt, std::optional<qint64>(k));
+        QVERIFY2(r.reason.startsWith(reason), qPrintable(r.reason));
+        const auto sql = AuditRepository::verifyInSql(*m_auditor);
+        QCOMPARE(sql.brokenAt, std::optional<qint64>(k));
+        tamper(QStringLiteral("DELETE FROM audit.events; INSERT INTO audit.events OVERRIDING "
+                              "SYSTEM VALUE SELECT * FROM public.saved_long"));
+        const VerificationResult again = verifyChain(*m_auditor, {});
+        QVERIFY2(again.intact(), qPrintable(again.summary()));
+        QCOMPARE(again.eventsChecked, again.verifiedThrough);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAuditChain)
