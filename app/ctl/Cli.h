@@ -51,7 +51,7 @@ struct Command
 
 QList<Command> accessCommands();
 QList<Command> accountCommands();
-QList<Command> auditCommands(); // checkpoint, verify, seal, log
+QList<Command> auditCommands();  // checkpoint, verify, seal, log
 QList<Command> ledgerCommands(); // post, ingest, balance
 QList<Command> reversalCommands();
 QList<Command> demoCommands();

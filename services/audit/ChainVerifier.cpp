@@ -347,11 +347,11 @@ VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &e
 
     QList<ChainMark> marks = extraMarks;
     for (const auto &c : AuditRepository::checkpoints(connection)) {
-        marks.append({c.seq, c.hash,
-                      QStringLiteral("checkpoint #%1 of %2")
-                          .arg(c.id)
-                          .arg(c.issuedAt.toUTC().toString(
-                              QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
+        marks.append(
+            {c.seq, c.hash,
+             QStringLiteral("checkpoint #%1 of %2")
+                 .arg(c.id)
+                 .arg(c.issuedAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")))});
     }
     if (progress)
         progress(0, head.seq);

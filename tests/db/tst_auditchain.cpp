@@ -572,13 +572,27 @@ private Q_SLOTS:
         QTest::addColumn<QString>("where");
         QTest::addColumn<QString>("kind");
         QTest::addColumn<QString>("reason");
-        QTest::newRow("changed, first half") << "early" << "byte" << "row changed";
-        QTest::newRow("changed, last of the first half") << "mid" << "byte" << "row changed";
-        QTest::newRow("changed, first of the second half") << "mid+1" << "byte" << "row changed";
-        QTest::newRow("changed, second half") << "late" << "byte" << "row changed";
-        QTest::newRow("deleted, last of the first half") << "mid" << "delete" << "row missing";
-        QTest::newRow("deleted, first of the second half") << "mid+1" << "delete" << "row missing";
-        QTest::newRow("swapped across the join") << "mid" << "swap" << "order changed";
+        QTest::newRow("changed, first half") << "early"
+                                             << "byte"
+                                             << "row changed";
+        QTest::newRow("changed, last of the first half") << "mid"
+                                                         << "byte"
+                                                         << "row changed";
+        QTest::newRow("changed, first of the second half") << "mid+1"
+                                                           << "byte"
+                                                           << "row changed";
+        QTest::newRow("changed, second half") << "late"
+                                              << "byte"
+                                              << "row changed";
+        QTest::newRow("deleted, last of the first half") << "mid"
+                                                         << "delete"
+                                                         << "row missing";
+        QTest::newRow("deleted, first of the second half") << "mid+1"
+                                                           << "delete"
+                                                           << "row missing";
+        QTest::newRow("swapped across the join") << "mid"
+                                                 << "swap"
+                                                 << "order changed";
     }
 
     void aLongChainSplitInTwoFindsBreaksAnywhere()
