@@ -1,10 +1,11 @@
 // Audit trail benchmark: prints figures and ratios measured in the same run. Not a test:
 // no timed assertions; targets are compared and reported.
 //
-//   bench_audit [--seconds S] [--rounds R] [--events N] [--skip-posting] [--skip-verify]
+//   bench_audit [--seconds S] [--clients C] [--rounds R] [--events N] [--skip-posting]
+//               [--skip-verify]
 //
 // Starts its own durable throwaway cluster (fsync on, as in production), then:
-//  1. postings/s with 8 clients on random accounts and on one hot account, in three
+//  1. postings/s with C clients (default 8) on random accounts and on one hot account, in three
 //     databases of the same cluster: audit off (audit.record_as replaced by a no-op: what
 //     the ledger would cost with no audit at all), events without the chain (the sealing
 //     trigger disabled: Step 2's audit), and the hash-chained audit as shipped. The three
@@ -47,16 +48,15 @@ void say(const QString &line)
 }
 
 constexpr int kAccounts = 10000;
-constexpr int kClients = 8;
 
-// Postings per second with kClients threads for `seconds`.
-double measure(const QString &dsn, double seconds, bool hot, std::atomic<qint64> &keys)
+// Postings per second with `clients` threads for `seconds`.
+double measure(const QString &dsn, int clients, double seconds, bool hot, std::atomic<qint64> &keys)
 {
     std::atomic<qint64> posted{0}, errors{0};
     std::atomic<bool> stop{false};
-    std::barrier start(kClients + 1);
+    std::barrier start(clients + 1);
     std::vector<std::thread> threads;
-    for (int c = 0; c < kClients; ++c) {
+    for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
             Connection connection(dsn, QStringLiteral("bench"));
             std::mt19937 rng(std::random_device{}() + c);
@@ -104,6 +104,9 @@ int main(int argc, char *argv[])
     parser.addOption({QStringLiteral("seconds"),
                       QStringLiteral("Seconds per posting measurement (default 5)."),
                       QStringLiteral("S"), QStringLiteral("5")});
+    parser.addOption({QStringLiteral("clients"),
+                      QStringLiteral("Concurrent posting clients (default 8)."),
+                      QStringLiteral("N"), QStringLiteral("8")});
     parser.addOption({QStringLiteral("rounds"),
                       QStringLiteral("Interleaved rounds of the three set-ups (default 3)."),
                       QStringLiteral("R"), QStringLiteral("3")});
@@ -115,6 +118,7 @@ int main(int argc, char *argv[])
     parser.process(app);
     const double seconds = parser.value(QStringLiteral("seconds")).toDouble();
     const int rounds = qMax(1, parser.value(QStringLiteral("rounds")).toInt());
+    const int clients = qBound(1, parser.value(QStringLiteral("clients")).toInt(), 64);
     const qint64 events = parser.value(QStringLiteral("events")).toLongLong();
 
     QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-audit-XXXXXX"));
@@ -194,7 +198,7 @@ int main(int argc, char *argv[])
                 std::fprintf(stderr, "bench: %s\n", qPrintable(r2.message));
         }
         say(QStringLiteral("\n== postings/s, %1 clients, %2 s per run, %3 interleaved rounds")
-                .arg(kClients)
+                .arg(clients)
                 .arg(seconds)
                 .arg(rounds));
         std::atomic<qint64> keys{0};
@@ -203,8 +207,8 @@ int main(int argc, char *argv[])
             for (int i = 0; i < 3; ++i) {
                 const QString dsn = cluster.dsn(QStringLiteral("bench_writer"), databases[i]) +
                                     QStringLiteral(" password=bench");
-                const double r = measure(dsn, seconds, false, keys);
-                const double h = measure(dsn, seconds, true, keys);
+                const double r = measure(dsn, clients, seconds, false, keys);
+                const double h = measure(dsn, clients, seconds, true, keys);
                 random[i] += r / rounds;
                 hot[i] += h / rounds;
                 say(QStringLiteral("  round %1  %2  random %3/s  hot %4/s")
