@@ -7,7 +7,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-tools-dev qt6-svg-dev
     qtkeychain-qt6-dev libpqxx-dev libssl-dev
-    postgresql postgresql-contrib
+    postgresql postgresql-contrib postgresql-15-cron
     xvfb xauth gnome-keyring dbus-x11 dbus-bin fonts-dejavu-core
 )
 

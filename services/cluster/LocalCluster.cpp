@@ -295,6 +295,8 @@ Status LocalCluster::initialize()
                        .arg(m_settings.port);
     if (!m_settings.durable)
         text += QStringLiteral("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+    if (!m_settings.extraConfig.isEmpty())
+        text += m_settings.extraConfig + QLatin1Char('\n');
     conf.write(text.toUtf8());
     conf.close();
 

@@ -23,6 +23,7 @@ public:
         QString database = QStringLiteral("ledger");
         int port = 5432;
         bool durable = true; // false (tests): fsync and friends off, much faster
+        QString extraConfig; // appended to postgresql.conf by initialize()
     };
 
     enum class State { NotACluster, Stopped, Running };

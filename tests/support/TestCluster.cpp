@@ -88,6 +88,7 @@ bool TestCluster::start(bool migrate)
     }
     LocalCluster::Settings settings;
     settings.durable = false;
+    settings.extraConfig = m_extraConfig;
     m_cluster = std::make_unique<LocalCluster>(m_dir.path(), settings);
     if (auto s = m_cluster->initialize(); !s) {
         m_lastError = s.error().describe();
@@ -99,11 +100,17 @@ bool TestCluster::start(bool migrate)
         return false;
     }
     m_started = true;
-    const Status prepared = offGuiThread([&]() -> Status {
-        if (auto s = m_cluster->ensureDatabase(); !s)
-            return s;
-        if (!migrate)
-            return {};
+    const Status prepared = offGuiThread([&]() -> Status { return m_cluster->ensureDatabase(); });
+    if (!prepared) {
+        m_lastError = prepared.error().describe();
+        return false;
+    }
+    return !migrate || this->migrate();
+}
+
+bool TestCluster::migrate()
+{
+    const Status migrated = offGuiThread([&]() -> Status {
         auto set = MigrationSet::builtIn();
         if (!set)
             return set.error();
@@ -115,8 +122,8 @@ bool TestCluster::start(bool migrate)
         }
         return {};
     });
-    if (!prepared) {
-        m_lastError = prepared.error().describe();
+    if (!migrated) {
+        m_lastError = migrated.error().describe();
         return false;
     }
     return true;

@@ -28,6 +28,10 @@ public:
 
     // initdb + start + database + migrations (unless migrate is false).
     bool start(bool migrate = true);
+    // Lines for postgresql.conf (e.g. shared_preload_libraries), before start().
+    void setExtraConfig(const QString &lines) { m_extraConfig = lines; }
+    // Applies the built-in migrations (after start(false) and whatever came between).
+    bool migrate();
     QString lastError() const { return m_lastError; }
 
     // The superuser's DSN for the ledger database (or another database of the cluster).
@@ -49,6 +53,7 @@ private:
     std::unique_ptr<LocalCluster> m_cluster;
     QHash<QString, QString> m_roleDsns;
     QString m_lastError;
+    QString m_extraConfig;
     bool m_started = false;
 };
 

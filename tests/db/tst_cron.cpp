@@ -1,0 +1,118 @@
+// Where pg_cron is installed in the ledger database, the migrations schedule the reaper,
+// the audit sealer and the collection of failed sign-ins, and pg_cron runs them: an
+// expired session is reaped, an event left unsealed is sealed, a failed sign-in is
+// recorded, with nobody calling anything. Needs the postgresql-15-cron package; pg_cron
+// runs jobs once a minute, so this test takes a little over a minute.
+
+#include "LedgerInvariants.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "db/AccessRepository.h"
+#include "db/Connection.h"
+#include "db/DbException.h"
+
+#include <QTest>
+
+using namespace ledger;
+using test::SqlSession;
+
+class TestCron : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_db;
+    std::unique_ptr<SqlSession> m_admin;
+
+    qint64 count(const QString &sql) { return m_admin->scalar(sql).toLongLong(); }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        // Jobs run in background workers: the cluster has no TCP listener to connect to.
+        m_db.setExtraConfig(QStringLiteral("shared_preload_libraries = 'pg_cron'\n"
+                                           "cron.database_name = 'ledger'\n"
+                                           "cron.use_background_workers = on\n"
+                                           "max_worker_processes = 16\n"));
+        QVERIFY2(m_db.start(false), qPrintable(m_db.lastError()));
+        m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
+        const auto created = m_admin->exec(QStringLiteral("CREATE EXTENSION pg_cron"));
+        QVERIFY2(created.ok, qPrintable(created.message));
+        QVERIFY2(m_db.migrate(), qPrintable(m_db.lastError()));
+    }
+
+    void cleanup()
+    {
+        const QStringList violations = test::ledgerInvariantViolations(*m_admin);
+        QVERIFY2(violations.isEmpty(), qPrintable(violations.join(QLatin1Char('\n'))));
+    }
+
+    void theMigrationsScheduleTheJobs()
+    {
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT string_agg(jobname || ' ' || schedule || ' ' || command, '; ' ORDER "
+                     "BY jobname) FROM cron.job")),
+                 QStringLiteral("ledger-reap-sessions * * * * * SELECT access.reap(); "
+                                "ledger-seal-audit * * * * * SELECT audit.seal(); "
+                                "ledger-signin-failures * * * * * SELECT "
+                                "access.collect_signin_failures()"));
+    }
+
+    void pgCronDoesTheWorkUnattended()
+    {
+        try {
+            doTheWork();
+        } catch (const DbException &e) {
+            QFAIL(qPrintable(e.error().describe()));
+        }
+    }
+
+private:
+    void doTheWork()
+    {
+        Connection admin(m_db.adminDsn());
+        AccessRepository::addOperator(admin, QStringLiteral("erin"),
+                                      {QStringLiteral("console_auditor")},
+                                      QStringLiteral("erin-long-lived-secret"));
+        auto dsnAs = [this](const QString &user, const QString &password) {
+            return withCredentials(m_db.adminDsn(), user, password);
+        };
+        // A session that expires in two seconds, still connected.
+        AccessRepository::Credentials c;
+        {
+            Connection broker(
+                dsnAs(QStringLiteral("lc_op_erin"), QStringLiteral("erin-long-lived-secret")));
+            c = AccessRepository::issueSession(broker, 2, {});
+        }
+        Connection session(dsnAs(c.role, c.password));
+        // An event committed unsealed (REPEATABLE READ leaves it to the next sealer).
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT "
+                                          "audit.record('test.cron', 'test', 'c', '{}'); COMMIT"))
+                    .ok);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 1);
+        // A failed sign-in.
+        QVERIFY_THROWS_EXCEPTION(
+            DbException, Connection(dsnAs(QStringLiteral("lc_op_erin"), QStringLiteral("wrong"))));
+
+        // Nobody calls anything now: within about a minute pg_cron has done all three.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status = "
+                                 "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 3,
+            150000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = '%1'").arg(c.role)),
+            0, 90000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0, 90000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                 "'session.signin_failed' AND object_id = 'erin'")),
+            1, 90000);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status "
+                                      "<> 'succeeded'")),
+                 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCron)
+#include "tst_cron.moc"
