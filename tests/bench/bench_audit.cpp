@@ -36,6 +36,8 @@
 #include <random>
 #include <thread>
 
+#include <unistd.h>
+
 using namespace ledger;
 using test::SqlSession;
 
@@ -91,6 +93,48 @@ double measure(const QString &dsn, int clients, double seconds, bool hot, std::a
     for (auto &t : threads)
         t.join();
     return double(posted.load()) / (double(timer.nsecsElapsed()) / 1e9);
+}
+
+// Server CPU per posting, one client posting n transactions in a row: the backend's own
+// user+system time from /proc (the bench runs the cluster on this machine). Unlike
+// throughput, hardly moved by whatever else the machine is doing.
+double cpuMillisPerPosting(const QString &dsn, const QString &adminDsn, int n,
+                           std::atomic<qint64> &keys)
+{
+    const QString application = QStringLiteral("bench-cpu-%1").arg(++keys);
+    Connection connection(dsn, application);
+    SqlSession admin(adminDsn);
+    const QString pid =
+        admin.scalar(QStringLiteral("SELECT pid FROM pg_stat_activity WHERE application_name = $1"),
+                     {application});
+    auto cpuTicks = [&pid] {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!stat.open(QIODevice::ReadOnly))
+            return qint64(-1);
+        const QByteArray text = stat.readAll();
+        // Fields after the command name (which may hold spaces) in parentheses.
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        return fields.value(11).toLongLong() + fields.value(12).toLongLong(); // utime, stime
+    };
+    std::mt19937 rng(7);
+    const qint64 before = cpuTicks();
+    for (int i = 0; i < n; ++i) {
+        const int a = 1 + int(rng() % kAccounts);
+        const int b = 1 + int((a + rng() % (kAccounts - 1)) % kAccounts);
+        LedgerRepository::post(
+            connection,
+            QStringLiteral(
+                R"({"idempotency_key": "cpu-%1", "effective_at": "2026-11-20T10:00:00Z", "description": "bench",
+                "legs": [{"account": "B-%2", "amount": "-1.00", "currency": "EUR"}, {"account": "B-%3", "amount": "1.00", "currency": "EUR"}]})")
+                .arg(++keys)
+                .arg(a)
+                .arg(b)
+                .toUtf8());
+    }
+    const qint64 after = cpuTicks();
+    if (before < 0 || after < 0)
+        return -1;
+    return 1000.0 * double(after - before) / double(sysconf(_SC_CLK_TCK)) / n;
 }
 
 } // namespace
@@ -227,6 +271,22 @@ int main(int argc, char *argv[])
                     .arg(setups[i], -20)
                     .arg(random[i], 10, 'f', 0)
                     .arg(hot[i], 10, 'f', 0));
+        // The robust figure: server CPU per posting, one client, 3000 postings each.
+        QList<double> cpu(3, 0.0);
+        for (int round = 0; round < 2; ++round) {
+            for (int i = 0; i < 3; ++i) {
+                const QString dsn = cluster.dsn(QStringLiteral("bench_writer"), databases[i]) +
+                                    QStringLiteral(" password=bench");
+                cpu[i] += cpuMillisPerPosting(dsn, cluster.dsn({}, databases[i]), 1500, keys);
+            }
+        }
+        say(QStringLiteral("server CPU per posting (one client, 3000 postings): off %1 ms, "
+                           "events %2 ms, chained %3 ms — the chained audit costs %4% of the "
+                           "CPU of a posting without audit")
+                .arg(cpu[0] / 2, 0, 'f', 3)
+                .arg(cpu[1] / 2, 0, 'f', 3)
+                .arg(cpu[2] / 2, 0, 'f', 3)
+                .arg(100.0 * (cpu[2] - cpu[0]) / cpu[0], 0, 'f', 1));
         const double costRandom = 100.0 * (1.0 - random[2] / random[0]);
         const double costHot = 100.0 * (1.0 - hot[2] / hot[0]);
         say(QStringLiteral("audit cost vs off: random %1%, hot %2% (target: at most 20%) — %3")
