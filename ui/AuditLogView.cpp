@@ -13,6 +13,8 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -505,6 +507,18 @@ void AuditLogView::openSelectedObject()
     if (row < 0)
         return;
     const AuditEvent &e = m_model->event(row);
+    // A reversal request is shown with its transaction, which lists its requests and
+    // decisions; the event names the transaction in its details.
+    if (e.objectType == QLatin1String("reversal_request")) {
+        const QJsonValue transaction = QJsonDocument::fromJson(e.details.toUtf8())
+                                           .object()
+                                           .value(QStringLiteral("transaction_id"));
+        if (transaction.isDouble()) {
+            Q_EMIT openObjectRequested(QStringLiteral("transaction"),
+                                       QString::number(qint64(transaction.toDouble())));
+            return;
+        }
+    }
     if (e.objectId.isEmpty())
         return;
     Q_EMIT openObjectRequested(e.objectType, e.objectId);

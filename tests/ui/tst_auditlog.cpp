@@ -327,6 +327,27 @@ private Q_SLOTS:
         QCOMPARE(open.last().at(1).toString(),
                  sql(QStringLiteral("SELECT object_id FROM audit.events WHERE action = "
                                     "'transaction.posted'")));
+
+        // A reversal request opens its transaction (named in the event's details).
+        const QString transaction = open.last().at(1).toString();
+        test::SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin
+                    .exec(QStringLiteral("SELECT audit.record('reversal.requested', "
+                                         "'reversal_request', '77', jsonb_build_object("
+                                         "'transaction_id', %1, 'reason', 'DUPLICATE'))")
+                              .arg(transaction))
+                    .ok);
+        child<QLineEdit>(&view, "filterAction")->setText(QStringLiteral("reversal.requested"));
+        child<QLineEdit>(&view, "filterObjectId")->setText(QStringLiteral("77"));
+        view.applyFilter();
+        waitUntilLoaded(view);
+        QCOMPARE(view.model()->rowCount(), 1);
+        table->setFocus();
+        QTest::keyClick(table, Qt::Key_Home, Qt::ControlModifier);
+        QTest::keyClick(table, Qt::Key_Return);
+        QCOMPARE(open.count(), 4);
+        QCOMPARE(open.last().at(0).toString(), QStringLiteral("transaction"));
+        QCOMPARE(open.last().at(1).toString(), transaction);
     }
 
     void verifiesAnIntactChain()
