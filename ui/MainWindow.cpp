@@ -1,12 +1,15 @@
 #include "MainWindow.h"
 
+#include "AccountFilterProxyModel.h"
 #include "AccountListModel.h"
+#include "AccountWorkspace.h"
 #include "SessionLockOverlay.h"
 #include "session/ConsoleSession.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -18,7 +21,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
-#include <QSortFilterProxyModel>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -57,6 +60,18 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     });
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
+        // The currencies the ledger uses, for the navigator's filter.
+        QStringList currencies;
+        for (int row = 0; row < m_accounts->rowCount(); ++row)
+            currencies << m_accounts->account(row).currency;
+        currencies.removeDuplicates();
+        currencies.sort();
+        const QString chosen = m_currencyFilter->currentData().toString();
+        m_currencyFilter->clear();
+        m_currencyFilter->addItem(tr("any currency"), QString());
+        for (const QString &c : currencies)
+            m_currencyFilter->addItem(c, c);
+        m_currencyFilter->setCurrentIndex(qMax(0, m_currencyFilter->findData(chosen)));
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
         if (m_selectedCode.isEmpty())
             return;
@@ -108,16 +123,28 @@ void MainWindow::createCentralWidget()
     searchLabel->setBuddy(m_search);
     searchRow->addWidget(searchLabel);
     searchRow->addWidget(m_search, 1);
+    m_kindFilter = new QComboBox(central);
+    m_kindFilter->setObjectName(QStringLiteral("kindFilter"));
+    m_kindFilter->setAccessibleName(tr("Filter accounts by kind"));
+    m_kindFilter->addItem(tr("any kind"), QString());
+    for (AccountKind k : {AccountKind::Asset, AccountKind::Liability, AccountKind::Equity,
+                          AccountKind::Income, AccountKind::Expense})
+        m_kindFilter->addItem(toString(k), toString(k));
+    m_currencyFilter = new QComboBox(central);
+    m_currencyFilter->setObjectName(QStringLiteral("currencyFilter"));
+    m_currencyFilter->setAccessibleName(tr("Filter accounts by currency"));
+    m_currencyFilter->addItem(tr("any currency"), QString());
+    searchRow->addWidget(m_kindFilter);
+    searchRow->addWidget(m_currencyFilter);
     layout->addLayout(searchRow);
 
-    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy = new AccountFilterProxyModel(this);
     m_proxy->setSourceModel(m_accounts);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setFilterKeyColumn(-1); // code and name (and the rest)
-    m_proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setSortRole(AccountListModel::SortRole);
-    connect(m_search, &QLineEdit::textChanged, m_proxy,
-            &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_search, &QLineEdit::textChanged, m_proxy, &AccountFilterProxyModel::setText);
+    connect(m_kindFilter, &QComboBox::currentIndexChanged, this,
+            [this] { m_proxy->setKind(m_kindFilter->currentData().toString()); });
+    connect(m_currencyFilter, &QComboBox::currentIndexChanged, this,
+            [this] { m_proxy->setCurrency(m_currencyFilter->currentData().toString()); });
 
     m_accountView = new QTableView(central);
     m_accountView->setObjectName(QStringLiteral("accountView"));
@@ -163,6 +190,17 @@ void MainWindow::createActions()
         m_search->selectAll();
     });
 
+    QAction *accounts = view->addAction(tr("&Accounts"));
+    accounts->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
+    connect(accounts, &QAction::triggered, this,
+            [this] { m_accountView->setFocus(Qt::ShortcutFocusReason); });
+    QAction *timeline = view->addAction(tr("&Timeline"));
+    timeline->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
+    connect(timeline, &QAction::triggered, this, [this] {
+        if (m_workspace)
+            m_workspace->setFocus(Qt::ShortcutFocusReason);
+    });
+
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About Ledger Console"));
     connect(about, &QAction::triggered, this, [this] {
@@ -171,6 +209,27 @@ void MainWindow::createActions()
                               "for a PostgreSQL double-entry ledger.</p>")
                                .arg(QApplication::applicationVersion()));
     });
+}
+
+void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
+{
+    m_workspace = workspace;
+    // Navigator | workspace; the split is remembered with the rest of the layout.
+    QWidget *navigator = takeCentralWidget();
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->addWidget(navigator);
+    m_splitter->addWidget(workspace);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 5);
+    setCentralWidget(m_splitter);
+    m_splitter->restoreState(
+        QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    connect(m_accountView, &QTableView::activated, workspace, [workspace](const QModelIndex &i) {
+        workspace->openAccount(i.data(AccountListModel::AccountCodeRole).toString());
+    });
+    connect(workspace, &AccountWorkspace::statusMessage, this,
+            [this](const QString &message) { statusBar()->showMessage(message, 8000); });
 }
 
 void MainWindow::attachSession(ConsoleSession *session)
@@ -261,6 +320,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setValue(QStringLiteral("mainWindow/state"), saveState());
     settings.setValue(QStringLiteral("mainWindow/accountColumns"),
                       m_accountView->horizontalHeader()->saveState());
+    if (m_splitter)
+        settings.setValue(QStringLiteral("mainWindow/splitter"), m_splitter->saveState());
     QMainWindow::closeEvent(event);
 }
 

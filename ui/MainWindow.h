@@ -4,16 +4,19 @@
 
 #include <QMainWindow>
 
+class QComboBox;
 class QLabel;
 class QLineEdit;
-class QSortFilterProxyModel;
+class QSplitter;
 class QTableView;
 class QFrame;
 class QPushButton;
 
 namespace ledger {
 
+class AccountFilterProxyModel;
 class AccountListModel;
+class AccountWorkspace;
 class ConsoleSession;
 class SessionLockOverlay;
 
@@ -31,6 +34,11 @@ public:
                QWidget *parent = nullptr);
 
     QTableView *accountView() const { return m_accountView; }
+
+    // The account work surface (timeline, point in time, chart) beside the navigator;
+    // Enter or double-click on an account opens it there.
+    void setAccountWorkspace(AccountWorkspace *workspace);
+    AccountWorkspace *accountWorkspace() const { return m_workspace; }
 
     // Time-limited sign-in: shows who is signed in and the time left, warns before the
     // end, locks the window when the session ends. signInRequested() asks the
@@ -52,7 +60,11 @@ private:
     void restoreLayout();
 
     AccountListModel *m_accounts;
-    QSortFilterProxyModel *m_proxy = nullptr;
+    AccountFilterProxyModel *m_proxy = nullptr;
+    QComboBox *m_kindFilter = nullptr;
+    QComboBox *m_currencyFilter = nullptr;
+    QSplitter *m_splitter = nullptr;
+    AccountWorkspace *m_workspace = nullptr;
     QTableView *m_accountView = nullptr;
     QLineEdit *m_search = nullptr;
     QFrame *m_banner = nullptr;
