@@ -292,7 +292,12 @@ void TimelineModel::startLoad(const QString &openCode)
         return;
     const quint64 generation = ++m_generation;
     beginResetModel();
-    m_window = {};
+    // Reloading the same account without a search keeps the row count until the new one
+    // arrives (the rows read "loading…" meanwhile): a view re-initialises its header, O(n)
+    // in the rows, only when the count changes, which an order switch or a retry rarely does.
+    if (!openCode.isEmpty() || m_filter.needsSearch())
+        m_window = {};
+    m_firstLoadPending = true; // no page requests against the old window meanwhile
     m_pages.clear();
     m_lru.clear();
     m_pending.clear();
@@ -343,6 +348,11 @@ void TimelineModel::startLoad(const QString &openCode)
                   setLoading(false);
                   if (!result) {
                       m_searchPending = false;
+                      m_firstLoadPending = false;
+                      // Nothing is known now: no rows rather than rows of another load.
+                      beginResetModel();
+                      m_window = {};
+                      endResetModel();
                       fail(result.error());
                       return;
                   }
@@ -352,6 +362,7 @@ void TimelineModel::startLoad(const QString &openCode)
 
 void TimelineModel::applyFirstLoad(const FirstLoad &load)
 {
+    m_firstLoadPending = false;
     if (load.history) {
         m_history = *load.history;
         m_opening = false;
@@ -378,7 +389,7 @@ void TimelineModel::applyFirstLoad(const FirstLoad &load)
 void TimelineModel::requestPage(qint64 page) const
 {
     if (m_pending.contains(page) || m_failed.contains(page) || m_pages.contains(page) ||
-        !hasAccount())
+        !hasAccount() || m_firstLoadPending)
         return;
     if (m_pending.size() >= kMaxInFlight) {
         m_wanted.removeOne(page);
@@ -401,9 +412,15 @@ void TimelineModel::sendPage(qint64 page) const
     const TimelineOrder order = m_order;
     const qint64 position = m_window.firstPosition + page * m_pageSize;
     const int limit = int(qMin<qint64>(m_pageSize, m_window.rowCount - page * m_pageSize));
+    // Scrolling down: the page before ends where this one starts, so the server continues
+    // after its last entry instead of finding the start by position.
+    qint64 afterSeq = 0;
+    if (const auto before = m_pages.constFind(page - 1);
+        page > 0 && before != m_pages.constEnd() && before->size() == m_pageSize)
+        afterSeq = before->last().accountSeq;
     auto *self = const_cast<TimelineModel *>(this); // the cache is logically const
     whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::page(c, accountId, order, position, limit);
+        return TimelineRepository::page(c, accountId, order, position, limit, afterSeq);
     }),
               self, [self, generation, page](const Result<QList<TimelineEntry>> &result) {
                   if (generation != self->m_generation)

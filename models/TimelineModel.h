@@ -144,6 +144,7 @@ private:
 
     mutable bool m_loading = false;
     bool m_opening = false;
+    bool m_firstLoadPending = false; // a reset's first load is on its way
 };
 
 } // namespace ledger

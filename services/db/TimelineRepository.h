@@ -28,8 +28,10 @@ TimelineWindow window(Connection &connection, qint64 accountId, TimelineOrder or
                       const std::optional<QDateTime> &to = std::nullopt);
 
 // Rows at positions [position, position + limit) (a keyset range, never OFFSET).
+// afterSeq: the entry at position - 1 when the caller has it (the end of the page before);
+// in effective order that spares the server finding the start by position.
 QList<TimelineEntry> page(Connection &connection, qint64 accountId, TimelineOrder order,
-                          qint64 position, int limit);
+                          qint64 position, int limit, qint64 afterSeq = 0);
 
 // Up to `limit` rows matching the filter after the entry `afterSeq` (0: from the start).
 QList<TimelineEntry> search(Connection &connection, qint64 accountId, TimelineOrder order,

@@ -172,6 +172,20 @@ private Q_SLOTS:
             QVERIFY(e);
             QCOMPARE(e->balanceMinor, expected[row].balanceMinor);
         }
+        // Backwards from the end (no page before is at hand: the server finds each start
+        // by position, and the last page counts back from the account's balance).
+        TimelineModel backwards(&worker);
+        backwards.setPageSize(64);
+        backwards.setMaxCachedPages(4);
+        backwards.setOrder(order);
+        openAndWait(backwards, m_code);
+        for (int row = backwards.rowCount() - 1; row >= 0; row -= 13) {
+            QVERIFY(loadRow(backwards, row));
+            const std::optional<TimelineEntry> e = backwards.entryAt(row);
+            QCOMPARE(e->accountSeq, expected[row].seq);
+            QCOMPARE(e->position, qint64(row));
+            QCOMPARE(e->balanceMinor, expected[row].balanceMinor);
+        }
         // Scrolling kept a bounded cache.
         QVERIFY2(model.cachedPageCount() <= 4,
                  qPrintable(QString::number(model.cachedPageCount())));

@@ -315,7 +315,13 @@ $$;
 -- Rows at positions [p_position, p_position + p_limit) of the account's timeline in the
 -- given order: a keyset range from the entry at p_position (never OFFSET). The running
 -- balance is the account's balance after each entry in that order, on its normal side.
-CREATE FUNCTION ledger.timeline_page(p_account_id bigint, p_order text, p_position bigint, p_limit integer)
+-- In effective order the start is found, cheapest first: position 0 is the first entry;
+-- a page reaching the end is read backwards from the last (its balances count back from
+-- the account's head); p_after_seq, the entry at p_position - 1 (the end of the page
+-- before, which a scrolling client has), continues after it; otherwise a binary search
+-- over time finds the entry at p_position (ledger.effective_seq_at, ~50 O(log n) counts).
+CREATE FUNCTION ledger.timeline_page(p_account_id bigint, p_order text, p_position bigint, p_limit integer,
+                                     p_after_seq bigint DEFAULT NULL)
 RETURNS SETOF ledger.timeline_row
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, ledger
@@ -323,6 +329,8 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     a record;
+    v_total bigint;
+    v_head bigint;
     v_seq bigint;
     v_effective timestamptz;
     v_start bigint;
@@ -353,15 +361,54 @@ BEGIN
         RETURN;
     END IF;
 
-    v_seq := ledger.effective_seq_at(p_account_id, p_position);
-    IF v_seq IS NULL THEN
+    -- Same snapshot as the entries below (a STABLE function sees its caller's).
+    SELECT h.last_seq, h.balance INTO v_total, v_head FROM ledger.account_heads h WHERE h.account_id = p_account_id;
+    IF p_position >= v_total THEN
         RETURN;
     END IF;
-    SELECT e.effective_at INTO v_effective
-    FROM ledger.entries e WHERE e.account_id = p_account_id AND e.account_seq = v_seq;
-    -- The balance before the first row, then a running sum over the page's rows.
-    v_start := ledger.effective_balance_after(p_account_id, v_effective, v_seq)
-             - (SELECT e.amount FROM ledger.entries e WHERE e.account_id = p_account_id AND e.account_seq = v_seq);
+    IF p_position + p_limit >= v_total AND p_after_seq IS NULL THEN
+        RETURN QUERY
+        SELECT v_total - row_number() OVER back, p.id, p.transaction_id, p.account_seq, p.effective_at, p.recorded_at,
+               t.description, t.external_ref,
+               ledger.format_minor(a.sign * p.amount, a.exponent), a.sign * p.amount,
+               ledger.format_minor(a.sign * (v_head - coalesce(sum(p.amount) OVER later, 0))::bigint, a.exponent),
+               a.sign * (v_head - coalesce(sum(p.amount) OVER later, 0))::bigint,
+               t.kind, t.reverses, r.id,
+               p.recorded_at - p.effective_at > ledger.late_after(), p.effective_at > p.recorded_at
+        FROM (SELECT e.* FROM ledger.entries e
+              WHERE e.account_id = p_account_id
+              ORDER BY e.effective_at DESC, e.account_seq DESC
+              LIMIT v_total - p_position) p
+        JOIN ledger.transactions t ON t.id = p.transaction_id
+        LEFT JOIN ledger.transactions r ON r.reverses = t.id
+        WINDOW back AS (ORDER BY p.effective_at DESC, p.account_seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+               later AS (ORDER BY p.effective_at DESC, p.account_seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        ORDER BY p.effective_at, p.account_seq;
+        RETURN;
+    END IF;
+
+    -- The keyset start (inclusive) and the balance before it.
+    IF p_position = 0 THEN
+        v_effective := '-infinity';
+        v_seq := 0;
+        v_start := 0;
+    ELSIF p_after_seq IS NOT NULL THEN
+        SELECT e.effective_at INTO v_effective
+        FROM ledger.entries e WHERE e.account_id = p_account_id AND e.account_seq = p_after_seq;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Account % has no entry %', p_account_id, p_after_seq USING ERRCODE = 'LG071';
+        END IF;
+        v_start := ledger.effective_balance_after(p_account_id, v_effective, p_after_seq);
+        v_seq := p_after_seq + 1; -- (effective_at, account_seq) > (e, s) is >= (e, s + 1)
+    ELSE
+        v_seq := ledger.effective_seq_at(p_account_id, p_position);
+        IF v_seq IS NULL THEN
+            RETURN;
+        END IF;
+        SELECT e.effective_at, ledger.effective_balance_after(p_account_id, e.effective_at, e.account_seq) - e.amount
+        INTO v_effective, v_start
+        FROM ledger.entries e WHERE e.account_id = p_account_id AND e.account_seq = v_seq;
+    END IF;
     RETURN QUERY
     SELECT p_position + row_number() OVER w - 1, p.id, p.transaction_id, p.account_seq, p.effective_at, p.recorded_at,
            t.description, t.external_ref,
@@ -726,7 +773,7 @@ REVOKE EXECUTE ON FUNCTION
     ledger.check_timeline_order(text),
     ledger.open_account_history(text),
     ledger.timeline_window(bigint, text, timestamptz, timestamptz),
-    ledger.timeline_page(bigint, text, bigint, integer),
+    ledger.timeline_page(bigint, text, bigint, integer, bigint),
     ledger.timeline_search(bigint, text, bigint, integer, timestamptz, timestamptz, text, text, text),
     ledger.point_in_time(bigint, timestamptz, timestamptz),
     ledger.point_in_time_entries(bigint, timestamptz, timestamptz, integer),
@@ -738,7 +785,7 @@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     ledger.open_account_history(text),
     ledger.timeline_window(bigint, text, timestamptz, timestamptz),
-    ledger.timeline_page(bigint, text, bigint, integer),
+    ledger.timeline_page(bigint, text, bigint, integer, bigint),
     ledger.timeline_search(bigint, text, bigint, integer, timestamptz, timestamptz, text, text, text),
     ledger.point_in_time(bigint, timestamptz, timestamptz),
     ledger.point_in_time_entries(bigint, timestamptz, timestamptz, integer),
