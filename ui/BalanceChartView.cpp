@@ -169,10 +169,11 @@ void BalanceChartView::load()
     const QDateTime from = m_from;
     const QDateTime to = m_to;
     const int width = plotWidth();
-    // Twice the pixels from the server, LTTB down to the pixels here.
-    const int samples = 2 * width;
+    // One sample per pixel, or every entry when there are at most four per pixel (then
+    // LTTB picks the pixels' points here).
+    const int samples = width;
     whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::balanceSeries(c, accountId, from, to, samples, 500);
+        return TimelineRepository::balanceSeries(c, accountId, from, to, samples, 200);
     }),
               this, [this, generation, width](const Result<BalanceSeries> &result) {
                   if (generation != m_generation)

@@ -661,11 +661,12 @@ BEGIN
 END
 $$;
 
--- The balance over [p_from, p_to] in effective time, for a chart of p_samples points or so.
--- When the range holds at most p_samples entries: every entry (exact = true), after a
--- point at p_from. Otherwise the balance at p_samples evenly spaced times (O(log n) each,
--- exact = false): a whole 10M-entry history costs p_samples probes, not a scan. The
--- console downsamples either to its pixels (LTTB). Normal side, minor units.
+-- The balance over [p_from, p_to] in effective time, for a chart p_samples pixels wide.
+-- When the range holds at most 4 * p_samples entries: every entry (exact = true), after a
+-- point at p_from, which the console downsamples to its pixels with LTTB. Otherwise the
+-- balance at p_samples evenly spaced times (index probes, exact = false): a whole
+-- 10M-entry history costs p_samples probes, not a scan; zooming in fetches the visible
+-- range again, exact once it is short enough. Normal side, minor units.
 CREATE FUNCTION ledger.balance_series(p_account_id bigint, p_from timestamptz, p_to timestamptz, p_samples integer)
 RETURNS TABLE (at timestamptz, balance_minor bigint, exact boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -688,7 +689,7 @@ BEGIN
     END IF;
     v_first := ledger.count_effective_by(p_account_id, p_from);
     v_count := ledger.count_effective_by(p_account_id, p_to) - v_first;
-    IF v_count <= p_samples THEN
+    IF v_count <= 4 * p_samples THEN
         v_start := ledger.balance_minor(p_account_id, p_from, 'infinity');
         RETURN QUERY
         SELECT p_from, a.sign * v_start, true
@@ -722,17 +723,21 @@ BEGIN
     PERFORM access.check_session();
     SELECT * INTO a FROM ledger.timeline_account(p_account_id);
     RETURN QUERY
-    WITH picked AS (
+    -- Reversals are few ledger-wide (and indexed by "reverses"): start from them, never
+    -- from the account's entries (which may be millions).
+    WITH reversals AS MATERIALIZED (
+        SELECT t.id, t.reverses FROM ledger.transactions t WHERE t.reverses IS NOT NULL),
+    picked AS (
         (SELECT e.effective_at, 'reversal'::text AS marker, e.transaction_id, e.account_seq
-         FROM ledger.transactions t
-         JOIN ledger.entries e ON e.transaction_id = t.id AND e.account_id = p_account_id
-         WHERE t.reverses IS NOT NULL AND e.effective_at BETWEEN p_from AND p_to
+         FROM reversals r
+         JOIN ledger.entries e ON e.transaction_id = r.id AND e.account_id = p_account_id
+         WHERE e.effective_at BETWEEN p_from AND p_to
          ORDER BY e.effective_at LIMIT p_limit)
         UNION ALL
         (SELECT e.effective_at, 'reversed'::text, e.transaction_id, e.account_seq
-         FROM ledger.transactions t
-         JOIN ledger.entries e ON e.transaction_id = t.reverses AND e.account_id = p_account_id
-         WHERE t.reverses IS NOT NULL AND e.effective_at BETWEEN p_from AND p_to
+         FROM reversals r
+         JOIN ledger.entries e ON e.transaction_id = r.reverses AND e.account_id = p_account_id
+         WHERE e.effective_at BETWEEN p_from AND p_to
          ORDER BY e.effective_at LIMIT p_limit)
         UNION ALL
         (SELECT e.effective_at, 'backdated'::text, e.transaction_id, e.account_seq
