@@ -138,6 +138,7 @@ void AccountWorkspace::showError(const Error &error)
     m_bannerText->setToolTip(error.detail);
     m_banner->show();
     Q_EMIT statusMessage(error.message);
+    Q_EMIT loadFailed(error);
 }
 
 void AccountWorkspace::openTransaction(qint64 transactionId)

@@ -48,6 +48,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void statusMessage(const QString &message);
+    // Any load failed (the banner shows it); a session that ended shows up here too.
+    void loadFailed(const ledger::Error &error);
     void transactionOpened(QWidget *dialog);
 
 private:

@@ -230,6 +230,8 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
     });
     connect(workspace, &AccountWorkspace::statusMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });
+    if (m_session) // an expired or revoked session seen by the workspace locks the window
+        connect(workspace, &AccountWorkspace::loadFailed, m_session, &ConsoleSession::reportError);
 }
 
 void MainWindow::attachSession(ConsoleSession *session)
@@ -279,6 +281,8 @@ void MainWindow::attachSession(ConsoleSession *session)
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);
     connect(m_accounts, &AccountListModel::loadFailed, session, &ConsoleSession::reportError);
+    if (m_workspace)
+        connect(m_workspace, &AccountWorkspace::loadFailed, session, &ConsoleSession::reportError);
 }
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
