@@ -91,6 +91,11 @@ public:
     int maxCachedPages() const { return m_maxPages; }
     void setMaxCachedPages(int pages) { m_maxPages = qMax(4, pages); }
     int cachedPageCount() const { return int(m_pages.size()); }
+    // Timelines longer than this show their first page first and grow to the full row
+    // count from the event loop right after (see applyFirstLoad).
+    void setProgressiveThreshold(qint64 rows) { m_growThreshold = rows; }
+    // True once rowCount() is the whole (windowed) timeline.
+    bool isFullyShown() const { return isSearchMode() || m_shownRows == m_window.rowCount; }
 
 Q_SIGNALS:
     void accountOpened(const ledger::AccountHistory &history);
@@ -111,6 +116,7 @@ private:
     void sendPage(qint64 page) const;
     void pageArrived(quint64 generation, qint64 page, const QList<TimelineEntry> &rows);
     void sendNextWanted() const;
+    void showAllRows();
     void searchArrived(quint64 generation, const QList<TimelineEntry> &rows);
     void resolveSearchJump();
     void fail(const Error &error);
@@ -128,6 +134,8 @@ private:
 
     // Windowed mode.
     TimelineWindow m_window;
+    qint64 m_shownRows = 0; // rowCount(): m_window.rowCount, or a first page while growing
+    qint64 m_growThreshold = 200000;
     // The cache is filled from data() (const): a view asking for a row is what loads it.
     mutable QHash<qint64, QList<TimelineEntry>> m_pages;
     mutable QList<qint64> m_lru; // least recently used first

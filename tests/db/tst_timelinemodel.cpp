@@ -201,6 +201,46 @@ private Q_SLOTS:
                                      {m_code}));
     }
 
+    void bigTimelinesShowTheFirstPageThenGrow()
+    {
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
+        TimelineModel model(&worker);
+        model.setPageSize(50);
+        model.setProgressiveThreshold(100); // "big" for this account
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QSignalSpy counted(&model, &TimelineModel::countChanged);
+        QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+        int rowsWhenCounted = -1;
+        bool loadedWhenCounted = false;
+        bool fullWhenCounted = true;
+        connect(&model, &TimelineModel::countChanged, this, [&] {
+            rowsWhenCounted = model.rowCount();
+            loadedWhenCounted = model.index(0, 0).data(TimelineModel::LoadedRole).toBool();
+            fullWhenCounted = model.isFullyShown();
+        });
+        model.openAccount(m_code);
+        QTRY_COMPARE(counted.count(), 1);
+        QCOMPARE(counted.first().first().toLongLong(), m_entries); // the count is exact at once
+        QCOMPARE(rowsWhenCounted, 50);                             // the first page first
+        QVERIFY(loadedWhenCounted);
+        QVERIFY(!fullWhenCounted);
+        QTRY_COMPARE(model.rowCount(), int(m_entries)); // then all of it
+        QVERIFY(model.isFullyShown());
+        QCOMPARE(inserted.count(), 1);
+        // A jump asked for before the growth lands on a valid row.
+        TimelineModel again(&worker);
+        again.setProgressiveThreshold(100);
+        QSignalSpy jumped(&again, &TimelineModel::jumpReady);
+        QSignalSpy againCounted(&again, &TimelineModel::countChanged);
+        again.openAccount(m_code);
+        QTRY_COMPARE(againCounted.count(), 1);
+        again.jumpToDate(QDateTime::currentDateTimeUtc().addYears(1));
+        QTRY_COMPARE(jumped.count(), 1);
+        QCOMPARE(jumped.first().first().toInt(), int(m_entries) - 1);
+        QVERIFY(jumped.first().first().toInt() < again.rowCount());
+    }
+
     void dateRangeIsAnExactWindow_data()
     {
         QTest::addColumn<TimelineOrder>("order");
