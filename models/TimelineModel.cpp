@@ -380,7 +380,8 @@ void TimelineModel::applyFirstLoad(const FirstLoad &load)
     m_searchPending = false;
     // A view sets up per-row data in its header when the row count changes (QTableView:
     // ~8 ns a row, 80 ms for ten million). Big timelines therefore show their first page
-    // at once and grow to the full count right after, from the event loop.
+    // at once and grow to the full count once it is painted: the view calls showAllRows()
+    // after its first paint; this timer is the fallback when no view paints.
     const bool grow = m_shownRows != load.window.rowCount && load.window.rowCount > m_growThreshold;
     beginResetModel();
     m_window = load.window;
@@ -395,7 +396,7 @@ void TimelineModel::applyFirstLoad(const FirstLoad &load)
         Q_EMIT pageLoaded(0, int(load.rows.size()));
     if (grow) {
         const quint64 generation = m_generation;
-        QTimer::singleShot(0, this, [this, generation] {
+        QTimer::singleShot(250, this, [this, generation] {
             if (generation == m_generation)
                 showAllRows();
         });

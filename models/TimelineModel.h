@@ -96,6 +96,9 @@ public:
     void setProgressiveThreshold(qint64 rows) { m_growThreshold = rows; }
     // True once rowCount() is the whole (windowed) timeline.
     bool isFullyShown() const { return isSearchMode() || m_shownRows == m_window.rowCount; }
+    // Grows a big timeline from its first page to the full row count (a view calls it once
+    // the first page is painted).
+    void showAllRows();
 
 Q_SIGNALS:
     void accountOpened(const ledger::AccountHistory &history);
@@ -116,7 +119,6 @@ private:
     void sendPage(qint64 page) const;
     void pageArrived(quint64 generation, qint64 page, const QList<TimelineEntry> &rows);
     void sendNextWanted() const;
-    void showAllRows();
     void searchArrived(quint64 generation, const QList<TimelineEntry> &rows);
     void resolveSearchJump();
     void fail(const Error &error);

@@ -19,6 +19,7 @@
 #include <QPushButton>
 #include <QRegularExpressionValidator>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -196,6 +197,17 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     });
     connect(m_model, &TimelineModel::modelReset, this, [this] { m_count->clear(); });
     setFocusProxy(m_table);
+    m_table->viewport()->installEventFilter(this);
+}
+
+bool TimelineView::eventFilter(QObject *watched, QEvent *event)
+{
+    // A big timeline arrives as its first page; once that is on screen, the model grows to
+    // the full row count (the header's per-row set-up then no longer delays the first page).
+    if (watched == m_table->viewport() && event->type() == QEvent::Paint &&
+        !m_model->isFullyShown())
+        QTimer::singleShot(0, m_model, &TimelineModel::showAllRows);
+    return QWidget::eventFilter(watched, event);
 }
 
 void TimelineView::updateCount(qint64 rows, bool exact)

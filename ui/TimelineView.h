@@ -44,6 +44,9 @@ public Q_SLOTS:
     void copySelection();
     void copySelectionAsCsv();
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 Q_SIGNALS:
     void transactionActivated(qint64 transactionId);
     void statusMessage(const QString &message);
