@@ -1,6 +1,8 @@
 #include "MainWindow.h"
 
+#include "AccountFilterProxyModel.h"
 #include "AccountListModel.h"
+#include "AccountWorkspace.h"
 #include "AuditLogView.h"
 #include "SessionLockOverlay.h"
 #include "session/ConsoleSession.h"
@@ -8,6 +10,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -19,7 +22,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
-#include <QSortFilterProxyModel>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
@@ -59,6 +62,18 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     });
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
+        // The currencies the ledger uses, for the navigator's filter.
+        QStringList currencies;
+        for (int row = 0; row < m_accounts->rowCount(); ++row)
+            currencies << m_accounts->account(row).currency;
+        currencies.removeDuplicates();
+        currencies.sort();
+        const QString chosen = m_currencyFilter->currentData().toString();
+        m_currencyFilter->clear();
+        m_currencyFilter->addItem(tr("any currency"), QString());
+        for (const QString &c : currencies)
+            m_currencyFilter->addItem(c, c);
+        m_currencyFilter->setCurrentIndex(qMax(0, m_currencyFilter->findData(chosen)));
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
         if (!m_selectedCode.isEmpty())
             selectAccount(m_selectedCode);
@@ -103,16 +118,28 @@ void MainWindow::createCentralWidget()
     searchLabel->setBuddy(m_search);
     searchRow->addWidget(searchLabel);
     searchRow->addWidget(m_search, 1);
+    m_kindFilter = new QComboBox(central);
+    m_kindFilter->setObjectName(QStringLiteral("kindFilter"));
+    m_kindFilter->setAccessibleName(tr("Filter accounts by kind"));
+    m_kindFilter->addItem(tr("any kind"), QString());
+    for (AccountKind k : {AccountKind::Asset, AccountKind::Liability, AccountKind::Equity,
+                          AccountKind::Income, AccountKind::Expense})
+        m_kindFilter->addItem(toString(k), toString(k));
+    m_currencyFilter = new QComboBox(central);
+    m_currencyFilter->setObjectName(QStringLiteral("currencyFilter"));
+    m_currencyFilter->setAccessibleName(tr("Filter accounts by currency"));
+    m_currencyFilter->addItem(tr("any currency"), QString());
+    searchRow->addWidget(m_kindFilter);
+    searchRow->addWidget(m_currencyFilter);
     layout->addLayout(searchRow);
 
-    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy = new AccountFilterProxyModel(this);
     m_proxy->setSourceModel(m_accounts);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setFilterKeyColumn(-1); // code and name (and the rest)
-    m_proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setSortRole(AccountListModel::SortRole);
-    connect(m_search, &QLineEdit::textChanged, m_proxy,
-            &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_search, &QLineEdit::textChanged, m_proxy, &AccountFilterProxyModel::setText);
+    connect(m_kindFilter, &QComboBox::currentIndexChanged, this,
+            [this] { m_proxy->setKind(m_kindFilter->currentData().toString()); });
+    connect(m_currencyFilter, &QComboBox::currentIndexChanged, this,
+            [this] { m_proxy->setCurrency(m_currencyFilter->currentData().toString()); });
     // A search is on record once the user settles on it (Enter, or leaving the field), not
     // for every keystroke.
     connect(m_search, &QLineEdit::editingFinished, this, [this] {
@@ -177,13 +204,22 @@ void MainWindow::openObject(const QString &objectType, const QString &objectId)
     if (objectType == QLatin1String("account")) {
         if (m_tabs)
             m_tabs->setCurrentWidget(m_accountsPage);
-        if (selectAccount(objectId)) {
+        const bool listed = selectAccount(objectId);
+        if (m_workspace)
+            m_workspace->openAccount(objectId); // its timeline, whether listed or filtered out
+        else if (listed)
             m_accountView->setFocus();
-            return;
-        }
-        statusBar()->showMessage(
-            tr("Account %1 is not in the navigator (clear its filter or refresh).").arg(objectId),
-            8000);
+        if (!listed && !m_workspace)
+            statusBar()->showMessage(
+                tr("Account %1 is not in the navigator (clear its filter or refresh).")
+                    .arg(objectId),
+                8000);
+        return;
+    }
+    bool isNumber = false;
+    const qint64 id = objectId.toLongLong(&isNumber);
+    if (objectType == QLatin1String("transaction") && isNumber && m_workspace) {
+        m_workspace->openTransaction(id);
         return;
     }
     statusBar()->showMessage(tr("There is no view for a %1 yet (%2).").arg(objectType, objectId),
@@ -209,6 +245,17 @@ void MainWindow::createActions()
         m_search->selectAll();
     });
 
+    QAction *accounts = view->addAction(tr("&Accounts"));
+    accounts->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
+    connect(accounts, &QAction::triggered, this,
+            [this] { m_accountView->setFocus(Qt::ShortcutFocusReason); });
+    QAction *timeline = view->addAction(tr("&Timeline"));
+    timeline->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
+    connect(timeline, &QAction::triggered, this, [this] {
+        if (m_workspace)
+            m_workspace->setFocus(Qt::ShortcutFocusReason);
+    });
+
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About Ledger Console"));
     connect(about, &QAction::triggered, this, [this] {
@@ -217,6 +264,29 @@ void MainWindow::createActions()
                               "for a PostgreSQL double-entry ledger.</p>")
                                .arg(QApplication::applicationVersion()));
     });
+}
+
+void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
+{
+    m_workspace = workspace;
+    // Navigator | workspace; the split is remembered with the rest of the layout.
+    QWidget *navigator = takeCentralWidget();
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->addWidget(navigator);
+    m_splitter->addWidget(workspace);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 5);
+    setCentralWidget(m_splitter);
+    m_splitter->restoreState(
+        QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    connect(m_accountView, &QTableView::activated, workspace, [workspace](const QModelIndex &i) {
+        workspace->openAccount(i.data(AccountListModel::AccountCodeRole).toString());
+    });
+    connect(workspace, &AccountWorkspace::statusMessage, this,
+            [this](const QString &message) { statusBar()->showMessage(message, 8000); });
+    if (m_session) // an expired or revoked session seen by the workspace locks the window
+        connect(workspace, &AccountWorkspace::loadFailed, m_session, &ConsoleSession::reportError);
 }
 
 void MainWindow::attachSession(ConsoleSession *session)
@@ -268,6 +338,8 @@ void MainWindow::attachSession(ConsoleSession *session)
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);
     connect(m_accounts, &AccountListModel::loadFailed, session, &ConsoleSession::reportError);
+    if (m_workspace)
+        connect(m_workspace, &AccountWorkspace::loadFailed, session, &ConsoleSession::reportError);
 }
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
@@ -309,6 +381,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setValue(QStringLiteral("mainWindow/state"), saveState());
     settings.setValue(QStringLiteral("mainWindow/accountColumns"),
                       m_accountView->horizontalHeader()->saveState());
+    if (m_splitter)
+        settings.setValue(QStringLiteral("mainWindow/splitter"), m_splitter->saveState());
     QMainWindow::closeEvent(event);
 }
 

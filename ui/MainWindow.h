@@ -4,9 +4,10 @@
 
 #include <QMainWindow>
 
+class QComboBox;
 class QLabel;
 class QLineEdit;
-class QSortFilterProxyModel;
+class QSplitter;
 class QTableView;
 class QFrame;
 class QPushButton;
@@ -14,7 +15,9 @@ class QTabWidget;
 
 namespace ledger {
 
+class AccountFilterProxyModel;
 class AccountListModel;
+class AccountWorkspace;
 class AuditLogView;
 class ConsoleSession;
 class DbWorker;
@@ -35,13 +38,19 @@ public:
 
     QTableView *accountView() const { return m_accountView; }
 
+    // The account work surface (timeline, point in time, chart) beside the navigator;
+    // Enter or double-click on an account opens it there.
+    void setAccountWorkspace(AccountWorkspace *workspace);
+    AccountWorkspace *accountWorkspace() const { return m_workspace; }
+
     // Adds the auditor's view as a tab beside the accounts, inside the central widget so that
     // the session lock hides it too. The caller routes its openObjectRequested().
     AuditLogView *addAuditLog(DbWorker *worker);
     AuditLogView *auditLogView() const { return m_auditLog; }
 
 public Q_SLOTS:
-    // Shows an audit event's object: an account in the navigator; other kinds say so.
+    // Shows an audit event's object: an account (navigator and timeline), a transaction
+    // (its detail); other kinds say there is no view for them yet.
     void openObject(const QString &objectType, const QString &objectId);
 
 public:
@@ -66,7 +75,11 @@ private:
     void restoreLayout();
 
     AccountListModel *m_accounts;
-    QSortFilterProxyModel *m_proxy = nullptr;
+    AccountFilterProxyModel *m_proxy = nullptr;
+    QComboBox *m_kindFilter = nullptr;
+    QComboBox *m_currencyFilter = nullptr;
+    QSplitter *m_splitter = nullptr;
+    AccountWorkspace *m_workspace = nullptr;
     QTableView *m_accountView = nullptr;
     QLineEdit *m_search = nullptr;
     QFrame *m_banner = nullptr;

@@ -1,6 +1,7 @@
 // ledger-console: wiring only. Builds the worker, the models and the main window.
 
 #include "AccountListModel.h"
+#include "AccountWorkspace.h"
 #include "LoginDialog.h"
 #include "MainWindow.h"
 #include "db/Connection.h"
@@ -118,6 +119,7 @@ int main(int argc, char *argv[])
     AccountListModel accounts(&worker);
     MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
                       direct);
+    window.setAccountWorkspace(new AccountWorkspace(&worker));
     window.addAuditLog(&worker);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.

@@ -1,3 +1,4 @@
+#include "AccountFilterProxyModel.h"
 #include "AccountListModel.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -77,6 +78,34 @@ private Q_SLOTS:
         QTRY_COMPARE(loaded.count(), 2);
         QCOMPARE(model.rowCount(), 252);
         QCOMPARE(model.index(0, 0).data().toString(), QStringLiteral("0001-NEW"));
+    }
+
+    void navigatorFiltersByTextKindAndCurrency()
+    {
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
+        AccountListModel model(&worker);
+        AccountFilterProxyModel proxy;
+        proxy.setSourceModel(&model);
+        QAbstractItemModelTester tester(&proxy,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QSignalSpy loaded(&model, &AccountListModel::loaded);
+        model.refresh();
+        QTRY_COMPARE(loaded.count(), 1);
+        const int all = model.rowCount();
+        QCOMPARE(proxy.rowCount(), all);
+        proxy.setCurrency(QStringLiteral("USD")); // every third deposit account
+        QCOMPARE(proxy.rowCount(), 83);
+        proxy.setKind(QStringLiteral("asset"));
+        QCOMPARE(proxy.rowCount(), 0);
+        proxy.setCurrency(QString());
+        QCOMPARE(proxy.rowCount(), all - 250); // the assets: cash (and any added since)
+        proxy.setKind(QString());
+        proxy.setText(QStringLiteral("deposit 12"));    // by name, case-insensitive
+        QCOMPARE(proxy.rowCount(), 11);                 // 12, 120..129
+        proxy.setText(QStringLiteral("2000-dep-0007")); // by code
+        QCOMPARE(proxy.rowCount(), 1);
+        proxy.setText(QString());
+        QCOMPARE(proxy.rowCount(), all);
     }
 
     void supersededRefreshIsDropped()

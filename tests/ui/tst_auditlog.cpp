@@ -4,6 +4,7 @@
 // a chain tampered with as the superuser. Saves screenshots to look at.
 
 #include "AccountListModel.h"
+#include "AccountWorkspace.h"
 #include "AuditLogModel.h"
 #include "AuditLogView.h"
 #include "AuditVerifyPanel.h"
@@ -510,6 +511,8 @@ private Q_SLOTS:
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
         AccountListModel accounts(&worker);
         MainWindow window(&accounts, QStringLiteral("test_console_auditor@ledger"), true);
+        auto *workspace = new AccountWorkspace(&worker);
+        window.setAccountWorkspace(workspace); // as ledger-console assembles it
         AuditLogView *view = window.addAuditLog(&worker);
         QCOMPARE(window.auditLogView(), view);
         window.show();
@@ -534,10 +537,20 @@ private Q_SLOTS:
         QCOMPARE(
             window.accountView()->currentIndex().data(AccountListModel::AccountCodeRole).toString(),
             code);
+        QTRY_COMPARE(workspace->accountCode(), code); // its timeline opens beside the list
+        // A transaction's event opens the transaction's detail.
+        QSignalSpy opened(workspace, &AccountWorkspace::transactionOpened);
         tabs->setCurrentWidget(view);
-        Q_EMIT view->openObjectRequested(QStringLiteral("account"), QStringLiteral("NO-SUCH"));
-        QCOMPARE(tabs->currentIndex(), 0);
-        QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("NO-SUCH")));
+        Q_EMIT view->openObjectRequested(
+            QStringLiteral("transaction"),
+            sql(QStringLiteral("SELECT min(object_id) FROM audit.events WHERE action = "
+                               "'transaction.posted'")));
+        QCOMPARE(opened.count(), 1);
+        if (auto *dialog = opened.first().first().value<QWidget *>())
+            dialog->close();
+        // A kind with no view says so.
+        Q_EMIT view->openObjectRequested(QStringLiteral("statement"), QStringLiteral("9"));
+        QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("statement")));
     }
 
     void reportsWhereAChainWasTamperedWith()

@@ -1,0 +1,594 @@
+// Timeline benchmark: the console's account timeline and chart on one big account,
+// measured through the real model and widgets (offscreen) and the real worker thread.
+// Prints figures and ratios against the naive way measured in the same run; no timed
+// assertions. Targets (issue 6): first page painted < 100 ms, jump to the last entry
+// < 50 ms, page at any depth vs OFFSET (ratio), RSS growth < 100 MB scrolling through
+// the whole account, whole-history chart prepared and painted < 100 ms.
+//
+//   bench_timeline [--entries N] [--scroll-pages P] [--effective-scroll-pages P]
+//
+// N defaults to 10,000,000 (one account, loaded server-side as bench_ledger does: 100
+// legs per transaction, 2% backdated by days, 0.5% future-dated). --scroll-pages 0
+// scrolls the whole account in recorded order (the default); a positive P stops after P
+// pages.
+
+#include "BalanceChartView.h"
+#include "SqlSession.h"
+#include "TimelineModel.h"
+#include "TimelineView.h"
+#include "cluster/LocalCluster.h"
+#include "db/Connection.h"
+#include "db/DbException.h"
+#include "db/DbWorker.h"
+#include "db/Migrator.h"
+
+#include <QApplication>
+#include <QChart>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QHeaderView>
+#include <QScrollBar>
+#include <QTableView>
+#include <QTemporaryDir>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <thread>
+
+using namespace ledger;
+using test::SqlSession;
+
+namespace {
+
+void say(const QString &line)
+{
+    std::printf("%s\n", qPrintable(line));
+    std::fflush(stdout);
+}
+
+double rssMb()
+{
+    QFile f(QStringLiteral("/proc/self/status"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toDouble() / 1024.0;
+    return -1;
+}
+
+// Runs the event loop until done() (GUI thread; the database work is on the worker).
+bool waitFor(const std::function<bool()> &done, int timeoutMs = 120000)
+{
+    QElapsedTimer t;
+    t.start();
+    while (!done()) {
+        if (t.elapsed() > timeoutMs)
+            return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+    }
+    return true;
+}
+
+double median(QList<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v.isEmpty() ? 0 : v[v.size() / 2];
+}
+
+double timeSql(SqlSession &s, const QString &sql, const QStringList &params, int reps)
+{
+    QList<double> ms;
+    for (int i = 0; i < reps; ++i) {
+        QElapsedTimer t;
+        t.start();
+        const auto r = s.exec(sql, params);
+        ms << double(t.nsecsElapsed()) / 1e6;
+        if (!r.ok) {
+            std::fprintf(stderr, "bench: %s\n", qPrintable(r.message));
+            return -1;
+        }
+    }
+    return median(ms);
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("LedgerConsoleBench"));
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Account timeline and chart benchmark."));
+    parser.addHelpOption();
+    parser.addOption({QStringLiteral("entries"),
+                      QStringLiteral("Entries on the account (default 10000000)."),
+                      QStringLiteral("N"), QStringLiteral("10000000")});
+    parser.addOption({QStringLiteral("scroll-pages"),
+                      QStringLiteral("Pages to scroll in recorded order (0: all; default 0)."),
+                      QStringLiteral("P"), QStringLiteral("0")});
+    parser.addOption({QStringLiteral("effective-scroll-pages"),
+                      QStringLiteral("Pages to scroll in effective order (default 2000)."),
+                      QStringLiteral("P"), QStringLiteral("2000")});
+    parser.process(app);
+    const qint64 entries = parser.value(QStringLiteral("entries")).toLongLong();
+
+    QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-timeline-XXXXXX"));
+    LocalCluster::Settings settings; // durable, as in production
+    LocalCluster cluster(dir.path(), settings);
+    auto fail = [](const Error &e) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
+        return 1;
+    };
+    // The cluster's own helpers may not run on the GUI thread (Connection refuses); set
+    // up on a plain thread.
+    Status setUp = Status::success();
+    std::thread([&] {
+        if (auto s = cluster.initialize(); !s) {
+            setUp = s;
+            return;
+        }
+        QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
+        conf.open(QIODevice::Append);
+        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\n"
+                   "maintenance_work_mem = 1GB\n");
+        conf.close();
+        if (auto s = cluster.start(); !s) {
+            setUp = s;
+            return;
+        }
+        if (auto s = cluster.ensureDatabase(); !s) {
+            setUp = s;
+            return;
+        }
+        try {
+            Connection admin(cluster.dsn());
+            Migrator(admin, MigrationSet::builtIn().value()).migrate();
+        } catch (const DbException &e) {
+            setUp = Status(e.error());
+        }
+    }).join();
+    struct Stop
+    {
+        LocalCluster &c;
+        ~Stop()
+        {
+            std::thread([this] { (void)c.stop(true); }).join();
+        }
+    } stopAtExit{cluster};
+    if (!setUp)
+        return fail(setUp.error());
+    SqlSession admin(cluster.dsn());
+    say(QStringLiteral("cluster: %1 (durable), %2 cores; loading %3 entries on one account ...")
+            .arg(dir.path())
+            .arg(std::thread::hardware_concurrency())
+            .arg(entries));
+
+    // The same server-side bulk load as bench_ledger: transactions of 100 legs on the
+    // account plus one contra leg; 2% backdated (3 days late), 0.5% future-dated.
+    QElapsedTimer load;
+    load.start();
+    const auto loaded = admin.exec(QStringLiteral(R"sql(
+        SET LOCAL work_mem = '512MB';
+        -- As the bulk seed does: the per-transaction balance trigger is suspended for the
+        -- load and the same rule checked set-based below, before commit.
+        ALTER TABLE ledger.transactions DISABLE TRIGGER transactions_balanced;
+        SELECT ledger.open_account('BIG', 'Benchmark account', 'EUR', 'asset');
+        SELECT ledger.open_account('BIG-CONTRA', 'Contra of BIG', 'EUR', 'liability');
+        CREATE TEMP TABLE bench_tx ON COMMIT DROP AS
+        SELECT g AS n,
+               timestamptz '2021-01-01' + g * (interval '5 years' / %1) AS recorded_at,
+               CASE WHEN g % 50 = 0 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %1) - interval '3 days'
+                    WHEN g % 200 = 1 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %1) + interval '2 days'
+                    ELSE timestamptz '2021-01-01' + g * (interval '5 years' / %1) - interval '1 second' END AS effective_at
+        FROM generate_series(1, %1) g;
+        INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description, external_ref, created_by, created_role)
+        SELECT 'BIG-' || n, sha256(convert_to('BIG-' || n, 'UTF8')), 'seed', effective_at, recorded_at,
+               (ARRAY['Card payment at Rail Tickets', 'Salary', 'Monthly account fee', 'Incoming transfer', 'Refund'])[1 + n % 5],
+               'REF-' || n, 'bench', 'bench'
+        FROM bench_tx ORDER BY n;
+        INSERT INTO ledger.entries (transaction_id, account_id, amount, currency, effective_at, recorded_at, account_seq, balance_after)
+        SELECT t.id, a.id, x.amount, 'EUR', t.effective_at, t.recorded_at,
+               row_number() OVER w, sum(x.amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        FROM ledger.transactions t
+        CROSS JOIN LATERAL (SELECT CASE WHEN l % 7 = 0 THEN -3 ELSE l END AS amount FROM generate_series(1, 100) l) x
+        JOIN ledger.accounts a ON a.code = 'BIG'
+        WHERE t.idempotency_key LIKE 'BIG-%'
+        WINDOW w AS (ORDER BY t.recorded_at, t.id, x.amount)
+        UNION ALL
+        SELECT t.id, c.id, -s.total, 'EUR', t.effective_at, t.recorded_at, row_number() OVER (ORDER BY t.recorded_at, t.id),
+               sum(-s.total) OVER (ORDER BY t.recorded_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        FROM ledger.transactions t
+        CROSS JOIN LATERAL (SELECT sum(CASE WHEN l % 7 = 0 THEN -3 ELSE l END) AS total FROM generate_series(1, 100) l) s
+        JOIN ledger.accounts c ON c.code = 'BIG-CONTRA'
+        WHERE t.idempotency_key LIKE 'BIG-%';
+        SET LOCAL ROLE ledger_owner;
+        UPDATE ledger.account_heads h
+        SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
+        FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
+        WHERE h.account_id = e.account_id;
+        RESET ROLE;
+        DO $check$ BEGIN
+            IF EXISTS (SELECT 1 FROM ledger.entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2) THEN
+                RAISE EXCEPTION 'bench load: a transaction does not balance';
+            END IF;
+        END $check$;
+        ALTER TABLE ledger.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
+    )sql")
+                                       .arg(entries / 100));
+    if (!loaded.ok) {
+        std::fprintf(stderr, "bench: loading failed: %s\n", qPrintable(loaded.message));
+        return 1;
+    }
+    admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
+    admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
+    const QString id =
+        admin.scalar(QStringLiteral("SELECT id FROM ledger.accounts WHERE code = 'BIG'"));
+    const qint64 count =
+        admin
+            .scalar(
+                QStringLiteral("SELECT last_seq FROM ledger.account_heads WHERE account_id = $1"),
+                {id})
+            .toLongLong();
+    say(QStringLiteral("loaded %1 entries in %2 s")
+            .arg(count)
+            .arg(double(load.elapsed()) / 1000.0, 0, 'f', 1));
+
+    // -- 1. Page query at depth: keyset by position vs OFFSET (same run, same rows).
+    say(QStringLiteral(
+        "\n== page of 200 rows at depth: timeline_page (keyset from the position) vs OFFSET"));
+    say(QStringLiteral("%1 %2 %3 %4 %5")
+            .arg(QStringLiteral("order"), -10)
+            .arg(QStringLiteral("depth"), 10)
+            .arg(QStringLiteral("keyset ms"), 10)
+            .arg(QStringLiteral("OFFSET ms"), 10)
+            .arg(QStringLiteral("ratio"), 8));
+    for (const QString &order : {QStringLiteral("recorded"), QStringLiteral("effective")}) {
+        const QString offsetSql =
+            order == QLatin1String("recorded")
+                ? QStringLiteral(
+                      "SELECT e.*, t.description FROM ledger.entries e JOIN ledger.transactions t "
+                      "ON t.id = e.transaction_id "
+                      "WHERE e.account_id = $1 ORDER BY e.account_seq OFFSET $2 LIMIT 200")
+                : QStringLiteral("SELECT e.*, t.description FROM ledger.entries e JOIN "
+                                 "ledger.transactions t ON t.id = e.transaction_id "
+                                 "WHERE e.account_id = $1 ORDER BY e.effective_at, e.account_seq "
+                                 "OFFSET $2 LIMIT 200");
+        for (const double fraction : {0.0, 0.001, 0.1, 0.5, 0.9, 0.9999}) {
+            const qint64 depth = qMin(count - 200, qint64(double(count) * fraction));
+            const QStringList p = {id, QString::number(depth)};
+            const double keyset = timeSql(
+                admin,
+                QStringLiteral("SELECT * FROM ledger.timeline_page($1, '%1', $2, 200)").arg(order),
+                p, 5);
+            const double offset = timeSql(admin, offsetSql, p, fraction > 0.05 ? 3 : 5);
+            say(QStringLiteral("%1 %2 %3 %4 %5")
+                    .arg(order, -10)
+                    .arg(depth, 10)
+                    .arg(keyset, 10, 'f', 2)
+                    .arg(offset, 10, 'f', 2)
+                    .arg(offset / keyset, 8, 'f', 1));
+        }
+    }
+    // Exact counts of a date range without count(*).
+    {
+        const QStringList p = {id, QStringLiteral("2022-03-01"), QStringLiteral("2024-09-01")};
+        for (const QString &order : {QStringLiteral("recorded"), QStringLiteral("effective")}) {
+            const double fast = timeSql(
+                admin,
+                QStringLiteral("SELECT * FROM ledger.timeline_window($1, '%1', $2, $3)").arg(order),
+                p, 5);
+            const double naive =
+                timeSql(admin,
+                        QStringLiteral("SELECT count(*) FROM ledger.entries WHERE account_id = $1 "
+                                       "AND %1_at >= $2 AND %1_at < $3")
+                            .arg(order),
+                        p, 3);
+            const QString a =
+                admin
+                    .exec(QStringLiteral(
+                              "SELECT row_count FROM ledger.timeline_window($1, '%1', $2, $3)")
+                              .arg(order),
+                          p)
+                    .rows.value(0)
+                    .value(0);
+            const QString b =
+                admin
+                    .exec(QStringLiteral("SELECT count(*) FROM ledger.entries WHERE account_id = "
+                                         "$1 AND %1_at >= $2 AND %1_at < $3")
+                              .arg(order),
+                          p)
+                    .rows.value(0)
+                    .value(0);
+            say(QStringLiteral("exact count of 2.5 years (%1): timeline_window %2 ms vs count(*) "
+                               "%3 ms, ratio %4; %5 = %6: %7")
+                    .arg(order)
+                    .arg(fast, 0, 'f', 2)
+                    .arg(naive, 0, 'f', 1)
+                    .arg(naive / fast, 0, 'f', 0)
+                    .arg(a, b, a == b ? QStringLiteral("same") : QStringLiteral("DIFFERENT")));
+        }
+    }
+
+    if (qEnvironmentVariableIsSet("BENCH_EXPLAIN")) {
+        const auto plan = admin.exec(QStringLiteral(R"sql(
+            EXPLAIN (ANALYZE, BUFFERS)
+            SELECT s.t, coalesce(b.balance_after, 0) - coalesce(f.total, 0) + coalesce(l1.total, 0) + coalesce(l2.total, 0)
+            FROM unnest(ARRAY(SELECT timestamptz '2021-01-01' + i * interval '1 day' FROM generate_series(1, 1000) i)) AS s(t)
+            LEFT JOIN LATERAL (SELECT e.balance_after FROM ledger.entries e WHERE e.account_id = $1 AND e.recorded_at <= s.t
+                               ORDER BY e.recorded_at DESC, e.account_seq DESC LIMIT 1) b ON true
+            LEFT JOIN LATERAL (SELECT sum(e.amount) AS total FROM ledger.entries e WHERE e.account_id = $1 AND e.effective_at > e.recorded_at
+                               AND tstzrange(e.recorded_at, e.effective_at, '[)') @> s.t) f ON true
+            LEFT JOIN LATERAL (SELECT sum(e.amount) AS total FROM ledger.entries e WHERE e.account_id = $1 AND e.recorded_at > s.t
+                               AND e.recorded_at <= s.t + interval '5 minutes' AND e.effective_at <= s.t
+                               AND e.recorded_at - e.effective_at <= interval '5 minutes') l1 ON true
+            LEFT JOIN LATERAL (SELECT sum(e.amount) AS total FROM ledger.entries e WHERE e.account_id = $1
+                               AND e.recorded_at - e.effective_at > interval '5 minutes'
+                               AND tstzrange(e.effective_at, e.recorded_at, '[)') @> s.t) l2 ON true
+        )sql"),
+                                     {id});
+        for (const QStringList &row : plan.rows)
+            say(row.value(0));
+        const auto markers = admin.exec(QStringLiteral(R"sql(
+            EXPLAIN (ANALYZE, BUFFERS)
+            WITH reversals AS MATERIALIZED (
+                SELECT t.id, t.reverses FROM ledger.transactions t WHERE t.reverses IS NOT NULL),
+            picked AS (
+                (SELECT e.effective_at, 'reversal'::text AS marker, e.transaction_id, e.account_seq
+                 FROM reversals r
+                 JOIN ledger.entries e ON e.transaction_id = r.id AND e.account_id = $1
+                 WHERE e.effective_at BETWEEN '2020-01-01' AND '2027-01-01'
+                 ORDER BY e.effective_at LIMIT 200)
+                UNION ALL
+                (SELECT e.effective_at, 'backdated'::text, e.transaction_id, e.account_seq
+                 FROM ledger.entries e
+                 WHERE e.account_id = $1
+                   AND e.recorded_at - e.effective_at > interval '5 minutes'
+                   AND tstzrange(e.effective_at, e.recorded_at, '[)') && tstzrange('2020-01-01', '2027-01-01', '[]')
+                   AND e.effective_at BETWEEN '2020-01-01' AND '2027-01-01'
+                 ORDER BY e.effective_at LIMIT 200))
+            , at_times AS (
+                SELECT b.at, b.balance FROM ledger.balances_at($1, ARRAY(SELECT DISTINCT x.effective_at FROM picked x)) b)
+            SELECT p.effective_at, p.marker, t.balance - coalesce((SELECT sum(e.amount) FROM ledger.entries e
+                       WHERE e.account_id = $1 AND e.effective_at = p.effective_at AND e.account_seq > p.account_seq), 0)
+            FROM picked p JOIN at_times t ON t.at = p.effective_at
+        )sql"),
+                                        {id});
+        for (const QStringList &row : markers.rows)
+            say(row.value(0));
+        if (!markers.ok)
+            say(markers.message);
+    }
+
+    const QString consoleDsn = cluster.dsn(); // the superuser passes check_session; same functions
+    DbWorker worker(consoleDsn, QStringLiteral("bench_timeline"));
+
+    // -- 2. Open -> first page painted; jump to the last entry; jump to a date.
+    say(QStringLiteral(
+        "\n== the console: TimelineModel + TimelineView (offscreen), DbWorker thread"));
+    // Where the time goes: the model's last reset begins when the first load's data is on
+    // the GUI thread; countChanged follows the view's own reset handling (QTableView's
+    // vertical header keeps one item per row: O(n) when the row count changes).
+    struct Split
+    {
+        double dataMs = 0;  // until the data is on the GUI thread
+        double resetMs = 0; // the views' reset handling
+        double totalMs = 0; // until painted
+        double fullMs = 0;  // until the view has every row (scroll range complete)
+    };
+    auto openView = [&](TimelineOrder order, TimelineModel &model, TimelineView &view) -> Split {
+        Split split;
+        QElapsedTimer t;
+        double resetStart = 0;
+        double counted = 0;
+        auto a = QObject::connect(&model, &QAbstractItemModel::modelAboutToBeReset, &model,
+                                  [&] { resetStart = double(t.nsecsElapsed()) / 1e6; });
+        auto b = QObject::connect(&model, &TimelineModel::countChanged, &model,
+                                  [&] { counted = double(t.nsecsElapsed()) / 1e6; });
+        t.start();
+        model.setOrder(order);
+        model.openAccount(QStringLiteral("BIG"));
+        if (!waitFor([&] {
+                return model.rowCount() > 0 &&
+                       model.index(0, 0).data(TimelineModel::LoadedRole).toBool();
+            }))
+            return split;
+        view.tableView()->viewport()->repaint(); // painted, synchronously
+        split.totalMs = double(t.nsecsElapsed()) / 1e6;
+        // Then the whole row count (the header's per-row set-up, from the event loop).
+        waitFor([&] { return model.isFullyShown(); });
+        split.fullMs = double(t.nsecsElapsed()) / 1e6;
+        split.dataMs = resetStart;
+        split.resetMs = counted - resetStart;
+        QObject::disconnect(a);
+        QObject::disconnect(b);
+        return split;
+    };
+    for (const TimelineOrder order : {TimelineOrder::Recorded, TimelineOrder::Effective}) {
+        const QString name = toString(order);
+        QList<double> firstPaint, firstData, viewReset, fullRange, jumpLast, jumpLastView, jumpDate,
+            reorder;
+        for (int rep = 0; rep < 6; ++rep) {
+            TimelineModel model(&worker);
+            TimelineView view(&model);
+            view.resize(1400, 800);
+            view.show();
+            const Split opened = openView(order, model, view);
+            if (rep == 0)
+                continue; // warm-up: connection, caches
+            firstPaint << opened.totalMs;
+            firstData << opened.dataMs;
+            viewReset << opened.resetMs;
+            fullRange << opened.fullMs;
+            // Jump to the last entry (End): its page only, then paint.
+            QElapsedTimer t;
+            t.start();
+            view.tableView()->scrollToBottom();
+            jumpLastView << double(t.nsecsElapsed()) / 1e6; // the view's own part
+            const QModelIndex last = model.index(model.rowCount() - 1, 0);
+            if (!waitFor([&] { return last.data(TimelineModel::LoadedRole).toBool(); }))
+                return 1;
+            view.tableView()->viewport()->repaint();
+            jumpLast << double(t.nsecsElapsed()) / 1e6;
+            // Jump to a date in the middle: position (O(log n)), page, paint.
+            t.restart();
+            int row = -1;
+            QObject::connect(&model, &TimelineModel::jumpReady, &model, [&row](int r) { row = r; });
+            view.jumpTo(QDateTime(QDate(2023, 6, 15), QTime(12, 0), Qt::UTC));
+            if (!waitFor([&] {
+                    return row >= 0 && model.index(row, 0).data(TimelineModel::LoadedRole).toBool();
+                }))
+                return 1;
+            view.tableView()->viewport()->repaint();
+            jumpDate << double(t.nsecsElapsed()) / 1e6;
+            // Switch to the other order and back to this one: same row count, no header
+            // rebuild; the visible page is fetched by position.
+            t.restart();
+            model.setOrder(order == TimelineOrder::Recorded ? TimelineOrder::Effective
+                                                            : TimelineOrder::Recorded);
+            model.setOrder(order);
+            if (!waitFor([&] {
+                    return row >= 0 && model.index(row, 0).data(TimelineModel::LoadedRole).toBool();
+                }))
+                return 1;
+            view.tableView()->viewport()->repaint();
+            reorder << double(t.nsecsElapsed()) / 1e6;
+        }
+        say(QStringLiteral(
+                "%1 order: open -> first page painted %2 ms (target < 100: %3) [data on the GUI "
+                "thread %4 ms, view reset %6 ms; all %5 rows in the view (header set up) at %12 "
+                "ms]; jump to last entry %7 ms (target < 50: %8) [view's scrollToBottom %9 ms]; "
+                "jump to a date %10 ms; reload in another order at the same place %11 ms  "
+                "[medians of 5]")
+                .arg(name)
+                .arg(median(firstPaint), 0, 'f', 1)
+                .arg(median(firstPaint) < 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(median(firstData), 0, 'f', 1)
+                .arg(count)
+                .arg(median(viewReset), 0, 'f', 1)
+                .arg(median(jumpLast), 0, 'f', 1)
+                .arg(median(jumpLast) < 50 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(median(jumpLastView), 0, 'f', 1)
+                .arg(median(jumpDate), 0, 'f', 1)
+                .arg(median(reorder), 0, 'f', 1)
+                .arg(median(fullRange), 0, 'f', 1));
+    }
+
+    // -- 3. Scroll through the account: resident memory.
+    auto scroll = [&](TimelineOrder order, qint64 maxPages) {
+        TimelineModel model(&worker);
+        TimelineView view(&model);
+        view.resize(1400, 800);
+        view.show();
+        const double before = rssMb();
+        openView(order, model, view);
+        const double opened = rssMb();
+        QTableView *table = view.tableView();
+        const int pageSize = model.pageSize();
+        const qint64 pages =
+            maxPages > 0 ? qMin<qint64>(maxPages, (model.rowCount() + pageSize - 1) / pageSize)
+                         : (model.rowCount() + pageSize - 1) / pageSize;
+        double peak = opened;
+        QElapsedTimer t;
+        t.start();
+        for (qint64 p = 0; p < pages; ++p) {
+            const int row = int(qMin<qint64>(p * pageSize + pageSize - 1, model.rowCount() - 1));
+            table->scrollTo(model.index(row, 0), QAbstractItemView::PositionAtBottom);
+            table->viewport()->repaint(); // paints the visible rows: asks for their pages
+            if (!waitFor(
+                    [&] { return model.index(row, 0).data(TimelineModel::LoadedRole).toBool(); }))
+                return;
+            if (p % 500 == 0)
+                peak = qMax(peak, rssMb());
+        }
+        const double seconds = double(t.elapsed()) / 1000.0;
+        peak = qMax(peak, rssMb());
+        say(QStringLiteral("%1 order: scrolled %2 pages (%3 rows) in %4 s (%5 pages/s); RSS before "
+                           "open %6 MB, after open %7 MB, peak while scrolling %8 MB: growth %9 MB "
+                           "(target < 100: %10); pages cached %11")
+                .arg(toString(order))
+                .arg(pages)
+                .arg(qMin<qint64>(pages * pageSize, model.rowCount()))
+                .arg(seconds, 0, 'f', 1)
+                .arg(double(pages) / seconds, 0, 'f', 0)
+                .arg(before, 0, 'f', 0)
+                .arg(opened, 0, 'f', 0)
+                .arg(peak, 0, 'f', 0)
+                .arg(peak - opened, 0, 'f', 1)
+                .arg(peak - opened < 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(model.cachedPageCount()));
+    };
+    scroll(TimelineOrder::Recorded, parser.value(QStringLiteral("scroll-pages")).toLongLong());
+    scroll(TimelineOrder::Effective,
+           parser.value(QStringLiteral("effective-scroll-pages")).toLongLong());
+
+    // -- 4. Whole-history chart: data prepared (server samples + LTTB) and painted.
+    {
+        TimelineModel model(&worker);
+        TimelineView view(&model);
+        openView(TimelineOrder::Effective, model, view); // for the history (first/last times)
+        BalanceChartView chart(&worker);
+        chart.resize(1400, 420);
+        chart.show();
+        QList<double> times;
+        int points = 0;
+        bool exact = false;
+        for (int rep = 0; rep < 6; ++rep) {
+            int plotted = 0;
+            auto c =
+                QObject::connect(&chart, &BalanceChartView::plotted, &chart, [&](int n, bool e) {
+                    exact = e;
+                    ++plotted;
+                    points = n;
+                });
+            QElapsedTimer t;
+            t.start();
+            chart.setAccount(model.history());
+            if (!waitFor([&] { return plotted > 0; }))
+                return 1;
+            chart.viewport()->repaint();
+            if (rep > 0)
+                times << double(t.nsecsElapsed()) / 1e6;
+            QObject::disconnect(c);
+            waitFor([] { return false; }, 300); // let a debounced re-plot (resize) pass
+        }
+        // The server's part alone, as the view asks it (same width, same range).
+        const QStringList range = {
+            id, model.history().firstEffectiveAt.addSecs(-1).toString(Qt::ISODateWithMs),
+            model.history().lastEffectiveAt.addSecs(1).toString(Qt::ISODateWithMs),
+            QString::number(int(chart.chart()->plotArea().width()))};
+        const double seriesMs = timeSql(
+            admin, QStringLiteral("SELECT count(*) FROM ledger.balance_series($1, $2, $3, $4)"),
+            range, 5);
+        const double markersMs = timeSql(
+            admin, QStringLiteral("SELECT count(*) FROM ledger.balance_markers($1, $2, $3, 200)"),
+            range.mid(0, 3), 5);
+        say(QStringLiteral("\nchart server part: balance_series %1 ms, balance_markers %2 ms")
+                .arg(seriesMs, 0, 'f', 1)
+                .arg(markersMs, 0, 'f', 1));
+        // The naive way: every entry's running balance in effective order (a full scan).
+        const double naive = timeSql(
+            admin,
+            QStringLiteral("SELECT count(*) FROM (SELECT sum(amount) OVER (ORDER BY effective_at, "
+                           "account_seq) FROM ledger.entries WHERE account_id = $1) x"),
+            {id}, 1);
+        say(QStringLiteral(
+                "\n== chart of the whole history (%1 px wide): prepared + painted %2 ms "
+                "(target < 100: %3), %4 points plotted (LTTB over at most 4 x %5 exact points, "
+                "else %5 samples); naive "
+                "(every entry's running balance) %6 ms just on the server, ratio %7; data: %8")
+                .arg(int(chart.chart()->plotArea().width()))
+                .arg(median(times), 0, 'f', 1)
+                .arg(median(times) < 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                .arg(points)
+                .arg(int(chart.chart()->plotArea().width()))
+                .arg(naive, 0, 'f', 0)
+                .arg(naive / median(times), 0, 'f', 0)
+                .arg(exact ? QStringLiteral("every entry") : QStringLiteral("sampled per pixel")));
+    }
+    return 0;
+}

@@ -1,0 +1,191 @@
+#include "TransactionDetailDialog.h"
+
+#include "async/WhenReady.h"
+#include "db/DbWorker.h"
+#include "db/TimelineRepository.h"
+
+#include <QDialogButtonBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+namespace ledger {
+
+namespace {
+
+QString local(const QDateTime &t)
+{
+    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
+                       : QString();
+}
+
+QTableWidget *makeTable(QWidget *parent, const char *name, const QStringList &headers,
+                        const QString &accessible)
+{
+    auto *t = new QTableWidget(0, int(headers.size()), parent);
+    t->setObjectName(QLatin1String(name));
+    t->setAccessibleName(accessible);
+    t->setHorizontalHeaderLabels(headers);
+    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    t->setSelectionBehavior(QAbstractItemView::SelectRows);
+    t->verticalHeader()->hide();
+    t->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    t->horizontalHeader()->setStretchLastSection(true);
+    t->setTabKeyNavigation(false);
+    return t;
+}
+
+void fill(QTableWidget *t, const QList<QStringList> &rows, int rightAligned = -1)
+{
+    t->setRowCount(int(rows.size()));
+    for (int r = 0; r < rows.size(); ++r)
+        for (int c = 0; c < rows[r].size(); ++c) {
+            auto *item = new QTableWidgetItem(rows[r][c]);
+            if (c == rightAligned)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            t->setItem(r, c, item);
+        }
+    t->resizeColumnsToContents();
+}
+
+} // namespace
+
+TransactionDetailDialog::TransactionDetailDialog(DbWorker *worker, qint64 transactionId,
+                                                 QWidget *parent)
+    : QDialog(parent)
+    , m_worker(worker)
+{
+    setObjectName(QStringLiteral("transactionDetail"));
+    setAttribute(Qt::WA_DeleteOnClose);
+    resize(820, 600);
+    auto *layout = new QVBoxLayout(this);
+    m_summary = new QLabel(this);
+    m_summary->setObjectName(QStringLiteral("transactionSummary"));
+    m_summary->setWordWrap(true);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    layout->addWidget(m_summary);
+
+    auto *links = new QHBoxLayout;
+    m_reversedLink = new QPushButton(this);
+    m_reversedLink->setObjectName(QStringLiteral("reversedLink"));
+    m_reversalLink = new QPushButton(this);
+    m_reversalLink->setObjectName(QStringLiteral("reversalLink"));
+    connect(m_reversedLink, &QPushButton::clicked, this,
+            [this] { showTransaction(m_detail.reverses); });
+    connect(m_reversalLink, &QPushButton::clicked, this,
+            [this] { showTransaction(m_detail.reversedBy); });
+    links->addWidget(m_reversedLink);
+    links->addWidget(m_reversalLink);
+    links->addStretch(1);
+    layout->addLayout(links);
+
+    layout->addWidget(new QLabel(tr("<b>Legs</b>"), this));
+    m_legs = makeTable(
+        this, "transactionLegs",
+        {tr("Account"), tr("Name"), tr("Side"), tr("Amount"), tr("Currency"), tr("Entry")},
+        tr("Legs of the transaction"));
+    layout->addWidget(m_legs, 2);
+    layout->addWidget(new QLabel(tr("<b>Reversal requests and decisions</b>"), this));
+    m_requests = makeTable(this, "transactionRequests",
+                           {tr("Request"), tr("Reason"), tr("Requested by"), tr("Requested at"),
+                            tr("State"), tr("Decided by"), tr("Decided at"), tr("Notes")},
+                           tr("Reversal requests and decisions"));
+    layout->addWidget(m_requests, 1);
+    layout->addWidget(new QLabel(tr("<b>Audit events</b>"), this));
+    m_auditNote = new QLabel(this);
+    m_auditNote->setObjectName(QStringLiteral("auditNote"));
+    layout->addWidget(m_auditNote);
+    m_audit = makeTable(
+        this, "transactionAudit",
+        {tr("Event"), tr("When"), tr("Operator"), tr("Action"), tr("Object"), tr("Details")},
+        tr("Audit events of the transaction"));
+    layout->addWidget(m_audit, 2);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    layout->addWidget(buttons);
+    showTransaction(transactionId);
+}
+
+void TransactionDetailDialog::showTransaction(qint64 transactionId)
+{
+    if (!m_worker || transactionId <= 0)
+        return;
+    const quint64 generation = ++m_generation;
+    setWindowTitle(tr("Transaction #%1").arg(transactionId));
+    m_summary->setText(tr("Loading transaction #%1…").arg(transactionId));
+    m_reversalLink->hide();
+    m_reversedLink->hide();
+    whenReady(m_worker->submit([transactionId](Connection &c) {
+        return TimelineRepository::transactionDetail(c, transactionId);
+    }),
+              this, [this, generation](const Result<TransactionDetail> &result) {
+                  if (generation != m_generation)
+                      return;
+                  if (!result) {
+                      m_summary->setText(result.error().message);
+                      Q_EMIT loadFailed(result.error());
+                      return;
+                  }
+                  present(result.value());
+              });
+}
+
+void TransactionDetailDialog::present(const TransactionDetail &d)
+{
+    m_detail = d;
+    setWindowTitle(tr("Transaction #%1").arg(d.id));
+    m_summary->setText(
+        tr("<b>#%1</b> %2 — %3<br>Effective %4, recorded %5%6<br>Reference: %7 · Key: %8 · "
+           "Posted by %9")
+            .arg(d.id)
+            .arg(d.kind.toHtmlEscaped(), d.description.toHtmlEscaped(), local(d.effectiveAt),
+                 local(d.recordedAt),
+                 d.recordedAt.toMSecsSinceEpoch() - d.effectiveAt.toMSecsSinceEpoch() > 300000
+                     ? tr(" (backdated)")
+                     : QString(),
+                 d.externalRef.isEmpty() ? tr("none") : d.externalRef.toHtmlEscaped(),
+                 d.idempotencyKey.toHtmlEscaped(), d.createdBy.toHtmlEscaped()));
+    m_reversedLink->setVisible(d.reverses != 0);
+    m_reversedLink->setText(tr("Reversal of #%1 — open").arg(d.reverses));
+    m_reversedLink->setAccessibleName(tr("Open the reversed transaction #%1").arg(d.reverses));
+    m_reversalLink->setVisible(d.reversedBy != 0);
+    m_reversalLink->setText(tr("Reversed by #%1 — open").arg(d.reversedBy));
+    m_reversalLink->setAccessibleName(tr("Open the reversal #%1").arg(d.reversedBy));
+
+    QList<QStringList> legs;
+    for (const TransactionLeg &l : d.legs)
+        legs.append({l.account, l.accountName, l.side, l.amount, l.currency,
+                     QString::number(l.accountSeq)});
+    fill(m_legs, legs, 3);
+    QList<QStringList> requests;
+    for (const ReversalRequestInfo &r : d.requests) {
+        QString notes = r.note;
+        if (!r.decisionNote.isEmpty())
+            notes += QStringLiteral(" / ") + r.decisionNote;
+        if (r.reversalTransactionId)
+            notes += tr(" → reversal #%1").arg(r.reversalTransactionId);
+        requests.append({QString::number(r.id), r.reason, r.requestedBy, local(r.requestedAt),
+                         r.state, r.decidedBy, local(r.decidedAt), notes});
+    }
+    fill(m_requests, requests);
+    if (!d.auditVisible) {
+        m_auditNote->setText(tr("Your role may not read the audit log; an auditor can."));
+        m_audit->hide();
+    } else {
+        m_auditNote->setText(d.auditEvents.isEmpty() ? tr("No audit events name this transaction "
+                                                          "(bulk loads are audited once per load).")
+                                                     : QString());
+        m_audit->show();
+        QList<QStringList> events;
+        for (const AuditEventInfo &e : d.auditEvents)
+            events.append({QString::number(e.id), local(e.occurredAt), e.operatorName, e.action,
+                           e.objectType + QLatin1Char(' ') + e.objectId, e.details});
+        fill(m_audit, events);
+    }
+    Q_EMIT loaded(d.id);
+}
+
+} // namespace ledger

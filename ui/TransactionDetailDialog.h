@@ -1,0 +1,51 @@
+#pragma once
+
+#include "domain/Error.h"
+#include "domain/Timeline.h"
+
+#include <QDialog>
+#include <QPointer>
+
+class QLabel;
+class QPushButton;
+class QTableWidget;
+
+namespace ledger {
+
+class DbWorker;
+
+// One transaction: its fields, all its legs, links to the reversal or the reversed
+// transaction (which open in this dialog), its reversal requests and decisions, and its
+// audit events when the signed-in role may read the audit log. Loads on the DbWorker.
+class TransactionDetailDialog : public QDialog
+{
+    Q_OBJECT
+
+public:
+    TransactionDetailDialog(DbWorker *worker, qint64 transactionId, QWidget *parent = nullptr);
+
+    void showTransaction(qint64 transactionId);
+    const TransactionDetail &detail() const { return m_detail; }
+    QPushButton *reversalLink() const { return m_reversalLink; }
+    QPushButton *reversedLink() const { return m_reversedLink; }
+
+Q_SIGNALS:
+    void loaded(qint64 transactionId);
+    void loadFailed(const ledger::Error &error);
+
+private:
+    void present(const TransactionDetail &d);
+
+    QPointer<DbWorker> m_worker;
+    quint64 m_generation = 0;
+    TransactionDetail m_detail;
+    QLabel *m_summary = nullptr;
+    QPushButton *m_reversalLink = nullptr; // "reversed by #n"
+    QPushButton *m_reversedLink = nullptr; // "reversal of #n"
+    QTableWidget *m_legs = nullptr;
+    QTableWidget *m_requests = nullptr;
+    QTableWidget *m_audit = nullptr;
+    QLabel *m_auditNote = nullptr;
+};
+
+} // namespace ledger
