@@ -44,9 +44,12 @@ QList<Account> list(Connection &connection, const ListFilter &filter)
         pqxx::read_transaction tx(db::native(connection));
         std::string sql = kSelectColumns;
         pqxx::result rows;
+        // LIMIT NULL is no limit.
+        const std::optional<int> limit =
+            filter.limit > 0 ? std::optional(filter.limit) : std::nullopt;
         if (filter.text.isEmpty()) {
             sql += "ORDER BY code LIMIT $1";
-            rows = tx.exec_params(sql, filter.limit);
+            rows = tx.exec_params(sql, limit);
         } else {
             sql += "WHERE code ILIKE $1 OR name ILIKE $1 ORDER BY code LIMIT $2";
             QString pattern = filter.text;
@@ -54,7 +57,7 @@ QList<Account> list(Connection &connection, const ListFilter &filter)
                 .replace(QLatin1String("%"), QLatin1String("\\%"))
                 .replace(QLatin1String("_"), QLatin1String("\\_"));
             rows = tx.exec_params(sql, db::toStd(QLatin1Char('%') + pattern + QLatin1Char('%')),
-                                  filter.limit);
+                                  limit);
         }
         QList<Account> out;
         out.reserve(int(rows.size()));

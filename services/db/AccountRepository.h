@@ -15,8 +15,8 @@ namespace AccountRepository {
 
 struct ListFilter
 {
-    QString text; // matches code or name, case-insensitive; empty = all
-    int limit = 10000;
+    QString text;  // matches code or name, case-insensitive; empty = all
+    int limit = 0; // at most this many (by code); 0 = every account, never cut silently
 };
 
 QList<Account> list(Connection &connection, const ListFilter &filter = {});

@@ -150,6 +150,28 @@ private Q_SLOTS:
                  qPrintable(error.describe() + QLatin1Char(' ') + error.detail));
         QCOMPARE(error.sqlState, QStringLiteral("42501"));
     }
+
+    // The navigator never cuts the list short (it once stopped at 10,000 without a word).
+    void everyAccountIsListedPastTenThousand()
+    {
+        test::SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                        "SELECT count(ledger.open_account('9000-MANY-' || lpad(i::text, 5, '0'), "
+                        "'Many ' || i, 'EUR', 'liability')) FROM generate_series(1, 10001) i"))
+                    .ok);
+        const int expected =
+            admin.scalar(QStringLiteral("SELECT count(*) FROM ledger.accounts")).toInt();
+        QVERIFY(expected > 10000);
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
+        AccountListModel model(&worker);
+        QSignalSpy loaded(&model, &AccountListModel::loaded);
+        model.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 30000);
+        QCOMPARE(model.rowCount(), expected);
+        QCOMPARE(model.index(model.rowCount() - 1, AccountListModel::Code).data().toString(),
+                 QStringLiteral("9000-MANY-10001"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAccountListModel)
