@@ -44,14 +44,13 @@ QList<Account> list(Connection &connection, const ListFilter &filter)
         pqxx::read_transaction tx(db::native(connection));
         std::string sql = kSelectColumns;
         pqxx::result rows;
-        // LIMIT NULL is no limit.
-        const std::optional<int> limit =
-            filter.limit > 0 ? std::optional(filter.limit) : std::nullopt;
+        // LIMIT NULL is no limit: 0 asks for every account.
+        const int limit = qMax(0, filter.limit);
         if (filter.text.isEmpty()) {
-            sql += "ORDER BY code LIMIT $1";
+            sql += "ORDER BY code LIMIT nullif($1::int, 0)";
             rows = tx.exec_params(sql, limit);
         } else {
-            sql += "WHERE code ILIKE $1 OR name ILIKE $1 ORDER BY code LIMIT $2";
+            sql += "WHERE code ILIKE $1 OR name ILIKE $1 ORDER BY code LIMIT nullif($2::int, 0)";
             QString pattern = filter.text;
             pattern.replace(QLatin1String("\\"), QLatin1String("\\\\"))
                 .replace(QLatin1String("%"), QLatin1String("\\%"))

@@ -13,6 +13,7 @@
 //  2. verification of a chain of N events (default 1M): the C++ verifier end to end (seal
 //     check, read, hash, record) beside the SQL verifier, and the time to seal them.
 
+#include "BenchCluster.h"
 #include "SqlSession.h"
 #include "audit/ChainVerifier.h"
 #include "cluster/LocalCluster.h"
@@ -27,7 +28,6 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QTemporaryDir>
 
 #include <atomic>
 #include <barrier>
@@ -165,30 +165,14 @@ int main(int argc, char *argv[])
     const int clients = qBound(1, parser.value(QStringLiteral("clients")).toInt(), 64);
     const qint64 events = parser.value(QStringLiteral("events")).toLongLong();
 
-    QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-audit-XXXXXX"));
-    LocalCluster::Settings settings; // durable: fsync and synchronous commit on
-    LocalCluster cluster(dir.path(), settings);
     auto fail = [](const Error &e) {
         std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
         return 1;
     };
-    if (auto s = cluster.initialize(); !s)
+    bench::BenchCluster bench(QStringLiteral("audit"));
+    if (auto s = bench.start(); !s)
         return fail(s.error());
-    {
-        QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
-        conf.open(QIODevice::Append);
-        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = "
-                   "64MB\nmaintenance_work_mem = 1GB\n");
-    }
-    if (auto s = cluster.start(); !s)
-        return fail(s.error());
-    struct Stop
-    {
-        LocalCluster &c;
-        ~Stop() { (void)c.stop(true); }
-    } stopAtExit{cluster};
-    if (auto s = cluster.ensureDatabase(); !s)
-        return fail(s.error());
+    LocalCluster &cluster = bench.cluster();
 
     const QStringList setups{QStringLiteral("audit off"), QStringLiteral("events, no chain"),
                              QStringLiteral("hash-chained")};
@@ -201,7 +185,7 @@ int main(int argc, char *argv[])
             for (const QString &db : databases.mid(0, 2))
                 DatabaseAdmin::createDatabaseIfMissing(postgres, db);
         }
-        for (const QString &db : databases) {
+        for (const QString &db : databases.mid(0, 2)) {
             Connection c(cluster.dsn({}, db));
             Migrator(c, MigrationSet::builtIn().value()).migrate();
         }
@@ -213,7 +197,7 @@ int main(int argc, char *argv[])
         return fail(e.error());
     }
     say(QStringLiteral("cluster: %1 (durable: fsync on, synchronous_commit on), %2 cores")
-            .arg(dir.path())
+            .arg(bench.path())
             .arg(std::thread::hardware_concurrency()));
 
     if (!parser.isSet(QStringLiteral("skip-posting"))) {

@@ -9,19 +9,18 @@
 //  2. point-in-time balance on an account with N entries (default 10M) and one with 100k:
 //     warm latency of the O(log n) function vs the naive sum over all entries.
 
+#include "BenchCluster.h"
 #include "SqlSession.h"
 #include "cluster/LocalCluster.h"
 #include "db/Connection.h"
 #include "db/DatabaseAdmin.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
-#include "db/Migrator.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
-#include <QTemporaryDir>
 
 #include <atomic>
 #include <barrier>
@@ -121,34 +120,16 @@ int main(int argc, char *argv[])
     parser.process(app);
     const double seconds = parser.value(QStringLiteral("seconds")).toDouble();
 
-    QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-XXXXXX"));
-    LocalCluster::Settings settings; // durable: fsync and synchronous commit on
-    LocalCluster cluster(dir.path(), settings);
     auto fail = [](const Error &e) {
         std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
         return 1;
     };
-    if (auto s = cluster.initialize(); !s)
+    bench::BenchCluster bench(QStringLiteral("ledger"));
+    if (auto s = bench.start(); !s)
         return fail(s.error());
-    {
-        // A little more memory than the defaults, as any real server would have.
-        QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
-        conf.open(QIODevice::Append);
-        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = "
-                   "64MB\nmaintenance_work_mem = 1GB\n");
-    }
-    if (auto s = cluster.start(); !s)
-        return fail(s.error());
-    struct Stop
-    {
-        LocalCluster &c;
-        ~Stop() { (void)c.stop(true); }
-    } stopAtExit{cluster};
-    if (auto s = cluster.ensureDatabase(); !s)
-        return fail(s.error());
+    LocalCluster &cluster = bench.cluster();
     try {
         Connection admin(cluster.dsn());
-        Migrator(admin, MigrationSet::builtIn().value()).migrate();
         DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
                                        QStringLiteral("bench"), QStringLiteral("ledger_writer"));
     } catch (const DbException &e) {
@@ -158,7 +139,7 @@ int main(int argc, char *argv[])
         cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
     SqlSession admin(cluster.dsn());
     say(QStringLiteral("cluster: %1 (durable: fsync on, synchronous_commit on), %2 cores")
-            .arg(dir.path())
+            .arg(bench.path())
             .arg(std::thread::hardware_concurrency()));
 
     if (!parser.isSet(QStringLiteral("skip-posting"))) {

@@ -13,6 +13,7 @@
 // pages.
 
 #include "BalanceChartView.h"
+#include "BenchCluster.h"
 #include "SqlSession.h"
 #include "TimelineModel.h"
 #include "TimelineView.h"
@@ -20,7 +21,6 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/DbWorker.h"
-#include "db/Migrator.h"
 
 #include <QApplication>
 #include <QChart>
@@ -30,7 +30,6 @@
 #include <QHeaderView>
 #include <QScrollBar>
 #include <QTableView>
-#include <QTemporaryDir>
 
 #include <algorithm>
 #include <cstdio>
@@ -117,54 +116,17 @@ int main(int argc, char *argv[])
     parser.process(app);
     const qint64 entries = parser.value(QStringLiteral("entries")).toLongLong();
 
-    QTemporaryDir dir(QStringLiteral("/tmp/ledger-bench-timeline-XXXXXX"));
-    LocalCluster::Settings settings; // durable, as in production
-    LocalCluster cluster(dir.path(), settings);
     auto fail = [](const Error &e) {
         std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
         return 1;
     };
-    // The cluster's own helpers may not run on the GUI thread (Connection refuses); set
-    // up on a plain thread.
-    Status setUp = Status::success();
-    std::thread([&] {
-        if (auto s = cluster.initialize(); !s) {
-            setUp = s;
-            return;
-        }
-        QFile conf(dir.path() + QStringLiteral("/postgresql.conf"));
-        conf.open(QIODevice::Append);
-        conf.write("shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\n"
-                   "maintenance_work_mem = 1GB\n");
-        conf.close();
-        if (auto s = cluster.start(); !s) {
-            setUp = s;
-            return;
-        }
-        if (auto s = cluster.ensureDatabase(); !s) {
-            setUp = s;
-            return;
-        }
-        try {
-            Connection admin(cluster.dsn());
-            Migrator(admin, MigrationSet::builtIn().value()).migrate();
-        } catch (const DbException &e) {
-            setUp = Status(e.error());
-        }
-    }).join();
-    struct Stop
-    {
-        LocalCluster &c;
-        ~Stop()
-        {
-            std::thread([this] { (void)c.stop(true); }).join();
-        }
-    } stopAtExit{cluster};
-    if (!setUp)
-        return fail(setUp.error());
+    bench::BenchCluster bench(QStringLiteral("timeline"));
+    if (auto s = bench.start(); !s)
+        return fail(s.error());
+    LocalCluster &cluster = bench.cluster();
     SqlSession admin(cluster.dsn());
     say(QStringLiteral("cluster: %1 (durable), %2 cores; loading %3 entries on one account ...")
-            .arg(dir.path())
+            .arg(bench.path())
             .arg(std::thread::hardware_concurrency())
             .arg(entries));
 
