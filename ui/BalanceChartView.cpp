@@ -59,6 +59,7 @@ BalanceChartView::BalanceChartView(DbWorker *worker, QWidget *parent)
     }
     setChart(chart);
     applyTheme();
+    showEmpty();
 
     const auto markerClicked = [this](const QPointF &p) {
         m_markerClicked = true; // the same click must not also count as a click on the chart
@@ -100,9 +101,21 @@ void BalanceChartView::changeEvent(QEvent *event)
     QChartView::changeEvent(event);
 }
 
+// No account yet: no axes counting from 1970, just what to do.
+void BalanceChartView::showEmpty()
+{
+    m_x->setVisible(false);
+    m_y->setVisible(false);
+    chart()->legend()->setVisible(false);
+    chart()->setTitle(tr("Open an account to see its balance over time."));
+}
+
 void BalanceChartView::setAccount(const AccountHistory &history)
 {
     m_history = history;
+    m_x->setVisible(true);
+    m_y->setVisible(true);
+    chart()->legend()->setVisible(true);
     chart()->setTitle(
         tr("%1 — balance (%2), effective time, as known now").arg(history.code, history.currency));
     showWholeLife();
@@ -115,7 +128,7 @@ void BalanceChartView::clear()
     m_line->clear();
     m_reversals->clear();
     m_backdated->clear();
-    chart()->setTitle(QString());
+    showEmpty();
 }
 
 void BalanceChartView::showWholeLife()

@@ -59,6 +59,7 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    void showEmpty();
     void load();
     void zoom(double factor, double anchorFraction);
     void pan(double fraction);

@@ -80,7 +80,7 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     });
     connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
 
-    resize(1100, 700);
+    resize(1400, 860); // until restoreLayout() finds the size the user left
     restoreLayout();
 }
 
@@ -278,8 +278,10 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
     m_splitter->setStretchFactor(0, 2);
     m_splitter->setStretchFactor(1, 5);
     setCentralWidget(m_splitter);
-    m_splitter->restoreState(
-        QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    // First run: room for the navigator's code, name and balance; later runs: as left.
+    if (!m_splitter->restoreState(
+            QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray()))
+        m_splitter->setSizes({width() * 2 / 5, width() * 3 / 5});
     connect(m_accountView, &QTableView::activated, workspace, [workspace](const QModelIndex &i) {
         workspace->openAccount(i.data(AccountListModel::AccountCodeRole).toString());
     });
