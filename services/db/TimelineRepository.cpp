@@ -145,10 +145,9 @@ QList<TimelineEntry> page(Connection &connection, qint64 accountId, TimelineOrde
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
         const std::optional<qint64> after = afterSeq > 0 ? std::optional(afterSeq) : std::nullopt;
-        return entriesFrom(
-            tx.exec_params("SELECT " + rowColumns() +
-                               " FROM ledger.timeline_page($1, $2, $3, $4, $5::bigint)",
-                           accountId, db::toStd(toString(order)), position, limit, after));
+        return entriesFrom(tx.exec_params(
+            "SELECT " + rowColumns() + " FROM ledger.timeline_page($1, $2, $3, $4, $5::bigint)",
+            accountId, db::toStd(toString(order)), position, limit, after));
     });
 }
 
