@@ -10,6 +10,7 @@
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
 
+#include <QFile>
 #include <QTest>
 #include <QThread>
 
@@ -417,6 +418,28 @@ private Q_SLOTS:
                      "SELECT count(*) FROM audit.events WHERE action = 'session.signin_failed' "
                      "AND session_role = 'test_ledger_writer'")),
                  QStringLiteral("0"));
+    }
+
+    // A log truncated under the same name is read again from the top, not waited on forever.
+    void aTruncatedLogIsReadFromTheTop()
+    {
+        const QString failures = QStringLiteral(
+            "SELECT count(*) FROM audit.events WHERE action = 'session.signin_failed' AND "
+            "object_id = 'bob'");
+        Connection admin(m_db.adminDsn());
+        AccessRepository::reap(admin); // everything so far collected
+        const qint64 before = m_admin->scalar(failures).toLongLong();
+        QFile log(m_db.dataDir() + QLatin1Char('/') +
+                  m_admin->scalar(QStringLiteral("SELECT pg_current_logfile('csvlog')")));
+        QVERIFY2(log.exists(), qPrintable(log.fileName()));
+        QVERIFY(log.resize(0));
+        QCOMPARE(errorOf([&] { issue(QStringLiteral("bob"), QStringLiteral("wrong again")); }).kind,
+                 Error::Kind::Authentication);
+        auto collected = [&] {
+            AccessRepository::reap(admin);
+            return m_admin->scalar(failures).toLongLong();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(collected(), before + 1, 10000);
     }
 
     void accessTablesAreGuarded()
