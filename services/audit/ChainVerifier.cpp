@@ -162,8 +162,9 @@ QString VerificationResult::summary() const
 
 ChainVerifier::ChainVerifier(QList<ChainMark> marks, qint64 firstSeq)
     : m_marks(std::move(marks))
-    , m_prev(firstSeq <= 1 ? genesisHash() : QByteArray())
-    , m_expected(qMax<qint64>(1, firstSeq))
+    , m_firstSeq(qMax<qint64>(1, firstSeq))
+    , m_prev(m_firstSeq == 1 ? genesisHash() : QByteArray())
+    , m_expected(m_firstSeq)
 {
     std::stable_sort(m_marks.begin(), m_marks.end(),
                      [](const ChainMark &a, const ChainMark &b) { return a.seq < b.seq; });
@@ -240,15 +241,10 @@ bool ChainVerifier::feed(const AuditRepository::ChainRow &row)
                              .arg(row.seq));
         return false;
     }
-    if (m_prev.isEmpty() && m_firstPrev.isNull())
-        m_firstPrev = row.prevHash; // a later segment: joined by the caller
-    else if (row.prevHash != m_prev) {
-        // Which of the two it is needs a look elsewhere in the chain: finish() asks.
-        m_unlinkedPrev = row.prevHash;
-        breakAt(row.seq,
-                QStringLiteral("row missing: the event chained before sequence %1 is no longer "
-                               "in the table")
-                    .arg(row.seq));
+    if (m_prev.isEmpty() && m_firstPrev.isNull()) {
+        m_firstPrev = row.prevHash; // a later segment: see linkAfter()
+    } else if (row.prevHash != m_prev) {
+        breakUnlinked(row.seq, row.prevHash);
         return false;
     }
     while (m_nextMark < m_marks.size() && m_marks.at(m_nextMark).seq == row.seq) {
@@ -267,6 +263,27 @@ bool ChainVerifier::feed(const AuditRepository::ChainRow &row)
     ++m_result.eventsChecked;
     ++m_expected;
     return true;
+}
+
+// The row at seq does not link to the one before it. Whether it was moved or the row
+// before it removed needs a look elsewhere in the chain: finish() asks the locator.
+void ChainVerifier::breakUnlinked(qint64 seq, const QByteArray &prevHash)
+{
+    m_unlinkedPrev = prevHash;
+    breakAt(seq, QStringLiteral("row missing: the event chained before sequence %1 is no longer "
+                                "in the table")
+                     .arg(seq));
+}
+
+void ChainVerifier::linkAfter(const QByteArray &previousHash)
+{
+    if (m_result.cancelled || m_firstPrev.isNull() || m_firstPrev == previousHash)
+        return;
+    // The join is broken: that comes first, whatever this segment found further on.
+    const qint64 first = m_firstSeq;
+    m_result = {};
+    m_result.verifiedThrough = first - 1;
+    breakUnlinked(first, m_firstPrev);
 }
 
 VerificationResult ChainVerifier::finish(std::optional<qint64> segmentEnd)
@@ -424,31 +441,19 @@ VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &e
         first.cancel();
         second.cancel();
     }
-    first.setHashLocator(
-        [&connection](const QByteArray &h) { return AuditRepository::seqOfHash(connection, h); });
+    const auto locator = [&connection](const QByteArray &h) {
+        return AuditRepository::seqOfHash(connection, h);
+    };
+    first.setHashLocator(locator);
     VerificationResult result = first.finish(split ? std::optional(mid) : std::nullopt);
     if (split && !result.brokenAt && !result.cancelled) {
-        // Join the halves: the second's first row must link to the first's last.
-        if (second.verifiedThrough() > mid && second.firstPrevHash() != first.lastHash()) {
-            result.brokenAt = mid + 1;
-            const auto other = AuditRepository::seqOfHash(connection, second.firstPrevHash());
-            result.reason = other ? QStringLiteral("order changed: the row at sequence %1 was "
-                                                   "chained after sequence %2")
-                                        .arg(mid + 1)
-                                        .arg(*other)
-                                  : QStringLiteral("row missing: the event chained before "
-                                                   "sequence %1 is no longer in the table")
-                                        .arg(mid + 1);
-        } else {
-            second.setHashLocator([&connection](const QByteArray &h) {
-                return AuditRepository::seqOfHash(connection, h);
-            });
-            const VerificationResult tail = second.finish();
-            result.brokenAt = tail.brokenAt;
-            result.reason = tail.reason;
-            result.verifiedThrough = tail.verifiedThrough;
-            result.eventsChecked += tail.eventsChecked;
-        }
+        second.linkAfter(first.lastHash()); // the second half starts where the first ended
+        second.setHashLocator(locator);
+        const VerificationResult tail = second.finish();
+        result.brokenAt = tail.brokenAt;
+        result.reason = tail.reason;
+        result.verifiedThrough = tail.verifiedThrough;
+        result.eventsChecked += tail.eventsChecked;
     }
     if (wasCancelled) {
         result.cancelled = true;

@@ -66,7 +66,7 @@ class ChainVerifier
 public:
     // Marks in any order; several may share a sequence. A verifier for a later segment of
     // the chain starts at firstSeq; the link of its first row to the row before is checked
-    // by whoever joins the segments (firstPrevHash()).
+    // by linkAfter() once the segment before is done.
     explicit ChainVerifier(QList<ChainMark> marks = {}, qint64 firstSeq = 1);
 
     // The canonical encoding and hash of 0010_audit_chain.sql.
@@ -79,6 +79,9 @@ public:
 
     // False once the chain is found broken (further rows are ignored).
     bool feed(const AuditRepository::ChainRow &row);
+    // For a later segment, after its rows: its first row must link to previousHash, the
+    // last hash of the segment before; if not, the chain breaks there.
+    void linkAfter(const QByteArray &previousHash);
     // The run was stopped before the end: finish() reports it as cancelled.
     void cancel();
     // Call after the last row. For the chain's last (or only) segment it checks the marks
@@ -87,15 +90,16 @@ public:
     VerificationResult finish(std::optional<qint64> segmentEnd = std::nullopt);
 
     qint64 verifiedThrough() const { return m_result.verifiedThrough; }
-    QByteArray firstPrevHash() const { return m_firstPrev; } // the first row's link
     QByteArray lastHash() const { return m_prev; }
 
 private:
     void breakAt(qint64 seq, const QString &reason);
+    void breakUnlinked(qint64 seq, const QByteArray &prevHash);
 
     QList<ChainMark> m_marks; // sorted by seq
     int m_nextMark = 0;
     std::function<std::optional<qint64>(const QByteArray &)> m_locator;
+    qint64 m_firstSeq = 1;
     QByteArray m_prev; // empty: a later segment, link to be checked when joined
     QByteArray m_firstPrev;
     QByteArray m_unlinkedPrev; // the previous hash of the row whose link broke

@@ -590,6 +590,11 @@ private Q_SLOTS:
         QTest::newRow("deleted, first of the second half") << "mid+1"
                                                            << "delete"
                                                            << "row missing";
+        // Row mid rewritten with its own hash recomputed: the first half is intact, the join
+        // to the second half is not.
+        QTest::newRow("rehashed, last of the first half") << "mid"
+                                                          << "rehash"
+                                                          << "row missing";
         QTest::newRow("swapped across the join") << "mid"
                                                  << "swap"
                                                  << "order changed";
@@ -616,6 +621,13 @@ private Q_SLOTS:
                        .arg(k));
         else if (kind == QLatin1String("delete"))
             tamper(QStringLiteral("DELETE FROM audit.events WHERE seq = %1").arg(k));
+        else if (kind == QLatin1String("rehash"))
+            tamper(QStringLiteral(
+                       "UPDATE audit.events SET client_info = client_info || '{\"x\": 1}' WHERE "
+                       "seq = %1; UPDATE audit.events SET hash = sha256(prev_hash || "
+                       "audit.event_encoding(id, occurred_at, operator, session_role, action, "
+                       "object_type, object_id, details, client_info)) WHERE seq = %1")
+                       .arg(k));
         else
             tamper(QStringLiteral("UPDATE audit.events SET seq = seq + 1000000000 WHERE seq IN "
                                   "(%1, %2); UPDATE audit.events SET seq = CASE seq WHEN %1 + "
@@ -623,10 +635,11 @@ private Q_SLOTS:
                        .arg(k)
                        .arg(k + 1));
         const VerificationResult r = verifyChain(*m_auditor, {});
-        QCOMPARE(r.brokenAt, std::optional<qint64>(k));
+        const qint64 expected = kind == QLatin1String("rehash") ? k + 1 : k;
+        QCOMPARE(r.brokenAt, std::optional<qint64>(expected));
         QVERIFY2(r.reason.startsWith(reason), qPrintable(r.reason));
         const auto sql = AuditRepository::verifyInSql(*m_auditor);
-        QCOMPARE(sql.brokenAt, std::optional<qint64>(k));
+        QCOMPARE(sql.brokenAt, std::optional<qint64>(expected));
         tamper(QStringLiteral("DELETE FROM audit.events; INSERT INTO audit.events OVERRIDING "
                               "SYSTEM VALUE SELECT * FROM public.saved_long"));
         const VerificationResult again = verifyChain(*m_auditor, {});
