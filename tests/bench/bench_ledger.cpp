@@ -240,60 +240,17 @@ int main(int argc, char *argv[])
                 .arg(small));
         QElapsedTimer load;
         load.start();
-        // Server-side bulk load, as the owner: transactions of 100 legs on the measured
-        // account plus one contra leg; 2% backdated (days late), 0.5% future-dated.
-        auto loadAccount = [&](const QString &code, qint64 entries) -> bool {
-            const QString sql = QStringLiteral(R"sql(
-                SET LOCAL work_mem = '512MB';
-                SELECT ledger.open_account('%1', 'Benchmark account %1', 'EUR', 'asset');
-                SELECT ledger.open_account('%1-CONTRA', 'Contra of %1', 'EUR', 'liability');
-                CREATE TEMP TABLE bench_tx ON COMMIT DROP AS
-                SELECT g AS n,
-                       timestamptz '2021-01-01' + g * (interval '5 years' / %3) AS recorded_at,
-                       CASE WHEN g % 50 = 0 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %3) - interval '3 days'
-                            WHEN g % 200 = 1 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %3) + interval '2 days'
-                            ELSE timestamptz '2021-01-01' + g * (interval '5 years' / %3) - interval '1 second' END AS effective_at
-                FROM generate_series(1, %3) g;
-                WITH ins AS (
-                    INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description, created_by, created_role)
-                    SELECT '%1-' || n, sha256(convert_to('%1-' || n, 'UTF8')), 'seed', effective_at, recorded_at, 'bench load', 'bench', 'bench'
-                    FROM bench_tx ORDER BY n
-                    RETURNING id, idempotency_key, effective_at, recorded_at)
-                SELECT count(*) FROM ins;
-                INSERT INTO ledger.entries (transaction_id, account_id, amount, currency, effective_at, recorded_at, account_seq, balance_after)
-                SELECT t.id, a.id, x.amount, 'EUR', t.effective_at, t.recorded_at,
-                       row_number() OVER w, sum(x.amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                FROM ledger.transactions t
-                CROSS JOIN LATERAL (SELECT CASE WHEN l % 7 = 0 THEN -3 ELSE l END AS amount FROM generate_series(1, 100) l) x
-                JOIN ledger.accounts a ON a.code = '%1'
-                WHERE t.idempotency_key LIKE '%1-%'
-                WINDOW w AS (ORDER BY t.recorded_at, t.id, x.amount)
-                UNION ALL
-                SELECT t.id, c.id, -s.total, 'EUR', t.effective_at, t.recorded_at, row_number() OVER (ORDER BY t.recorded_at, t.id),
-                       sum(-s.total) OVER (ORDER BY t.recorded_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                FROM ledger.transactions t
-                CROSS JOIN LATERAL (SELECT sum(CASE WHEN l % 7 = 0 THEN -3 ELSE l END) AS total FROM generate_series(1, 100) l) s
-                JOIN ledger.accounts c ON c.code = '%1-CONTRA'
-                WHERE t.idempotency_key LIKE '%1-%';
-                SET LOCAL ROLE ledger_owner; -- heads change only as the owner
-                UPDATE ledger.account_heads h
-                SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
-                FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
-                WHERE h.account_id = e.account_id;
-            )sql")
-                                    .arg(code)
-                                    .arg(entries / 100);
-            const auto r = admin.exec(sql);
-            if (!r.ok)
+        // Server-side bulk loads (BenchCluster.h): 100 legs per transaction on the
+        // measured account, 2% backdated, 0.5% future-dated.
+        for (const auto &[code, entries] :
+             {std::pair{QStringLiteral("SMALL"), small}, std::pair{QStringLiteral("BIG"), big}}) {
+            if (const QString error = bench::loadBigAccount(admin, code, entries);
+                !error.isEmpty()) {
                 std::fprintf(stderr, "bench: loading %s failed: %s\n", qPrintable(code),
-                             qPrintable(r.message));
-            return r.ok;
-        };
-        if (!loadAccount(QStringLiteral("SMALL"), small) ||
-            !loadAccount(QStringLiteral("BIG"), big))
-            return 1;
-        admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
-        admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
+                             qPrintable(error));
+                return 1;
+            }
+        }
         say(QStringLiteral("loaded in %1 s").arg(double(load.elapsed()) / 1000.0, 0, 'f', 1));
 
         // Random (E, K) over the account's life; warm = after one pass.

@@ -130,64 +130,14 @@ int main(int argc, char *argv[])
             .arg(std::thread::hardware_concurrency())
             .arg(entries));
 
-    // The same server-side bulk load as bench_ledger: transactions of 100 legs on the
-    // account plus one contra leg; 2% backdated (3 days late), 0.5% future-dated.
+    // The same server-side bulk load as bench_ledger (BenchCluster.h).
     QElapsedTimer load;
     load.start();
-    const auto loaded = admin.exec(QStringLiteral(R"sql(
-        SET LOCAL work_mem = '512MB';
-        -- As the bulk seed does: the per-transaction balance trigger is suspended for the
-        -- load and the same rule checked set-based below, before commit.
-        ALTER TABLE ledger.transactions DISABLE TRIGGER transactions_balanced;
-        SELECT ledger.open_account('BIG', 'Benchmark account', 'EUR', 'asset');
-        SELECT ledger.open_account('BIG-CONTRA', 'Contra of BIG', 'EUR', 'liability');
-        CREATE TEMP TABLE bench_tx ON COMMIT DROP AS
-        SELECT g AS n,
-               timestamptz '2021-01-01' + g * (interval '5 years' / %1) AS recorded_at,
-               CASE WHEN g % 50 = 0 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %1) - interval '3 days'
-                    WHEN g % 200 = 1 THEN timestamptz '2021-01-01' + g * (interval '5 years' / %1) + interval '2 days'
-                    ELSE timestamptz '2021-01-01' + g * (interval '5 years' / %1) - interval '1 second' END AS effective_at
-        FROM generate_series(1, %1) g;
-        INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description, external_ref, created_by, created_role)
-        SELECT 'BIG-' || n, sha256(convert_to('BIG-' || n, 'UTF8')), 'seed', effective_at, recorded_at,
-               (ARRAY['Card payment at Rail Tickets', 'Salary', 'Monthly account fee', 'Incoming transfer', 'Refund'])[1 + n % 5],
-               'REF-' || n, 'bench', 'bench'
-        FROM bench_tx ORDER BY n;
-        INSERT INTO ledger.entries (transaction_id, account_id, amount, currency, effective_at, recorded_at, account_seq, balance_after)
-        SELECT t.id, a.id, x.amount, 'EUR', t.effective_at, t.recorded_at,
-               row_number() OVER w, sum(x.amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        FROM ledger.transactions t
-        CROSS JOIN LATERAL (SELECT CASE WHEN l % 7 = 0 THEN -3 ELSE l END AS amount FROM generate_series(1, 100) l) x
-        JOIN ledger.accounts a ON a.code = 'BIG'
-        WHERE t.idempotency_key LIKE 'BIG-%'
-        WINDOW w AS (ORDER BY t.recorded_at, t.id, x.amount)
-        UNION ALL
-        SELECT t.id, c.id, -s.total, 'EUR', t.effective_at, t.recorded_at, row_number() OVER (ORDER BY t.recorded_at, t.id),
-               sum(-s.total) OVER (ORDER BY t.recorded_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        FROM ledger.transactions t
-        CROSS JOIN LATERAL (SELECT sum(CASE WHEN l % 7 = 0 THEN -3 ELSE l END) AS total FROM generate_series(1, 100) l) s
-        JOIN ledger.accounts c ON c.code = 'BIG-CONTRA'
-        WHERE t.idempotency_key LIKE 'BIG-%';
-        SET LOCAL ROLE ledger_owner;
-        UPDATE ledger.account_heads h
-        SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
-        FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
-        WHERE h.account_id = e.account_id;
-        RESET ROLE;
-        DO $check$ BEGIN
-            IF EXISTS (SELECT 1 FROM ledger.entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2) THEN
-                RAISE EXCEPTION 'bench load: a transaction does not balance';
-            END IF;
-        END $check$;
-        ALTER TABLE ledger.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
-    )sql")
-                                       .arg(entries / 100));
-    if (!loaded.ok) {
-        std::fprintf(stderr, "bench: loading failed: %s\n", qPrintable(loaded.message));
+    if (const QString error = bench::loadBigAccount(admin, QStringLiteral("BIG"), entries);
+        !error.isEmpty()) {
+        std::fprintf(stderr, "bench: loading failed: %s\n", qPrintable(error));
         return 1;
     }
-    admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
-    admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
     const QString id =
         admin.scalar(QStringLiteral("SELECT id FROM ledger.accounts WHERE code = 'BIG'"));
     const qint64 count =
