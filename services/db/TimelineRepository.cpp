@@ -144,10 +144,14 @@ QList<TimelineEntry> page(Connection &connection, qint64 accountId, TimelineOrde
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
-        const std::optional<qint64> after = afterSeq > 0 ? std::optional(afterSeq) : std::nullopt;
-        return entriesFrom(tx.exec_params(
-            "SELECT " + rowColumns() + " FROM ledger.timeline_page($1, $2, $3, $4, $5::bigint)",
-            accountId, db::toStd(toString(order)), position, limit, after));
+        // 0 (no entry to continue after) goes as NULL. A plain integer, not an optional:
+        // GCC 12 warns (maybe-uninitialized) about optionals in libpqxx's parameters.
+        const qint64 after = qMax<qint64>(0, afterSeq);
+        return entriesFrom(tx.exec_params("SELECT " + rowColumns() +
+                                              " FROM ledger.timeline_page($1, $2, $3, $4, "
+                                              "nullif($5::bigint, 0))",
+                                          accountId, db::toStd(toString(order)), position, limit,
+                                          after));
     });
 }
 
@@ -156,10 +160,10 @@ QList<TimelineEntry> search(Connection &connection, qint64 accountId, TimelineOr
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
-        const std::optional<qint64> after = afterSeq > 0 ? std::optional(afterSeq) : std::nullopt;
+        const qint64 after = qMax<qint64>(0, afterSeq); // 0 goes as NULL, as in page()
         return entriesFrom(tx.exec_params(
             "SELECT " + rowColumns() +
-                " FROM ledger.timeline_search($1, $2, $3, $4, $5::timestamptz, "
+                " FROM ledger.timeline_search($1, $2, nullif($3::bigint, 0), $4, $5::timestamptz, "
                 "$6::timestamptz, $7, $8, $9)",
             accountId, db::toStd(toString(order)), after, limit, isoUtc(filter.from),
             isoUtc(filter.to), optionalText(filter.minAmount), optionalText(filter.maxAmount),
