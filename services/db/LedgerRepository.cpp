@@ -2,6 +2,10 @@
 
 #include "Native.h"
 
+#include <QHash>
+
+#include <algorithm>
+
 namespace ledger {
 
 namespace {
@@ -13,10 +17,143 @@ std::string isoUtc(const QDateTime &t)
 
 using db::parseUtc;
 using db::utcColumn;
+using LedgerRepository::BatchOutcome;
+using LedgerRepository::kMaxBatchItems;
 
 std::string view(const QByteArray &bytes)
 {
     return std::string(bytes.constData(), size_t(bytes.size()));
+}
+
+// {"a","b\"c"}: a text[] literal (the values are quoted and escaped).
+std::string textArrayLiteral(const QStringList &values)
+{
+    QString array = QStringLiteral("{");
+    for (int i = 0; i < values.size(); ++i) {
+        QString v = values.at(i);
+        v.replace(QLatin1String("\\"), QLatin1String("\\\\"))
+            .replace(QLatin1String("\""), QLatin1String("\\\""));
+        array += (i ? QStringLiteral(",\"") : QStringLiteral("\"")) + v + QLatin1Char('"');
+    }
+    array += QLatin1Char('}');
+    return db::toStd(array);
+}
+
+enum class BatchFunction { PostBatch, IngestEvents };
+
+constexpr int kAttempts = 4; // a batch that meets a serialization failure or deadlock
+
+bool isRetryable(const QString &sqlState)
+{
+    return sqlState == QLatin1String("40001") || sqlState == QLatin1String("40P01");
+}
+
+// One call of ledger.post_batch / ledger.ingest_events in `tx`. The items' JSON texts are
+// joined into one array as they are (never re-encoded, so amounts stay exact). Throws the
+// driver's exceptions.
+QList<BatchOutcome> callBatch(pqxx::transaction_base &tx, BatchFunction function,
+                              const QList<QByteArray> &items, const std::string &contra)
+{
+    QList<BatchOutcome> out(items.size());
+    if (items.isEmpty())
+        return out;
+    QByteArray array;
+    qsizetype size = 2;
+    for (const QByteArray &item : items)
+        size += item.size() + 1;
+    array.reserve(size);
+    array += '[';
+    for (int i = 0; i < items.size(); ++i) {
+        if (i)
+            array += ',';
+        array += items.at(i);
+    }
+    array += ']';
+    const pqxx::result rows =
+        function == BatchFunction::PostBatch
+            ? tx.exec_params("SELECT ordinal, transaction_id, outcome, error_code, message "
+                             "FROM ledger.post_batch($1::jsonb)",
+                             view(array))
+            : tx.exec_params("SELECT ordinal, transaction_id, outcome, error_code, message "
+                             "FROM ledger.ingest_events($1::jsonb, $2)",
+                             view(array), contra);
+    for (const auto &row : rows) {
+        const int ordinal = row[0].as<int>();
+        if (ordinal < 1 || ordinal > items.size())
+            continue;
+        BatchOutcome &o = out[ordinal - 1];
+        const std::string outcome = row[2].c_str();
+        if (outcome == "posted" || outcome == "duplicate") {
+            o.kind =
+                outcome == "posted" ? BatchOutcome::Kind::Posted : BatchOutcome::Kind::Duplicate;
+            o.transactionId = row[1].as<qint64>();
+        } else {
+            o.kind = BatchOutcome::Kind::Rejected;
+            o.error = db::translateServerError(db::toQString(row[3]), db::toQString(row[4]));
+        }
+    }
+    return out;
+}
+
+// Items the server cannot read as JSON (QJsonDocument accepts a few texts jsonb refuses,
+// such as \u0000): checked one by one, by index, with the server's reason.
+QHash<int, Error> findUnreadable(pqxx::connection &c, const QList<QByteArray> &items)
+{
+    QHash<int, Error> found;
+    for (int i = 0; i < items.size(); ++i) {
+        try {
+            pqxx::nontransaction tx(c);
+            tx.exec_params("SELECT $1::jsonb IS NULL", view(items.at(i)));
+        } catch (const pqxx::sql_error &e) {
+            const QString state = db::sqlStateOf(e);
+            if (!state.startsWith(QLatin1String("22")))
+                throw;
+            found.insert(i, db::translateServerError(state, QString::fromUtf8(e.what())));
+        }
+    }
+    return found;
+}
+
+// callBatch as its own database transaction (one statement in autocommit: no BEGIN/COMMIT
+// round trips), leaving out items the server cannot read and retrying a serialization
+// failure or deadlock.
+QList<BatchOutcome> callBatchAutocommit(pqxx::connection &c, BatchFunction function,
+                                        const QList<QByteArray> &items, const std::string &contra)
+{
+    QHash<int, Error> unreadable;
+    for (int attempt = 1;; ++attempt) {
+        QList<QByteArray> sent;
+        QList<int> sentIndex;
+        for (int i = 0; i < items.size(); ++i) {
+            if (!unreadable.contains(i)) {
+                sent.append(items.at(i));
+                sentIndex.append(i);
+            }
+        }
+        try {
+            pqxx::nontransaction tx(c);
+            const QList<BatchOutcome> outcomes = callBatch(tx, function, sent, contra);
+            QList<BatchOutcome> out(items.size());
+            for (int k = 0; k < sentIndex.size(); ++k)
+                out[sentIndex.at(k)] = outcomes.at(k);
+            for (auto it = unreadable.constBegin(); it != unreadable.constEnd(); ++it)
+                out[it.key()] = {BatchOutcome::Kind::Rejected, 0, it.value()};
+            return out;
+        } catch (const pqxx::sql_error &e) {
+            const QString state = db::sqlStateOf(e);
+            if (state.startsWith(QLatin1String("22"))) {
+                const QHash<int, Error> found = findUnreadable(c, sent);
+                if (!found.isEmpty()) {
+                    for (auto it = found.constBegin(); it != found.constEnd(); ++it)
+                        unreadable.insert(sentIndex.at(it.key()), it.value());
+                    continue;
+                }
+            }
+            if (isRetryable(state) && attempt < kAttempts)
+                continue;
+            throw;
+        }
+    }
 }
 
 } // namespace
@@ -43,73 +180,126 @@ PostResult post(Connection &connection, const QByteArray &requestJson)
     });
 }
 
+QList<BatchOutcome> postBatch(Connection &connection, const QList<QByteArray> &requestsJson)
+{
+    return db::guarded([&] {
+        return callBatchAutocommit(db::native(connection), BatchFunction::PostBatch, requestsJson,
+                                   {});
+    });
+}
+
 IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                     const IngestOptions &options, const std::function<void(int)> &progress)
 {
     return db::guarded([&] {
         pqxx::connection &c = db::native(connection);
+        const int batch = qBound(1, options.batchSize, kMaxBatchItems);
+        const std::string contra = db::toStd(options.contraTemplate);
         IngestReport report;
-        const int batch = options.allOrNothing ? int(lines.size()) : qMax(1, options.batchSize);
-        for (int start = 0; start < lines.size(); start += qMax(1, batch)) {
-            pqxx::work tx(c);
-            IngestReport batchReport;
-            QStringList touched;
-            for (int i = start; i < qMin<int>(int(lines.size()), start + batch); ++i)
-                touched += lines.at(i).accounts;
-            touched.removeDuplicates();
-            if (!touched.isEmpty()) {
-                QString array = QStringLiteral("{");
-                for (int i = 0; i < touched.size(); ++i) {
-                    QString code = touched.at(i);
-                    code.replace(QLatin1String("\\"), QLatin1String("\\\\"))
-                        .replace(QLatin1String("\""), QLatin1String("\\\""));
-                    array += (i ? QStringLiteral(",\"") : QStringLiteral("\"")) + code +
-                             QLatin1Char('"');
-                }
-                array += QLatin1Char('}');
-                tx.exec_params("SELECT ledger.lock_accounts($1::text[])", db::toStd(array));
+        auto tally = [&](const IngestLine &line, const BatchOutcome &o) {
+            switch (o.kind) {
+            case BatchOutcome::Kind::Posted:
+                ++report.posted;
+                break;
+            case BatchOutcome::Kind::Duplicate:
+                ++report.duplicates;
+                break;
+            case BatchOutcome::Kind::Rejected:
+                ++report.rejected;
+                report.rejections.append({line.lineNumber, o.error.describe()});
+                break;
             }
-            for (int i = start; i < qMin<int>(int(lines.size()), start + batch); ++i) {
-                const IngestLine &line = lines.at(i);
-                // A savepoint per event (plain SQL: libpqxx 6's subtransaction leaves the
-                // outer transaction aborted after an error in a function call).
-                tx.exec("SAVEPOINT ledger_event");
-                try {
-                    const auto r =
-                        tx.exec_params("SELECT duplicate FROM ledger.ingest_event($1::jsonb, $2)",
-                                       view(line.json), db::toStd(options.contraTemplate));
-                    tx.exec("RELEASE SAVEPOINT ledger_event");
-                    if (r[0][0].as<bool>())
-                        ++batchReport.duplicates;
-                    else
-                        ++batchReport.posted;
-                } catch (const pqxx::sql_error &e) {
-                    // Back to the savepoint: nothing of this event was written. A lost
-                    // connection is not the event's fault: give up on the whole input.
-                    const Error err =
-                        db::translateServerError(db::sqlStateOf(e), QString::fromUtf8(e.what()));
-                    if (err.kind == Error::Kind::Connection)
-                        throw DbException(err);
-                    tx.exec("ROLLBACK TO SAVEPOINT ledger_event");
-                    ++batchReport.rejected;
-                    batchReport.rejections.append({line.lineNumber, err.describe()});
-                }
+        };
+
+        if (!options.allOrNothing) {
+            // One call, one commit per batch: a batch is posted whole or not at all, never
+            // half, and what was committed before a failure stays (events recognised as
+            // duplicates when the input is sent again).
+            for (int start = 0; start < lines.size(); start += batch) {
+                const int end = qMin<int>(int(lines.size()), start + batch);
+                QList<QByteArray> items;
+                for (int i = start; i < end; ++i)
+                    items.append(lines.at(i).json);
+                const QList<BatchOutcome> outcomes =
+                    callBatchAutocommit(c, BatchFunction::IngestEvents, items, contra);
+                for (int i = start; i < end; ++i)
+                    tally(lines.at(i), outcomes.at(i - start));
+                if (progress)
+                    progress(end);
             }
-            if (options.allOrNothing && batchReport.rejected > 0) {
-                tx.abort();
-                batchReport.posted = 0;
-                batchReport.duplicates = 0;
-            } else {
-                tx.commit();
-            }
-            report.posted += batchReport.posted;
-            report.duplicates += batchReport.duplicates;
-            report.rejected += batchReport.rejected;
-            report.rejections += batchReport.rejections;
-            if (progress)
-                progress(qMin<int>(int(lines.size()), start + batch));
+            return report;
         }
-        return report;
+
+        // All or nothing: one database transaction over every batch; its accounts are locked
+        // first, in one statement (ledger.lock_accounts, id order), so that it cannot
+        // deadlock with other writers between its calls.
+        QStringList touched;
+        for (const IngestLine &line : lines)
+            touched += line.accounts;
+        touched.removeDuplicates();
+        QHash<int, Error> unreadable; // by index into lines
+        for (int attempt = 1;; ++attempt) {
+            report = {};
+            try {
+                pqxx::work tx(c);
+                if (!touched.isEmpty())
+                    tx.exec_params("SELECT ledger.lock_accounts($1::text[])",
+                                   textArrayLiteral(touched));
+                for (int start = 0; start < lines.size(); start += batch) {
+                    const int end = qMin<int>(int(lines.size()), start + batch);
+                    QList<QByteArray> items;
+                    QList<int> sent;
+                    for (int i = start; i < end; ++i) {
+                        if (auto bad = unreadable.constFind(i); bad != unreadable.constEnd()) {
+                            tally(lines.at(i), {BatchOutcome::Kind::Rejected, 0, *bad});
+                            continue;
+                        }
+                        items.append(lines.at(i).json);
+                        sent.append(i);
+                    }
+                    const QList<BatchOutcome> outcomes =
+                        callBatch(tx, BatchFunction::IngestEvents, items, contra);
+                    for (int k = 0; k < sent.size(); ++k)
+                        tally(lines.at(sent.at(k)), outcomes.at(k));
+                    if (progress)
+                        progress(end);
+                }
+                std::sort(report.rejections.begin(), report.rejections.end(),
+                          [](const auto &a, const auto &b) { return a.first < b.first; });
+                if (report.rejected > 0) {
+                    tx.abort();
+                    report.posted = 0;
+                    report.duplicates = 0;
+                } else {
+                    tx.commit();
+                }
+                return report;
+            } catch (const pqxx::sql_error &e) {
+                // The transaction is rolled back (the work object is gone). Lines the server
+                // cannot read as JSON are found one by one and left out; a serialization
+                // failure or deadlock is retried.
+                const QString state = db::sqlStateOf(e);
+                if (state.startsWith(QLatin1String("22"))) {
+                    QList<QByteArray> rest;
+                    QList<int> restIndex;
+                    for (int i = 0; i < lines.size(); ++i) {
+                        if (!unreadable.contains(i)) {
+                            rest.append(lines.at(i).json);
+                            restIndex.append(i);
+                        }
+                    }
+                    const QHash<int, Error> found = findUnreadable(c, rest);
+                    if (!found.isEmpty()) {
+                        for (auto it = found.constBegin(); it != found.constEnd(); ++it)
+                            unreadable.insert(restIndex.at(it.key()), it.value());
+                        continue;
+                    }
+                }
+                if (isRetryable(state) && attempt < kAttempts)
+                    continue;
+                throw;
+            }
+        }
     });
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "domain/Error.h"
+
 #include <QByteArray>
 #include <QDateTime>
 #include <QList>
@@ -29,12 +31,34 @@ struct PostResult
 // server as it is, so amounts are never parsed through floating point on the way.
 PostResult post(Connection &connection, const QByteArray &requestJson);
 
+// One item of a batch posting, in the order the items were given.
+struct BatchOutcome
+{
+    enum class Kind {
+        Posted,    // written now
+        Duplicate, // its key was posted before (or earlier in the batch) with the same request
+        Rejected   // refused as post() would refuse it; nothing of it was written
+    };
+    Kind kind = Kind::Rejected;
+    qint64 transactionId = 0; // Posted, Duplicate: the transaction
+    Error error;              // Rejected: SQLSTATE (LG010-LG020) and the server's message
+};
+
+// Posts many transactions (each the JSON of post()) with ledger.post_batch: one round trip
+// and one database transaction; the database writes them set-based and decides each item
+// as posting them one by one in this order would (balances, no-negative accounts,
+// idempotency keys, duplicates inside the batch). A refused item is reported in its
+// outcome and the others still post. Throws for what is no item's fault (connection,
+// permission, a batch that is not well-formed); a serialization failure is retried.
+QList<BatchOutcome> postBatch(Connection &connection, const QList<QByteArray> &requestsJson);
+
 struct IngestLine
 {
     int lineNumber = 0;
     QByteArray json;
-    // Accounts the event will touch, if the caller knows them: a batch locks them all up
-    // front, in id order, so that concurrent batches cannot deadlock.
+    // Accounts the event will touch, if the caller knows them: with allOrNothing, the one
+    // database transaction locks them all up front, in id order, so that concurrent
+    // batches cannot deadlock across its calls.
     QStringList accounts;
 };
 
@@ -49,15 +73,19 @@ struct IngestReport
 struct IngestOptions
 {
     QString contraTemplate = QStringLiteral("1000-CASH-{currency}");
-    int batchSize = 500;
+    int batchSize = 500;       // events per call of ledger.ingest_events (at most kMaxBatchItems)
     bool allOrNothing = false; // one rejected line rolls back the whole input
 };
 
-// Ingests NDJSON income/outcome events. Each batch is one database transaction; each
-// event inside it is a savepoint, so a bad event is rejected whole (with its line number)
-// and never half-written, and the other events of its batch still post. With
-// allOrNothing, the whole input is one transaction and any rejection rolls it back.
-// `progress` is called after each batch with the lines handled so far.
+// The most items one call of ledger.post_batch / ledger.ingest_events takes.
+constexpr int kMaxBatchItems = 100000;
+
+// Ingests NDJSON income/outcome events with ledger.ingest_events, set-based: each batch is
+// one call and one database transaction. A bad event is rejected whole, with its line
+// number, and the other events of its batch still post; an event the server cannot even
+// read as JSON is found line by line and rejected the same way. With allOrNothing, the
+// whole input is one database transaction and any rejection rolls it back. `progress` is
+// called after each batch with the lines handled so far.
 IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                     const IngestOptions &options = {},
                     const std::function<void(int)> &progress = {});
