@@ -1,6 +1,8 @@
 // Many clients at once against a real server: 16 posters on one hot account with the
 // no-negative rule, 16 clients sending the same idempotency key, opposite-order postings
-// (no deadlocks), and two supervisors approving the same reversal request.
+// (no deadlocks), two supervisors approving the same reversal request, and set-based
+// batches (ledger.post_batch): overlapping batches, the same batch from many clients, and
+// a batch committing a key while a single posting of it waits.
 
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
@@ -9,7 +11,9 @@
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
 
+#include <QRandomGenerator>
 #include <QTest>
+#include <QThread>
 
 #include <atomic>
 #include <barrier>
@@ -192,6 +196,163 @@ private Q_SLOTS:
         });
         QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
         QCOMPARE(posted.load(), kClients * 25);
+    }
+
+    // 16 clients, each sending batches of transfers in both directions between the same
+    // accounts, some drawing on the no-negative hot account: nobody deadlocks, every item
+    // gets an outcome, and what was posted is exactly what the ledger holds.
+    void overlappingBatchesNeverDeadlock()
+    {
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        const qint64 before =
+            m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions"))
+                .toLongLong();
+        {
+            Connection c(writer);
+            LedgerRepository::post(c, transfer(QStringLiteral("batch-fund"), QStringLiteral("HOT"),
+                                               QStringLiteral("CASH"), QStringLiteral("50.00")));
+        }
+        constexpr int kBatches = 5;
+        constexpr int kItems = 40;
+        std::atomic<int> posted{0};
+        std::atomic<int> refused{0};
+        std::atomic<int> other{0};
+        const QStringList errors = runTogether([&](int client, std::barrier<> &start) {
+            Connection c(writer);
+            QRandomGenerator rng(quint32(client + 1));
+            start.arrive_and_wait();
+            for (int b = 0; b < kBatches; ++b) {
+                QList<QByteArray> items;
+                for (int i = 0; i < kItems; ++i) {
+                    const int x = 1 + int(rng.bounded(8));
+                    const int y = 1 + (x + int(rng.bounded(7))) % 8;
+                    // Every fifth item draws 1.00 from the hot account (a debit lowers it).
+                    const QString to =
+                        i % 5 == 0 ? QStringLiteral("HOT") : QStringLiteral("ACC-%1").arg(y);
+                    items.append(transfer(QStringLiteral("ob-%1-%2-%3").arg(client).arg(b).arg(i),
+                                          QStringLiteral("ACC-%1").arg(x), to,
+                                          QStringLiteral("1.00")));
+                }
+                for (const auto &o : LedgerRepository::postBatch(c, items)) {
+                    if (o.kind == LedgerRepository::BatchOutcome::Kind::Posted)
+                        ++posted;
+                    else if (o.error.sqlState == QLatin1String("LG020"))
+                        ++refused;
+                    else
+                        ++other;
+                }
+            }
+        });
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
+        QCOMPARE(other.load(), 0);
+        QCOMPARE(posted.load() + refused.load(), kClients * kBatches * kItems);
+        QVERIFY(refused.load() > 0); // the hot account ran dry: the rule was exercised
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions"))
+                     .toLongLong(),
+                 before + 1 + posted.load());
+        Connection c(writer);
+        QCOMPARE(LedgerRepository::balance(c, QStringLiteral("HOT")).amount,
+                 QStringLiteral("0.00"));
+    }
+
+    // The same batch (same keys, same requests) from 16 clients at once: each item posted
+    // once, and every client told the same transaction for it.
+    void sameBatchFromManyClientsPostsOnce()
+    {
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        QList<QByteArray> items;
+        for (int i = 0; i < 50; ++i)
+            items.append(
+                transfer(QStringLiteral("sb-%1").arg(i), QStringLiteral("ACC-%1").arg(1 + i % 8),
+                         QStringLiteral("ACC-%1").arg(1 + (i + 3) % 8), QStringLiteral("0.50")));
+        std::mutex mutex;
+        QList<QList<qint64>> ids;
+        QList<int> postedPerItem(items.size(), 0);
+        const QStringList errors = runTogether([&](int, std::barrier<> &start) {
+            Connection c(writer);
+            start.arrive_and_wait();
+            const auto out = LedgerRepository::postBatch(c, items);
+            std::lock_guard lock(mutex);
+            QList<qint64> mine;
+            for (int i = 0; i < out.size(); ++i) {
+                mine.append(out[i].kind == LedgerRepository::BatchOutcome::Kind::Rejected
+                                ? -1
+                                : out[i].transactionId);
+                postedPerItem[i] += out[i].kind == LedgerRepository::BatchOutcome::Kind::Posted;
+            }
+            ids.append(mine);
+        });
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
+        QCOMPARE(ids.size(), kClients);
+        for (const auto &mine : ids)
+            QCOMPARE(mine, ids.first());
+        QVERIFY(!ids.first().contains(-1));
+        QCOMPARE(postedPerItem, QList<int>(items.size(), 1));
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT count(*) FROM ledger.transactions WHERE idempotency_key LIKE 'sb-%'")),
+                 QStringLiteral("50"));
+    }
+
+    // Batches do not take the per-key lock a single posting takes, so a batch can commit a
+    // key after a single posting checked it: the posting then answers as if its check had
+    // seen it (here LG011, another request), never with a unique violation.
+    void aKeyCommittedByABatchWhileAPostingWaitsIsAnswered()
+    {
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        auto waitUntil = [&](const QString &sql) {
+            for (int i = 0; i < 1500; ++i) {
+                if (m_admin->scalar(sql) == QLatin1String("t"))
+                    return true;
+                QThread::msleep(20);
+            }
+            return false;
+        };
+        // A session holds ACC-5's head until the gate opens.
+        SqlSession gate(m_db.adminDsn());
+        QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_lock(770077)")).ok);
+        std::thread blocker([&] {
+            SqlSession s(m_db.adminDsn());
+            s.exec(QStringLiteral(
+                "SELECT 1 FROM ledger.account_heads h JOIN ledger.accounts a ON a.id = "
+                "h.account_id WHERE a.code = 'ACC-5' FOR UPDATE OF h; "
+                "SELECT pg_advisory_xact_lock(770077)"));
+        });
+        QVERIFY(waitUntil(QStringLiteral("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = "
+                                         "'advisory' AND objid = 770077 AND NOT granted)")));
+        // A single posting of key K on ACC-5: past its key check, waiting for ACC-5.
+        QString singleOutcome;
+        std::thread poster([&] {
+            Connection c(writer, QStringLiteral("race-poster"));
+            try {
+                const auto r = LedgerRepository::post(
+                    c, transfer(QStringLiteral("race-key"), QStringLiteral("ACC-5"),
+                                QStringLiteral("ACC-6"), QStringLiteral("1.00")));
+                singleOutcome = QStringLiteral("posted %1").arg(r.transactionId);
+            } catch (const DbException &e) {
+                singleOutcome = e.error().sqlState + QLatin1Char(' ') + e.error().message;
+            }
+        });
+        const bool waiting = waitUntil(QStringLiteral(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'race-poster' "
+            "AND wait_event_type = 'Lock')"));
+        // Meanwhile a batch posts K for another request, on other accounts, and commits.
+        QList<LedgerRepository::BatchOutcome> out;
+        if (waiting) {
+            Connection c(writer);
+            out = LedgerRepository::postBatch(
+                c, {transfer(QStringLiteral("race-key"), QStringLiteral("ACC-7"),
+                             QStringLiteral("ACC-8"), QStringLiteral("2.00"))});
+        }
+        QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_unlock(770077)")).ok);
+        blocker.join();
+        poster.join();
+        QVERIFY(waiting);
+        QCOMPARE(out.size(), 1);
+        QCOMPARE(out[0].kind, LedgerRepository::BatchOutcome::Kind::Posted);
+        QVERIFY2(singleOutcome.startsWith(QLatin1String("LG011")), qPrintable(singleOutcome));
+        QVERIFY2(singleOutcome.contains(QLatin1String("\"race-key\"")) &&
+                     singleOutcome.contains(QString::number(out[0].transactionId)),
+                 qPrintable(singleOutcome));
     }
 
     void twoSupervisorsApprovingAtOnceGiveOneReversal()
