@@ -215,8 +215,9 @@ QList<Command> ledgerCommands()
         "   \"description\": \"...\" (optional), \"contra_account\": \"CODE\" (optional)}\n"
         "Income raises the account's balance, outcome lowers it; the contra account takes the "
         "other side (default from --contra). An event_id seen before is a duplicate and posts "
-        "nothing. Events are posted in batches, one database transaction per batch; a bad line "
-        "is reported with its line number and nothing of it is written. Prints the counts "
+        "nothing. Events are posted in batches, one call and one database transaction per batch "
+        "(set-based, ledger.ingest_events); a bad line is reported with its line number and "
+        "nothing of it is written, and the rest of its batch still posts. Prints the counts "
         "posted, duplicates, rejected; exits 1 when any line was rejected.");
     ingest.addOptions = [](QCommandLineParser &p) {
         addFileOption(p, QStringLiteral("NDJSON file of events"));
