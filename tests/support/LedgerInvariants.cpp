@@ -59,6 +59,32 @@ const Check kChecks[] = {
      "  (SELECT account_id, amount FROM ledger.entries WHERE transaction_id = r.id "
      "   EXCEPT ALL SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = "
      "r.reverses)) LIMIT 5"},
+    // The point-in-time span tree (0017): per account and kind, the blocks weigh what the
+    // spans' whole hours weigh (sum of amount x hours), every span has its bounds, and the
+    // bounds hold the longest span and the highest level.
+    {"span tree does not match the late and future-dated entries",
+     "SELECT coalesce(t.account_id, e.account_id), coalesce(t.kind, e.kind) "
+     "FROM (SELECT account_id, kind, sum(amount::numeric * (2::numeric ^ level)) AS weight, "
+     "             max(level) AS top FROM ledger.span_sums GROUP BY 1, 2) t "
+     "FULL JOIN (SELECT account_id, kind, max(hi - lo) AS span, sum(amount::numeric * greatest(0, "
+     "                  ledger.span_hour(hi) - ledger.span_hour(lo) - CASE WHEN timestamptz "
+     "                  '1900-01-01 00:00Z' + ledger.span_hour(lo) * interval '1 hour' < lo "
+     "                  THEN 1 ELSE 0 END)) AS weight "
+     "           FROM (SELECT account_id, amount, "
+     "                        (CASE WHEN effective_at > recorded_at THEN 'F' ELSE 'L' END)::\"char\" "
+     "                            AS kind, "
+     "                        least(effective_at, recorded_at) AS lo, "
+     "                        greatest(effective_at, recorded_at) AS hi "
+     "                 FROM ledger.entries WHERE recorded_at - effective_at > interval '5 "
+     "minutes' "
+     "                    OR effective_at > recorded_at) x GROUP BY 1, 2) e "
+     "  ON e.account_id = t.account_id AND e.kind = t.kind "
+     "LEFT JOIN ledger.span_bounds b ON b.account_id = coalesce(t.account_id, e.account_id) "
+     "                             AND b.kind = coalesce(t.kind, e.kind) "
+     "WHERE NOT coalesce(b.gist_only, false) "
+     "  AND (coalesce(t.weight, 0) <> coalesce(e.weight, 0) OR b.account_id IS NULL "
+     "       OR b.max_span IS DISTINCT FROM e.span OR coalesce(t.top, -1) > b.max_level) "
+     "LIMIT 5"},
     // The audit chain: every sealed event is intact and linked, and every issued checkpoint
     // matches (the SQL verifier, without recording a verification event).
     {"audit chain broken", "SELECT v.broken_at, v.reason FROM audit.verify_chain_unrecorded() v "
