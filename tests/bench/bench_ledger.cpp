@@ -266,8 +266,12 @@ int main(int argc, char *argv[])
         say(QStringLiteral("loaded in %1 s").arg(double(load.elapsed()) / 1000.0, 0, 'f', 1));
 
         // Random (E, K) over the account's life; warm = after one pass.
-        auto timeBalances = [&](const QString &code, const char *function, int queries) -> double {
-            const QString sql = QStringLiteral(R"sql(
+        // `mode` sets ledger.span_tree: "" lets balance_minor choose between the span tree and
+        // the GiST stabs per account, "off" forces the GiST stabs (the way before 0017).
+        auto timeBalances = [&](const QString &code, const char *function, int queries,
+                                const QString &mode = {}) -> double {
+            const QString sql = QStringLiteral("SET ledger.span_tree = '%1';").arg(mode) +
+                                QStringLiteral(R"sql(
                 DO $$
                 DECLARE v_id bigint; v bigint; t0 timestamptz; total interval := interval '0';
                         e timestamptz; k timestamptz;
@@ -295,6 +299,10 @@ int main(int argc, char *argv[])
         const double fastSmall = timeBalances(QStringLiteral("SMALL"), "balance_minor", 2000);
         const double naiveBig = timeBalances(QStringLiteral("BIG"), "balance_minor_naive", 3);
         const double naiveSmall = timeBalances(QStringLiteral("SMALL"), "balance_minor_naive", 50);
+        const double gistBig =
+            timeBalances(QStringLiteral("BIG"), "balance_minor", 2000, QStringLiteral("off"));
+        const double gistSmall =
+            timeBalances(QStringLiteral("SMALL"), "balance_minor", 2000, QStringLiteral("off"));
         // Same answers, on the same random (E, K) (a correctness spot check of the bench data).
         const QString agree =
             admin.scalar(QStringLiteral("SELECT count(*) FILTER (WHERE ledger.balance_minor(a.id, "
@@ -318,6 +326,12 @@ int main(int argc, char *argv[])
                 .arg(fastBig, 12, 'f', 4)
                 .arg(naiveBig, 12, 'f', 2)
                 .arg(naiveBig / fastBig, 10, 'f', 0));
+        say(QStringLiteral("%1 %2 %3 %4")
+                .arg(QStringLiteral("GiST stabs only (as before 0017):"), -24)
+                .arg(gistSmall, 12, 'f', 4)
+                .arg(gistBig, 12, 'f', 4)
+                .arg(QStringLiteral("%1x").arg(gistBig / gistSmall, 0, 'f', 2), 10));
+        say(QStringLiteral("  (columns: %1 entries ms, %2 entries ms, ratio)").arg(small).arg(big));
         say(QStringLiteral("disagreements with the naive sum on 3 random (E, K): %1").arg(agree));
         say(QStringLiteral(
                 "targets: < 1 ms warm at %1: %2   >= 100x naive: %3   %1 vs %4 < 3x: %5 (%6x)")

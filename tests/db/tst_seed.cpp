@@ -61,6 +61,8 @@ class TestSeed : public QObject
         return SeedLoader(connection).load(history, {}, options);
     }
 
+    qint64 m_entryIndexes = 0;
+
     qint64 number(const QString &sql, const QStringList &params = {})
     {
         return m_admin->scalar(sql, params).toLongLong();
@@ -127,6 +129,10 @@ private Q_SLOTS:
         m_customers = chart.value().customerAccounts(kCustomers);
         Connection connection(m_db.adminDsn());
         AccountRepository::openMany(connection, m_house + m_customers, true);
+        // What the migrations built; a load that drops indexes must put them all back.
+        m_entryIndexes = number(QStringLiteral(
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'ledger.entries'::regclass"));
+        QVERIFY(m_entryIndexes >= 7);
     }
 
     void generatorIsDeterministicAndKeepsCustomersSolvent()
@@ -240,7 +246,7 @@ private Q_SLOTS:
                  qint64(2));
         QCOMPARE(number(QStringLiteral(
                      "SELECT count(*) FROM pg_index WHERE indrelid = 'ledger.entries'::regclass")),
-                 qint64(7));
+                 m_entryIndexes);
     }
 
     void reversalsHaveTheirPaperTrail()
@@ -358,7 +364,7 @@ private Q_SLOTS:
                  qint64(3));
         QCOMPARE(number(QStringLiteral(
                      "SELECT count(*) FROM pg_index WHERE indrelid = 'ledger.entries'::regclass")),
-                 qint64(7));
+                 m_entryIndexes);
         const QStringList broken = violations();
         QVERIFY2(broken.isEmpty(), qPrintable(broken.join(QLatin1Char('\n'))));
     }
@@ -486,7 +492,7 @@ private Q_SLOTS:
                  qint64(2));
         QCOMPARE(number(QStringLiteral(
                      "SELECT count(*) FROM pg_index WHERE indrelid = 'ledger.entries'::regclass")),
-                 qint64(7));
+                 m_entryIndexes);
         // The connection is still good for the next load.
         const SeedReport report = SeedLoader(connection).load(plan(300, 11));
         QCOMPARE(report.transactions, qint64(300));
