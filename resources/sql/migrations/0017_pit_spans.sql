@@ -26,9 +26,14 @@
 -- <= E, so the tree serves every E <= K. Times outside 1900-2200 (never posted, but a bulk
 -- load could write them) mark the account so that it keeps the GiST path.
 --
--- The tree is derived data, like account_heads: one AFTER INSERT trigger on entries keeps
--- it (enabled ALWAYS, so every path that adds entries, COPY included, maintains it), and
--- the invariant checks compare it with the entries.
+-- The tree costs ~15 probes whatever the density; where few spans overlap a time (fewer
+-- than span_tree_depth() on average, kept per account and kind in span_bounds) the GiST
+-- stab visits fewer entries than that and stays the way. SET ledger.span_tree = on|off
+-- forces one or the other (tests compare both with the naive sum; the benchmark times both).
+--
+-- The tree is derived data, like account_heads: one AFTER INSERT statement trigger on
+-- entries keeps it, set-based (enabled ALWAYS, so every path that adds entries, COPY
+-- included, maintains it), and the invariant checks compare it with the entries.
 SET LOCAL ROLE ledger_owner;
 
 -- From this many spans containing a time on average (see span_bounds), the tree is used:
