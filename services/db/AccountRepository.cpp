@@ -156,7 +156,11 @@ QList<Account> page(Connection &connection, const Query &query, qint64 offset, i
                                       db::toStd(after->code), limit);
             }
         } else {
-            sql += orderBy(query) + "LIMIT $4 OFFSET $5";
+            // Skip rows on the codes alone: the view's formatted columns are computed for
+            // the page's rows only, not for every row skipped.
+            sql = std::string(kSelectColumns) +
+                  "WHERE code IN (SELECT code FROM ledger.account_list " + kWhere +
+                  orderBy(query) + "LIMIT $4 OFFSET $5) " + orderBy(query);
             rows = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
                                   orNull(query.currency), limit, offset);
         }

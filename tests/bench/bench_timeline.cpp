@@ -524,7 +524,7 @@ int main(int argc, char *argv[])
                 .arg(folded, hours)
                 .arg(buildS, 0, 'f', 1));
         const ChartRun buckets = measure(lastEffective);
-        report(QStringLiteral("hourly buckets (M4 per pixel)"), buckets);
+        report(QStringLiteral("reporting store (days here; M4 per pixel)"), buckets);
 
         // Entries posted since the refresh: 2,000 postings through the posting function,
         // one in ten backdated by up to a year into hours the buckets already hold.
@@ -552,7 +552,7 @@ int main(int argc, char *argv[])
                 .arg(folded2)
                 .arg(double(incremental.nsecsElapsed()) / 1e6, 0, 'f', 1));
         const ChartRun refreshed = measure(newLast);
-        report(QStringLiteral("hourly buckets after the refresh"), refreshed);
+        report(QStringLiteral("reporting store after the refresh"), refreshed);
 
         const double markersMs = timeSql(
             admin, QStringLiteral("SELECT count(*) FROM ledger.balance_markers($1, $2, $3, 200)"),
