@@ -169,8 +169,7 @@ void AccountListModel::sort(int column, Qt::SortOrder order)
         refresh();
 }
 
-void AccountListModel::setFilter(const QString &text, const QString &kind,
-                                 const QString &currency)
+void AccountListModel::setFilter(const QString &text, const QString &kind, const QString &currency)
 {
     if (text == m_query.text && kind == m_query.kind && currency == m_query.currency)
         return;

@@ -20,9 +20,10 @@ class DbWorker;
 // with every entry for short ranges (this view downsamples them to its pixel width with
 // LTTB) and for long ones with each pixel's first, least, greatest and last balance from
 // the reporting store's hourly buckets (or O(log n) samples where it has none); each
-// series gets its data with one replace(). Wheel or +/- zooms, dragging or the arrow keys pan, Home shows the whole life;
-// the visible range is fetched again at the new detail. Markers show reversals, reversed
-// and backdated entries; clicking the chart or a marker asks for the timeline there.
+// series gets its data with one replace(). Wheel or +/- zooms, dragging or the arrow keys pan, Home
+// shows the whole life; the visible range is fetched again at the new detail. Markers show
+// reversals, reversed and backdated entries; clicking the chart or a marker asks for the timeline
+// there.
 class BalanceChartView : public QChartView
 {
     Q_OBJECT

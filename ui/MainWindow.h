@@ -94,9 +94,9 @@ private:
     AuditLogView *m_auditLog = nullptr;
     QTabWidget *m_tabs = nullptr;
     QWidget *m_accountsPage = nullptr;
-    QString m_selectedCode;   // restored after a reload
-    QString m_recordedSearch; // the last navigator search put on record
-    QString m_searchToRecord; // put on record when its results arrive
+    QString m_selectedCode;        // restored after a reload
+    QString m_recordedSearch;      // the last navigator search put on record
+    QString m_searchToRecord;      // put on record when its results arrive
     bool m_announceLocate = false; // say so when the account asked for is not listed
 };
 

@@ -23,9 +23,10 @@ int runRefresh(const Invocation &inv)
                        {QStringLiteral("entries"), r.entries},
                        {QStringLiteral("elapsed_seconds"), double(r.elapsedMs) / 1000.0}});
     } else if (r.entries == 0) {
-        inv.printLine(account.isEmpty()
-                          ? QStringLiteral("The reporting store is up to date.")
-                          : QStringLiteral("The reporting store is up to date for %1.").arg(account));
+        inv.printLine(
+            account.isEmpty()
+                ? QStringLiteral("The reporting store is up to date.")
+                : QStringLiteral("The reporting store is up to date for %1.").arg(account));
     } else {
         inv.printLine(QStringLiteral("Folded %1 entries of %2 account(s) into the hourly balance "
                                      "buckets in %3 s.")
@@ -42,7 +43,8 @@ QList<Command> reportingCommands()
 {
     Command refresh;
     refresh.name = QStringLiteral("reporting refresh");
-    refresh.summary = QStringLiteral("bring the reporting store (charts' hourly balances) up to date");
+    refresh.summary =
+        QStringLiteral("bring the reporting store (charts' hourly balances) up to date");
     refresh.description = QStringLiteral(
         "Folds the entries posted since the last refresh into the reporting store's hourly "
         "balance buckets, which the console's charts of long histories read. Without "

@@ -62,10 +62,9 @@ QStringList sortColumns(SortKey key)
 }
 
 // The filter as SQL over ledger.account_list, parameters $1..$3 (NULL: any).
-constexpr const char *kWhere =
-    "WHERE ($1::text IS NULL OR code ILIKE $1 OR name ILIKE $1) "
-    "AND ($2::text IS NULL OR kind::text = $2) "
-    "AND ($3::text IS NULL OR currency = $3) ";
+constexpr const char *kWhere = "WHERE ($1::text IS NULL OR code ILIKE $1 OR name ILIKE $1) "
+                               "AND ($2::text IS NULL OR kind::text = $2) "
+                               "AND ($3::text IS NULL OR currency = $3) ";
 
 std::optional<std::string> likePattern(const QString &text)
 {
@@ -92,7 +91,6 @@ std::string orderBy(const Query &query)
                      QLatin1Char(' '));
 }
 
-
 } // namespace
 
 QList<Account> list(Connection &connection, const ListFilter &filter)
@@ -117,7 +115,6 @@ QList<Account> list(Connection &connection, const ListFilter &filter)
         return out;
     });
 }
-
 
 qint64 countMatching(Connection &connection, const Query &query)
 {
@@ -159,8 +156,8 @@ QList<Account> page(Connection &connection, const Query &query, qint64 offset, i
             // Skip rows on the codes alone: the view's formatted columns are computed for
             // the page's rows only, not for every row skipped.
             sql = std::string(kSelectColumns) +
-                  "WHERE code IN (SELECT code FROM ledger.account_list " + kWhere +
-                  orderBy(query) + "LIMIT $4 OFFSET $5) " + orderBy(query);
+                  "WHERE code IN (SELECT code FROM ledger.account_list " + kWhere + orderBy(query) +
+                  "LIMIT $4 OFFSET $5) " + orderBy(query);
             rows = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
                                   orNull(query.currency), limit, offset);
         }
@@ -189,8 +186,7 @@ qint64 positionOf(Connection &connection, const Query &query, const QString &cod
             std::string("WITH t AS (SELECT * FROM ledger.account_list ") + kWhere +
             "AND code = $4) SELECT (SELECT count(*) FROM ledger.account_list " + kWhere +
             db::toStd(QStringLiteral("AND %1 %2 %3) FROM t")
-                          .arg(tuple,
-                               query.descending ? QStringLiteral(">") : QStringLiteral("<"),
+                          .arg(tuple, query.descending ? QStringLiteral(">") : QStringLiteral("<"),
                                targetTuple));
         const auto r = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
                                       orNull(query.currency), db::toStd(code));

@@ -3,8 +3,8 @@
 #include "domain/Account.h"
 
 #include <QList>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 
 namespace ledger {
 

@@ -113,9 +113,10 @@ int main(int argc, char *argv[])
     parser.addOption({QStringLiteral("scroll-pages"),
                       QStringLiteral("Pages to scroll in recorded order (0: all; default 0)."),
                       QStringLiteral("P"), QStringLiteral("0")});
-    parser.addOption({QStringLiteral("accounts"),
-                      QStringLiteral("Accounts for the navigator's part (default 100000; 0: skip)."),
-                      QStringLiteral("N"), QStringLiteral("100000")});
+    parser.addOption(
+        {QStringLiteral("accounts"),
+         QStringLiteral("Accounts for the navigator's part (default 100000; 0: skip)."),
+         QStringLiteral("N"), QStringLiteral("100000")});
     parser.addOption({QStringLiteral("effective-scroll-pages"),
                       QStringLiteral("Pages to scroll in effective order (default 2000)."),
                       QStringLiteral("P"), QStringLiteral("2000")});
@@ -500,7 +501,8 @@ int main(int argc, char *argv[])
                                "ms, %5 points plotted (%6)")
                     .arg(label, -44)
                     .arg(r.ms, 0, 'f', 1)
-                    .arg(r.ms >= 0 && r.ms < 100 ? QStringLiteral("met") : QStringLiteral("NOT met"))
+                    .arg(r.ms >= 0 && r.ms < 100 ? QStringLiteral("met")
+                                                 : QStringLiteral("NOT met"))
                     .arg(r.serverMs, 0, 'f', 1)
                     .arg(r.points)
                     .arg(r.exact ? QStringLiteral("every entry")
@@ -538,7 +540,8 @@ int main(int argc, char *argv[])
             "'EUR')))); "
             "END LOOP; END $$"));
         if (!posted.ok) {
-            std::fprintf(stderr, "bench: posting the delta failed: %s\n", qPrintable(posted.message));
+            std::fprintf(stderr, "bench: posting the delta failed: %s\n",
+                         qPrintable(posted.message));
             return 1;
         }
         const QDateTime newLast = QDateTime::currentDateTimeUtc().addSecs(60);
@@ -585,7 +588,8 @@ int main(int argc, char *argv[])
                            "'EUR' END, 'liability')) FROM generate_series(1, $1::int) i"),
             {QString::number(many)});
         if (!opened.ok) {
-            std::fprintf(stderr, "bench: opening accounts failed: %s\n", qPrintable(opened.message));
+            std::fprintf(stderr, "bench: opening accounts failed: %s\n",
+                         qPrintable(opened.message));
             return 1;
         }
         say(QStringLiteral("\n== account navigator: %1 accounts opened in %2 s")
@@ -635,9 +639,8 @@ int main(int argc, char *argv[])
             const double before = rssMb();
             QElapsedTimer t;
             t.start();
-            const auto all = worker.submit([](Connection &c) {
-                return AccountRepository::list(c).size();
-            });
+            const auto all =
+                worker.submit([](Connection &c) { return AccountRepository::list(c).size(); });
             if (!waitFor([&] { return all.isFinished(); }))
                 return 1;
             allMs << double(t.nsecsElapsed()) / 1e6;

@@ -681,14 +681,15 @@ private Q_SLOTS:
     {
         const QString dsn = m_db.createDatabase(QStringLiteral("cli_reporting"));
         QCOMPARE(ledgerctl({QStringLiteral("migrate"), QStringLiteral("--dsn"), dsn}).exitCode, 0);
-        Run r = ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("5"),
-                           QStringLiteral("--transactions"), QStringLiteral("8000"),
-                           QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        Run r =
+            ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("5"),
+                       QStringLiteral("--transactions"), QStringLiteral("8000"),
+                       QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.json().value(QStringLiteral("reporting_accounts")).toInt() >= 1,
                  qPrintable(describe(r)));
-        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
-                       QStringLiteral("--dsn"), dsn});
+        r = ledgerctl(
+            {QStringLiteral("reporting"), QStringLiteral("refresh"), QStringLiteral("--dsn"), dsn});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.out.trimmed(), QStringLiteral("The reporting store is up to date."));
         // Every account, however small: each one's buckets sum to its balance.

@@ -68,15 +68,16 @@ private Q_SLOTS:
                         "SELECT ledger.open_account('1000-CASH', 'Cash', 'EUR', 'asset')"))
                     .ok);
         // Balances to sort by: a few deposits credited different amounts.
-        QVERIFY(admin
-                    .exec(QStringLiteral(
-                        "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
-                        "'alm-' || i, 'effective_at', now(), 'legs', jsonb_build_array("
-                        "jsonb_build_object('account', '1000-CASH', 'amount', (i * 7 % 50 + 1)::text, "
-                        "'currency', 'EUR'), jsonb_build_object('account', '2000-DEP-' || "
-                        "lpad(i::text, 4, '0'), 'amount', (-(i * 7 % 50 + 1))::text, "
-                        "'currency', 'EUR')))) FROM generate_series(1, 40) i WHERE i % 3 <> 0"))
-                    .ok);
+        QVERIFY(
+            admin
+                .exec(QStringLiteral(
+                    "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
+                    "'alm-' || i, 'effective_at', now(), 'legs', jsonb_build_array("
+                    "jsonb_build_object('account', '1000-CASH', 'amount', (i * 7 % 50 + 1)::text, "
+                    "'currency', 'EUR'), jsonb_build_object('account', '2000-DEP-' || "
+                    "lpad(i::text, 4, '0'), 'amount', (-(i * 7 % 50 + 1))::text, "
+                    "'currency', 'EUR')))) FROM generate_series(1, 40) i WHERE i % 3 <> 0"))
+                .ok);
     }
 
     void loadsLazilyFromTheDatabase()
@@ -185,7 +186,8 @@ private Q_SLOTS:
         if (column != AccountListModel::Code || descending) {
             QTRY_COMPARE(loaded.count(), 1);
         }
-        QCOMPARE(model.index(0, 0).data().toString(), sqlCodes(QStringLiteral("ORDER BY code")).first());
+        QCOMPARE(model.index(0, 0).data().toString(),
+                 sqlCodes(QStringLiteral("ORDER BY code")).first());
     }
 
     void filtersOnTheServer()

@@ -105,11 +105,12 @@ class TestReporting : public QObject
     QMap<qint64, Bucket> storedBuckets(bool days = false)
     {
         const auto r = m_admin->exec(
-            days ? QStringLiteral("SELECT (extract(epoch FROM day) * 1000000)::bigint, entries, "
-                                  "net, low, high FROM reporting.balance_days WHERE account_id = $1")
-                 : QStringLiteral("SELECT (extract(epoch FROM bucket) * 1000000)::bigint, "
-                                  "entries, net, low, high FROM reporting.balance_buckets WHERE "
-                                  "account_id = $1"),
+            days
+                ? QStringLiteral("SELECT (extract(epoch FROM day) * 1000000)::bigint, entries, "
+                                 "net, low, high FROM reporting.balance_days WHERE account_id = $1")
+                : QStringLiteral("SELECT (extract(epoch FROM bucket) * 1000000)::bigint, "
+                                 "entries, net, low, high FROM reporting.balance_buckets WHERE "
+                                 "account_id = $1"),
             {QString::number(m_accountId)});
         QMap<qint64, Bucket> out;
         for (const QStringList &row : r.rows)
@@ -151,10 +152,11 @@ class TestReporting : public QObject
     QList<Point> chart(qint64 fromUs, qint64 toUs, int samples, qint64 account = 0)
     {
         const auto r = m_admin->exec(
-            QStringLiteral("SELECT (extract(epoch FROM at) * 1000000)::bigint, balance_minor, "
-                           "exact FROM ledger.balance_series($1, timestamptz 'epoch' + $2::bigint * "
-                           "interval '1 microsecond', timestamptz 'epoch' + $3::bigint * "
-                           "interval '1 microsecond', $4)"),
+            QStringLiteral(
+                "SELECT (extract(epoch FROM at) * 1000000)::bigint, balance_minor, "
+                "exact FROM ledger.balance_series($1, timestamptz 'epoch' + $2::bigint * "
+                "interval '1 microsecond', timestamptz 'epoch' + $3::bigint * "
+                "interval '1 microsecond', $4)"),
             {QString::number(account ? account : m_accountId), QString::number(fromUs),
              QString::number(toUs), QString::number(samples)});
         if (!r.ok)
@@ -329,7 +331,7 @@ private Q_SLOTS:
         const qint64 middle = first + (last - first) / 2;
         const QString middleIso =
             QDateTime::fromMSecsSinceEpoch(middle / 1000, Qt::UTC).toString(Qt::ISODateWithMs);
-        post(middleIso, -987654);                                          // backdated, old hour
+        post(middleIso, -987654);                                           // backdated, old hour
         post(QDateTime::currentDateTimeUtc().toString(Qt::ISODate), -4321); // now
         post(QDateTime::currentDateTimeUtc().addDays(3).toString(Qt::ISODate), 1200); // future
         const QList<Entry> all = entries();
@@ -364,8 +366,11 @@ private Q_SLOTS:
                 .toLongLong();
         QVERIFY(scalar(QStringLiteral("SELECT reporting.refresh_balance_buckets($1)"),
                        {QString::number(dense)}) == QStringLiteral("300"));
-        const qint64 from = QDateTime::fromString(QStringLiteral("2025-03-01T05:00:00Z"),
-                                                  Qt::ISODate).toMSecsSinceEpoch() * 1000 + 1;
+        const qint64 from =
+            QDateTime::fromString(QStringLiteral("2025-03-01T05:00:00Z"), Qt::ISODate)
+                    .toMSecsSinceEpoch() *
+                1000 +
+            1;
         const qint64 to = from + 52 * kHourUs;
         checkBucketChart(chart(from, to, 10, dense), entries(dense), from, to, 10, kHourUs, 1);
         QVERIFY(m_admin
@@ -392,28 +397,32 @@ private Q_SLOTS:
     void refreshStaleTakesBigAccountsWithinItsBudget()
     {
         // Accounts with at least 200 entries and buckets behind, the most behind first.
-        const auto r = m_admin->exec(QStringLiteral(
-            "SELECT count(*) FILTER (WHERE h.last_seq >= 200 AND h.last_seq > "
-            "coalesce(m.through_seq, 0)) FROM ledger.account_heads h LEFT JOIN "
-            "reporting.bucket_marks m ON m.account_id = h.account_id"));
+        const auto r = m_admin->exec(
+            QStringLiteral("SELECT count(*) FILTER (WHERE h.last_seq >= 200 AND h.last_seq > "
+                           "coalesce(m.through_seq, 0)) FROM ledger.account_heads h LEFT JOIN "
+                           "reporting.bucket_marks m ON m.account_id = h.account_id"));
         const int stale = r.rows[0][0].toInt();
         QVERIFY(stale >= 2);
-        const auto one = m_admin->exec(QStringLiteral("SELECT * FROM reporting.refresh_stale(200, 1)"));
+        const auto one =
+            m_admin->exec(QStringLiteral("SELECT * FROM reporting.refresh_stale(200, 1)"));
         QVERIFY2(one.ok, qPrintable(one.message));
         QCOMPARE(one.rows[0][0], QStringLiteral("1")); // the budget is spent by the first
-        const auto rest = m_admin->exec(QStringLiteral("SELECT * FROM reporting.refresh_stale(200)"));
+        const auto rest =
+            m_admin->exec(QStringLiteral("SELECT * FROM reporting.refresh_stale(200)"));
         QCOMPARE(rest.rows[0][0], QString::number(stale - 1));
-        QCOMPARE(scalar(QStringLiteral(
-                     "SELECT count(*) FROM ledger.account_heads h LEFT JOIN "
-                     "reporting.bucket_marks m ON m.account_id = h.account_id WHERE "
-                     "h.last_seq >= 200 AND h.last_seq > coalesce(m.through_seq, 0)")),
-                 QStringLiteral("0"));
+        QCOMPARE(
+            scalar(QStringLiteral("SELECT count(*) FROM ledger.account_heads h LEFT JOIN "
+                                  "reporting.bucket_marks m ON m.account_id = h.account_id WHERE "
+                                  "h.last_seq >= 200 AND h.last_seq > coalesce(m.through_seq, 0)")),
+            QStringLiteral("0"));
         // Small accounts are left to the exact path.
-        QCOMPARE(scalar(QStringLiteral(
-                     "SELECT count(*) FROM reporting.bucket_marks m JOIN ledger.account_heads h "
-                     "ON h.account_id = m.account_id WHERE h.last_seq < 200 AND m.account_id <> $1"),
-                 {QString::number(m_accountId)}),
-                 QStringLiteral("0"));
+        QCOMPARE(
+            scalar(
+                QStringLiteral(
+                    "SELECT count(*) FROM reporting.bucket_marks m JOIN ledger.account_heads h "
+                    "ON h.account_id = m.account_id WHERE h.last_seq < 200 AND m.account_id <> $1"),
+                {QString::number(m_accountId)}),
+            QStringLiteral("0"));
         // And every account's buckets equal its entries.
         QCOMPARE(scalar(QStringLiteral(
                      "SELECT count(*) FROM (SELECT m.account_id FROM reporting.bucket_marks m "
@@ -438,7 +447,8 @@ private Q_SLOTS:
         const auto ok = writer.exec(QStringLiteral("SELECT reporting.refresh_balance_buckets($1)"),
                                     {QString::number(m_accountId)});
         QVERIFY2(ok.ok, qPrintable(ok.message));
-        const auto unknown = writer.exec(QStringLiteral("SELECT reporting.refresh_balance_buckets(-1)"));
+        const auto unknown =
+            writer.exec(QStringLiteral("SELECT reporting.refresh_balance_buckets(-1)"));
         QCOMPARE(unknown.sqlState, QStringLiteral("LG018"));
         QCOMPARE(scalar(QStringLiteral(
                      "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = "
