@@ -13,9 +13,6 @@ namespace ledger {
 
 namespace {
 
-constexpr int kMaxInFlight = 2; // pages asked of the worker at once
-constexpr int kMaxWanted = 8;   // pages remembered while those are on their way
-
 AccountRepository::SortKey sortKeyOf(int column)
 {
     using K = AccountRepository::SortKey;
@@ -51,7 +48,9 @@ struct AccountListModel::FirstLoad
 AccountListModel::AccountListModel(DbWorker *worker, QObject *parent)
     : QAbstractTableModel(parent)
     , m_worker(worker)
-{}
+{
+    m_cache.setMaxPages(m_maxPages);
+}
 
 int AccountListModel::rowCount(const QModelIndex &parent) const
 {
@@ -68,17 +67,13 @@ const Account *AccountListModel::account(int row) const
     if (row < 0 || row >= m_count)
         return nullptr;
     const int page = row / m_pageSize;
-    const auto it = m_pages.constFind(page);
-    if (it == m_pages.constEnd()) {
+    const QList<Account> *rows = m_cache.use(page);
+    if (!rows) {
         requestPage(page);
         return nullptr;
     }
-    if (m_lru.isEmpty() || m_lru.last() != page) {
-        m_lru.removeOne(page);
-        m_lru.append(page);
-    }
     const int offset = row - page * m_pageSize;
-    return offset < it->size() ? &it->at(offset) : nullptr;
+    return offset < rows->size() ? &rows->at(offset) : nullptr;
 }
 
 QVariant AccountListModel::data(const QModelIndex &index, int role) const
@@ -190,7 +185,7 @@ void AccountListModel::setLoading(bool loading) const
 
 void AccountListModel::updateLoading() const
 {
-    setLoading(m_firstLoadPending || !m_pending.isEmpty());
+    setLoading(m_firstLoadPending || m_cache.hasPending());
 }
 
 void AccountListModel::refresh()
@@ -200,8 +195,7 @@ void AccountListModel::refresh()
     m_started = true;
     const quint64 generation = ++m_generation;
     m_firstLoadPending = true;
-    m_pending.clear();
-    m_wanted.clear();
+    m_cache.forgetRequests(); // the old rows stay shown until the new count arrives
     setLoading(true);
     const AccountRepository::Query query = m_query;
     const int limit = m_pageSize;
@@ -225,13 +219,9 @@ void AccountListModel::refresh()
                   const FirstLoad &load = result.value();
                   beginResetModel();
                   m_count = qMin<qint64>(load.count, std::numeric_limits<int>::max());
-                  m_pages.clear();
-                  m_lru.clear();
-                  m_failed.clear();
-                  if (!load.rows.isEmpty()) {
-                      m_pages.insert(0, load.rows);
-                      m_lru.append(0);
-                  }
+                  m_cache.clear();
+                  if (!load.rows.isEmpty())
+                      m_cache.arrived(0, load.rows);
                   endResetModel();
                   updateLoading();
                   Q_EMIT currenciesChanged(load.currencies);
@@ -241,16 +231,8 @@ void AccountListModel::refresh()
 
 void AccountListModel::requestPage(int page) const
 {
-    if (m_firstLoadPending || m_pending.contains(page) || m_failed.contains(page) ||
-        m_pages.contains(page))
+    if (m_firstLoadPending || !m_cache.request(page))
         return;
-    if (m_pending.size() >= kMaxInFlight) {
-        m_wanted.removeOne(page);
-        m_wanted.append(page);
-        while (m_wanted.size() > kMaxWanted)
-            m_wanted.removeFirst(); // scrolled past: nobody looks there any more
-        return;
-    }
     sendPage(page);
 }
 
@@ -258,7 +240,6 @@ void AccountListModel::sendPage(int page) const
 {
     if (!m_worker)
         return;
-    m_pending.insert(page);
     updateLoading();
     const quint64 generation = m_generation;
     const AccountRepository::Query query = m_query;
@@ -267,8 +248,8 @@ void AccountListModel::sendPage(int page) const
     // Scrolling down: the page before ends where this one starts; the server continues
     // after its last row instead of skipping `offset` rows.
     std::optional<Account> after;
-    if (const auto before = m_pages.constFind(page - 1);
-        page > 0 && before != m_pages.constEnd() && before->size() == m_pageSize)
+    if (const QList<Account> *before = m_cache.peek(page - 1);
+        page > 0 && before && before->size() == m_pageSize)
         after = before->last();
     auto *self = const_cast<AccountListModel *>(this); // the cache is logically const
     whenReady(m_worker->submit([query, offset, limit, after](Connection &c) {
@@ -277,9 +258,8 @@ void AccountListModel::sendPage(int page) const
               self, [self, generation, page](const Result<QList<Account>> &result) {
                   if (generation != self->m_generation)
                       return;
-                  self->m_pending.remove(page);
                   if (!result) {
-                      self->m_failed.insert(page);
+                      self->m_cache.failed(page);
                       self->updateLoading();
                       Q_EMIT self->loadFailed(result.error());
                       return;
@@ -290,20 +270,13 @@ void AccountListModel::sendPage(int page) const
 
 void AccountListModel::pageArrived(int page, const QList<Account> &rows)
 {
-    m_pages.insert(page, rows);
-    m_lru.removeOne(page);
-    m_lru.append(page);
-    while (m_pages.size() > m_maxPages && m_lru.size() > 1)
-        m_pages.remove(m_lru.takeFirst());
+    m_cache.arrived(page, rows);
     const int first = page * m_pageSize;
     const int last = int(qMin<qint64>(m_count - 1, qint64(first) + m_pageSize - 1));
     if (last >= first)
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
-    while (m_pending.size() < kMaxInFlight && !m_wanted.isEmpty()) {
-        const int wanted = m_wanted.takeLast(); // the most recent wish first
-        if (!m_pages.contains(wanted) && !m_pending.contains(wanted) && !m_failed.contains(wanted))
-            sendPage(wanted);
-    }
+    for (const qint64 wanted : m_cache.takeSendable()) // the most recent wish first
+        sendPage(int(wanted));
     updateLoading();
 }
 

@@ -1,14 +1,13 @@
 #pragma once
 
+#include "PageCache.h"
 #include "db/AccountRepository.h"
 #include "domain/Account.h"
 #include "domain/Error.h"
 
 #include <QAbstractTableModel>
-#include <QHash>
 #include <QList>
 #include <QPointer>
-#include <QSet>
 
 namespace ledger {
 
@@ -53,8 +52,12 @@ public:
     int pageSize() const { return m_pageSize; }
     void setPageSize(int rows) { m_pageSize = qBound(10, rows, 5000); }
     int maxCachedPages() const { return m_maxPages; }
-    void setMaxCachedPages(int pages) { m_maxPages = qMax(4, pages); }
-    int cachedPageCount() const { return int(m_pages.size()); }
+    void setMaxCachedPages(int pages)
+    {
+        m_maxPages = qMax(4, pages);
+        m_cache.setMaxPages(m_maxPages);
+    }
+    int cachedPageCount() const { return m_cache.size(); }
 
 public Q_SLOTS:
     // Counts again and drops every cached page (new accounts, new balances). A reload
@@ -92,13 +95,10 @@ private:
     qint64 m_count = 0;
     bool m_started = false; // refresh() has been called: sort() and setFilter() reload
     bool m_firstLoadPending = false;
-    // The page cache, filled on demand from const data(): logically const.
-    mutable QHash<int, QList<Account>> m_pages;
-    mutable QList<int> m_lru;    // most recently used last
-    mutable QSet<int> m_pending; // pages on their way
-    mutable QSet<int> m_failed;  // not asked again until refresh()
-    mutable QList<int> m_wanted; // asked for while too many were on their way
-    quint64 m_generation = 0;    // bumped by every reload; older results are dropped
+    // The page cache, filled on demand from const data(): logically const. Two pages on
+    // their way at once, eight wishes kept meanwhile.
+    mutable PageCache<Account> m_cache{2, 8};
+    quint64 m_generation = 0; // bumped by every reload; older results are dropped
     mutable bool m_loading = false;
 };
 
