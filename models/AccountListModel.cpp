@@ -1,22 +1,60 @@
 #include "AccountListModel.h"
 #include "async/WhenReady.h"
 
-#include "db/AccountRepository.h"
 #include "db/AuditRepository.h"
 #include "db/DbWorker.h"
 
 #include <QJsonObject>
 
+#include <limits>
+#include <optional>
+
 namespace ledger {
+
+namespace {
+
+AccountRepository::SortKey sortKeyOf(int column)
+{
+    using K = AccountRepository::SortKey;
+    switch (AccountListModel::Column(column)) {
+    case AccountListModel::Name:
+        return K::Name;
+    case AccountListModel::Kind:
+        return K::Kind;
+    case AccountListModel::Currency:
+        return K::Currency;
+    case AccountListModel::Balance:
+        return K::Balance;
+    case AccountListModel::NormalSide:
+        return K::NormalSide;
+    case AccountListModel::OpenedAt:
+        return K::OpenedAt;
+    case AccountListModel::Code:
+    case AccountListModel::ColumnCount:
+        break;
+    }
+    return K::Code;
+}
+
+} // namespace
+
+struct AccountListModel::FirstLoad
+{
+    qint64 count = 0;
+    QList<Account> rows;
+    QStringList currencies;
+};
 
 AccountListModel::AccountListModel(DbWorker *worker, QObject *parent)
     : QAbstractTableModel(parent)
     , m_worker(worker)
-{}
+{
+    m_cache.setMaxPages(m_maxPages);
+}
 
 int AccountListModel::rowCount(const QModelIndex &parent) const
 {
-    return parent.isValid() ? 0 : int(m_accounts.size());
+    return parent.isValid() ? 0 : int(m_count);
 }
 
 int AccountListModel::columnCount(const QModelIndex &parent) const
@@ -24,49 +62,66 @@ int AccountListModel::columnCount(const QModelIndex &parent) const
     return parent.isValid() ? 0 : ColumnCount;
 }
 
+const Account *AccountListModel::account(int row) const
+{
+    if (row < 0 || row >= m_count)
+        return nullptr;
+    const int page = row / m_pageSize;
+    const QList<Account> *rows = m_cache.use(page);
+    if (!rows) {
+        requestPage(page);
+        return nullptr;
+    }
+    const int offset = row - page * m_pageSize;
+    return offset < rows->size() ? &rows->at(offset) : nullptr;
+}
+
 QVariant AccountListModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
-    const Account &a = m_accounts.at(index.row());
+    const Account *a = account(index.row());
+    if (role == LoadedRole)
+        return a != nullptr;
+    if (!a) // its page is on its way
+        return role == Qt::DisplayRole && index.column() == Code ? QVariant(tr("…")) : QVariant();
     switch (role) {
     case Qt::DisplayRole:
         switch (Column(index.column())) {
         case Code:
-            return a.code;
+            return a->code;
         case Name:
-            return a.name;
+            return a->name;
         case Kind:
-            return toString(a.kind);
+            return toString(a->kind);
         case Currency:
-            return a.currency;
+            return a->currency;
         case Balance:
-            return a.balance;
+            return a->balance;
         case NormalSide:
-            return toString(normalSide(a.kind));
+            return toString(normalSide(a->kind));
         case OpenedAt:
-            return a.openedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+            return a->openedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
         case ColumnCount:
             break;
         }
         return {};
     case Qt::ToolTipRole:
         return tr("%1 — %2 (%3, %4)%5")
-            .arg(a.code, a.name, toString(a.kind), a.currency,
-                 a.allowNegative ? QString() : tr("; may not go negative"));
+            .arg(a->code, a->name, toString(a->kind), a->currency,
+                 a->allowNegative ? QString() : tr("; may not go negative"));
     case Qt::TextAlignmentRole:
         if (index.column() == Balance)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case SortRole:
-        // Amounts sort by value, not as text.
-        return index.column() == Balance ? QVariant(a.balanceMinor) : data(index, Qt::DisplayRole);
+        return index.column() == Balance ? QVariant(a->balanceMinor) : data(index, Qt::DisplayRole);
     case AccountIdRole:
-        return a.id;
+        return a->id;
     case AccountCodeRole:
-        return a.code;
+        return a->code;
     case AllowNegativeRole:
-        return a.allowNegative;
+        return a->allowNegative;
     default:
         return {};
     }
@@ -97,34 +152,152 @@ QVariant AccountListModel::headerData(int section, Qt::Orientation orientation, 
     return {};
 }
 
-void AccountListModel::setLoading(bool loading)
+void AccountListModel::sort(int column, Qt::SortOrder order)
+{
+    const AccountRepository::SortKey key = sortKeyOf(column);
+    const bool descending = order == Qt::DescendingOrder;
+    if (key == m_query.sort && descending == m_query.descending)
+        return;
+    m_query.sort = key;
+    m_query.descending = descending;
+    if (m_started)
+        refresh();
+}
+
+void AccountListModel::setFilter(const QString &text, const QString &kind, const QString &currency)
+{
+    if (text == m_query.text && kind == m_query.kind && currency == m_query.currency)
+        return;
+    m_query.text = text;
+    m_query.kind = kind;
+    m_query.currency = currency;
+    if (m_started)
+        refresh();
+}
+
+void AccountListModel::setLoading(bool loading) const
 {
     if (m_loading == loading)
         return;
     m_loading = loading;
-    Q_EMIT loadingChanged(loading);
+    Q_EMIT const_cast<AccountListModel *>(this)->loadingChanged(loading);
+}
+
+void AccountListModel::updateLoading() const
+{
+    setLoading(m_firstLoadPending || m_cache.hasPending());
 }
 
 void AccountListModel::refresh()
 {
     if (!m_worker)
         return;
+    m_started = true;
     const quint64 generation = ++m_generation;
+    m_firstLoadPending = true;
+    m_cache.forgetRequests(); // the old rows stay shown until the new count arrives
     setLoading(true);
-    // The query runs on the worker thread; the continuation runs here (GUI thread).
-    whenReady(m_worker->submit([](Connection &c) { return AccountRepository::list(c); }), this,
-              [this, generation](const Result<QList<Account>> &result) {
+    const AccountRepository::Query query = m_query;
+    const int limit = m_pageSize;
+    // The count, the first page and the currencies, one job (the worker's one connection).
+    whenReady(m_worker->submit([query, limit](Connection &c) {
+        FirstLoad load;
+        load.count = AccountRepository::countMatching(c, query);
+        load.rows = AccountRepository::page(c, query, 0, limit);
+        load.currencies = AccountRepository::currenciesInUse(c);
+        return load;
+    }),
+              this, [this, generation](const Result<FirstLoad> &result) {
                   if (generation != m_generation)
-                      return; // a newer refresh is under way
-                  setLoading(false);
+                      return; // a newer reload is under way
+                  m_firstLoadPending = false;
+                  if (!result) {
+                      updateLoading();
+                      Q_EMIT loadFailed(result.error());
+                      return;
+                  }
+                  const FirstLoad &load = result.value();
+                  beginResetModel();
+                  m_count = qMin<qint64>(load.count, std::numeric_limits<int>::max());
+                  m_cache.clear();
+                  if (!load.rows.isEmpty())
+                      m_cache.arrived(0, load.rows);
+                  endResetModel();
+                  updateLoading();
+                  Q_EMIT currenciesChanged(load.currencies);
+                  Q_EMIT loaded(int(m_count));
+              });
+}
+
+void AccountListModel::requestPage(int page) const
+{
+    if (m_firstLoadPending || !m_cache.request(page))
+        return;
+    sendPage(page);
+}
+
+void AccountListModel::sendPage(int page) const
+{
+    if (!m_worker)
+        return;
+    updateLoading();
+    const quint64 generation = m_generation;
+    const AccountRepository::Query query = m_query;
+    const qint64 offset = qint64(page) * m_pageSize;
+    const int limit = m_pageSize;
+    // Scrolling down: the page before ends where this one starts; the server continues
+    // after its last row instead of skipping `offset` rows.
+    std::optional<Account> after;
+    if (const QList<Account> *before = m_cache.peek(page - 1);
+        page > 0 && before && before->size() == m_pageSize)
+        after = before->last();
+    auto *self = const_cast<AccountListModel *>(this); // the cache is logically const
+    whenReady(m_worker->submit([query, offset, limit, after](Connection &c) {
+        return AccountRepository::page(c, query, offset, limit, after ? &*after : nullptr);
+    }),
+              self, [self, generation, page](const Result<QList<Account>> &result) {
+                  if (generation != self->m_generation)
+                      return;
+                  if (!result) {
+                      self->m_cache.failed(page);
+                      self->updateLoading();
+                      Q_EMIT self->loadFailed(result.error());
+                      return;
+                  }
+                  self->pageArrived(page, result.value());
+              });
+}
+
+void AccountListModel::pageArrived(int page, const QList<Account> &rows)
+{
+    m_cache.arrived(page, rows);
+    const int first = page * m_pageSize;
+    const int last = int(qMin<qint64>(m_count - 1, qint64(first) + m_pageSize - 1));
+    if (last >= first)
+        Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
+    for (const qint64 wanted : m_cache.takeSendable()) // the most recent wish first
+        sendPage(int(wanted));
+    updateLoading();
+}
+
+void AccountListModel::locate(const QString &code)
+{
+    if (!m_worker || code.isEmpty())
+        return;
+    const quint64 generation = m_generation;
+    const AccountRepository::Query query = m_query;
+    whenReady(m_worker->submit([query, code](Connection &c) {
+        return AccountRepository::positionOf(c, query, code);
+    }),
+              this, [this, generation, code](const Result<qint64> &result) {
+                  if (generation != m_generation)
+                      return; // the list changed meanwhile: the row means nothing now
                   if (!result) {
                       Q_EMIT loadFailed(result.error());
                       return;
                   }
-                  beginResetModel();
-                  m_accounts = result.value();
-                  endResetModel();
-                  Q_EMIT loaded(int(m_accounts.size()));
+                  const qint64 row = result.value();
+                  Q_EMIT located(code, row >= 0 && row < m_count ? int(row) : -1);
               });
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "PageCache.h"
+#include "db/AccountRepository.h"
 #include "domain/Account.h"
 #include "domain/Error.h"
 
@@ -11,15 +13,26 @@ namespace ledger {
 
 class DbWorker;
 
-// The account navigator's rows. Loads asynchronously through a DbWorker; the GUI thread
-// only swaps the finished list in. Sorting and filtering belong in proxy models.
+// The account navigator's rows, lazy for ledgers of any size. The server filters (text in
+// code or name, kind, currency), sorts (sort(), as a view's header asks) and counts; the
+// model knows the exact row count and fetches pages of pageSize() rows by position when a
+// view asks for them, keeping at most maxCachedPages() (least recently used go first), so
+// a million accounts cost a count and the pages looked at. Everything runs on the
+// DbWorker's thread; the GUI thread only swaps results in, and drops results of loads
+// superseded by a newer refresh, filter or sort.
 class AccountListModel : public QAbstractTableModel
 {
     Q_OBJECT
 
 public:
     enum Column { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt, ColumnCount };
-    enum Role { AccountIdRole = Qt::UserRole + 1, AccountCodeRole, AllowNegativeRole, SortRole };
+    enum Role {
+        AccountIdRole = Qt::UserRole + 1,
+        AccountCodeRole,
+        AllowNegativeRole,
+        SortRole,
+        LoadedRole // false while the row's page is on its way
+    };
 
     explicit AccountListModel(DbWorker *worker, QObject *parent = nullptr);
 
@@ -28,29 +41,65 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation,
                         int role = Qt::DisplayRole) const override;
+    // Asks the server for the new order (reloads from the top).
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
 
     bool isLoading() const { return m_loading; }
-    const Account &account(int row) const { return m_accounts.at(row); }
+    // The account at a row, if its page is here (else nullptr, and the page is asked for).
+    const Account *account(int row) const;
+    const AccountRepository::Query &query() const { return m_query; }
+
+    int pageSize() const { return m_pageSize; }
+    void setPageSize(int rows) { m_pageSize = qBound(10, rows, 5000); }
+    int maxCachedPages() const { return m_maxPages; }
+    void setMaxCachedPages(int pages)
+    {
+        m_maxPages = qMax(4, pages);
+        m_cache.setMaxPages(m_maxPages);
+    }
+    int cachedPageCount() const { return m_cache.size(); }
 
 public Q_SLOTS:
-    // Starts a reload; a reload already running is superseded (its result is dropped).
+    // Counts again and drops every cached page (new accounts, new balances). A reload
+    // already running is superseded.
     void refresh();
-    // Puts a search the user ran over these rows on record (search.run); the filtering
-    // itself happens in a proxy, over rows already loaded. Failures come as loadFailed.
+    // Replaces the filter (empty: any) and reloads.
+    void setFilter(const QString &text, const QString &kind, const QString &currency);
+    // Finds the account's row in the current filter and order: located(code, row), row -1
+    // when it is not listed.
+    void locate(const QString &code);
+    // Puts a search the user ran on record (search.run) with the number of matches.
+    // Failures come as loadFailed.
     void noteSearch(const QString &text, int matches);
 
 Q_SIGNALS:
     void loadingChanged(bool loading);
+    // The count arrived with the first page: `count` rows match.
     void loaded(int count);
+    void currenciesChanged(const QStringList &currencies);
+    void located(const QString &code, int row);
     void loadFailed(const ledger::Error &error);
 
 private:
-    void setLoading(bool loading);
+    struct FirstLoad;
+    void requestPage(int page) const;
+    void sendPage(int page) const;
+    void pageArrived(int page, const QList<Account> &rows);
+    void setLoading(bool loading) const;
+    void updateLoading() const;
 
     QPointer<DbWorker> m_worker;
-    QList<Account> m_accounts;
-    quint64 m_generation = 0;
-    bool m_loading = false;
+    AccountRepository::Query m_query;
+    int m_pageSize = 200;
+    int m_maxPages = 50;
+    qint64 m_count = 0;
+    bool m_started = false; // refresh() has been called: sort() and setFilter() reload
+    bool m_firstLoadPending = false;
+    // The page cache, filled on demand from const data(): logically const. Two pages on
+    // their way at once, eight wishes kept meanwhile.
+    mutable PageCache<Account> m_cache{2, 8};
+    quint64 m_generation = 0; // bumped by every reload; older results are dropped
+    mutable bool m_loading = false;
 };
 
 } // namespace ledger

@@ -15,8 +15,6 @@ namespace {
 
 // Pages in flight at once: enough to overlap a query with painting, few enough that a
 // fast scroll does not queue pages nobody looks at any more.
-constexpr int kMaxInFlight = 2;
-constexpr int kMaxWanted = 4;
 
 QString shown(const QDateTime &t)
 {
@@ -59,18 +57,13 @@ const TimelineEntry *TimelineModel::rowEntry(int row) const
     if (isSearchMode())
         return row >= 0 && row < m_rows.size() ? &m_rows.at(row) : nullptr;
     const qint64 page = row / m_pageSize;
-    const auto it = m_pages.constFind(page);
-    if (it == m_pages.constEnd()) {
+    const QList<TimelineEntry> *rows = m_cache.use(page);
+    if (!rows) {
         requestPage(page);
         return nullptr;
     }
-    // Most recently used last (cheap: the list holds at most maxCachedPages entries).
-    if (m_lru.isEmpty() || m_lru.last() != page) {
-        m_lru.removeOne(page);
-        m_lru.append(page);
-    }
     const int offset = row - int(page * m_pageSize);
-    return offset < it->size() ? &it->at(offset) : nullptr;
+    return offset < rows->size() ? &rows->at(offset) : nullptr;
 }
 
 std::optional<TimelineEntry> TimelineModel::entryAt(int row) const
@@ -79,13 +72,13 @@ std::optional<TimelineEntry> TimelineModel::entryAt(int row) const
         return std::nullopt;
     if (isSearchMode())
         return m_rows.at(row);
-    const auto it = m_pages.constFind(row / m_pageSize);
-    if (it == m_pages.constEnd())
+    const QList<TimelineEntry> *rows = m_cache.peek(row / m_pageSize);
+    if (!rows)
         return std::nullopt;
     const int offset = row - int((row / m_pageSize) * m_pageSize);
-    if (offset >= it->size())
+    if (offset >= rows->size())
         return std::nullopt;
-    return it->at(offset);
+    return rows->at(offset);
 }
 
 QDateTime TimelineModel::orderingTime(const TimelineEntry &e) const
@@ -103,7 +96,7 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
             return false;
         if (role == Qt::DisplayRole && index.column() == Description) {
             const qint64 page = isSearchMode() ? 0 : index.row() / m_pageSize;
-            return m_failed.contains(page) ? tr("(not loaded — retry)") : tr("loading…");
+            return m_cache.isFailed(page) ? tr("(not loaded — retry)") : tr("loading…");
         }
         return {};
     }
@@ -301,11 +294,7 @@ void TimelineModel::startLoad(const QString &openCode)
         m_shownRows = 0;
     }
     m_firstLoadPending = true; // no page requests against the old window meanwhile
-    m_pages.clear();
-    m_lru.clear();
-    m_pending.clear();
-    m_failed.clear();
-    m_wanted.clear();
+    m_cache.clear();
     m_rows.clear();
     m_exhausted = false;
     // The first search page comes with the first load: no fetchMore() meanwhile.
@@ -386,10 +375,8 @@ void TimelineModel::applyFirstLoad(const FirstLoad &load)
     beginResetModel();
     m_window = load.window;
     m_shownRows = grow ? qMin<qint64>(m_pageSize, m_window.rowCount) : m_window.rowCount;
-    if (!load.rows.isEmpty()) {
-        m_pages.insert(0, load.rows);
-        m_lru.append(0);
-    }
+    if (!load.rows.isEmpty())
+        m_cache.arrived(0, load.rows);
     endResetModel();
     Q_EMIT countChanged(m_window.rowCount, true);
     if (!load.rows.isEmpty())
@@ -414,16 +401,8 @@ void TimelineModel::showAllRows()
 
 void TimelineModel::requestPage(qint64 page) const
 {
-    if (m_pending.contains(page) || m_failed.contains(page) || m_pages.contains(page) ||
-        !hasAccount() || m_firstLoadPending)
+    if (!hasAccount() || m_firstLoadPending || !m_cache.request(page))
         return;
-    if (m_pending.size() >= kMaxInFlight) {
-        m_wanted.removeOne(page);
-        m_wanted.append(page);
-        while (m_wanted.size() > kMaxWanted)
-            m_wanted.removeFirst(); // scrolled past: nobody looks there any more
-        return;
-    }
     sendPage(page);
 }
 
@@ -431,7 +410,6 @@ void TimelineModel::sendPage(qint64 page) const
 {
     if (!m_worker)
         return;
-    m_pending.insert(page);
     setLoading(true);
     const quint64 generation = m_generation;
     const qint64 accountId = m_history.accountId;
@@ -441,8 +419,8 @@ void TimelineModel::sendPage(qint64 page) const
     // Scrolling down: the page before ends where this one starts, so the server continues
     // after its last entry instead of finding the start by position.
     qint64 afterSeq = 0;
-    if (const auto before = m_pages.constFind(page - 1);
-        page > 0 && before != m_pages.constEnd() && before->size() == m_pageSize)
+    if (const QList<TimelineEntry> *before = m_cache.peek(page - 1);
+        page > 0 && before && before->size() == m_pageSize)
         afterSeq = before->last().accountSeq;
     auto *self = const_cast<TimelineModel *>(this); // the cache is logically const
     whenReady(m_worker->submit([=](Connection &c) {
@@ -451,10 +429,9 @@ void TimelineModel::sendPage(qint64 page) const
               self, [self, generation, page](const Result<QList<TimelineEntry>> &result) {
                   if (generation != self->m_generation)
                       return;
-                  self->m_pending.remove(page);
                   if (!result) {
-                      self->m_failed.insert(page);
-                      self->setLoading(!self->m_pending.isEmpty());
+                      self->m_cache.failed(page);
+                      self->setLoading(self->m_cache.hasPending());
                       self->fail(result.error());
                       return;
                   }
@@ -465,27 +442,20 @@ void TimelineModel::sendPage(qint64 page) const
 void TimelineModel::pageArrived(quint64 generation, qint64 page, const QList<TimelineEntry> &rows)
 {
     Q_UNUSED(generation);
-    m_pages.insert(page, rows);
-    m_lru.removeOne(page);
-    m_lru.append(page);
-    while (m_pages.size() > m_maxPages && m_lru.size() > 1)
-        m_pages.remove(m_lru.takeFirst());
+    m_cache.arrived(page, rows);
     const int first = int(page * m_pageSize);
     const int last = qMin(rowCount() - 1, first + m_pageSize - 1);
     if (last >= first)
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
     Q_EMIT pageLoaded(first, int(rows.size()));
     sendNextWanted();
-    setLoading(!m_pending.isEmpty());
+    setLoading(m_cache.hasPending());
 }
 
 void TimelineModel::sendNextWanted() const
 {
-    while (m_pending.size() < kMaxInFlight && !m_wanted.isEmpty()) {
-        const qint64 page = m_wanted.takeLast(); // the most recent wish first
-        if (!m_pages.contains(page) && !m_pending.contains(page) && !m_failed.contains(page))
-            sendPage(page);
-    }
+    for (const qint64 page : m_cache.takeSendable()) // the most recent wish first
+        sendPage(page);
 }
 
 void TimelineModel::jumpToDate(const QDateTime &at)

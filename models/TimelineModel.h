@@ -3,6 +3,8 @@
 #include "domain/Error.h"
 #include "domain/Timeline.h"
 
+#include "PageCache.h"
+
 #include <QAbstractTableModel>
 #include <QHash>
 #include <QList>
@@ -89,8 +91,12 @@ public:
     int pageSize() const { return m_pageSize; }
     void setPageSize(int rows) { m_pageSize = qBound(10, rows, 10000); }
     int maxCachedPages() const { return m_maxPages; }
-    void setMaxCachedPages(int pages) { m_maxPages = qMax(4, pages); }
-    int cachedPageCount() const { return int(m_pages.size()); }
+    void setMaxCachedPages(int pages)
+    {
+        m_maxPages = qMax(4, pages);
+        m_cache.setMaxPages(m_maxPages);
+    }
+    int cachedPageCount() const { return m_cache.size(); }
     // Timelines longer than this show their first page first and grow to the full row
     // count from the event loop right after (see applyFirstLoad).
     void setProgressiveThreshold(qint64 rows) { m_growThreshold = rows; }
@@ -139,11 +145,7 @@ private:
     qint64 m_shownRows = 0; // rowCount(): m_window.rowCount, or a first page while growing
     qint64 m_growThreshold = 200000;
     // The cache is filled from data() (const): a view asking for a row is what loads it.
-    mutable QHash<qint64, QList<TimelineEntry>> m_pages;
-    mutable QList<qint64> m_lru; // least recently used first
-    mutable QSet<qint64> m_pending;
-    mutable QSet<qint64> m_failed;  // not asked again until reload()
-    mutable QList<qint64> m_wanted; // waiting for a free slot, most recent last
+    mutable PageCache<TimelineEntry> m_cache{2, 4}; // 2 pages on their way, 4 wishes kept
 
     // Search mode.
     QList<TimelineEntry> m_rows;

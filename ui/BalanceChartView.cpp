@@ -182,8 +182,8 @@ void BalanceChartView::load()
     const QDateTime from = m_from;
     const QDateTime to = m_to;
     const int width = plotWidth();
-    // One sample per pixel, or every entry when there are at most four per pixel (then
-    // LTTB picks the pixels' points here).
+    // Every entry when there are at most four per pixel, else at most four points per
+    // pixel (see ledger.balance_series).
     const int samples = width;
     whenReady(m_worker->submit([=](Connection &c) {
         return TimelineRepository::balanceSeries(c, accountId, from, to, samples, 200);
@@ -212,7 +212,11 @@ void BalanceChartView::load()
                       }
                       points.append(QPointF(double(p.atMs), y));
                   }
-                  const QList<QPointF> shown = lttb(points, width);
+                  // Every entry: LTTB picks the pixels' points here. Sampled (per pixel
+                  // first, least, greatest, last from the server's hourly buckets, or one
+                  // probe per pixel): already at the pixels, drawn as they are so that no
+                  // extreme is lost.
+                  const QList<QPointF> shown = s.exact ? lttb(points, width) : points;
                   QList<QPointF> reversals;
                   QList<QPointF> backdated;
                   for (const BalanceMarker &m : s.markers) {

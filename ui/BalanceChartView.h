@@ -17,11 +17,13 @@ namespace ledger {
 class DbWorker;
 
 // The balance over an account's life (effective time, as known now). The server answers
-// with every entry for short ranges and O(log n) samples for long ones; this view
-// downsamples to its pixel width with LTTB and hands each series its data with one
-// replace(). Wheel or +/- zooms, dragging or the arrow keys pan, Home shows the whole life;
-// the visible range is fetched again at the new detail. Markers show reversals, reversed
-// and backdated entries; clicking the chart or a marker asks for the timeline there.
+// with every entry for short ranges (this view downsamples them to its pixel width with
+// LTTB) and for long ones with each pixel's first, least, greatest and last balance from
+// the reporting store's hourly buckets (or O(log n) samples where it has none); each
+// series gets its data with one replace(). Wheel or +/- zooms, dragging or the arrow keys pan, Home
+// shows the whole life; the visible range is fetched again at the new detail. Markers show
+// reversals, reversed and backdated entries; clicking the chart or a marker asks for the timeline
+// there.
 class BalanceChartView : public QChartView
 {
     Q_OBJECT

@@ -1,6 +1,5 @@
 #include "MainWindow.h"
 
-#include "AccountFilterProxyModel.h"
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
 #include "AuditLogView.h"
@@ -15,6 +14,7 @@
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
@@ -26,7 +26,10 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
+
+#include <utility>
 
 namespace ledger {
 
@@ -54,29 +57,51 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
         if (loading)
             m_countStatus->setText(tr("Loading accounts…"));
     });
-    connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
-        // Keep the user's place across reloads (refresh, re-authentication).
-        if (loading && m_accountView->currentIndex().isValid())
-            m_selectedCode =
-                m_accountView->currentIndex().data(AccountListModel::AccountCodeRole).toString();
-    });
+    // Keep the user's place across reloads (refresh, filter, sort, re-authentication).
+    connect(m_accountView->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex &current) {
+                const QString code = current.data(AccountListModel::AccountCodeRole).toString();
+                if (!code.isEmpty())
+                    m_selectedCode = code;
+            });
+    connect(m_accounts, &AccountListModel::currenciesChanged, this,
+            [this](const QStringList &currencies) {
+                // The currencies the ledger uses, for the navigator's filter.
+                const QString chosen = m_currencyFilter->currentData().toString();
+                const QSignalBlocker quiet(m_currencyFilter); // the filter itself is unchanged
+                m_currencyFilter->clear();
+                m_currencyFilter->addItem(tr("any currency"), QString());
+                for (const QString &c : currencies)
+                    m_currencyFilter->addItem(c, c);
+                m_currencyFilter->setCurrentIndex(qMax(0, m_currencyFilter->findData(chosen)));
+            });
     connect(m_accounts, &AccountListModel::loaded, this, [this](int count) {
         hideError();
-        // The currencies the ledger uses, for the navigator's filter.
-        QStringList currencies;
-        for (int row = 0; row < m_accounts->rowCount(); ++row)
-            currencies << m_accounts->account(row).currency;
-        currencies.removeDuplicates();
-        currencies.sort();
-        const QString chosen = m_currencyFilter->currentData().toString();
-        m_currencyFilter->clear();
-        m_currencyFilter->addItem(tr("any currency"), QString());
-        for (const QString &c : currencies)
-            m_currencyFilter->addItem(c, c);
-        m_currencyFilter->setCurrentIndex(qMax(0, m_currencyFilter->findData(chosen)));
         m_countStatus->setText(tr("%n account(s)", nullptr, count));
+        // A search the user settled on goes on record with its number of matches.
+        if (!m_searchToRecord.isEmpty() && m_searchToRecord == m_accounts->query().text) {
+            m_accounts->noteSearch(m_searchToRecord, count);
+            m_searchToRecord.clear();
+        }
         if (!m_selectedCode.isEmpty())
-            selectAccount(m_selectedCode);
+            m_accounts->locate(m_selectedCode);
+    });
+    connect(m_accounts, &AccountListModel::located, this, [this](const QString &code, int row) {
+        const bool asked = std::exchange(m_announceLocate, false);
+        if (code != m_selectedCode)
+            return;
+        if (row < 0) {
+            if (!asked)
+                return; // the user's own filter hides it: nothing to say
+            statusBar()->showMessage(
+                tr("Account %1 is not in the navigator's list (clear its filter to see it).")
+                    .arg(code),
+                8000);
+            return;
+        }
+        const QModelIndex i = m_accounts->index(row, AccountListModel::Code);
+        m_accountView->setCurrentIndex(i);
+        m_accountView->scrollTo(i);
     });
     connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
 
@@ -133,27 +158,37 @@ void MainWindow::createCentralWidget()
     searchRow->addWidget(m_currencyFilter);
     layout->addLayout(searchRow);
 
-    m_proxy = new AccountFilterProxyModel(this);
-    m_proxy->setSourceModel(m_accounts);
-    connect(m_search, &QLineEdit::textChanged, m_proxy, &AccountFilterProxyModel::setText);
-    connect(m_kindFilter, &QComboBox::currentIndexChanged, this,
-            [this] { m_proxy->setKind(m_kindFilter->currentData().toString()); });
+    // The server filters: typing waits for a pause, the choices apply at once.
+    m_searchDelay = new QTimer(this);
+    m_searchDelay->setSingleShot(true);
+    m_searchDelay->setInterval(250);
+    connect(m_search, &QLineEdit::textChanged, m_searchDelay, qOverload<>(&QTimer::start));
+    connect(m_searchDelay, &QTimer::timeout, this, &MainWindow::applyAccountFilter);
+    connect(m_kindFilter, &QComboBox::currentIndexChanged, this, &MainWindow::applyAccountFilter);
     connect(m_currencyFilter, &QComboBox::currentIndexChanged, this,
-            [this] { m_proxy->setCurrency(m_currencyFilter->currentData().toString()); });
+            &MainWindow::applyAccountFilter);
     // A search is on record once the user settles on it (Enter, or leaving the field), not
-    // for every keystroke.
+    // for every keystroke: when its results have arrived, with how many there are.
     connect(m_search, &QLineEdit::editingFinished, this, [this] {
         const QString text = m_search->text().trimmed();
         if (text.isEmpty() || text == m_recordedSearch)
             return;
         m_recordedSearch = text;
-        m_accounts->noteSearch(text, m_proxy->rowCount());
+        m_searchToRecord = text;
+        if (m_searchDelay->isActive() || text != m_accounts->query().text) {
+            m_searchDelay->stop();
+            applyAccountFilter(); // loaded() records it
+        } else if (!m_accounts->isLoading()) {
+            m_accounts->noteSearch(text, m_accounts->rowCount());
+            m_searchToRecord.clear();
+        }
     });
 
     m_accountView = new QTableView(central);
     m_accountView->setObjectName(QStringLiteral("accountView"));
     m_accountView->setAccessibleName(tr("Accounts"));
-    m_accountView->setModel(m_proxy);
+    m_accountView->setModel(m_accounts);
+    // Sorting is the server's (the model reloads in the new order).
     m_accountView->setSortingEnabled(true);
     m_accountView->sortByColumn(AccountListModel::Code, Qt::AscendingOrder);
     m_accountView->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -188,15 +223,17 @@ AuditLogView *MainWindow::addAuditLog(DbWorker *worker)
     return m_auditLog;
 }
 
-bool MainWindow::selectAccount(const QString &code)
+void MainWindow::applyAccountFilter()
 {
-    const QModelIndexList found = m_proxy->match(m_proxy->index(0, AccountListModel::Code),
-                                                 Qt::DisplayRole, code, 1, Qt::MatchExactly);
-    if (found.isEmpty())
-        return false;
-    m_accountView->setCurrentIndex(found.first());
-    m_accountView->scrollTo(found.first());
-    return true;
+    m_accounts->setFilter(m_search->text().trimmed(), m_kindFilter->currentData().toString(),
+                          m_currencyFilter->currentData().toString());
+}
+
+void MainWindow::selectAccount(const QString &code)
+{
+    m_selectedCode = code;
+    m_announceLocate = true;
+    m_accounts->locate(code);
 }
 
 void MainWindow::openObject(const QString &objectType, const QString &objectId)
@@ -204,16 +241,11 @@ void MainWindow::openObject(const QString &objectType, const QString &objectId)
     if (objectType == QLatin1String("account")) {
         if (m_tabs)
             m_tabs->setCurrentWidget(m_accountsPage);
-        const bool listed = selectAccount(objectId);
+        selectAccount(objectId); // in the navigator when listed (a message says if not)
         if (m_workspace)
             m_workspace->openAccount(objectId); // its timeline, whether listed or filtered out
-        else if (listed)
+        else
             m_accountView->setFocus();
-        if (!listed && !m_workspace)
-            statusBar()->showMessage(
-                tr("Account %1 is not in the navigator (clear its filter or refresh).")
-                    .arg(objectId),
-                8000);
         return;
     }
     bool isNumber = false;
@@ -283,7 +315,9 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
             QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray()))
         m_splitter->setSizes({width() * 2 / 5, width() * 3 / 5});
     connect(m_accountView, &QTableView::activated, workspace, [workspace](const QModelIndex &i) {
-        workspace->openAccount(i.data(AccountListModel::AccountCodeRole).toString());
+        const QString code = i.data(AccountListModel::AccountCodeRole).toString();
+        if (!code.isEmpty()) // empty while the row's page is on its way
+            workspace->openAccount(code);
     });
     connect(workspace, &AccountWorkspace::statusMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });

@@ -11,11 +11,11 @@ class QSplitter;
 class QTableView;
 class QFrame;
 class QPushButton;
+class QTimer;
 class QTabWidget;
 
 namespace ledger {
 
-class AccountFilterProxyModel;
 class AccountListModel;
 class AccountWorkspace;
 class AuditLogView;
@@ -69,13 +69,14 @@ protected:
 private:
     void createActions();
     void createCentralWidget();
-    bool selectAccount(const QString &code); // in the navigator; false when not listed
+    void selectAccount(const QString &code); // in the navigator, once the server says where
+    void applyAccountFilter();
     void showError(const ledger::Error &error);
     void hideError();
     void restoreLayout();
 
     AccountListModel *m_accounts;
-    AccountFilterProxyModel *m_proxy = nullptr;
+    QTimer *m_searchDelay = nullptr;
     QComboBox *m_kindFilter = nullptr;
     QComboBox *m_currencyFilter = nullptr;
     QSplitter *m_splitter = nullptr;
@@ -93,8 +94,10 @@ private:
     AuditLogView *m_auditLog = nullptr;
     QTabWidget *m_tabs = nullptr;
     QWidget *m_accountsPage = nullptr;
-    QString m_selectedCode;   // restored after a reload
-    QString m_recordedSearch; // the last navigator search put on record
+    QString m_selectedCode;        // restored after a reload
+    QString m_recordedSearch;      // the last navigator search put on record
+    QString m_searchToRecord;      // put on record when its results arrive
+    bool m_announceLocate = false; // say so when the account asked for is not listed
 };
 
 } // namespace ledger

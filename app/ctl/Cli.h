@@ -56,6 +56,7 @@ QList<Command> ledgerCommands(); // post, ingest, balance
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();
+QList<Command> reportingCommands(); // reporting refresh
 QList<Command> seedCommands();
 
 // Dispatches argv to the right command; prints help and usage errors.

@@ -20,5 +20,6 @@ int main(int argc, char *argv[])
     commands += ledger::cli::seedCommands();
     commands += ledger::cli::accessCommands();
     commands += ledger::cli::auditCommands();
+    commands += ledger::cli::reportingCommands();
     return ledger::cli::dispatch(QCoreApplication::arguments(), commands);
 }

@@ -2,6 +2,9 @@
 
 #include "Native.h"
 
+#include <optional>
+#include <string>
+
 namespace ledger::AccountRepository {
 
 namespace {
@@ -36,6 +39,58 @@ qint64 openOne(pqxx::work &tx, const NewAccount &a)
     return r[0][0].as<qint64>();
 }
 
+// The ORDER BY keys of a sort (the last is always the code, which is unique).
+QStringList sortColumns(SortKey key)
+{
+    switch (key) {
+    case SortKey::Code:
+        return {QStringLiteral("code")};
+    case SortKey::Name:
+        return {QStringLiteral("name"), QStringLiteral("code")};
+    case SortKey::Kind:
+        return {QStringLiteral("kind"), QStringLiteral("code")};
+    case SortKey::Currency:
+        return {QStringLiteral("currency"), QStringLiteral("code")};
+    case SortKey::Balance:
+        return {QStringLiteral("balance_minor"), QStringLiteral("code")};
+    case SortKey::NormalSide:
+        return {QStringLiteral("normal_side"), QStringLiteral("code")};
+    case SortKey::OpenedAt:
+        return {QStringLiteral("opened_at"), QStringLiteral("code")};
+    }
+    return {QStringLiteral("code")};
+}
+
+// The filter as SQL over ledger.account_list, parameters $1..$3 (NULL: any).
+constexpr const char *kWhere = "WHERE ($1::text IS NULL OR code ILIKE $1 OR name ILIKE $1) "
+                               "AND ($2::text IS NULL OR kind::text = $2) "
+                               "AND ($3::text IS NULL OR currency = $3) ";
+
+std::optional<std::string> likePattern(const QString &text)
+{
+    if (text.isEmpty())
+        return std::nullopt;
+    QString pattern = text;
+    pattern.replace(QLatin1String("\\"), QLatin1String("\\\\"))
+        .replace(QLatin1String("%"), QLatin1String("\\%"))
+        .replace(QLatin1String("_"), QLatin1String("\\_"));
+    return db::toStd(QLatin1Char('%') + pattern + QLatin1Char('%'));
+}
+
+std::optional<std::string> orNull(const QString &value)
+{
+    return value.isEmpty() ? std::nullopt : std::optional<std::string>(db::toStd(value));
+}
+
+std::string orderBy(const Query &query)
+{
+    QStringList keys = sortColumns(query.sort);
+    for (QString &k : keys)
+        k += query.descending ? QLatin1String(" DESC") : QLatin1String(" ASC");
+    return db::toStd(QStringLiteral("ORDER BY ") + keys.join(QLatin1String(", ")) +
+                     QLatin1Char(' '));
+}
+
 } // namespace
 
 QList<Account> list(Connection &connection, const ListFilter &filter)
@@ -51,17 +106,102 @@ QList<Account> list(Connection &connection, const ListFilter &filter)
             rows = tx.exec_params(sql, limit);
         } else {
             sql += "WHERE code ILIKE $1 OR name ILIKE $1 ORDER BY code LIMIT nullif($2::int, 0)";
-            QString pattern = filter.text;
-            pattern.replace(QLatin1String("\\"), QLatin1String("\\\\"))
-                .replace(QLatin1String("%"), QLatin1String("\\%"))
-                .replace(QLatin1String("_"), QLatin1String("\\_"));
-            rows = tx.exec_params(sql, db::toStd(QLatin1Char('%') + pattern + QLatin1Char('%')),
-                                  limit);
+            rows = tx.exec_params(sql, likePattern(filter.text), limit);
         }
         QList<Account> out;
         out.reserve(int(rows.size()));
         for (const auto &row : rows)
             out.append(fromRow(row));
+        return out;
+    });
+}
+
+qint64 countMatching(Connection &connection, const Query &query)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const auto r =
+            tx.exec_params(std::string("SELECT count(*) FROM ledger.account_list ") + kWhere,
+                           likePattern(query.text), orNull(query.kind), orNull(query.currency));
+        return r[0][0].as<qint64>();
+    });
+}
+
+QList<Account> page(Connection &connection, const Query &query, qint64 offset, int limit,
+                    const Account *after)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        std::string sql = std::string(kSelectColumns) + kWhere;
+        pqxx::result rows;
+        const char *cmp = query.descending ? "<" : ">";
+        // Keyset where the key is exact on this side (text): code, name, currency.
+        if (after && (query.sort == SortKey::Code || query.sort == SortKey::Name ||
+                      query.sort == SortKey::Currency)) {
+            if (query.sort == SortKey::Code) {
+                sql += std::string("AND code ") + cmp + " $4 ";
+                sql += orderBy(query) + "LIMIT $5";
+                rows = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
+                                      orNull(query.currency), db::toStd(after->code), limit);
+            } else {
+                const std::string column = query.sort == SortKey::Name ? "name" : "currency";
+                const QString &value = query.sort == SortKey::Name ? after->name : after->currency;
+                sql += "AND (" + column + ", code) " + cmp + " ($4, $5) ";
+                sql += orderBy(query) + "LIMIT $6";
+                rows = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
+                                      orNull(query.currency), db::toStd(value),
+                                      db::toStd(after->code), limit);
+            }
+        } else {
+            // Skip rows on the codes alone: the view's formatted columns are computed for
+            // the page's rows only, not for every row skipped.
+            sql = std::string(kSelectColumns) +
+                  "WHERE code IN (SELECT code FROM ledger.account_list " + kWhere + orderBy(query) +
+                  "LIMIT $4 OFFSET $5) " + orderBy(query);
+            rows = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
+                                  orNull(query.currency), limit, offset);
+        }
+        QList<Account> out;
+        out.reserve(int(rows.size()));
+        for (const auto &row : rows)
+            out.append(fromRow(row));
+        return out;
+    });
+}
+
+qint64 positionOf(Connection &connection, const Query &query, const QString &code)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const QStringList keys = sortColumns(query.sort);
+        const QString tuple = QLatin1Char('(') + keys.join(QLatin1String(", ")) + QLatin1Char(')');
+        QStringList targetKeys;
+        for (const QString &k : keys)
+            targetKeys << QStringLiteral("t.") + k;
+        const QString targetTuple =
+            QLatin1Char('(') + targetKeys.join(QLatin1String(", ")) + QLatin1Char(')');
+        // Rows before the target in the order: the count is its position. NULL when the
+        // target does not match the filter.
+        const std::string sql =
+            std::string("WITH t AS (SELECT * FROM ledger.account_list ") + kWhere +
+            "AND code = $4) SELECT (SELECT count(*) FROM ledger.account_list " + kWhere +
+            db::toStd(QStringLiteral("AND %1 %2 %3) FROM t")
+                          .arg(tuple, query.descending ? QStringLiteral(">") : QStringLiteral("<"),
+                               targetTuple));
+        const auto r = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
+                                      orNull(query.currency), db::toStd(code));
+        return r.empty() ? qint64(-1) : r[0][0].as<qint64>();
+    });
+}
+
+QStringList currenciesInUse(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QStringList out;
+        for (const auto &row :
+             tx.exec("SELECT DISTINCT currency FROM ledger.account_list ORDER BY 1"))
+            out << db::toQString(row[0]);
         return out;
     });
 }

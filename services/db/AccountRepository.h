@@ -4,6 +4,7 @@
 
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 namespace ledger {
 
@@ -20,6 +21,29 @@ struct ListFilter
 };
 
 QList<Account> list(Connection &connection, const ListFilter &filter = {});
+
+// The navigator's questions, for ledgers of any size: how many accounts match, one page of
+// them in a chosen order, and where one account is in that order. Filtered and sorted by
+// the server (indexes on code, name, kind, currency; balance sorts sort).
+enum class SortKey { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt };
+struct Query
+{
+    QString text;     // in the code or the name, case-insensitive; empty = any
+    QString kind;     // asset, liability, ...; empty = any
+    QString currency; // empty = any
+    SortKey sort = SortKey::Code;
+    bool descending = false;
+};
+qint64 countMatching(Connection &connection, const Query &query);
+// Rows [offset, offset + limit) in the query's order (ties by code). With `after` (the row
+// just before offset, when the caller has it) the server continues from it by keyset
+// where the order allows, instead of skipping offset rows.
+QList<Account> page(Connection &connection, const Query &query, qint64 offset, int limit,
+                    const Account *after = nullptr);
+// The 0-based row of the account in the query's order; -1 when it does not match.
+qint64 positionOf(Connection &connection, const Query &query, const QString &code);
+// The currencies that accounts are kept in, sorted.
+QStringList currenciesInUse(Connection &connection);
 
 // Opens one account through ledger.open_account(); returns it as stored.
 Account open(Connection &connection, const NewAccount &account);

@@ -179,7 +179,8 @@ struct BalanceMarker
 };
 
 // The balance over a time range, for a chart: every entry when the range holds few
-// enough (exact), else the balance sampled at evenly spaced times.
+// enough (exact), else at most four points per pixel (first, least, greatest, last, from
+// the reporting store's hourly buckets) or the balance at evenly spaced times.
 struct BalanceSeries
 {
     QList<BalancePoint> points;

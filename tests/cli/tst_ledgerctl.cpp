@@ -94,7 +94,8 @@ private Q_SLOTS:
                                     "audit checkpoint",
                                     "audit verify",
                                     "audit seal",
-                                    "audit log"})
+                                    "audit log",
+                                    "reporting refresh"})
             QVERIFY2(r.out.contains(QLatin1String(command)), command);
         QCOMPARE(ledgerctl({}).exitCode, 2); // no command: usage
         const Run version = ledgerctl({QStringLiteral("--version")});
@@ -170,6 +171,8 @@ private Q_SLOTS:
                                           << "--anchor-every";
         QTest::newRow("audit verify") << "audit verify"
                                       << "chain rewritten";
+        QTest::newRow("reporting refresh") << "reporting refresh"
+                                           << "--min-entries";
     }
 
     // checkpoint -> verify (intact) -> a superuser changes one event -> verify names the
@@ -670,6 +673,74 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.json().value(QStringLiteral("accounts_opened")).toInt(), 0);
         QCOMPARE(r.json().value(QStringLiteral("accounts_total")).toInt(), opened);
+    }
+
+    // seed builds the charts' hourly balances; refresh folds in what was posted since, for
+    // one account or every stale one; its errors are one clear line.
+    void reportingRefresh()
+    {
+        const QString dsn = m_db.createDatabase(QStringLiteral("cli_reporting"));
+        QCOMPARE(ledgerctl({QStringLiteral("migrate"), QStringLiteral("--dsn"), dsn}).exitCode, 0);
+        Run r =
+            ledgerctl({QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("5"),
+                       QStringLiteral("--transactions"), QStringLiteral("8000"),
+                       QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.json().value(QStringLiteral("reporting_accounts")).toInt() >= 1,
+                 qPrintable(describe(r)));
+        r = ledgerctl(
+            {QStringLiteral("reporting"), QStringLiteral("refresh"), QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.out.trimmed(), QStringLiteral("The reporting store is up to date."));
+        // Every account, however small: each one's buckets sum to its balance.
+        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
+                       QStringLiteral("--min-entries"), QStringLiteral("1"),
+                       QStringLiteral("--json"), QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.json().value(QStringLiteral("accounts")).toInt() >= 5, qPrintable(describe(r)));
+        test::SqlSession admin(dsn);
+        QCOMPARE(admin.scalar(QStringLiteral(
+                     "SELECT count(*) FROM ledger.account_heads h WHERE h.last_seq > 0 AND "
+                     "h.balance <> coalesce((SELECT sum(k.net) FROM reporting.balance_buckets k "
+                     "WHERE k.account_id = h.account_id), 0)")),
+                 QStringLiteral("0"));
+        // One account after a posting: one entry folded in.
+        const QString code = admin.scalar(QStringLiteral(
+            "SELECT code FROM ledger.accounts WHERE allow_negative AND currency = 'EUR' "
+            "ORDER BY code LIMIT 1"));
+        const QString other = admin.scalar(QStringLiteral(
+            "SELECT code FROM ledger.accounts WHERE allow_negative AND currency = 'EUR' "
+            "ORDER BY code DESC LIMIT 1"));
+        QVERIFY(admin
+                    .exec(QStringLiteral(
+                              "SELECT ledger.post_transaction(jsonb_build_object("
+                              "'idempotency_key', 'cli-reporting-1', 'effective_at', now(), "
+                              "'legs', jsonb_build_array(jsonb_build_object('account', $1::text, "
+                              "'amount', '1.00', 'currency', 'EUR'), jsonb_build_object("
+                              "'account', $2::text, 'amount', '-1.00', 'currency', 'EUR'))))"),
+                          {code, other})
+                    .ok);
+        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
+                       QStringLiteral("--account"), code, QStringLiteral("--json"),
+                       QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.json().value(QStringLiteral("entries")).toInt(), 1);
+        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
+                       QStringLiteral("--account"), QStringLiteral("NO-SUCH"),
+                       QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err.count(QLatin1Char('\n')), 1);
+        QVERIFY2(r.err.contains(QLatin1String("There is no account NO-SUCH")), qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
+                       QStringLiteral("--dsn"), m_db.dsnFor(QStringLiteral("console_auditor"))});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("permission"), Qt::CaseInsensitive) ||
+                     r.err.contains(QLatin1String("not allowed"), Qt::CaseInsensitive),
+                 qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reporting"), QStringLiteral("refresh"),
+                       QStringLiteral("--min-entries"), QStringLiteral("0"),
+                       QStringLiteral("--dsn"), dsn});
+        QCOMPARE(r.exitCode, 2);
     }
 
     void demoClusterLifeCycle()

@@ -52,6 +52,8 @@ private Q_SLOTS:
                      "SELECT string_agg(jobname || ' ' || schedule || ' ' || command, '; ' ORDER "
                      "BY jobname) FROM cron.job")),
                  QStringLiteral("ledger-reap-sessions * * * * * SELECT access.reap(); "
+                                "ledger-reporting-buckets * * * * * SELECT "
+                                "reporting.refresh_stale(); "
                                 "ledger-seal-audit * * * * * SELECT audit.seal(); "
                                 "ledger-signin-failures * * * * * SELECT "
                                 "access.collect_signin_failures()"));
@@ -94,10 +96,23 @@ private:
         QVERIFY_THROWS_EXCEPTION(
             DbException, Connection(dsnAs(QStringLiteral("lc_op_erin"), QStringLiteral("wrong"))));
 
-        // Nobody calls anything now: within about a minute pg_cron has done all three.
+        // An account with enough entries for the reporting store (2,000 postings).
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CRON-A', 'Cron A', 'EUR', 'asset'); "
+                        "SELECT ledger.open_account('CRON-B', 'Cron B', 'EUR', 'liability'); "
+                        "DO $$ BEGIN FOR i IN 1..2000 LOOP PERFORM ledger.post_transaction("
+                        "jsonb_build_object('idempotency_key', 'cron-' || i, 'effective_at', "
+                        "now() - i * interval '1 hour', 'legs', jsonb_build_array("
+                        "jsonb_build_object('account', 'CRON-A', 'amount', '1.00', 'currency', "
+                        "'EUR'), jsonb_build_object('account', 'CRON-B', 'amount', '-1.00', "
+                        "'currency', 'EUR')))); END LOOP; END $$"))
+                    .ok);
+
+        // Nobody calls anything now: within about a minute pg_cron has done all four.
         QTRY_VERIFY_WITH_TIMEOUT(
             count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status = "
-                                 "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 3,
+                                 "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 4,
             150000);
         QTRY_COMPARE_WITH_TIMEOUT(
             count(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = '%1'").arg(c.role)),
@@ -108,6 +123,11 @@ private:
             count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
                                  "'session.signin_failed' AND object_id = 'erin'")),
             1, 90000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM reporting.balance_buckets k JOIN "
+                                 "ledger.accounts a ON a.id = k.account_id WHERE a.code IN "
+                                 "('CRON-A', 'CRON-B')")),
+            4000, 90000);
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status "
                                       "<> 'succeeded'")),
                  0);
