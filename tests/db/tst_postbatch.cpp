@@ -499,6 +499,12 @@ private Q_SLOTS:
             << R"({"effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "CASH", "amount": "1", "currency": "EUR"}, {"account": "DEP", "amount": "-1", "currency": "EUR"}]})"
             << "LG010"
             << "idempotency key";
+        QTest::newRow("external_ref too long")
+            << QStringLiteral(
+                   R"({"idempotency_key": "r-17", "effective_at": "2026-11-20T10:00:00Z", "external_ref": "%1", "legs": [{"account": "CASH", "amount": "1", "currency": "EUR"}, {"account": "DEP", "amount": "-1", "currency": "EUR"}]})")
+                   .arg(QString(201, QLatin1Char('x')))
+            << "LG017"
+            << "external_ref is longer than 200 characters";
         QTest::newRow("not an object") << R"([1, 2])"
                                        << "LG017"
                                        << "JSON object";

@@ -609,10 +609,12 @@ REVOKE EXECUTE ON FUNCTION ledger.max_batch_items(), ledger.try_timestamptz(text
 GRANT EXECUTE ON FUNCTION ledger.post_batch(jsonb), ledger.ingest_events(jsonb, text) TO ledger_writer;
 
 -------------------------------------------------------------------------------------------
--- The single path, unchanged but for one case: batches do not take the per-key advisory
+-- The single path, unchanged but for two cases. Batches do not take the per-key advisory
 -- lock, so a batch may commit a key between this function's check and its insert. The
 -- insert then finds the key taken (ON CONFLICT, after waiting for that commit) and answers
 -- as if the check had seen it: the original id for the same request, LG011 otherwise.
+-- And an external_ref over 200 characters is the request's fault: LG017 with a message, as
+-- in a batch, instead of the column's CHECK (23514) at the insert.
 -------------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION ledger.post_normalized(p_key text, r ledger.normalized_request, p_kind text,
                                                   p_reverses bigint, OUT transaction_id bigint, OUT created boolean)
@@ -626,6 +628,9 @@ DECLARE
     v_recorded timestamptz;
     v_negative record;
 BEGIN
+    IF length(r.external_ref) > 200 THEN
+        RAISE EXCEPTION 'external_ref is longer than 200 characters' USING ERRCODE = 'LG017';
+    END IF;
     IF p_key IS NULL OR length(p_key) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'An idempotency key of 1 to 200 characters is required' USING ERRCODE = 'LG010';
     END IF;
