@@ -505,6 +505,15 @@ private Q_SLOTS:
                    .arg(QString(201, QLatin1Char('x')))
             << "LG017"
             << "external_ref is longer than 200 characters";
+        for (const char *reserved : {"reversal:1", "rebook:1", "event:e-1"})
+            QTest::newRow(
+                qPrintable(QStringLiteral("reserved key %1").arg(QLatin1String(reserved))))
+                << QStringLiteral(
+                       R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "CASH", "amount": "1", "currency": "EUR"}, {"account": "DEP", "amount": "-1", "currency": "EUR"}]})")
+                       .arg(QLatin1String(reserved))
+                << "LG010"
+                << QStringLiteral("Idempotency key \"%1\" is reserved")
+                       .arg(QLatin1String(reserved));
         QTest::newRow("not an object") << R"([1, 2])"
                                        << "LG017"
                                        << "JSON object";

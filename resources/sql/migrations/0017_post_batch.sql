@@ -256,6 +256,9 @@ BEGIN
                    WHEN length(c.ext) > 200 THEN 'LG017external_ref is longer than 200 characters'
                    WHEN c.idem_key IS NULL OR length(c.idem_key) NOT BETWEEN 1 AND 200 THEN
                        'LG010An idempotency key of 1 to 200 characters is required'
+                   WHEN p_kind = 'posting' AND c.idem_key ~ '^(reversal|rebook|event):' THEN
+                       format('LG010Idempotency key "%s" is reserved: keys starting with reversal:, rebook: '
+                              'or event: belong to reversals and ingested events', c.idem_key)
                END AS err
         FROM checked c LEFT JOIN per_item p ON p.ord = c.ord
     )
@@ -614,7 +617,11 @@ GRANT EXECUTE ON FUNCTION ledger.post_batch(jsonb), ledger.ingest_events(jsonb, 
 -- insert then finds the key taken (ON CONFLICT, after waiting for that commit) and answers
 -- as if the check had seen it: the original id for the same request, LG011 otherwise.
 -- And an external_ref over 200 characters is the request's fault: LG017 with a message, as
--- in a batch, instead of the column's CHECK (23514) at the insert.
+-- in a batch, instead of the column's CHECK (23514) at the insert. And a posting's key may
+-- not take the namespaces of reversals ("reversal:<request>", "rebook:<request>") and of
+-- ingested events ("event:<event_id>"): a writer could otherwise take the key of an
+-- approved request's reversal before it is posted, or of an event before it arrives, and
+-- the reversal or the event would then be refused (LG011).
 -------------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION ledger.post_normalized(p_key text, r ledger.normalized_request, p_kind text,
                                                   p_reverses bigint, OUT transaction_id bigint, OUT created boolean)
@@ -633,6 +640,10 @@ BEGIN
     END IF;
     IF p_key IS NULL OR length(p_key) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'An idempotency key of 1 to 200 characters is required' USING ERRCODE = 'LG010';
+    END IF;
+    IF p_kind = 'posting' AND p_key ~ '^(reversal|rebook|event):' THEN
+        RAISE EXCEPTION 'Idempotency key "%" is reserved: keys starting with reversal:, rebook: or event: belong to reversals and ingested events', p_key
+            USING ERRCODE = 'LG010', HINT = 'Choose a key outside these prefixes.';
     END IF;
     v_hash := sha256(convert_to(jsonb_build_object('kind', p_kind, 'reverses', p_reverses,
                                                    'request', r.canonical)::text, 'UTF8'));
