@@ -83,7 +83,8 @@ class TestAuditChain : public QObject
             QStringLiteral("ALTER TABLE audit.events DISABLE TRIGGER USER; %1; "
                            "ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_append_only, "
                            "ENABLE ALWAYS TRIGGER events_no_truncate, "
-                           "ENABLE ALWAYS TRIGGER events_seal")
+                           "ENABLE ALWAYS TRIGGER events_seal, "
+                           "ENABLE ALWAYS TRIGGER events_announce")
                 .arg(sql));
         QVERIFY2(r.ok, qPrintable(r.message));
     }
@@ -215,10 +216,80 @@ private Q_SLOTS:
         for (auto &t : threads)
             t.join();
         QCOMPARE(failures.load(), 0);
+        // Commits that found the chain busy left their events unsealed; the next commit's
+        // seal, which searches from the floor only, takes every one of them in.
+        post();
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
         AuditRepository::seal(*m_auditor);
         const qint64 after = count(QStringLiteral("SELECT count(*) FROM audit.events"));
-        QCOMPARE(after, before + kClients * kEach);
+        QCOMPARE(after, before + kClients * kEach + 1);
         QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")), after);
+        const VerificationResult r = verifyChain(*m_auditor, {});
+        QVERIFY2(r.intact(), qPrintable(r.summary()));
+    }
+
+    // The sealer searches from audit.seal_floor (0019). The floor must stay at or below
+    // the event of a transaction still in progress, which no sealer can see, and that
+    // event must be sealed by a later commit even when its own commit found the chain
+    // busy; once it is sealed, the floor moves past it.
+    void theSealersFloorNeverPassesAnEventInProgress()
+    {
+        const QString admin = m_db.adminDsn();
+        // Joined on every way out of the test, a failed comparison included.
+        struct Joining : std::thread
+        {
+            using std::thread::thread;
+            Joining(Joining &&) = default;
+            ~Joining()
+            {
+                if (joinable())
+                    join();
+            }
+        };
+        auto inThread = [&](const QString &sql) {
+            return Joining([admin, sql] {
+                SqlSession session(admin);
+                const SqlOutcome r = session.exec(sql);
+                if (!r.ok)
+                    qWarning("%s", qPrintable(r.message));
+            });
+        };
+        // A: records an event, then stays in progress for 3 s.
+        Joining a = inThread(QStringLiteral(
+            "SELECT audit.record('test.in_progress', 'test', 'a', '{}'); SELECT pg_sleep(3)"));
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                 "AND objsubid = 1 AND mode = 'ShareLock'")),
+            qint64(1), 2000);
+        // Other transactions commit and seal meanwhile.
+        for (int i = 0; i < 5; ++i)
+            post();
+        const qint64 floorWhileInProgress =
+            count(QStringLiteral("SELECT floor FROM audit.seal_floor"));
+        QVERIFY(floorWhileInProgress > 0);
+        // B holds the chain while A commits: A's commit cannot seal.
+        Joining b = inThread(QStringLiteral(
+            "SELECT pg_advisory_xact_lock(audit.chain_lock_key(), 0); SELECT pg_sleep(4)"));
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                 "AND objsubid = 2 AND granted")),
+            qint64(1), 2000);
+        a.join();
+        const qint64 aId =
+            count(QStringLiteral("SELECT id FROM audit.events WHERE action = 'test.in_progress'"));
+        QVERIFY2(floorWhileInProgress <= aId,
+                 qPrintable(QStringLiteral("floor %1 passed event %2 in progress")
+                                .arg(floorWhileInProgress)
+                                .arg(aId)));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE id = %1 AND seq "
+                                      "IS NULL")
+                           .arg(aId)),
+                 1);
+        b.join();
+        // The next ordinary commit seals it (no full audit.seal()), and the floor moves on.
+        post();
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
+        QVERIFY(count(QStringLiteral("SELECT floor FROM audit.seal_floor")) > aId);
         const VerificationResult r = verifyChain(*m_auditor, {});
         QVERIFY2(r.intact(), qPrintable(r.summary()));
     }
