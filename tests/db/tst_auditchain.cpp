@@ -16,6 +16,7 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <optional>
 #include <thread>
 
 using namespace ledger;
@@ -254,29 +255,37 @@ private Q_SLOTS:
                     qWarning("%s", qPrintable(r.message));
             });
         };
-        // A: records an event, then stays in progress for 3 s.
-        Joining a = inThread(QStringLiteral(
-            "SELECT audit.record('test.in_progress', 'test', 'a', '{}'); SELECT pg_sleep(3)"));
+        // Gates: session-level locks this test holds and lets go of, so that A and B wait
+        // on them (deterministic, no sleeps). Their exclusive keys are not announcements.
+        // Declared before the gate, so that on a failed comparison the gate's session closes
+        // (opening both gates) before the threads are joined.
+        std::optional<Joining> a, b;
+        SqlSession gate(admin);
+        QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_lock(42), pg_advisory_lock(43)")).ok);
+        auto count2 = [&](const char *sql) { return count(QString::fromLatin1(sql)); };
+        // A: records an event, then stays in progress until gate 42 opens.
+        a.emplace(
+            inThread(QStringLiteral("SELECT audit.record('test.in_progress', 'test', 'a', '{}'); "
+                                    "SELECT pg_advisory_xact_lock(42)")));
         QTRY_COMPARE_WITH_TIMEOUT(
-            count(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                 "AND objsubid = 1 AND mode = 'ShareLock'")),
-            qint64(1), 2000);
+            count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+                   "AND mode = 'ShareLock'"),
+            qint64(1), 10000);
         // Other transactions commit and seal meanwhile.
         for (int i = 0; i < 5; ++i)
             post();
-        const qint64 floorWhileInProgress =
-            count(QStringLiteral("SELECT floor FROM audit.seal_floor"));
+        const qint64 floorWhileInProgress = count2("SELECT floor FROM audit.seal_floor");
         QVERIFY(floorWhileInProgress > 0);
-        // B holds the chain while A commits: A's commit cannot seal.
-        Joining b = inThread(QStringLiteral(
-            "SELECT pg_advisory_xact_lock(audit.chain_lock_key(), 0); SELECT pg_sleep(4)"));
-        QTRY_COMPARE_WITH_TIMEOUT(
-            count(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                 "AND objsubid = 2 AND granted")),
-            qint64(1), 2000);
-        a.join();
-        const qint64 aId =
-            count(QStringLiteral("SELECT id FROM audit.events WHERE action = 'test.in_progress'"));
+        // B holds the chain until gate 43 opens, so A's commit cannot seal.
+        b.emplace(
+            inThread(QStringLiteral("SELECT pg_advisory_xact_lock(audit.chain_lock_key(), 0); "
+                                    "SELECT pg_advisory_xact_lock(43)")));
+        QTRY_COMPARE_WITH_TIMEOUT(count2("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                         "'advisory' AND objsubid = 2 AND granted"),
+                                  qint64(1), 10000);
+        QCOMPARE(gate.scalar(QStringLiteral("SELECT pg_advisory_unlock(42)")), QStringLiteral("t"));
+        a->join();
+        const qint64 aId = count2("SELECT id FROM audit.events WHERE action = 'test.in_progress'");
         QVERIFY2(floorWhileInProgress <= aId,
                  qPrintable(QStringLiteral("floor %1 passed event %2 in progress")
                                 .arg(floorWhileInProgress)
@@ -285,13 +294,31 @@ private Q_SLOTS:
                                       "IS NULL")
                            .arg(aId)),
                  1);
-        b.join();
+        QCOMPARE(gate.scalar(QStringLiteral("SELECT pg_advisory_unlock(43)")), QStringLiteral("t"));
+        b->join();
         // The next ordinary commit seals it (no full audit.seal()), and the floor moves on.
         post();
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
         QVERIFY(count(QStringLiteral("SELECT floor FROM audit.seal_floor")) > aId);
         const VerificationResult r = verifyChain(*m_auditor, {});
         QVERIFY2(r.intact(), qPrintable(r.summary()));
+    }
+
+    // One announcement per transaction, however many statements write events: a long
+    // transaction must not fill the shared lock table.
+    void aTransactionAnnouncesItsEventsOnce()
+    {
+        const auto r = m_admin->exec(QStringLiteral(
+            "SELECT audit.record('test.announced', 'test', '1', '{}'); "
+            "SELECT audit.record('test.announced', 'test', '2', '{}'); "
+            "SELECT audit.record('test.announced', 'test', '3', '{}'); "
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+            "AND mode = 'ShareLock' AND pid = pg_backend_pid()"));
+        QVERIFY2(r.ok, qPrintable(r.message));
+        QCOMPARE(r.rows.value(0).value(0), QStringLiteral("1"));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                      "'test.announced' AND seq IS NULL")),
+                 0);
     }
 
     void anActionAndItsEventCommitTogether()

@@ -49,14 +49,20 @@ INSERT INTO audit.seal_floor (floor) VALUES (0);
 COMMENT ON TABLE audit.seal_floor IS
     'Every event that may still be unsealed has id >= floor (0019_audit_sealer.sql). Written by the sealer only.';
 
--- Statement level: one lock per INSERT or COPY, whatever its number of rows. Re-taking a
--- lock the transaction holds costs a lookup in its local lock table.
+-- Statement level: one call per INSERT or COPY, whatever its number of rows, and one lock
+-- per transaction: its first key is a lower bound of all its ids, and a transaction that
+-- writes many events one statement at a time must not fill the shared lock table. The
+-- marker is transaction-local (set_config(..., true)): it ends with the transaction, and
+-- with a rolled-back subtransaction, which also releases the lock taken in it.
 CREATE FUNCTION audit.announce_events() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, audit
 AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(s.last_value) FROM audit.events_id_seq s;
+    IF current_setting('audit.announced', true) IS DISTINCT FROM 'on' THEN
+        PERFORM pg_advisory_xact_lock_shared(s.last_value) FROM audit.events_id_seq s;
+        PERFORM set_config('audit.announced', 'on', true);
+    END IF;
     RETURN NULL;
 END
 $$;
