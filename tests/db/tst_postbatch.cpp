@@ -7,6 +7,7 @@
 // Concurrent batches are in tst_concurrency.
 
 #include "LedgerInvariants.h"
+#include "PostingRequests.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/Connection.h"
@@ -23,23 +24,6 @@ using test::SqlSession;
 using Kind = LedgerRepository::BatchOutcome::Kind;
 
 namespace {
-
-QByteArray request(const QString &key, const QString &legs,
-                   const QString &effective = QStringLiteral("2026-11-20T10:00:00Z"),
-                   const QString &description = QStringLiteral("test"))
-{
-    return QStringLiteral(
-               R"({"idempotency_key": "%1", "effective_at": "%2", "description": "%3", "legs": [%4]})")
-        .arg(key, effective, description, legs)
-        .toUtf8();
-}
-
-QString leg(const QString &account, const QString &amount,
-            const QString &currency = QStringLiteral("EUR"))
-{
-    return QStringLiteral(R"({"account": "%1", "amount": "%2", "currency": "%3"})")
-        .arg(account, amount, currency);
-}
 
 QString cents(qint64 minor)
 {
@@ -98,12 +82,7 @@ class TestPostBatch : public QObject
 
     QString key() { return QStringLiteral("tst-batch-%1").arg(++m_key); }
 
-    QString counts()
-    {
-        return m_admin->scalar(QStringLiteral(
-            "SELECT format('%s/%s/%s', (SELECT count(*) FROM ledger.transactions), "
-            "(SELECT count(*) FROM ledger.entries), (SELECT count(*) FROM audit.events))"));
-    }
+    QString counts() { return test::ledgerCounts(*m_admin); }
 
     QString shown(const QString &account)
     {
@@ -181,101 +160,109 @@ private Q_SLOTS:
                 const qint64 a = amount() / 3 + 1;
                 const QString to = pick(eurNoNeg);
                 const bool debitNormal = to.startsWith(QLatin1Char('M'));
-                body = QString::fromUtf8(request(
+                body = QString::fromUtf8(test::postingRequest(
                     k,
-                    leg(QStringLiteral("@") + to, cents(debitNormal ? a : -a)) + QLatin1Char(',') +
-                        leg(QStringLiteral("@") + pick(eurAllow), cents(debitNormal ? -a : a)),
+                    test::postingLeg(QStringLiteral("@") + to, cents(debitNormal ? a : -a)) +
+                        QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("@") + pick(eurAllow),
+                                         cents(debitNormal ? -a : a)),
                     when(), QStringLiteral("deposit")));
             } else if (r < 40) { // withdrawals from no-negative accounts, often too large
                 const qint64 a = amount();
                 const QString from = pick(eurNoNeg);
                 const bool debitNormal = from.startsWith(QLatin1Char('M'));
-                body = QString::fromUtf8(request(
+                body = QString::fromUtf8(test::postingRequest(
                     k,
-                    leg(QStringLiteral("@") + from, cents(debitNormal ? -a : a)) +
+                    test::postingLeg(QStringLiteral("@") + from, cents(debitNormal ? -a : a)) +
                         QLatin1Char(',') +
-                        leg(QStringLiteral("@") + pick(eurAllow), cents(debitNormal ? a : -a)),
+                        test::postingLeg(QStringLiteral("@") + pick(eurAllow),
+                                         cents(debitNormal ? a : -a)),
                     when(), QStringLiteral("withdrawal")));
             } else if (r < 62) { // transfers of two or three legs, accounts may repeat
                 const qint64 a = amount();
                 if (rng() % 2) {
-                    body = QString::fromUtf8(
-                        request(k,
-                                leg(QStringLiteral("@") + pick(eur), cents(a)) + QLatin1Char(',') +
-                                    leg(QStringLiteral("@") + pick(eur), cents(-a)),
-                                when(), QStringLiteral("transfer")));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k,
+                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(a)) +
+                            QLatin1Char(',') +
+                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-a)),
+                        when(), QStringLiteral("transfer")));
                 } else {
                     const qint64 b = 1 + qint64(rng() % quint64(a > 1 ? a - 1 : 1));
                     const qint64 c = a - b == 0 ? 1 : a - b;
-                    body = QString::fromUtf8(request(
+                    body = QString::fromUtf8(test::postingRequest(
                         k,
-                        leg(QStringLiteral("@") + pick(eur), cents(b + c)) + QLatin1Char(',') +
-                            leg(QStringLiteral("@") + pick(eur), cents(-b)) + QLatin1Char(',') +
-                            leg(QStringLiteral("@") + pick(eur), cents(-c)),
+                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(b + c)) +
+                            QLatin1Char(',') +
+                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-b)) +
+                            QLatin1Char(',') +
+                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-c)),
                         when(), QStringLiteral("split")));
                 }
             } else if (r < 68) { // yen, whose no-negative account is often short
                 const qint64 a = 1 + qint64(rng() % 500);
                 const bool in = rng() % 2;
-                body = QString::fromUtf8(
-                    request(k,
-                            leg(QStringLiteral("@J0"), QString::number(in ? a : -a),
-                                QStringLiteral("JPY")) +
-                                QLatin1Char(',') +
-                                leg(QStringLiteral("@J1"), QString::number(in ? -a : a),
-                                    QStringLiteral("JPY")),
-                            when(), QStringLiteral("yen")));
+                body = QString::fromUtf8(test::postingRequest(
+                    k,
+                    test::postingLeg(QStringLiteral("@J0"), QString::number(in ? a : -a),
+                                     QStringLiteral("JPY")) +
+                        QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("@J1"), QString::number(in ? -a : a),
+                                         QStringLiteral("JPY")),
+                    when(), QStringLiteral("yen")));
             } else if (r < 82) { // refused by validation, one kind after another
                 const QString a0 = QStringLiteral("@A0");
                 const QString n0 = QStringLiteral("@N0");
                 switch (n % 14) {
                 case 0:
-                    body = QString::fromUtf8(request(k, leg(a0, QStringLiteral("10.00")) +
-                                                            QLatin1Char(',') +
-                                                            leg(n0, QStringLiteral("-9.99"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("10.00")) + QLatin1Char(',') +
+                               test::postingLeg(n0, QStringLiteral("-9.99"))));
                     break;
                 case 1:
-                    body = QString::fromUtf8(
-                        request(k, leg(a0, QStringLiteral("1.00")) + QLatin1Char(',') +
-                                       leg(QStringLiteral("@NOPE"), QStringLiteral("-1.00"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("1.00")) + QLatin1Char(',') +
+                               test::postingLeg(QStringLiteral("@NOPE"), QStringLiteral("-1.00"))));
                     break;
                 case 2:
-                    body = QString::fromUtf8(
-                        request(k, leg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                                       leg(QStringLiteral("@J0"), QStringLiteral("-1"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                               test::postingLeg(QStringLiteral("@J0"), QStringLiteral("-1"))));
                     break;
                 case 3:
-                    body = QString::fromUtf8(request(k, leg(a0, QStringLiteral("1.001")) +
-                                                            QLatin1Char(',') +
-                                                            leg(n0, QStringLiteral("-1.001"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("1.001")) + QLatin1Char(',') +
+                               test::postingLeg(n0, QStringLiteral("-1.001"))));
                     break;
                 case 4:
-                    body = QString::fromUtf8(request(k, leg(a0, QStringLiteral("0.00")) +
-                                                            QLatin1Char(',') +
-                                                            leg(n0, QStringLiteral("0"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("0.00")) + QLatin1Char(',') +
+                               test::postingLeg(n0, QStringLiteral("0"))));
                     break;
                 case 5:
-                    body = QString::fromUtf8(request(k, leg(a0, QStringLiteral("1,00")) +
-                                                            QLatin1Char(',') +
-                                                            leg(n0, QStringLiteral("-1,00"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("1,00")) + QLatin1Char(',') +
+                               test::postingLeg(n0, QStringLiteral("-1,00"))));
                     break;
                 case 6:
-                    body = QString::fromUtf8(
-                        request(k, leg(a0, QStringLiteral("10000000000000.01")) + QLatin1Char(',') +
-                                       leg(n0, QStringLiteral("-10000000000000.01"))));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k, test::postingLeg(a0, QStringLiteral("10000000000000.01")) +
+                               QLatin1Char(',') +
+                               test::postingLeg(n0, QStringLiteral("-10000000000000.01"))));
                     break;
                 case 7:
-                    body = QString::fromUtf8(request(k, leg(a0, QStringLiteral("1"))));
+                    body = QString::fromUtf8(
+                        test::postingRequest(k, test::postingLeg(a0, QStringLiteral("1"))));
                     break;
                 case 8:
                     body = QStringLiteral(R"({"idempotency_key": "%1", "legs": []})").arg(k);
                     break;
                 case 9:
-                    body =
-                        QString::fromUtf8(request(k,
-                                                  leg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                                                      leg(n0, QStringLiteral("-1")),
-                                                  QStringLiteral("yesterday-ish")));
+                    body = QString::fromUtf8(test::postingRequest(
+                        k,
+                        test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                            test::postingLeg(n0, QStringLiteral("-1")),
+                        QStringLiteral("yesterday-ish")));
                     break;
                 case 10:
                     body = QStringLiteral(
@@ -291,10 +278,10 @@ private Q_SLOTS:
                             .arg(k);
                     break;
                 default:
-                    body = QString::fromUtf8(request(
+                    body = QString::fromUtf8(test::postingRequest(
                         k,
-                        leg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                            leg(n0, QStringLiteral("-1")),
+                        test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                            test::postingLeg(n0, QStringLiteral("-1")),
                         QStringLiteral("2026-11-20T10:00:00Z"), QString(501, QLatin1Char('x'))));
                     break;
                 }
@@ -422,8 +409,9 @@ private Q_SLOTS:
                        const QString &c2 = QStringLiteral("EUR"),
                        const QString &acc1 = QStringLiteral("CASH"),
                        const QString &acc2 = QStringLiteral("DEP")) {
-            return QString::fromUtf8(
-                request(k, leg(acc1, a1, c1) + QLatin1Char(',') + leg(acc2, a2, c2)));
+            return QString::fromUtf8(test::postingRequest(k, test::postingLeg(acc1, a1, c1) +
+                                                                 QLatin1Char(',') +
+                                                                 test::postingLeg(acc2, a2, c2)));
         };
         QTest::newRow("unbalanced")
             << two(QStringLiteral("r-1"), QStringLiteral("10.00"), QStringLiteral("-9.99"))
@@ -460,35 +448,38 @@ private Q_SLOTS:
                                          QStringLiteral("0"))
                                   << "LG012"
                                   << "amount is zero";
-        QTest::newRow("one leg") << QString::fromUtf8(
-                                        request(QStringLiteral("r-9"),
-                                                leg(QStringLiteral("CASH"), QStringLiteral("1"))))
+        QTest::newRow("one leg") << QString::fromUtf8(test::postingRequest(
+                                        QStringLiteral("r-9"),
+                                        test::postingLeg(QStringLiteral("CASH"),
+                                                         QStringLiteral("1"))))
                                  << "LG017"
                                  << "at least two legs";
         QTest::newRow("more than 100 legs")
-            << QString::fromUtf8(
-                   request(QStringLiteral("r-10"),
-                           QStringList(101, leg(QStringLiteral("CASH"), QStringLiteral("1")))
-                               .join(QLatin1Char(','))))
+            << QString::fromUtf8(test::postingRequest(
+                   QStringLiteral("r-10"),
+                   QStringList(101, test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1")))
+                       .join(QLatin1Char(','))))
             << "LG017"
             << "at most 100 legs";
         QTest::newRow("no effective time") << R"({"idempotency_key": "r-11", "legs": []})"
                                            << "LG017"
                                            << "effective_at is missing";
         QTest::newRow("bad effective time")
-            << QString::fromUtf8(request(QStringLiteral("r-12"),
-                                         leg(QStringLiteral("CASH"), QStringLiteral("1")) +
-                                             QLatin1Char(',') +
-                                             leg(QStringLiteral("DEP"), QStringLiteral("-1")),
-                                         QStringLiteral("2026-13-45T10:00:00Z")))
+            << QString::fromUtf8(test::postingRequest(
+                   QStringLiteral("r-12"),
+                   test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1")) +
+                       QLatin1Char(',') +
+                       test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-1")),
+                   QStringLiteral("2026-13-45T10:00:00Z")))
             << "LG017"
             << "is not a time";
         QTest::newRow("effective time out of years")
-            << QString::fromUtf8(request(QStringLiteral("r-13"),
-                                         leg(QStringLiteral("CASH"), QStringLiteral("1")) +
-                                             QLatin1Char(',') +
-                                             leg(QStringLiteral("DEP"), QStringLiteral("-1")),
-                                         QStringLiteral("1850-01-01T00:00:00Z")))
+            << QString::fromUtf8(test::postingRequest(
+                   QStringLiteral("r-13"),
+                   test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1")) +
+                       QLatin1Char(',') +
+                       test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-1")),
+                   QStringLiteral("1850-01-01T00:00:00Z")))
             << "LG017"
             << "outside the years";
         QTest::newRow("leg without currency")
@@ -536,12 +527,14 @@ private Q_SLOTS:
         QFETCH(QString, body);
         QFETCH(QString, sqlState);
         QFETCH(QString, mustContain);
-        const QString legs = leg(QStringLiteral("CASH"), QStringLiteral("1.00")) +
-                             QLatin1Char(',') + leg(QStringLiteral("DEP"), QStringLiteral("-1.00"));
+        const QString legs = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1.00")) +
+                             QLatin1Char(',') +
+                             test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-1.00"));
         const qint64 dep = LedgerRepository::balance(*m_writer, QStringLiteral("DEP")).minorUnits;
         const QString before = counts(); // after the balance, which is audited
         const QList<Outcome> out =
-            postBatch(*m_writer, {request(key(), legs), body.toUtf8(), request(key(), legs)});
+            postBatch(*m_writer, {test::postingRequest(key(), legs), body.toUtf8(),
+                                  test::postingRequest(key(), legs)});
         QCOMPARE(out.size(), 3);
         QCOMPARE(out[0].kind, Kind::Posted);
         QCOMPARE(out[2].kind, Kind::Posted);
@@ -587,22 +580,23 @@ private Q_SLOTS:
 
     void idempotencyAcrossPathsAndInsideABatch()
     {
-        const QString legs = leg(QStringLiteral("CASH"), QStringLiteral("10.00")) +
+        const QString legs = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("10.00")) +
                              QLatin1Char(',') +
-                             leg(QStringLiteral("DEP"), QStringLiteral("-10.00"));
-        const QString respelled = leg(QStringLiteral("CASH"), QStringLiteral("10.0")) +
+                             test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-10.00"));
+        const QString respelled = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("10.0")) +
                                   QLatin1Char(',') +
-                                  leg(QStringLiteral("DEP"), QStringLiteral("-10"));
-        const QString other = leg(QStringLiteral("CASH"), QStringLiteral("10.01")) +
+                                  test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-10"));
+        const QString other = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("10.01")) +
                               QLatin1Char(',') +
-                              leg(QStringLiteral("DEP"), QStringLiteral("-10.01"));
+                              test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-10.01"));
 
         // Posted one by one, then in a batch: the original, nothing written.
         const QString k1 = key();
-        const Outcome first = postOne(*m_writer, request(k1, legs));
+        const Outcome first = postOne(*m_writer, test::postingRequest(k1, legs));
         QCOMPARE(first.kind, Kind::Posted);
         QString before = counts();
-        QList<Outcome> out = postBatch(*m_writer, {request(k1, respelled), request(k1, other)});
+        QList<Outcome> out = postBatch(
+            *m_writer, {test::postingRequest(k1, respelled), test::postingRequest(k1, other)});
         QCOMPARE(out[0].kind, Kind::Duplicate);
         QCOMPARE(out[0].transactionId, first.transactionId);
         QCOMPARE(out[1].kind, Kind::Rejected);
@@ -614,14 +608,15 @@ private Q_SLOTS:
 
         // Posted in a batch, then one by one and in a batch again.
         const QString k2 = key();
-        out = postBatch(*m_writer, {request(k2, legs)});
+        out = postBatch(*m_writer, {test::postingRequest(k2, legs)});
         QCOMPARE(out[0].kind, Kind::Posted);
         before = counts();
-        const Outcome again = postOne(*m_writer, request(k2, respelled));
+        const Outcome again = postOne(*m_writer, test::postingRequest(k2, respelled));
         QCOMPARE(again.kind, Kind::Duplicate);
         QCOMPARE(again.transactionId, out[0].transactionId);
-        QCOMPARE(postOne(*m_writer, request(k2, other)).sqlState, QStringLiteral("LG011"));
-        const QList<Outcome> replay = postBatch(*m_writer, {request(k2, legs)});
+        QCOMPARE(postOne(*m_writer, test::postingRequest(k2, other)).sqlState,
+                 QStringLiteral("LG011"));
+        const QList<Outcome> replay = postBatch(*m_writer, {test::postingRequest(k2, legs)});
         QCOMPARE(replay[0].kind, Kind::Duplicate);
         QCOMPARE(replay[0].transactionId, out[0].transactionId);
         QCOMPARE(counts(), before);
@@ -629,8 +624,9 @@ private Q_SLOTS:
         // The same key twice in one batch: the second is a replay of the first, or LG011.
         const QString k3 = key();
         const QString k4 = key();
-        out = postBatch(*m_writer, {request(k3, legs), request(k4, legs), request(k3, respelled),
-                                    request(k4, other)});
+        out = postBatch(*m_writer,
+                        {test::postingRequest(k3, legs), test::postingRequest(k4, legs),
+                         test::postingRequest(k3, respelled), test::postingRequest(k4, other)});
         QCOMPARE(out[0].kind, Kind::Posted);
         QCOMPARE(out[1].kind, Kind::Posted);
         QCOMPARE(out[2].kind, Kind::Duplicate);
@@ -647,14 +643,15 @@ private Q_SLOTS:
         // A key refused for an overdraft may post later in the same batch once funded, as
         // it would one by one; a bad item does not take its key.
         const QString k5 = key();
-        const QString overdraw = leg(QStringLiteral("DEP2"), QStringLiteral("3.00")) +
+        const QString overdraw = test::postingLeg(QStringLiteral("DEP2"), QStringLiteral("3.00")) +
                                  QLatin1Char(',') +
-                                 leg(QStringLiteral("CASH"), QStringLiteral("-3.00"));
-        const QString fund = leg(QStringLiteral("CASH"), QStringLiteral("5.00")) +
+                                 test::postingLeg(QStringLiteral("CASH"), QStringLiteral("-3.00"));
+        const QString fund = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("5.00")) +
                              QLatin1Char(',') +
-                             leg(QStringLiteral("DEP2"), QStringLiteral("-5.00"));
-        out = postBatch(*m_writer, {request(k5, overdraw), request(key(), fund),
-                                    request(k5, overdraw), request(k5, overdraw)});
+                             test::postingLeg(QStringLiteral("DEP2"), QStringLiteral("-5.00"));
+        out = postBatch(*m_writer,
+                        {test::postingRequest(k5, overdraw), test::postingRequest(key(), fund),
+                         test::postingRequest(k5, overdraw), test::postingRequest(k5, overdraw)});
         QCOMPARE(out[0].kind, Kind::Rejected);
         QCOMPARE(out[0].sqlState, QStringLiteral("LG020"));
         QCOMPARE(out[1].kind, Kind::Posted);
@@ -672,9 +669,11 @@ private Q_SLOTS:
         auto move = [&](const QString &amount) { // + raises ORDER-DEP, - lowers it
             const bool in = !amount.startsWith(QLatin1Char('-'));
             const QString a = in ? amount : amount.mid(1);
-            return request(key(), leg(QStringLiteral("ORDER-DEP"), in ? QLatin1Char('-') + a : a) +
-                                      QLatin1Char(',') +
-                                      leg(QStringLiteral("CASH"), in ? a : QLatin1Char('-') + a));
+            return test::postingRequest(
+                key(),
+                test::postingLeg(QStringLiteral("ORDER-DEP"), in ? QLatin1Char('-') + a : a) +
+                    QLatin1Char(',') +
+                    test::postingLeg(QStringLiteral("CASH"), in ? a : QLatin1Char('-') + a));
         };
         const QList<Outcome> out =
             postBatch(*m_writer, {move(QStringLiteral("10.00")), move(QStringLiteral("-6.00")),
@@ -721,10 +720,11 @@ private Q_SLOTS:
             const qint64 offset = i % 3 == 0   ? -qint64(i) * 3600 * 12
                                   : i % 3 == 1 ? -qint64(i)
                                                : qint64(i) * 3600 * 24;
-            bodies.append(request(key(),
-                                  leg(QStringLiteral("PIT"), cents(100 + i)) + QLatin1Char(',') +
-                                      leg(QStringLiteral("CASH"), cents(-100 - i)),
-                                  now.addSecs(offset).toString(Qt::ISODateWithMs)));
+            bodies.append(test::postingRequest(
+                key(),
+                test::postingLeg(QStringLiteral("PIT"), cents(100 + i)) + QLatin1Char(',') +
+                    test::postingLeg(QStringLiteral("CASH"), cents(-100 - i)),
+                now.addSecs(offset).toString(Qt::ISODateWithMs)));
         }
         const QDateTime before = QDateTime::currentDateTimeUtc();
         for (const auto &o : postBatch(*m_writer, bodies))
@@ -767,11 +767,13 @@ private Q_SLOTS:
     // The audit event of a batch posting is the single path's, field for field.
     void auditEventsAreTheSinglePaths()
     {
-        const QString legs = leg(QStringLiteral("CASH"), QStringLiteral("1.00")) +
-                             QLatin1Char(',') + leg(QStringLiteral("DEP"), QStringLiteral("-1.00"));
-        const Outcome one = postOne(*m_writer, request(QStringLiteral("audit-x-1"), legs));
+        const QString legs = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1.00")) +
+                             QLatin1Char(',') +
+                             test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-1.00"));
+        const Outcome one =
+            postOne(*m_writer, test::postingRequest(QStringLiteral("audit-x-1"), legs));
         const QList<Outcome> many =
-            postBatch(*m_writer, {request(QStringLiteral("audit-x-2"), legs)});
+            postBatch(*m_writer, {test::postingRequest(QStringLiteral("audit-x-2"), legs)});
         const auto events = m_admin->exec(
             QStringLiteral(
                 "SELECT operator, session_role, action, object_type, details - 'idempotency_key', "
@@ -858,9 +860,11 @@ private Q_SLOTS:
             Connection c(m_db.dsnFor(QString::fromLatin1(group)));
             try {
                 LedgerRepository::postBatch(
-                    c, {request(key(), leg(QStringLiteral("CASH"), QStringLiteral("1")) +
-                                           QLatin1Char(',') +
-                                           leg(QStringLiteral("DEP"), QStringLiteral("-1")))});
+                    c,
+                    {test::postingRequest(
+                        key(), test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1")) +
+                                   QLatin1Char(',') +
+                                   test::postingLeg(QStringLiteral("DEP"), QStringLiteral("-1")))});
                 QFAIL(
                     qPrintable(QStringLiteral("%1 could post a batch").arg(QLatin1String(group))));
             } catch (const DbException &e) {

@@ -4,6 +4,7 @@
 // are checked after every test function.
 
 #include "LedgerInvariants.h"
+#include "PostingRequests.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/Connection.h"
@@ -14,25 +15,6 @@
 
 using namespace ledger;
 using test::SqlSession;
-
-namespace {
-
-QByteArray request(const QString &key, const QString &legs,
-                   const QString &effective = QStringLiteral("2026-11-20T10:00:00Z"))
-{
-    return QStringLiteral(
-               R"({"idempotency_key": "%1", "effective_at": "%2", "description": "test", "legs": [%3]})")
-        .arg(key, effective, legs)
-        .toUtf8();
-}
-
-QString leg(const QString &account, const QString &amount, const QString &currency)
-{
-    return QStringLiteral(R"({"account": "%1", "amount": "%2", "currency": "%3"})")
-        .arg(account, amount, currency);
-}
-
-} // namespace
 
 class TestPosting : public QObject
 {
@@ -45,12 +27,7 @@ class TestPosting : public QObject
 
     QString key() { return QStringLiteral("tst-posting-%1").arg(++m_key); }
 
-    QString counts()
-    {
-        return m_admin->scalar(QStringLiteral(
-            "SELECT format('%s/%s/%s', (SELECT count(*) FROM ledger.transactions), "
-            "(SELECT count(*) FROM ledger.entries), (SELECT count(*) FROM audit.events))"));
-    }
+    QString counts() { return test::ledgerCounts(*m_admin); }
 
     QString shown(const QString &account)
     {
@@ -92,31 +69,37 @@ private Q_SLOTS:
     {
         // A customer deposit: cash (asset) debited, deposits (liability) credited.
         const auto r = LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("CASH-EUR"), QStringLiteral("100.00"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-EUR"), QStringLiteral("-100.00"),
-                                              QStringLiteral("EUR"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("100.00"),
+                                        QStringLiteral("EUR")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-100.00"),
+                                            QStringLiteral("EUR"))));
         QVERIFY(r.created);
         QVERIFY(r.transactionId > 0);
         QCOMPARE(shown(QStringLiteral("DEP-EUR")), QStringLiteral("100.00"));
         QCOMPARE(shown(QStringLiteral("CASH-EUR")), QStringLiteral("100.00"));
         // A fee: deposits debited (balance down), income credited (balance up).
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("DEP-EUR"), QStringLiteral("2.50"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("FEES-EUR"), QStringLiteral("-2.50"),
-                                              QStringLiteral("EUR"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("2.50"),
+                                        QStringLiteral("EUR")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("FEES-EUR"), QStringLiteral("-2.50"),
+                                            QStringLiteral("EUR"))));
         QCOMPARE(shown(QStringLiteral("DEP-EUR")), QStringLiteral("97.50"));
         QCOMPARE(shown(QStringLiteral("FEES-EUR")), QStringLiteral("2.50"));
         // An expense paid from cash.
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("EXP-EUR"), QStringLiteral("0.01"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("CASH-EUR"), QStringLiteral("-0.01"),
-                                              QStringLiteral("EUR"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("EXP-EUR"), QStringLiteral("0.01"),
+                                        QStringLiteral("EUR")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("-0.01"),
+                                            QStringLiteral("EUR"))));
         QCOMPARE(shown(QStringLiteral("EXP-EUR")), QStringLiteral("0.01"));
         QCOMPARE(shown(QStringLiteral("CASH-EUR")), QStringLiteral("99.99"));
     }
@@ -124,45 +107,55 @@ private Q_SLOTS:
     void currencyExponents()
     {
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("CASH-JPY"), QStringLiteral("1500"),
-                                          QStringLiteral("JPY")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-JPY"), QStringLiteral("-1500"),
-                                              QStringLiteral("JPY"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("CASH-JPY"), QStringLiteral("1500"),
+                                        QStringLiteral("JPY")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-JPY"), QStringLiteral("-1500"),
+                                            QStringLiteral("JPY"))));
         QCOMPARE(shown(QStringLiteral("DEP-JPY")), QStringLiteral("1500"));
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("CASH-BHD"), QStringLiteral("0.001"),
-                                          QStringLiteral("BHD")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-BHD"), QStringLiteral("-0.001"),
-                                              QStringLiteral("BHD"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("CASH-BHD"), QStringLiteral("0.001"),
+                                        QStringLiteral("BHD")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-BHD"), QStringLiteral("-0.001"),
+                                            QStringLiteral("BHD"))));
         QCOMPARE(shown(QStringLiteral("DEP-BHD")), QStringLiteral("0.001"));
         // Trailing zeros beyond the exponent are exact, so they are fine.
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("CASH-JPY"), QStringLiteral("5.000"),
-                                          QStringLiteral("JPY")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-JPY"), QStringLiteral("-5"),
-                                              QStringLiteral("JPY"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("CASH-JPY"), QStringLiteral("5.000"),
+                                        QStringLiteral("JPY")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-JPY"), QStringLiteral("-5"),
+                                            QStringLiteral("JPY"))));
         QCOMPARE(shown(QStringLiteral("DEP-JPY")), QStringLiteral("1505"));
         // A large exact amount survives unchanged (no floating point anywhere).
         LedgerRepository::post(
             *m_writer,
-            request(key(), leg(QStringLiteral("CASH-EUR"), QStringLiteral("9999999999999.99"),
-                               QStringLiteral("EUR")) +
-                               QLatin1Char(',') +
-                               leg(QStringLiteral("EXP-EUR"), QStringLiteral("-9999999999999.99"),
-                                   QStringLiteral("EUR"))));
+            test::postingRequest(key(), test::postingLeg(QStringLiteral("CASH-EUR"),
+                                                         QStringLiteral("9999999999999.99"),
+                                                         QStringLiteral("EUR")) +
+                                            QLatin1Char(',') +
+                                            test::postingLeg(QStringLiteral("EXP-EUR"),
+                                                             QStringLiteral("-9999999999999.99"),
+                                                             QStringLiteral("EUR"))));
         QCOMPARE(shown(QStringLiteral("CASH-EUR")), QStringLiteral("10000000000099.98"));
     }
 
     void idempotency()
     {
         const QString k = key();
-        const QByteArray body = request(
-            k, leg(QStringLiteral("CASH-EUR"), QStringLiteral("10.00"), QStringLiteral("EUR")) +
+        const QByteArray body = test::postingRequest(
+            k, test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("10.00"),
+                                QStringLiteral("EUR")) +
                    QLatin1Char(',') +
-                   leg(QStringLiteral("DEP-EUR"), QStringLiteral("-10.00"), QStringLiteral("EUR")));
+                   test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-10.00"),
+                                    QStringLiteral("EUR")));
         const auto first = LedgerRepository::post(*m_writer, body);
         const QString before = counts();
         // Same key, same request (spelled differently: the fingerprint is of the meaning).
@@ -179,11 +172,13 @@ private Q_SLOTS:
         // Same key, different request: refused, naming the key.
         try {
             LedgerRepository::post(
-                *m_writer, request(k, leg(QStringLiteral("CASH-EUR"), QStringLiteral("10.01"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-EUR"), QStringLiteral("-10.01"),
-                                              QStringLiteral("EUR"))));
+                *m_writer,
+                test::postingRequest(
+                    k, test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("10.01"),
+                                        QStringLiteral("EUR")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-10.01"),
+                                            QStringLiteral("EUR"))));
             QFAIL("a different request under a used key was accepted");
         } catch (const DbException &e) {
             QCOMPARE(e.error().sqlState, QStringLiteral("LG011"));
@@ -199,11 +194,13 @@ private Q_SLOTS:
             // DEP-EUR forbids going negative: take out more than is there.
             LedgerRepository::post(
                 *m_writer,
-                request(key(), leg(QStringLiteral("DEP-EUR"), QStringLiteral("1000.00"),
-                                   QStringLiteral("EUR")) +
-                                   QLatin1Char(',') +
-                                   leg(QStringLiteral("CASH-EUR"), QStringLiteral("-1000.00"),
-                                       QStringLiteral("EUR"))));
+                test::postingRequest(key(), test::postingLeg(QStringLiteral("DEP-EUR"),
+                                                             QStringLiteral("1000.00"),
+                                                             QStringLiteral("EUR")) +
+                                                QLatin1Char(',') +
+                                                test::postingLeg(QStringLiteral("CASH-EUR"),
+                                                                 QStringLiteral("-1000.00"),
+                                                                 QStringLiteral("EUR"))));
             QFAIL("an overdraft was posted");
         } catch (const DbException &e) {
             QCOMPARE(e.error().sqlState, QStringLiteral("LG020"));
@@ -213,22 +210,26 @@ private Q_SLOTS:
         QCOMPARE(counts(), before);
         // Accounts that allow it may go negative (CASH-BHD has 0.001).
         LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("DEP-BHD"), QStringLiteral("1.000"),
-                                          QStringLiteral("BHD")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("CASH-BHD"), QStringLiteral("-1.000"),
-                                              QStringLiteral("BHD"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("DEP-BHD"), QStringLiteral("1.000"),
+                                        QStringLiteral("BHD")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("CASH-BHD"), QStringLiteral("-1.000"),
+                                            QStringLiteral("BHD"))));
         QCOMPARE(shown(QStringLiteral("CASH-BHD")), QStringLiteral("-0.999"));
     }
 
     void everyPostingIsAudited()
     {
         const auto r = LedgerRepository::post(
-            *m_writer, request(key(), leg(QStringLiteral("CASH-EUR"), QStringLiteral("1.00"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-EUR"), QStringLiteral("-1.00"),
-                                              QStringLiteral("EUR"))));
+            *m_writer,
+            test::postingRequest(
+                key(), test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("1.00"),
+                                        QStringLiteral("EUR")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-1.00"),
+                                            QStringLiteral("EUR"))));
         const auto event = m_admin->exec(
             QStringLiteral(
                 "SELECT operator, session_role, details->>'idempotency_key', "
@@ -256,10 +257,11 @@ private Q_SLOTS:
                        const QString &c2 = QStringLiteral("EUR"),
                        const QString &acc1 = QStringLiteral("CASH-EUR"),
                        const QString &acc2 = QStringLiteral("DEP-EUR")) {
-            return QString::fromUtf8(
-                request(QStringLiteral("bad-%1").arg(QString::fromLatin1(
-                            QString(a1 + a2 + c1 + c2 + acc1 + acc2).toUtf8().toHex().left(40))),
-                        leg(acc1, a1, c1) + QLatin1Char(',') + leg(acc2, a2, c2)));
+            return QString::fromUtf8(test::postingRequest(
+                QStringLiteral("bad-%1").arg(QString::fromLatin1(
+                    QString(a1 + a2 + c1 + c2 + acc1 + acc2).toUtf8().toHex().left(40))),
+                test::postingLeg(acc1, a1, c1) + QLatin1Char(',') +
+                    test::postingLeg(acc2, a2, c2)));
         };
         QTest::newRow("unbalanced")
             << two(QStringLiteral("10.00"), QStringLiteral("-9.99")) << "LG016"
@@ -297,18 +299,20 @@ private Q_SLOTS:
             << "not a decimal number";
         QTest::newRow("zero leg") << two(QStringLiteral("0.00"), QStringLiteral("0")) << "LG012"
                                   << "amount is zero";
-        QTest::newRow("one leg") << QString::fromUtf8(request(QStringLiteral("bad-one-leg"),
-                                                              leg(cash, QStringLiteral("1"), eur)))
+        QTest::newRow("one leg") << QString::fromUtf8(test::postingRequest(
+                                        QStringLiteral("bad-one-leg"),
+                                        test::postingLeg(cash, QStringLiteral("1"), eur)))
                                  << "LG017"
                                  << "at least two legs";
         QTest::newRow("no effective time") << R"({"idempotency_key": "bad-no-time", "legs": []})"
                                            << "LG017"
                                            << "effective_at is missing";
         QTest::newRow("bad effective time")
-            << QString::fromUtf8(request(QStringLiteral("bad-time"),
-                                         leg(cash, QStringLiteral("1"), eur) + QLatin1Char(',') +
-                                             leg(dep, QStringLiteral("-1"), eur),
-                                         QStringLiteral("yesterday-ish")))
+            << QString::fromUtf8(test::postingRequest(
+                   QStringLiteral("bad-time"),
+                   test::postingLeg(cash, QStringLiteral("1"), eur) + QLatin1Char(',') +
+                       test::postingLeg(dep, QStringLiteral("-1"), eur),
+                   QStringLiteral("yesterday-ish")))
             << "LG017"
             << "is not a time";
         QTest::newRow("no key")
@@ -349,11 +353,13 @@ private Q_SLOTS:
             Connection c(m_db.dsnFor(QString::fromLatin1(group)));
             try {
                 LedgerRepository::post(
-                    c, request(key(), leg(QStringLiteral("CASH-EUR"), QStringLiteral("1"),
-                                          QStringLiteral("EUR")) +
-                                          QLatin1Char(',') +
-                                          leg(QStringLiteral("DEP-EUR"), QStringLiteral("-1"),
-                                              QStringLiteral("EUR"))));
+                    c,
+                    test::postingRequest(
+                        key(), test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("1"),
+                                                QStringLiteral("EUR")) +
+                                   QLatin1Char(',') +
+                                   test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-1"),
+                                                    QStringLiteral("EUR"))));
                 QFAIL(qPrintable(QStringLiteral("%1 could post").arg(QLatin1String(group))));
             } catch (const DbException &e) {
                 QCOMPARE(e.error().kind, Error::Kind::Permission);
@@ -380,7 +386,8 @@ private Q_SLOTS:
         // No legs at all.
         auto r = run(insertTx.arg(QStringLiteral("bypass-1")));
         QCOMPARE(r.sqlState, QStringLiteral("LG016"));
-        QVERIFY2(r.message.contains(QLatin1String("has 0 leg(s)")), qPrintable(r.message));
+        QVERIFY2(r.message.contains(QLatin1String("has 0 leg(s)")),
+                 qPrintable(r.message));
         // Unbalanced, written by two statements.
         r = run(insertTx.arg(QStringLiteral("bypass-2")) +
                 leg.arg(QStringLiteral("CASH-EUR")).arg(100).arg(QStringLiteral("EUR")).arg(1) +

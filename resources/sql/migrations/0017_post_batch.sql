@@ -143,6 +143,7 @@ DECLARE
     v_ids bigint[];          -- their transaction ids, same order
     v_nacc integer;
     v_recorded timestamptz;
+    v_last_recorded timestamptz; -- latest recorded time of the locked accounts
     v_operator text := audit.current_operator();
     v_seq regclass := pg_get_serial_sequence('ledger.transactions', 'id')::regclass;
     v_inserted integer;
@@ -281,15 +282,17 @@ BEGIN
     END IF;
 
     -- 2. Lock the heads of every account a valid item with a new key touches: one statement,
-    --    in id order. (An item whose key is already posted touches nothing.)
-    PERFORM 1 FROM ledger.account_heads h
-    WHERE h.account_id IN (
-        SELECT l.account_id
-        FROM unnest(v_items) AS i CROSS JOIN LATERAL unnest(i.account_ids) AS l(account_id)
-        WHERE NOT v_invalid[i.ord]
-          AND NOT EXISTS (SELECT 1 FROM ledger.transactions t WHERE t.idempotency_key = i.idem_key))
-    ORDER BY h.account_id
-    FOR UPDATE;
+    --    in id order. (An item whose key is already posted touches nothing.) The accounts
+    --    that post are among these, so their latest recorded time is known from here on.
+    SELECT max(x.last_recorded_at) INTO v_last_recorded
+    FROM (SELECT h.last_recorded_at FROM ledger.account_heads h
+          WHERE h.account_id IN (
+              SELECT l.account_id
+              FROM unnest(v_items) AS i CROSS JOIN LATERAL unnest(i.account_ids) AS l(account_id)
+              WHERE NOT v_invalid[i.ord]
+                AND NOT EXISTS (SELECT 1 FROM ledger.transactions t WHERE t.idempotency_key = i.idem_key))
+          ORDER BY h.account_id
+          FOR UPDATE) x;
 
     LOOP
         v_round := v_round + 1;
@@ -419,11 +422,7 @@ BEGIN
         v_nacc := cardinality(v_accepted);
         v_retry := false;
         IF v_nacc > 0 THEN
-            SELECT greatest(clock_timestamp(), max(h.last_recorded_at)) INTO v_recorded
-            FROM ledger.account_heads h
-            WHERE h.account_id IN (SELECT l.account_id FROM unnest(v_items) AS i
-                                   CROSS JOIN LATERAL unnest(i.account_ids) AS l(account_id)
-                                   WHERE v_primary_of[i.ord] = i.ord);
+            v_recorded := greatest(clock_timestamp(), v_last_recorded);
             SELECT array_agg(nextval(v_seq)) INTO v_ids FROM generate_series(1, v_nacc);
             BEGIN
                 INSERT INTO ledger.transactions (id, idempotency_key, request_hash, kind, effective_at, recorded_at,
@@ -518,6 +517,25 @@ REVOKE EXECUTE ON FUNCTION ledger.post_batch_items(ledger.batch_input[], text) F
 -- What writers call.
 -------------------------------------------------------------------------------------------
 
+-- What both wrappers check first: a console session, and an array of at most
+-- max_batch_items() items (else the whole call is refused).
+CREATE FUNCTION ledger.check_batch(p_batch jsonb, p_not_an_array text, p_items text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, ledger
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    IF jsonb_typeof(p_batch) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION '%', p_not_an_array USING ERRCODE = 'LG017';
+    END IF;
+    IF jsonb_array_length(p_batch) > ledger.max_batch_items() THEN
+        RAISE EXCEPTION 'A batch has at most % % (this one has %)', ledger.max_batch_items(), p_items,
+            jsonb_array_length(p_batch) USING ERRCODE = 'LG017';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION ledger.check_batch(jsonb, text, text) FROM PUBLIC;
+
 -- Posts an array of ledger.post_transaction requests; one row per item (see the top).
 CREATE FUNCTION ledger.post_batch(p_requests jsonb)
 RETURNS TABLE (ordinal integer, transaction_id bigint, outcome text, error_code text, message text)
@@ -529,14 +547,7 @@ AS $$
 DECLARE
     v_items ledger.batch_input[];
 BEGIN
-    PERFORM access.check_session();
-    IF jsonb_typeof(p_requests) IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'A batch must be a JSON array of transactions' USING ERRCODE = 'LG017';
-    END IF;
-    IF jsonb_array_length(p_requests) > ledger.max_batch_items() THEN
-        RAISE EXCEPTION 'A batch has at most % transactions (this one has %)', ledger.max_batch_items(),
-            jsonb_array_length(p_requests) USING ERRCODE = 'LG017';
-    END IF;
+    PERFORM ledger.check_batch(p_requests, 'A batch must be a JSON array of transactions', 'transactions');
     SELECT array_agg(ROW(e.ord::integer, e.r->>'idempotency_key', e.r, NULL, NULL)::ledger.batch_input ORDER BY e.ord)
     INTO v_items
     FROM jsonb_array_elements(p_requests) WITH ORDINALITY AS e(r, ord);
@@ -556,14 +567,7 @@ AS $$
 DECLARE
     v_items ledger.batch_input[];
 BEGIN
-    PERFORM access.check_session();
-    IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'A batch of events must be a JSON array of event objects' USING ERRCODE = 'LG017';
-    END IF;
-    IF jsonb_array_length(p_events) > ledger.max_batch_items() THEN
-        RAISE EXCEPTION 'A batch has at most % events (this one has %)', ledger.max_batch_items(),
-            jsonb_array_length(p_events) USING ERRCODE = 'LG017';
-    END IF;
+    PERFORM ledger.check_batch(p_events, 'A batch of events must be a JSON array of event objects', 'events');
     SELECT array_agg(ROW(x.ord::integer, 'event:' || x.event_id,
                          CASE WHEN x.err IS NULL THEN jsonb_build_object(
                              'effective_at', x.ev->'occurred_at',
