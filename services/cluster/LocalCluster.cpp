@@ -307,11 +307,13 @@ Status LocalCluster::initialize()
         return Error::make(
             Error::Kind::Io,
             QStringLiteral("Cannot write %1: %2").arg(hba.fileName(), hba.errorString()));
-    hba.write(QStringLiteral("# Written by ledger-console's LocalCluster\n"
-                             "local all %1 trust\n"
-                             "local all all scram-sha-256\n")
-                  .arg(m_settings.superuser)
-                  .toUtf8());
+    QString hbaText = QStringLiteral("# Written by ledger-console's LocalCluster\n"
+                                     "local all %1 trust\n"
+                                     "local all all %2\n")
+                          .arg(m_settings.superuser, m_settings.localAuth);
+    if (!m_settings.extraHba.isEmpty())
+        hbaText += m_settings.extraHba + QLatin1Char('\n');
+    hba.write(hbaText.toUtf8());
     return {};
 }
 

@@ -24,6 +24,11 @@ public:
         int port = 5432;
         bool durable = true; // false (tests): fsync and friends off, much faster
         QString extraConfig; // appended to postgresql.conf by initialize()
+        // How roles other than the superuser authenticate on the socket: "scram-sha-256"
+        // (the default, as in production), or "trust" / "peer" for tests that must show a
+        // feature works on such clusters too.
+        QString localAuth = QStringLiteral("scram-sha-256");
+        QString extraHba; // lines appended to pg_hba.conf (e.g. hostssl for TLS tests)
     };
 
     enum class State { NotACluster, Stopped, Running };

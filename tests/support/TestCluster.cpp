@@ -89,6 +89,9 @@ bool TestCluster::start(bool migrate)
     LocalCluster::Settings settings;
     settings.durable = false;
     settings.extraConfig = m_extraConfig;
+    if (!m_localAuth.isEmpty())
+        settings.localAuth = m_localAuth;
+    settings.extraHba = m_extraHba;
     m_cluster = std::make_unique<LocalCluster>(m_dir.path(), settings);
     if (auto s = m_cluster->initialize(); !s) {
         m_lastError = s.error().describe();

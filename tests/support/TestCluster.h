@@ -30,6 +30,11 @@ public:
     bool start(bool migrate = true);
     // Lines for postgresql.conf (e.g. shared_preload_libraries), before start().
     void setExtraConfig(const QString &lines) { m_extraConfig = lines; }
+    // How non-superuser roles authenticate on the socket (default scram-sha-256; "trust"
+    // or "peer" for tests that must also pass on such clusters), before start().
+    void setLocalAuth(const QString &method) { m_localAuth = method; }
+    // Lines for pg_hba.conf (e.g. a hostssl line), before start().
+    void setExtraHba(const QString &lines) { m_extraHba = lines; }
     // Applies the built-in migrations (after start(false) and whatever came between).
     bool migrate();
     QString lastError() const { return m_lastError; }
@@ -54,6 +59,8 @@ private:
     QHash<QString, QString> m_roleDsns;
     QString m_lastError;
     QString m_extraConfig;
+    QString m_localAuth;
+    QString m_extraHba;
     bool m_started = false;
 };
 
