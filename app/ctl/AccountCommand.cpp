@@ -69,10 +69,12 @@ int runList(const Invocation &inv)
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("accounts"), rows}});
         return Ok;
     }
-    for (const Account &a : accounts)
-        inv.printLine(QStringLiteral("%1\t%2\t%3\t%4%5")
-                          .arg(a.code, a.currency, toString(a.kind), a.name,
-                               a.allowNegative ? QString() : QStringLiteral("\t(no negative)")));
+    for (const Account &a : accounts) {
+        QStringList row{a.code, a.currency, toString(a.kind), a.name};
+        if (!a.allowNegative)
+            row << QStringLiteral("(no negative)");
+        inv.printRow(row);
+    }
     return Ok;
 }
 

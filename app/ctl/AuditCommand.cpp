@@ -203,9 +203,9 @@ int runLog(const Invocation &inv)
                 {QStringLiteral("details"), QJsonDocument::fromJson(e.details.toUtf8()).object()},
                 {QStringLiteral("hash"), hex(e.hash)}});
         } else {
-            inv.printLine(QStringLiteral("%1\t%2\t%3\t%4\t%5 %6\t%7")
-                              .arg(seq, e.occurredAt.toString(Qt::ISODateWithMs), e.operatorName,
-                                   e.action, e.objectType, e.objectId, e.details));
+            // Operator, object id and details are whatever was recorded: columns, escaped.
+            inv.printRow({seq, e.occurredAt.toString(Qt::ISODateWithMs), e.operatorName, e.action,
+                          e.objectType + QLatin1Char(' ') + e.objectId, e.details});
         }
     }
     if (inv.json)

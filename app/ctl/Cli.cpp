@@ -13,6 +13,47 @@ namespace ledger::cli {
 
 namespace {
 
+// Controls (Cc), format characters (Cf), line and paragraph separators: what terminalSafe
+// and printJson escape. Surrogates are dealt with by the callers, which see the pairs.
+bool isUnsafe(char32_t c)
+{
+    switch (QChar::category(c)) {
+    case QChar::Other_Control:
+    case QChar::Other_Format:
+    case QChar::Separator_Line:
+    case QChar::Separator_Paragraph:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// \xHH, \uHHHH or \UHHHHHHHH, as Python's repr() names a code point.
+void appendCodePointEscape(QString &to, char32_t c)
+{
+    if (c < 0x100)
+        to += QStringLiteral("\\x%1").arg(uint(c), 2, 16, QLatin1Char('0'));
+    else if (c < 0x10000)
+        to += QStringLiteral("\\u%1").arg(uint(c), 4, 16, QLatin1Char('0'));
+    else
+        to += QStringLiteral("\\U%1").arg(uint(c), 8, 16, QLatin1Char('0'));
+}
+
+// The code point starting at `i` and how many code units it takes; an unpaired surrogate
+// is returned as itself (0xD800-0xDFFF), one unit long.
+std::pair<char32_t, qsizetype> codePointAt(const QString &s, qsizetype i)
+{
+    const QChar c = s.at(i);
+    if (c.isHighSurrogate() && i + 1 < s.size() && s.at(i + 1).isLowSurrogate())
+        return {QChar::surrogateToUcs4(c, s.at(i + 1)), 2};
+    return {c.unicode(), 1};
+}
+
+bool needsTerminalEscape(char32_t c)
+{
+    return c == U'\\' || QChar::isSurrogate(c) || isUnsafe(c);
+}
+
 void out(FILE *stream, const QString &text)
 {
     const QByteArray bytes = text.toUtf8();
@@ -42,6 +83,46 @@ QString overview(const QList<Command> &commands)
 
 } // namespace
 
+QString terminalSafe(const QString &value)
+{
+    qsizetype i = 0;
+    while (i < value.size()) {
+        const auto [c, units] = codePointAt(value, i);
+        if (needsTerminalEscape(c))
+            break;
+        i += units;
+    }
+    if (i == value.size())
+        return value; // the usual case: nothing to escape, no copy
+
+    QString safe = value.left(i);
+    safe.reserve(value.size() + 16);
+    while (i < value.size()) {
+        const auto [c, units] = codePointAt(value, i);
+        switch (c) {
+        case U'\\':
+            safe += QLatin1String("\\\\");
+            break;
+        case U'\n':
+            safe += QLatin1String("\\n");
+            break;
+        case U'\r':
+            safe += QLatin1String("\\r");
+            break;
+        case U'\t':
+            safe += QLatin1String("\\t");
+            break;
+        default:
+            if (QChar::isSurrogate(c) || isUnsafe(c))
+                appendCodePointEscape(safe, c);
+            else
+                safe += QStringView(value).mid(i, units);
+        }
+        i += units;
+    }
+    return safe;
+}
+
 QString Invocation::dsn() const
 {
     QString value = parser->value(QStringLiteral("dsn"));
@@ -61,18 +142,10 @@ int Invocation::fail(const Error &error) const
             o.insert(QStringLiteral("sqlstate"), error.sqlState);
         printJson(o);
     }
-    QString message = error.describe();
-    // One line: multi-line server logs (demo start) are kept, indented, after it.
-    const int newline = message.indexOf(QLatin1Char('\n'));
-    if (newline >= 0) {
-        out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message.left(newline)));
-        out(stderr, message.mid(newline + 1)
-                            .replace(QLatin1Char('\n'), QStringLiteral("\n    "))
-                            .prepend(QStringLiteral("    ")) +
-                        QLatin1Char('\n'));
-    } else {
-        out(stderr, QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, message));
-    }
+    // One line whatever the message holds: a server's message may echo a hostile value, and
+    // a newline in it would let that value print a line of its own.
+    out(stderr,
+        QStringLiteral("ledgerctl %1: %2\n").arg(commandPath, terminalSafe(error.describe())));
     return Failed;
 }
 
@@ -83,25 +156,50 @@ int Invocation::fail(const QString &message) const
 
 int Invocation::usage(const QString &message) const
 {
-    out(stderr,
-        QStringLiteral("ledgerctl %1: %2\nTry 'ledgerctl %1 --help'.\n").arg(commandPath, message));
+    out(stderr, QStringLiteral("ledgerctl %1: %2\nTry 'ledgerctl %1 --help'.\n")
+                    .arg(commandPath, terminalSafe(message)));
     return Usage;
 }
 
 void Invocation::printJson(const QJsonObject &object) const
 {
-    out(stdout, QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)) +
-                    QLatin1Char('\n'));
+    // QJsonDocument escapes C0 controls, quotes and backslashes (ESC is \u001b) and unpaired
+    // surrogates, but writes DEL, C1 and format characters as they are. They can only stand
+    // inside strings, where \uHHHH means the same character: escape them too.
+    const QString document =
+        QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
+    QString safe;
+    safe.reserve(document.size() + 1);
+    for (qsizetype i = 0; i < document.size();) {
+        const auto [c, units] = codePointAt(document, i);
+        if (isUnsafe(c)) {
+            for (const QChar unit : QStringView(document).mid(i, units))
+                safe += QStringLiteral("\\u%1").arg(unit.unicode(), 4, 16, QLatin1Char('0'));
+        } else {
+            safe += QStringView(document).mid(i, units);
+        }
+        i += units;
+    }
+    out(stdout, safe + QLatin1Char('\n'));
 }
 
 void Invocation::printLine(const QString &text) const
 {
-    out(stdout, text + QLatin1Char('\n'));
+    out(stdout, terminalSafe(text) + QLatin1Char('\n'));
+}
+
+void Invocation::printRow(const QStringList &fields) const
+{
+    QStringList safe;
+    safe.reserve(fields.size());
+    for (const QString &field : fields)
+        safe << terminalSafe(field);
+    out(stdout, safe.join(QLatin1Char('\t')) + QLatin1Char('\n'));
 }
 
 void Invocation::progress(const QString &text) const
 {
-    out(stderr, text + QLatin1Char('\n'));
+    out(stderr, terminalSafe(text) + QLatin1Char('\n'));
 }
 
 Result<QByteArray> readInput(const Invocation &invocation, const QString &option, qint64 maxBytes)
@@ -206,7 +304,7 @@ int dispatch(const QStringList &arguments, const QList<Command> &commands)
         }
         out(stderr, QStringLiteral("ledgerctl: unknown command '%1'. Run 'ledgerctl --help' for "
                                    "the list.\n")
-                        .arg(args.first()));
+                        .arg(terminalSafe(args.first())));
         return Usage;
     }
 

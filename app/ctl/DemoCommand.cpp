@@ -22,18 +22,34 @@ QString dirOf(const Invocation &inv)
     return dir.isEmpty() ? LocalCluster::defaultDemoDir() : dir;
 }
 
+// LocalCluster's errors may end with the last lines of the server's log or of initdb's
+// output. The error stays one line; with text output the log follows it on stderr, indented,
+// each of its lines escaped on its own (a log line may quote whatever a client sent).
+int failWithLog(const Invocation &inv, const Error &error)
+{
+    QStringList lines = error.message.split(QLatin1Char('\n'));
+    if (lines.size() == 1 || inv.json)
+        return inv.fail(error);
+    Error first = error;
+    first.message = lines.takeFirst();
+    inv.fail(first);
+    for (const QString &line : std::as_const(lines))
+        inv.progress(QStringLiteral("    ") + line);
+    return Failed;
+}
+
 int runStart(const Invocation &inv)
 {
     LocalCluster cluster(dirOf(inv));
     if (!cluster.isInitialized()) {
         inv.progress(QStringLiteral("Creating a new cluster in %1 ...").arg(cluster.dataDir()));
         if (auto s = cluster.initialize(); !s)
-            return inv.fail(s.error());
+            return failWithLog(inv, s.error());
     }
     if (auto s = cluster.start(); !s)
-        return inv.fail(s.error());
+        return failWithLog(inv, s.error());
     if (auto s = cluster.ensureDatabase(); !s)
-        return inv.fail(s.error());
+        return failWithLog(inv, s.error());
     auto set = MigrationSet::builtIn();
     if (!set)
         return inv.fail(set.error());
@@ -61,7 +77,7 @@ int runStop(const Invocation &inv)
 {
     LocalCluster cluster(dirOf(inv));
     if (auto s = cluster.stop(); !s)
-        return inv.fail(s.error());
+        return failWithLog(inv, s.error());
     if (inv.json)
         inv.printJson({{QStringLiteral("ok"), true},
                        {QStringLiteral("state"), QStringLiteral("stopped")},
@@ -90,8 +106,8 @@ int runStatus(const Invocation &inv)
             QStringLiteral("No demo cluster in %1 (create one with `ledgerctl demo start`).")
                 .arg(cluster.dataDir()));
     } else {
-        inv.printLine(
-            QStringLiteral("%1: %2\nDSN: %3").arg(cluster.dataDir(), name, cluster.dsn()));
+        inv.printLine(QStringLiteral("%1: %2").arg(cluster.dataDir(), name));
+        inv.printLine(QStringLiteral("DSN: %1").arg(cluster.dsn()));
     }
     // Like pg_ctl status: 0 running, 3 stopped, 4 no cluster.
     return state == LocalCluster::State::Running   ? 0
