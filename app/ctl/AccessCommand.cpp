@@ -182,10 +182,9 @@ int runOperatorList(const Invocation &inv)
         return Ok;
     }
     for (const auto &o : ops)
-        inv.printLine(QStringLiteral("%1\t%2\t%3")
-                          .arg(o.name, o.groups.join(QLatin1Char(',')),
-                               o.disabledAt.isValid() ? QStringLiteral("disabled")
-                                                      : QStringLiteral("active")));
+        inv.printRow(
+            {o.name, o.groups.join(QLatin1Char(',')),
+             o.disabledAt.isValid() ? QStringLiteral("disabled") : QStringLiteral("active")});
     return Ok;
 }
 
@@ -232,28 +231,47 @@ int runReap(const Invocation &inv)
 {
     Connection admin(inv.dsn(), QStringLiteral("ledgerctl"));
     const auto r = AccessRepository::reap(admin);
-    if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true},
-                       {QStringLiteral("sessions_reaped"), r.sessionsReaped},
-                       {QStringLiteral("connections_terminated"), r.connectionsTerminated},
-                       {QStringLiteral("roles_kept"), r.rolesKept},
-                       {QStringLiteral("signin_failures_recorded"),
-                        r.signinFailures ? QJsonValue(*r.signinFailures) : QJsonValue()}});
+    if (inv.json) {
+        QJsonObject o{{QStringLiteral("ok"), true},
+                      {QStringLiteral("sessions_reaped"), r.sessionsReaped},
+                      {QStringLiteral("connections_terminated"), r.connectionsTerminated},
+                      {QStringLiteral("roles_kept"), r.rolesKept},
+                      {QStringLiteral("sessions_revoked"), r.sessionsRevoked},
+                      {QStringLiteral("idle_terminated"), r.idleTerminated},
+                      {QStringLiteral("signin_failures_recorded"),
+                       r.signinFailures ? QJsonValue(*r.signinFailures) : QJsonValue()}};
+        if (!r.collectorError.isEmpty())
+            o.insert(QStringLiteral("collector_error"), r.collectorError);
+        inv.printJson(o);
+        return Ok;
+    }
+    QString log;
+    if (!r.collectorError.isEmpty())
+        log = QStringLiteral("the server log could not be read: %1").arg(r.collectorError);
+    else if (r.signinFailures)
+        log = QStringLiteral("recorded %1 failed sign-in(s) and refusal(s) from the server log")
+                  .arg(*r.signinFailures);
     else
-        inv.printLine(QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3; %4")
-                          .arg(r.sessionsReaped)
-                          .arg(r.connectionsTerminated)
-                          .arg(r.rolesKept ? QStringLiteral("; %1 role(s) could not be dropped yet "
-                                                            "(see `ledgerctl access sessions`)")
-                                                 .arg(r.rolesKept)
-                                           : QString(),
-                               r.signinFailures
-                                   ? QStringLiteral("recorded %1 failed sign-in(s) from the server "
-                                                    "log")
-                                         .arg(*r.signinFailures)
-                                   : QStringLiteral("failed sign-ins not collected: the server "
-                                                    "keeps no CSV log (log_destination)")));
-    return Ok;
+        log = QStringLiteral("failed sign-ins not collected: the server keeps no CSV log "
+                             "(log_destination)");
+    inv.printLine(
+        QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3%4%5; %6")
+            .arg(r.sessionsReaped)
+            .arg(r.connectionsTerminated)
+            .arg(r.rolesKept ? QStringLiteral("; %1 role(s) could not be dropped yet "
+                                              "(see `ledgerctl access sessions`)")
+                                   .arg(r.rolesKept)
+                             : QString(),
+                 r.sessionsRevoked
+                     ? QStringLiteral("; revoked %1 session(s) that changed their own password")
+                           .arg(r.sessionsRevoked)
+                     : QString(),
+                 r.idleTerminated
+                     ? QStringLiteral("; ended %1 idle connection(s)").arg(r.idleTerminated)
+                     : QString(),
+                 log));
+    // The reaping is done; a log that cannot be read is still a failure to report.
+    return r.collectorError.isEmpty() ? Ok : Failed;
 }
 
 int runRevoke(const Invocation &inv)
@@ -298,11 +316,14 @@ int runSessions(const Invocation &inv)
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("sessions"), rows}});
         return Ok;
     }
-    for (const auto &s : list)
-        inv.printLine(QStringLiteral("%1\t%2\t%3\tuntil %4\t%5 connection(s)%6")
-                          .arg(s.operatorName, s.role, s.state, s.expiresAt.toString(Qt::ISODate))
-                          .arg(s.connections)
-                          .arg(s.note.isEmpty() ? QString() : QStringLiteral("\t") + s.note));
+    for (const auto &s : list) {
+        QStringList row{s.operatorName, s.role, s.state,
+                        QStringLiteral("until %1").arg(s.expiresAt.toString(Qt::ISODate)),
+                        QStringLiteral("%1 connection(s)").arg(s.connections)};
+        if (!s.note.isEmpty())
+            row << s.note;
+        inv.printRow(row);
+    }
     return Ok;
 }
 

@@ -25,14 +25,17 @@ bool idOption(const Invocation &inv, const QString &name, qint64 *out, int *exit
 
 QJsonObject toJson(const ReversalRepository::Request &r)
 {
-    QJsonObject o{{QStringLiteral("id"), r.id},
-                  {QStringLiteral("transaction_id"), r.transactionId},
-                  {QStringLiteral("reason"), r.reasonCode},
-                  {QStringLiteral("note"), r.note},
-                  {QStringLiteral("rebook"), r.rebook},
-                  {QStringLiteral("requested_by"), r.requestedBy},
-                  {QStringLiteral("requested_at"), r.requestedAt.toString(Qt::ISODateWithMs)},
-                  {QStringLiteral("state"), r.state}};
+    QJsonObject o{
+        {QStringLiteral("id"), r.id},
+        {QStringLiteral("transaction_id"), r.transactionId},
+        {QStringLiteral("reason"), r.reasonCode},
+        {QStringLiteral("note"), r.note},
+        {QStringLiteral("rebook"), r.rebook},
+        {QStringLiteral("rebook_request"), r.rebook ? QJsonValue(r.rebookRequest) : QJsonValue()},
+        {QStringLiteral("attempt"), r.attempt},
+        {QStringLiteral("requested_by"), r.requestedBy},
+        {QStringLiteral("requested_at"), r.requestedAt.toString(Qt::ISODateWithMs)},
+        {QStringLiteral("state"), r.state}};
     if (r.state != QLatin1String("pending")) {
         o.insert(QStringLiteral("decided_by"), r.decidedBy);
         o.insert(QStringLiteral("decided_at"), r.decidedAt.toString(Qt::ISODateWithMs));
@@ -80,6 +83,55 @@ int runRequest(const Invocation &inv)
     return Ok;
 }
 
+QString legsText(const QList<ReversalRepository::PreviewLeg> &legs)
+{
+    QStringList parts;
+    for (const auto &l : legs)
+        parts << QStringLiteral("%1 %2 %3").arg(l.account, l.amount, l.currency);
+    return parts.isEmpty() ? QStringLiteral("(none)") : parts.join(QStringLiteral(", "));
+}
+
+// The preview as people read it: what approval posts, leg by leg, and the net effect.
+void printPreview(const Invocation &inv, const ReversalRepository::Preview &p,
+                  void (Invocation::*print)(const QString &) const)
+{
+    const auto line = [&](const QString &text) { (inv.*print)(text); };
+    line(QStringLiteral("Request %1: reverse transaction %2 (%3), requested by %4 at %5; %6")
+             .arg(p.requestId)
+             .arg(p.transactionId)
+             .arg(p.reasonCode, p.requestedBy, p.requestedAt.toString(Qt::ISODateWithMs), p.state));
+    line(QStringLiteral("  note: %1").arg(p.note));
+    line(QStringLiteral("  original (effective %1): %2")
+             .arg(p.effectiveAt.toString(Qt::ISODateWithMs), legsText(p.original)));
+    line(QStringLiteral("  reversal posts: %1").arg(legsText(p.reversal)));
+    if (p.hasRebook)
+        line(QStringLiteral("  rebook posts (effective %1, \"%2\"): %3")
+                 .arg(p.rebookEffectiveAt.toString(Qt::ISODateWithMs), p.rebookDescription,
+                      legsText(p.rebook)));
+    else
+        line(QStringLiteral("  rebook: none"));
+    line(QStringLiteral("  net effect: %1").arg(legsText(p.net)));
+    line(QStringLiteral("  digest: %1").arg(p.digest));
+}
+
+int runShow(const Invocation &inv)
+{
+    qint64 request = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("request"), &request, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto p = ReversalRepository::preview(connection, request);
+    if (inv.json) {
+        QJsonObject o = p.document;
+        o.insert(QStringLiteral("ok"), true);
+        inv.printJson(o);
+        return Ok;
+    }
+    printPreview(inv, p, &Invocation::printLine);
+    return Ok;
+}
+
 int runApprove(const Invocation &inv)
 {
     qint64 request = 0;
@@ -87,11 +139,21 @@ int runApprove(const Invocation &inv)
     if (!idOption(inv, QStringLiteral("request"), &request, &code))
         return code;
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    const auto d =
-        ReversalRepository::approve(connection, request, inv.parser->value(QStringLiteral("note")));
+    // What is approved is what is shown: the preview goes to stderr (stdout keeps the ids
+    // for scripts), and the approval names its digest. --digest approves only a preview
+    // seen before (`reversal show`); if the request differs from it, nothing is posted.
+    QString digest = inv.parser->value(QStringLiteral("digest"));
+    if (digest.isEmpty()) {
+        const auto p = ReversalRepository::preview(connection, request);
+        printPreview(inv, p, &Invocation::progress);
+        digest = p.digest;
+    }
+    const auto d = ReversalRepository::approve(connection, request, digest,
+                                               inv.parser->value(QStringLiteral("note")));
     if (inv.json) {
         QJsonObject o{{QStringLiteral("ok"), true},
-                      {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId}};
+                      {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId},
+                      {QStringLiteral("preview_digest"), digest}};
         if (d.rebookTransactionId)
             o.insert(QStringLiteral("rebook_transaction_id"), d.rebookTransactionId);
         inv.printJson(o);
@@ -139,11 +201,27 @@ int runList(const Invocation &inv)
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("requests"), rows}});
         return Ok;
     }
-    for (const auto &r : requests)
-        inv.printLine(QStringLiteral("%1\ttransaction %2\t%3\t%4\tby %5\t%6")
-                          .arg(r.id)
-                          .arg(r.transactionId)
-                          .arg(r.state, r.reasonCode, r.requestedBy, r.note));
+    for (const auto &r : requests) {
+        QString rebook;
+        if (r.rebook) {
+            QStringList legs;
+            for (const QJsonValue &v : r.rebookRequest.value(QStringLiteral("legs")).toArray()) {
+                const QJsonObject l = v.toObject();
+                legs << QStringLiteral("%1 %2 %3")
+                            .arg(l.value(QStringLiteral("account")).toString(),
+                                 l.value(QStringLiteral("amount")).toString(),
+                                 l.value(QStringLiteral("currency")).toString());
+            }
+            rebook = QStringLiteral("rebook %1 at %2")
+                         .arg(legs.join(QStringLiteral(", ")),
+                              r.rebookRequest.value(QStringLiteral("effective_at")).toString());
+        } else {
+            rebook = QStringLiteral("no rebook");
+        }
+        inv.printRow({QString::number(r.id), QStringLiteral("transaction %1").arg(r.transactionId),
+                      r.state, r.reasonCode, QStringLiteral("by %1").arg(r.requestedBy), rebook,
+                      r.note});
+    }
     return Ok;
 }
 
@@ -160,7 +238,7 @@ int runReasons(const Invocation &inv)
         return Ok;
     }
     for (const auto &r : reasons)
-        inv.printLine(QStringLiteral("%1\t%2").arg(r.code, r.description));
+        inv.printRow({r.code, r.description});
     return Ok;
 }
 
@@ -175,8 +253,11 @@ QList<Command> reversalCommands()
     request.description = QStringLiteral(
         "Records a request to reverse a transaction, with a reason code and a note. A "
         "supervisor other than you must approve it. With --rebook-file, approval also posts the "
-        "corrected transaction in that file (same JSON as `ledgerctl post`). Prints the request "
-        "id.");
+        "corrected transaction in that file (same JSON as `ledgerctl post`), which must fit the "
+        "reason: WRONG_AMOUNT keeps the accounts, sides and effective time (amounts within a "
+        "factor of 10), WRONG_ACCOUNT keeps the amounts, effective time and at least one "
+        "account, WRONG_DATE keeps every leg (at most 366 days away). The note is one line of "
+        "plain text. Prints the request id.");
     request.addOptions = [](QCommandLineParser &p) {
         p.addOption({QStringLiteral("transaction"),
                      QStringLiteral("Id of the transaction to reverse."), QStringLiteral("ID")});
@@ -198,15 +279,35 @@ QList<Command> reversalCommands()
         "Approves a pending request and posts the reversal: a transaction mirroring the "
         "original with every leg negated, at the original's effective time, referencing it "
         "(plus the corrected transaction, for a rebook). Only a supervisor who did not make "
-        "the request may approve; a request is decided once. Prints the reversal transaction "
-        "id (and the rebook's).");
+        "the request may approve; a request is decided once. What is approved is what is "
+        "shown: the preview (`reversal show`) goes to stderr first and the approval names its "
+        "digest; with --digest, only the preview seen before is approved. Prints the reversal "
+        "transaction id (and the rebook's).");
     approve.addOptions = [](QCommandLineParser &p) {
         p.addOption(
             {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("digest"),
+                     QStringLiteral("Approve only the preview with this digest (from `reversal "
+                                    "show`)."),
+                     QStringLiteral("HEX")});
         p.addOption(
             {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
     };
     approve.run = runApprove;
+
+    Command show;
+    show.name = QStringLiteral("reversal show");
+    show.summary = QStringLiteral("show what approving a request would post");
+    show.description = QStringLiteral(
+        "Shows a reversal request as a supervisor must see it before deciding: the original "
+        "transaction, the reversal's legs, the rebook's legs (account, amount, effective "
+        "time), the net effect per account, and the digest that names this content (pass it "
+        "to `reversal approve --digest`).");
+    show.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+    };
+    show.run = runShow;
 
     Command reject;
     reject.name = QStringLiteral("reversal reject");
@@ -238,7 +339,7 @@ QList<Command> reversalCommands()
     reasons.summary = QStringLiteral("list the reason codes a reversal request may give");
     reasons.description = QStringLiteral("Lists the reason codes for reversal requests.");
     reasons.run = runReasons;
-    return {request, approve, reject, list, reasons};
+    return {request, show, approve, reject, list, reasons};
 }
 
 } // namespace ledger::cli

@@ -44,6 +44,7 @@ int runSeed(const Invocation &inv)
     QElapsedTimer total;
     total.start();
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    SeedLoader::requireThrowawayDatabase(connection); // before anything is written
     // All or nothing; existing codes are skipped so that seeding twice is harmless.
     const int opened = AccountRepository::openMany(connection, house + customerAccounts,
                                                    /*skipExisting=*/true);

@@ -466,9 +466,16 @@ VerificationResult verifyChain(Connection &connection, const QList<ChainMark> &e
         return result; // a cancelled run proves nothing and is not recorded
     if (progress)
         progress(head.seq, head.seq);
-    QJsonObject record{{QStringLiteral("verified_through"), result.verifiedThrough},
-                       {QStringLiteral("events_checked"), result.eventsChecked},
-                       {QStringLiteral("seconds"), result.seconds}};
+    // The hash of the last row found intact: the database checks it against its chain, so
+    // a recorded verification is one that read the chain that far.
+    const QByteArray hashAtVerified =
+        split && result.verifiedThrough > mid && !second.lastHash().isEmpty() ? second.lastHash()
+                                                                              : first.lastHash();
+    QJsonObject record{
+        {QStringLiteral("verified_through"), result.verifiedThrough},
+        {QStringLiteral("hash_at_verified"), QString::fromLatin1(hashAtVerified.toHex())},
+        {QStringLiteral("events_checked"), result.eventsChecked},
+        {QStringLiteral("seconds"), result.seconds}};
     if (result.brokenAt) {
         record.insert(QStringLiteral("broken_at"), *result.brokenAt);
         record.insert(QStringLiteral("reason"), result.reason);

@@ -388,7 +388,9 @@ Status LocalCluster::ensureDatabase()
     try {
         Connection c(dsn(m_settings.superuser, QStringLiteral("postgres")),
                      QStringLiteral("ledgerctl"));
-        DatabaseAdmin::createDatabaseIfMissing(c, m_settings.database);
+        DatabaseAdmin::createDatabaseIfMissing(c, m_settings.database, m_settings.purpose);
+        // Databases made by earlier versions are marked too: this cluster is ours.
+        DatabaseAdmin::markDeployment(c, m_settings.database, m_settings.purpose);
     } catch (const DbException &e) {
         return e.error();
     }

@@ -29,6 +29,9 @@ public:
         // feature works on such clusters too.
         QString localAuth = QStringLiteral("scram-sha-256");
         QString extraHba; // lines appended to pg_hba.conf (e.g. hostssl for TLS tests)
+        // What the database is for: "demo" or "test". ensureDatabase() marks it so (see
+        // DatabaseAdmin::markDeployment): only such databases may be seeded.
+        QString purpose = QStringLiteral("demo");
     };
 
     enum class State { NotACluster, Stopped, Running };
@@ -60,7 +63,8 @@ public:
     // the tail of the server log.
     Status start(int timeoutSeconds = 60);
     Status stop(bool immediate = false);
-    // Creates settings().database if it does not exist (connects as the superuser).
+    // Creates settings().database if it does not exist (connects as the superuser), and
+    // marks it with settings().purpose: a private cluster's database is a throwaway.
     Status ensureDatabase();
 
     // DSN for a role and database of this cluster (no password: add it separately).

@@ -2,6 +2,8 @@
 
 #include "Native.h"
 
+#include "session/ScramVerifier.h"
+
 #include <QJsonDocument>
 
 namespace ledger::AccessRepository {
@@ -20,6 +22,15 @@ QStringList textArray(const pqxx::field &f)
     // array_to_string on the server side keeps this simple: groups never contain commas.
     const QString s = db::toQString(f);
     return s.isEmpty() ? QStringList() : s.split(QLatin1Char(','));
+}
+
+// The verifier of a secret; the secret itself never goes to the server.
+std::string verifierOf(const QString &secret)
+{
+    const auto v = ScramVerifier::compute(secret);
+    if (!v)
+        throw DbException(v.error());
+    return db::toStd(v.value());
 }
 
 std::optional<std::string> interval(std::optional<qint64> seconds)
@@ -43,7 +54,7 @@ QString addOperator(Connection &admin, const QString &name, const QStringList &g
         pqxx::work tx(db::native(admin));
         const auto r = tx.exec_params(
             "SELECT access.add_operator($1, string_to_array($2, ','), $3)", db::toStd(name),
-            db::toStd(groups.join(QLatin1Char(','))), db::toStd(secret));
+            db::toStd(groups.join(QLatin1Char(','))), verifierOf(secret));
         const QString role = db::toQString(r[0][0]);
         tx.commit();
         return role;
@@ -66,7 +77,7 @@ void setOperatorSecret(Connection &admin, const QString &name, const QString &se
     db::guarded([&] {
         pqxx::work tx(db::native(admin));
         tx.exec_params("SELECT access.set_operator_secret($1, $2)", db::toStd(name),
-                       db::toStd(secret));
+                       verifierOf(secret));
         tx.commit();
     });
 }
@@ -100,17 +111,32 @@ int revokeSessions(Connection &admin, const QString &operatorName)
 
 ReapReport reap(Connection &admin)
 {
-    return db::guarded([&] {
+    // Two transactions: the reaper must work even when the server log cannot be read.
+    ReapReport report = db::guarded([&] {
         pqxx::work tx(db::native(admin));
-        const auto r = tx.exec(
-            "SELECT sessions_reaped, connections_terminated, roles_kept FROM access.reap()");
-        const auto f = tx.exec("SELECT access.collect_signin_failures()");
+        const auto r = tx.exec("SELECT sessions_reaped, connections_terminated, roles_kept, "
+                               "sessions_revoked, idle_terminated FROM access.reap()");
         tx.commit();
-        ReapReport report{r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>(), std::nullopt};
-        if (!f[0][0].is_null())
-            report.signinFailures = f[0][0].as<int>();
-        return report;
+        ReapReport out;
+        out.sessionsReaped = r[0][0].as<int>();
+        out.connectionsTerminated = r[0][1].as<int>();
+        out.rolesKept = r[0][2].as<int>();
+        out.sessionsRevoked = r[0][3].as<int>();
+        out.idleTerminated = r[0][4].as<int>();
+        return out;
     });
+    try {
+        db::guarded([&] {
+            pqxx::work tx(db::native(admin));
+            const auto f = tx.exec("SELECT access.collect_signin_failures()");
+            tx.commit();
+            if (!f[0][0].is_null())
+                report.signinFailures = f[0][0].as<int>();
+        });
+    } catch (const DbException &e) {
+        report.collectorError = e.error().message;
+    }
+    return report;
 }
 
 QList<Session> sessions(Connection &admin, bool includeReaped)
@@ -145,14 +171,17 @@ QList<Session> sessions(Connection &admin, bool includeReaped)
 Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds,
                          const QJsonObject &client)
 {
+    // The password is made here and stays here: the server gets its SCRAM verifier.
+    const QString password = ScramVerifier::randomPassword();
+    const std::string verifier = verifierOf(password);
     return db::guarded([&] {
         pqxx::work tx(db::native(broker));
         const auto r = tx.exec_params(
-            "SELECT role_name, password, " + utcColumn("expires_at") + ", " +
-                utcColumn("max_until") + " FROM access.issue_session($1::interval, $2::jsonb)",
-            interval(ttlSeconds),
+            "SELECT role_name, " + utcColumn("expires_at") + ", " + utcColumn("max_until") +
+                " FROM access.issue_session($1, $2::interval, $3::jsonb)",
+            verifier, interval(ttlSeconds),
             QJsonDocument(client).toJson(QJsonDocument::Compact).toStdString());
-        Credentials c{db::toQString(r[0][0]), db::toQString(r[0][1]), utc(r[0][2]), utc(r[0][3])};
+        Credentials c{db::toQString(r[0][0]), password, utc(r[0][1]), utc(r[0][2])};
         tx.commit();
         return c;
     });

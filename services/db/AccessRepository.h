@@ -23,7 +23,7 @@ QString brokerRole(const QString &operatorName);
 struct Credentials
 {
     QString role;
-    QString password; // one-time: never stored, never logged
+    QString password; // made by the client, never sent: the server has only its verifier
     QDateTime expiresAt;
     QDateTime maxUntil;
 };
@@ -67,10 +67,16 @@ struct ReapReport
     int sessionsReaped = 0;
     int connectionsTerminated = 0;
     int rolesKept = 0;
-    std::optional<int> signinFailures; // recorded from the server log; empty: no CSV log
+    int sessionsRevoked = 0; // a session that set its own password
+    int idleTerminated = 0;  // backends past their idle limits
+    // Failed sign-ins and refusals recorded from the server log; empty: no CSV log, or the
+    // collector failed (collectorError says why; the reaping above is done regardless).
+    std::optional<int> signinFailures;
+    QString collectorError;
 };
 
-// Administrators (a superuser connection).
+// Administrators (a superuser connection). Secrets are printable ASCII; only their SCRAM
+// verifiers reach the server.
 QString addOperator(Connection &admin, const QString &name, const QStringList &groups,
                     const QString &secret);
 int disableOperator(Connection &admin, const QString &name); // returns sessions revoked

@@ -4,9 +4,9 @@
 
 namespace ledger::DatabaseAdmin {
 
-bool createDatabaseIfMissing(Connection &connection, const QString &name)
+bool createDatabaseIfMissing(Connection &connection, const QString &name, const QString &purpose)
 {
-    return db::guarded([&] {
+    const bool created = db::guarded([&] {
         pqxx::connection &c = db::native(connection);
         pqxx::nontransaction tx(c);
         const auto r =
@@ -17,6 +17,38 @@ bool createDatabaseIfMissing(Connection &connection, const QString &name)
         const auto q = tx.exec_params("SELECT quote_ident($1)", db::toStd(name));
         tx.exec("CREATE DATABASE " + q[0][0].as<std::string>());
         return true;
+    });
+    if (created)
+        markDeployment(connection, name, purpose);
+    return created;
+}
+
+void markDeployment(Connection &connection, const QString &database, const QString &purpose)
+{
+    if (purpose != QLatin1String("demo") && purpose != QLatin1String("test"))
+        throw DbException(Error::make(
+            Error::Kind::Internal, QStringLiteral("Unknown deployment mark '%1'.").arg(purpose)));
+    db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        const auto stmt =
+            tx.exec_params("SELECT format('ALTER DATABASE %I SET ledger.deployment = %L', "
+                           "$1::text, $2::text)",
+                           db::toStd(database), db::toStd(purpose));
+        tx.exec(stmt[0][0].as<std::string>());
+    });
+}
+
+QString deploymentOf(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        // The database's own setting, not the session's (which any client may SET).
+        const auto r = tx.exec(
+            "SELECT substr(c, length('ledger.deployment=') + 1) "
+            "FROM pg_db_role_setting d CROSS JOIN unnest(d.setconfig) c "
+            "WHERE d.setrole = 0 AND c LIKE 'ledger.deployment=%' "
+            "AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        return r.empty() ? QString() : db::toQString(r[0][0]);
     });
 }
 

@@ -3,6 +3,8 @@
 #include "Native.h"
 
 #include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
 
 #include <algorithm>
 
@@ -348,15 +350,71 @@ qint64 request(Connection &connection, qint64 transactionId, const QString &reas
     });
 }
 
-Decision approve(Connection &connection, qint64 requestId, const QString &note)
+namespace {
+
+QList<PreviewLeg> previewLegs(const QJsonValue &value)
+{
+    QList<PreviewLeg> out;
+    for (const QJsonValue &v : value.toArray()) {
+        const QJsonObject o = v.toObject();
+        out.append({o.value(QStringLiteral("account")).toString(),
+                    o.value(QStringLiteral("account_name")).toString(),
+                    o.value(QStringLiteral("currency")).toString(),
+                    o.value(QStringLiteral("amount")).toString()});
+    }
+    return out;
+}
+
+QDateTime isoTime(const QJsonValue &value)
+{
+    return QDateTime::fromString(value.toString(), Qt::ISODateWithMs).toUTC();
+}
+
+} // namespace
+
+Preview preview(Connection &connection, qint64 requestId)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const auto r = tx.exec_params("SELECT ledger.reversal_preview($1)::text", requestId);
+        const QJsonObject o =
+            QJsonDocument::fromJson(QByteArray::fromStdString(r[0][0].as<std::string>())).object();
+        Preview p;
+        p.document = o;
+        p.requestId = o.value(QStringLiteral("request")).toInteger();
+        p.transactionId = o.value(QStringLiteral("transaction_id")).toInteger();
+        p.reasonCode = o.value(QStringLiteral("reason")).toString();
+        p.note = o.value(QStringLiteral("note")).toString();
+        p.requestedBy = o.value(QStringLiteral("requested_by")).toString();
+        p.requestedAt = isoTime(o.value(QStringLiteral("requested_at")));
+        p.state = o.value(QStringLiteral("state")).toString();
+        const QJsonObject original = o.value(QStringLiteral("original")).toObject();
+        p.effectiveAt = isoTime(original.value(QStringLiteral("effective_at")));
+        p.originalDescription = original.value(QStringLiteral("description")).toString();
+        p.original = previewLegs(original.value(QStringLiteral("legs")));
+        p.reversal = previewLegs(
+            o.value(QStringLiteral("reversal")).toObject().value(QStringLiteral("legs")));
+        const QJsonObject rebook = o.value(QStringLiteral("rebook")).toObject();
+        p.hasRebook = !rebook.isEmpty();
+        p.rebookEffectiveAt = isoTime(rebook.value(QStringLiteral("effective_at")));
+        p.rebookDescription = rebook.value(QStringLiteral("description")).toString();
+        p.rebook = previewLegs(rebook.value(QStringLiteral("legs")));
+        p.net = previewLegs(o.value(QStringLiteral("net")));
+        p.digest = o.value(QStringLiteral("digest")).toString();
+        return p;
+    });
+}
+
+Decision approve(Connection &connection, qint64 requestId, const QString &previewDigest,
+                 const QString &note)
 {
     return db::guarded([&] {
         pqxx::work tx(db::native(connection));
         const std::optional<std::string> n =
             note.isEmpty() ? std::nullopt : std::optional(db::toStd(note));
         const auto r = tx.exec_params("SELECT reversal_transaction_id, rebook_transaction_id "
-                                      "FROM ledger.approve_reversal($1, $2)",
-                                      requestId, n);
+                                      "FROM ledger.approve_reversal($1, $2, $3)",
+                                      requestId, db::toStd(previewDigest), n);
         Decision d;
         d.reversalTransactionId = r[0][0].as<qint64>();
         d.rebookTransactionId = r[0][1].is_null() ? 0 : r[0][1].as<qint64>();
@@ -383,7 +441,8 @@ QList<Request> list(Connection &connection, const QString &state, int limit)
         const auto rows = tx.exec_params(
             "SELECT id, transaction_id, reason_code, note, rebook, requested_by, " +
                 utcColumn("requested_at") + ", state, decided_by, " + utcColumn("decided_at") +
-                ", decision_note, reversal_transaction_id, rebook_transaction_id "
+                ", decision_note, reversal_transaction_id, rebook_transaction_id, attempt, "
+                "rebook_request::text "
                 "FROM ledger.reversal_request_status WHERE ($1::text IS NULL OR state = $1) "
                 "ORDER BY id DESC LIMIT $2",
             s, limit);
@@ -403,6 +462,11 @@ QList<Request> list(Connection &connection, const QString &state, int limit)
             q.decisionNote = db::toQString(row[10]);
             q.reversalTransactionId = row[11].is_null() ? 0 : row[11].as<qint64>();
             q.rebookTransactionId = row[12].is_null() ? 0 : row[12].as<qint64>();
+            q.attempt = row[13].as<int>();
+            if (!row[14].is_null())
+                q.rebookRequest =
+                    QJsonDocument::fromJson(QByteArray::fromStdString(row[14].as<std::string>()))
+                        .object();
             out.append(q);
         }
         return out;

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -117,6 +118,8 @@ struct Request
     QString reasonCode;
     QString note;
     bool rebook = false;
+    QJsonObject rebookRequest; // the corrected posting, normalised (empty without a rebook)
+    int attempt = 0;           // the transaction's n-th request
     QString requestedBy;
     QDateTime requestedAt;
     QString state; // pending, approved, rejected
@@ -125,6 +128,40 @@ struct Request
     QString decisionNote;
     qint64 reversalTransactionId = 0;
     qint64 rebookTransactionId = 0;
+};
+
+// One leg as a preview shows it: exact decimal amount in the currency's units.
+struct PreviewLeg
+{
+    QString account;
+    QString accountName;
+    QString currency;
+    QString amount; // signed: debit positive, credit negative
+};
+
+// What approving a request would post (ledger.reversal_preview): the original, its mirror,
+// the rebook, and the net effect per account. `digest` names exactly this content; an
+// approval must pass it back, so that what was approved is what was shown.
+struct Preview
+{
+    qint64 requestId = 0;
+    qint64 transactionId = 0;
+    QString reasonCode;
+    QString note;
+    QString requestedBy;
+    QDateTime requestedAt;
+    QString state;
+    QDateTime effectiveAt; // of the original and its reversal
+    QString originalDescription;
+    QList<PreviewLeg> original;
+    QList<PreviewLeg> reversal;
+    bool hasRebook = false;
+    QDateTime rebookEffectiveAt;
+    QString rebookDescription;
+    QList<PreviewLeg> rebook;
+    QList<PreviewLeg> net;
+    QString digest;
+    QJsonObject document; // as the database returned it
 };
 
 struct Decision
@@ -143,7 +180,12 @@ struct ReasonCode
 // request, with its own idempotency key ignored), or empty.
 qint64 request(Connection &connection, qint64 transactionId, const QString &reasonCode,
                const QString &note, const QByteArray &rebookJson = {});
-Decision approve(Connection &connection, qint64 requestId, const QString &note = {});
+// The preview a supervisor is shown before deciding.
+Preview preview(Connection &connection, qint64 requestId);
+// Approves what `previewDigest` (Preview::digest) names; LG038 if the request's preview is
+// not that one.
+Decision approve(Connection &connection, qint64 requestId, const QString &previewDigest,
+                 const QString &note = {});
 void reject(Connection &connection, qint64 requestId, const QString &note);
 // state: "pending", "approved", "rejected" or empty for all; newest first.
 QList<Request> list(Connection &connection, const QString &state = {}, int limit = 1000);

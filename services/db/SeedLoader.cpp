@@ -1,5 +1,7 @@
 #include "SeedLoader.h"
 
+#include "DatabaseAdmin.h"
+
 #include "Native.h"
 #include "demo/DemoHistory.h"
 
@@ -602,12 +604,13 @@ public:
             pqxx::stream_to out(m_tx, "ledger.reversal_requests",
                                 std::vector<std::string>{"id", "transaction_id", "reason_code",
                                                          "note", "requested_by", "requested_role",
-                                                         "requested_at"});
+                                                         "requested_at", "attempt"});
             for (size_t j = 0; j < reversals.size(); ++j) {
                 const DemoHistory::Reversal &r = reversals[j];
+                // The first request of a transaction this load creates (0021: attempt).
                 out << std::make_tuple(m_firstRequest + qint64(j), m_firstTx + r.original,
                                        toStd(r.reasonCode), toStd(r.note), toStd(r.requestedBy),
-                                       m_sessionUser, timestampText(r.requestedAt));
+                                       m_sessionUser, timestampText(r.requestedAt), 1);
                 ++m_rows;
             }
             out.complete();
@@ -841,9 +844,23 @@ SeedReport SeedLoader::load(const DemoHistory &history, const ProgressCallback &
     return load(history, progress, Options{});
 }
 
+void SeedLoader::requireThrowawayDatabase(Connection &connection)
+{
+    const QString purpose = DatabaseAdmin::deploymentOf(connection);
+    if (purpose == QLatin1String("demo") || purpose == QLatin1String("test"))
+        return;
+    throw DbException(Error::make(
+        Error::Kind::Permission,
+        QStringLiteral("Refusing to seed database \"%1\": it was not created by `ledgerctl demo "
+                       "start` or the test harness. Seeding drops indexes and foreign keys and "
+                       "disables triggers, so it runs only on demo and test databases.")
+            .arg(connection.database())));
+}
+
 SeedReport SeedLoader::load(const DemoHistory &history, const ProgressCallback &progress,
                             const Options &options)
 {
+    requireThrowawayDatabase(m_connection);
     return db::guarded([&] {
         SeedReport report;
         if (history.transactions().empty())

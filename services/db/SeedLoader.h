@@ -68,6 +68,11 @@ public:
 
     explicit SeedLoader(Connection &connection);
 
+    // Throws (Kind::Permission) unless the connection's database was created as a demo or
+    // test database (DatabaseAdmin::markDeployment): a seed drops indexes and foreign keys
+    // and disables triggers, which has no place in a real ledger. load() checks it too.
+    static void requireThrowawayDatabase(Connection &connection);
+
     SeedTarget inspect();
     SeedReport load(const DemoHistory &history, const ProgressCallback &progress = {});
     SeedReport load(const DemoHistory &history, const ProgressCallback &progress,

@@ -15,6 +15,7 @@ namespace {
 LocalCluster::Settings benchSettings()
 {
     LocalCluster::Settings settings; // durable by default
+    settings.purpose = QStringLiteral("test");
     settings.extraConfig = QStringLiteral(
         "shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\nmaintenance_work_mem = 1GB");
     return settings;

@@ -183,7 +183,7 @@ int main(int argc, char *argv[])
         {
             Connection postgres(cluster.dsn({}, QStringLiteral("postgres")));
             for (const QString &db : databases.mid(0, 2))
-                DatabaseAdmin::createDatabaseIfMissing(postgres, db);
+                DatabaseAdmin::createDatabaseIfMissing(postgres, db, QStringLiteral("test"));
         }
         for (const QString &db : databases.mid(0, 2)) {
             Connection c(cluster.dsn({}, db));

@@ -381,7 +381,8 @@ private Q_SLOTS:
                 Connection c(dsn);
                 start.arrive_and_wait();
                 try {
-                    ReversalRepository::approve(c, request);
+                    ReversalRepository::approve(c, request,
+                                                ReversalRepository::preview(c, request).digest);
                     ++approved;
                 } catch (const DbException &e) {
                     if (e.error().sqlState == QLatin1String("LG035")) {

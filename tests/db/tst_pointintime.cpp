@@ -78,7 +78,8 @@ private Q_SLOTS:
         for (int tx = 10; tx <= 400; tx += 13) {
             const qint64 request = ReversalRepository::request(op, tx, QStringLiteral("OTHER"),
                                                                QStringLiteral("property test"));
-            ReversalRepository::approve(sup, request);
+            ReversalRepository::approve(sup, request,
+                                        ReversalRepository::preview(sup, request).digest);
         }
 
         const QStringList violations = test::ledgerInvariantViolations(*m_admin);

@@ -35,6 +35,14 @@ class TestReversals : public QObject
                 .transactionId;
     }
 
+    // A supervisor approves what the preview shows.
+    static ReversalRepository::Decision approve(Connection &c, qint64 request,
+                                                const QString &note = {})
+    {
+        return ReversalRepository::approve(c, request,
+                                           ReversalRepository::preview(c, request).digest, note);
+    }
+
     QString balance(const QString &account)
     {
         return LedgerRepository::balance(*m_writer, account).amount;
@@ -97,8 +105,7 @@ private Q_SLOTS:
         QCOMPARE(balance(QStringLiteral("CUST")),
                  QStringLiteral("40.00")); // nothing moves before approval
 
-        const auto d =
-            ReversalRepository::approve(*m_supervisor, request, QStringLiteral("checked the feed"));
+        const auto d = approve(*m_supervisor, request, QStringLiteral("checked the feed"));
         QVERIFY(d.reversalTransactionId > tx);
         QCOMPARE(d.rebookTransactionId, 0);
         QCOMPARE(balance(QStringLiteral("CUST")), QStringLiteral("0.00"));
@@ -145,8 +152,8 @@ private Q_SLOTS:
                                                  QStringLiteral("again"));
                  }),
                  QStringLiteral("LG033")); // one pending request at a time
-        const auto d = ReversalRepository::approve(*m_supervisor, request);
-        QCOMPARE(sqlStateOf([&] { ReversalRepository::approve(*m_otherSupervisor, request); }),
+        const auto d = approve(*m_supervisor, request);
+        QCOMPARE(sqlStateOf([&] { approve(*m_otherSupervisor, request); }),
                  QStringLiteral("LG035"));
         QCOMPARE(sqlStateOf([&] {
                      ReversalRepository::request(*m_operator, tx, QStringLiteral("WRONG_AMOUNT"),
@@ -179,14 +186,16 @@ private Q_SLOTS:
         const qint64 request = ReversalRepository::request(
             *m_supervisor, tx, QStringLiteral("FRAUD"), QStringLiteral("card reported stolen"));
         try {
-            ReversalRepository::approve(*m_supervisor, request);
+            approve(*m_supervisor, request);
             QFAIL("a requester approved their own request");
         } catch (const DbException &e) {
             QCOMPARE(e.error().sqlState, QStringLiteral("LG036"));
             QVERIFY(e.error().message.contains(QLatin1String("four-eyes")));
         }
         // Operators and auditors may not decide at all; auditors may not request.
-        QCOMPARE(sqlStateOf([&] { ReversalRepository::approve(*m_operator, request); }),
+        QCOMPARE(sqlStateOf([&] {
+                     ReversalRepository::approve(*m_operator, request, QStringLiteral("x"));
+                 }),
                  QStringLiteral("42501"));
         QCOMPARE(sqlStateOf([&] {
                      ReversalRepository::reject(*m_auditor, request, QStringLiteral("no"));
@@ -203,7 +212,7 @@ private Q_SLOTS:
                  }),
                  QStringLiteral("42501"));
         // Someone else may.
-        QVERIFY(ReversalRepository::approve(*m_otherSupervisor, request).reversalTransactionId > 0);
+        QVERIFY(approve(*m_otherSupervisor, request).reversalTransactionId > 0);
     }
 
     void rejectionPostsNothing()
@@ -234,16 +243,16 @@ private Q_SLOTS:
         const qint64 tx = post(QStringLiteral("50.00"), QStringLiteral("2026-11-05T12:00:00Z"));
         const QByteArray corrected =
             R"json({"effective_at": "2026-11-05T12:00:00Z", "description": "card payment (corrected)",
-            "legs": [{"account": "CARD", "amount": "45.00", "currency": "EUR"}, {"account": "CUST2", "amount": "-45.00", "currency": "EUR"}]})json";
+            "legs": [{"account": "CARD", "amount": "50.00", "currency": "EUR"}, {"account": "CUST2", "amount": "-50.00", "currency": "EUR"}]})json";
         const qint64 request =
             ReversalRepository::request(*m_operator, tx, QStringLiteral("WRONG_ACCOUNT"),
-                                        QStringLiteral("belongs to CUST2, and 45.00"), corrected);
+                                        QStringLiteral("belongs to CUST2"), corrected);
         const qint64 before =
             LedgerRepository::balance(*m_writer, QStringLiteral("CUST")).minorUnits;
-        const auto d = ReversalRepository::approve(*m_supervisor, request);
+        const auto d = approve(*m_supervisor, request);
         QVERIFY(d.reversalTransactionId > 0);
         QVERIFY(d.rebookTransactionId > d.reversalTransactionId);
-        QCOMPARE(balance(QStringLiteral("CUST2")), QStringLiteral("45.00"));
+        QCOMPARE(balance(QStringLiteral("CUST2")), QStringLiteral("50.00"));
         QCOMPARE(LedgerRepository::balance(*m_writer, QStringLiteral("CUST")).minorUnits,
                  before - 5000);
         // A bad correction is refused when requested, not later at approval.
@@ -276,7 +285,9 @@ private Q_SLOTS:
                                                  QStringLiteral("x"));
                  }),
                  QStringLiteral("LG031"));
-        QCOMPARE(sqlStateOf([&] { ReversalRepository::approve(*m_supervisor, 999999); }),
+        QCOMPARE(sqlStateOf([&] {
+                     ReversalRepository::approve(*m_supervisor, 999999, QStringLiteral("x"));
+                 }),
                  QStringLiteral("LG034"));
         // Requests and decisions are append-only rows.
         QCOMPARE(

@@ -74,11 +74,10 @@ private Q_SLOTS:
         const QString open = QStringLiteral("SELECT ledger.open_account('MX-' || "
                                             "left(md5(random()::text), 8), 'x', 'EUR', 'asset')");
         const QString request =
-            QStringLiteral("SELECT ledger.request_reversal(1, 'OTHER', 'matrix') FROM (SELECT "
-                           "pg_advisory_xact_lock(1)) l "
+            QStringLiteral("SELECT ledger.request_reversal(1, 'OTHER', 'matrix') "
                            "WHERE NOT EXISTS (SELECT 1 FROM ledger.reversal_request_status WHERE "
                            "state = 'pending')");
-        const QString approve = QStringLiteral("SELECT ledger.approve_reversal(999999)");
+        const QString approve = QStringLiteral("SELECT ledger.approve_reversal(999999, 'digest')");
         const QString readAudit = QStringLiteral("SELECT count(*) FROM audit.event_log");
         const QString readAuditTable = QStringLiteral("SELECT count(*) FROM audit.events");
         const QString writeAudit = QStringLiteral("SELECT audit.record('x.y', 'x', '1')");

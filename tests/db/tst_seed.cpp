@@ -294,7 +294,8 @@ private Q_SLOTS:
             QStringLiteral("SELECT ledger.request_reversal($1, 'OTHER', 'demo')"), {deposit});
         QVERIFY2(request.ok, qPrintable(request.message));
         const auto approved = sup.exec(
-            QStringLiteral("SELECT reversal_transaction_id FROM ledger.approve_reversal($1)"),
+            QStringLiteral("SELECT reversal_transaction_id FROM ledger.approve_reversal($1, "
+                           "ledger.reversal_preview($1)->>'digest')"),
             {request.rows[0][0]});
         if (!approved.ok)
             QCOMPARE(approved.sqlState, QStringLiteral("LG020")); // spent meanwhile: refused, fine

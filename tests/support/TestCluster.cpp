@@ -92,6 +92,7 @@ bool TestCluster::start(bool migrate)
     if (!m_localAuth.isEmpty())
         settings.localAuth = m_localAuth;
     settings.extraHba = m_extraHba;
+    settings.purpose = QStringLiteral("test");
     m_cluster = std::make_unique<LocalCluster>(m_dir.path(), settings);
     if (auto s = m_cluster->initialize(); !s) {
         m_lastError = s.error().describe();
@@ -175,7 +176,7 @@ QString TestCluster::createDatabase(const QString &name)
 {
     offGuiThread([&] {
         Connection c(adminDsn(QStringLiteral("postgres")), QStringLiteral("test-fixture"));
-        return DatabaseAdmin::createDatabaseIfMissing(c, name);
+        return DatabaseAdmin::createDatabaseIfMissing(c, name, QStringLiteral("test"));
     });
     return adminDsn(name);
 }

@@ -12,6 +12,7 @@
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
 #include "session/ConsoleSession.h"
+#include "session/ScramVerifier.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -57,11 +58,16 @@ private Q_SLOTS:
         QApplication::setApplicationName(QStringLiteral("tst_signin"));
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin
-                    .exec(QStringLiteral("SELECT access.add_operator('olga', "
-                                         "'{console_operator,console_auditor}', '%1')")
-                              .arg(m_secret))
-                    .ok);
+        {
+            // The secret's SCRAM verifier goes to the server, never the secret.
+            const auto verifier = ScramVerifier::compute(m_secret);
+            QVERIFY(verifier);
+            QVERIFY(admin
+                        .exec(QStringLiteral("SELECT access.add_operator('olga', "
+                                             "'{console_operator,console_auditor}', $1)"),
+                              {verifier.value()})
+                        .ok);
+        }
         QVERIFY(admin
                     .exec(QStringLiteral("SELECT ledger.open_account(format('ACC-%s', "
                                          "lpad(i::text, 3, '0')), 'Account ' || i, 'EUR', 'asset') "
