@@ -52,6 +52,28 @@ SqlOutcome SqlSession::exec(const QString &sql, const QStringList &params)
     return out;
 }
 
+SqlOutcome SqlSession::run(const QString &sql)
+{
+    SqlOutcome out;
+    try {
+        pqxx::nontransaction tx(*d->conn);
+        const pqxx::result r = tx.exec(sql.toStdString());
+        for (const auto &row : r) {
+            QStringList values;
+            for (const auto &field : row)
+                values << (field.is_null() ? QString() : QString::fromUtf8(field.c_str()));
+            out.rows << values;
+        }
+        out.ok = true;
+    } catch (const pqxx::sql_error &e) {
+        out.sqlState = db::sqlStateOf(e);
+        out.message = QString::fromUtf8(e.what()).trimmed();
+    } catch (const std::exception &e) {
+        out.message = QString::fromUtf8(e.what()).trimmed();
+    }
+    return out;
+}
+
 QString SqlSession::scalar(const QString &sql, const QStringList &params)
 {
     const SqlOutcome r = exec(sql, params);

@@ -26,6 +26,9 @@ public:
     ~SqlSession();
 
     SqlOutcome exec(const QString &sql, const QStringList &params = {});
+    // The statement as it is, outside any transaction of ours: BEGIN, COMMIT, SET and the
+    // statements between them behave as in psql (for isolation-level attacks).
+    SqlOutcome run(const QString &sql);
     // The first column of the first row, failing the test (qFatal) when the query fails.
     QString scalar(const QString &sql, const QStringList &params = {});
     // Backend pid of this session, to terminate it from another one.
