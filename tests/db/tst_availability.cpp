@@ -241,7 +241,10 @@ private Q_SLOTS:
     void lockWaitsAreBounded()
     {
         addOperator(QStringLiteral("olga"), {QStringLiteral("console_operator")});
-        Connection writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        // Without the functions' lock_timeout these would wait until statement_timeout
+        // (57014), not forever: the test fails instead of hanging.
+        const QString bounded = QStringLiteral(" options='-c statement_timeout=60s'");
+        Connection writer(m_db.dsnFor(QStringLiteral("ledger_writer")) + bounded);
         const qint64 tx = post(writer, QStringLiteral("AV-HOT"), QStringLiteral("AV-HOT2"),
                                QStringLiteral("5.00"));
         const auto olga = issue(QStringLiteral("olga"));
@@ -251,7 +254,7 @@ private Q_SLOTS:
             requestId = ReversalRepository::request(op, tx, QStringLiteral("DUPLICATE"),
                                                     QStringLiteral("posted twice"));
         }
-        Connection supervisor(m_db.dsnFor(QStringLiteral("console_supervisor")));
+        Connection supervisor(m_db.dsnFor(QStringLiteral("console_supervisor")) + bounded);
         const QString digest = ReversalRepository::preview(supervisor, requestId).digest;
         const QString counts = test::ledgerCounts(*m_admin);
 
@@ -285,7 +288,7 @@ private Q_SLOTS:
                 0);
 
         // The chain lock, held by the superuser in an open transaction.
-        Connection auditor(m_db.dsnFor(QStringLiteral("console_auditor")));
+        Connection auditor(m_db.dsnFor(QStringLiteral("console_auditor")) + bounded);
         SqlSession superuser(m_db.adminDsn());
         QVERIFY(superuser
                     .run(QStringLiteral(
