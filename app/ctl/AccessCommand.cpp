@@ -419,9 +419,13 @@ QList<Command> accessCommands()
             "end expired, ended and revoked sessions: terminate connections, drop roles",
             QStringLiteral(
                 "Terminates the connections of sessions that expired, ended or were revoked, drops "
-                "their roles and records it in the audit trail. Also records the failed sign-ins "
-                "found in the server's CSV log (log_destination = 'csvlog'). Run it every minute "
-                "(cron, a timer), unless pg_cron runs it in the database."),
+                "what their roles own and the roles, and records it in the audit trail. Also ends "
+                "connections idle past their limits (access.settings; a session cannot lift them), "
+                "revokes sessions that changed their own password and refuses brokers that did. "
+                "Then, in a transaction of its own, records the failed sign-ins and session "
+                "refusals found in the server's CSV log (log_destination = 'csvlog'); if the log "
+                "cannot be read the reaping is still done and the exit status is 1. Run it every "
+                "minute (cron, a timer), unless pg_cron runs it in the database."),
             {}, {}, runReap),
         make(
             "access revoke", "end all of an operator's sessions now",

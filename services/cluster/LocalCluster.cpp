@@ -283,6 +283,9 @@ Status LocalCluster::initialize()
                                   "timezone = 'UTC'\n"
                                   "log_timezone = 'UTC'\n"
                                   "max_connections = 100\n"
+                                  // Slots no console login can take: the reaper and the
+                                  // administrators still get in when the rest are full.
+                                  "superuser_reserved_connections = 3\n"
                                   "shared_buffers = 128MB\n"
                                   "password_encryption = 'scram-sha-256'\n"
                                   // A CSV log the database reads back to audit failed

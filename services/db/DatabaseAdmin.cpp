@@ -2,6 +2,8 @@
 
 #include "Native.h"
 
+#include "session/ScramVerifier.h"
+
 namespace ledger::DatabaseAdmin {
 
 bool createDatabaseIfMissing(Connection &connection, const QString &name, const QString &purpose)
@@ -55,6 +57,10 @@ QString deploymentOf(Connection &connection)
 void ensureLoginRole(Connection &connection, const QString &role, const QString &password,
                      const QString &group)
 {
+    // Only the password's SCRAM verifier goes into the statement (and so into any log).
+    const auto verifier = ScramVerifier::compute(password);
+    if (!verifier)
+        throw DbException(verifier.error());
     db::guarded([&] {
         pqxx::work tx(db::native(connection));
         // format() quotes identifiers and literals on the server.
@@ -64,7 +70,8 @@ void ensureLoginRole(Connection &connection, const QString &role, const QString 
             tx.exec_params("SELECT format(CASE WHEN $4 THEN 'ALTER ROLE %I LOGIN PASSWORD %L' "
                            "ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text), "
                            "format('GRANT %I TO %I', $3::text, $1::text)",
-                           db::toStd(role), db::toStd(password), db::toStd(group), !exists.empty());
+                           db::toStd(role), db::toStd(verifier.value()), db::toStd(group),
+                           !exists.empty());
         tx.exec(stmt[0][0].as<std::string>());
         if (!group.isEmpty())
             tx.exec(stmt[0][1].as<std::string>());
