@@ -6,6 +6,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -45,6 +46,7 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     m_tls->setObjectName(QStringLiteral("tlsDescription"));
     m_tls->setWordWrap(true);
     m_tls->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_tls->setContentsMargins(0, 2, 0, 8);
     m_operator = new QLineEdit(this);
     m_operator->setObjectName(QStringLiteral("operator"));
     m_secret = new QLineEdit(this);
@@ -58,7 +60,7 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     form->addRow(tr("&Database:"), m_database);
     form->addRow(tr("&TLS:"), m_sslMode);
     form->addRow(tr("&CA certificate:"), m_caFile);
-    form->addRow(QString(), m_tls);
+    form->addRow(m_tls);
     form->addRow(tr("&Operator:"), m_operator);
     form->addRow(tr("S&ecret:"), m_secret);
     layout->addLayout(form);
@@ -68,6 +70,8 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     m_message->setWordWrap(true);
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_message);
+    // Wide enough for the TLS explanation to wrap into a few lines.
+    setMinimumWidth(fontMetrics().averageCharWidth() * 72);
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("&Sign in"));
     layout->addWidget(m_buttons);
@@ -113,17 +117,24 @@ void LoginDialog::setProfile(const ServerProfile &profile)
     m_port->setValue(profile.port);
     m_database->setText(profile.database);
     if (profile.sslMode.isEmpty()) {
+        m_tlsServer.clear();
         applyRememberedTls();
     } else {
         m_sslMode->setCurrentText(profile.sslMode);
         m_caFile->setText(profile.sslRootCert);
+        m_tlsServer = this->profile().key();
     }
     describeTls();
 }
 
 void LoginDialog::applyRememberedTls()
 {
-    ServerProfile p = profile();
+    const ServerProfile p = profile();
+    // Leaving a field (editingFinished) is no reason to undo the user's choice: only another
+    // server is.
+    if (p.key() == m_tlsServer)
+        return;
+    m_tlsServer = p.key();
     QSettings settings;
     settings.beginGroup(tlsSettingsGroup(p));
     const QString mode = settings.value(QStringLiteral("sslmode")).toString();
@@ -137,6 +148,10 @@ void LoginDialog::applyRememberedTls()
 void LoginDialog::describeTls()
 {
     const ServerProfile p = profile();
+    // Paths in the home directory as "~/...", as people write them.
+    QString caFile = p.effectiveRootCert();
+    if (const QString home = QDir::homePath(); caFile.startsWith(home + QLatin1Char('/')))
+        caFile = QLatin1Char('~') + caFile.mid(home.size());
     const QString mode = p.effectiveSslMode();
     const bool socket = ServerProfile::isSocketDirectory(p.host);
     const bool local = ServerProfile::isLocalHost(p.host);
@@ -149,11 +164,11 @@ void LoginDialog::describeTls()
     } else if (mode == QLatin1String("verify-full")) {
         text = tr("TLS mode verify-full: encrypted, and the server must prove it is %1 with a "
                   "certificate signed by the CA in %2.")
-                   .arg(p.host, p.effectiveRootCert());
+                   .arg(p.host, caFile);
     } else if (mode == QLatin1String("verify-ca")) {
         text = tr("TLS mode verify-ca: encrypted; the server's certificate must be signed by the "
                   "CA in %1, but its name is not checked.")
-                   .arg(p.effectiveRootCert());
+                   .arg(caFile);
     } else if (mode == QLatin1String("require")) {
         text = tr("TLS mode require: encrypted, but the server's identity is not checked: a "
                   "machine in between could pose as the server.");

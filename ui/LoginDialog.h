@@ -71,6 +71,7 @@ private:
     QDialogButtonBox *m_buttons = nullptr;
     QString m_storedSecret; // from the keychain, in memory while the dialog is open
     QString m_lookedUpKey;
+    QString m_tlsServer; // the server whose TLS settings the fields show (ServerProfile::key)
     bool m_keychainAvailable = true;
 };
 
