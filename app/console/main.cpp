@@ -108,6 +108,14 @@ int main(int argc, char *argv[])
             std::printf("%s", qPrintable(help));
             return 0;
         }
+        if (early.isSet(QStringLiteral("dsn")) &&
+            early.value(QStringLiteral("dsn")).trimmed().isEmpty()) {
+            // An empty string would mean libpq's defaults (PG* variables, ~/.pgpass): never
+            // implied, so refused.
+            std::fprintf(stderr, "ledger-console: --dsn needs a connection string; without "
+                                 "--dsn the console signs in.\n");
+            return 2;
+        }
     }
 
     QApplication app(argc, argv);
@@ -120,15 +128,8 @@ int main(int argc, char *argv[])
     setUpParser(parser);
     parser.process(app);
 
-    const bool direct = parser.isSet(QStringLiteral("dsn"));
+    const bool direct = parser.isSet(QStringLiteral("dsn")); // never empty (checked above)
     const QString dsn = parser.value(QStringLiteral("dsn")).trimmed();
-    if (direct && dsn.isEmpty()) {
-        // An empty string would mean libpq's defaults (PG* variables, ~/.pgpass): never
-        // implied, so refused.
-        std::fprintf(stderr, "ledger-console: --dsn needs a connection string; without --dsn "
-                             "the console signs in.\n");
-        return 2;
-    }
     // Signed in, the session gives the worker its credentials; until then it has none.
     DbWorker worker(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
                     QStringLiteral("ledger-console"));

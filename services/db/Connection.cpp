@@ -522,10 +522,10 @@ Connection::Connection(const ConnectionSettings &settings, const QString &applic
             params.conninfo = db::toStd(settings.dsn());
         }
         d->conn = std::make_unique<db::NativeConnection>(std::move(params));
-        d->conn->set_client_encoding("UTF8");
         d->conn->set_verbosity(::pqxx::connection_base::verbose);
         if (settings.source() == ConnectionSettings::Source::Direct) {
-            // (Explicit connections send it as a keyword.)
+            // (Explicit connections send both as keywords.)
+            d->conn->set_client_encoding("UTF8");
             ::pqxx::nontransaction tx(*d->conn);
             tx.exec_params("SELECT set_config('application_name', $1, false)",
                            db::toStd(application));

@@ -16,6 +16,7 @@
 
 #include <QFile>
 #include <QGuiApplication>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -378,6 +379,27 @@ private Q_SLOTS:
         }
         const QString log = logBetween(from, mark());
         QCOMPARE(connectionsIn(log), 0);
+    }
+
+    // ledger-console --dsn "" would have meant libpq's defaults: refused before anything
+    // else; --help says what sign-in takes and what --dsn takes from the environment.
+    void theCommandLineSaysSo()
+    {
+        QProcess console;
+        console.start(QStringLiteral(LEDGER_CONSOLE_PATH), {QStringLiteral("--dsn"), QString()});
+        QVERIFY(console.waitForFinished(60000));
+        QCOMPARE(console.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(console.exitCode(), 2);
+        QVERIFY(console.readAllStandardError().contains("--dsn needs a connection string"));
+
+        console.start(QStringLiteral(LEDGER_CONSOLE_PATH), {QStringLiteral("--help")});
+        QVERIFY(console.waitForFinished(60000));
+        const QString help = QString::fromUtf8(console.readAllStandardOutput()).simplified();
+        for (const char *says :
+             {"never the PG* environment variables, service files or ~/.pgpass", "verify-full",
+              "Signed out or locked, the console has no database "
+              "connection"})
+            QVERIFY2(help.contains(QLatin1String(says)), says);
     }
 
     void cleanupTestCase() { m_admin.reset(); }
