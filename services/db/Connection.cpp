@@ -390,13 +390,6 @@ QString ServerProfile::effectiveRootCert() const
                                  : sslRootCert;
 }
 
-QString ServerProfile::describe() const
-{
-    if (isSocketDirectory(host))
-        return QStringLiteral("%1 on %2 (socket)").arg(database, host);
-    return QStringLiteral("%1 on %2:%3").arg(database, host).arg(port);
-}
-
 QString ServerProfile::key() const
 {
     return QStringLiteral("%1:%2/%3").arg(host).arg(port).arg(database);
@@ -468,27 +461,6 @@ QString ConnectionSettings::value(const QString &keyword) const
     for (const auto &[k, v] : m_keywords)
         if (k == keyword)
             return v;
-    return {};
-}
-
-QString ConnectionSettings::describe() const
-{
-    switch (m_source) {
-    case Source::None:
-        return QStringLiteral("(no credentials)");
-    case Source::Direct:
-        return m_dsn.isEmpty() ? QStringLiteral("(libpq's defaults)")
-                               : QStringLiteral("(connection string)");
-    case Source::Explicit: {
-        const QString host = value(QStringLiteral("host"));
-        const QString where = ServerProfile::isSocketDirectory(host)
-                                  ? host
-                                  : host + QLatin1Char(':') + value(QStringLiteral("port"));
-        return QStringLiteral("%1@%2 on %3 (TLS %4)")
-            .arg(value(QStringLiteral("user")), value(QStringLiteral("dbname")), where,
-                 value(QStringLiteral("sslmode")));
-    }
-    }
     return {};
 }
 

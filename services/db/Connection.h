@@ -44,8 +44,6 @@ struct ServerProfile
 
     QString effectiveSslMode() const;  // sslMode, or the default for the host
     QString effectiveRootCert() const; // sslRootCert, or ~/.postgresql/root.crt
-    // "ledger on db.example.com:5432", "ledger on /run/postgresql (socket)".
-    QString describe() const;
     // Identifies the server for remembered settings and the keychain: "host:port/database".
     QString key() const;
 };
@@ -87,8 +85,6 @@ public:
     const QString &dsn() const { return m_dsn; }
     // The keyword's value (Explicit), or an empty string.
     QString value(const QString &keyword) const;
-    // Who and where, without any password.
-    QString describe() const;
 
 private:
     Source m_source = Source::None;
