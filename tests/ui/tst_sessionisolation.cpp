@@ -16,6 +16,7 @@
 
 #include <QFile>
 #include <QGuiApplication>
+#include <QJsonObject>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -379,6 +380,23 @@ private Q_SLOTS:
         }
         const QString log = logBetween(from, mark());
         QCOMPARE(connectionsIn(log), 0);
+    }
+
+    // What sign-in tells the server about this client: exactly application, version and
+    // host, short, with no control characters (the server refuses anything else, LG049).
+    void clientInformationIsSmallAndPlain()
+    {
+        const QJsonObject client = ConsoleSession::clientInfo();
+        QCOMPARE(client.keys(), (QStringList{QStringLiteral("application"), QStringLiteral("host"),
+                                             QStringLiteral("version")}));
+        for (const QString &key : client.keys()) {
+            const QString value = client.value(key).toString();
+            QVERIFY2(!value.isEmpty() && value.size() <= 64, qPrintable(key));
+            for (const QChar c : value)
+                QVERIFY2(c.unicode() >= 0x20 && c.unicode() != 0x7f, qPrintable(key));
+        }
+        QCOMPARE(client.value(QStringLiteral("application")).toString(),
+                 QStringLiteral("ledger-console"));
     }
 
     // ledger-console --dsn "" would have meant libpq's defaults: refused before anything
