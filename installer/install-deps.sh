@@ -9,15 +9,32 @@ packages=(
     qtkeychain-qt6-dev libpqxx-dev libssl-dev
     postgresql postgresql-contrib postgresql-15-cron
     xvfb xauth gnome-keyring dbus-x11 dbus-bin fonts-dejavu-core
+    locales openssl
 )
+
+# Locales the test suites need: a server that answers in German shows that errors are
+# classified by SQLSTATE, never by the English text of a message (tst_connectionerrors).
+locales=(de_DE.UTF-8)
 
 missing=()
 for p in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [ "$status" = "installed" ] || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-deps: all ${#packages[@]} packages present."
+
+# "de_DE.UTF-8" is listed by `locale -a` as "de_DE.utf8".
+have_locale() {
+    local want
+    want=$(tr '[:upper:]' '[:lower:]' <<<"${1/UTF-8/utf8}")
+    locale -a 2>/dev/null | tr '[:upper:]' '[:lower:]' | grep -qx "$want"
+}
+missing_locales=()
+for l in "${locales[@]}"; do
+    have_locale "$l" || missing_locales+=("$l")
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_locales[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages and ${#locales[@]} locale(s) present."
     exit 0
 fi
 
@@ -26,13 +43,31 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
     run=(sudo)
 else
-    echo "install-deps: missing packages: ${missing[*]}" >&2
-    echo "install-deps: not root and no sudo; install them as root (apt-get install ${missing[*]}) and run again." >&2
+    [ ${#missing[@]} -eq 0 ] || echo "install-deps: missing packages: ${missing[*]}" >&2
+    [ ${#missing_locales[@]} -eq 0 ] || echo "install-deps: missing locales: ${missing_locales[*]}" >&2
+    echo "install-deps: not root and no sudo; run this script as root and run again." >&2
     exit 1
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${run[@]}" apt-get update -qq
-"${run[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${run[@]}" apt-get update -qq
+    "${run[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Generated the Debian way (listed in /etc/locale.gen, then locale-gen), so that a later
+# locale-gen or dpkg-reconfigure keeps them.
+for l in "${missing_locales[@]}"; do
+    have_locale "$l" && continue
+    line="$l ${l#*.}"
+    echo "install-deps: generating the $l locale"
+    if grep -qE "^[#[:space:]]*${line//./\\.}[[:space:]]*$" /etc/locale.gen 2>/dev/null; then
+        "${run[@]}" sed -i -E "s/^[#[:space:]]*(${line//./\\.})[[:space:]]*$/\\1/" /etc/locale.gen
+    else
+        echo "$line" | "${run[@]}" tee -a /etc/locale.gen >/dev/null
+    fi
+    "${run[@]}" locale-gen >/dev/null
+    have_locale "$l" || { echo "install-deps: could not generate the $l locale" >&2; exit 1; }
+done
 echo "install-deps: done."

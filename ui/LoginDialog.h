@@ -19,6 +19,10 @@ class SecretStore;
 // Sign-in: server profile, operator, and the operator's secret, typed or taken from the
 // OS keychain ("remember on this computer"). The secret goes to the keychain or nowhere:
 // never to QSettings, files or logs. Keychain and database calls are asynchronous.
+//
+// TLS: the mode in use is shown and explained under the server fields. A server that is
+// not local gets verify-full unless the user chose otherwise for it; the mode and CA
+// certificate chosen for a server are remembered per server (QSettings) after a sign-in.
 class LoginDialog : public QDialog
 {
     Q_OBJECT
@@ -36,6 +40,8 @@ public:
 
     ServerProfile profile() const;
     QString operatorName() const;
+    // The explanation of the TLS mode in use, as shown.
+    QString tlsDescription() const;
 
     // Starts sign-in as if the user pressed the button (tests, the demo).
     void signIn();
@@ -46,6 +52,9 @@ private:
     void onFailed(const ledger::Error &error);
     void setBusy(bool busy);
     QString keychainKey() const;
+    // The TLS mode and CA remembered for the server now in the fields, or the defaults.
+    void applyRememberedTls();
+    void describeTls();
 
     ConsoleSession *m_session;
     SecretStore *m_secrets;
@@ -53,6 +62,8 @@ private:
     QSpinBox *m_port = nullptr;
     QLineEdit *m_database = nullptr;
     QComboBox *m_sslMode = nullptr;
+    QLineEdit *m_caFile = nullptr;
+    QLabel *m_tls = nullptr;
     QLineEdit *m_operator = nullptr;
     QLineEdit *m_secret = nullptr;
     QCheckBox *m_remember = nullptr;
@@ -60,6 +71,7 @@ private:
     QDialogButtonBox *m_buttons = nullptr;
     QString m_storedSecret; // from the keychain, in memory while the dialog is open
     QString m_lookedUpKey;
+    QString m_tlsServer; // the server whose TLS settings the fields show (ServerProfile::key)
     bool m_keychainAvailable = true;
 };
 

@@ -321,8 +321,6 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
     });
     connect(workspace, &AccountWorkspace::statusMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });
-    if (m_session) // an expired or revoked session seen by the workspace locks the window
-        connect(workspace, &AccountWorkspace::loadFailed, m_session, &ConsoleSession::reportError);
 }
 
 void MainWindow::attachSession(ConsoleSession *session)
@@ -373,9 +371,8 @@ void MainWindow::attachSession(ConsoleSession *session)
     });
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);
-    connect(m_accounts, &AccountListModel::loadFailed, session, &ConsoleSession::reportError);
-    if (m_workspace)
-        connect(m_workspace, &AccountWorkspace::loadFailed, session, &ConsoleSession::reportError);
+    // (An expired or revoked session seen by any screen locks the window without wiring here:
+    // the session hears every failed job of the data worker.)
 }
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
@@ -390,7 +387,8 @@ void MainWindow::showError(const ledger::Error &error)
 {
     m_bannerText->setText(error.message);
     m_bannerText->setToolTip(error.detail);
-    m_retry->setVisible(true);
+    // Retry helps with a lost connection, not without a session (signing in does).
+    m_retry->setVisible(error.kind != Error::Kind::NotSignedIn && !error.endsSession());
     m_banner->show();
     m_countStatus->setText(tr("Not loaded"));
 }

@@ -27,14 +27,21 @@ void setUpParser(QCommandLineParser &parser)
         "Ledger Console: the back-office and audit console for a PostgreSQL double-entry "
         "ledger.\n\n"
         "Without --dsn it signs in with a time-limited session: the operator's secret (typed, "
-        "or kept in the system keychain) mints a short-lived database role. --dsn opens a "
-        "direct database connection instead (for a DBA or a test cluster); the window title "
-        "says so."));
+        "or kept in the system keychain) mints a short-lived database role. Sign-in and session "
+        "connections use only what the sign-in dialog says (server, port, database, TLS mode, "
+        "CA certificate): never the PG* environment variables, service files or ~/.pgpass. "
+        "TLS is verify-full for every server but a local one (a socket directory, localhost, a "
+        "loopback address). Signed out or locked, the console has no database connection.\n\n"
+        "--dsn opens a direct database connection instead (for a DBA or a test cluster; the "
+        "window title says so): a libpq connection string under libpq's own rules, so what it "
+        "leaves out comes from the PG* variables, service files and ~/.pgpass, as for psql."));
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOption(
         {QStringLiteral("dsn"),
-         QStringLiteral("Direct connection (libpq connection string) instead of signing in."),
+         QStringLiteral("Direct connection (a non-empty libpq connection string; libpq fills in "
+                        "what it leaves out from PG* variables and ~/.pgpass) instead of "
+                        "signing in."),
          QStringLiteral("DSN")});
     parser.addOption({QStringLiteral("host"),
                       QStringLiteral("Server host or socket directory for sign-in."),
@@ -72,7 +79,7 @@ QString connectionLabel(const QString &dsn)
             db = value;
     }
     if (user.isEmpty() && db.isEmpty())
-        return dsn.isEmpty() ? QStringLiteral("PG* environment") : redactDsn(dsn);
+        return redactDsn(dsn);
     return QStringLiteral("%1@%2").arg(user.isEmpty() ? QStringLiteral("(default user)") : user,
                                        db.isEmpty() ? QStringLiteral("(default database)") : db);
 }
@@ -101,6 +108,14 @@ int main(int argc, char *argv[])
             std::printf("%s", qPrintable(help));
             return 0;
         }
+        if (early.isSet(QStringLiteral("dsn")) &&
+            early.value(QStringLiteral("dsn")).trimmed().isEmpty()) {
+            // An empty string would mean libpq's defaults (PG* variables, ~/.pgpass): never
+            // implied, so refused.
+            std::fprintf(stderr, "ledger-console: --dsn needs a connection string; without "
+                                 "--dsn the console signs in.\n");
+            return 2;
+        }
     }
 
     QApplication app(argc, argv);
@@ -113,9 +128,11 @@ int main(int argc, char *argv[])
     setUpParser(parser);
     parser.process(app);
 
-    const QString dsn = parser.value(QStringLiteral("dsn"));
-    const bool direct = !dsn.isEmpty();
-    DbWorker worker(dsn, QStringLiteral("ledger-console"));
+    const bool direct = parser.isSet(QStringLiteral("dsn")); // never empty (checked above)
+    const QString dsn = parser.value(QStringLiteral("dsn")).trimmed();
+    // Signed in, the session gives the worker its credentials; until then it has none.
+    DbWorker worker(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
+                    QStringLiteral("ledger-console"));
     AccountListModel accounts(&worker);
     MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
                       direct);
@@ -134,12 +151,24 @@ int main(int argc, char *argv[])
     LoginDialog login(&session, &secrets);
 
     ServerProfile profile = login.profile();
-    if (parser.isSet(QStringLiteral("host")))
+    bool otherServer = false;
+    if (parser.isSet(QStringLiteral("host"))) {
         profile.host = parser.value(QStringLiteral("host"));
-    if (parser.isSet(QStringLiteral("port")))
+        otherServer = true;
+    }
+    if (parser.isSet(QStringLiteral("port"))) {
         profile.port = parser.value(QStringLiteral("port")).toInt();
-    if (parser.isSet(QStringLiteral("database")))
+        otherServer = true;
+    }
+    if (parser.isSet(QStringLiteral("database"))) {
         profile.database = parser.value(QStringLiteral("database"));
+        otherServer = true;
+    }
+    if (otherServer) {
+        // The TLS mode and CA remembered for that server, or the default for its host.
+        profile.sslMode.clear();
+        profile.sslRootCert.clear();
+    }
     login.setProfile(profile);
     if (parser.isSet(QStringLiteral("operator")))
         login.setOperator(parser.value(QStringLiteral("operator")));

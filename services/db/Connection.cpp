@@ -3,14 +3,305 @@
 #include "Native.h"
 
 #include <QCoreApplication>
+#include <QDeadlineTimer>
+#include <QDir>
 #include <QRegularExpression>
+#include <QSet>
 #include <QThread>
+
+#include <libpq-fe.h>
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace ledger {
 
+namespace {
+
+// A path that can never exist (nothing lives under a device file): for the files libpq would
+// otherwise look for in the user's home (client certificate and key, password file).
+constexpr const char *kNoFile = "/dev/null/ledger-console-uses-no-such-file";
+
+// Seconds a console connection waits for the server before it says it cannot reach it.
+constexpr int kConnectTimeoutSeconds = 15;
+
+bool isIpLiteral(const QString &host)
+{
+    const QByteArray text = host.toLatin1();
+    in_addr v4{};
+    in6_addr v6{};
+    return inet_pton(AF_INET, text.constData(), &v4) == 1 ||
+           inet_pton(AF_INET6, text.constData(), &v6) == 1;
+}
+
+// libpq itself. It is loaded with libpqxx, which needs it, but only libpqxx is on our link
+// line (its pkg-config entry names no libpq), so the few functions that start a connection
+// are looked up once by name, typed by libpq's own header. Linking libpq directly
+// (pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq) beside libpqxx) would make these
+// plain calls.
+struct LibPq
+{
+    decltype(&::PQconnectStartParams) connectStartParams = nullptr;
+    decltype(&::PQconnectStart) connectStart = nullptr;
+    decltype(&::PQconnectPoll) connectPoll = nullptr;
+    decltype(&::PQsetErrorVerbosity) setErrorVerbosity = nullptr;
+    decltype(&::PQstatus) status = nullptr;
+    decltype(&::PQerrorMessage) errorMessage = nullptr;
+    decltype(&::PQfinish) finish = nullptr;
+    decltype(&::PQsocket) socket = nullptr;
+    decltype(&::PQconnectionNeedsPassword) connectionNeedsPassword = nullptr;
+    decltype(&::PQconndefaults) conndefaults = nullptr;
+    decltype(&::PQconninfoParse) conninfoParse = nullptr;
+    decltype(&::PQconninfoFree) conninfoFree = nullptr;
+    decltype(&::PQconninfo) conninfo = nullptr;
+    decltype(&::PQfreemem) freemem = nullptr;
+};
+
+template <class F> void resolve(F &target, const char *name)
+{
+    void *symbol = dlsym(RTLD_DEFAULT, name);
+    if (!symbol)
+        qFatal("ledger: libpq's %s is not loaded", name);
+    static_assert(sizeof(F) == sizeof(void *));
+    std::memcpy(&target, &symbol, sizeof target);
+}
+
+const LibPq &libpq()
+{
+    static const LibPq table = [] {
+        LibPq t;
+        resolve(t.connectStartParams, "PQconnectStartParams");
+        resolve(t.connectStart, "PQconnectStart");
+        resolve(t.connectPoll, "PQconnectPoll");
+        resolve(t.setErrorVerbosity, "PQsetErrorVerbosity");
+        resolve(t.status, "PQstatus");
+        resolve(t.errorMessage, "PQerrorMessage");
+        resolve(t.finish, "PQfinish");
+        resolve(t.socket, "PQsocket");
+        resolve(t.connectionNeedsPassword, "PQconnectionNeedsPassword");
+        resolve(t.conndefaults, "PQconndefaults");
+        resolve(t.conninfoParse, "PQconninfoParse");
+        resolve(t.conninfoFree, "PQconninfoFree");
+        resolve(t.conninfo, "PQconninfo");
+        resolve(t.freemem, "PQfreemem");
+        return t;
+    }();
+    return table;
+}
+
+// libpq sends these as session settings of every connection, and no connection keyword
+// overrides them (fe-protocol3.c, build_startup_packet).
+constexpr const char *kStartupEnvironment[] = {"PGDATESTYLE", "PGTZ", "PGGEQO"};
+
+// The keywords of an Explicit connection, completed so that nothing can come from the
+// environment: every keyword libpq knows that these do not set and that has a value from a
+// PG* variable or a service file is set to libpq's built-in default; one with no built-in
+// default to fall back on is refused, by name. Touches no server.
+std::vector<std::pair<std::string, std::string>>
+explicitKeywords(const ConnectionSettings &settings, const QString &applicationName)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    QSet<QByteArray> given;
+    for (const auto &[keyword, value] : settings.keywords()) {
+        out.emplace_back(db::toStd(keyword), db::toStd(value));
+        given.insert(keyword.toUtf8());
+    }
+    out.emplace_back("application_name", db::toStd(applicationName));
+    given.insert("application_name");
+
+    QStringList refused;
+    const LibPq &pq = libpq();
+    PQconninfoOption *defaults = pq.conndefaults();
+    if (!defaults)
+        throw std::bad_alloc();
+    for (const PQconninfoOption *o = defaults; o->keyword; ++o) {
+        const QByteArray keyword(o->keyword);
+        if (given.contains(keyword) || !o->val)
+            continue; // ours, or nothing from the environment
+        if (keyword == "service")
+            continue; // a service only fills keywords in, and each one is checked here
+        if (o->compiled && o->compiled[0] != '\0') {
+            out.emplace_back(o->keyword, o->compiled);
+            continue;
+        }
+        if (o->compiled && std::strcmp(o->val, o->compiled) == 0)
+            continue; // libpq's own (empty) default
+        const bool fromVariable = o->envvar && qEnvironmentVariableIsSet(o->envvar);
+        refused << (fromVariable ? QStringLiteral("%1 (%2)").arg(QString::fromLatin1(o->envvar),
+                                                                 QString::fromLatin1(keyword))
+                                 : QStringLiteral("%1 (in the service file PGSERVICE names)")
+                                       .arg(QString::fromLatin1(keyword)));
+    }
+    pq.conninfoFree(defaults);
+    for (const char *name : kStartupEnvironment) {
+        if (qEnvironmentVariableIsSet(name) &&
+            qEnvironmentVariable(name).compare(QLatin1String("default"), Qt::CaseInsensitive) != 0)
+            refused << QString::fromLatin1(name);
+    }
+    if (!refused.isEmpty()) {
+        throw DbException(Error::make(
+            Error::Kind::Input,
+            QStringLiteral("The environment sets %1 for PostgreSQL connections. The console's "
+                           "sign-in takes nothing from the environment, only what the sign-in "
+                           "dialog says: unset it and sign in again.")
+                .arg(refused.join(QStringLiteral(", ")))));
+    }
+    return out;
+}
+
+db::ConnectFailure::Stage stageOf(ConnStatusType status)
+{
+    switch (status) {
+    case CONNECTION_NEEDED:
+    case CONNECTION_STARTED:
+    case CONNECTION_MADE:
+        return db::ConnectFailure::Stage::Reaching;
+    case CONNECTION_SSL_STARTUP:
+    case CONNECTION_GSS_STARTUP:
+        return db::ConnectFailure::Stage::Tls;
+    default:
+        return db::ConnectFailure::Stage::Server;
+    }
+}
+
+// Waits until the connection's socket is ready for what PQconnectPoll asked, in short slices
+// so that a QThread asked to stop (DbWorker's destructor) does not wait out the timeout.
+// False when the deadline passed or the thread is to stop.
+bool waitForSocket(int socket, PostgresPollingStatusType want, const QDeadlineTimer &deadline)
+{
+    pollfd fd{};
+    fd.fd = socket;
+    fd.events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    for (;;) {
+        if (QThread *t = QThread::currentThread(); t && t->isInterruptionRequested())
+            return false;
+        const qint64 left = deadline.remainingTime(); // -1: no deadline
+        if (left == 0)
+            return false;
+        const int slice = left < 0 ? 250 : int(qMin<qint64>(left, 250));
+        const int ready = ::poll(&fd, 1, slice);
+        if (ready > 0)
+            return true;
+        if (ready < 0 && errno != EINTR)
+            return true; // let PQconnectPoll find out what is wrong with the socket
+    }
+}
+
+} // namespace
+
 namespace db {
 
-pqxx::connection &native(Connection &connection)
+StartPolicy::StartPolicy(StartParams params)
+    : ::pqxx::connectionpolicy(std::string())
+    , m_params(std::move(params))
+{}
+
+StartPolicy::handle StartPolicy::do_startconnect(handle orig)
+{
+    if (orig)
+        return orig;
+    const LibPq &pq = libpq();
+    PGconn *conn = nullptr;
+    if (m_params.conninfo) {
+        // A connection string, under libpq's own rules. Its syntax is checked first, so that
+        // a typing error is told apart from a server that cannot be reached.
+        char *parseError = nullptr;
+        PQconninfoOption *parsed = pq.conninfoParse(m_params.conninfo->c_str(), &parseError);
+        if (!parsed) {
+            const QString why = parseError ? QString::fromUtf8(parseError).trimmed()
+                                           : QStringLiteral("out of memory");
+            if (parseError)
+                pq.freemem(parseError);
+            throw DbException(
+                Error::make(Error::Kind::Input,
+                            QStringLiteral("The connection string is not valid: %1").arg(why)));
+        }
+        pq.conninfoFree(parsed);
+        conn = pq.connectStart(m_params.conninfo->c_str());
+    } else {
+        std::vector<const char *> keywords, values;
+        for (const auto &[k, v] : m_params.keywords) {
+            keywords.push_back(k.c_str());
+            values.push_back(v.c_str());
+        }
+        keywords.push_back(nullptr);
+        values.push_back(nullptr);
+        conn = pq.connectStartParams(keywords.data(), values.data(), /*expand_dbname=*/0);
+    }
+    if (!conn)
+        throw std::bad_alloc();
+    // Before the first byte goes to the server: its errors then carry their SQLSTATE.
+    pq.setErrorVerbosity(conn, PQERRORS_VERBOSE);
+
+    // libpq applies connect_timeout only in its blocking calls; this loop applies it itself.
+    QDeadlineTimer deadline(QDeadlineTimer::Forever);
+    if (PQconninfoOption *effective = pq.conninfo(conn)) {
+        for (const PQconninfoOption *o = effective; o->keyword; ++o) {
+            if (std::strcmp(o->keyword, "connect_timeout") == 0 && o->val) {
+                const int seconds = std::atoi(o->val);
+                if (seconds > 0)
+                    deadline.setRemainingTime(qint64(qMax(seconds, 2)) * 1000);
+            }
+        }
+        pq.conninfoFree(effective);
+    }
+
+    ConnectFailure failure;
+    bool timedOut = false;
+    if (pq.status(conn) != CONNECTION_BAD) {
+        failure.stage = stageOf(pq.status(conn));
+        PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+        while (polling != PGRES_POLLING_OK && polling != PGRES_POLLING_FAILED) {
+            if (!waitForSocket(pq.socket(conn), polling, deadline)) {
+                timedOut = true;
+                break;
+            }
+            polling = pq.connectPoll(conn);
+            const ConnStatusType s = pq.status(conn);
+            if (s != CONNECTION_BAD && s != CONNECTION_OK)
+                failure.stage = stageOf(s);
+        }
+        if (polling == PGRES_POLLING_OK)
+            return conn;
+    }
+    failure.message = QString::fromUtf8(pq.errorMessage(conn)).trimmed();
+    if (timedOut) {
+        failure.stage = ConnectFailure::Stage::TimedOut;
+        if (failure.message.isEmpty())
+            failure.message = QStringLiteral("no answer before the connection timeout");
+    }
+    failure.sqlState = sqlStateFromMessage(failure.message);
+    failure.needsPassword = pq.connectionNeedsPassword(conn) != 0;
+    failure.target = QString::fromStdString(m_params.target);
+    failure.sslMode = QString::fromStdString(m_params.sslMode);
+    pq.finish(conn);
+    throw DbException(translateConnectionFailure(failure));
+}
+
+NativeConnection::NativeConnection(StartParams params)
+    : detail::StartPolicyHolder(std::move(params))
+    , ::pqxx::connection_base(policy)
+{
+    init();
+}
+
+NativeConnection::NativeConnection(const std::string &conninfo)
+    : NativeConnection(StartParams{{}, conninfo, {}, {}})
+{}
+
+NativeConnection::~NativeConnection() noexcept
+{
+    close();
+}
+
+NativeConnection &native(Connection &connection)
 {
     connection.checkThread();
     ConnectionImpl &d = ConnectionImpl::of(connection);
@@ -26,11 +317,11 @@ pqxx::connection &native(Connection &connection)
         throw;
     } catch (const DbException &) {
         throw;
-    } catch (const pqxx::sql_error &e) {
+    } catch (const ::pqxx::sql_error &e) {
         throw DbException(translateServerError(sqlStateOf(e), QString::fromUtf8(e.what())));
-    } catch (const pqxx::broken_connection &e) {
-        throw DbException(translateConnectionFailure(QString::fromUtf8(e.what())));
-    } catch (const pqxx::in_doubt_error &e) {
+    } catch (const ::pqxx::broken_connection &e) {
+        throw DbException(translateLostConnection(QString::fromUtf8(e.what())));
+    } catch (const ::pqxx::in_doubt_error &e) {
         Error err = Error::make(
             Error::Kind::Connection,
             QStringLiteral("The connection was lost while committing; the change may or may "
@@ -38,7 +329,7 @@ pqxx::connection &native(Connection &connection)
             QString::fromUtf8(e.what()));
         err.retryable = false;
         throw DbException(err);
-    } catch (const pqxx::usage_error &e) {
+    } catch (const ::pqxx::usage_error &e) {
         throw DbException(Error::make(Error::Kind::Internal,
                                       QStringLiteral("Internal error in a database request."),
                                       QString::fromUtf8(e.what())));
@@ -52,31 +343,179 @@ pqxx::connection &native(Connection &connection)
 
 } // namespace db
 
-Connection::Connection(const QString &dsn, const QString &applicationName)
+bool ServerProfile::isSocketDirectory(const QString &host)
+{
+    return host.startsWith(QLatin1Char('/')) || host.startsWith(QLatin1Char('@'));
+}
+
+bool ServerProfile::isLocalHost(const QString &host)
+{
+    const QString h = host.trimmed();
+    if (h.isEmpty())
+        return false;
+    if (isSocketDirectory(h) || h.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+        return true;
+    const QByteArray text = h.toLatin1();
+    in_addr v4{};
+    if (inet_pton(AF_INET, text.constData(), &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, text.constData(), &v6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&v6))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+QString ServerProfile::defaultSslMode(const QString &host)
+{
+    return isLocalHost(host) ? QStringLiteral("prefer") : QStringLiteral("verify-full");
+}
+
+QStringList ServerProfile::sslModes()
+{
+    return {QStringLiteral("verify-full"), QStringLiteral("verify-ca"), QStringLiteral("require"),
+            QStringLiteral("prefer"), QStringLiteral("disable")};
+}
+
+QString ServerProfile::effectiveSslMode() const
+{
+    return sslMode.isEmpty() ? defaultSslMode(host) : sslMode;
+}
+
+QString ServerProfile::effectiveRootCert() const
+{
+    return sslRootCert.isEmpty() ? QDir::homePath() + QStringLiteral("/.postgresql/root.crt")
+                                 : sslRootCert;
+}
+
+QString ServerProfile::key() const
+{
+    return QStringLiteral("%1:%2/%3").arg(host).arg(port).arg(database);
+}
+
+ConnectionSettings::ConnectionSettings()
+{
+    m_refusal = Error::make(Error::Kind::NotSignedIn,
+                            QStringLiteral("Not signed in: sign in to see the ledger."));
+}
+
+ConnectionSettings ConnectionSettings::none(const QString &why)
+{
+    ConnectionSettings s;
+    s.m_refusal = Error::make(Error::Kind::NotSignedIn, why);
+    return s;
+}
+
+ConnectionSettings ConnectionSettings::direct(const QString &dsn)
+{
+    ConnectionSettings s;
+    s.m_source = Source::Direct;
+    s.m_dsn = dsn;
+    s.m_refusal = Error();
+    return s;
+}
+
+ConnectionSettings ConnectionSettings::session(const ServerProfile &server, const QString &user,
+                                               const QString &password)
+{
+    if (user.isEmpty() || password.isEmpty())
+        return none(QStringLiteral("No credentials to sign in with: sign in again."));
+    const QString host = server.host.trimmed();
+    if (host.isEmpty() || server.database.trimmed().isEmpty() || server.port <= 0 ||
+        server.port > 65535)
+        return none(QStringLiteral("The server, port or database is missing: check the sign-in "
+                                   "settings."));
+    ConnectionSettings s;
+    s.m_source = Source::Explicit;
+    s.m_refusal = Error();
+    auto add = [&s](const char *keyword, const QString &value) {
+        s.m_keywords.append({QString::fromLatin1(keyword), value});
+    };
+    add("host", host);
+    if (isIpLiteral(host))
+        add("hostaddr", host); // else PGHOSTADDR could send the connection elsewhere
+    add("port", QString::number(server.port));
+    add("dbname", server.database.trimmed());
+    add("user", user);
+    add("password", password);
+    add("passfile", QString::fromLatin1(kNoFile));
+    add("sslmode", server.effectiveSslMode());
+    add("sslrootcert", server.effectiveRootCert());
+    add("sslcrl", QDir::homePath() + QStringLiteral("/.postgresql/root.crl")); // used if present
+    // Sessions sign in with their password alone: no client certificate from the home
+    // directory, no Kerberos ticket from the environment.
+    add("sslcert", QString::fromLatin1(kNoFile));
+    add("sslkey", QString::fromLatin1(kNoFile));
+    add("gssencmode", QStringLiteral("disable"));
+    add("client_encoding", QStringLiteral("UTF8"));
+    // libpq ignores an empty value and would take PGOPTIONS instead: say something harmless.
+    add("options", QStringLiteral("-c client_encoding=UTF8"));
+    add("connect_timeout", QString::number(kConnectTimeoutSeconds));
+    return s;
+}
+
+QString ConnectionSettings::value(const QString &keyword) const
+{
+    for (const auto &[k, v] : m_keywords)
+        if (k == keyword)
+            return v;
+    return {};
+}
+
+Connection::Connection(const ConnectionSettings &settings, const QString &applicationName)
     : d(std::make_unique<db::ConnectionImpl>())
     , m_owner(QThread::currentThread())
-    , m_dsn(dsn)
+    , m_settings(settings)
     , m_applicationName(applicationName)
 {
     checkThread();
+    // No credentials: refused here, before libpq (and with it the PG* variables and the
+    // ~/.pgpass of whoever runs this) is ever asked.
+    if (!settings.hasCredentials())
+        throw DbException(settings.refusal());
+    QString application = applicationName;
+    if (application.isEmpty())
+        application = QCoreApplication::applicationName();
+    if (application.isEmpty())
+        application = QStringLiteral("ledger");
     try {
-        d->conn = std::make_unique<pqxx::connection>(db::toStd(dsn));
-        d->conn->set_client_encoding("UTF8");
-        d->conn->set_verbosity(pqxx::connection_base::verbose);
-        pqxx::nontransaction tx(*d->conn);
-        tx.exec_params("SELECT set_config('application_name', $1, false)",
-                       db::toStd(applicationName.isEmpty() ? QCoreApplication::applicationName()
-                                                           : applicationName));
+        db::StartParams params;
+        if (settings.source() == ConnectionSettings::Source::Explicit) {
+            params.keywords = explicitKeywords(settings, application);
+            params.sslMode = db::toStd(settings.value(QStringLiteral("sslmode")));
+            const QString host = settings.value(QStringLiteral("host"));
+            params.target =
+                db::toStd(ServerProfile::isSocketDirectory(host)
+                              ? host
+                              : host + QLatin1Char(':') + settings.value(QStringLiteral("port")));
+        } else {
+            params.conninfo = db::toStd(settings.dsn());
+        }
+        d->conn = std::make_unique<db::NativeConnection>(std::move(params));
+        d->conn->set_verbosity(::pqxx::connection_base::verbose);
+        if (settings.source() == ConnectionSettings::Source::Direct) {
+            // (Explicit connections send both as keywords.)
+            d->conn->set_client_encoding("UTF8");
+            ::pqxx::nontransaction tx(*d->conn);
+            tx.exec_params("SELECT set_config('application_name', $1, false)",
+                           db::toStd(application));
+        }
     } catch (...) {
         db::rethrowTranslated();
     }
 }
 
+Connection::Connection(const QString &dsn, const QString &applicationName)
+    : Connection(ConnectionSettings::direct(dsn), applicationName)
+{}
+
 Connection::~Connection() = default;
 
 std::unique_ptr<Connection> Connection::openSibling() const
 {
-    return std::make_unique<Connection>(m_dsn, m_applicationName);
+    return std::make_unique<Connection>(m_settings, m_applicationName);
 }
 
 bool Connection::onGuiThread()

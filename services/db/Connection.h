@@ -1,8 +1,13 @@
 #pragma once
 
+#include "domain/Error.h"
+
+#include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
+#include <utility>
 
 class QThread;
 
@@ -12,16 +17,100 @@ namespace db {
 struct ConnectionImpl;
 }
 
+// Where the console signs in: the server, the database and how the connection is secured;
+// never a user or a secret (QSettings may keep a profile, one per server).
+struct ServerProfile
+{
+    QString host = QStringLiteral("localhost"); // a host name, an IP address, or a socket directory
+    int port = 5432;
+    QString database = QStringLiteral("ledger");
+    // libpq's sslmode: verify-full, verify-ca, require, prefer or disable. Empty: the default
+    // for the host (defaultSslMode).
+    QString sslMode;
+    // CA certificates that vouch for the server (verify-ca, verify-full). Empty: libpq's usual
+    // place, ~/.postgresql/root.crt.
+    QString sslRootCert;
+
+    // A Unix socket directory (an absolute path; "@name" for the abstract namespace).
+    static bool isSocketDirectory(const QString &host);
+    // Local: a socket directory, "localhost", or a loopback address (127.0.0.0/8, ::1). The
+    // connection never leaves the machine, so TLS adds little there.
+    static bool isLocalHost(const QString &host);
+    // verify-full for every server that is not local (a server must prove who it is before
+    // it sees a secret); prefer for local ones.
+    static QString defaultSslMode(const QString &host);
+    // The TLS modes the console offers, strongest first.
+    static QStringList sslModes();
+
+    QString effectiveSslMode() const;  // sslMode, or the default for the host
+    QString effectiveRootCert() const; // sslRootCert, or ~/.postgresql/root.crt
+    // Identifies the server for remembered settings and the keychain: "host:port/database".
+    QString key() const;
+};
+
+// What a Connection or a DbWorker opens. Nothing else reaches libpq.
+//  - None: no credentials (not signed in, signed out, locked). Every job fails with a
+//    NotSignedIn error saying so; libpq is never called, so the PG* variables and
+//    ~/.pgpass of the machine (a DBA's, perhaps a superuser's) are never used instead.
+//  - Explicit: a console connection (the sign-in broker, a time-limited session). Every
+//    keyword is set here, or by Connection to libpq's built-in default, so that no PG*
+//    variable, service file (PGSERVICE) or password file can add or change anything;
+//    Connection refuses, naming the variable, when the environment sets something it
+//    cannot override.
+//  - Direct: a libpq connection string under libpq's own rules (what it leaves out comes
+//    from the PG* variables, service files and ~/.pgpass, as for psql). A deliberate
+//    choice: a DBA's `ledger-console --dsn`, ledgerctl, tests. Never a console session.
+class ConnectionSettings
+{
+public:
+    enum class Source { None, Explicit, Direct };
+
+    // None: "not signed in".
+    ConnectionSettings();
+    // None, with the reason every job is refused with (kind NotSignedIn).
+    static ConnectionSettings none(const QString &why);
+    static ConnectionSettings direct(const QString &dsn);
+    // A console connection as `user` with `password` to `server`. An empty user, password,
+    // host or database gives None: there is never a fallback to libpq's defaults.
+    static ConnectionSettings session(const ServerProfile &server, const QString &user,
+                                      const QString &password);
+
+    Source source() const { return m_source; }
+    bool hasCredentials() const { return m_source != Source::None; }
+    // Source::None: why there is no connection (kind NotSignedIn).
+    const Error &refusal() const { return m_refusal; }
+    // Explicit: the keywords and values (the password among them; never show them).
+    const QList<std::pair<QString, QString>> &keywords() const { return m_keywords; }
+    // Direct: the connection string (may hold a password; never show it).
+    const QString &dsn() const { return m_dsn; }
+    // The keyword's value (Explicit), or an empty string.
+    QString value(const QString &keyword) const;
+
+private:
+    Source m_source = Source::None;
+    Error m_refusal;
+    QString m_dsn;
+    QList<std::pair<QString, QString>> m_keywords;
+};
+
 // One open connection to the ledger database. Belongs to the thread that opened it, which
 // is never the GUI thread of a graphical application: every use checks that, so a query
 // run on the GUI thread fails loudly (qFatal in debug builds) instead of freezing the UI.
 // libpqxx stays behind this class; only services/db/*.cpp see it.
+//
+// The connection is started by our own code (Native.h, StartPolicy): libpq's error
+// verbosity is VERBOSE before the first byte goes to the server, so that a refused
+// sign-in carries the server's SQLSTATE (28P01, 28000, 3D000, 53300...) and is classified
+// by it, whatever language the server or libpq speaks.
 class Connection
 {
 public:
-    // Opens the connection. Throws DbException (kind Connection or Authentication) when
-    // the server cannot be reached or refuses the credentials. An empty dsn means libpq's
-    // defaults and the PG* environment variables.
+    // Opens the connection. Throws DbException: NotSignedIn for settings without
+    // credentials (libpq is never called), Authentication, Connection, Tls... otherwise.
+    explicit Connection(const ConnectionSettings &settings, const QString &applicationName = {});
+    // A libpq connection string under libpq's rules (ConnectionSettings::direct): ledgerctl
+    // and tests. An empty string means libpq's defaults and the PG* environment variables,
+    // as ledgerctl documents; the console never opens a Connection from a string.
     explicit Connection(const QString &dsn, const QString &applicationName = {});
     ~Connection();
     Connection(const Connection &) = delete;
@@ -50,7 +139,7 @@ private:
     friend struct db::ConnectionImpl;
     std::unique_ptr<db::ConnectionImpl> d;
     QThread *m_owner = nullptr;
-    QString m_dsn; // for openSibling(); holds the password, never shown
+    ConnectionSettings m_settings; // for openSibling(); holds the password, never shown
     QString m_applicationName;
 };
 

@@ -4,9 +4,9 @@
 
 namespace ledger {
 
-DbWorker::DbWorker(QString dsn, QString applicationName, QObject *parent)
+DbWorker::DbWorker(ConnectionSettings settings, QString applicationName, QObject *parent)
     : QObject(parent)
-    , m_dsn(std::move(dsn))
+    , m_settings(std::move(settings))
     , m_applicationName(std::move(applicationName))
 {
     qRegisterMetaType<ledger::Error>();
@@ -21,6 +21,11 @@ DbWorker::DbWorker(QString dsn, QString applicationName, QObject *parent)
     m_thread.start();
 }
 
+DbWorker::DbWorker(const QString &dsn, QString applicationName, QObject *parent)
+    : DbWorker(dsn.isEmpty() ? ConnectionSettings() : ConnectionSettings::direct(dsn),
+               std::move(applicationName), parent)
+{}
+
 DbWorker::~DbWorker()
 {
     m_thread.requestInterruption();
@@ -28,15 +33,18 @@ DbWorker::~DbWorker()
     m_thread.wait();
 }
 
-void DbWorker::setDsn(const QString &dsn)
+quint64 DbWorker::setSettings(ConnectionSettings settings)
 {
+    const quint64 generation = ++m_lastGeneration;
     QMetaObject::invokeMethod(
         m_context,
-        [this, dsn] {
+        [this, settings = std::move(settings), generation] {
             m_connection.reset();
-            m_dsn = dsn;
+            m_settings = settings;
+            m_generation = generation;
         },
         Qt::QueuedConnection);
+    return generation;
 }
 
 void DbWorker::enqueue(Task task)
@@ -47,27 +55,34 @@ void DbWorker::enqueue(Task task)
 
 void DbWorker::runTask(const Task &task)
 {
+    if (!m_settings.hasCredentials()) {
+        // Signed out or locked: no connection, and no attempt at one.
+        m_connection.reset();
+        if (const auto failed = task(nullptr, m_settings.refusal()))
+            Q_EMIT jobFailed(*failed, m_generation);
+        return;
+    }
     if (!m_connection || !m_connection->isOpen()) {
         m_connection.reset();
         try {
-            m_connection = std::make_unique<Connection>(m_dsn, m_applicationName);
+            m_connection = std::make_unique<Connection>(m_settings, m_applicationName);
             Q_EMIT connected(m_connection->describe());
         } catch (const DbException &e) {
             Q_EMIT connectionLost(e.error());
-            task(nullptr, e.error());
+            if (const auto failed = task(nullptr, e.error()))
+                Q_EMIT jobFailed(*failed, m_generation);
             return;
         }
     }
-    try {
-        task(m_connection.get(), Error());
-    } catch (const DbException &e) {
-        // The job's future already has the error; a lost connection also closes ours so
-        // that the next job reconnects.
-        if (e.error().kind == Error::Kind::Connection) {
-            m_connection.reset();
-            Q_EMIT connectionLost(e.error());
-        }
+    const std::optional<Error> failed = task(m_connection.get(), Error());
+    if (!failed)
+        return;
+    // A lost connection also closes ours, so that the next job reconnects.
+    if (failed->kind == Error::Kind::Connection) {
+        m_connection.reset();
+        Q_EMIT connectionLost(*failed);
     }
+    Q_EMIT jobFailed(*failed, m_generation);
 }
 
 } // namespace ledger

@@ -15,17 +15,67 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ledger::db {
 
+// How a connection is started: keyword/value pairs for PQconnectStartParams, or a
+// connection string for PQconnectStart (libpq's own rules, for direct connections).
+struct StartParams
+{
+    std::vector<std::pair<std::string, std::string>> keywords; // when not a string
+    std::optional<std::string> conninfo;                       // direct: a connection string
+    std::string sslMode;                                       // for messages
+    std::string target;                                        // for messages
+};
+
+// A libpqxx connection policy that starts the connection itself: PQconnectStart(Params),
+// PQsetErrorVerbosity(VERBOSE) before the first byte is sent, then PQconnectPoll until the
+// connection is up. A failure becomes a DbException classified by the server's SQLSTATE
+// (which the verbose message carries) and by how far libpq got (PQstatus,
+// PQconnectionNeedsPassword), never by the words of a message. The attempt gives up when
+// the connection timeout passes, or when the calling QThread is asked to stop.
+class StartPolicy final : public ::pqxx::connectionpolicy
+{
+public:
+    explicit StartPolicy(StartParams params);
+    handle do_startconnect(handle orig) override;
+
+private:
+    StartParams m_params;
+};
+
+namespace detail {
+// Holds the policy so that it is built before the connection_base that refers to it.
+struct StartPolicyHolder
+{
+    explicit StartPolicyHolder(StartParams params)
+        : policy(std::move(params))
+    {}
+    StartPolicy policy;
+};
+} // namespace detail
+
+// The libpqxx connection behind every Connection: libpqxx's connection_base, started by
+// StartPolicy instead of libpqxx's PQconnectdb.
+class NativeConnection final : private detail::StartPolicyHolder, public ::pqxx::connection_base
+{
+public:
+    explicit NativeConnection(StartParams params);
+    // A libpq connection string under libpq's rules (as pqxx::connection takes one).
+    explicit NativeConnection(const std::string &conninfo);
+    ~NativeConnection() noexcept;
+};
+
 struct ConnectionImpl
 {
-    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<NativeConnection> conn;
     static ConnectionImpl &of(Connection &c) { return *c.d; }
 };
 
 // The libpqxx connection behind a Connection, after the thread check.
-pqxx::connection &native(Connection &connection);
+NativeConnection &native(Connection &connection);
 
 // Turns the exception in flight (libpqxx, std, or already a DbException) into a
 // DbException with a message a person can act on. Call only from a catch block.
@@ -42,7 +92,7 @@ template <class F> auto guarded(F &&f) -> decltype(f())
 }
 
 // SQLSTATE of a server error: libpqxx's own when it kept it, else from the verbose message.
-inline QString sqlStateOf(const pqxx::sql_error &e)
+inline QString sqlStateOf(const ::pqxx::sql_error &e)
 {
     const std::string state = e.sqlstate();
     if (!state.empty())
@@ -50,7 +100,7 @@ inline QString sqlStateOf(const pqxx::sql_error &e)
     return sqlStateFromMessage(QString::fromUtf8(e.what()));
 }
 
-inline QString toQString(const pqxx::field &f)
+inline QString toQString(const ::pqxx::field &f)
 {
     return f.is_null() ? QString() : QString::fromUtf8(f.c_str(), int(f.size()));
 }
@@ -62,7 +112,7 @@ inline std::string utcColumn(const char *column)
            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 }
 
-inline QDateTime parseUtc(const pqxx::field &f)
+inline QDateTime parseUtc(const ::pqxx::field &f)
 {
     return f.is_null() ? QDateTime()
                        : QDateTime::fromString(QString::fromUtf8(f.c_str(), int(f.size())),
@@ -76,3 +126,15 @@ inline std::string toStd(const QString &s)
 }
 
 } // namespace ledger::db
+
+// Within namespace ledger, `pqxx::connection` names NativeConnection, the connection type
+// every Connection holds (libpqxx's own pqxx::connection would start itself with
+// PQconnectdb, at default verbosity and without our checks). Everything else in `pqxx::` is
+// libpqxx's. Code that takes `pqxx::connection &` (LedgerRepository, Migrator,
+// DatabaseAdmin, tests/support/SqlSession) keeps compiling and gets our connections.
+// Transitional: once those say `pqxx::connection_base &` (or construct NativeConnection),
+// this alias can go.
+namespace ledger::pqxx {
+using namespace ::pqxx;
+using connection = ::ledger::db::NativeConnection;
+} // namespace ledger::pqxx

@@ -7,19 +7,30 @@
 #include "db/DbWorker.h"
 
 #include <QCoreApplication>
-#include <QJsonObject>
 #include <QLocale>
 #include <QSysInfo>
 
 namespace ledger {
 
-QString ServerProfile::dsn() const
+namespace {
+
+// Text the server accepts as client information: no control, zero-width or bidirectional
+// formatting characters, and short.
+QString cleanClientText(const QString &text)
 {
-    return QStringLiteral("host=%1 port=%2 dbname=%3 sslmode=%4")
-        .arg(dsnQuote(host))
-        .arg(port)
-        .arg(dsnQuote(database), dsnQuote(sslMode));
+    QString out;
+    for (const QChar c : text) {
+        const char16_t u = c.unicode();
+        const bool unwanted = u < 0x20 || (u >= 0x7f && u <= 0x9f) || u == 0x061c ||
+                              (u >= 0x200b && u <= 0x200f) || (u >= 0x2028 && u <= 0x202e) ||
+                              (u >= 0x2060 && u <= 0x2069) || u == 0xfeff || c.isSurrogate();
+        if (!unwanted)
+            out += c;
+    }
+    return out.trimmed().left(64);
 }
+
+} // namespace
 
 ConsoleSession::ConsoleSession(DbWorker *worker, QObject *parent)
     : QObject(parent)
@@ -27,9 +38,28 @@ ConsoleSession::ConsoleSession(DbWorker *worker, QObject *parent)
 {
     m_timer.setInterval(250); // the display changes once a second; expiry is caught within 250 ms
     connect(&m_timer, &QTimer::timeout, this, &ConsoleSession::onTick);
+    if (m_worker) {
+        // Every failed job of every screen, whatever the screen does with it.
+        connect(m_worker, &DbWorker::jobFailed, this, &ConsoleSession::onJobFailed,
+                Qt::QueuedConnection);
+        // Until someone signs in, the data worker has nothing to connect with.
+        dropCredentials(tr("Not signed in: sign in to see the ledger."));
+    }
 }
 
 ConsoleSession::~ConsoleSession() = default;
+
+QJsonObject ConsoleSession::clientInfo()
+{
+    QString version = QCoreApplication::applicationVersion();
+    if (version.isEmpty())
+        version = QStringLiteral(LEDGER_VERSION);
+    return QJsonObject{
+        {QStringLiteral("application"), QStringLiteral("ledger-console")},
+        {QStringLiteral("version"), cleanClientText(version)},
+        {QStringLiteral("host"), cleanClientText(QSysInfo::machineHostName())},
+    };
+}
 
 int ConsoleSession::secondsLeft() const
 {
@@ -50,65 +80,83 @@ void ConsoleSession::setState(State state)
     Q_EMIT stateChanged(state);
 }
 
+void ConsoleSession::dropCredentials(const QString &why)
+{
+    if (m_worker)
+        m_generation = m_worker->setSettings(ConnectionSettings::none(why));
+}
+
 void ConsoleSession::signIn(const ServerProfile &profile, const QString &operatorName,
                             const QString &secret)
 {
     if (m_state == State::SigningIn)
         return;
+    if (operatorName.isEmpty() || secret.isEmpty()) {
+        // Nothing to sign in with; and nothing is tried (libpq would look for a password in
+        // the environment and ~/.pgpass).
+        Q_EMIT signInFailed(
+            Error::make(Error::Kind::Input, tr("Type the operator name and the secret.")));
+        return;
+    }
     setState(State::SigningIn);
     const quint64 attempt = ++m_attempt;
-    m_baseDsn = profile.dsn();
-    // A short-lived broker connection on its own thread; the secret lives in its DSN only
-    // until that connection is made.
+    m_profile = profile;
+    // A short-lived broker connection on its own thread; the secret lives in its settings
+    // only until that worker is gone.
     m_broker = std::make_unique<DbWorker>(
-        withCredentials(m_baseDsn, AccessRepository::brokerRole(operatorName), secret),
+        ConnectionSettings::session(profile, AccessRepository::brokerRole(operatorName), secret),
         QStringLiteral("ledger-console sign-in"));
     const std::optional<qint64> ttl =
         m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
-    const QJsonObject client{{QStringLiteral("application"), QStringLiteral("ledger-console")},
-                             {QStringLiteral("version"), QCoreApplication::applicationVersion()},
-                             {QStringLiteral("host"), QSysInfo::machineHostName()}};
-    whenReady(m_broker->submit([ttl, client](Connection &c) {
-        return AccessRepository::issueSession(c, ttl, client);
-    }),
-              this, [this, attempt, operatorName](const Result<AccessRepository::Credentials> &r) {
-                  if (attempt != m_attempt)
-                      return;
-                  m_broker.reset(); // closes the broker connection (on its thread)
-                  if (!r) {
-                      setState(m_role.isEmpty() ? State::SignedOut : State::Locked);
-                      Error e = r.error();
-                      if (e.kind == Error::Kind::Authentication)
-                          e.message = QStringLiteral(
-                              "Sign-in refused: the operator name or secret is wrong, or the "
-                              "operator is disabled. Check them, or ask an administrator.");
-                      Q_EMIT signInFailed(e);
-                      return;
-                  }
-                  const AccessRepository::Credentials &c = r.value();
-                  m_operator = operatorName;
-                  m_role = c.role;
-                  m_expiresAt = c.expiresAt;
-                  m_maxUntil = c.maxUntil;
-                  m_lastRenewal = QDateTime::currentDateTimeUtc();
-                  m_warned = false;
-                  m_lockReason.clear();
-                  if (m_worker)
-                      m_worker->setDsn(withCredentials(m_baseDsn, c.role, c.password));
-                  setState(State::Active);
-                  m_timer.start();
-                  Q_EMIT signedIn();
-                  Q_EMIT tick(secondsLeft());
-              });
+    const QJsonObject client = clientInfo();
+    whenReady(
+        m_broker->submit([ttl, client](Connection &c) {
+            return AccessRepository::issueSession(c, ttl, client);
+        }),
+        this,
+        [this, attempt, operatorName, profile](const Result<AccessRepository::Credentials> &r) {
+            if (attempt != m_attempt)
+                return;
+            m_broker.reset(); // closes the broker connection (on its thread)
+            if (!r) {
+                setState(m_role.isEmpty() ? State::SignedOut : State::Locked);
+                Error e = r.error();
+                if (e.kind == Error::Kind::Authentication)
+                    e.message = tr("Sign-in refused: the operator name or secret is wrong, or the "
+                                   "operator is disabled. Check them, or ask an administrator.");
+                Q_EMIT signInFailed(e);
+                return;
+            }
+            const AccessRepository::Credentials &c = r.value();
+            m_operator = operatorName;
+            m_role = c.role;
+            m_expiresAt = c.expiresAt;
+            m_maxUntil = c.maxUntil;
+            m_lastRenewal = QDateTime::currentDateTimeUtc();
+            m_warned = false;
+            m_lockReason.clear();
+            if (m_worker)
+                m_generation =
+                    m_worker->setSettings(ConnectionSettings::session(profile, c.role, c.password));
+            setState(State::Active);
+            m_timer.start();
+            Q_EMIT signedIn();
+            Q_EMIT tick(secondsLeft());
+        });
 }
 
 void ConsoleSession::signOut()
 {
     m_timer.stop();
+    if (m_state == State::SigningIn) {
+        ++m_attempt; // its answer is no longer wanted
+        m_broker.reset();
+    }
+    // Ends the session on the server (best effort); it runs before the credentials go, as
+    // the worker keeps the order of what it is given.
     if (m_worker && m_state == State::Active)
-        m_worker->submit([](Connection &c) { AccessRepository::endSession(c); }); // best effort
-    if (m_worker)
-        m_worker->setDsn(QString());
+        m_worker->submit([](Connection &c) { AccessRepository::endSession(c); });
+    dropCredentials(tr("Signed out: sign in again to continue."));
     m_role.clear();
     m_expiresAt = {};
     setState(State::SignedOut);
@@ -146,14 +194,13 @@ void ConsoleSession::noteActivity()
     m_renewing = true;
     const std::optional<qint64> ttl =
         m_ttlSeconds > 0 ? std::optional<qint64>(m_ttlSeconds) : std::nullopt;
+    // A refusal reaches reportError() through the worker's jobFailed(), like any other.
     whenReady(
         m_worker->submit([ttl](Connection &c) { return AccessRepository::renewSession(c, ttl); }),
         this, [this](const Result<QDateTime> &r) {
             m_renewing = false;
-            if (!r) {
-                reportError(r.error());
+            if (!r || m_state != State::Active)
                 return;
-            }
             if (r.value() > m_expiresAt) {
                 m_expiresAt = r.value();
                 m_lastRenewal = QDateTime::currentDateTimeUtc();
@@ -163,29 +210,50 @@ void ConsoleSession::noteActivity()
         });
 }
 
+void ConsoleSession::onJobFailed(const ledger::Error &error, quint64 generation)
+{
+    // Failures of an earlier session (or of none) say nothing about this one.
+    if (generation == m_generation)
+        reportError(error);
+}
+
 void ConsoleSession::reportError(const ledger::Error &error)
 {
-    if (m_state != State::Active)
+    if (m_state != State::Active || !error.endsSession())
         return;
-    if (error.sqlState == QLatin1String("LG042"))
+    switch (error.kind) {
+    case Error::Kind::SessionRevoked:
         lock(tr("Your session was revoked by an administrator. Sign in again; if that is refused, "
                 "ask an administrator."));
-    else if (error.sqlState == QLatin1String("LG041"))
+        break;
+    case Error::Kind::SessionExpired:
         lock(
             tr("Your session expired. Sign in again to continue; nothing you were doing is lost."));
-    else if (error.sqlState == QLatin1String("LG044"))
+        break;
+    case Error::Kind::SessionEnded:
         lock(tr("Your session was ended. Sign in again to continue."));
-    else if (error.kind == Error::Kind::Authentication)
+        break;
+    case Error::Kind::OperatorDisabled:
+        lock(tr("Your operator was disabled. Ask an administrator."));
+        break;
+    case Error::Kind::NotConsoleSession:
+        lock(tr("The server no longer counts this connection as your console session. Sign in "
+                "again."));
+        break;
+    default:
         lock(tr("The server no longer accepts this session (it was revoked or has expired). Sign "
                 "in again."));
+        break;
+    }
 }
 
 void ConsoleSession::lock(const QString &reason)
 {
     m_timer.stop();
     m_lockReason = reason;
-    if (m_worker)
-        m_worker->setDsn(QString()); // drop the dead session's connection
+    // Nothing to connect with until the next sign-in: the dead session's connection closes
+    // and later jobs fail at once.
+    dropCredentials(tr("The session is locked: sign in again to continue."));
     setState(State::Locked);
     Q_EMIT locked(reason);
 }

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "db/Connection.h" // ServerProfile
 #include "domain/Error.h"
 
 #include <QDateTime>
+#include <QJsonObject>
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -15,21 +17,15 @@ namespace ledger {
 
 class DbWorker;
 
-// Where the console signs in: the server and database, never a user or a secret.
-struct ServerProfile
-{
-    QString host = QStringLiteral("localhost"); // a host name, or a socket directory
-    int port = 5432;
-    QString database = QStringLiteral("ledger");
-    QString sslMode = QStringLiteral("prefer"); // disable, prefer, require, verify-full
-
-    QString dsn() const; // key=value, no credentials
-};
-
 // The console's time-limited session. Signs in through the operator's broker login (the
 // long-lived secret) to mint a session role, points the data worker at it, counts down,
 // renews it while the user is active, and locks when it expires or is revoked. Lives on
 // the GUI thread; every database call runs on a worker thread.
+//
+// Signed out or locked, the data worker has no credentials at all: its jobs fail with a
+// NotSignedIn error and nothing connects (never libpq's defaults, PG* variables or
+// ~/.pgpass). Every failed job of the data worker comes here (DbWorker::jobFailed, queued):
+// an expired, revoked or ended session seen by any screen locks the console.
 class ConsoleSession : public QObject
 {
     Q_OBJECT
@@ -38,7 +34,8 @@ public:
     enum class State { SignedOut, SigningIn, Active, Locked };
     Q_ENUM(State)
 
-    // worker: the data worker the models use; its DSN is switched to each new session.
+    // worker: the data worker the models use; it is given each new session's credentials,
+    // and none while signed out or locked.
     explicit ConsoleSession(DbWorker *worker, QObject *parent = nullptr);
     ~ConsoleSession() override;
 
@@ -58,6 +55,11 @@ public:
     QDateTime expiresAt() const { return m_expiresAt; }
     int secondsLeft() const;
     QString lockReason() const { return m_lockReason; }
+    ServerProfile profile() const { return m_profile; }
+
+    // What the sign-in tells the server about this client: application, version and host,
+    // short and without control characters (the server refuses anything else, LG049).
+    static QJsonObject clientInfo();
 
 public Q_SLOTS:
     // The user did something: renew if the session is past half its life.
@@ -78,6 +80,8 @@ private:
     void setState(State state);
     void onTick();
     void lock(const QString &reason);
+    void onJobFailed(const ledger::Error &error, quint64 generation);
+    void dropCredentials(const QString &why);
 
     QPointer<DbWorker> m_worker;
     std::unique_ptr<DbWorker> m_broker; // lives only while signing in
@@ -85,7 +89,7 @@ private:
     State m_state = State::SignedOut;
     QString m_operator;
     QString m_role;
-    QString m_baseDsn;
+    ServerProfile m_profile;
     QDateTime m_expiresAt;
     QDateTime m_maxUntil;
     QDateTime m_lastRenewal;
@@ -96,6 +100,7 @@ private:
     bool m_renewing = false;
     QString m_lockReason;
     quint64 m_attempt = 0;
+    quint64 m_generation = 0; // the data worker's settings generation of the live session
 };
 
 } // namespace ledger

@@ -1,6 +1,6 @@
-// DbWorker: jobs run off the calling thread, in order; errors come back as Results; a lost
-// connection is reported and the next job reconnects; using a connection on the GUI thread
-// fails loudly.
+// DbWorker: jobs run off the calling thread, in order; errors come back as Results and are
+// announced (jobFailed); a lost connection is reported and the next job reconnects; without
+// credentials nothing connects; using a connection on the GUI thread fails loudly.
 
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -122,6 +122,69 @@ private Q_SLOTS:
             wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
         QVERIFY2(retried.ok(), retried.ok() ? "" : qPrintable(retried.error().message));
         QTRY_COMPARE(connected.count(), 2);
+    }
+
+    // No credentials: every job fails at once with NotSignedIn, nothing is connected (libpq
+    // is never asked, so it cannot fall back to PG* variables or ~/.pgpass).
+    void withoutCredentialsNothingConnects()
+    {
+        const QString app = QStringLiteral("tst-dbworker-none");
+        DbWorker worker(ConnectionSettings::none(QStringLiteral("The session is locked.")), app);
+        QSignalSpy connected(&worker, &DbWorker::connected);
+        QSignalSpy lost(&worker, &DbWorker::connectionLost);
+        QSignalSpy failed(&worker, &DbWorker::jobFailed);
+        const auto r =
+            wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().kind, Error::Kind::NotSignedIn);
+        QCOMPARE(r.error().message, QStringLiteral("The session is locked."));
+        QTRY_COMPARE(failed.count(), 1);
+        QCOMPARE(failed.first().first().value<Error>().kind, Error::Kind::NotSignedIn);
+        QCOMPARE(connected.count(), 0);
+        QCOMPARE(lost.count(), 0);
+
+        // The same for a Connection, and for a worker given an empty string.
+        try {
+            Connection c{ConnectionSettings()};
+            QFAIL("a connection without credentials was opened");
+        } catch (const DbException &e) {
+            QCOMPARE(e.error().kind, Error::Kind::NotSignedIn);
+        }
+        DbWorker empty(QString(), app);
+        QCOMPARE(wait(empty.submit([](Connection &c) { return c.user(); })).error().kind,
+                 Error::Kind::NotSignedIn);
+    }
+
+    // Every failed job is announced with the generation of the settings it ran under; taking
+    // the credentials away closes the connection.
+    void failuresAreAnnouncedAndSettingsSwitch()
+    {
+        const QString app = QStringLiteral("tst-dbworker-switch");
+        DbWorker worker(ConnectionSettings::direct(m_db.adminDsn()), app);
+        QSignalSpy failed(&worker, &DbWorker::jobFailed);
+        QVERIFY(wait(worker.submit([](Connection &c) { return c.user(); })).ok());
+        QVERIFY(!wait(worker.submit([](Connection &) -> int {
+                     throw DbException(Error::make(Error::Kind::Input, QStringLiteral("no")));
+                 })).ok());
+        QTRY_COMPARE(failed.count(), 1);
+        QCOMPARE(failed.first().at(1).toULongLong(), quint64(0));
+
+        test::SqlSession admin(m_db.adminDsn());
+        const QString backends =
+            QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
+        QCOMPARE(admin.scalar(backends, {app}), QStringLiteral("1"));
+        const quint64 locked =
+            worker.setSettings(ConnectionSettings::none(QStringLiteral("Locked.")));
+        QVERIFY(locked > 0);
+        const auto refused = wait(worker.submit([](Connection &c) { return c.user(); }));
+        QCOMPARE(refused.error().kind, Error::Kind::NotSignedIn);
+        QTRY_COMPARE(failed.count(), 2);
+        QCOMPARE(failed.last().at(1).toULongLong(), locked);
+        QTRY_COMPARE(admin.scalar(backends, {app}), QStringLiteral("0"));
+
+        const quint64 again = worker.setSettings(ConnectionSettings::direct(m_db.adminDsn()));
+        QVERIFY(again > locked);
+        QVERIFY(wait(worker.submit([](Connection &c) { return c.user(); })).ok());
     }
 
     void destroyingTheWorkerSettlesEveryFuture()

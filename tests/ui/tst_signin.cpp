@@ -16,6 +16,7 @@
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QDirIterator>
 #include <QLabel>
@@ -220,7 +221,7 @@ private Q_SLOTS:
         window.show();
         const QDateTime first = session.expiresAt();
         // Past half its life, a key press renews it (on the worker; the GUI never waits).
-        QTest::qWait(2300);
+        QTRY_VERIFY_WITH_TIMEOUT(session.secondsLeft() <= 2, 10000);
         QTest::keyClick(window.accountView(), Qt::Key_Down);
         QTRY_COMPARE_WITH_TIMEOUT(renewed.count(), 1, 10000);
         QVERIFY(session.expiresAt() > first);
@@ -239,6 +240,87 @@ private Q_SLOTS:
                                         "WHERE role_name = $1"),
                          {role}),
             QStringLiteral("ended"), 10000);
+    }
+
+    // TLS: the dialog says which mode is in use and what it means; a server on the network
+    // gets verify-full unless the user chose otherwise for it; the choice is remembered per
+    // server after a sign-in (QSettings, never a secret).
+    void theDialogSaysWhichTlsModeIsInUse()
+    {
+        QSettings().remove(QStringLiteral("signin/tls"));
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        ConsoleSession session(&worker);
+        LoginDialog login(&session, nullptr);
+        auto *host = login.findChild<QLineEdit *>(QStringLiteral("host"));
+        auto *mode = login.findChild<QComboBox *>(QStringLiteral("sslMode"));
+        auto *ca = login.findChild<QLineEdit *>(QStringLiteral("caFile"));
+        auto *text = login.findChild<QLabel *>(QStringLiteral("tlsDescription"));
+        QVERIFY(host && mode && ca && text);
+        auto enterHost = [&](const QString &h) {
+            host->setText(h);
+            Q_EMIT host->editingFinished();
+        };
+
+        // A server on the network: verify-full, and the dialog says what that checks.
+        ServerProfile remote;
+        remote.host = QStringLiteral("db.example.com");
+        login.setProfile(remote);
+        login.setOperator(QStringLiteral("olga"));
+        QCOMPARE(mode->currentText(), QStringLiteral("verify-full"));
+        QCOMPARE(login.profile().sslMode, QStringLiteral("verify-full"));
+        QVERIFY2(text->text().startsWith(QLatin1String("TLS mode verify-full")),
+                 qPrintable(text->text()));
+        QVERIFY2(text->text().contains(QLatin1String("db.example.com")) &&
+                     text->text().contains(QLatin1String("root.crt")),
+                 qPrintable(text->text()));
+        QCOMPARE(login.tlsDescription(), text->text());
+        login.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&login));
+        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
+        QVERIFY(login.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) +
+                                  QStringLiteral("/signin-dialog.png")));
+
+        // The CA file chosen shows in the explanation; a weaker mode says it is weaker.
+        ca->setText(QStringLiteral("/etc/ledger/ca.crt"));
+        QVERIFY2(text->text().contains(QLatin1String("/etc/ledger/ca.crt")),
+                 qPrintable(text->text()));
+        mode->setCurrentText(QStringLiteral("require"));
+        QVERIFY2(text->text().startsWith(QLatin1String("TLS mode require")) &&
+                     text->text().contains(QLatin1String("use verify-full")),
+                 qPrintable(text->text()));
+
+        // Local: a loopback name, and the socket directory (where TLS does not apply).
+        enterHost(QStringLiteral("localhost"));
+        QCOMPARE(mode->currentText(), QStringLiteral("prefer"));
+        QVERIFY(!text->text().contains(QLatin1String("use verify-full")));
+        enterHost(m_db.dataDir());
+        QCOMPARE(mode->currentText(), QStringLiteral("prefer"));
+        QVERIFY2(text->text().contains(QLatin1String("not used on a local socket")),
+                 qPrintable(text->text()));
+        QVERIFY(!ca->isEnabled());
+
+        // Chosen for this server and signed in: remembered for it, and only for it.
+        mode->setCurrentText(QStringLiteral("disable"));
+        login.setSecret(m_secret);
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        login.signIn();
+        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QCOMPARE(session.profile().sslMode, QStringLiteral("disable"));
+        session.signOut();
+        enterHost(QStringLiteral("db.example.com"));
+        QCOMPARE(mode->currentText(), QStringLiteral("verify-full"));
+        QVERIFY(ca->text().isEmpty());
+        enterHost(m_db.dataDir());
+        QCOMPARE(mode->currentText(), QStringLiteral("disable"));
+
+        // A new dialog (the next run) finds the server and its mode again.
+        LoginDialog again(&session, nullptr);
+        QCOMPARE(again.profile().host, m_db.dataDir());
+        QCOMPARE(again.profile().sslMode, QStringLiteral("disable"));
+        // Settings hold no secret.
+        QSettings settings;
+        for (const QString &key : settings.allKeys())
+            QVERIFY2(!settings.value(key).toString().contains(m_secret), qPrintable(key));
     }
 
     void unreachableServerAndNoKeychainAreClear()
