@@ -146,6 +146,13 @@ int main(int argc, char *argv[])
     }
 
     ConsoleSession session(&worker);
+    // Closing the console signs out: the session ends on the server at once instead of
+    // counting against the operator's open sessions until it expires (the worker runs the
+    // queued end_session before it goes).
+    QObject::connect(&app, &QCoreApplication::aboutToQuit, &session, [&session] {
+        if (session.state() == ConsoleSession::State::Active)
+            session.signOut();
+    });
     SecretStore secrets(QStringLiteral("ledger-console"));
     window.attachSession(&session);
     LoginDialog login(&session, &secrets);

@@ -238,6 +238,7 @@ int runReap(const Invocation &inv)
                       {QStringLiteral("roles_kept"), r.rolesKept},
                       {QStringLiteral("sessions_revoked"), r.sessionsRevoked},
                       {QStringLiteral("idle_terminated"), r.idleTerminated},
+                      {QStringLiteral("transactions_terminated"), r.transactionsTerminated},
                       {QStringLiteral("signin_failures_recorded"),
                        r.signinFailures ? QJsonValue(*r.signinFailures) : QJsonValue()}};
         if (!r.collectorError.isEmpty())
@@ -266,8 +267,11 @@ int runReap(const Invocation &inv)
                      ? QStringLiteral("; revoked %1 session(s) that changed their own password")
                            .arg(r.sessionsRevoked)
                      : QString(),
-                 r.idleTerminated
-                     ? QStringLiteral("; ended %1 idle connection(s)").arg(r.idleTerminated)
+                 r.idleTerminated + r.transactionsTerminated
+                     ? QStringLiteral("; ended %1 idle connection(s) and %2 overlong writing "
+                                      "transaction(s)")
+                           .arg(r.idleTerminated)
+                           .arg(r.transactionsTerminated)
                      : QString(),
                  log));
     // The reaping is done; a log that cannot be read is still a failure to report.
@@ -420,8 +424,9 @@ QList<Command> accessCommands()
             QStringLiteral(
                 "Terminates the connections of sessions that expired, ended or were revoked, drops "
                 "what their roles own and the roles, and records it in the audit trail. Also ends "
-                "connections idle past their limits (access.settings; a session cannot lift them), "
-                "revokes sessions that changed their own password and refuses brokers that did. "
+                "connections idle past their limits and writing transactions open too long "
+                "(access.settings; a session cannot lift them), revokes sessions that changed "
+                "their own password and refuses brokers that did. "
                 "Then, in a transaction of its own, records the failed sign-ins and session "
                 "refusals found in the server's CSV log (log_destination = 'csvlog'); if the log "
                 "cannot be read the reaping is still done and the exit status is 1. Run it every "

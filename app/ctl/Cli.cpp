@@ -1,6 +1,7 @@
 #include "Cli.h"
 
 #include "db/DbException.h"
+#include "domain/TerminalText.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -12,47 +13,6 @@
 namespace ledger::cli {
 
 namespace {
-
-// Controls (Cc), format characters (Cf), line and paragraph separators: what terminalSafe
-// and printJson escape. Surrogates are dealt with by the callers, which see the pairs.
-bool isUnsafe(char32_t c)
-{
-    switch (QChar::category(c)) {
-    case QChar::Other_Control:
-    case QChar::Other_Format:
-    case QChar::Separator_Line:
-    case QChar::Separator_Paragraph:
-        return true;
-    default:
-        return false;
-    }
-}
-
-// \xHH, \uHHHH or \UHHHHHHHH, as Python's repr() names a code point.
-void appendCodePointEscape(QString &to, char32_t c)
-{
-    if (c < 0x100)
-        to += QStringLiteral("\\x%1").arg(uint(c), 2, 16, QLatin1Char('0'));
-    else if (c < 0x10000)
-        to += QStringLiteral("\\u%1").arg(uint(c), 4, 16, QLatin1Char('0'));
-    else
-        to += QStringLiteral("\\U%1").arg(uint(c), 8, 16, QLatin1Char('0'));
-}
-
-// The code point starting at `i` and how many code units it takes; an unpaired surrogate
-// is returned as itself (0xD800-0xDFFF), one unit long.
-std::pair<char32_t, qsizetype> codePointAt(const QString &s, qsizetype i)
-{
-    const QChar c = s.at(i);
-    if (c.isHighSurrogate() && i + 1 < s.size() && s.at(i + 1).isLowSurrogate())
-        return {QChar::surrogateToUcs4(c, s.at(i + 1)), 2};
-    return {c.unicode(), 1};
-}
-
-bool needsTerminalEscape(char32_t c)
-{
-    return c == U'\\' || QChar::isSurrogate(c) || isUnsafe(c);
-}
 
 void out(FILE *stream, const QString &text)
 {
@@ -82,46 +42,6 @@ QString overview(const QList<Command> &commands)
 }
 
 } // namespace
-
-QString terminalSafe(const QString &value)
-{
-    qsizetype i = 0;
-    while (i < value.size()) {
-        const auto [c, units] = codePointAt(value, i);
-        if (needsTerminalEscape(c))
-            break;
-        i += units;
-    }
-    if (i == value.size())
-        return value; // the usual case: nothing to escape, no copy
-
-    QString safe = value.left(i);
-    safe.reserve(value.size() + 16);
-    while (i < value.size()) {
-        const auto [c, units] = codePointAt(value, i);
-        switch (c) {
-        case U'\\':
-            safe += QLatin1String("\\\\");
-            break;
-        case U'\n':
-            safe += QLatin1String("\\n");
-            break;
-        case U'\r':
-            safe += QLatin1String("\\r");
-            break;
-        case U'\t':
-            safe += QLatin1String("\\t");
-            break;
-        default:
-            if (QChar::isSurrogate(c) || isUnsafe(c))
-                appendCodePointEscape(safe, c);
-            else
-                safe += QStringView(value).mid(i, units);
-        }
-        i += units;
-    }
-    return safe;
-}
 
 QString Invocation::dsn() const
 {
@@ -172,7 +92,7 @@ void Invocation::printJson(const QJsonObject &object) const
     safe.reserve(document.size() + 1);
     for (qsizetype i = 0; i < document.size();) {
         const auto [c, units] = codePointAt(document, i);
-        if (isUnsafe(c)) {
+        if (isTerminalUnsafe(c)) {
             for (const QChar unit : QStringView(document).mid(i, units))
                 safe += QStringLiteral("\\u%1").arg(unit.unicode(), 4, 16, QLatin1Char('0'));
         } else {

@@ -12,6 +12,7 @@
 
 #include "domain/Error.h"
 #include "domain/Result.h"
+#include "domain/TerminalText.h"
 
 #include <QDateTime>
 
@@ -45,7 +46,7 @@ enum ExitCode { Ok = 0, Failed = 1, Usage = 2 };
 // Everything else (accents, other scripts, emoji) is left as it is, and a value without any
 // of these comes back unchanged. Each escape stands for exactly one character, so the
 // value can always be read back from the output.
-QString terminalSafe(const QString &value);
+using ::ledger::terminalSafe; // domain/TerminalText.h
 
 // Everything Invocation writes is safe by construction: printLine, printRow, progress, fail
 // and usage pass their text through terminalSafe(), so a line they write never holds a raw

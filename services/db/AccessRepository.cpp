@@ -115,7 +115,8 @@ ReapReport reap(Connection &admin)
     ReapReport report = db::guarded([&] {
         pqxx::work tx(db::native(admin));
         const auto r = tx.exec("SELECT sessions_reaped, connections_terminated, roles_kept, "
-                               "sessions_revoked, idle_terminated FROM access.reap()");
+                               "sessions_revoked, idle_terminated, transactions_terminated "
+                               "FROM access.reap()");
         tx.commit();
         ReapReport out;
         out.sessionsReaped = r[0][0].as<int>();
@@ -123,6 +124,7 @@ ReapReport reap(Connection &admin)
         out.rolesKept = r[0][2].as<int>();
         out.sessionsRevoked = r[0][3].as<int>();
         out.idleTerminated = r[0][4].as<int>();
+        out.transactionsTerminated = r[0][5].as<int>();
         return out;
     });
     try {

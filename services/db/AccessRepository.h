@@ -69,6 +69,9 @@ struct ReapReport
     int rolesKept = 0;
     int sessionsRevoked = 0; // a session that set its own password
     int idleTerminated = 0;  // backends past their idle limits
+    // Backends whose writing transaction stayed open past access.settings'
+    // max_writing_transaction (they held locks and the audit sealer's floor).
+    int transactionsTerminated = 0;
     // Failed sign-ins and refusals recorded from the server log; empty: no CSV log, or the
     // collector failed (collectorError says why; the reaping above is done regardless).
     std::optional<int> signinFailures;

@@ -2,6 +2,8 @@
 
 #include "Native.h"
 
+#include "domain/TerminalText.h"
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QDir>
@@ -17,6 +19,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -319,6 +322,8 @@ NativeConnection &native(Connection &connection)
         throw;
     } catch (const ::pqxx::sql_error &e) {
         throw DbException(translateServerError(sqlStateOf(e), QString::fromUtf8(e.what())));
+    } catch (const ::pqxx::transaction_rollback &e) {
+        throw DbException(translateServerError(sqlStateOf(e), QString::fromUtf8(e.what())));
     } catch (const ::pqxx::broken_connection &e) {
         throw DbException(translateLostConnection(QString::fromUtf8(e.what())));
     } catch (const ::pqxx::in_doubt_error &e) {
@@ -464,6 +469,29 @@ QString ConnectionSettings::value(const QString &keyword) const
     return {};
 }
 
+namespace {
+
+// The server's notices and warnings (RAISE WARNING in a function, libpq's own) go to stderr
+// as one line each, escaped like everything ledgerctl prints: a notice may quote a value a
+// client chose (a note, an account code), and libpq would print it raw.
+class SafeNotices final : public ::pqxx::errorhandler
+{
+public:
+    using ::pqxx::errorhandler::errorhandler;
+
+    bool operator()(const char msg[]) noexcept override
+    {
+        QString text = QString::fromUtf8(msg);
+        while (text.endsWith(QLatin1Char('\n')))
+            text.chop(1);
+        const QByteArray line = terminalSafe(text).toUtf8() + '\n';
+        std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
+        return false; // handled: nothing else prints it
+    }
+};
+
+} // namespace
+
 Connection::Connection(const ConnectionSettings &settings, const QString &applicationName)
     : d(std::make_unique<db::ConnectionImpl>())
     , m_owner(QThread::currentThread())
@@ -495,6 +523,7 @@ Connection::Connection(const ConnectionSettings &settings, const QString &applic
         }
         d->conn = std::make_unique<db::NativeConnection>(std::move(params));
         d->conn->set_verbosity(::pqxx::connection_base::verbose);
+        d->notices = std::make_unique<SafeNotices>(*d->conn);
         if (settings.source() == ConnectionSettings::Source::Direct) {
             // (Explicit connections send both as keywords.)
             d->conn->set_client_encoding("UTF8");

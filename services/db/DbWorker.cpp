@@ -1,5 +1,6 @@
 #include "DbWorker.h"
 
+#include <QDeadlineTimer>
 #include <QMetaObject>
 
 namespace ledger {
@@ -28,6 +29,12 @@ DbWorker::DbWorker(const QString &dsn, QString applicationName, QObject *parent)
 
 DbWorker::~DbWorker()
 {
+    // Jobs already queued run first (a sign-out's end_session, say, when the console quits),
+    // for a few seconds at most; then whatever is left is abandoned.
+    QMetaObject::invokeMethod(
+        m_context, [this] { m_thread.quit(); }, Qt::QueuedConnection);
+    if (m_thread.wait(QDeadlineTimer(5000)))
+        return;
     m_thread.requestInterruption();
     m_thread.quit();
     m_thread.wait();

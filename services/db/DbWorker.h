@@ -22,7 +22,8 @@ namespace ledger {
 // in submission order. Callers (usually on the GUI thread) get a QFuture<Result<T>>;
 // continue with whenReady(future, context, ...) (async/WhenReady.h) on their own thread.
 // The connection is opened lazily by the first job and reopened by the next job after it
-// was lost. Shut down in the destructor: requestInterruption(); quit(); wait().
+// was lost. The destructor lets the jobs already queued run (for five seconds at most),
+// then requestInterruption(); quit(); wait().
 //
 // Without credentials (ConnectionSettings::none(), the default) every job fails with a
 // NotSignedIn error and nothing is connected: libpq is never asked, so it cannot fall back

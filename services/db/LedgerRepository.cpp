@@ -154,6 +154,12 @@ QList<BatchOutcome> callBatchAutocommit(pqxx::connection &c, BatchFunction funct
             if (isRetryable(state) && attempt < kAttempts)
                 continue;
             throw;
+        } catch (const pqxx::transaction_rollback &) {
+            // Serialization failure or deadlock (libpqxx 6 does not throw these as
+            // sql_error): the whole call was rolled back; try again.
+            if (attempt < kAttempts)
+                continue;
+            throw;
         }
     }
 }
@@ -299,6 +305,10 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                 }
                 if (isRetryable(state) && attempt < kAttempts)
                     continue;
+                throw;
+            } catch (const pqxx::transaction_rollback &) {
+                if (attempt < kAttempts)
+                    continue; // serialization failure or deadlock: rolled back, try again
                 throw;
             }
         }

@@ -71,6 +71,9 @@ public:
 struct ConnectionImpl
 {
     std::unique_ptr<NativeConnection> conn;
+    // The server's notices and warnings, escaped for a terminal (Connection.cpp). Declared
+    // after conn: it unregisters itself before the connection goes.
+    std::unique_ptr<::pqxx::errorhandler> notices;
     static ConnectionImpl &of(Connection &c) { return *c.d; }
 };
 
@@ -98,6 +101,21 @@ inline QString sqlStateOf(const ::pqxx::sql_error &e)
     if (!state.empty())
         return QString::fromStdString(state);
     return sqlStateFromMessage(QString::fromUtf8(e.what()));
+}
+
+// libpqxx 6 throws class 40 errors (serialization failure, deadlock) as
+// pqxx::transaction_rollback, which is not a pqxx::sql_error and carries no SQLSTATE:
+// the class tells which.
+inline QString sqlStateOf(const ::pqxx::transaction_rollback &e)
+{
+    if (dynamic_cast<const ::pqxx::serialization_failure *>(&e))
+        return QStringLiteral("40001");
+    if (dynamic_cast<const ::pqxx::deadlock_detected *>(&e))
+        return QStringLiteral("40P01");
+    if (dynamic_cast<const ::pqxx::statement_completion_unknown *>(&e))
+        return QStringLiteral("40003");
+    const QString fromMessage = sqlStateFromMessage(QString::fromUtf8(e.what()));
+    return fromMessage.isEmpty() ? QStringLiteral("40000") : fromMessage;
 }
 
 inline QString toQString(const ::pqxx::field &f)

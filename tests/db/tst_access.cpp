@@ -252,7 +252,7 @@ private Q_SLOTS:
         const Error expired =
             errorOf([&] { LedgerRepository::balance(session, QStringLiteral("A-DEP")); });
         QCOMPARE(expired.sqlState, QStringLiteral("LG041"));
-        QCOMPARE(expired.kind, Error::Kind::Authentication);
+        QCOMPARE(expired.kind, Error::Kind::SessionExpired);
         QVERIFY2(expired.message.contains(QLatin1String("expired")), qPrintable(expired.message));
         QCOMPARE(errorOf([&] { ReversalRepository::list(session); }).sqlState,
                  QStringLiteral("LG041"));

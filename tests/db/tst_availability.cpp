@@ -110,8 +110,8 @@ class TestAvailability : public QObject
         return m_admin->scalar(sql, params);
     }
 
-    // SqlSession leaves sqlState empty for libpqxx 6's transaction_rollback family (40001,
-    // 40P01), which is not an sql_error there: read it from the verbose message.
+    // The SQLSTATE, or else read from the verbose message (libpqxx 6's transaction_rollback
+    // family, 40001 and 40P01, carries none; SqlSession fills it in from the exception's class).
     static QString stateOf(const test::SqlOutcome &r)
     {
         if (!r.sqlState.isEmpty())
@@ -454,6 +454,67 @@ private Q_SLOTS:
         QVERIFY(!broker.run(QStringLiteral("SELECT 1")).ok);
         AccessRepository::revokeSessions(admin, QStringLiteral("ida"));
         AccessRepository::reap(admin);
+    }
+
+    // The attack an idle limit cannot see: a session keeps a transaction that wrote something
+    // (here the audit event of a balance asked) running, pinning the audit sealer's floor and
+    // whatever rows it locked. The reaper ends it once it has been open longer than
+    // max_writing_transaction; a long transaction that wrote nothing (an auditor reading) is
+    // left alone.
+    void aLongWritingTransactionIsEnded()
+    {
+        const QString saved =
+            scalar(QStringLiteral("SELECT max_writing_transaction::text FROM access.settings"));
+        const auto restore = qScopeGuard(
+            [&] { setSettings(QStringLiteral("max_writing_transaction = '%1'").arg(saved)); });
+        QVERIFY(setSettings(QStringLiteral("max_writing_transaction = '1 second'")));
+        addOperator(QStringLiteral("wes"), {QStringLiteral("console_auditor")});
+        const auto writer = issue(QStringLiteral("wes"));
+        const auto reader = issue(QStringLiteral("wes"));
+        SqlSession w(sessionDsn(writer));
+        SqlSession r(sessionDsn(reader));
+        const int wPid = w.backendPid();
+        const int rPid = r.backendPid();
+        std::thread writing([&] {
+            w.run(QStringLiteral("BEGIN; SELECT amount FROM ledger.balance('AV-CASH'); "
+                                 "SELECT pg_sleep(60); COMMIT"));
+        });
+        std::thread reading([&] {
+            r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list; "
+                                 "SELECT pg_sleep(6); COMMIT"));
+        });
+        const auto cleanupThreads = qScopeGuard([&] {
+            writing.join();
+            reading.join();
+        });
+        // Both are active in transactions older than the limit; the writer holds the floor.
+        const QString age = QStringLiteral(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[]) AND state = "
+            "'active' AND xact_start < clock_timestamp() - interval '1.5 seconds'");
+        const QString both = QStringLiteral("{%1,%2}").arg(wPid).arg(rPid);
+        QTRY_COMPARE_WITH_TIMEOUT(scalar(age, {both}), QStringLiteral("2"), 10000);
+        QVERIFY(scalar(QStringLiteral("SELECT audit.seal_bound() < last_value FROM "
+                                      "audit.events_id_seq")) == QLatin1String("t"));
+
+        Connection admin(m_db.adminDsn());
+        const auto report = AccessRepository::reap(admin);
+        QCOMPARE(report.transactionsTerminated, 1);
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = $1"),
+                        {QString::number(wPid)}),
+                 QStringLiteral("0"));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = $1"),
+                        {QString::number(rPid)}),
+                 QStringLiteral("1")); // read nothing-writing: left alone
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT object_id || ' ' || (details->>'reason') FROM audit.events "
+                            "WHERE action = 'session.transaction_terminated' AND "
+                            "(details->>'pid')::int = $1"),
+                        {QString::number(wPid)}),
+                 writer.role + QStringLiteral(" writing transaction open too long"));
+        // The floor is free again: the next seal takes it past the writer's ids.
+        QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
+        QVERIFY(scalar(QStringLiteral("SELECT audit.seal_bound() = last_value FROM "
+                                      "audit.events_id_seq")) == QLatin1String("t"));
     }
 
     // 14 concurrent sign-ins of one operator, each in a transaction whose snapshot was

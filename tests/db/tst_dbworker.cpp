@@ -201,6 +201,48 @@ private Q_SLOTS:
         }
     }
 
+    // A job queued before the worker is destroyed still runs (a sign-out at quit).
+    void queuedJobsRunBeforeTheWorkerGoes()
+    {
+        {
+            DbWorker worker(m_db.adminDsn());
+            worker.submit([](Connection &c) {
+                return AccountRepository::openMany(
+                    c,
+                    {NewAccount{QStringLiteral("DRAIN-1"), QStringLiteral("Queued at the end"),
+                                QStringLiteral("EUR"), AccountKind::Asset, true}},
+                    false);
+            });
+        } // no wait for the future
+        test::SqlSession admin(m_db.adminDsn());
+        QCOMPARE(admin.scalar(
+                     QStringLiteral("SELECT count(*) FROM ledger.accounts WHERE code = 'DRAIN-1'")),
+                 QStringLiteral("1"));
+    }
+
+    // libpq would print a server's notice raw to stderr; a notice can quote what a client
+    // chose. Through a Connection it comes out as one escaped line.
+    void serverNoticesReachTheTerminalEscaped()
+    {
+        QProcess child;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LEDGER_NOTICE_CHILD_DSN"), m_db.adminDsn());
+        child.setProcessEnvironment(env);
+        child.start(QCoreApplication::applicationFilePath(), {});
+        QVERIFY(child.waitForFinished(60000));
+        const QByteArray err = child.readAllStandardError();
+        QVERIFY2(err.contains("CHILD-DONE"), err.constData());
+        QVERIFY2(!err.contains('\x1b'), err.constData());
+        const QList<QByteArray> lines = err.split('\n');
+        const auto warning = std::find_if(
+            lines.begin(), lines.end(), [](const QByteArray &l) { return l.contains("note: ok"); });
+        QVERIFY2(warning != lines.end(), err.constData());
+        QVERIFY2(warning->contains("\\n2026-12-01 reversal.approved by alice\\x1b[31m"),
+                 warning->constData());
+        for (const QByteArray &l : lines)
+            QVERIFY2(!l.startsWith("2026-12-01"), err.constData()); // no forged line
+    }
+
     void databaseOnTheGuiThreadFailsLoudly()
     {
         // A child process with a QGuiApplication opens a connection on its GUI thread.
@@ -228,6 +270,17 @@ private Q_SLOTS:
 
 int main(int argc, char *argv[])
 {
+    // The child of serverNoticesReachTheTerminalEscaped: a warning quoting hostile text.
+    const QString noticeDsn = qEnvironmentVariable("LEDGER_NOTICE_CHILD_DSN");
+    if (!noticeDsn.isEmpty()) {
+        QCoreApplication app(argc, argv);
+        Connection c(noticeDsn);
+        test::execOn(c, QStringLiteral("DO $$ BEGIN RAISE WARNING 'note: %', "
+                                       "E'ok\\n2026-12-01 reversal.approved by alice\\x1b[31m'; "
+                                       "END $$"));
+        std::fprintf(stderr, "CHILD-DONE\n");
+        return 0;
+    }
     const QString childDsn = qEnvironmentVariable("LEDGER_GUARD_CHILD_DSN");
     if (!childDsn.isEmpty()) {
         QGuiApplication app(argc, argv);

@@ -368,10 +368,10 @@ private Q_SLOTS:
         const qint64 tx2 = post(QStringLiteral("4.00"));
         const QString request2 =
             QStringLiteral("SELECT ledger.request_reversal(%1, 'DUPLICATE', 'twice')").arg(tx2);
+        const int bPid = b.backendPid(); // outside the transaction: backendPid() commits
         QVERIFY(a.run(QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")).ok);
         QVERIFY(b.run(QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")).ok);
         QVERIFY(a.run(request2).ok);
-        const int bPid = b.backendPid();
         QString bState;
         std::thread second([&] { bState = b.run(request2).sqlState; });
         QTRY_COMPARE_WITH_TIMEOUT(

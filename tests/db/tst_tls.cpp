@@ -12,6 +12,7 @@
 #include "db/DbException.h"
 #include "db/DbWorker.h"
 #include "session/ConsoleSession.h"
+#include "session/ScramVerifier.h"
 
 #include <QCoreApplication>
 #include <QFile>
@@ -156,7 +157,8 @@ private Q_SLOTS:
         QVERIFY(m_admin
                     ->exec(QStringLiteral("SELECT access.add_operator('tess', '{console_auditor}', "
                                           "'%1')")
-                               .arg(m_secret))
+                               .arg(ScramVerifier::compute(m_secret)
+                                        .value()) /* a verifier, never the secret */)
                     .ok);
     }
 

@@ -46,6 +46,9 @@ SqlOutcome SqlSession::exec(const QString &sql, const QStringList &params)
     } catch (const pqxx::sql_error &e) {
         out.sqlState = db::sqlStateOf(e);
         out.message = QString::fromUtf8(e.what()).trimmed();
+    } catch (const pqxx::transaction_rollback &e) {
+        out.sqlState = db::sqlStateOf(e);
+        out.message = QString::fromUtf8(e.what()).trimmed();
     } catch (const std::exception &e) {
         out.message = QString::fromUtf8(e.what()).trimmed();
     }
@@ -68,6 +71,9 @@ SqlOutcome SqlSession::run(const QString &sql)
     } catch (const pqxx::sql_error &e) {
         out.sqlState = db::sqlStateOf(e);
         out.message = QString::fromUtf8(e.what()).trimmed();
+    } catch (const pqxx::transaction_rollback &e) {
+        out.sqlState = db::sqlStateOf(e);
+        out.message = QString::fromUtf8(e.what()).trimmed();
     } catch (const std::exception &e) {
         out.message = QString::fromUtf8(e.what()).trimmed();
     }
@@ -85,6 +91,14 @@ QString SqlSession::scalar(const QString &sql, const QStringList &params)
 int SqlSession::backendPid()
 {
     return scalar(QStringLiteral("SELECT pg_backend_pid()")).toInt();
+}
+
+void execOn(Connection &connection, const QString &sql)
+{
+    db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        tx.exec(sql.toStdString());
+    });
 }
 
 } // namespace ledger::test

@@ -6,6 +6,10 @@
 
 #include <memory>
 
+namespace ledger {
+class Connection;
+}
+
 namespace ledger::test {
 
 // Raw SQL for tests that probe the database's own rules (grants, triggers, constraints)
@@ -38,5 +42,9 @@ private:
     struct Impl;
     std::unique_ptr<Impl> d;
 };
+
+// Runs `sql` on a product Connection, as a repository would (for tests of the connection
+// itself, such as what it does with the server's notices). Throws DbException.
+void execOn(Connection &connection, const QString &sql);
 
 } // namespace ledger::test

@@ -21,6 +21,7 @@
 #include "db/DbException.h"
 #include "db/DbWorker.h"
 #include "session/ConsoleSession.h"
+#include "session/ScramVerifier.h"
 
 #include <QApplication>
 #include <QDir>
@@ -106,7 +107,8 @@ private Q_SLOTS:
         for (const QString &sql : {
                  QStringLiteral("SELECT access.add_operator('gerda', "
                                 "'{console_operator,console_auditor}', '%1')")
-                     .arg(m_secret),
+                     .arg(ScramVerifier::compute(m_secret)
+                              .value()) /* a verifier, never the secret */,
                  QStringLiteral("CREATE ROLE tst_valid LOGIN PASSWORD 'valid-pw'"),
                  QStringLiteral("CREATE ROLE tst_limited LOGIN PASSWORD 'limited-pw' CONNECTION "
                                 "LIMIT 1"),

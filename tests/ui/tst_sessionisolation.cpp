@@ -13,6 +13,7 @@
 #include "db/DbException.h"
 #include "db/DbWorker.h"
 #include "session/ConsoleSession.h"
+#include "session/ScramVerifier.h"
 
 #include <QFile>
 #include <QGuiApplication>
@@ -189,7 +190,8 @@ private Q_SLOTS:
         QVERIFY(m_admin
                     ->exec(QStringLiteral("SELECT access.add_operator('iris', "
                                           "'{console_auditor}', '%1')")
-                               .arg(m_secret))
+                               .arg(ScramVerifier::compute(m_secret)
+                                        .value()) /* a verifier, never the secret */)
                     .ok);
         // ~/.pgpass and the file PGPASSFILE names: the superuser's password for any server,
         // and for any user.

@@ -359,12 +359,15 @@ BEGIN
 END
 $$;
 
--- Server-side idle limits for the console's roles: sessions idle (or idle in a
--- transaction) longer than their limits, and broker logins idle longer than theirs, are
--- terminated. What was terminated comes back for the audit trail.
+-- Server-side limits on the console's roles' backends, which no session can lift: sessions
+-- idle (or idle in a transaction) longer than their limits, broker logins idle longer than
+-- theirs, and any of them whose transaction has written something (it holds row locks and
+-- the audit announcement that keeps the sealer's floor down) and has been open longer than
+-- p_writing_transaction, whatever it is doing now. What was terminated comes back for the
+-- audit trail, with the reason.
 CREATE FUNCTION ledger_priv.terminate_idle(p_session_idle interval, p_idle_in_transaction interval,
-                                          p_broker_idle interval)
-RETURNS TABLE (role_name text, pid integer, state text, idle_for interval)
+                                          p_broker_idle interval, p_writing_transaction interval)
+RETURNS TABLE (role_name text, pid integer, state text, idle_for interval, reason text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -372,22 +375,32 @@ DECLARE
     a record;
 BEGIN
     IF p_session_idle < interval '1 second' OR p_idle_in_transaction < interval '1 second'
-       OR p_broker_idle < interval '1 second' THEN
-        RAISE EXCEPTION 'Idle limits must be at least a second' USING ERRCODE = '22023';
+       OR p_broker_idle < interval '1 second' OR p_writing_transaction < interval '1 second' THEN
+        RAISE EXCEPTION 'Backend limits must be at least a second' USING ERRCODE = '22023';
     END IF;
     -- Chosen first, terminated one by one: a WHERE clause may evaluate its conditions in
     -- any order, and the termination must never run for a backend the filters exclude.
-    FOR a IN SELECT x.usename::text AS usename, x.pid, x.state, clock_timestamp() - x.state_change AS idle_for
-             FROM pg_catalog.pg_stat_activity x
-             WHERE x.backend_type = 'client backend' AND x.pid <> pg_backend_pid()
-               AND x.usename ~ '^lc_(s_[a-z][a-z0-9_]{1,40}_[0-9a-f]{12}|op_[a-z][a-z0-9_]{1,40})$'
-               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = x.usename AND r.rolsuper)
-               AND ((x.state LIKE 'idle in transaction%' AND x.state_change < clock_timestamp() - p_idle_in_transaction)
-                    OR (x.state = 'idle' AND x.state_change < clock_timestamp()
-                                              - CASE WHEN x.usename LIKE 'lc\_op\_%' THEN p_broker_idle ELSE p_session_idle END))
+    FOR a IN SELECT * FROM (
+                 SELECT x.usename::text AS usename, x.pid, x.state,
+                        clock_timestamp() - CASE WHEN x.backend_xid IS NOT NULL
+                                                      AND x.xact_start < clock_timestamp() - p_writing_transaction
+                                                 THEN x.xact_start ELSE x.state_change END AS idle_for,
+                        CASE WHEN x.backend_xid IS NOT NULL AND x.xact_start < clock_timestamp() - p_writing_transaction
+                                 THEN 'writing transaction open too long'
+                             WHEN x.state LIKE 'idle in transaction%' AND x.state_change < clock_timestamp() - p_idle_in_transaction
+                                 THEN 'idle in a transaction'
+                             WHEN x.state = 'idle' AND x.state_change < clock_timestamp()
+                                      - CASE WHEN x.usename LIKE 'lc\_op\_%' THEN p_broker_idle ELSE p_session_idle END
+                                 THEN 'idle'
+                        END AS reason
+                 FROM pg_catalog.pg_stat_activity x
+                 WHERE x.backend_type = 'client backend' AND x.pid <> pg_backend_pid()
+                   AND x.usename ~ '^lc_(s_[a-z][a-z0-9_]{1,40}_[0-9a-f]{12}|op_[a-z][a-z0-9_]{1,40})$'
+                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = x.usename AND r.rolsuper)) c
+             WHERE c.reason IS NOT NULL
     LOOP
         IF pg_terminate_backend(a.pid, 5000) THEN
-            role_name := a.usename; pid := a.pid; state := a.state; idle_for := a.idle_for;
+            role_name := a.usename; pid := a.pid; state := a.state; idle_for := a.idle_for; reason := a.reason;
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -410,7 +423,7 @@ BEGIN
         ('ledger_priv.drop_session_role(text)', 'ledger_role_admin', 'ledger_owner'),
         ('ledger_priv.verifier_digest(text)', 'ledger_role_admin', 'ledger_owner'),
         ('ledger_priv.terminate_backends(text)', 'ledger_session_control', 'ledger_owner'),
-        ('ledger_priv.terminate_idle(interval, interval, interval)', 'ledger_session_control', 'ledger_owner')
+        ('ledger_priv.terminate_idle(interval, interval, interval, interval)', 'ledger_session_control', 'ledger_owner')
     ) AS t(fn, owner, also)
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO %I', f.fn, f.owner);
@@ -453,6 +466,7 @@ ALTER TABLE access.settings
     ADD COLUMN session_connection_limit integer  NOT NULL DEFAULT 4 CHECK (session_connection_limit BETWEEN 1 AND 20),
     ADD COLUMN max_open_sessions        integer  NOT NULL DEFAULT 3 CHECK (max_open_sessions BETWEEN 1 AND 50),
     ADD COLUMN broker_idle_timeout      interval NOT NULL DEFAULT '1 minute' CHECK (broker_idle_timeout >= interval '1 second'),
+    ADD COLUMN max_writing_transaction  interval NOT NULL DEFAULT '1 minute' CHECK (max_writing_transaction >= interval '1 second'),
     ADD CONSTRAINT settings_idle_positive CHECK (idle_session_timeout >= interval '1 second'
                                                  AND idle_in_transaction_timeout >= interval '1 second');
 
@@ -683,7 +697,8 @@ $$;
 -- in a transaction of its own, so one cannot stop the other).
 DROP FUNCTION access.reap();
 CREATE FUNCTION access.reap(OUT sessions_reaped integer, OUT connections_terminated integer, OUT roles_kept integer,
-                            OUT sessions_revoked integer, OUT idle_terminated integer)
+                            OUT sessions_revoked integer, OUT idle_terminated integer,
+                            OUT transactions_terminated integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, access, pg_temp
 AS $$
@@ -694,6 +709,7 @@ DECLARE
     v_note text;
 BEGIN
     sessions_reaped := 0; connections_terminated := 0; roles_kept := 0; sessions_revoked := 0; idle_terminated := 0;
+    transactions_terminated := 0;
     SELECT * INTO v_cfg FROM access.settings;
 
     -- Passwords the roles set for themselves.
@@ -718,16 +734,21 @@ BEGIN
                                                 'effect', 'sign-in refused until an administrator sets a new secret'));
     END LOOP;
 
-    -- Idle limits, whatever the roles set for themselves.
+    -- Idle limits and long writing transactions, whatever the roles set for themselves.
     FOR s IN SELECT * FROM ledger_priv.terminate_idle(v_cfg.idle_session_timeout, v_cfg.idle_in_transaction_timeout,
-                                                      v_cfg.broker_idle_timeout) i
+                                                      v_cfg.broker_idle_timeout, v_cfg.max_writing_transaction) i
     LOOP
-        idle_terminated := idle_terminated + 1;
-        PERFORM audit.record('session.idle_terminated',
+        IF s.reason = 'writing transaction open too long' THEN
+            transactions_terminated := transactions_terminated + 1;
+        ELSE
+            idle_terminated := idle_terminated + 1;
+        END IF;
+        PERFORM audit.record(CASE WHEN s.reason = 'writing transaction open too long' THEN 'session.transaction_terminated'
+                                  ELSE 'session.idle_terminated' END,
                              CASE WHEN s.role_name LIKE 'lc\_op\_%' THEN 'operator' ELSE 'session' END,
                              coalesce((SELECT o.name FROM access.operators o WHERE o.broker_role = s.role_name), s.role_name),
-                             jsonb_build_object('role', s.role_name, 'pid', s.pid, 'state', s.state,
-                                                'idle_seconds', round(extract(epoch FROM s.idle_for))));
+                             jsonb_build_object('role', s.role_name, 'pid', s.pid, 'state', s.state, 'reason', s.reason,
+                                                'seconds', round(extract(epoch FROM s.idle_for))));
     END LOOP;
 
     FOR s IN SELECT x.role_name, x.ended_at, x.expires_at FROM access.sessions x
