@@ -14,7 +14,6 @@
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <netinet/in.h>
 #include <poll.h>
 
@@ -44,61 +43,6 @@ bool isIpLiteral(const QString &host)
            inet_pton(AF_INET6, text.constData(), &v6) == 1;
 }
 
-// libpq itself. It is loaded with libpqxx, which needs it, but only libpqxx is on our link
-// line (its pkg-config entry names no libpq), so the few functions that start a connection
-// are looked up once by name, typed by libpq's own header. Linking libpq directly
-// (pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq) beside libpqxx) would make these
-// plain calls.
-struct LibPq
-{
-    decltype(&::PQconnectStartParams) connectStartParams = nullptr;
-    decltype(&::PQconnectStart) connectStart = nullptr;
-    decltype(&::PQconnectPoll) connectPoll = nullptr;
-    decltype(&::PQsetErrorVerbosity) setErrorVerbosity = nullptr;
-    decltype(&::PQstatus) status = nullptr;
-    decltype(&::PQerrorMessage) errorMessage = nullptr;
-    decltype(&::PQfinish) finish = nullptr;
-    decltype(&::PQsocket) socket = nullptr;
-    decltype(&::PQconnectionNeedsPassword) connectionNeedsPassword = nullptr;
-    decltype(&::PQconndefaults) conndefaults = nullptr;
-    decltype(&::PQconninfoParse) conninfoParse = nullptr;
-    decltype(&::PQconninfoFree) conninfoFree = nullptr;
-    decltype(&::PQconninfo) conninfo = nullptr;
-    decltype(&::PQfreemem) freemem = nullptr;
-};
-
-template <class F> void resolve(F &target, const char *name)
-{
-    void *symbol = dlsym(RTLD_DEFAULT, name);
-    if (!symbol)
-        qFatal("ledger: libpq's %s is not loaded", name);
-    static_assert(sizeof(F) == sizeof(void *));
-    std::memcpy(&target, &symbol, sizeof target);
-}
-
-const LibPq &libpq()
-{
-    static const LibPq table = [] {
-        LibPq t;
-        resolve(t.connectStartParams, "PQconnectStartParams");
-        resolve(t.connectStart, "PQconnectStart");
-        resolve(t.connectPoll, "PQconnectPoll");
-        resolve(t.setErrorVerbosity, "PQsetErrorVerbosity");
-        resolve(t.status, "PQstatus");
-        resolve(t.errorMessage, "PQerrorMessage");
-        resolve(t.finish, "PQfinish");
-        resolve(t.socket, "PQsocket");
-        resolve(t.connectionNeedsPassword, "PQconnectionNeedsPassword");
-        resolve(t.conndefaults, "PQconndefaults");
-        resolve(t.conninfoParse, "PQconninfoParse");
-        resolve(t.conninfoFree, "PQconninfoFree");
-        resolve(t.conninfo, "PQconninfo");
-        resolve(t.freemem, "PQfreemem");
-        return t;
-    }();
-    return table;
-}
-
 // libpq sends these as session settings of every connection, and no connection keyword
 // overrides them (fe-protocol3.c, build_startup_packet).
 constexpr const char *kStartupEnvironment[] = {"PGDATESTYLE", "PGTZ", "PGGEQO"};
@@ -120,8 +64,7 @@ explicitKeywords(const ConnectionSettings &settings, const QString &applicationN
     given.insert("application_name");
 
     QStringList refused;
-    const LibPq &pq = libpq();
-    PQconninfoOption *defaults = pq.conndefaults();
+    PQconninfoOption *defaults = ::PQconndefaults();
     if (!defaults)
         throw std::bad_alloc();
     for (const PQconninfoOption *o = defaults; o->keyword; ++o) {
@@ -142,7 +85,7 @@ explicitKeywords(const ConnectionSettings &settings, const QString &applicationN
                                  : QStringLiteral("%1 (in the service file PGSERVICE names)")
                                        .arg(QString::fromLatin1(keyword)));
     }
-    pq.conninfoFree(defaults);
+    ::PQconninfoFree(defaults);
     for (const char *name : kStartupEnvironment) {
         if (qEnvironmentVariableIsSet(name) &&
             qEnvironmentVariable(name).compare(QLatin1String("default"), Qt::CaseInsensitive) != 0)
@@ -210,24 +153,23 @@ StartPolicy::handle StartPolicy::do_startconnect(handle orig)
 {
     if (orig)
         return orig;
-    const LibPq &pq = libpq();
     PGconn *conn = nullptr;
     if (m_params.conninfo) {
         // A connection string, under libpq's own rules. Its syntax is checked first, so that
         // a typing error is told apart from a server that cannot be reached.
         char *parseError = nullptr;
-        PQconninfoOption *parsed = pq.conninfoParse(m_params.conninfo->c_str(), &parseError);
+        PQconninfoOption *parsed = ::PQconninfoParse(m_params.conninfo->c_str(), &parseError);
         if (!parsed) {
             const QString why = parseError ? QString::fromUtf8(parseError).trimmed()
                                            : QStringLiteral("out of memory");
             if (parseError)
-                pq.freemem(parseError);
+                ::PQfreemem(parseError);
             throw DbException(
                 Error::make(Error::Kind::Input,
                             QStringLiteral("The connection string is not valid: %1").arg(why)));
         }
-        pq.conninfoFree(parsed);
-        conn = pq.connectStart(m_params.conninfo->c_str());
+        ::PQconninfoFree(parsed);
+        conn = ::PQconnectStart(m_params.conninfo->c_str());
     } else {
         std::vector<const char *> keywords, values;
         for (const auto &[k, v] : m_params.keywords) {
@@ -236,16 +178,16 @@ StartPolicy::handle StartPolicy::do_startconnect(handle orig)
         }
         keywords.push_back(nullptr);
         values.push_back(nullptr);
-        conn = pq.connectStartParams(keywords.data(), values.data(), /*expand_dbname=*/0);
+        conn = ::PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/0);
     }
     if (!conn)
         throw std::bad_alloc();
     // Before the first byte goes to the server: its errors then carry their SQLSTATE.
-    pq.setErrorVerbosity(conn, PQERRORS_VERBOSE);
+    ::PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
 
     // libpq applies connect_timeout only in its blocking calls; this loop applies it itself.
     QDeadlineTimer deadline(QDeadlineTimer::Forever);
-    if (PQconninfoOption *effective = pq.conninfo(conn)) {
+    if (PQconninfoOption *effective = ::PQconninfo(conn)) {
         for (const PQconninfoOption *o = effective; o->keyword; ++o) {
             if (std::strcmp(o->keyword, "connect_timeout") == 0 && o->val) {
                 const int seconds = std::atoi(o->val);
@@ -253,38 +195,38 @@ StartPolicy::handle StartPolicy::do_startconnect(handle orig)
                     deadline.setRemainingTime(qint64(qMax(seconds, 2)) * 1000);
             }
         }
-        pq.conninfoFree(effective);
+        ::PQconninfoFree(effective);
     }
 
     ConnectFailure failure;
     bool timedOut = false;
-    if (pq.status(conn) != CONNECTION_BAD) {
-        failure.stage = stageOf(pq.status(conn));
+    if (::PQstatus(conn) != CONNECTION_BAD) {
+        failure.stage = stageOf(::PQstatus(conn));
         PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
         while (polling != PGRES_POLLING_OK && polling != PGRES_POLLING_FAILED) {
-            if (!waitForSocket(pq.socket(conn), polling, deadline)) {
+            if (!waitForSocket(::PQsocket(conn), polling, deadline)) {
                 timedOut = true;
                 break;
             }
-            polling = pq.connectPoll(conn);
-            const ConnStatusType s = pq.status(conn);
+            polling = ::PQconnectPoll(conn);
+            const ConnStatusType s = ::PQstatus(conn);
             if (s != CONNECTION_BAD && s != CONNECTION_OK)
                 failure.stage = stageOf(s);
         }
         if (polling == PGRES_POLLING_OK)
             return conn;
     }
-    failure.message = QString::fromUtf8(pq.errorMessage(conn)).trimmed();
+    failure.message = QString::fromUtf8(::PQerrorMessage(conn)).trimmed();
     if (timedOut) {
         failure.stage = ConnectFailure::Stage::TimedOut;
         if (failure.message.isEmpty())
             failure.message = QStringLiteral("no answer before the connection timeout");
     }
     failure.sqlState = sqlStateFromMessage(failure.message);
-    failure.needsPassword = pq.connectionNeedsPassword(conn) != 0;
+    failure.needsPassword = ::PQconnectionNeedsPassword(conn) != 0;
     failure.target = QString::fromStdString(m_params.target);
     failure.sslMode = QString::fromStdString(m_params.sslMode);
-    pq.finish(conn);
+    ::PQfinish(conn);
     throw DbException(translateConnectionFailure(failure));
 }
 

@@ -9,7 +9,7 @@ namespace ledger::DatabaseAdmin {
 bool createDatabaseIfMissing(Connection &connection, const QString &name, const QString &purpose)
 {
     const bool created = db::guarded([&] {
-        pqxx::connection &c = db::native(connection);
+        pqxx::connection_base &c = db::native(connection);
         pqxx::nontransaction tx(c);
         const auto r =
             tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", db::toStd(name));

@@ -99,7 +99,7 @@ QList<BatchOutcome> callBatch(pqxx::transaction_base &tx, BatchFunction function
 
 // Items the server cannot read as JSON (QJsonDocument accepts a few texts jsonb refuses,
 // such as \u0000): checked one by one, by index, with the server's reason.
-QHash<int, Error> findUnreadable(pqxx::connection &c, const QList<QByteArray> &items)
+QHash<int, Error> findUnreadable(pqxx::connection_base &c, const QList<QByteArray> &items)
 {
     QHash<int, Error> found;
     for (int i = 0; i < items.size(); ++i) {
@@ -119,7 +119,7 @@ QHash<int, Error> findUnreadable(pqxx::connection &c, const QList<QByteArray> &i
 // callBatch as its own database transaction (one statement in autocommit: no BEGIN/COMMIT
 // round trips), leaving out items the server cannot read and retrying a serialization
 // failure or deadlock.
-QList<BatchOutcome> callBatchAutocommit(pqxx::connection &c, BatchFunction function,
+QList<BatchOutcome> callBatchAutocommit(pqxx::connection_base &c, BatchFunction function,
                                         const QList<QByteArray> &items, const std::string &contra)
 {
     QHash<int, Error> unreadable;
@@ -200,7 +200,7 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                     const IngestOptions &options, const std::function<void(int)> &progress)
 {
     return db::guarded([&] {
-        pqxx::connection &c = db::native(connection);
+        pqxx::connection_base &c = db::native(connection);
         const int batch = qBound(1, options.batchSize, kMaxBatchItems);
         const std::string contra = db::toStd(options.contraTemplate);
         IngestReport report;

@@ -24,7 +24,7 @@ constexpr long long kMigrationLockKey = 0x4c45444745520001LL;
 class SessionLock
 {
 public:
-    explicit SessionLock(pqxx::connection &c)
+    explicit SessionLock(pqxx::connection_base &c)
         : m_c(c)
     {
         pqxx::nontransaction tx(m_c);
@@ -41,7 +41,7 @@ public:
     }
 
 private:
-    pqxx::connection &m_c;
+    pqxx::connection_base &m_c;
 };
 
 } // namespace
@@ -54,7 +54,7 @@ Migrator::Migrator(Connection &connection, MigrationSet set)
 QList<AppliedMigration> Migrator::readApplied()
 {
     return db::guarded([&] {
-        pqxx::connection &c = db::native(m_connection);
+        pqxx::connection_base &c = db::native(m_connection);
         QList<AppliedMigration> out;
         pqxx::work tx(c);
         const auto exists =
@@ -120,7 +120,7 @@ MigrationStatus Migrator::status()
 QList<Migration> Migrator::migrate()
 {
     return db::guarded([&] {
-        pqxx::connection &c = db::native(m_connection);
+        pqxx::connection_base &c = db::native(m_connection);
         SessionLock lock(c);
         {
             pqxx::work tx(c);

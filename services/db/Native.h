@@ -144,15 +144,3 @@ inline std::string toStd(const QString &s)
 }
 
 } // namespace ledger::db
-
-// Within namespace ledger, `pqxx::connection` names NativeConnection, the connection type
-// every Connection holds (libpqxx's own pqxx::connection would start itself with
-// PQconnectdb, at default verbosity and without our checks). Everything else in `pqxx::` is
-// libpqxx's. Code that takes `pqxx::connection &` (LedgerRepository, Migrator,
-// DatabaseAdmin, tests/support/SqlSession) keeps compiling and gets our connections.
-// Transitional: once those say `pqxx::connection_base &` (or construct NativeConnection),
-// this alias can go.
-namespace ledger::pqxx {
-using namespace ::pqxx;
-using connection = ::ledger::db::NativeConnection;
-} // namespace ledger::pqxx
