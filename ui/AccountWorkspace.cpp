@@ -44,6 +44,8 @@ AccountWorkspace::AccountWorkspace(DbWorker *worker, QWidget *parent)
                                            "1px solid #c0392b; border-radius: 4px; }"));
     auto *bannerLayout = new QHBoxLayout(m_banner);
     m_bannerText = new QLabel(m_banner);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_bannerText->setTextFormat(Qt::PlainText);
     m_bannerText->setWordWrap(true);
     m_bannerText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_retry = new QPushButton(tr("Re&try"), m_banner);

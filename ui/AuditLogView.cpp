@@ -102,6 +102,8 @@ QString indentJson(const QString &json)
 QLabel *valueLabel(QWidget *parent, const QString &accessibleName)
 {
     auto *label = new QLabel(parent);
+    // Plain text: it shows values from the database (or messages quoting them).
+    label->setTextFormat(Qt::PlainText);
     label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
     label->setAccessibleName(accessibleName);
     return label;
@@ -137,6 +139,8 @@ AuditLogView::AuditLogView(DbWorker *worker, QWidget *parent)
                                            "1px solid #c0392b; border-radius: 4px; }"));
     auto *bannerLayout = new QHBoxLayout(m_banner);
     m_bannerText = new QLabel(m_banner);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_bannerText->setTextFormat(Qt::PlainText);
     m_bannerText->setWordWrap(true);
     m_bannerText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto *retry = new QPushButton(tr("R&etry"), m_banner);
@@ -204,6 +208,8 @@ AuditLogView::AuditLogView(DbWorker *worker, QWidget *parent)
     tableLayout->setContentsMargins(0, 0, 0, 0);
     tableLayout->addWidget(m_table, 1);
     m_status = new QLabel(tablePane);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_status->setTextFormat(Qt::PlainText);
     m_status->setObjectName(QStringLiteral("auditStatus"));
     tableLayout->addWidget(m_status);
 

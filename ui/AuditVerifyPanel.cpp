@@ -51,6 +51,8 @@ AuditVerifyPanel::AuditVerifyPanel(DbWorker *worker, QWidget *parent)
     m_chooseFile->setObjectName(QStringLiteral("checkpointFileButton"));
     m_chooseFile->setAccessibleName(tr("Choose a checkpoint file"));
     m_fileLabel = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_fileLabel->setTextFormat(Qt::PlainText);
     m_fileLabel->setObjectName(QStringLiteral("checkpointFileLabel"));
     m_fileLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_clearFile = new QToolButton(this);
@@ -76,6 +78,8 @@ AuditVerifyPanel::AuditVerifyPanel(DbWorker *worker, QWidget *parent)
     m_cancelButton->setAccessibleName(tr("Cancel verification"));
     m_resultIcon = new QLabel(this);
     m_result = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_result->setTextFormat(Qt::PlainText);
     m_result->setObjectName(QStringLiteral("verifyResult"));
     m_result->setAccessibleName(tr("Verification result"));
     m_result->setWordWrap(true);

@@ -66,6 +66,8 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     layout->addLayout(form);
     layout->addWidget(m_remember);
     m_message = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_message->setTextFormat(Qt::PlainText);
     m_message->setObjectName(QStringLiteral("message"));
     m_message->setWordWrap(true);
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -78,6 +80,10 @@ LoginDialog::LoginDialog(ConsoleSession *session, SecretStore *secrets, QWidget 
     connect(m_buttons, &QDialogButtonBox::accepted, this, &LoginDialog::signIn);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_operator, &QLineEdit::editingFinished, this, &LoginDialog::lookUpStoredSecret);
+    // The stored secret belongs to one operator on one server: another server, another look-up.
+    connect(m_host, &QLineEdit::editingFinished, this, &LoginDialog::lookUpStoredSecret);
+    connect(m_port, &QSpinBox::editingFinished, this, &LoginDialog::lookUpStoredSecret);
+    connect(m_database, &QLineEdit::editingFinished, this, &LoginDialog::lookUpStoredSecret);
     // Another server: its own remembered TLS settings, or the default for its host.
     connect(m_host, &QLineEdit::editingFinished, this, &LoginDialog::applyRememberedTls);
     connect(m_port, &QSpinBox::editingFinished, this, &LoginDialog::applyRememberedTls);
@@ -196,6 +202,14 @@ void LoginDialog::setOperator(const QString &name, bool locked)
 {
     m_operator->setText(name);
     m_operator->setReadOnly(locked);
+    // Signing in again to a locked window: the same operator on the same server, as secure
+    // as before. Only the secret is asked for (a stored one is for exactly that server).
+    m_locked = locked;
+    m_host->setReadOnly(locked);
+    m_port->setReadOnly(locked);
+    m_database->setReadOnly(locked);
+    m_sslMode->setEnabled(!locked);
+    m_caFile->setReadOnly(locked);
     if (!name.isEmpty())
         lookUpStoredSecret();
 }
@@ -243,6 +257,7 @@ void LoginDialog::lookUpStoredSecret()
         return;
     const QString key = m_lookedUpKey = keychainKey();
     m_storedSecret.clear();
+    m_secret->setPlaceholderText(QString());
     whenReady(m_secrets->read(key), this, [this, key](const Result<QString> &r) {
         if (key != keychainKey())
             return; // the fields changed meanwhile
@@ -265,7 +280,8 @@ void LoginDialog::setBusy(bool busy)
 {
     for (QWidget *w : std::initializer_list<QWidget *>{m_host, m_port, m_database, m_sslMode,
                                                        m_caFile, m_operator, m_secret, m_remember})
-        w->setEnabled(!busy && (w != m_remember || m_keychainAvailable));
+        w->setEnabled(!busy && (w != m_remember || m_keychainAvailable) &&
+                      (w != m_sslMode || !m_locked));
     if (!busy)
         describeTls(); // (the CA field only where it applies)
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(!busy);
@@ -278,6 +294,14 @@ void LoginDialog::signIn()
     if (operatorName().isEmpty()) {
         m_message->setText(tr("Type your operator name."));
         return;
+    }
+    // A stored secret goes only to the server and operator it was stored for: if a field
+    // changed since it was looked up, it is not sent (and the new key is looked up).
+    const bool storedIsForThis = m_lookedUpKey == keychainKey();
+    if (!storedIsForThis) {
+        m_storedSecret.clear();
+        m_secret->setPlaceholderText(QString());
+        lookUpStoredSecret();
     }
     const QString secret = m_secret->text().isEmpty() ? m_storedSecret : m_secret->text();
     if (secret.isEmpty()) {

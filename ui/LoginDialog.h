@@ -73,6 +73,7 @@ private:
     QString m_lookedUpKey;
     QString m_tlsServer; // the server whose TLS settings the fields show (ServerProfile::key)
     bool m_keychainAvailable = true;
+    bool m_locked = false; // signing in again to a locked window: the server fields are fixed
 };
 
 } // namespace ledger

@@ -47,6 +47,10 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     createActions();
 
     m_connectionStatus = new QLabel(connectionLabel, this);
+
+    // Plain text: it shows values from the database (or messages quoting them).
+
+    m_connectionStatus->setTextFormat(Qt::PlainText);
     m_connectionStatus->setObjectName(QStringLiteral("connectionStatus"));
     m_countStatus = new QLabel(this);
     m_countStatus->setObjectName(QStringLiteral("countStatus"));
@@ -123,6 +127,8 @@ void MainWindow::createCentralWidget()
                                            "solid #c0392b; border-radius: 4px; }"));
     auto *bannerLayout = new QHBoxLayout(m_banner);
     m_bannerText = new QLabel(m_banner);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_bannerText->setTextFormat(Qt::PlainText);
     m_bannerText->setWordWrap(true);
     m_bannerText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_retry = new QPushButton(tr("&Retry"), m_banner);
@@ -327,6 +333,8 @@ void MainWindow::attachSession(ConsoleSession *session)
 {
     m_session = session;
     m_sessionStatus = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_sessionStatus->setTextFormat(Qt::PlainText);
     m_sessionStatus->setObjectName(QStringLiteral("sessionStatus"));
     statusBar()->addPermanentWidget(m_sessionStatus);
     m_lock = new SessionLockOverlay(this);

@@ -88,6 +88,8 @@ PointInTimePanel::PointInTimePanel(DbWorker *worker, QWidget *parent)
 
     auto *right = new QVBoxLayout;
     m_explain = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_explain->setTextFormat(Qt::PlainText);
     m_explain->setObjectName(QStringLiteral("pitExplain"));
     m_explain->setWordWrap(true);
     right->addWidget(m_explain);

@@ -17,6 +17,8 @@ SessionLockOverlay::SessionLockOverlay(QWidget *parent)
     auto *title = new QLabel(tr("<h2>Ledger Console is locked</h2>"), this);
     title->setAlignment(Qt::AlignCenter);
     m_reason = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_reason->setTextFormat(Qt::PlainText);
     m_reason->setObjectName(QStringLiteral("lockReason"));
     m_reason->setWordWrap(true);
     m_reason->setAlignment(Qt::AlignCenter);

@@ -1,6 +1,7 @@
 #include "TimelineView.h"
 
 #include "TimelineModel.h"
+#include "domain/TerminalText.h"
 
 #include <QAction>
 #include <QApplication>
@@ -41,7 +42,19 @@ QString csvField(const QString &s)
 QString tsvField(QString s)
 {
     return s.replace(QLatin1Char('\t'), QLatin1Char(' '))
-        .replace(QLatin1Char('\n'), QLatin1Char(' '));
+        .replace(QLatin1Char('\n'), QLatin1Char(' '))
+        .replace(QLatin1Char('\r'), QLatin1Char(' '));
+}
+
+// Free text a writer chose (descriptions, references): a spreadsheet would run a cell that
+// starts with = + - @ as a formula, so such a cell starts with an apostrophe instead; and
+// control and format characters (escape sequences, direction overrides) are shown escaped.
+QString textCell(const QString &s)
+{
+    QString safe = terminalSafe(s);
+    if (!safe.isEmpty() && QStringLiteral("=+-@").contains(safe.front()))
+        safe.prepend(QLatin1Char('\''));
+    return safe;
 }
 
 } // namespace
@@ -131,6 +144,8 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     jumpRow->addWidget(go);
     jumpRow->addStretch(1);
     m_count = new QLabel(this);
+    // Plain text: it shows values from the database (or messages quoting them).
+    m_count->setTextFormat(Qt::PlainText);
     m_count->setObjectName(QStringLiteral("timelineCount"));
     jumpRow->addWidget(m_count);
     layout->addLayout(filters);
@@ -311,8 +326,8 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
         }
         const QStringList f = {e->effectiveAt.toUTC().toString(Qt::ISODateWithMs),
                                e->recordedAt.toUTC().toString(Qt::ISODateWithMs),
-                               e->description,
-                               e->externalRef,
+                               textCell(e->description),
+                               textCell(e->externalRef),
                                e->amount,
                                m_model->history().currency,
                                e->balance,

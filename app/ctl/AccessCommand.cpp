@@ -204,7 +204,9 @@ int runSessionIssue(const Invocation &inv)
                 QStringLiteral("--ttl must be a duration like 90s, 30m, 1h or 1h30m."));
     }
     const QString secret = secretFromStdin();
-    Connection broker(withCredentials(inv.dsn(), AccessRepository::brokerRole(op), secret),
+    // The operator's long-lived secret: never to a server that has not proved who it is.
+    Connection broker(withCredentials(withVerifiedTlsForSecrets(inv.dsn()),
+                                      AccessRepository::brokerRole(op), secret),
                       QStringLiteral("ledgerctl"));
     const auto c = AccessRepository::issueSession(
         broker, ttl, {{QStringLiteral("application"), QStringLiteral("ledgerctl")}});
@@ -243,6 +245,8 @@ int runReap(const Invocation &inv)
                        r.signinFailures ? QJsonValue(*r.signinFailures) : QJsonValue()}};
         if (!r.collectorError.isEmpty())
             o.insert(QStringLiteral("collector_error"), r.collectorError);
+        if (r.logBacklogBytes)
+            o.insert(QStringLiteral("log_backlog_bytes"), *r.logBacklogBytes);
         inv.printJson(o);
         return Ok;
     }
@@ -255,6 +259,10 @@ int runReap(const Invocation &inv)
     else
         log = QStringLiteral("failed sign-ins not collected: the server keeps no CSV log "
                              "(log_destination)");
+    if (r.collectorError.isEmpty() && r.logBacklogBytes && *r.logBacklogBytes > 1024 * 1024)
+        log += QStringLiteral(" (%1 MiB of it not read yet: the log grows faster than it is "
+                              "read; run the reaper more often and find what writes so much)")
+                   .arg(double(*r.logBacklogBytes) / (1024.0 * 1024.0), 0, 'f', 1);
     inv.printLine(
         QStringLiteral("reaped %1 session(s), terminated %2 connection(s)%3%4%5; %6")
             .arg(r.sessionsReaped)

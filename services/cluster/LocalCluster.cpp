@@ -286,6 +286,9 @@ Status LocalCluster::initialize()
                                   // Slots no console login can take: the reaper and the
                                   // administrators still get in when the rest are full.
                                   "superuser_reserved_connections = 3\n"
+                                  // A connection that never finishes signing in holds a slot
+                                  // this long at most.
+                                  "authentication_timeout = 10s\n"
                                   "shared_buffers = 128MB\n"
                                   "password_encryption = 'scram-sha-256'\n"
                                   // A CSV log the database reads back to audit failed
@@ -310,10 +313,16 @@ Status LocalCluster::initialize()
         return Error::make(
             Error::Kind::Io,
             QStringLiteral("Cannot write %1: %2").arg(hba.fileName(), hba.errorString()));
+    // Console and writer logins reach the ledger database only: in another database (say
+    // `postgres`) a session role could own objects the reaper cannot drop.
     QString hbaText = QStringLiteral("# Written by ledger-console's LocalCluster\n"
                                      "local all %1 trust\n"
+                                     "local %3 all %2\n"
+                                     "local all +console_operator,+console_supervisor,"
+                                     "+console_auditor,+console_compliance,+console_broker,"
+                                     "+ledger_writer reject\n"
                                      "local all all %2\n")
-                          .arg(m_settings.superuser, m_settings.localAuth);
+                          .arg(m_settings.superuser, m_settings.localAuth, m_settings.database);
     if (!m_settings.extraHba.isEmpty())
         hbaText += m_settings.extraHba + QLatin1Char('\n');
     hba.write(hbaText.toUtf8());

@@ -111,33 +111,45 @@ int revokeSessions(Connection &admin, const QString &operatorName)
 
 ReapReport reap(Connection &admin)
 {
-    // Two transactions: the reaper must work even when the server log cannot be read.
-    ReapReport report = db::guarded([&] {
-        pqxx::work tx(db::native(admin));
-        const auto r = tx.exec("SELECT sessions_reaped, connections_terminated, roles_kept, "
-                               "sessions_revoked, idle_terminated, transactions_terminated "
-                               "FROM access.reap()");
-        tx.commit();
-        ReapReport out;
-        out.sessionsReaped = r[0][0].as<int>();
-        out.connectionsTerminated = r[0][1].as<int>();
-        out.rolesKept = r[0][2].as<int>();
-        out.sessionsRevoked = r[0][3].as<int>();
-        out.idleTerminated = r[0][4].as<int>();
-        out.transactionsTerminated = r[0][5].as<int>();
-        return out;
-    });
+    // Two transactions: the reaper must work even when the server log cannot be read, and
+    // the log is read even when the reaper failed.
+    ReapReport report;
+    std::optional<DbException> reapFailure;
+    try {
+        report = db::guarded([&] {
+            pqxx::work tx(db::native(admin));
+            const auto r = tx.exec("SELECT sessions_reaped, connections_terminated, roles_kept, "
+                                   "sessions_revoked, idle_terminated, transactions_terminated "
+                                   "FROM access.reap()");
+            tx.commit();
+            ReapReport out;
+            out.sessionsReaped = r[0][0].as<int>();
+            out.connectionsTerminated = r[0][1].as<int>();
+            out.rolesKept = r[0][2].as<int>();
+            out.sessionsRevoked = r[0][3].as<int>();
+            out.idleTerminated = r[0][4].as<int>();
+            out.transactionsTerminated = r[0][5].as<int>();
+            return out;
+        });
+    } catch (const DbException &e) {
+        reapFailure = e;
+    }
     try {
         db::guarded([&] {
             pqxx::work tx(db::native(admin));
-            const auto f = tx.exec("SELECT access.collect_signin_failures()");
+            const auto f = tx.exec("SELECT access.collect_signin_failures(), "
+                                   "access.server_log_backlog()");
             tx.commit();
             if (!f[0][0].is_null())
                 report.signinFailures = f[0][0].as<int>();
+            if (!f[0][1].is_null())
+                report.logBacklogBytes = f[0][1].as<qint64>();
         });
     } catch (const DbException &e) {
         report.collectorError = e.error().message;
     }
+    if (reapFailure)
+        throw *reapFailure;
     return report;
 }
 

@@ -76,6 +76,9 @@ struct ReapReport
     // collector failed (collectorError says why; the reaping above is done regardless).
     std::optional<int> signinFailures;
     QString collectorError;
+    // Bytes of the current server log not read yet (a log written faster than the
+    // collector reads it falls behind); empty without a CSV log.
+    std::optional<qint64> logBacklogBytes;
 };
 
 // Administrators (a superuser connection). Secrets are printable ASCII; only their SCRAM

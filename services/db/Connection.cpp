@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -563,6 +564,37 @@ QString withCredentials(const QString &dsn, const QString &user, const QString &
     if (!out.isEmpty())
         out += QLatin1Char(' ');
     return out + QStringLiteral("user=%1 password=%2").arg(dsnQuote(user), dsnQuote(password));
+}
+
+QString withVerifiedTlsForSecrets(const QString &dsn)
+{
+    QString host = qEnvironmentVariable("PGHOST");
+    QString sslMode = qEnvironmentVariable("PGSSLMODE");
+    char *error = nullptr;
+    PQconninfoOption *options = ::PQconninfoParse(db::toStd(dsn).c_str(), &error);
+    if (!options) {
+        ::PQfreemem(error);
+        return dsn; // not a valid string: the connection itself will say so
+    }
+    for (const PQconninfoOption *o = options; o->keyword; ++o) {
+        if (!o->val)
+            continue;
+        if (std::strcmp(o->keyword, "host") == 0 || std::strcmp(o->keyword, "hostaddr") == 0)
+            host = QString::fromUtf8(o->val);
+        else if (std::strcmp(o->keyword, "sslmode") == 0)
+            sslMode = QString::fromUtf8(o->val);
+    }
+    ::PQconninfoFree(options);
+    if (!sslMode.isEmpty())
+        return dsn;
+    // Several hosts (a,b): each must be local for the default to stay.
+    const QStringList hosts = host.split(QLatin1Char(','), Qt::SkipEmptyParts);
+    const bool local = hosts.isEmpty() || std::all_of(hosts.begin(), hosts.end(), [](const QString &h) {
+                           return ServerProfile::isLocalHost(h.trimmed());
+                       });
+    if (local)
+        return dsn;
+    return dsn.trimmed() + QStringLiteral(" sslmode=verify-full");
 }
 
 QString redactDsn(const QString &dsn)

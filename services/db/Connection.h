@@ -154,4 +154,11 @@ QString withCredentials(const QString &dsn, const QString &user, const QString &
 // messages and logs.
 QString redactDsn(const QString &dsn);
 
+// For a direct connection that will carry an operator's long-lived secret (ledgerctl's
+// `access session issue`): when the connection string leaves the TLS mode to libpq (whose
+// default, prefer, lets anyone on the path pose as the server and ask for the password in
+// clear) and the server is not on this machine (ServerProfile::isLocalHost, the PGHOST
+// variable included), sslmode=verify-full is added. An explicit sslmode is kept.
+QString withVerifiedTlsForSecrets(const QString &dsn);
+
 } // namespace ledger

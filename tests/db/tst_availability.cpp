@@ -19,6 +19,7 @@
 #include "db/LedgerRepository.h"
 #include "session/ScramVerifier.h"
 
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QRegularExpression>
 #include <QScopeGuard>
@@ -515,6 +516,148 @@ private Q_SLOTS:
         QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
         QVERIFY(scalar(QStringLiteral("SELECT audit.seal_bound() = last_value FROM "
                                       "audit.events_id_seq")) == QLatin1String("t"));
+    }
+
+    // The attack on the reaper: a session that left an ALTER ROLE of itself uncommitted holds
+    // its own pg_authid row, so that the reaper's ALTER ROLE ... NOLOGIN waited, hit the lock
+    // timeout and rolled back the whole run (every session, every event) one run after the
+    // other. Now its backends are ended first and each session is reaped on its own.
+    void theReaperCannotBeHeldByASession()
+    {
+        addOperator(QStringLiteral("hal"), {QStringLiteral("console_operator")});
+        const auto holder = issue(QStringLiteral("hal"), 2);
+        const auto ended = issue(QStringLiteral("hal"));
+        {
+            Connection e(sessionDsn(ended));
+            AccessRepository::endSession(e);
+        }
+        SqlSession h(sessionDsn(holder));
+        const int hPid = h.backendPid();
+        std::thread holding([&] {
+            h.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
+                                 "ALTER ROLE %1 PASSWORD 'held'; SELECT pg_sleep(60)")
+                      .arg(holder.role));
+        });
+        const auto joinHolding = qScopeGuard([&] { holding.join(); });
+        // Holding its role's row, and expired: the reaper must end it.
+        QTRY_COMPARE_WITH_TIMEOUT(scalar(QStringLiteral("SELECT count(*) FROM pg_locks l WHERE "
+                                                        "l.pid = $1 AND l.granted AND l.locktype = "
+                                                        "'transactionid'"),
+                                         {QString::number(hPid)}),
+                                  QStringLiteral("1"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentDateTimeUtc() > holder.expiresAt.addMSecs(200),
+                                 10000);
+        Connection admin(m_db.adminDsn());
+        AccessRepository::ReapReport report;
+        try {
+            report = AccessRepository::reap(admin);
+        } catch (const DbException &e) {
+            QFAIL(qPrintable(QStringLiteral("the reaper failed: ") + e.error().describe()));
+        }
+        QVERIFY(report.sessionsReaped >= 2);
+        for (const QString &role : {holder.role, ended.role})
+            QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = $1"), {role}),
+                     QStringLiteral("0"));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = $1"),
+                        {QString::number(hPid)}),
+                 QStringLiteral("0"));
+    }
+
+    // The attack on the audit chain: an auditor's audit.seal() in a transaction left open
+    // held the chain's lock for as long as it liked (it writes nothing when nothing is
+    // pending, so no writing-transaction rule saw it). A console transaction holding a
+    // ledger lock is ended like one that wrote something.
+    void aHeldChainLockIsLetGo()
+    {
+        const QString saved =
+            scalar(QStringLiteral("SELECT max_writing_transaction::text FROM access.settings"));
+        const auto restore = qScopeGuard([&] {
+            setSettings(QStringLiteral("max_writing_transaction = '%1'").arg(saved));
+        });
+        QVERIFY(setSettings(QStringLiteral("max_writing_transaction = '1 second'")));
+        QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
+        addOperator(QStringLiteral("aud"), {QStringLiteral("console_auditor")});
+        const auto auditor = issue(QStringLiteral("aud"));
+        SqlSession a(sessionDsn(auditor));
+        const int aPid = a.backendPid();
+        std::thread holding([&] {
+            a.run(QStringLiteral("BEGIN; SELECT audit.seal(); SELECT pg_sleep(60)"));
+        });
+        const auto joinHolding = qScopeGuard([&] { holding.join(); });
+        QTRY_COMPARE_WITH_TIMEOUT(
+            scalar(QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity x ON x.pid "
+                                  "= l.pid WHERE l.pid = $1 AND l.locktype = 'advisory' AND "
+                                  "l.granted AND x.xact_start < clock_timestamp() - interval "
+                                  "'1.5 seconds'"),
+                   {QString::number(aPid)}),
+            QStringLiteral("1"), 10000);
+        QCOMPARE(scalar(QStringLiteral("SELECT pg_current_xact_id_if_assigned() IS NULL")),
+                 QStringLiteral("t")); // (ours; the auditor's wrote nothing either)
+        Connection admin(m_db.adminDsn());
+        QCOMPARE(AccessRepository::reap(admin).transactionsTerminated, 1);
+        QCOMPARE(scalar(QStringLiteral("SELECT details->>'reason' FROM audit.events WHERE action = "
+                                       "'session.transaction_terminated' AND (details->>'pid')::int = $1"),
+                        {QString::number(aPid)}),
+                 QStringLiteral("writing transaction open too long"));
+        QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
+    }
+
+    // Writer logins (services) are held to limits too: a transaction left idle with the
+    // accounts locked, and one open past max_writer_transaction, are ended. Long read-only
+    // console transactions (pinning old rows, blocking DDL) end at max_transaction.
+    void writersAndLongReadsAreHeldToLimits()
+    {
+        const QStringList saved =
+            m_admin
+                ->exec(QStringLiteral("SELECT idle_in_transaction_timeout::text, "
+                                      "max_writer_transaction::text, max_transaction::text FROM "
+                                      "access.settings"))
+                .rows.value(0);
+        QCOMPARE(saved.size(), 3);
+        const auto restore = qScopeGuard([&] {
+            setSettings(QStringLiteral("idle_in_transaction_timeout = '%1', max_writer_transaction "
+                                       "= '%2', max_transaction = '%3'")
+                            .arg(saved[0], saved[1], saved[2]));
+        });
+        QVERIFY(setSettings(QStringLiteral("idle_in_transaction_timeout = '1 second', "
+                                           "max_writer_transaction = '2 seconds', "
+                                           "max_transaction = '1 second'")));
+        const QString writerDsn = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        SqlSession idle(writerDsn), busy(writerDsn);
+        addOperator(QStringLiteral("rita"), {QStringLiteral("console_auditor")});
+        const auto reader = issue(QStringLiteral("rita"));
+        SqlSession r(sessionDsn(reader));
+        const QList<int> pids{idle.backendPid(), busy.backendPid(), r.backendPid()};
+        QVERIFY(idle.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
+                                        "SELECT ledger.lock_accounts(ARRAY['AV-CASH', 'AV-DEP'])"))
+                    .ok);
+        std::thread busyThread([&] { busy.run(QStringLiteral("BEGIN; SELECT pg_sleep(60)")); });
+        std::thread readThread(
+            [&] { r.run(QStringLiteral("SELECT pg_sleep(60) FROM ledger.account_list LIMIT 1")); });
+        const auto joinThreads = qScopeGuard([&] {
+            busyThread.join();
+            readThread.join();
+        });
+        QStringList pidList;
+        for (int pid : pids)
+            pidList << QString::number(pid);
+        const QString pidArray = QLatin1Char('{') + pidList.join(QLatin1Char(',')) + QLatin1Char('}');
+        Connection admin(m_db.adminDsn());
+        const auto alive = [&] {
+            AccessRepository::reap(admin);
+            return scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
+                          {pidArray})
+                .toInt();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(alive(), 0, 20000);
+        QCOMPARE(scalar(QStringLiteral("SELECT string_agg(object_type || ': ' || (details->>'reason'), ', ' "
+                                       "ORDER BY array_position($1::int[], (details->>'pid')::int)) FROM "
+                                       "audit.events WHERE action IN ('session.idle_terminated', "
+                                       "'session.transaction_terminated') "
+                                       "AND (details->>'pid')::int = ANY ($1::int[])"),
+                        {pidArray}),
+                 QStringLiteral("writer: idle in a transaction, writer: transaction open too long, "
+                                "session: transaction open too long"));
     }
 
     // 14 concurrent sign-ins of one operator, each in a transaction whose snapshot was

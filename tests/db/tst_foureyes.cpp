@@ -200,6 +200,22 @@ private Q_SLOTS:
                    {{QStringLiteral("CARD-USD"), QStringLiteral("10.00"), QStringLiteral("USD")},
                     {QStringLiteral("CUST-USD"), QStringLiteral("-10.00"), QStringLiteral("USD")}})
             << QStringLiteral("LG037");
+        // Legs that cancel out on one account moved nothing the rules saw, yet posted (and
+        // showed) any amount, in any currency.
+        QTest::newRow("wrong amount, with legs that cancel out")
+            << QStringLiteral("WRONG_AMOUNT")
+            << rebook(at, {{QStringLiteral("CARD"), QStringLiteral("12.00")},
+                           {QStringLiteral("CUST"), QStringLiteral("-12.00")},
+                           {QStringLiteral("X1"), QStringLiteral("49000.00")},
+                           {QStringLiteral("X1"), QStringLiteral("-49000.00")}})
+            << QStringLiteral("LG037");
+        QTest::newRow("wrong account, with another currency that cancels out")
+            << QStringLiteral("WRONG_ACCOUNT")
+            << rebook(at, {{QStringLiteral("CARD"), QStringLiteral("10.00")},
+                           {QStringLiteral("CUST2"), QStringLiteral("-10.00")},
+                           {QStringLiteral("CUST-USD"), QStringLiteral("9000.00"), QStringLiteral("USD")},
+                           {QStringLiteral("CUST-USD"), QStringLiteral("-9000.00"), QStringLiteral("USD")}})
+            << QStringLiteral("LG037");
         QTest::newRow("duplicate takes no rebook")
             << QStringLiteral("DUPLICATE") << rebook(at, legs("CARD", "CUST", "12.00"))
             << QStringLiteral("LG037");

@@ -269,9 +269,15 @@ private Q_SLOTS:
         QString lo;
         {
             SqlSession session(dsnAs(c.role, c.password));
-            const auto r = session.exec(QStringLiteral("SELECT lo_from_bytea(0, 'kept forever?')"));
-            QVERIFY2(r.ok, qPrintable(r.message));
-            lo = r.rows.first().first();
+            // A login creates no large object in the ledger database any more (storage
+            // without a quota, and an object that kept its role from being dropped)...
+            for (const char *sql : {"SELECT lo_from_bytea(0, 'kept forever?')", "SELECT lo_create(0)",
+                                    "SELECT lo_creat(-1)"})
+                QCOMPARE(session.exec(QString::fromLatin1(sql)).sqlState, QStringLiteral("42501"));
+            // ...and whatever a session role still came to own (here one the superuser gave
+            // it) is dropped with it.
+            lo = m_admin->scalar(QStringLiteral("SELECT lo_from_bytea(0, 'kept forever?')"));
+            QVERIFY(m_admin->exec(QStringLiteral("ALTER LARGE OBJECT %1 OWNER TO %2").arg(lo, c.role)).ok);
             QVERIFY(session.exec(QStringLiteral("SELECT access.end_session()")).ok);
         }
         Connection admin(m_db.adminDsn());
@@ -289,6 +295,15 @@ private Q_SLOTS:
                       "SELECT reaped_at IS NOT NULL FROM access.sessions WHERE role_name = $1"),
                   {c.role}),
             QStringLiteral("t"));
+        // Console logins reach no other database, where they could own what the reaper
+        // cannot drop (the private clusters' pg_hba; production: see the README).
+        const auto c2 = issue(QStringLiteral("pam"), QStringLiteral("pam-long-lived-secret"));
+        const Error elsewhere = errorOf([&] {
+            Connection other(
+                withCredentials(m_db.adminDsn(QStringLiteral("postgres")), c2.role, c2.password));
+        });
+        QVERIFY2(elsewhere.kind == Error::Kind::Authentication && elsewhere.sqlState == QLatin1String("28000"),
+                 qPrintable(elsewhere.describe()));
     }
 
     // Disabling an operator ends the broker connections it holds open.

@@ -162,6 +162,43 @@ private Q_SLOTS:
                     .ok);
     }
 
+    // ledgerctl sends an operator's long-lived secret (access session issue): libpq's own
+    // default (prefer) would let anyone on the path pose as a server that asks for the
+    // password in clear. Away from this machine the secret goes only over verified TLS.
+    void secretsGoOnlyToVerifiedServers_data()
+    {
+        QTest::addColumn<QString>("dsn");
+        QTest::addColumn<QString>("pgHost");
+        QTest::addColumn<bool>("added");
+        QTest::newRow("a network name") << "host=db.example.com dbname=ledger" << "" << true;
+        QTest::newRow("an address") << "host=10.20.30.40 port=5433" << "" << true;
+        QTest::newRow("PGHOST names one") << "dbname=ledger" << "db.example.com" << true;
+        QTest::newRow("one of several hosts") << "host=localhost,db.example.com" << "" << true;
+        QTest::newRow("an explicit mode stays") << "host=db.example.com sslmode=require" << "" << false;
+        QTest::newRow("a socket") << "host=/run/postgresql dbname=ledger" << "" << false;
+        QTest::newRow("localhost") << "host=localhost" << "" << false;
+        QTest::newRow("loopback") << "host=127.0.0.1" << "" << false;
+        QTest::newRow("nothing: libpq's socket") << "dbname=ledger" << "" << false;
+    }
+
+    void secretsGoOnlyToVerifiedServers()
+    {
+        QFETCH(QString, dsn);
+        QFETCH(QString, pgHost);
+        QFETCH(bool, added);
+        const QByteArray saved = qgetenv("PGHOST");
+        if (pgHost.isEmpty())
+            qunsetenv("PGHOST");
+        else
+            qputenv("PGHOST", pgHost.toUtf8());
+        const QString out = withVerifiedTlsForSecrets(dsn);
+        if (saved.isNull())
+            qunsetenv("PGHOST");
+        else
+            qputenv("PGHOST", saved);
+        QCOMPARE(out, added ? dsn + QStringLiteral(" sslmode=verify-full") : dsn);
+    }
+
     void verifyFullIsTheDefaultAwayFromThisMachine_data()
     {
         QTest::addColumn<QString>("host");

@@ -553,6 +553,35 @@ private Q_SLOTS:
         QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("statement")));
     }
 
+    // A value someone chose (an object id reported by a console, an operator name) is shown
+    // as the text it is: QLabel's default would render it as rich text, and an event could
+    // then draw "Verified by the audit chain" in green in an auditor's detail pane.
+    void detailsShowValuesAsText()
+    {
+        const QString forged =
+            QStringLiteral("<font color=green>1000-CASH-EUR</font><br><b>Verified by the audit chain</b>");
+        test::SqlSession admin(m_db.adminDsn());
+        QVERIFY(admin.exec(QStringLiteral("SELECT audit.record_as('<b>alice</b>', 'x', 'search.run', "
+                                          "'account', $1, '{}', '{}')"),
+                           {forged})
+                    .ok);
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
+        AuditLogView view(&worker);
+        view.resize(1280, 800);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        waitUntilLoaded(view);
+        QTableView *table = view.tableView();
+        table->setFocus();
+        QTest::keyClick(table, Qt::Key_Home, Qt::ControlModifier);
+        auto *object = child<QLabel>(&view, "detailObject");
+        QTRY_COMPARE(object->text(), QStringLiteral("account ") + forged);
+        QCOMPARE(object->textFormat(), Qt::PlainText);
+        QCOMPARE(child<QLabel>(&view, "detailOperator")->textFormat(), Qt::PlainText);
+        QCOMPARE(child<QLabel>(&view, "detailOperator")->text(), QStringLiteral("<b>alice</b>"));
+        screenshot(&view, "audit-log-plain-text.png");
+    }
+
     void reportsWhereAChainWasTamperedWith()
     {
         // Change one event's details as the superuser, past the append-only trigger.

@@ -158,6 +158,9 @@ private Q_SLOTS:
                           Qt::LeftButton);
         QTRY_VERIFY(login.isVisible());
         QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("operator"))->isReadOnly());
+        // The same server, as secure as before: only the secret may be given.
+        QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("host"))->isReadOnly());
+        QVERIFY(!login.findChild<QComboBox *>(QStringLiteral("sslMode"))->isEnabled());
         QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(),
                                  10000); // found in the keychain
         QVERIFY(secretField->text().isEmpty());
@@ -202,6 +205,47 @@ private Q_SLOTS:
                  qPrintable(lock->findChild<QLabel *>(QStringLiteral("lockReason"))->text()));
         QVERIFY(
             secrets.remove(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir())).isValid());
+    }
+
+    // A secret stored for one server is sent to that server only: with the server fields
+    // changed, the dialog asks for the secret instead of sending the stored one elsewhere.
+    void aStoredSecretGoesOnlyToItsServer()
+    {
+        if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real"))
+            QSKIP("needs a Secret Service");
+        SecretStore secrets(QStringLiteral("ledger-console-test-server"));
+        const QString key = QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir());
+        auto written = secrets.write(key, m_secret);
+        QTRY_VERIFY_WITH_TIMEOUT(written.isFinished(), 10000);
+        QVERIFY(written.result().ok());
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        ConsoleSession session(&worker);
+        LoginDialog login(&session, &secrets);
+        login.setProfile(profile());
+        login.setOperator(QStringLiteral("olga"));
+        login.show();
+        auto *secretField = login.findChild<QLineEdit *>(QStringLiteral("secret"));
+        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000);
+        // Another server, typed in the dialog (127.0.0.1:1, where nothing listens).
+        auto *host = login.findChild<QLineEdit *>(QStringLiteral("host"));
+        host->setText(QStringLiteral("127.0.0.1"));
+        QSignalSpy failed(&session, &ConsoleSession::signInFailed);
+        login.signIn();
+        QCOMPARE(login.findChild<QLabel *>(QStringLiteral("message"))->text(),
+                 QStringLiteral("Type your secret."));
+        QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
+        QVERIFY(secretField->placeholderText().isEmpty());
+        // Back to its own server, the stored secret is found again and used.
+        host->setText(m_db.dataDir());
+        login.signIn(); // looks it up for this server
+        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000);
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        login.signIn();
+        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QCOMPARE(failed.count(), 0);
+        session.signOut();
+        auto removed = secrets.remove(key);
+        QTRY_VERIFY_WITH_TIMEOUT(removed.isFinished(), 10000);
     }
 
     void activityRenewsTheSession()

@@ -341,6 +341,55 @@ private Q_SLOTS:
         }
     }
 
+    // Text a writer chose reaches a spreadsheet or a terminal when rows are copied: a cell
+    // that a spreadsheet would run as a formula starts with an apostrophe, and control and
+    // direction characters come out escaped.
+    void copiedRowsCannotCarryFormulasOrControls()
+    {
+        const QString description = QStringLiteral("=HYPERLINK(\"http://evil.example\",\"refund\")") +
+                                    QChar(0x202e) + QStringLiteral("\x1b[2J");
+        for (const char *sql :
+             {"SELECT ledger.open_account('HOSTILE-A', 'Hostile a', 'EUR', 'asset')",
+              "SELECT ledger.open_account('HOSTILE-B', 'Hostile b', 'EUR', 'liability')"})
+            QVERIFY(m_admin->exec(QString::fromLatin1(sql)).ok);
+        const auto posted = m_admin->exec(
+            QStringLiteral("SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
+                           "'hostile-1', 'effective_at', '2026-11-01T00:00:00Z', 'description', $1::text, "
+                           "'external_ref', '@SUM(1+1)*cmd', 'legs', '[{\"account\": \"HOSTILE-A\", "
+                           "\"amount\": \"1\", \"currency\": \"EUR\"}, {\"account\": \"HOSTILE-B\", "
+                           "\"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))"),
+            {description});
+        QVERIFY2(posted.ok, qPrintable(posted.message));
+
+        DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")),
+                        QStringLiteral("tst_timeline_copy"));
+        AccountWorkspace workspace(&worker);
+        workspace.resize(1200, 800);
+        workspace.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&workspace));
+        TimelineModel *model = workspace.timelineModel();
+        QSignalSpy counted(model, &TimelineModel::countChanged);
+        workspace.openAccount(QStringLiteral("HOSTILE-A"));
+        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
+        QTRY_COMPARE(model->rowCount(), 1);
+        QTRY_VERIFY(model->entryAt(0).has_value());
+        QTableView *table = workspace.timelineView()->tableView();
+        table->selectRow(0);
+        table->setFocus();
+        QTest::keyClick(table, Qt::Key_C, Qt::ControlModifier);
+        const QMimeData *copied = QApplication::clipboard()->mimeData();
+        QVERIFY(copied);
+        for (const QString &text :
+             {copied->text(), QString::fromUtf8(copied->data(QStringLiteral("text/csv")))}) {
+            QVERIFY2(text.contains(QLatin1String("'=HYPERLINK")), qPrintable(text));
+            QVERIFY2(text.contains(QLatin1String("'@SUM(1+1)*cmd")), qPrintable(text));
+            QVERIFY2(text.contains(QLatin1String("\\u202e\\x1b[2J")), qPrintable(text));
+            QVERIFY(!text.contains(QChar(0x1b)) && !text.contains(QChar(0x202e)));
+        }
+        // Amounts keep their sign: only free text is guarded.
+        QVERIFY(QString::fromUtf8(copied->data(QStringLiteral("text/csv"))).contains(QLatin1String(",1.00,")));
+    }
+
     void lostConnectionShowsABannerAndRetryRecovers()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")),

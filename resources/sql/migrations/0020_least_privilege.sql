@@ -98,6 +98,12 @@ BEGIN
 END
 $advisory$;
 
+-- Large objects: nothing of the ledger uses them, and a login that creates one owns
+-- something outside the ledger's tables (storage without a quota, and an object that keeps
+-- its role from being dropped). Nobody but a superuser creates them here.
+REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+                          pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
+
 -------------------------------------------------------------------------------------------
 -- The audit loopback goes (a refusal is recorded from the server log: 0022).
 -------------------------------------------------------------------------------------------
@@ -359,48 +365,68 @@ BEGIN
 END
 $$;
 
--- Server-side limits on the console's roles' backends, which no session can lift: sessions
--- idle (or idle in a transaction) longer than their limits, broker logins idle longer than
--- theirs, and any of them whose transaction has written something (it holds row locks and
--- the audit announcement that keeps the sealer's floor down) and has been open longer than
--- p_writing_transaction, whatever it is doing now. What was terminated comes back for the
--- audit trail, with the reason.
-CREATE FUNCTION ledger_priv.terminate_idle(p_session_idle interval, p_idle_in_transaction interval,
-                                          p_broker_idle interval, p_writing_transaction interval)
-RETURNS TABLE (role_name text, pid integer, state text, idle_for interval, reason text)
+-- Server-side limits on backends, which no login can lift (it may SET its own timeouts):
+--  * console session roles and broker logins: idle (sessions and brokers have their own
+--    limits), idle in a transaction, a transaction that wrote something or holds an
+--    advisory lock of this database (the audit chain's, an idempotency key's) open longer
+--    than p_writing, any transaction open longer than p_transaction;
+--  * writer logins (members of ledger_writer): idle in a transaction, or any transaction
+--    open longer than p_writer_transaction.
+-- Superusers and roles with other powers are never touched. What was terminated comes back
+-- for the audit trail, with the reason.
+CREATE FUNCTION ledger_priv.terminate_over_limits(p_session_idle interval, p_idle_in_transaction interval,
+                                                 p_broker_idle interval, p_writing interval,
+                                                 p_transaction interval, p_writer_transaction interval)
+RETURNS TABLE (role_name text, pid integer, state text, seconds integer, reason text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a record;
+    v_now timestamptz := clock_timestamp();
 BEGIN
-    IF p_session_idle < interval '1 second' OR p_idle_in_transaction < interval '1 second'
-       OR p_broker_idle < interval '1 second' OR p_writing_transaction < interval '1 second' THEN
+    IF least(p_session_idle, p_idle_in_transaction, p_broker_idle, p_writing, p_transaction,
+             p_writer_transaction) < interval '1 second' THEN
         RAISE EXCEPTION 'Backend limits must be at least a second' USING ERRCODE = '22023';
     END IF;
     -- Chosen first, terminated one by one: a WHERE clause may evaluate its conditions in
     -- any order, and the termination must never run for a backend the filters exclude.
-    FOR a IN SELECT * FROM (
-                 SELECT x.usename::text AS usename, x.pid, x.state,
-                        clock_timestamp() - CASE WHEN x.backend_xid IS NOT NULL
-                                                      AND x.xact_start < clock_timestamp() - p_writing_transaction
-                                                 THEN x.xact_start ELSE x.state_change END AS idle_for,
-                        CASE WHEN x.backend_xid IS NOT NULL AND x.xact_start < clock_timestamp() - p_writing_transaction
-                                 THEN 'writing transaction open too long'
-                             WHEN x.state LIKE 'idle in transaction%' AND x.state_change < clock_timestamp() - p_idle_in_transaction
-                                 THEN 'idle in a transaction'
-                             WHEN x.state = 'idle' AND x.state_change < clock_timestamp()
-                                      - CASE WHEN x.usename LIKE 'lc\_op\_%' THEN p_broker_idle ELSE p_session_idle END
-                                 THEN 'idle'
-                        END AS reason
-                 FROM pg_catalog.pg_stat_activity x
-                 WHERE x.backend_type = 'client backend' AND x.pid <> pg_backend_pid()
-                   AND x.usename ~ '^lc_(s_[a-z][a-z0-9_]{1,40}_[0-9a-f]{12}|op_[a-z][a-z0-9_]{1,40})$'
-                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = x.usename AND r.rolsuper)) c
-             WHERE c.reason IS NOT NULL
+    FOR a IN
+        WITH b AS (
+            SELECT x.usename::text AS usename, x.pid, x.state, x.state_change, x.xact_start,
+                   x.backend_xid IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                              WHERE l.pid = x.pid AND l.locktype = 'advisory' AND l.granted
+                                AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                  WHERE d.datname = current_database())) AS writing,
+                   CASE WHEN x.usename ~ '^lc_s_[a-z][a-z0-9_]{1,40}_[0-9a-f]{12}$' THEN 'session'
+                        WHEN x.usename ~ '^lc_op_[a-z][a-z0-9_]{1,40}$' THEN 'broker'
+                        ELSE 'writer' END AS kind
+            FROM pg_catalog.pg_stat_activity x
+            JOIN pg_catalog.pg_roles r ON r.oid = x.usesysid
+            WHERE x.backend_type = 'client backend' AND x.pid <> pg_backend_pid()
+              AND NOT (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls)
+              AND (x.usename ~ '^lc_(s_[a-z][a-z0-9_]{1,40}_[0-9a-f]{12}|op_[a-z][a-z0-9_]{1,40})$'
+                   OR pg_has_role(x.usesysid, 'ledger_writer', 'MEMBER')))
+        SELECT b.*, CASE
+                   WHEN b.kind = 'writer' THEN
+                       CASE WHEN b.xact_start < v_now - p_writer_transaction THEN 'transaction open too long'
+                            WHEN b.state LIKE 'idle in transaction%' AND b.state_change < v_now - p_idle_in_transaction
+                                THEN 'idle in a transaction' END
+                   WHEN b.writing AND b.xact_start < v_now - p_writing THEN 'writing transaction open too long'
+                   WHEN b.xact_start < v_now - p_transaction THEN 'transaction open too long'
+                   WHEN b.state LIKE 'idle in transaction%' AND b.state_change < v_now - p_idle_in_transaction
+                       THEN 'idle in a transaction'
+                   WHEN b.state = 'idle' AND b.state_change < v_now
+                            - CASE WHEN b.kind = 'broker' THEN p_broker_idle ELSE p_session_idle END THEN 'idle'
+               END AS why
+        FROM b
     LOOP
+        CONTINUE WHEN a.why IS NULL;
         IF pg_terminate_backend(a.pid, 5000) THEN
-            role_name := a.usename; pid := a.pid; state := a.state; idle_for := a.idle_for; reason := a.reason;
+            role_name := a.usename; pid := a.pid; state := a.state; reason := a.why;
+            seconds := round(extract(epoch FROM v_now - CASE WHEN a.why LIKE '%transaction open%'
+                                                             THEN a.xact_start ELSE a.state_change END));
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -423,7 +449,7 @@ BEGIN
         ('ledger_priv.drop_session_role(text)', 'ledger_role_admin', 'ledger_owner'),
         ('ledger_priv.verifier_digest(text)', 'ledger_role_admin', 'ledger_owner'),
         ('ledger_priv.terminate_backends(text)', 'ledger_session_control', 'ledger_owner'),
-        ('ledger_priv.terminate_idle(interval, interval, interval, interval)', 'ledger_session_control', 'ledger_owner')
+        ('ledger_priv.terminate_over_limits(interval, interval, interval, interval, interval, interval)', 'ledger_session_control', 'ledger_owner')
     ) AS t(fn, owner, also)
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO %I', f.fn, f.owner);
@@ -466,7 +492,12 @@ ALTER TABLE access.settings
     ADD COLUMN session_connection_limit integer  NOT NULL DEFAULT 4 CHECK (session_connection_limit BETWEEN 1 AND 20),
     ADD COLUMN max_open_sessions        integer  NOT NULL DEFAULT 3 CHECK (max_open_sessions BETWEEN 1 AND 50),
     ADD COLUMN broker_idle_timeout      interval NOT NULL DEFAULT '1 minute' CHECK (broker_idle_timeout >= interval '1 second'),
-    ADD COLUMN max_writing_transaction  interval NOT NULL DEFAULT '1 minute' CHECK (max_writing_transaction >= interval '1 second'),
+    -- A console transaction that wrote something, or holds a ledger lock (the audit chain's,
+    -- say), is ended past this; any console transaction past max_transaction; a writer
+    -- login's past max_writer_transaction (its batches are long, its idle transactions not).
+    ADD COLUMN max_writing_transaction  interval NOT NULL DEFAULT '15 seconds' CHECK (max_writing_transaction >= interval '1 second'),
+    ADD COLUMN max_transaction          interval NOT NULL DEFAULT '10 minutes' CHECK (max_transaction >= interval '1 second'),
+    ADD COLUMN max_writer_transaction   interval NOT NULL DEFAULT '30 minutes' CHECK (max_writer_transaction >= interval '1 second'),
     ADD CONSTRAINT settings_idle_positive CHECK (idle_session_timeout >= interval '1 second'
                                                  AND idle_in_transaction_timeout >= interval '1 second');
 
@@ -511,6 +542,24 @@ BEGIN
 END
 $$;
 
+-- NOLOGIN for a console role. A role that holds its own pg_authid row (an ALTER ROLE of
+-- itself left uncommitted) would make that wait: after a second its backends are ended,
+-- which lets go of the row, and then it is done.
+CREATE FUNCTION access.disable_login(p_role text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, access, pg_temp
+SET lock_timeout = '1s'
+AS $$
+BEGIN
+    BEGIN
+        PERFORM ledger_priv.set_login(p_role, false);
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM ledger_priv.terminate_backends(p_role);
+        PERFORM ledger_priv.set_login(p_role, false);
+    END;
+END
+$$;
+
 -- Revokes one session now: refused at its next call (LG042), no new logins; the reaper
 -- terminates its connections and drops the role.
 CREATE FUNCTION access.revoke_session(p_role text, p_reason text) RETURNS boolean
@@ -526,7 +575,7 @@ BEGIN
     IF v_operator IS NULL THEN
         RETURN false;
     END IF;
-    PERFORM ledger_priv.set_login(p_role, false);
+    PERFORM access.disable_login(p_role);
     PERFORM audit.record('session.revoked', 'session', p_role,
                          jsonb_build_object('operator', v_operator, 'reason', p_reason));
     RETURN true;
@@ -553,13 +602,6 @@ DECLARE
     v_expires timestamptz;
     v_max timestamptz;
 BEGIN
-    -- Failed sign-ins and refusals before this one are on record before its session.issued
-    -- event. A log that cannot be read must not lock everybody out.
-    BEGIN
-        PERFORM access.collect_signin_failures(8 * 1024 * 1024); -- bounded: 0022
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'ledger: the server log could not be read for the audit trail: %', SQLERRM;
-    END;
     SELECT * INTO v_op FROM access.operators o WHERE o.broker_role = session_user;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Only an operator''s broker login may issue sessions' USING ERRCODE = '42501';
@@ -596,6 +638,16 @@ BEGIN
     IF v_ttl < interval '1 second' OR v_ttl > v_cfg.max_ttl THEN
         RAISE EXCEPTION 'A session lasts from 1 second to % at a time, not %', v_cfg.max_ttl, v_ttl USING ERRCODE = 'LG045';
     END IF;
+    -- Failed sign-ins and refusals before this one go on record before its session.issued
+    -- event: a little of the log (1 MiB; the reaper and pg_cron read the rest), and only for
+    -- a sign-in that passed every check above, so that failing calls cannot keep the
+    -- collector busy (it skips when another holds it). A log that cannot be read must not
+    -- lock everybody out.
+    BEGIN
+        PERFORM access.collect_signin_failures(1024 * 1024, false); -- 0022
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'ledger: the server log could not be read for the audit trail: %', SQLERRM;
+    END;
     -- Traceable: the operator's name, then randomness (gen_random_uuid is a CSPRNG).
     v_role := format('lc_s_%s_%s', v_op.name, left(replace(gen_random_uuid()::text, '-', ''), 12));
     v_max := v_now + v_cfg.max_lifetime;
@@ -663,7 +715,7 @@ BEGIN
     IF v_role IS NULL THEN
         RETURN;
     END IF;
-    PERFORM ledger_priv.set_login(v_role, false);
+    PERFORM access.disable_login(v_role);
     PERFORM audit.record('session.ended', 'session', v_role, '{}'::jsonb);
 END
 $$;
@@ -692,9 +744,12 @@ BEGIN
 END
 $$;
 
--- The reaper: password changes, idle limits, then the sessions that ended. Safe to run any
--- time and from several places at once; never touches the server log (the collector runs
--- in a transaction of its own, so one cannot stop the other).
+-- The reaper: password changes, backend limits, then the sessions that ended. Safe to run
+-- any time and from several places at once; never touches the server log (the collector
+-- runs in a transaction of its own, so one cannot stop the other). Each session is dealt
+-- with in a subtransaction of its own: one whose role is held (a session that left an
+-- ALTER ROLE of itself uncommitted) has its backends ended first, and if it still cannot be
+-- done it is noted and left for the next run, never failing the others.
 DROP FUNCTION access.reap();
 CREATE FUNCTION access.reap(OUT sessions_reaped integer, OUT connections_terminated integer, OUT roles_kept integer,
                             OUT sessions_revoked integer, OUT idle_terminated integer,
@@ -712,15 +767,22 @@ BEGIN
     transactions_terminated := 0;
     SELECT * INTO v_cfg FROM access.settings;
 
-    -- Passwords the roles set for themselves.
+    -- Passwords the roles set for themselves: the session's backends go first (an
+    -- uncommitted ALTER ROLE of itself would hold its role), then it is revoked.
     FOR s IN SELECT x.role_name FROM access.sessions x
              WHERE x.ended_at IS NULL AND x.reaped_at IS NULL AND x.expires_at > clock_timestamp()
                AND x.verifier_digest IS DISTINCT FROM ledger_priv.verifier_digest(x.role_name)
              ORDER BY x.role_name FOR UPDATE SKIP LOCKED
     LOOP
-        IF access.revoke_session(s.role_name, 'password_changed') THEN
-            sessions_revoked := sessions_revoked + 1;
-        END IF;
+        BEGIN
+            connections_terminated := connections_terminated + ledger_priv.terminate_backends(s.role_name);
+            IF access.revoke_session(s.role_name, 'password_changed') THEN
+                sessions_revoked := sessions_revoked + 1;
+            END IF;
+        EXCEPTION WHEN lock_not_available OR object_in_use THEN
+            RAISE WARNING 'ledger: session % set its own password but could not be revoked now (%); the next run retries',
+                s.role_name, SQLERRM;
+        END;
     END LOOP;
     FOR s IN SELECT o.name, o.broker_role FROM access.operators o
              WHERE o.secret_mismatch_at IS NULL AND o.disabled_at IS NULL
@@ -734,42 +796,54 @@ BEGIN
                                                 'effect', 'sign-in refused until an administrator sets a new secret'));
     END LOOP;
 
-    -- Idle limits and long writing transactions, whatever the roles set for themselves.
-    FOR s IN SELECT * FROM ledger_priv.terminate_idle(v_cfg.idle_session_timeout, v_cfg.idle_in_transaction_timeout,
-                                                      v_cfg.broker_idle_timeout, v_cfg.max_writing_transaction) i
+    -- Backend limits, whatever the logins set for themselves.
+    FOR s IN SELECT * FROM ledger_priv.terminate_over_limits(v_cfg.idle_session_timeout, v_cfg.idle_in_transaction_timeout,
+                                                             v_cfg.broker_idle_timeout, v_cfg.max_writing_transaction,
+                                                             v_cfg.max_transaction, v_cfg.max_writer_transaction) i
     LOOP
-        IF s.reason = 'writing transaction open too long' THEN
+        IF s.reason LIKE '%transaction open too long' THEN
             transactions_terminated := transactions_terminated + 1;
         ELSE
             idle_terminated := idle_terminated + 1;
         END IF;
-        PERFORM audit.record(CASE WHEN s.reason = 'writing transaction open too long' THEN 'session.transaction_terminated'
+        PERFORM audit.record(CASE WHEN s.reason LIKE '%transaction open too long' THEN 'session.transaction_terminated'
                                   ELSE 'session.idle_terminated' END,
-                             CASE WHEN s.role_name LIKE 'lc\_op\_%' THEN 'operator' ELSE 'session' END,
+                             CASE WHEN s.role_name LIKE 'lc\_op\_%' THEN 'operator'
+                                  WHEN s.role_name LIKE 'lc\_s\_%' THEN 'session' ELSE 'writer' END,
                              coalesce((SELECT o.name FROM access.operators o WHERE o.broker_role = s.role_name), s.role_name),
                              jsonb_build_object('role', s.role_name, 'pid', s.pid, 'state', s.state, 'reason', s.reason,
-                                                'seconds', round(extract(epoch FROM s.idle_for))));
+                                                'seconds', s.seconds));
     END LOOP;
 
-    FOR s IN SELECT x.role_name, x.ended_at, x.expires_at FROM access.sessions x
+    FOR s IN SELECT x.role_name, x.ended_at, x.expires_at, x.reap_note FROM access.sessions x
              WHERE x.reaped_at IS NULL AND (x.ended_at IS NOT NULL OR x.expires_at <= clock_timestamp())
              ORDER BY x.expires_at
              FOR UPDATE SKIP LOCKED
     LOOP
-        -- Nobody logs in again while we work (an expired role can't anyway).
-        PERFORM ledger_priv.set_login(s.role_name, false);
-        v_terminated := ledger_priv.terminate_backends(s.role_name);
-        v_note := ledger_priv.drop_session_role(s.role_name);
+        v_terminated := 0;
+        v_note := NULL;
+        BEGIN
+            -- Its connections first: they end what they hold (its role's row included).
+            v_terminated := ledger_priv.terminate_backends(s.role_name);
+            PERFORM access.disable_login(s.role_name);
+            v_note := ledger_priv.drop_session_role(s.role_name);
+        EXCEPTION WHEN lock_not_available OR object_in_use THEN
+            v_note := 'busy: ' || SQLERRM;
+        END;
         UPDATE access.sessions x
         SET ended_at = coalesce(x.ended_at, x.expires_at),
             end_reason = coalesce(x.end_reason, 'expired'),
             reaped_at = CASE WHEN v_note IS NULL THEN clock_timestamp() END,
             reap_note = v_note
         WHERE x.role_name = s.role_name;
-        PERFORM audit.record('session.reaped', 'session', s.role_name,
-                             jsonb_strip_nulls(jsonb_build_object('connections_terminated', v_terminated,
-                                                                  'role_dropped', v_note IS NULL, 'note', v_note)));
-        connections_terminated := connections_terminated + v_terminated;
+        -- Recorded when reaped, and when it could not be for a new reason: a role kept for
+        -- the same reason run after run is one event, not one a minute.
+        IF v_note IS NULL OR v_note IS DISTINCT FROM s.reap_note THEN
+            PERFORM audit.record('session.reaped', 'session', s.role_name,
+                                 jsonb_strip_nulls(jsonb_build_object('connections_terminated', v_terminated,
+                                                                      'role_dropped', v_note IS NULL, 'note', v_note)));
+        END IF;
+        connections_terminated := connections_terminated + coalesce(v_terminated, 0);
         IF v_note IS NULL THEN
             sessions_reaped := sessions_reaped + 1;
         ELSE
@@ -822,8 +896,8 @@ BEGIN
     IF v_broker IS NULL THEN
         RAISE EXCEPTION 'No active operator named "%"', left(p_name, 60) USING ERRCODE = 'LG047';
     END IF;
-    PERFORM ledger_priv.set_login(v_broker, false);
     v_terminated := ledger_priv.terminate_backends(v_broker);
+    PERFORM access.disable_login(v_broker);
     v_revoked := access.revoke_operator_sessions(p_name);
     PERFORM audit.record('operator.disabled', 'operator', p_name,
                          jsonb_build_object('sessions_revoked', v_revoked, 'broker_connections_terminated', v_terminated));

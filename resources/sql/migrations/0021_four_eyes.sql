@@ -8,6 +8,7 @@
 --      their sides and the effective time and changes the amounts by at most a factor of
 --      ten per currency; WRONG_ACCOUNT keeps the amounts (per currency, account by account
 --      as a multiset), the effective time and at least one of the original's accounts;
+--      every rebook names each account once and moves only the original's currencies;
 --      WRONG_DATE keeps every leg and moves the effective time by at most 366 days. No other
 --      reason takes a rebook (a different posting is a new transaction of its own). Checked
 --      at the request and again at approval (requests made before this rule);
@@ -138,6 +139,17 @@ BEGIN
             USING ERRCODE = 'LG037', HINT = 'Anything else is a new transaction of its own, posted separately.';
     END IF;
     SELECT t.effective_at INTO v_effective FROM ledger.transactions t WHERE t.id = p_transaction;
+    -- One leg per account: legs that cancel out on one account would move nothing the
+    -- rules below see, yet post (and show) amounts of any size, in any currency.
+    IF (SELECT count(*) <> count(DISTINCT a) FROM unnest(r.account_ids) a) THEN
+        RAISE EXCEPTION 'A rebook names each account once' USING ERRCODE = 'LG037';
+    END IF;
+    SELECT string_agg(DISTINCT c, ', ') INTO v_bad
+    FROM unnest(r.currencies) c
+    WHERE c NOT IN (SELECT e.currency::text FROM ledger.entries e WHERE e.transaction_id = p_transaction);
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'A rebook moves the same currencies as the original (not %)', v_bad USING ERRCODE = 'LG037';
+    END IF;
 
     WITH s AS (SELECT * FROM ledger.rebook_sides(p_transaction, r))
     SELECT (SELECT string_agg(DISTINCT x.currency, ', ') FROM (

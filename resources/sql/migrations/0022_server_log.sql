@@ -194,6 +194,7 @@ DECLARE
     v_at timestamptz;
     v_reason text;
     v_refusals jsonb := '{}'::jsonb;
+    v_failures jsonb := '{}'::jsonb;
     v_key text;
 BEGIN
     recorded := 0; next_offset := p_offset; skip_from := p_skip_from; skip_odd := coalesce(p_skip_odd, false);
@@ -280,14 +281,18 @@ BEGIN
                     SELECT s.operator INTO v_operator FROM access.sessions s WHERE s.role_name = f[2];
                 END IF;
                 CONTINUE WHEN v_operator IS NULL; -- not a console login
-                PERFORM audit.record_as('(not signed in)', f[2], 'session.signin_failed', 'operator', v_operator,
-                                        jsonb_strip_nulls(jsonb_build_object(
-                                            'role', f[2], 'at', f[1], 'from', access.log_field_text(f[5]),
-                                            'sqlstate', f[13], 'message', left(access.log_field_text(f[14]), 300),
-                                            'log_file', p_file)),
-                                        jsonb_strip_nulls(jsonb_build_object(
-                                            'address', access.log_field_text(f[5]),
-                                            'application', left(access.log_field_text(f[23]), 64))));
+                -- One event per role, address and SQLSTATE in each call, with a count: a
+                -- flood of failed attempts is one event, not thousands.
+                v_key := f[2] || ' ' || coalesce(access.log_field_text(f[5]), '') || ' ' || f[13];
+                v_failures := jsonb_set(v_failures, ARRAY[v_key], jsonb_strip_nulls(jsonb_build_object(
+                    'role', f[2], 'operator', v_operator, 'sqlstate', f[13],
+                    'from', access.log_field_text(f[5]),
+                    'first_at', coalesce(v_failures->v_key->'first_at', to_jsonb(f[1])),
+                    'last_at', f[1],
+                    'count', coalesce((v_failures->v_key->>'count')::integer, 0) + 1,
+                    'message', coalesce(v_failures->v_key->>'message', left(access.log_field_text(f[14]), 300)),
+                    'application', coalesce(v_failures->v_key->>'application',
+                                            left(access.log_field_text(f[23]), 64)))));
                 recorded := recorded + 1;
             ELSIF f[13] IN ('LG041', 'LG042', 'LG044')
                   AND split_part(coalesce(f[19], ''), E'\n', 1) ~ '(^|[ .])check_session\(\)' THEN
@@ -308,6 +313,7 @@ BEGIN
                     'count', coalesce((v_refusals->v_key->>'count')::integer, 0) + 1,
                     'application', left(access.log_field_text(f[23]), 64),
                     'address', access.log_field_text(f[5])));
+                recorded := recorded + 1;
             END IF;
         END LOOP;
         v_consumed := octet_length(v_chunk) - octet_length(decode(coalesce(v_tail, ''), 'escape'));
@@ -334,6 +340,15 @@ BEGIN
         END IF;
     END LOOP;
 
+    FOR r IN SELECT value AS v FROM jsonb_each(v_failures) ORDER BY value->>'first_at' LOOP
+        PERFORM audit.record_as('(not signed in)', r.v->>'role', 'session.signin_failed', 'operator', r.v->>'operator',
+                                jsonb_strip_nulls(jsonb_build_object(
+                                    'role', r.v->>'role', 'at', r.v->>'first_at', 'last_at', r.v->>'last_at',
+                                    'count', (r.v->>'count')::integer, 'from', r.v->>'from',
+                                    'sqlstate', r.v->>'sqlstate', 'message', r.v->>'message', 'log_file', p_file)),
+                                jsonb_strip_nulls(jsonb_build_object('address', r.v->>'from',
+                                                                     'application', r.v->>'application')));
+    END LOOP;
     FOR r IN SELECT value AS v FROM jsonb_each(v_refusals) LOOP
         PERFORM audit.record_as(r.v->>'operator', r.v->>'role', 'session.refused', 'session', r.v->>'role',
                                 jsonb_strip_nulls(jsonb_build_object(
@@ -341,15 +356,16 @@ BEGIN
                                     'count', (r.v->>'count')::integer, 'log_file', p_file)),
                                 jsonb_strip_nulls(jsonb_build_object('application', r.v->>'application',
                                                                      'address', r.v->>'address')));
-        recorded := recorded + 1;
     END LOOP;
 END
 $$;
 
 -- Reads what is new in the server's CSV log (at most p_budget bytes) and records refused
--- sign-ins and session refusals; returns how many events it recorded, NULL when the server
--- keeps no CSV log. One collector at a time; a caller never waits for another's scan.
-CREATE FUNCTION access.collect_signin_failures(p_budget bigint DEFAULT 268435456) RETURNS integer
+-- sign-ins and session refusals; returns how many it found (each kind is recorded as one
+-- event per role and reason with a count), NULL when the server keeps no CSV log. One
+-- collector at a time (see p_wait).
+CREATE FUNCTION access.collect_signin_failures(p_budget bigint DEFAULT 268435456, p_wait boolean DEFAULT true)
+RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, access, pg_temp
 AS $$
@@ -365,9 +381,16 @@ BEGIN
     IF v_current IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO v_pos FROM access.auth_log_position FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
-        RETURN 0;
+    -- A sign-in never waits for another collector (p_wait false: it skips); the reaper and
+    -- pg_cron wait for it (at most the lock_timeout), so that a stream of sign-ins cannot
+    -- keep them from reading.
+    IF p_wait THEN
+        SELECT * INTO v_pos FROM access.auth_log_position FOR UPDATE;
+    ELSE
+        SELECT * INTO v_pos FROM access.auth_log_position FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN 0;
+        END IF;
     END IF;
     IF v_pos.log_file IS NOT NULL AND v_pos.log_file <> v_current THEN
         -- The log rotated: finish the old file (if it is still there), then the new one.
@@ -417,6 +440,27 @@ GRANT EXECUTE ON FUNCTION access.check_session() TO console_operator, console_su
     console_compliance, ledger_writer;
 GRANT EXECUTE ON FUNCTION access.session_info(), access.renew_session(interval), access.end_session()
     TO console_operator, console_supervisor, console_auditor, console_compliance;
+
+-- How much of the current CSV log the collector has not read yet, in bytes (0 when it is
+-- up to date; NULL without a CSV log). ledgerctl access reap reports it: a log written faster
+-- than the collector reads it falls behind, and an administrator should know.
+CREATE FUNCTION access.server_log_backlog() RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, access, pg_temp
+AS $$
+DECLARE
+    v_current text := ledger_priv.log_current();
+    v_pos access.auth_log_position;
+BEGIN
+    IF v_current IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO v_pos FROM access.auth_log_position;
+    RETURN greatest(coalesce(ledger_priv.log_size(v_current), 0)
+                    - CASE WHEN v_pos.log_file = v_current THEN v_pos.byte_offset ELSE 0 END, 0);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION access.server_log_backlog() FROM PUBLIC;
 
 -- Where the old collector stopped, as the first bytes of its file (no re-reading).
 RESET ROLE;

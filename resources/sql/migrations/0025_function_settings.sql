@@ -45,7 +45,7 @@ BEGIN
                AND has_function_privilege(r.role, p.oid, 'EXECUTE')
                AND p.proname <> 'check_session' -- called inside views once per query: no waits in it
              UNION
-             SELECT x::regprocedure FROM unnest(ARRAY['access.reap()', 'access.collect_signin_failures(bigint)',
+             SELECT x::regprocedure FROM unnest(ARRAY['access.reap()', 'access.collect_signin_failures(bigint, boolean)',
                                                       'audit.seal()']) x
     LOOP
         EXECUTE format('ALTER FUNCTION %s SET lock_timeout = %L', f.sig, '5s');
