@@ -589,9 +589,10 @@ QString withVerifiedTlsForSecrets(const QString &dsn)
         return dsn;
     // Several hosts (a,b): each must be local for the default to stay.
     const QStringList hosts = host.split(QLatin1Char(','), Qt::SkipEmptyParts);
-    const bool local = hosts.isEmpty() || std::all_of(hosts.begin(), hosts.end(), [](const QString &h) {
-                           return ServerProfile::isLocalHost(h.trimmed());
-                       });
+    const bool local =
+        hosts.isEmpty() || std::all_of(hosts.begin(), hosts.end(), [](const QString &h) {
+            return ServerProfile::isLocalHost(h.trimmed());
+        });
     if (local)
         return dsn;
     return dsn.trimmed() + QStringLiteral(" sslmode=verify-full");

@@ -556,8 +556,9 @@ private Q_SLOTS:
         }
         QVERIFY(report.sessionsReaped >= 2);
         for (const QString &role : {holder.role, ended.role})
-            QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = $1"), {role}),
-                     QStringLiteral("0"));
+            QCOMPARE(
+                scalar(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = $1"), {role}),
+                QStringLiteral("0"));
         QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = $1"),
                         {QString::number(hPid)}),
                  QStringLiteral("0"));
@@ -571,32 +572,32 @@ private Q_SLOTS:
     {
         const QString saved =
             scalar(QStringLiteral("SELECT max_writing_transaction::text FROM access.settings"));
-        const auto restore = qScopeGuard([&] {
-            setSettings(QStringLiteral("max_writing_transaction = '%1'").arg(saved));
-        });
+        const auto restore = qScopeGuard(
+            [&] { setSettings(QStringLiteral("max_writing_transaction = '%1'").arg(saved)); });
         QVERIFY(setSettings(QStringLiteral("max_writing_transaction = '1 second'")));
         QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
         addOperator(QStringLiteral("aud"), {QStringLiteral("console_auditor")});
         const auto auditor = issue(QStringLiteral("aud"));
         SqlSession a(sessionDsn(auditor));
         const int aPid = a.backendPid();
-        std::thread holding([&] {
-            a.run(QStringLiteral("BEGIN; SELECT audit.seal(); SELECT pg_sleep(60)"));
-        });
+        std::thread holding(
+            [&] { a.run(QStringLiteral("BEGIN; SELECT audit.seal(); SELECT pg_sleep(60)")); });
         const auto joinHolding = qScopeGuard([&] { holding.join(); });
         QTRY_COMPARE_WITH_TIMEOUT(
-            scalar(QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity x ON x.pid "
-                                  "= l.pid WHERE l.pid = $1 AND l.locktype = 'advisory' AND "
-                                  "l.granted AND x.xact_start < clock_timestamp() - interval "
-                                  "'1.5 seconds'"),
-                   {QString::number(aPid)}),
+            scalar(
+                QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity x ON x.pid "
+                               "= l.pid WHERE l.pid = $1 AND l.locktype = 'advisory' AND "
+                               "l.granted AND x.xact_start < clock_timestamp() - interval "
+                               "'1.5 seconds'"),
+                {QString::number(aPid)}),
             QStringLiteral("1"), 10000);
         QCOMPARE(scalar(QStringLiteral("SELECT pg_current_xact_id_if_assigned() IS NULL")),
                  QStringLiteral("t")); // (ours; the auditor's wrote nothing either)
         Connection admin(m_db.adminDsn());
         QCOMPARE(AccessRepository::reap(admin).transactionsTerminated, 1);
-        QCOMPARE(scalar(QStringLiteral("SELECT details->>'reason' FROM audit.events WHERE action = "
-                                       "'session.transaction_terminated' AND (details->>'pid')::int = $1"),
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT details->>'reason' FROM audit.events WHERE action = "
+                            "'session.transaction_terminated' AND (details->>'pid')::int = $1"),
                         {QString::number(aPid)}),
                  QStringLiteral("writing transaction open too long"));
         QVERIFY(scalar(QStringLiteral("SELECT audit.seal() >= 0")) == QLatin1String("t"));
@@ -641,20 +642,23 @@ private Q_SLOTS:
         QStringList pidList;
         for (int pid : pids)
             pidList << QString::number(pid);
-        const QString pidArray = QLatin1Char('{') + pidList.join(QLatin1Char(',')) + QLatin1Char('}');
+        const QString pidArray =
+            QLatin1Char('{') + pidList.join(QLatin1Char(',')) + QLatin1Char('}');
         Connection admin(m_db.adminDsn());
         const auto alive = [&] {
             AccessRepository::reap(admin);
-            return scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
+            return scalar(QStringLiteral(
+                              "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
                           {pidArray})
                 .toInt();
         };
         QTRY_COMPARE_WITH_TIMEOUT(alive(), 0, 20000);
-        QCOMPARE(scalar(QStringLiteral("SELECT string_agg(object_type || ': ' || (details->>'reason'), ', ' "
-                                       "ORDER BY array_position($1::int[], (details->>'pid')::int)) FROM "
-                                       "audit.events WHERE action IN ('session.idle_terminated', "
-                                       "'session.transaction_terminated') "
-                                       "AND (details->>'pid')::int = ANY ($1::int[])"),
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT string_agg(object_type || ': ' || (details->>'reason'), ', ' "
+                            "ORDER BY array_position($1::int[], (details->>'pid')::int)) FROM "
+                            "audit.events WHERE action IN ('session.idle_terminated', "
+                            "'session.transaction_terminated') "
+                            "AND (details->>'pid')::int = ANY ($1::int[])"),
                         {pidArray}),
                  QStringLiteral("writer: idle in a transaction, writer: transaction open too long, "
                                 "session: transaction open too long"));

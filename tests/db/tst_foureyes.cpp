@@ -213,8 +213,10 @@ private Q_SLOTS:
             << QStringLiteral("WRONG_ACCOUNT")
             << rebook(at, {{QStringLiteral("CARD"), QStringLiteral("10.00")},
                            {QStringLiteral("CUST2"), QStringLiteral("-10.00")},
-                           {QStringLiteral("CUST-USD"), QStringLiteral("9000.00"), QStringLiteral("USD")},
-                           {QStringLiteral("CUST-USD"), QStringLiteral("-9000.00"), QStringLiteral("USD")}})
+                           {QStringLiteral("CUST-USD"), QStringLiteral("9000.00"),
+                            QStringLiteral("USD")},
+                           {QStringLiteral("CUST-USD"), QStringLiteral("-9000.00"),
+                            QStringLiteral("USD")}})
             << QStringLiteral("LG037");
         QTest::newRow("duplicate takes no rebook")
             << QStringLiteral("DUPLICATE") << rebook(at, legs("CARD", "CUST", "12.00"))

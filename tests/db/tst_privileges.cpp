@@ -271,13 +271,15 @@ private Q_SLOTS:
             SqlSession session(dsnAs(c.role, c.password));
             // A login creates no large object in the ledger database any more (storage
             // without a quota, and an object that kept its role from being dropped)...
-            for (const char *sql : {"SELECT lo_from_bytea(0, 'kept forever?')", "SELECT lo_create(0)",
-                                    "SELECT lo_creat(-1)"})
+            for (const char *sql : {"SELECT lo_from_bytea(0, 'kept forever?')",
+                                    "SELECT lo_create(0)", "SELECT lo_creat(-1)"})
                 QCOMPARE(session.exec(QString::fromLatin1(sql)).sqlState, QStringLiteral("42501"));
             // ...and whatever a session role still came to own (here one the superuser gave
             // it) is dropped with it.
             lo = m_admin->scalar(QStringLiteral("SELECT lo_from_bytea(0, 'kept forever?')"));
-            QVERIFY(m_admin->exec(QStringLiteral("ALTER LARGE OBJECT %1 OWNER TO %2").arg(lo, c.role)).ok);
+            QVERIFY(
+                m_admin->exec(QStringLiteral("ALTER LARGE OBJECT %1 OWNER TO %2").arg(lo, c.role))
+                    .ok);
             QVERIFY(session.exec(QStringLiteral("SELECT access.end_session()")).ok);
         }
         Connection admin(m_db.adminDsn());
@@ -302,7 +304,8 @@ private Q_SLOTS:
             Connection other(
                 withCredentials(m_db.adminDsn(QStringLiteral("postgres")), c2.role, c2.password));
         });
-        QVERIFY2(elsewhere.kind == Error::Kind::Authentication && elsewhere.sqlState == QLatin1String("28000"),
+        QVERIFY2(elsewhere.kind == Error::Kind::Authentication &&
+                     elsewhere.sqlState == QLatin1String("28000"),
                  qPrintable(elsewhere.describe()));
     }
 

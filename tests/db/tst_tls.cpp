@@ -170,15 +170,24 @@ private Q_SLOTS:
         QTest::addColumn<QString>("dsn");
         QTest::addColumn<QString>("pgHost");
         QTest::addColumn<bool>("added");
-        QTest::newRow("a network name") << "host=db.example.com dbname=ledger" << "" << true;
-        QTest::newRow("an address") << "host=10.20.30.40 port=5433" << "" << true;
-        QTest::newRow("PGHOST names one") << "dbname=ledger" << "db.example.com" << true;
-        QTest::newRow("one of several hosts") << "host=localhost,db.example.com" << "" << true;
-        QTest::newRow("an explicit mode stays") << "host=db.example.com sslmode=require" << "" << false;
-        QTest::newRow("a socket") << "host=/run/postgresql dbname=ledger" << "" << false;
-        QTest::newRow("localhost") << "host=localhost" << "" << false;
-        QTest::newRow("loopback") << "host=127.0.0.1" << "" << false;
-        QTest::newRow("nothing: libpq's socket") << "dbname=ledger" << "" << false;
+        QTest::newRow("a network name") << "host=db.example.com dbname=ledger"
+                                        << "" << true;
+        QTest::newRow("an address") << "host=10.20.30.40 port=5433"
+                                    << "" << true;
+        QTest::newRow("PGHOST names one") << "dbname=ledger"
+                                          << "db.example.com" << true;
+        QTest::newRow("one of several hosts") << "host=localhost,db.example.com"
+                                              << "" << true;
+        QTest::newRow("an explicit mode stays") << "host=db.example.com sslmode=require"
+                                                << "" << false;
+        QTest::newRow("a socket") << "host=/run/postgresql dbname=ledger"
+                                  << "" << false;
+        QTest::newRow("localhost") << "host=localhost"
+                                   << "" << false;
+        QTest::newRow("loopback") << "host=127.0.0.1"
+                                  << "" << false;
+        QTest::newRow("nothing: libpq's socket") << "dbname=ledger"
+                                                 << "" << false;
     }
 
     void secretsGoOnlyToVerifiedServers()

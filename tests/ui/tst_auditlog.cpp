@@ -558,13 +558,15 @@ private Q_SLOTS:
     // then draw "Verified by the audit chain" in green in an auditor's detail pane.
     void detailsShowValuesAsText()
     {
-        const QString forged =
-            QStringLiteral("<font color=green>1000-CASH-EUR</font><br><b>Verified by the audit chain</b>");
+        const QString forged = QStringLiteral(
+            "<font color=green>1000-CASH-EUR</font><br><b>Verified by the audit chain</b>");
         test::SqlSession admin(m_db.adminDsn());
-        QVERIFY(admin.exec(QStringLiteral("SELECT audit.record_as('<b>alice</b>', 'x', 'search.run', "
-                                          "'account', $1, '{}', '{}')"),
-                           {forged})
-                    .ok);
+        QVERIFY(
+            admin
+                .exec(QStringLiteral("SELECT audit.record_as('<b>alice</b>', 'x', 'search.run', "
+                                     "'account', $1, '{}', '{}')"),
+                      {forged})
+                .ok);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
         AuditLogView view(&worker);
         view.resize(1280, 800);

@@ -346,18 +346,20 @@ private Q_SLOTS:
     // direction characters come out escaped.
     void copiedRowsCannotCarryFormulasOrControls()
     {
-        const QString description = QStringLiteral("=HYPERLINK(\"http://evil.example\",\"refund\")") +
-                                    QChar(0x202e) + QStringLiteral("\x1b[2J");
+        const QString description =
+            QStringLiteral("=HYPERLINK(\"http://evil.example\",\"refund\")") + QChar(0x202e) +
+            QStringLiteral("\x1b[2J");
         for (const char *sql :
              {"SELECT ledger.open_account('HOSTILE-A', 'Hostile a', 'EUR', 'asset')",
               "SELECT ledger.open_account('HOSTILE-B', 'Hostile b', 'EUR', 'liability')"})
             QVERIFY(m_admin->exec(QString::fromLatin1(sql)).ok);
         const auto posted = m_admin->exec(
-            QStringLiteral("SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
-                           "'hostile-1', 'effective_at', '2026-11-01T00:00:00Z', 'description', $1::text, "
-                           "'external_ref', '@SUM(1+1)*cmd', 'legs', '[{\"account\": \"HOSTILE-A\", "
-                           "\"amount\": \"1\", \"currency\": \"EUR\"}, {\"account\": \"HOSTILE-B\", "
-                           "\"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))"),
+            QStringLiteral(
+                "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', "
+                "'hostile-1', 'effective_at', '2026-11-01T00:00:00Z', 'description', $1::text, "
+                "'external_ref', '@SUM(1+1)*cmd', 'legs', '[{\"account\": \"HOSTILE-A\", "
+                "\"amount\": \"1\", \"currency\": \"EUR\"}, {\"account\": \"HOSTILE-B\", "
+                "\"amount\": \"-1\", \"currency\": \"EUR\"}]'::jsonb))"),
             {description});
         QVERIFY2(posted.ok, qPrintable(posted.message));
 
@@ -387,7 +389,8 @@ private Q_SLOTS:
             QVERIFY(!text.contains(QChar(0x1b)) && !text.contains(QChar(0x202e)));
         }
         // Amounts keep their sign: only free text is guarded.
-        QVERIFY(QString::fromUtf8(copied->data(QStringLiteral("text/csv"))).contains(QLatin1String(",1.00,")));
+        QVERIFY(QString::fromUtf8(copied->data(QStringLiteral("text/csv")))
+                    .contains(QLatin1String(",1.00,")));
     }
 
     void lostConnectionShowsABannerAndRetryRecovers()
