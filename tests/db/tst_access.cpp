@@ -2,6 +2,7 @@
 // reap; the session role's shape (UTC expiry, groups only, owns nothing, idle timeouts);
 // rate limits; disabled operators; the audit trail of it all.
 
+#include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -15,6 +16,7 @@
 #include <QThread>
 
 using namespace ledger;
+using test::errorOf;
 using test::SqlSession;
 
 class TestAccess : public QObject
@@ -40,16 +42,6 @@ class TestAccess : public QObject
     QString sessionDsn(const AccessRepository::Credentials &c) const
     {
         return withCredentials(baseDsn(), c.role, c.password);
-    }
-
-    template <class F> Error errorOf(F f)
-    {
-        try {
-            f();
-        } catch (const DbException &e) {
-            return e.error();
-        }
-        return Error::make(Error::Kind::Internal, QStringLiteral("(no error)"));
     }
 
     int backendsOf(const QString &role)

@@ -11,6 +11,7 @@
 //  - refusals of ended sessions, recorded through a loopback that failed on some clusters.
 // The collector is access.collect_signin_failures(), which reads the cluster's CSV log.
 
+#include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -29,6 +30,7 @@
 #include <QTest>
 
 using namespace ledger;
+using test::errorOf;
 using test::SqlSession;
 
 class TestAuditSources : public QObject
@@ -37,16 +39,6 @@ class TestAuditSources : public QObject
 
     test::TestCluster m_db;
     std::unique_ptr<SqlSession> m_admin;
-
-    template <class F> Error errorOf(F f)
-    {
-        try {
-            f();
-        } catch (const DbException &e) {
-            return e.error();
-        }
-        return Error::make(Error::Kind::Internal, QStringLiteral("(no error)"));
-    }
 
     static QString secretOf(const QString &op) { return op + QStringLiteral("-long-lived-secret"); }
 

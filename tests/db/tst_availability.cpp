@@ -8,6 +8,7 @@
 //  - concurrent REPEATABLE READ sign-ins counting on snapshots that miss each other;
 //  - arguments of any size, stored or echoed.
 
+#include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "PostingRequests.h"
 #include "SqlSession.h"
@@ -30,6 +31,7 @@
 #include <thread>
 
 using namespace ledger;
+using test::errorOf;
 using test::SqlSession;
 
 class TestAvailability : public QObject
@@ -40,16 +42,6 @@ class TestAvailability : public QObject
     std::unique_ptr<SqlSession> m_admin;
     int m_key = 0;
     std::optional<AccessRepository::Credentials> m_una; // a session for unboundedInputIsRefused
-
-    template <class F> Error errorOf(F f)
-    {
-        try {
-            f();
-        } catch (const DbException &e) {
-            return e.error();
-        }
-        return Error::make(Error::Kind::Internal, QStringLiteral("(no error)"));
-    }
 
     static QString secretOf(const QString &op) { return op + QStringLiteral("-long-lived-secret"); }
 

@@ -1,6 +1,7 @@
 // Step 6, least privilege: who holds which power, and the attacks that power allowed,
 // performed against a real server and shown to fail.
 
+#include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -18,6 +19,7 @@
 #include <QTest>
 
 using namespace ledger;
+using test::errorOf;
 using test::SqlSession;
 
 class TestPrivileges : public QObject
@@ -26,16 +28,6 @@ class TestPrivileges : public QObject
 
     test::TestCluster m_db;
     std::unique_ptr<SqlSession> m_admin;
-
-    template <class F> Error errorOf(F f)
-    {
-        try {
-            f();
-        } catch (const DbException &e) {
-            return e.error();
-        }
-        return Error::make(Error::Kind::Internal, QStringLiteral("(no error)"));
-    }
 
     QString dsnAs(const QString &user, const QString &password) const
     {
