@@ -24,15 +24,6 @@ QStringList textArray(const pqxx::field &f)
     return s.isEmpty() ? QStringList() : s.split(QLatin1Char(','));
 }
 
-// The verifier of a secret; the secret itself never goes to the server.
-std::string verifierOf(const QString &secret)
-{
-    const auto v = ScramVerifier::compute(secret);
-    if (!v)
-        throw DbException(v.error());
-    return db::toStd(v.value());
-}
-
 std::optional<std::string> interval(std::optional<qint64> seconds)
 {
     if (!seconds)
@@ -54,7 +45,7 @@ QString addOperator(Connection &admin, const QString &name, const QStringList &g
         pqxx::work tx(db::native(admin));
         const auto r = tx.exec_params(
             "SELECT access.add_operator($1, string_to_array($2, ','), $3)", db::toStd(name),
-            db::toStd(groups.join(QLatin1Char(','))), verifierOf(secret));
+            db::toStd(groups.join(QLatin1Char(','))), db::scramVerifier(secret));
         const QString role = db::toQString(r[0][0]);
         tx.commit();
         return role;
@@ -77,7 +68,7 @@ void setOperatorSecret(Connection &admin, const QString &name, const QString &se
     db::guarded([&] {
         pqxx::work tx(db::native(admin));
         tx.exec_params("SELECT access.set_operator_secret($1, $2)", db::toStd(name),
-                       verifierOf(secret));
+                       db::scramVerifier(secret));
         tx.commit();
     });
 }
@@ -187,7 +178,7 @@ Credentials issueSession(Connection &broker, std::optional<qint64> ttlSeconds,
 {
     // The password is made here and stays here: the server gets its SCRAM verifier.
     const QString password = ScramVerifier::randomPassword();
-    const std::string verifier = verifierOf(password);
+    const std::string verifier = db::scramVerifier(password);
     return db::guarded([&] {
         pqxx::work tx(db::native(broker));
         const auto r = tx.exec_params(

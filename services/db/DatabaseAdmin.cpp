@@ -2,8 +2,6 @@
 
 #include "Native.h"
 
-#include "session/ScramVerifier.h"
-
 namespace ledger::DatabaseAdmin {
 
 bool createDatabaseIfMissing(Connection &connection, const QString &name, const QString &purpose)
@@ -58,19 +56,17 @@ void ensureLoginRole(Connection &connection, const QString &role, const QString 
                      const QString &group)
 {
     // Only the password's SCRAM verifier goes into the statement (and so into any log).
-    const auto verifier = ScramVerifier::compute(password);
-    if (!verifier)
-        throw DbException(verifier.error());
+    const std::string verifier = db::scramVerifier(password);
     db::guarded([&] {
         pqxx::work tx(db::native(connection));
         // format() quotes identifiers and literals on the server.
         const auto exists =
             tx.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", db::toStd(role));
-        const auto stmt = tx.exec_params(
-            "SELECT format(CASE WHEN $4 THEN 'ALTER ROLE %I LOGIN PASSWORD %L' "
-            "ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text), "
-            "format('GRANT %I TO %I', $3::text, $1::text)",
-            db::toStd(role), db::toStd(verifier.value()), db::toStd(group), !exists.empty());
+        const auto stmt =
+            tx.exec_params("SELECT format(CASE WHEN $4 THEN 'ALTER ROLE %I LOGIN PASSWORD %L' "
+                           "ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text), "
+                           "format('GRANT %I TO %I', $3::text, $1::text)",
+                           db::toStd(role), verifier, db::toStd(group), !exists.empty());
         tx.exec(stmt[0][0].as<std::string>());
         if (!group.isEmpty())
             tx.exec(stmt[0][1].as<std::string>());

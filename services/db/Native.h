@@ -6,6 +6,7 @@
 #include "Connection.h"
 #include "DbException.h"
 #include "ErrorTranslation.h"
+#include "session/ScramVerifier.h"
 
 #include <pqxx/pqxx>
 
@@ -141,6 +142,17 @@ inline std::string toStd(const QString &s)
 {
     const QByteArray utf8 = s.toUtf8();
     return std::string(utf8.constData(), size_t(utf8.size()));
+}
+
+// The SCRAM-SHA-256 verifier to send in place of a secret (CREATE/ALTER ROLE ... PASSWORD
+// takes it as is): the secret itself never goes to the server. Throws for a secret that
+// cannot have one (ScramVerifier::compute says why).
+inline std::string scramVerifier(const QString &secret)
+{
+    const auto v = ScramVerifier::compute(secret);
+    if (!v)
+        throw DbException(v.error());
+    return toStd(v.value());
 }
 
 } // namespace ledger::db

@@ -1,6 +1,7 @@
 // The ledgerctl binary as scripts use it: help texts, exit codes, one-line errors, JSON,
 // migrate, accounts, seed, and the demo cluster's life cycle.
 
+#include "Ledgerctl.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 
@@ -17,40 +18,16 @@ using test::SqlSession;
 
 namespace {
 
-struct Run
-{
-    int exitCode = -1;
-    QString out;
-    QString err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
-};
+using Run = test::LedgerctlRun;
 
 Run ledgerctl(const QStringList &args, const QString &dsnEnv = {}, const QByteArray &input = {})
 {
-    QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.remove(QStringLiteral("LEDGER_DSN"));
-    if (!dsnEnv.isEmpty())
-        env.insert(QStringLiteral("LEDGER_DSN"), dsnEnv);
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(LEDGERCTL_PATH), args);
-    p.write(input);
-    p.closeWriteChannel();
-    Run r;
-    if (!p.waitForFinished(180000)) {
-        p.kill();
-        r.err = QStringLiteral("timed out");
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return test::runLedgerctl(args, dsnEnv, input);
 }
 
 QString describe(const Run &r)
 {
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.out, r.err);
+    return r.describe();
 }
 
 } // namespace

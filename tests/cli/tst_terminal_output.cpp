@@ -12,6 +12,7 @@
 // terminalSafe() lives in ledgerctl's Cli.cpp, which is part of no library: compile it in.
 #include "../../app/ctl/Cli.cpp"
 
+#include "Ledgerctl.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 
@@ -117,41 +118,11 @@ std::optional<QString> unescape(const QString &text)
     return value;
 }
 
-struct Run
-{
-    int exitCode = -1;
-    QString out;
-    QString err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
-    QStringList outLines() const { return out.split(QLatin1Char('\n'), Qt::SkipEmptyParts); }
-};
-
-QString ledgerctlPath()
-{
-    return qEnvironmentVariable("LEDGERCTL", QStringLiteral(LEDGERCTL_PATH));
-}
+using Run = test::LedgerctlRun; // runs $LEDGERCTL when set (an older build, say)
 
 Run ledgerctl(const QStringList &args, const QString &dsn = {}, const QByteArray &input = {})
 {
-    QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.remove(QStringLiteral("LEDGER_DSN"));
-    if (!dsn.isEmpty())
-        env.insert(QStringLiteral("LEDGER_DSN"), dsn);
-    p.setProcessEnvironment(env);
-    p.start(ledgerctlPath(), args);
-    p.write(input);
-    p.closeWriteChannel();
-    Run r;
-    if (!p.waitForFinished(120000)) {
-        p.kill();
-        r.err = QStringLiteral("timed out");
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return test::runLedgerctl(args, dsn, input);
 }
 
 // Shows what the terminal would have got, escaped, so that a failing test prints safely.

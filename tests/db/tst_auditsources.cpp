@@ -13,6 +13,7 @@
 
 #include "ErrorOf.h"
 #include "LedgerInvariants.h"
+#include "Ledgerctl.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccessRepository.h"
@@ -138,22 +139,6 @@ class TestAuditSources : public QObject
         return all;
     }
 
-    struct Ctl
-    {
-        int exitCode = -1;
-        QString output; // stdout and stderr
-    };
-
-    static Ctl ledgerctl(const QStringList &args)
-    {
-        QProcess p;
-        p.start(QStringLiteral(LEDGERCTL_PATH), args);
-        if (!p.waitForFinished(120000))
-            return {};
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-                QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError())};
-    }
-
 private Q_SLOTS:
     void initTestCase()
     {
@@ -219,9 +204,10 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(collectedSigninFailuresOf(QStringLiteral("pia")), 2, 10000);
         QCOMPARE(scalar(allFailures).toInt(), before + 2);
 
-        const Ctl reap = ledgerctl({QStringLiteral("access"), QStringLiteral("reap"),
-                                    QStringLiteral("--dsn"), m_db.adminDsn()});
-        QVERIFY2(reap.exitCode == 0, qPrintable(reap.output));
+        const test::LedgerctlRun reap =
+            test::runLedgerctl({QStringLiteral("access"), QStringLiteral("reap"),
+                                QStringLiteral("--dsn"), m_db.adminDsn()});
+        QVERIFY2(reap.exitCode == 0, qPrintable(reap.describe()));
     }
 
     // With the log unreadable (the owner may not read it), the reaper still reaps, through
@@ -299,13 +285,15 @@ private Q_SLOTS:
                 Connection s(sessionDsn(endedToo));
                 AccessRepository::endSession(s);
             }
-            const Ctl reap = ledgerctl({QStringLiteral("access"), QStringLiteral("reap"),
-                                        QStringLiteral("--dsn"), m_db.adminDsn()});
-            QVERIFY2(reap.exitCode == 1, qPrintable(reap.output));
-            QVERIFY2(reap.output.contains(QLatin1String("reaped 1 session(s)")),
-                     qPrintable(reap.output));
-            QVERIFY2(reap.output.contains(QLatin1String("the server log could not be read")),
-                     qPrintable(reap.output));
+            const test::LedgerctlRun reap =
+                test::runLedgerctl({QStringLiteral("access"), QStringLiteral("reap"),
+                                    QStringLiteral("--dsn"), m_db.adminDsn()});
+            QVERIFY2(reap.exitCode == 1, qPrintable(reap.describe()));
+            QVERIFY2(QString(reap.out + reap.err).contains(QLatin1String("reaped 1 session(s)")),
+                     qPrintable(reap.describe()));
+            QVERIFY2(QString(reap.out + reap.err)
+                         .contains(QLatin1String("the server log could not be read")),
+                     qPrintable(reap.describe()));
             QCOMPARE(scalar(reapedAt, {endedToo.role}), QStringLiteral("t"));
         }
         QVERIFY(collect());
@@ -586,10 +574,10 @@ private Q_SLOTS:
             QStringLiteral("SELECT max(id) FROM audit.events WHERE action = 'audit.verified' AND "
                            "details->>'verifier' = 'client'");
         const QString last = scalar(newest);
-        const Ctl verify =
-            ledgerctl({QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--dsn"),
-                       m_db.dsnFor(QStringLiteral("console_auditor"))});
-        QVERIFY2(verify.exitCode == 0, qPrintable(verify.output));
+        const test::LedgerctlRun verify = test::runLedgerctl(
+            {QStringLiteral("audit"), QStringLiteral("verify"), QStringLiteral("--dsn"),
+             m_db.dsnFor(QStringLiteral("console_auditor"))});
+        QVERIFY2(verify.exitCode == 0, qPrintable(verify.describe()));
         const QString id = scalar(newest);
         QVERIFY(id != last);
         const QString keys =
