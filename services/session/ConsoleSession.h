@@ -1,6 +1,6 @@
 #pragma once
 
-#include "db/Connection.h" // ServerProfile
+#include "domain/ServerProfile.h"
 #include "domain/Error.h"
 
 #include <QDateTime>
