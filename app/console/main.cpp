@@ -136,8 +136,12 @@ int main(int argc, char *argv[])
     // Signed in, the session gives the worker its credentials; until then it has none.
     DbWorker worker(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
                     QStringLiteral("ledger-console"));
+    // Long jobs (chain verification) run on a worker and connection of their own, so that
+    // pages and the session's renewal never wait behind them. It connects on first use.
+    DbWorker longJobs(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
+                      QStringLiteral("ledger-console long jobs"));
     LedgerService ledger(&worker);
-    AuditService audit(&worker);
+    AuditService audit(&worker, &longJobs);
     AccountListModel accounts(&ledger, &audit);
     MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
                       direct);
@@ -151,6 +155,7 @@ int main(int argc, char *argv[])
     }
 
     ConsoleSession session(&worker);
+    session.addWorker(&longJobs);
     // Closing the console signs out: the session ends on the server at once instead of
     // counting against the operator's open sessions until it expires (the worker runs the
     // queued end_session before it goes).
