@@ -216,13 +216,13 @@ void MainWindow::createCentralWidget()
     setCentralWidget(central);
 }
 
-AuditLogView *MainWindow::addAuditLog(DbWorker *worker)
+AuditLogView *MainWindow::addAuditLog(AuditService *audit)
 {
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("mainTabs"));
     m_accountsPage = takeCentralWidget();
     m_tabs->addTab(m_accountsPage, tr("&Accounts"));
-    m_auditLog = new AuditLogView(worker, m_tabs);
+    m_auditLog = new AuditLogView(audit, m_tabs);
     m_tabs->addTab(m_auditLog, tr("Au&dit log"));
     setCentralWidget(m_tabs);
     connect(m_auditLog, &AuditLogView::openObjectRequested, this, &MainWindow::openObject);

@@ -19,8 +19,8 @@ namespace ledger {
 class AccountListModel;
 class AccountWorkspace;
 class AuditLogView;
+class AuditService;
 class ConsoleSession;
-class DbWorker;
 class SessionLockOverlay;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
@@ -45,7 +45,7 @@ public:
 
     // Adds the auditor's view as a tab beside the accounts, inside the central widget so that
     // the session lock hides it too. The caller routes its openObjectRequested().
-    AuditLogView *addAuditLog(DbWorker *worker);
+    AuditLogView *addAuditLog(AuditService *audit);
     AuditLogView *auditLogView() const { return m_auditLog; }
 
 public Q_SLOTS:
