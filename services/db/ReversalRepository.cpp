@@ -308,13 +308,11 @@ QList<BulkDecisionOutcome> decideMany(Connection &connection, const QList<qint64
                                       const std::function<void(int)> &progress)
 {
     QList<BulkDecisionOutcome> out;
-    QJsonArray audited;
     std::optional<Error> stopped; // the session or the connection ended: nothing more can go
     for (const qint64 id : requestIds) {
         BulkDecisionOutcome outcome;
         outcome.requestId = id;
-        const QString key =
-            batchKey.isEmpty() ? QString() : batchKey + QLatin1Char(':') + QString::number(id);
+        const QString key = batchKey + QLatin1Char(':') + QString::number(id);
         if (stopped) {
             outcome.error = *stopped;
         } else {
@@ -337,11 +335,6 @@ QList<BulkDecisionOutcome> decideMany(Connection &connection, const QList<qint64
                     stopped = e.error();
             }
         }
-        QJsonObject item{{QStringLiteral("request"), id},
-                         {QStringLiteral("decided"), outcome.decided}};
-        if (!outcome.decided)
-            item.insert(QStringLiteral("refused"), outcome.error.sqlState);
-        audited.append(item);
         out.append(outcome);
         if (progress)
             progress(int(out.size()));
@@ -350,11 +343,16 @@ QList<BulkDecisionOutcome> decideMany(Connection &connection, const QList<qint64
                                 [](const BulkDecisionOutcome &o) { return o.decided; }))
         throw DbException(*stopped);
     if (!stopped) {
+        // The run's own event: the server finds which of the requests were decided under
+        // this batch's keys.
         db::guarded([&] {
             pqxx::work tx(db::native(connection));
-            tx.exec_params("SELECT ledger.record_bulk_decision($1, $2, $3::jsonb)",
-                           std::string(approve ? "approve" : "reject"), optionalText(batchKey),
-                           QJsonDocument(audited).toJson(QJsonDocument::Compact).toStdString());
+            std::string ids = "{";
+            for (const qint64 id : requestIds)
+                ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+            ids += '}';
+            tx.exec_params("SELECT ledger.record_bulk_decision($1, $2, $3::bigint[])",
+                           std::string(approve ? "approve" : "reject"), toStd(batchKey), ids);
             tx.commit();
         });
     }

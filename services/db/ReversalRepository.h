@@ -58,7 +58,8 @@ ReversalDecision withdraw(Connection &connection, qint64 requestId, const QStrin
 QList<ReversalDecision> expire(Connection &connection);
 
 // Decides many requests, each in its own database transaction with its own audit event
-// (key: batchKey + ":" + request id, so a rerun of the same batch decides nothing twice).
+// (key: batchKey + ":" + request id, so a rerun of the same batch decides nothing twice;
+// batchKey is required: ReversalService::newClientKey()).
 // Approvals name the digest of the request's preview as the server computes it now. A
 // refused item is reported in its outcome; the others go on. One "reversal.bulk_decided"
 // audit event lists the outcome. `progress` is called after each item.

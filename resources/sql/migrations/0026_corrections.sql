@@ -652,24 +652,39 @@ BEGIN
 END
 $$;
 
--- The outcome of a bulk decision, as one audit event beside the decisions' own.
-CREATE FUNCTION ledger.record_bulk_decision(p_action text, p_batch_key text, p_outcome jsonb) RETURNS void
+-- The outcome of a bulk decision, as one audit event beside the decisions' own. The server
+-- finds what was decided (the caller's decisions under batch key + ":" + request id); the
+-- caller names only the requests it tried.
+CREATE FUNCTION ledger.record_bulk_decision(p_action text, p_batch_key text, p_requests bigint[]) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, ledger, pg_temp
 SET lock_timeout = '5s'
 AS $$
+DECLARE
+    v_decided bigint[];
+    v_refused bigint[];
+    v_details jsonb;
 BEGIN
     PERFORM access.check_session();
     PERFORM ledger.check_client_key(p_batch_key);
-    IF p_action NOT IN ('approve', 'reject') OR jsonb_typeof(p_outcome) IS DISTINCT FROM 'array'
-       OR jsonb_array_length(p_outcome) > 100000 OR pg_column_size(p_outcome) > 8388608 THEN
-        RAISE EXCEPTION 'A bulk decision is approve or reject with an array of outcomes' USING ERRCODE = '22023';
+    IF p_action NOT IN ('approve', 'reject') OR p_batch_key IS NULL OR p_requests IS NULL
+       OR cardinality(p_requests) > 100000 THEN
+        RAISE EXCEPTION 'A bulk decision is approve or reject, with its batch key and at most 100000 requests'
+            USING ERRCODE = '22023';
     END IF;
-    PERFORM audit.record('reversal.bulk_decided', 'reversal_bulk', coalesce(p_batch_key, 'bulk'),
-                         jsonb_build_object('action', p_action,
-                                            'decided', (SELECT count(*) FROM jsonb_array_elements(p_outcome) o WHERE (o->>'decided')::boolean),
-                                            'refused', (SELECT count(*) FROM jsonb_array_elements(p_outcome) o WHERE NOT (o->>'decided')::boolean),
-                                            'outcome', p_outcome));
+    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE d.id IS NOT NULL), '{}'),
+           coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE d.id IS NULL), '{}')
+    INTO v_decided, v_refused
+    FROM (SELECT DISTINCT unnest(p_requests) AS id) r
+    LEFT JOIN ledger.reversal_decisions d
+           ON d.request_id = r.id AND d.decided_by = audit.current_operator()
+          AND d.client_key = p_batch_key || ':' || r.id
+          AND d.decision = CASE p_action WHEN 'approve' THEN 'approved' ELSE 'rejected' END;
+    v_details := jsonb_build_object('action', p_action, 'decided', cardinality(v_decided),
+                                    'refused', cardinality(v_refused),
+                                    'decided_requests', to_jsonb(v_decided), 'refused_requests', to_jsonb(v_refused));
+    PERFORM audit.record('reversal.bulk_decided', 'reversal_bulk', p_batch_key, v_details);
+    RETURN v_details;
 END
 $$;
 
@@ -862,7 +877,7 @@ GRANT EXECUTE ON FUNCTION ledger.request_reversal(bigint, text, text, jsonb, tex
 GRANT EXECUTE ON FUNCTION ledger.approve_reversal(bigint, text, text),
                           ledger.reject_reversal(bigint, text),
                           ledger.reversal_digest(bigint),
-                          ledger.record_bulk_decision(text, text, jsonb),
+                          ledger.record_bulk_decision(text, text, bigint[]),
                           ledger.expire_reversals()
     TO console_supervisor;
 GRANT EXECUTE ON FUNCTION ledger.decide_reversal_request(bigint, text, text, text, text)
