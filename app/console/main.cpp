@@ -4,6 +4,7 @@
 #include "AccountWorkspace.h"
 #include "LoginDialog.h"
 #include "MainWindow.h"
+#include "console/ReversalService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
@@ -138,6 +139,8 @@ int main(int argc, char *argv[])
                       direct);
     window.setAccountWorkspace(new AccountWorkspace(&worker));
     window.addAuditLog(&worker);
+    ReversalService reversals(&worker);
+    window.addCorrections(&reversals);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();
