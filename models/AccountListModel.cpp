@@ -1,8 +1,8 @@
 #include "AccountListModel.h"
-#include "async/WhenReady.h"
 
-#include "db/AuditRepository.h"
-#include "db/DbWorker.h"
+#include "async/WhenReady.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 
 #include <QJsonObject>
 
@@ -13,9 +13,9 @@ namespace ledger {
 
 namespace {
 
-AccountRepository::SortKey sortKeyOf(int column)
+AccountSortKey sortKeyOf(int column)
 {
-    using K = AccountRepository::SortKey;
+    using K = AccountSortKey;
     switch (AccountListModel::Column(column)) {
     case AccountListModel::Name:
         return K::Name;
@@ -38,16 +38,10 @@ AccountRepository::SortKey sortKeyOf(int column)
 
 } // namespace
 
-struct AccountListModel::FirstLoad
-{
-    qint64 count = 0;
-    QList<Account> rows;
-    QStringList currencies;
-};
-
-AccountListModel::AccountListModel(DbWorker *worker, QObject *parent)
+AccountListModel::AccountListModel(LedgerService *ledger, AuditService *audit, QObject *parent)
     : QAbstractTableModel(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
+    , m_audit(audit)
 {
     m_cache.setMaxPages(m_maxPages);
 }
@@ -154,7 +148,7 @@ QVariant AccountListModel::headerData(int section, Qt::Orientation orientation, 
 
 void AccountListModel::sort(int column, Qt::SortOrder order)
 {
-    const AccountRepository::SortKey key = sortKeyOf(column);
+    const AccountSortKey key = sortKeyOf(column);
     const bool descending = order == Qt::DescendingOrder;
     if (key == m_query.sort && descending == m_query.descending)
         return;
@@ -190,24 +184,16 @@ void AccountListModel::updateLoading() const
 
 void AccountListModel::refresh()
 {
-    if (!m_worker)
+    if (!m_ledger)
         return;
     m_started = true;
     const quint64 generation = ++m_generation;
     m_firstLoadPending = true;
     m_cache.forgetRequests(); // the old rows stay shown until the new count arrives
     setLoading(true);
-    const AccountRepository::Query query = m_query;
-    const int limit = m_pageSize;
-    // The count, the first page and the currencies, one job (the worker's one connection).
-    whenReady(m_worker->submit([query, limit](Connection &c) {
-        FirstLoad load;
-        load.count = AccountRepository::countMatching(c, query);
-        load.rows = AccountRepository::page(c, query, 0, limit);
-        load.currencies = AccountRepository::currenciesInUse(c);
-        return load;
-    }),
-              this, [this, generation](const Result<FirstLoad> &result) {
+    // The count, the first page and the currencies, together.
+    whenReady(m_ledger->accountListStart(m_query, m_pageSize), this,
+              [this, generation](const Result<AccountListStart> &result) {
                   if (generation != m_generation)
                       return; // a newer reload is under way
                   m_firstLoadPending = false;
@@ -216,7 +202,7 @@ void AccountListModel::refresh()
                       Q_EMIT loadFailed(result.error());
                       return;
                   }
-                  const FirstLoad &load = result.value();
+                  const AccountListStart &load = result.value();
                   beginResetModel();
                   m_count = qMin<qint64>(load.count, std::numeric_limits<int>::max());
                   m_cache.clear();
@@ -238,13 +224,11 @@ void AccountListModel::requestPage(int page) const
 
 void AccountListModel::sendPage(int page) const
 {
-    if (!m_worker)
+    if (!m_ledger)
         return;
     updateLoading();
     const quint64 generation = m_generation;
-    const AccountRepository::Query query = m_query;
     const qint64 offset = qint64(page) * m_pageSize;
-    const int limit = m_pageSize;
     // Scrolling down: the page before ends where this one starts; the server continues
     // after its last row instead of skipping `offset` rows.
     std::optional<Account> after;
@@ -252,10 +236,8 @@ void AccountListModel::sendPage(int page) const
         page > 0 && before && before->size() == m_pageSize)
         after = before->last();
     auto *self = const_cast<AccountListModel *>(this); // the cache is logically const
-    whenReady(m_worker->submit([query, offset, limit, after](Connection &c) {
-        return AccountRepository::page(c, query, offset, limit, after ? &*after : nullptr);
-    }),
-              self, [self, generation, page](const Result<QList<Account>> &result) {
+    whenReady(m_ledger->accountPage(m_query, offset, m_pageSize, after), self,
+              [self, generation, page](const Result<QList<Account>> &result) {
                   if (generation != self->m_generation)
                       return;
                   if (!result) {
@@ -282,14 +264,11 @@ void AccountListModel::pageArrived(int page, const QList<Account> &rows)
 
 void AccountListModel::locate(const QString &code)
 {
-    if (!m_worker || code.isEmpty())
+    if (!m_ledger || code.isEmpty())
         return;
     const quint64 generation = m_generation;
-    const AccountRepository::Query query = m_query;
-    whenReady(m_worker->submit([query, code](Connection &c) {
-        return AccountRepository::positionOf(c, query, code);
-    }),
-              this, [this, generation, code](const Result<qint64> &result) {
+    whenReady(m_ledger->accountPosition(m_query, code), this,
+              [this, generation, code](const Result<qint64> &result) {
                   if (generation != m_generation)
                       return; // the list changed meanwhile: the row means nothing now
                   if (!result) {
@@ -303,16 +282,13 @@ void AccountListModel::locate(const QString &code)
 
 void AccountListModel::noteSearch(const QString &text, int matches)
 {
-    if (!m_worker || text.trimmed().isEmpty())
+    if (!m_audit || text.trimmed().isEmpty())
         return;
     const QJsonObject details{{QStringLiteral("scope"), QStringLiteral("accounts")},
                               {QStringLiteral("text"), text},
                               {QStringLiteral("matches"), matches}};
-    whenReady(m_worker->submit([details](Connection &c) {
-        AuditRepository::recordClientAction(c, QStringLiteral("search.run"),
-                                            QStringLiteral("account_list"), {}, details);
-    }),
-              this, [this](const Result<void> &result) {
+    whenReady(m_audit->recordSearch(QStringLiteral("account_list"), details), this,
+              [this](const Result<void> &result) {
                   if (!result)
                       Q_EMIT loadFailed(result.error());
               });

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "PageCache.h"
-#include "db/AccountRepository.h"
 #include "domain/Account.h"
+#include "domain/AccountQuery.h"
 #include "domain/Error.h"
 
 #include <QAbstractTableModel>
@@ -11,14 +11,15 @@
 
 namespace ledger {
 
-class DbWorker;
+class AuditService;
+class LedgerService;
 
 // The account navigator's rows, lazy for ledgers of any size. The server filters (text in
 // code or name, kind, currency), sorts (sort(), as a view's header asks) and counts; the
 // model knows the exact row count and fetches pages of pageSize() rows by position when a
 // view asks for them, keeping at most maxCachedPages() (least recently used go first), so
-// a million accounts cost a count and the pages looked at. Everything runs on the
-// DbWorker's thread; the GUI thread only swaps results in, and drops results of loads
+// a million accounts cost a count and the pages looked at. Every query runs on the ledger
+// service's worker thread; the GUI thread only swaps results in, and drops results of loads
 // superseded by a newer refresh, filter or sort.
 class AccountListModel : public QAbstractTableModel
 {
@@ -34,7 +35,9 @@ public:
         LoadedRole // false while the row's page is on its way
     };
 
-    explicit AccountListModel(DbWorker *worker, QObject *parent = nullptr);
+    // audit: where noteSearch() puts searches on record (none: they are not recorded).
+    explicit AccountListModel(LedgerService *ledger, AuditService *audit,
+                              QObject *parent = nullptr);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
@@ -47,7 +50,7 @@ public:
     bool isLoading() const { return m_loading; }
     // The account at a row, if its page is here (else nullptr, and the page is asked for).
     const Account *account(int row) const;
-    const AccountRepository::Query &query() const { return m_query; }
+    const AccountQuery &query() const { return m_query; }
 
     int pageSize() const { return m_pageSize; }
     void setPageSize(int rows) { m_pageSize = qBound(10, rows, 5000); }
@@ -68,8 +71,8 @@ public Q_SLOTS:
     // Finds the account's row in the current filter and order: located(code, row), row -1
     // when it is not listed.
     void locate(const QString &code);
-    // Puts a search the user ran on record (search.run) with the number of matches.
-    // Failures come as loadFailed.
+    // Puts a search the user ran on record (search.run, through the audit service) with the
+    // number of matches. Failures come as loadFailed.
     void noteSearch(const QString &text, int matches);
 
 Q_SIGNALS:
@@ -81,15 +84,15 @@ Q_SIGNALS:
     void loadFailed(const ledger::Error &error);
 
 private:
-    struct FirstLoad;
     void requestPage(int page) const;
     void sendPage(int page) const;
     void pageArrived(int page, const QList<Account> &rows);
     void setLoading(bool loading) const;
     void updateLoading() const;
 
-    QPointer<DbWorker> m_worker;
-    AccountRepository::Query m_query;
+    QPointer<LedgerService> m_ledger;
+    QPointer<AuditService> m_audit;
+    AccountQuery m_query;
     int m_pageSize = 200;
     int m_maxPages = 50;
     qint64 m_count = 0;

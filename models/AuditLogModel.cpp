@@ -1,9 +1,7 @@
 #include "AuditLogModel.h"
 
 #include "async/WhenReady.h"
-
-#include "db/AuditRepository.h"
-#include "db/DbWorker.h"
+#include "console/AuditService.h"
 
 #include <QFont>
 
@@ -19,9 +17,9 @@ constexpr qsizetype DetailsPreviewLength = 240;
 
 } // namespace
 
-AuditLogModel::AuditLogModel(DbWorker *worker, QObject *parent, int pageSize)
+AuditLogModel::AuditLogModel(AuditService *audit, QObject *parent, int pageSize)
     : QAbstractTableModel(parent)
-    , m_worker(worker)
+    , m_audit(audit)
     , m_pageSize(qMax(1, pageSize))
 {}
 
@@ -136,7 +134,7 @@ bool AuditLogModel::canFetchMore(const QModelIndex &parent) const
 {
     // While a page is loading this stays true; fetchMore() then does nothing. After a
     // failure it is false, so that a view does not retry on every repaint.
-    return !parent.isValid() && m_worker && !m_atEnd && !m_failed;
+    return !parent.isValid() && m_audit && !m_atEnd && !m_failed;
 }
 
 void AuditLogModel::fetchMore(const QModelIndex &parent)
@@ -155,25 +153,6 @@ void AuditLogModel::setFilter(const AuditFilter &filter)
     refresh();
 }
 
-QJsonObject AuditLogModel::describe(const AuditFilter &filter)
-{
-    QJsonObject o{{QStringLiteral("scope"), QStringLiteral("audit_log")}};
-    const std::pair<const char *, QString> texts[] = {{"operator", filter.operatorName},
-                                                      {"action", filter.action},
-                                                      {"object_type", filter.objectType},
-                                                      {"object_id", filter.objectId},
-                                                      {"text", filter.text}};
-    for (const auto &[key, value] : texts) {
-        if (!value.isEmpty())
-            o.insert(QLatin1String(key), value);
-    }
-    if (filter.from.isValid())
-        o.insert(QStringLiteral("from"), filter.from.toUTC().toString(Qt::ISODateWithMs));
-    if (filter.until.isValid())
-        o.insert(QStringLiteral("until"), filter.until.toUTC().toString(Qt::ISODateWithMs));
-    return o;
-}
-
 void AuditLogModel::refresh()
 {
     ++m_generation; // whatever is under way now is dropped when it arrives
@@ -186,7 +165,7 @@ void AuditLogModel::refresh()
     // A view (or a model tester) may call fetchMore() from endResetModel(): that starts
     // the first page, and it must not start twice.
     endResetModel();
-    if (!m_worker)
+    if (!m_audit)
         setLoading(false);
     else if (!m_pageInFlight)
         loadPage(); // "loading" stays on when a superseded load was under way
@@ -212,13 +191,7 @@ void AuditLogModel::loadPage()
     // without an extra, empty round trip. The query runs on the worker's thread; the
     // continuation runs here, on the GUI thread.
     const bool record = m_recordSearch && !beforeId;
-    auto page = m_worker->submit([filter, beforeId, limit, record](Connection &c) {
-        if (record)
-            AuditRepository::recordClientAction(c, QStringLiteral("search.run"),
-                                                QStringLiteral("audit_log"), {}, describe(filter));
-        return AuditRepository::page(c, filter, beforeId, limit + 1);
-    });
-    whenReady(std::move(page), this,
+    whenReady(m_audit->logPage(filter, beforeId, limit + 1, record), this,
               [this, generation, limit](const Result<QList<AuditEvent>> &result) {
                   if (generation != m_generation)
                       return; // superseded by setFilter() or refresh()

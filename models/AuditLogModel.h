@@ -4,7 +4,6 @@
 #include "domain/Error.h"
 
 #include <QAbstractTableModel>
-#include <QJsonObject>
 #include <QList>
 #include <QPointer>
 
@@ -12,13 +11,13 @@
 
 namespace ledger {
 
-class DbWorker;
+class AuditService;
 
 // The auditor's log: audit events newest first, loaded lazily in keyset pages
-// (AuditRepository::page on a DbWorker) as a view scrolls (canFetchMore/fetchMore). The
+// (AuditService::logPage) as a view scrolls (canFetchMore/fetchMore). The
 // filter is applied by the server; setFilter() and refresh() start again from the newest
 // event and drop whatever an older load still delivers. GUI thread only; the queries run
-// on the worker's thread.
+// on the audit service's worker thread.
 class AuditLogModel : public QAbstractTableModel
 {
     Q_OBJECT
@@ -45,7 +44,7 @@ public:
 
     static constexpr int DefaultPageSize = 200;
 
-    explicit AuditLogModel(DbWorker *worker, QObject *parent = nullptr,
+    explicit AuditLogModel(AuditService *audit, QObject *parent = nullptr,
                            int pageSize = DefaultPageSize);
 
     int rowCount(const QModelIndex &parent = {}) const override;
@@ -80,10 +79,9 @@ Q_SIGNALS:
 
 private:
     void loadPage();
-    static QJsonObject describe(const AuditFilter &filter); // a search.run event's details
     void setLoading(bool loading);
 
-    QPointer<DbWorker> m_worker;
+    QPointer<AuditService> m_audit;
     const int m_pageSize;
     AuditFilter m_filter;
     QList<AuditEvent> m_events;

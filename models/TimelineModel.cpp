@@ -1,8 +1,7 @@
 #include "TimelineModel.h"
 
 #include "async/WhenReady.h"
-#include "db/DbWorker.h"
-#include "db/TimelineRepository.h"
+#include "console/LedgerService.h"
 
 #include <QFont>
 #include <QTimer>
@@ -24,16 +23,9 @@ QString shown(const QDateTime &t)
 
 } // namespace
 
-struct TimelineModel::FirstLoad
-{
-    std::optional<AccountHistory> history; // set when the account was (re)opened
-    TimelineWindow window;
-    QList<TimelineEntry> rows; // the first page (windowed) or the first search page
-};
-
-TimelineModel::TimelineModel(DbWorker *worker, QObject *parent)
+TimelineModel::TimelineModel(LedgerService *ledger, QObject *parent)
     : QAbstractTableModel(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
 {
     qRegisterMetaType<ledger::AccountHistory>();
 }
@@ -161,6 +153,8 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         return e->isReversal();
     case IsReversedRole:
         return e->isReversed();
+    case PendingRequestRole:
+        return e->pendingRequestId;
     case IsBackdatedRole:
         return e->backdated;
     default:
@@ -202,20 +196,14 @@ bool TimelineModel::canFetchMore(const QModelIndex &parent) const
 
 void TimelineModel::fetchMore(const QModelIndex &parent)
 {
-    if (!canFetchMore(parent) || m_searchPending || !m_worker)
+    if (!canFetchMore(parent) || m_searchPending || !m_ledger)
         return;
     m_searchPending = true;
     setLoading(true);
     const quint64 generation = m_generation;
-    const qint64 accountId = m_history.accountId;
-    const TimelineOrder order = m_order;
-    const TimelineFilter filter = m_filter;
     const qint64 after = m_rows.isEmpty() ? 0 : m_rows.last().accountSeq;
-    const int limit = m_pageSize;
     // Runs on the worker thread; the continuation on this one.
-    whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::search(c, accountId, order, after, limit, filter);
-    }),
+    whenReady(m_ledger->timelineSearch(m_history.accountId, m_order, after, m_pageSize, m_filter),
               this, [this, generation](const Result<QList<TimelineEntry>> &result) {
                   if (generation != m_generation)
                       return;
@@ -282,7 +270,7 @@ void TimelineModel::reload()
 
 void TimelineModel::startLoad(const QString &openCode)
 {
-    if (!m_worker)
+    if (!m_ledger)
         return;
     const quint64 generation = ++m_generation;
     beginResetModel();
@@ -308,33 +296,10 @@ void TimelineModel::startLoad(const QString &openCode)
     endResetModel();
     setLoading(true);
 
-    const bool open = !openCode.isEmpty();
-    const QString code = open ? openCode : m_history.code;
-    const qint64 knownId = m_history.accountId;
-    const TimelineOrder order = m_order;
-    const TimelineFilter filter = m_filter;
-    const int pageSize = m_pageSize;
-    // One job on the worker: open (audited), count, first page. The first screen needs
-    // all three, so they travel together.
-    whenReady(m_worker->submit([=](Connection &c) {
-        FirstLoad load;
-        qint64 accountId = knownId;
-        if (open) {
-            load.history = TimelineRepository::openHistory(c, code);
-            accountId = load.history->accountId;
-        }
-        if (filter.needsSearch()) {
-            load.rows = TimelineRepository::search(c, accountId, order, 0, pageSize, filter);
-        } else {
-            load.window = TimelineRepository::window(c, accountId, order, filter.from, filter.to);
-            if (load.window.rowCount > 0)
-                load.rows =
-                    TimelineRepository::page(c, accountId, order, load.window.firstPosition,
-                                             int(qMin<qint64>(pageSize, load.window.rowCount)));
-        }
-        return load;
-    }),
-              this, [this, generation](const Result<FirstLoad> &result) {
+    // Open (audited), count, first page: the first screen needs all three, so they travel
+    // together.
+    whenReady(m_ledger->timelineStart(openCode, m_history.accountId, m_order, m_filter, m_pageSize),
+              this, [this, generation](const Result<TimelineStart> &result) {
                   if (generation != m_generation)
                       return;
                   setLoading(false);
@@ -353,7 +318,7 @@ void TimelineModel::startLoad(const QString &openCode)
               });
 }
 
-void TimelineModel::applyFirstLoad(const FirstLoad &load)
+void TimelineModel::applyFirstLoad(const TimelineStart &load)
 {
     m_firstLoadPending = false;
     if (load.history) {
@@ -408,12 +373,10 @@ void TimelineModel::requestPage(qint64 page) const
 
 void TimelineModel::sendPage(qint64 page) const
 {
-    if (!m_worker)
+    if (!m_ledger)
         return;
     setLoading(true);
     const quint64 generation = m_generation;
-    const qint64 accountId = m_history.accountId;
-    const TimelineOrder order = m_order;
     const qint64 position = m_window.firstPosition + page * m_pageSize;
     const int limit = int(qMin<qint64>(m_pageSize, m_window.rowCount - page * m_pageSize));
     // Scrolling down: the page before ends where this one starts, so the server continues
@@ -423,10 +386,8 @@ void TimelineModel::sendPage(qint64 page) const
         page > 0 && before && before->size() == m_pageSize)
         afterSeq = before->last().accountSeq;
     auto *self = const_cast<TimelineModel *>(this); // the cache is logically const
-    whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::page(c, accountId, order, position, limit, afterSeq);
-    }),
-              self, [self, generation, page](const Result<QList<TimelineEntry>> &result) {
+    whenReady(m_ledger->timelinePage(m_history.accountId, m_order, position, limit, afterSeq), self,
+              [self, generation, page](const Result<QList<TimelineEntry>> &result) {
                   if (generation != self->m_generation)
                       return;
                   if (!result) {
@@ -460,7 +421,7 @@ void TimelineModel::sendNextWanted() const
 
 void TimelineModel::jumpToDate(const QDateTime &at)
 {
-    if (!hasAccount() || !m_worker || !at.isValid())
+    if (!hasAccount() || !m_ledger || !at.isValid())
         return;
     if (isSearchMode()) {
         m_searchJump = at;
@@ -468,13 +429,9 @@ void TimelineModel::jumpToDate(const QDateTime &at)
         return;
     }
     const quint64 generation = m_generation;
-    const qint64 accountId = m_history.accountId;
-    const TimelineOrder order = m_order;
     // The position of the first entry at or after `at`: O(log n) on the server.
-    whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::window(c, accountId, order, at, std::nullopt);
-    }),
-              this, [this, generation](const Result<TimelineWindow> &result) {
+    whenReady(m_ledger->timelineWindow(m_history.accountId, m_order, at, std::nullopt), this,
+              [this, generation](const Result<TimelineWindow> &result) {
                   if (generation != m_generation)
                       return;
                   if (!result) {

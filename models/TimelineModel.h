@@ -2,6 +2,7 @@
 
 #include "domain/Error.h"
 #include "domain/Timeline.h"
+#include "domain/TimelineStart.h"
 
 #include "PageCache.h"
 
@@ -15,10 +16,10 @@
 
 namespace ledger {
 
-class DbWorker;
+class LedgerService;
 
-// One account's timeline, lazily, for accounts of any size. Every query runs on the
-// DbWorker's thread; this model (GUI thread) only keeps what came back.
+// One account's timeline, lazily, for accounts of any size. Every query runs on the ledger
+// service's worker thread; this model (GUI thread) only keeps what came back.
 //
 // Two modes:
 //  - windowed (no filter, or a date range only): rowCount() is the exact number of
@@ -57,10 +58,11 @@ public:
         AmountMinorRole,
         IsReversalRole,
         IsReversedRole,
-        IsBackdatedRole
+        IsBackdatedRole,
+        PendingRequestRole // qint64: the pending reversal request of the transaction (0: none)
     };
 
-    explicit TimelineModel(DbWorker *worker, QObject *parent = nullptr);
+    explicit TimelineModel(LedgerService *ledger, QObject *parent = nullptr);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
@@ -117,10 +119,8 @@ Q_SIGNALS:
     void loadingChanged(bool loading);
 
 private:
-    struct FirstLoad; // the result of the first job after a reset
-
     void startLoad(const QString &openCode);
-    void applyFirstLoad(const FirstLoad &load);
+    void applyFirstLoad(const TimelineStart &load);
     void requestPage(qint64 page) const;
     void sendPage(qint64 page) const;
     void pageArrived(quint64 generation, qint64 page, const QList<TimelineEntry> &rows);
@@ -132,7 +132,7 @@ private:
     const TimelineEntry *rowEntry(int row) const;
     QDateTime orderingTime(const TimelineEntry &e) const;
 
-    QPointer<DbWorker> m_worker;
+    QPointer<LedgerService> m_ledger;
     AccountHistory m_history;
     TimelineOrder m_order = TimelineOrder::Effective;
     TimelineFilter m_filter;

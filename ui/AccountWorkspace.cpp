@@ -5,7 +5,7 @@
 #include "TimelineModel.h"
 #include "TimelineView.h"
 #include "TransactionDetailDialog.h"
-#include "db/DbWorker.h"
+#include "console/LedgerService.h"
 
 #include <QFrame>
 #include <QHBoxLayout>
@@ -19,12 +19,12 @@
 
 namespace ledger {
 
-AccountWorkspace::AccountWorkspace(DbWorker *worker, QWidget *parent)
+AccountWorkspace::AccountWorkspace(LedgerService *ledger, QWidget *parent)
     : QWidget(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
 {
     setObjectName(QStringLiteral("accountWorkspace"));
-    m_model = new TimelineModel(worker, this);
+    m_model = new TimelineModel(ledger, this);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
 
@@ -61,8 +61,8 @@ AccountWorkspace::AccountWorkspace(DbWorker *worker, QWidget *parent)
     m_timeline = new TimelineView(m_model, m_splitter);
     m_tabs = new QTabWidget(m_splitter);
     m_tabs->setObjectName(QStringLiteral("workspaceTabs"));
-    m_chart = new BalanceChartView(worker, m_tabs);
-    m_pointInTime = new PointInTimePanel(worker, m_tabs);
+    m_chart = new BalanceChartView(ledger, m_tabs);
+    m_pointInTime = new PointInTimePanel(ledger, m_tabs);
     m_tabs->addTab(m_chart, tr("Balance &chart"));
     m_tabs->addTab(m_pointInTime, tr("&Point in time"));
     m_splitter->addWidget(m_timeline);
@@ -147,7 +147,7 @@ void AccountWorkspace::showError(const Error &error)
 
 void AccountWorkspace::openTransaction(qint64 transactionId)
 {
-    auto *dialog = new TransactionDetailDialog(m_worker, transactionId, this);
+    auto *dialog = new TransactionDetailDialog(m_ledger, transactionId, this);
     connect(dialog, &TransactionDetailDialog::loadFailed, this, &AccountWorkspace::showError);
     connect(dialog, &TransactionDetailDialog::reversalRequested, this,
             &AccountWorkspace::reversalRequested);

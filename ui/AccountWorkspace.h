@@ -15,7 +15,7 @@ class QTabWidget;
 namespace ledger {
 
 class BalanceChartView;
-class DbWorker;
+class LedgerService;
 class PointInTimePanel;
 class TimelineModel;
 class TimelineView;
@@ -29,7 +29,7 @@ class AccountWorkspace : public QWidget
     Q_OBJECT
 
 public:
-    explicit AccountWorkspace(DbWorker *worker, QWidget *parent = nullptr);
+    explicit AccountWorkspace(LedgerService *ledger, QWidget *parent = nullptr);
     ~AccountWorkspace() override;
 
     // Opens the account's history (an audit event) and everything below it.
@@ -58,7 +58,7 @@ private:
     void showError(const ledger::Error &error);
     void accountOpened(const AccountHistory &history);
 
-    QPointer<DbWorker> m_worker;
+    QPointer<LedgerService> m_ledger;
     TimelineModel *m_model = nullptr;
     QLabel *m_header = nullptr;
     QFrame *m_banner = nullptr;

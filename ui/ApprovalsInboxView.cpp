@@ -17,10 +17,13 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QShowEvent>
 #include <QSplitter>
 #include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <utility>
 
 namespace ledger {
 
@@ -236,9 +239,13 @@ ApprovalsInboxView::ApprovalsInboxView(ReversalService *service, QWidget *parent
     });
     connect(m_model, &ReversalInboxModel::pageLoaded, this, [this](int, qint64 total) {
         m_count->setText(tr("%n pending request(s)", nullptr, int(total)));
+        if (std::exchange(m_showingLoadError, false))
+            showMessage(QString(), false); // loaded now: the old failure no longer holds
     });
-    connect(m_model, &ReversalInboxModel::loadFailed, this,
-            [this](const Error &e) { showMessage(e.message, true); });
+    connect(m_model, &ReversalInboxModel::loadFailed, this, [this](const Error &e) {
+        showMessage(e.message, true);
+        m_showingLoadError = true;
+    });
     connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &i) {
         Q_EMIT openTransactionRequested(i.data(ReversalInboxModel::TransactionIdRole).toLongLong());
     });
@@ -623,6 +630,13 @@ void ApprovalsInboxView::showBulkResult(const QList<BulkDecisionOutcome> &outcom
     dialog->show();
     showMessage(tr("%1 decided, %2 refused.").arg(decided).arg(refused), refused > 0);
     Q_EMIT bulkFinished(decided, refused);
+}
+
+void ApprovalsInboxView::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (!event->spontaneous() && !m_model->isLoading())
+        refresh();
 }
 
 } // namespace ledger

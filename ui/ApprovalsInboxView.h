@@ -74,6 +74,10 @@ Q_SIGNALS:
     void decisionFailed(qint64 requestId, const ledger::Error &error);
     void bulkFinished(int decided, int refused);
 
+protected:
+    // Shown again (its tab chosen): other supervisors may have decided meanwhile.
+    void showEvent(QShowEvent *event) override;
+
 private:
     void currentChanged();
     void showPreview(const ReversalPreview &preview);
@@ -91,6 +95,7 @@ private:
     QString m_decisionKey; // one per selected request: a double click decides once
     quint64 m_generation = 0;
     bool m_busy = false;
+    bool m_showingLoadError = false; // the message is a load failure, cleared by a load
 
     QComboBox *m_reasonFilter = nullptr;
     QLineEdit *m_requesterFilter = nullptr;

@@ -123,9 +123,9 @@ QLineEdit *hashField(QWidget *parent, const QString &accessibleName)
 
 } // namespace
 
-AuditLogView::AuditLogView(DbWorker *worker, QWidget *parent)
+AuditLogView::AuditLogView(AuditService *audit, QWidget *parent)
     : QWidget(parent)
-    , m_model(new AuditLogModel(worker, this))
+    , m_model(new AuditLogModel(audit, this))
 {
     setObjectName(QStringLiteral("auditLogView"));
     auto *layout = new QVBoxLayout(this);
@@ -158,7 +158,7 @@ AuditLogView::AuditLogView(DbWorker *worker, QWidget *parent)
     separator->setFrameShadow(QFrame::Sunken);
     layout->addWidget(separator);
 
-    m_verifyPanel = new AuditVerifyPanel(worker, this);
+    m_verifyPanel = new AuditVerifyPanel(audit, this);
     layout->addWidget(m_verifyPanel);
     // The verifier records its run as an audit event: show it.
     connect(m_verifyPanel, &AuditVerifyPanel::finished, this,

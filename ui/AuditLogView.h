@@ -20,7 +20,7 @@ namespace ledger {
 
 class AuditLogModel;
 class AuditVerifyPanel;
-class DbWorker;
+class AuditService;
 
 // The auditor's view: a filter bar, the audit log (newest first, loaded as it scrolls), a
 // detail pane with every field of the selected event, "Open object", and the verification
@@ -30,7 +30,7 @@ class AuditLogView : public QWidget
     Q_OBJECT
 
 public:
-    explicit AuditLogView(DbWorker *worker, QWidget *parent = nullptr);
+    explicit AuditLogView(AuditService *audit, QWidget *parent = nullptr);
 
     AuditLogModel *model() const { return m_model; }
     QTableView *tableView() const { return m_table; }

@@ -1,9 +1,8 @@
 #include "AuditVerifyPanel.h"
 
 #include "async/WhenReady.h"
-#include "db/DbWorker.h"
+#include "console/AuditService.h"
 
-#include <QCoreApplication>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -33,9 +32,9 @@ const QColor kBad(0xa9, 0x32, 0x26);
 
 } // namespace
 
-AuditVerifyPanel::AuditVerifyPanel(DbWorker *worker, QWidget *parent)
+AuditVerifyPanel::AuditVerifyPanel(AuditService *audit, QWidget *parent)
     : QWidget(parent)
-    , m_worker(worker)
+    , m_audit(audit)
 {
     setObjectName(QStringLiteral("auditVerifyPanel"));
     auto *layout = new QVBoxLayout(this);
@@ -134,7 +133,7 @@ void AuditVerifyPanel::setRunning(bool running)
 
 void AuditVerifyPanel::verify()
 {
-    if (!m_worker || isRunning())
+    if (!m_audit || isRunning())
         return;
     const quint64 run = ++m_run;
     auto cancelFlag = std::make_shared<std::atomic_bool>(false);
@@ -146,41 +145,29 @@ void AuditVerifyPanel::verify()
     m_cancelButton->setFocus(Qt::OtherFocusReason);
     Q_EMIT started();
 
-    // Runs on the worker's thread. Progress goes back to the GUI thread as a queued call;
-    // the guard is only looked at there, so a panel closed meanwhile is never touched.
-    const QPointer<AuditVerifyPanel> guard(this);
-    const QList<ChainMark> marks = m_marks;
-    auto progress = [guard, run](qint64 done, qint64 total) {
-        QMetaObject::invokeMethod(
-            QCoreApplication::instance(),
-            [guard, run, done, total] {
-                if (guard)
-                    guard->showProgress(run, done, total);
-            },
-            Qt::QueuedConnection);
-    };
-    auto verification = m_worker->submit([marks, progress, cancelFlag](Connection &c) {
-        return verifyChain(c, marks, progress, cancelFlag.get());
-    });
-    whenReady(std::move(verification), this, [this, run](const Result<VerificationResult> &result) {
-        if (run != m_run)
-            return;
-        m_cancel.reset();
-        // Cancel disappears: give the focus back to where the run started.
-        const bool refocus = m_cancelButton->hasFocus();
-        if (!result)
-            showFailure(result.error());
-        else
-            showResult(result.value());
-        setRunning(false);
-        if (refocus)
-            m_verify->setFocus(Qt::OtherFocusReason);
-        if (!result) {
-            Q_EMIT failed(result.error());
-            return;
-        }
-        Q_EMIT finished(result.value());
-    });
+    // Runs on the service's verification worker. Progress comes back on the GUI thread and
+    // not at all once this panel is gone.
+    auto progress = [this, run](qint64 done, qint64 total) { showProgress(run, done, total); };
+    whenReady(m_audit->verifyChain(m_marks, this, std::move(progress), cancelFlag), this,
+              [this, run](const Result<VerificationResult> &result) {
+                  if (run != m_run)
+                      return;
+                  m_cancel.reset();
+                  // Cancel disappears: give the focus back to where the run started.
+                  const bool refocus = m_cancelButton->hasFocus();
+                  if (!result)
+                      showFailure(result.error());
+                  else
+                      showResult(result.value());
+                  setRunning(false);
+                  if (refocus)
+                      m_verify->setFocus(Qt::OtherFocusReason);
+                  if (!result) {
+                      Q_EMIT failed(result.error());
+                      return;
+                  }
+                  Q_EMIT finished(result.value());
+              });
 }
 
 void AuditVerifyPanel::cancel()

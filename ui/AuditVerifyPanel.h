@@ -1,6 +1,6 @@
 #pragma once
 
-#include "audit/ChainVerifier.h"
+#include "domain/AuditVerification.h"
 #include "domain/Error.h"
 
 #include <QList>
@@ -18,9 +18,9 @@ class QToolButton;
 
 namespace ledger {
 
-class DbWorker;
+class AuditService;
 
-// "Verify audit trail": runs the C++ verifier (verifyChain) as a DbWorker job, shows its
+// "Verify audit trail": runs the C++ verifier (AuditService::verifyChain), shows its
 // progress with a Cancel button, and ends with one clear result line. An optional
 // checkpoint file (`ledgerctl audit checkpoint --out FILE`) adds its marks, so that a chain
 // rewritten after the checkpoint is caught. GUI thread only; the job runs on the worker's
@@ -30,7 +30,7 @@ class AuditVerifyPanel : public QWidget
     Q_OBJECT
 
 public:
-    explicit AuditVerifyPanel(DbWorker *worker, QWidget *parent = nullptr);
+    explicit AuditVerifyPanel(AuditService *audit, QWidget *parent = nullptr);
     ~AuditVerifyPanel() override;
 
     // Reads and checks a checkpoint file; on failure says why in the panel and returns
@@ -60,7 +60,7 @@ private:
     void showFailure(const Error &error);
     void setRunning(bool running);
 
-    QPointer<DbWorker> m_worker;
+    QPointer<AuditService> m_audit;
     QPushButton *m_verify = nullptr;
     QPushButton *m_chooseFile = nullptr;
     QLabel *m_fileLabel = nullptr;

@@ -2,8 +2,7 @@
 
 #include "async/WhenReady.h"
 #include "chart/Lttb.h"
-#include "db/DbWorker.h"
-#include "db/TimelineRepository.h"
+#include "console/LedgerService.h"
 
 #include <QApplication>
 #include <QChart>
@@ -18,9 +17,9 @@
 
 namespace ledger {
 
-BalanceChartView::BalanceChartView(DbWorker *worker, QWidget *parent)
+BalanceChartView::BalanceChartView(LedgerService *ledger, QWidget *parent)
     : QChartView(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
 {
     setObjectName(QStringLiteral("balanceChart"));
     setAccessibleName(tr("Balance chart"));
@@ -175,7 +174,7 @@ int BalanceChartView::markerCount() const
 
 void BalanceChartView::load()
 {
-    if (!m_worker || !m_history.accountId || !m_from.isValid())
+    if (!m_ledger || !m_history.accountId || !m_from.isValid())
         return;
     const quint64 generation = ++m_generation;
     const qint64 accountId = m_history.accountId;
@@ -185,10 +184,8 @@ void BalanceChartView::load()
     // Every entry when there are at most four per pixel, else at most four points per
     // pixel (see ledger.balance_series).
     const int samples = width;
-    whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::balanceSeries(c, accountId, from, to, samples, 200);
-    }),
-              this, [this, generation, width](const Result<BalanceSeries> &result) {
+    whenReady(m_ledger->balanceSeries(accountId, from, to, samples, 200), this,
+              [this, generation, width](const Result<BalanceSeries> &result) {
                   if (generation != m_generation)
                       return;
                   if (!result) {

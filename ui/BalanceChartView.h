@@ -14,7 +14,7 @@ class QValueAxis;
 
 namespace ledger {
 
-class DbWorker;
+class LedgerService;
 
 // The balance over an account's life (effective time, as known now). The server answers
 // with every entry for short ranges (this view downsamples them to its pixel width with
@@ -29,7 +29,7 @@ class BalanceChartView : public QChartView
     Q_OBJECT
 
 public:
-    explicit BalanceChartView(DbWorker *worker, QWidget *parent = nullptr);
+    explicit BalanceChartView(LedgerService *ledger, QWidget *parent = nullptr);
 
     void setAccount(const AccountHistory &history);
     void clear();
@@ -68,7 +68,7 @@ private:
     void applyTheme();
     int plotWidth() const;
 
-    QPointer<DbWorker> m_worker;
+    QPointer<LedgerService> m_ledger;
     AccountHistory m_history;
     QDateTime m_from;
     QDateTime m_to;

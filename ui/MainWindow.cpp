@@ -231,9 +231,9 @@ QTabWidget *MainWindow::ensureTabs()
     return m_tabs;
 }
 
-AuditLogView *MainWindow::addAuditLog(DbWorker *worker)
+AuditLogView *MainWindow::addAuditLog(AuditService *audit)
 {
-    m_auditLog = new AuditLogView(worker, ensureTabs());
+    m_auditLog = new AuditLogView(audit, ensureTabs());
     m_tabs->addTab(m_auditLog, tr("Au&dit log"));
     connect(m_auditLog, &AuditLogView::openObjectRequested, this, &MainWindow::openObject);
     return m_auditLog;
@@ -265,8 +265,7 @@ ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ReversalRequestDialog::submitted, this, [this](qint64 requestId) {
         statusBar()->showMessage(
-            tr("Reversal request #%1 sent; it waits in the approvals inbox.").arg(requestId),
-            8000);
+            tr("Reversal request #%1 sent; it waits in the approvals inbox.").arg(requestId), 8000);
     });
     dialog->show();
     Q_EMIT reversalDialogOpened(dialog);

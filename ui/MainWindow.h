@@ -20,11 +20,11 @@ class AccountListModel;
 class AccountWorkspace;
 class ApprovalsInboxView;
 class AuditLogView;
+class AuditService;
 class MyRequestsView;
 class ReversalRequestDialog;
 class ReversalService;
 class ConsoleSession;
-class DbWorker;
 class SessionLockOverlay;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
@@ -49,7 +49,7 @@ public:
 
     // Adds the auditor's view as a tab beside the accounts, inside the central widget so that
     // the session lock hides it too. The caller routes its openObjectRequested().
-    AuditLogView *addAuditLog(DbWorker *worker);
+    AuditLogView *addAuditLog(AuditService *audit);
     AuditLogView *auditLogView() const { return m_auditLog; }
 
     // Corrections: the approvals inbox and "my requests" as tabs, and "Request reversal…"
@@ -73,7 +73,7 @@ public:
 
 Q_SIGNALS:
     void signInRequested();
-    void reversalDialogOpened(ledger::ReversalRequestDialog *dialog);
+    void reversalDialogOpened(QWidget *dialog); // a ReversalRequestDialog
 
 protected:
     void closeEvent(QCloseEvent *event) override;

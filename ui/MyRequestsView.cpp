@@ -11,8 +11,11 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QShowEvent>
 #include <QTableView>
 #include <QVBoxLayout>
+
+#include <utility>
 
 namespace ledger {
 
@@ -83,9 +86,13 @@ MyRequestsView::MyRequestsView(ReversalService *service, QWidget *parent)
     connect(m_model, &QAbstractItemModel::modelReset, this, &MyRequestsView::updateButtons);
     connect(m_model, &ReversalInboxModel::pageLoaded, this, [this](int, qint64 total) {
         m_count->setText(tr("%n request(s)", nullptr, int(total)));
+        if (std::exchange(m_showingLoadError, false))
+            showMessage(QString(), false); // loaded now: the old failure no longer holds
     });
-    connect(m_model, &ReversalInboxModel::loadFailed, this,
-            [this](const Error &e) { showMessage(e.message, true); });
+    connect(m_model, &ReversalInboxModel::loadFailed, this, [this](const Error &e) {
+        showMessage(e.message, true);
+        m_showingLoadError = true;
+    });
     connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &i) {
         if (const qint64 id = transactionAt(i))
             Q_EMIT openTransactionRequested(id);
@@ -173,6 +180,13 @@ void MyRequestsView::withdrawCurrent()
                   m_note->clear();
                   Q_EMIT withdrawn(id);
               });
+}
+
+void MyRequestsView::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (!event->spontaneous() && !m_model->isLoading())
+        refresh();
 }
 
 } // namespace ledger

@@ -47,6 +47,10 @@ Q_SIGNALS:
     void withdrawn(qint64 requestId);
     void withdrawFailed(qint64 requestId, const ledger::Error &error);
 
+protected:
+    // Shown again (its tab chosen): other supervisors may have decided meanwhile.
+    void showEvent(QShowEvent *event) override;
+
 private:
     void applyState();
     void updateButtons();
@@ -63,6 +67,7 @@ private:
     QString m_withdrawKey; // one per selected request: a double click withdraws once
     qint64 m_keyFor = 0;
     bool m_busy = false;
+    bool m_showingLoadError = false; // the message is a load failure, cleared by a load
 };
 
 } // namespace ledger

@@ -1,8 +1,7 @@
 #include "PointInTimePanel.h"
 
 #include "async/WhenReady.h"
-#include "db/DbWorker.h"
-#include "db/TimelineRepository.h"
+#include "console/LedgerService.h"
 
 #include <QCheckBox>
 #include <QDateTimeEdit>
@@ -28,9 +27,9 @@ QString local(const QDateTime &t)
 
 } // namespace
 
-PointInTimePanel::PointInTimePanel(DbWorker *worker, QWidget *parent)
+PointInTimePanel::PointInTimePanel(LedgerService *ledger, QWidget *parent)
     : QWidget(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
 {
     setObjectName(QStringLiteral("pointInTimePanel"));
     qRegisterMetaType<ledger::PointInTime>();
@@ -145,7 +144,7 @@ void PointInTimePanel::ask(const std::optional<QDateTime> &effective,
 
 void PointInTimePanel::refresh()
 {
-    if (!m_worker || !m_history.accountId)
+    if (!m_ledger || !m_history.accountId)
         return;
     const quint64 generation = ++m_generation;
     const qint64 accountId = m_history.accountId;
@@ -154,10 +153,8 @@ void PointInTimePanel::refresh()
     const std::optional<QDateTime> k =
         m_knownNow->isChecked() ? std::nullopt : std::optional(m_known->dateTime());
     m_explain->setText(tr("Asking the ledger…"));
-    whenReady(m_worker->submit([=](Connection &c) {
-        return TimelineRepository::pointInTime(c, accountId, e, k, kEntryLimit);
-    }),
-              this, [this, generation](const Result<PointInTime> &result) {
+    whenReady(m_ledger->pointInTime(accountId, e, k, kEntryLimit), this,
+              [this, generation](const Result<PointInTime> &result) {
                   if (generation != m_generation)
                       return;
                   if (!result) {

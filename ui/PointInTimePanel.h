@@ -13,19 +13,19 @@ class QTableWidget;
 
 namespace ledger {
 
-class DbWorker;
+class LedgerService;
 
 // Point in time: an effective time and a known-at time (both "now" by default). Shows the
 // balance at that effective time as known then, what the ledger showed at the effective
 // time itself, the difference, and the entries that explain it (effective by then but
 // recorded later: late and backdated entries, reversals of earlier entries). Queries run
-// on the DbWorker; the O(log n) balance function answers on the server.
+// on the ledger service's worker; the O(log n) balance function answers on the server.
 class PointInTimePanel : public QWidget
 {
     Q_OBJECT
 
 public:
-    explicit PointInTimePanel(DbWorker *worker, QWidget *parent = nullptr);
+    explicit PointInTimePanel(LedgerService *ledger, QWidget *parent = nullptr);
 
     void setAccount(const AccountHistory &history);
     void clear();
@@ -46,7 +46,7 @@ Q_SIGNALS:
 private:
     void present(const PointInTime &p);
 
-    QPointer<DbWorker> m_worker;
+    QPointer<LedgerService> m_ledger;
     AccountHistory m_history;
     quint64 m_generation = 0;
     PointInTime m_result;

@@ -1,8 +1,7 @@
 #include "TransactionDetailDialog.h"
 
 #include "async/WhenReady.h"
-#include "db/DbWorker.h"
-#include "db/TimelineRepository.h"
+#include "console/LedgerService.h"
 
 #include <QDialogButtonBox>
 #include <QHBoxLayout>
@@ -53,10 +52,10 @@ void fill(QTableWidget *t, const QList<QStringList> &rows, int rightAligned = -1
 
 } // namespace
 
-TransactionDetailDialog::TransactionDetailDialog(DbWorker *worker, qint64 transactionId,
+TransactionDetailDialog::TransactionDetailDialog(LedgerService *ledger, qint64 transactionId,
                                                  QWidget *parent)
     : QDialog(parent)
-    , m_worker(worker)
+    , m_ledger(ledger)
 {
     setObjectName(QStringLiteral("transactionDetail"));
     setAttribute(Qt::WA_DeleteOnClose);
@@ -117,17 +116,15 @@ TransactionDetailDialog::TransactionDetailDialog(DbWorker *worker, qint64 transa
 
 void TransactionDetailDialog::showTransaction(qint64 transactionId)
 {
-    if (!m_worker || transactionId <= 0)
+    if (!m_ledger || transactionId <= 0)
         return;
     const quint64 generation = ++m_generation;
     setWindowTitle(tr("Transaction #%1").arg(transactionId));
     m_summary->setText(tr("Loading transaction #%1…").arg(transactionId));
     m_reversalLink->hide();
     m_reversedLink->hide();
-    whenReady(m_worker->submit([transactionId](Connection &c) {
-        return TimelineRepository::transactionDetail(c, transactionId);
-    }),
-              this, [this, generation](const Result<TransactionDetail> &result) {
+    whenReady(m_ledger->transactionDetail(transactionId), this,
+              [this, generation](const Result<TransactionDetail> &result) {
                   if (generation != m_generation)
                       return;
                   if (!result) {

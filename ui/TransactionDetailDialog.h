@@ -12,17 +12,17 @@ class QTableWidget;
 
 namespace ledger {
 
-class DbWorker;
+class LedgerService;
 
 // One transaction: its fields, all its legs, links to the reversal or the reversed
 // transaction (which open in this dialog), its reversal requests and decisions, and its
-// audit events when the signed-in role may read the audit log. Loads on the DbWorker.
+// audit events when the signed-in role may read the audit log. Loads through the ledger service.
 class TransactionDetailDialog : public QDialog
 {
     Q_OBJECT
 
 public:
-    TransactionDetailDialog(DbWorker *worker, qint64 transactionId, QWidget *parent = nullptr);
+    TransactionDetailDialog(LedgerService *ledger, qint64 transactionId, QWidget *parent = nullptr);
 
     void showTransaction(qint64 transactionId);
     const TransactionDetail &detail() const { return m_detail; }
@@ -39,7 +39,7 @@ Q_SIGNALS:
 private:
     void present(const TransactionDetail &d);
 
-    QPointer<DbWorker> m_worker;
+    QPointer<LedgerService> m_ledger;
     quint64 m_generation = 0;
     TransactionDetail m_detail;
     QLabel *m_summary = nullptr;

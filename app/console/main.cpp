@@ -1,9 +1,12 @@
-// ledger-console: wiring only. Builds the worker, the models and the main window.
+// ledger-console: wiring only. Builds the workers, the console services, the models and the
+// main window.
 
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
 #include "LoginDialog.h"
 #include "MainWindow.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "console/ReversalService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
@@ -134,11 +137,17 @@ int main(int argc, char *argv[])
     // Signed in, the session gives the worker its credentials; until then it has none.
     DbWorker worker(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
                     QStringLiteral("ledger-console"));
-    AccountListModel accounts(&worker);
+    // Long jobs (chain verification) run on a worker and connection of their own, so that
+    // pages and the session's renewal never wait behind them. It connects on first use.
+    DbWorker longJobs(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
+                      QStringLiteral("ledger-console long jobs"));
+    LedgerService ledger(&worker);
+    AuditService audit(&worker, &longJobs);
+    AccountListModel accounts(&ledger, &audit);
     MainWindow window(&accounts, direct ? connectionLabel(dsn) : QObject::tr("not signed in"),
                       direct);
-    window.setAccountWorkspace(new AccountWorkspace(&worker));
-    window.addAuditLog(&worker);
+    window.setAccountWorkspace(new AccountWorkspace(&ledger));
+    window.addAuditLog(&audit);
     ReversalService reversals(&worker);
     window.addCorrections(&reversals);
     if (direct) {
@@ -149,6 +158,7 @@ int main(int argc, char *argv[])
     }
 
     ConsoleSession session(&worker);
+    session.addWorker(&longJobs);
     // Closing the console signs out: the session ends on the server at once instead of
     // counting against the operator's open sessions until it expires (the worker runs the
     // queued end_session before it goes).

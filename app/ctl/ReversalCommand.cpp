@@ -1,7 +1,7 @@
 #include "Cli.h"
 
 #include "db/Connection.h"
-#include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -23,7 +23,7 @@ bool idOption(const Invocation &inv, const QString &name, qint64 *out, int *exit
     return true;
 }
 
-QJsonObject toJson(const ReversalRepository::Request &r)
+QJsonObject toJson(const ReversalRequestRow &r)
 {
     QJsonObject o{
         {QStringLiteral("id"), r.id},
@@ -35,8 +35,11 @@ QJsonObject toJson(const ReversalRepository::Request &r)
         {QStringLiteral("attempt"), r.attempt},
         {QStringLiteral("requested_by"), r.requestedBy},
         {QStringLiteral("requested_at"), r.requestedAt.toString(Qt::ISODateWithMs)},
+        {QStringLiteral("expires_at"), r.expiresAt.toString(Qt::ISODateWithMs)},
+        {QStringLiteral("amount"), r.amount},
+        {QStringLiteral("currency"), r.currency.isEmpty() ? QJsonValue() : QJsonValue(r.currency)},
         {QStringLiteral("state"), r.state}};
-    if (r.state != QLatin1String("pending")) {
+    if (!r.decidedBy.isEmpty()) {
         o.insert(QStringLiteral("decided_by"), r.decidedBy);
         o.insert(QStringLiteral("decided_at"), r.decidedAt.toString(Qt::ISODateWithMs));
         if (!r.decisionNote.isEmpty())
@@ -47,6 +50,27 @@ QJsonObject toJson(const ReversalRepository::Request &r)
     if (r.rebookTransactionId)
         o.insert(QStringLiteral("rebook_transaction_id"), r.rebookTransactionId);
     return o;
+}
+
+// --rebook-file, read and checked to be JSON; empty without the option. False: failed.
+bool rebookOption(const Invocation &inv, QByteArray *rebook, int *exitCode)
+{
+    if (!inv.parser->isSet(QStringLiteral("rebook-file")))
+        return true;
+    auto input = readInput(inv, QStringLiteral("rebook-file"), 1024 * 1024);
+    if (!input) {
+        *exitCode = inv.fail(input.error());
+        return false;
+    }
+    QJsonParseError parseError;
+    if (QJsonDocument::fromJson(input.value(), &parseError).isNull()) {
+        *exitCode = inv.fail(QStringLiteral("The rebook file is not valid JSON: %1 at byte %2.")
+                                 .arg(parseError.errorString())
+                                 .arg(parseError.offset));
+        return false;
+    }
+    *rebook = input.value();
+    return true;
 }
 
 int runRequest(const Invocation &inv)
@@ -63,19 +87,11 @@ int runRequest(const Invocation &inv)
     if (note.trimmed().isEmpty())
         return inv.usage(QStringLiteral("--note is required: say why the transaction is wrong."));
     QByteArray rebook;
-    if (inv.parser->isSet(QStringLiteral("rebook-file"))) {
-        auto input = readInput(inv, QStringLiteral("rebook-file"), 1024 * 1024);
-        if (!input)
-            return inv.fail(input.error());
-        QJsonParseError parseError;
-        if (QJsonDocument::fromJson(input.value(), &parseError).isNull())
-            return inv.fail(QStringLiteral("The rebook file is not valid JSON: %1 at byte %2.")
-                                .arg(parseError.errorString())
-                                .arg(parseError.offset));
-        rebook = input.value();
-    }
+    if (!rebookOption(inv, &rebook, &code))
+        return code;
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    const qint64 id = ReversalRepository::request(connection, transaction, reason, note, rebook);
+    const qint64 id = ReversalRepository::request(connection, transaction, reason, note, rebook,
+                                                  inv.parser->value(QStringLiteral("key")));
     if (inv.json)
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("request_id"), id}});
     else
@@ -83,7 +99,7 @@ int runRequest(const Invocation &inv)
     return Ok;
 }
 
-QString legsText(const QList<ReversalRepository::PreviewLeg> &legs)
+QString legsText(const QList<PreviewLeg> &legs)
 {
     QStringList parts;
     for (const auto &l : legs)
@@ -92,15 +108,24 @@ QString legsText(const QList<ReversalRepository::PreviewLeg> &legs)
 }
 
 // The preview as people read it: what approval posts, leg by leg, and the net effect.
-void printPreview(const Invocation &inv, const ReversalRepository::Preview &p,
+void printPreview(const Invocation &inv, const ReversalPreview &p,
                   void (Invocation::*print)(const QString &) const)
 {
     const auto line = [&](const QString &text) { (inv.*print)(text); };
-    line(QStringLiteral("Request %1: reverse transaction %2 (%3), requested by %4 at %5; %6")
-             .arg(p.requestId)
-             .arg(p.transactionId)
-             .arg(p.reasonCode, p.requestedBy, p.requestedAt.toString(Qt::ISODateWithMs), p.state));
-    line(QStringLiteral("  note: %1").arg(p.note));
+    if (p.requestId) {
+        line(QStringLiteral("Request %1: reverse transaction %2 (%3), requested by %4 at %5; %6")
+                 .arg(p.requestId)
+                 .arg(p.transactionId)
+                 .arg(p.reasonCode, p.requestedBy, p.requestedAt.toString(Qt::ISODateWithMs),
+                      p.state));
+        line(QStringLiteral("  note: %1").arg(p.note));
+        if (p.state == QLatin1String("pending"))
+            line(QStringLiteral("  expires: %1").arg(p.expiresAt.toString(Qt::ISODateWithMs)));
+    } else {
+        line(QStringLiteral("Draft: reverse transaction %1 (%2); nothing has been requested")
+                 .arg(p.transactionId)
+                 .arg(p.reasonCode));
+    }
     line(QStringLiteral("  original (effective %1): %2")
              .arg(p.effectiveAt.toString(Qt::ISODateWithMs), legsText(p.original)));
     line(QStringLiteral("  reversal posts: %1").arg(legsText(p.reversal)));
@@ -111,7 +136,58 @@ void printPreview(const Invocation &inv, const ReversalRepository::Preview &p,
     else
         line(QStringLiteral("  rebook: none"));
     line(QStringLiteral("  net effect: %1").arg(legsText(p.net)));
-    line(QStringLiteral("  digest: %1").arg(p.digest));
+    for (const BalanceImpact &b : p.balances)
+        line(QStringLiteral("  balance %1: %2 -> %3 %4%5")
+                 .arg(b.account, b.before, b.after, b.currency,
+                      b.goesNegative ? QStringLiteral(" (may not go below zero)") : QString()));
+    for (const QString &w : p.warnings)
+        line(QStringLiteral("  warning: %1").arg(w));
+    if (!p.digest.isEmpty())
+        line(QStringLiteral("  digest: %1").arg(p.digest));
+}
+
+QJsonObject decisionJson(const ReversalDecision &d)
+{
+    QJsonObject o{{QStringLiteral("ok"), true},
+                  {QStringLiteral("request_id"), d.requestId},
+                  {QStringLiteral("decision"), d.decision},
+                  {QStringLiteral("replayed"), d.replayed}};
+    if (d.reversalTransactionId)
+        o.insert(QStringLiteral("reversal_transaction_id"), d.reversalTransactionId);
+    if (d.rebookTransactionId)
+        o.insert(QStringLiteral("rebook_transaction_id"), d.rebookTransactionId);
+    return o;
+}
+
+int runPreview(const Invocation &inv)
+{
+    qint64 transaction = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("transaction"), &transaction, &code))
+        return code;
+    const QString reason = inv.parser->value(QStringLiteral("reason")).toUpper();
+    if (reason.isEmpty())
+        return inv.usage(
+            QStringLiteral("--reason is required (see `ledgerctl reversal reasons`)."));
+    QByteArray rebook;
+    if (!rebookOption(inv, &rebook, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const ReversalPreview p =
+        ReversalRepository::previewDraft(connection, transaction, reason, rebook);
+    if (inv.json) {
+        QJsonObject o = p.document;
+        o.insert(QStringLiteral("ok"), !p.refused);
+        inv.printJson(o);
+    } else {
+        printPreview(inv, p, &Invocation::printLine);
+    }
+    if (p.refused)
+        return inv.json ? Failed
+                        : inv.fail(QStringLiteral("A request for this reversal would be "
+                                                  "refused: %1")
+                                       .arg(p.warnings.value(0)));
+    return Ok;
 }
 
 int runShow(const Invocation &inv)
@@ -149,13 +225,11 @@ int runApprove(const Invocation &inv)
         digest = p.digest;
     }
     const auto d = ReversalRepository::approve(connection, request, digest,
-                                               inv.parser->value(QStringLiteral("note")));
+                                               inv.parser->value(QStringLiteral("note")),
+                                               inv.parser->value(QStringLiteral("key")));
     if (inv.json) {
-        QJsonObject o{{QStringLiteral("ok"), true},
-                      {QStringLiteral("reversal_transaction_id"), d.reversalTransactionId},
-                      {QStringLiteral("preview_digest"), digest}};
-        if (d.rebookTransactionId)
-            o.insert(QStringLiteral("rebook_transaction_id"), d.rebookTransactionId);
+        QJsonObject o = decisionJson(d);
+        o.insert(QStringLiteral("preview_digest"), digest);
         inv.printJson(o);
     } else {
         inv.printLine(
@@ -176,11 +250,47 @@ int runReject(const Invocation &inv)
     if (note.trimmed().isEmpty())
         return inv.usage(QStringLiteral("--note is required: say why the request is rejected."));
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    ReversalRepository::reject(connection, request, note);
+    const auto d = ReversalRepository::reject(connection, request, note,
+                                              inv.parser->value(QStringLiteral("key")));
     if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("request_id"), request}});
+        inv.printJson(decisionJson(d));
     else
         inv.printLine(QStringLiteral("Request %1 rejected.").arg(request));
+    return Ok;
+}
+
+int runWithdraw(const Invocation &inv)
+{
+    qint64 request = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("request"), &request, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto d =
+        ReversalRepository::withdraw(connection, request, inv.parser->value(QStringLiteral("note")),
+                                     inv.parser->value(QStringLiteral("key")));
+    if (inv.json)
+        inv.printJson(decisionJson(d));
+    else
+        inv.printLine(QStringLiteral("Request %1 withdrawn.").arg(request));
+    return Ok;
+}
+
+int runExpire(const Invocation &inv)
+{
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto expired = ReversalRepository::expire(connection);
+    if (inv.json) {
+        QJsonArray ids;
+        for (const auto &d : expired)
+            ids.append(d.requestId);
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("expired"), ids}});
+        return Ok;
+    }
+    for (const auto &d : expired)
+        inv.printLine(QStringLiteral("Request %1 expired.").arg(d.requestId));
+    if (expired.isEmpty())
+        inv.progress(QStringLiteral("No pending request is past its time."));
     return Ok;
 }
 
@@ -189,9 +299,12 @@ int runList(const Invocation &inv)
     QString state = inv.parser->value(QStringLiteral("state")).toLower();
     if (state == QLatin1String("all"))
         state.clear();
-    else if (state != QLatin1String("pending") && state != QLatin1String("approved") &&
-             state != QLatin1String("rejected"))
-        return inv.usage(QStringLiteral("--state must be pending, approved, rejected or all."));
+    else if (!QStringList{QStringLiteral("pending"), QStringLiteral("approved"),
+                          QStringLiteral("rejected"), QStringLiteral("withdrawn"),
+                          QStringLiteral("expired")}
+                  .contains(state))
+        return inv.usage(QStringLiteral(
+            "--state must be pending, approved, rejected, withdrawn, expired or all."));
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
     const auto requests = ReversalRepository::list(connection, state);
     if (inv.json) {
@@ -233,7 +346,8 @@ int runReasons(const Invocation &inv)
         QJsonArray rows;
         for (const auto &r : reasons)
             rows.append(QJsonObject{{QStringLiteral("code"), r.code},
-                                    {QStringLiteral("description"), r.description}});
+                                    {QStringLiteral("description"), r.description},
+                                    {QStringLiteral("takes_rebook"), r.takesRebook}});
         inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("reasons"), rows}});
         return Ok;
     }
@@ -269,6 +383,10 @@ QList<Command> reversalCommands()
         p.addOption({QStringLiteral("rebook-file"),
                      QStringLiteral("The corrected transaction to post on approval (- for stdin)."),
                      QStringLiteral("F")});
+        p.addOption({QStringLiteral("key"),
+                     QStringLiteral("Client key: the same key again gives the first call's "
+                                    "result instead of a second one (safe retries)."),
+                     QStringLiteral("KEY")});
     };
     request.run = runRequest;
 
@@ -292,6 +410,10 @@ QList<Command> reversalCommands()
                      QStringLiteral("HEX")});
         p.addOption(
             {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("key"),
+                     QStringLiteral("Client key: the same key again gives the first call's "
+                                    "result instead of a second one (safe retries)."),
+                     QStringLiteral("KEY")});
     };
     approve.run = runApprove;
 
@@ -319,8 +441,60 @@ QList<Command> reversalCommands()
             {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
         p.addOption({QStringLiteral("note"), QStringLiteral("Why it is rejected (required)."),
                      QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("key"),
+                     QStringLiteral("Client key: the same key again gives the first call's "
+                                    "result instead of a second one (safe retries)."),
+                     QStringLiteral("KEY")});
     };
     reject.run = runReject;
+
+    Command preview;
+    preview.name = QStringLiteral("reversal preview");
+    preview.summary = QStringLiteral("show what a reversal request would post, before asking");
+    preview.description = QStringLiteral(
+        "Shows what reversing a transaction (and rebooking it, with --rebook-file) would post, "
+        "computed by the server without requesting anything: the mirror legs, the rebook, the "
+        "net effect and each account's balance before and after. Fails (exit 1) where the "
+        "reversal would take an account that may not go negative below zero: such a request "
+        "is refused. The preview is recorded in the audit trail.");
+    preview.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("transaction"),
+                     QStringLiteral("Id of the transaction to reverse."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("reason"),
+                     QStringLiteral("Reason code (see `ledgerctl reversal reasons`)."),
+                     QStringLiteral("CODE")});
+        p.addOption({QStringLiteral("rebook-file"),
+                     QStringLiteral("The corrected transaction (- for stdin)."),
+                     QStringLiteral("F")});
+    };
+    preview.run = runPreview;
+
+    Command withdraw;
+    withdraw.name = QStringLiteral("reversal withdraw");
+    withdraw.summary = QStringLiteral("withdraw your own pending reversal request");
+    withdraw.description = QStringLiteral(
+        "Withdraws a pending request. Only the operator who made it may; nothing is posted.");
+    withdraw.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
+        p.addOption(
+            {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
+        p.addOption({QStringLiteral("key"),
+                     QStringLiteral("Client key: the same key again gives the first call's "
+                                    "result instead of a second one (safe retries)."),
+                     QStringLiteral("KEY")});
+    };
+    withdraw.run = runWithdraw;
+
+    Command expire;
+    expire.name = QStringLiteral("reversal expire");
+    expire.summary = QStringLiteral("record the expiry of pending requests past their time");
+    expire.description = QStringLiteral(
+        "Records every pending request older than its lifetime (access.settings."
+        "reversal_request_ttl, 7 days unless changed) as expired, each with an audit event. An "
+        "expired request can no longer be approved. pg_cron does this every minute where it "
+        "is installed; elsewhere run this from cron or a timer (supervisors).");
+    expire.run = runExpire;
 
     Command list;
     list.name = QStringLiteral("reversal list");
@@ -328,9 +502,11 @@ QList<Command> reversalCommands()
     list.description =
         QStringLiteral("Lists reversal requests, newest first, with their derived state.");
     list.addOptions = [](QCommandLineParser &p) {
-        p.addOption({QStringLiteral("state"),
-                     QStringLiteral("pending, approved, rejected or all (default pending)."),
-                     QStringLiteral("STATE"), QStringLiteral("pending")});
+        p.addOption(
+            {QStringLiteral("state"),
+             QStringLiteral("pending, approved, rejected, withdrawn, expired or all (default "
+                            "pending)."),
+             QStringLiteral("STATE"), QStringLiteral("pending")});
     };
     list.run = runList;
 
@@ -339,7 +515,7 @@ QList<Command> reversalCommands()
     reasons.summary = QStringLiteral("list the reason codes a reversal request may give");
     reasons.description = QStringLiteral("Lists the reason codes for reversal requests.");
     reasons.run = runReasons;
-    return {request, show, approve, reject, list, reasons};
+    return {request, preview, show, approve, reject, withdraw, expire, list, reasons};
 }
 
 } // namespace ledger::cli

@@ -1,8 +1,8 @@
 #include "ReversalService.h"
 
+#include "WorkerCall.h"
 #include "async/WhenReady.h"
 #include "db/AccountRepository.h"
-#include "db/DbWorker.h"
 #include "db/ReversalRepository.h"
 #include "db/TimelineRepository.h"
 
@@ -13,13 +13,6 @@
 namespace ledger {
 
 namespace {
-
-template <class T> QFuture<Result<T>> workerGone()
-{
-    return QtFuture::makeReadyFuture(Result<T>(Error::make(
-        Error::Kind::Internal,
-        QStringLiteral("The console's database worker has shut down; restart the console."))));
-}
 
 // Carries the bulk job's progress from the worker thread to the service: the job holds
 // this relay (not the service, which may be gone by then); its signal reaches the service
@@ -56,41 +49,31 @@ template <class T> QFuture<Result<T>> ReversalService::announce(QFuture<Result<T
 
 QFuture<Result<QList<ReasonCode>>> ReversalService::reasonCodes()
 {
-    if (!m_worker)
-        return workerGone<QList<ReasonCode>>();
-    return m_worker->submit([](Connection &c) { return ReversalRepository::reasonCodes(c); });
+    return callOn(m_worker, [](Connection &c) { return ReversalRepository::reasonCodes(c); });
 }
 
 QFuture<Result<qint64>> ReversalService::requestLifetime()
 {
-    if (!m_worker)
-        return workerGone<qint64>();
-    return m_worker->submit(
-        [](Connection &c) { return ReversalRepository::requestLifetimeSeconds(c); });
+    return callOn(m_worker,
+                  [](Connection &c) { return ReversalRepository::requestLifetimeSeconds(c); });
 }
 
 QFuture<Result<ReversalPreview>> ReversalService::previewDraft(const ReversalDraft &draft)
 {
-    if (!m_worker)
-        return workerGone<ReversalPreview>();
-    return m_worker->submit(
-        [draft](Connection &c) { return ReversalRepository::previewDraft(c, draft); });
+    return callOn(m_worker,
+                  [draft](Connection &c) { return ReversalRepository::previewDraft(c, draft); });
 }
 
 QFuture<Result<qint64>> ReversalService::submitRequest(const ReversalDraft &draft)
 {
-    if (!m_worker)
-        return workerGone<qint64>();
     return announce(
-        m_worker->submit([draft](Connection &c) { return ReversalRepository::request(c, draft); }));
+        callOn(m_worker, [draft](Connection &c) { return ReversalRepository::request(c, draft); }));
 }
 
 QFuture<Result<ReversalPreview>> ReversalService::preview(qint64 requestId)
 {
-    if (!m_worker)
-        return workerGone<ReversalPreview>();
-    return m_worker->submit(
-        [requestId](Connection &c) { return ReversalRepository::preview(c, requestId); });
+    return callOn(m_worker,
+                  [requestId](Connection &c) { return ReversalRepository::preview(c, requestId); });
 }
 
 QFuture<Result<ReversalDecision>> ReversalService::approve(qint64 requestId,
@@ -98,9 +81,7 @@ QFuture<Result<ReversalDecision>> ReversalService::approve(qint64 requestId,
                                                            const QString &note,
                                                            const QString &clientKey)
 {
-    if (!m_worker)
-        return workerGone<ReversalDecision>();
-    return announce(m_worker->submit([=](Connection &c) {
+    return announce(callOn(m_worker, [=](Connection &c) {
         return ReversalRepository::approve(c, requestId, previewDigest, note, clientKey);
     }));
 }
@@ -108,18 +89,15 @@ QFuture<Result<ReversalDecision>> ReversalService::approve(qint64 requestId,
 QFuture<Result<ReversalDecision>> ReversalService::reject(qint64 requestId, const QString &note,
                                                           const QString &clientKey)
 {
-    if (!m_worker)
-        return workerGone<ReversalDecision>();
-    return announce(m_worker->submit(
-        [=](Connection &c) { return ReversalRepository::reject(c, requestId, note, clientKey); }));
+    return announce(callOn(m_worker, [=](Connection &c) {
+        return ReversalRepository::reject(c, requestId, note, clientKey);
+    }));
 }
 
 QFuture<Result<ReversalDecision>> ReversalService::withdraw(qint64 requestId, const QString &note,
                                                             const QString &clientKey)
 {
-    if (!m_worker)
-        return workerGone<ReversalDecision>();
-    return announce(m_worker->submit([=](Connection &c) {
+    return announce(callOn(m_worker, [=](Connection &c) {
         return ReversalRepository::withdraw(c, requestId, note, clientKey);
     }));
 }
@@ -128,13 +106,11 @@ QFuture<Result<QList<BulkDecisionOutcome>>>
 ReversalService::decideMany(const QList<qint64> &requestIds, bool approve, const QString &note,
                             const QString &batchKey)
 {
-    if (!m_worker)
-        return workerGone<QList<BulkDecisionOutcome>>();
     auto relay = std::make_shared<ProgressRelay>();
     connect(relay.get(), &ProgressRelay::progress, this, &ReversalService::decideManyProgress,
             Qt::QueuedConnection);
     const int total = int(requestIds.size());
-    return announce(m_worker->submit([=](Connection &c) {
+    return announce(callOn(m_worker, [=](Connection &c) {
         // Worker thread: emitting on the relay queues the call to the GUI thread.
         return ReversalRepository::decideMany(
             c, requestIds, approve, note, batchKey,
@@ -145,34 +121,27 @@ ReversalService::decideMany(const QList<qint64> &requestIds, bool approve, const
 QFuture<Result<ReversalInboxPage>> ReversalService::inbox(const ReversalInboxQuery &query,
                                                           int offset, int limit)
 {
-    if (!m_worker)
-        return workerGone<ReversalInboxPage>();
-    return m_worker->submit(
-        [=](Connection &c) { return ReversalRepository::inbox(c, query, offset, limit); });
+    return callOn(m_worker, [=](Connection &c) {
+        return ReversalRepository::inbox(c, query, offset, limit);
+    });
 }
 
 QFuture<Result<QList<qint64>>> ReversalService::inboxIds(const ReversalInboxQuery &query, int limit)
 {
-    if (!m_worker)
-        return workerGone<QList<qint64>>();
-    return m_worker->submit(
-        [=](Connection &c) { return ReversalRepository::inboxIds(c, query, limit); });
+    return callOn(m_worker,
+                  [=](Connection &c) { return ReversalRepository::inboxIds(c, query, limit); });
 }
 
 QFuture<Result<TransactionDetail>> ReversalService::transaction(qint64 transactionId)
 {
-    if (!m_worker)
-        return workerGone<TransactionDetail>();
-    return m_worker->submit([transactionId](Connection &c) {
+    return callOn(m_worker, [transactionId](Connection &c) {
         return TimelineRepository::transactionDetail(c, transactionId);
     });
 }
 
 QFuture<Result<QList<Account>>> ReversalService::findAccounts(const QString &text, int limit)
 {
-    if (!m_worker)
-        return workerGone<QList<Account>>();
-    return m_worker->submit([text, limit](Connection &c) {
+    return callOn(m_worker, [text, limit](Connection &c) {
         AccountRepository::Query query;
         query.text = text;
         return AccountRepository::page(c, query, 0, qBound(1, limit, 200));
@@ -181,9 +150,7 @@ QFuture<Result<QList<Account>>> ReversalService::findAccounts(const QString &tex
 
 QFuture<Result<QList<Account>>> ReversalService::accountsByCode(const QStringList &codes)
 {
-    if (!m_worker)
-        return workerGone<QList<Account>>();
-    return m_worker->submit([codes](Connection &c) {
+    return callOn(m_worker, [codes](Connection &c) {
         // The navigator's search matches code or name by substring; the code's own row in
         // that list is found by position (exact, however many other accounts match).
         QList<Account> found;

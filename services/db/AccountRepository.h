@@ -1,6 +1,7 @@
 #pragma once
 
 #include "domain/Account.h"
+#include "domain/AccountQuery.h"
 
 #include <QList>
 #include <QString>
@@ -24,16 +25,10 @@ QList<Account> list(Connection &connection, const ListFilter &filter = {});
 
 // The navigator's questions, for ledgers of any size: how many accounts match, one page of
 // them in a chosen order, and where one account is in that order. Filtered and sorted by
-// the server (indexes on code, name, kind, currency; balance sorts sort).
-enum class SortKey { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt };
-struct Query
-{
-    QString text;     // in the code or the name, case-insensitive; empty = any
-    QString kind;     // asset, liability, ...; empty = any
-    QString currency; // empty = any
-    SortKey sort = SortKey::Code;
-    bool descending = false;
-};
+// the server (indexes on code, name, kind, currency; balance sorts sort). The query types
+// are domain types (domain/AccountQuery.h): the console's models build them too.
+using SortKey = AccountSortKey;
+using Query = AccountQuery;
 qint64 countMatching(Connection &connection, const Query &query);
 // Rows [offset, offset + limit) in the query's order (ties by code). With `after` (the row
 // just before offset, when the caller has it) the server continues from it by keyset

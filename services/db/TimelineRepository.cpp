@@ -2,6 +2,8 @@
 
 #include "Native.h"
 
+#include <QHash>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -75,12 +77,30 @@ TimelineEntry entryFrom(const pqxx::row &r)
     return e;
 }
 
-QList<TimelineEntry> entriesFrom(const pqxx::result &rows)
+// The entries of a page, with the pending reversal request of each transaction (one more
+// statement, on the caller's transaction, for the page's transactions only).
+QList<TimelineEntry> entriesFrom(pqxx::transaction_base &tx, const pqxx::result &rows)
 {
     QList<TimelineEntry> out;
     out.reserve(int(rows.size()));
-    for (const auto &row : rows)
+    std::string ids = "{";
+    for (const auto &row : rows) {
         out.append(entryFrom(row));
+        if (ids.size() > 1)
+            ids += ',';
+        ids += std::to_string(out.last().transactionId);
+    }
+    ids += '}';
+    if (out.isEmpty())
+        return out;
+    QHash<qint64, qint64> pending;
+    for (const auto &row :
+         tx.exec_params("SELECT transaction_id, id FROM ledger.reversal_request_status "
+                        "WHERE transaction_id = ANY ($1::bigint[]) AND state = 'pending'",
+                        ids))
+        pending.insert(row[0].as<qint64>(), row[1].as<qint64>());
+    for (TimelineEntry &e : out)
+        e.pendingRequestId = pending.value(e.transactionId);
     return out;
 }
 
@@ -147,11 +167,11 @@ QList<TimelineEntry> page(Connection &connection, qint64 accountId, TimelineOrde
         // 0 (no entry to continue after) goes as NULL. A plain integer, not an optional:
         // GCC 12 warns (maybe-uninitialized) about optionals in libpqxx's parameters.
         const qint64 after = qMax<qint64>(0, afterSeq);
-        return entriesFrom(tx.exec_params("SELECT " + rowColumns() +
-                                              " FROM ledger.timeline_page($1, $2, $3, $4, "
-                                              "nullif($5::bigint, 0))",
-                                          accountId, db::toStd(toString(order)), position, limit,
-                                          after));
+        return entriesFrom(tx, tx.exec_params("SELECT " + rowColumns() +
+                                                  " FROM ledger.timeline_page($1, $2, $3, $4, "
+                                                  "nullif($5::bigint, 0))",
+                                              accountId, db::toStd(toString(order)), position,
+                                              limit, after));
     });
 }
 
@@ -161,13 +181,16 @@ QList<TimelineEntry> search(Connection &connection, qint64 accountId, TimelineOr
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
         const qint64 after = qMax<qint64>(0, afterSeq); // 0 goes as NULL, as in page()
-        return entriesFrom(tx.exec_params(
-            "SELECT " + rowColumns() +
-                " FROM ledger.timeline_search($1, $2, nullif($3::bigint, 0), $4, $5::timestamptz, "
-                "$6::timestamptz, $7, $8, $9)",
-            accountId, db::toStd(toString(order)), after, limit, isoUtc(filter.from),
-            isoUtc(filter.to), optionalText(filter.minAmount), optionalText(filter.maxAmount),
-            filter.text.isEmpty() ? std::nullopt : std::optional(db::toStd(filter.text))));
+        return entriesFrom(
+            tx, tx.exec_params("SELECT " + rowColumns() +
+                                   " FROM ledger.timeline_search($1, $2, nullif($3::bigint, 0), "
+                                   "$4, $5::timestamptz, "
+                                   "$6::timestamptz, $7, $8, $9)",
+                               accountId, db::toStd(toString(order)), after, limit,
+                               isoUtc(filter.from), isoUtc(filter.to),
+                               optionalText(filter.minAmount), optionalText(filter.maxAmount),
+                               filter.text.isEmpty() ? std::nullopt
+                                                     : std::optional(db::toStd(filter.text))));
     });
 }
 
@@ -196,10 +219,13 @@ PointInTime pointInTime(Connection &connection, qint64 accountId,
         p.explainingCount = r[0][8].as<qint64>();
         // The server's own times (full precision) bound the entries, so that "now" means
         // the same instant for the figures and the list.
-        p.explaining = entriesFrom(tx.exec_params(
-            "SELECT " + rowColumns() +
-                " FROM ledger.point_in_time_entries($1, $2::timestamptz, $3::timestamptz, $4)",
-            accountId, std::string(r[0][9].c_str()), std::string(r[0][10].c_str()), entryLimit));
+        p.explaining = entriesFrom(
+            tx,
+            tx.exec_params(
+                "SELECT " + rowColumns() +
+                    " FROM ledger.point_in_time_entries($1, $2::timestamptz, $3::timestamptz, $4)",
+                accountId, std::string(r[0][9].c_str()), std::string(r[0][10].c_str()),
+                entryLimit));
         return p;
     });
 }

@@ -38,12 +38,12 @@ struct BalanceImpact
     QString account;
     QString accountName;
     QString currency;
-    QString before;       // the account's balance now, on its normal side
-    QString after;        // after the reversal and the rebook
+    QString before; // the account's balance now, on its normal side
+    QString after;  // after the reversal and the rebook
     qint64 beforeMinor = 0;
     qint64 afterMinor = 0;
-    bool noNegative = false;    // the account may not go below zero
-    bool goesNegative = false;  // noNegative and after < 0: the request is refused
+    bool noNegative = false;   // the account may not go below zero
+    bool goesNegative = false; // noNegative and after < 0: the request is refused
 };
 
 // The corrected posting of "reverse and rebook", as the operator typed it.
@@ -79,7 +79,7 @@ struct ReversalPreview
     QString requestedBy;
     QDateTime requestedAt;
     QDateTime expiresAt;
-    QString state; // pending, approved, rejected, withdrawn, expired (empty for a draft)
+    QString state;         // pending, approved, rejected, withdrawn, expired (empty for a draft)
     QDateTime effectiveAt; // of the original and its reversal
     QString originalDescription;
     QList<PreviewLeg> original;
@@ -116,7 +116,7 @@ struct ReversalRequestRow
     QString requestedBy;
     QDateTime requestedAt;
     QDateTime expiresAt;
-    QString state; // pending, approved, rejected, withdrawn, expired
+    QString state;    // pending, approved, rejected, withdrawn, expired
     QString amount;   // the original's debits in its currency (exact decimal)
     QString currency; // the original's currency; "" when it moved several
     QString accounts; // the original's account codes, comma separated
@@ -126,7 +126,9 @@ struct ReversalRequestRow
     QString decisionNote;
     qint64 reversalTransactionId = 0;
     qint64 rebookTransactionId = 0;
-    bool ownRequest = false; // requested by the signed-in operator
+    bool ownRequest = false;   // requested by the signed-in operator
+    int attempt = 0;           // the transaction's n-th request
+    QJsonObject rebookRequest; // the corrected posting, normalised (empty without a rebook)
 };
 
 // What the inbox asks for; every filter is optional. Sorted by the server.
@@ -136,14 +138,15 @@ struct ReversalInboxQuery
     QStringList states{QStringLiteral("pending")}; // empty: all states
     QString reasonCode;
     QString requestedBy;
-    bool mineOnly = false;  // requested by the signed-in operator
-    QString account;        // the original moved this account (code, exact)
-    QString minAmount;      // exact decimal, in the original's currency units
+    bool mineOnly = false; // requested by the signed-in operator
+    QString account;       // the original moved this account (code, exact)
+    QString minAmount;     // exact decimal, in the original's currency units
     QString maxAmount;
     std::optional<qint64> minAgeSeconds;
     std::optional<qint64> maxAgeSeconds;
+    // Age sorts by the time requested: ascending = oldest first. Ties go by request id.
     Sort sort = Sort::Age;
-    bool descending = false; // Age ascending = oldest first
+    bool descending = false;
 };
 
 struct ReversalInboxPage
@@ -158,7 +161,7 @@ struct BulkDecisionOutcome
     qint64 requestId = 0;
     bool decided = false;
     ReversalDecision decision; // decided
-    Error error;               // !decided: why (already reversed, decided by someone else, own request)
+    Error error; // !decided: why (already reversed, decided by someone else, own request)
 };
 
 } // namespace ledger

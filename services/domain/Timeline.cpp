@@ -22,6 +22,9 @@ QString TimelineEntry::marks() const
         out << QCoreApplication::translate("ledger", "reversal of #%1").arg(reverses);
     if (reversedBy)
         out << QCoreApplication::translate("ledger", "reversed by #%1").arg(reversedBy);
+    if (pendingRequestId)
+        out << QCoreApplication::translate("ledger", "reversal requested (request %1)")
+                   .arg(pendingRequestId);
     return out.join(QStringLiteral(", "));
 }
 

@@ -32,14 +32,16 @@ struct TimelineEntry
     qint64 amountMinor = 0;
     QString balance; // running balance after this entry, in the timeline's order
     qint64 balanceMinor = 0;
-    QString kind;          // the transaction's kind: posting, event, reversal, rebook, seed
-    qint64 reverses = 0;   // this entry's transaction reverses that one (0: none)
-    qint64 reversedBy = 0; // this entry's transaction was reversed by that one (0: not)
+    QString kind;                // the transaction's kind: posting, event, reversal, rebook, seed
+    qint64 reverses = 0;         // this entry's transaction reverses that one (0: none)
+    qint64 reversedBy = 0;       // this entry's transaction was reversed by that one (0: not)
+    qint64 pendingRequestId = 0; // a reversal of this entry's transaction is requested (0: none)
     bool backdated = false;
     bool futureDated = false;
 
     bool isReversal() const { return reverses != 0; }
     bool isReversed() const { return reversedBy != 0; }
+    bool isReversalRequested() const { return pendingRequestId != 0; }
     // "backdated, reversal of #12" etc.; empty when nothing is special.
     QString marks() const;
 };

@@ -49,6 +49,24 @@ ConsoleSession::ConsoleSession(DbWorker *worker, QObject *parent)
 
 ConsoleSession::~ConsoleSession() = default;
 
+void ConsoleSession::addWorker(DbWorker *worker)
+{
+    if (!worker)
+        return;
+    const qsizetype index = m_followers.size();
+    m_followers.append({worker, 0});
+    // Queued: jobFailed() comes from the worker's thread; this runs on the GUI thread.
+    connect(
+        worker, &DbWorker::jobFailed, this,
+        [this, index](const ledger::Error &error, quint64 generation) {
+            if (generation == m_followers.at(index).generation)
+                reportError(error);
+        },
+        Qt::QueuedConnection);
+    m_followers.last().generation = worker->setSettings(
+        ConnectionSettings::none(tr("Not signed in: sign in to see the ledger.")));
+}
+
 QJsonObject ConsoleSession::clientInfo()
 {
     QString version = QCoreApplication::applicationVersion();
@@ -82,8 +100,17 @@ void ConsoleSession::setState(State state)
 
 void ConsoleSession::dropCredentials(const QString &why)
 {
+    applySettings(ConnectionSettings::none(why));
+}
+
+void ConsoleSession::applySettings(const ConnectionSettings &settings)
+{
     if (m_worker)
-        m_generation = m_worker->setSettings(ConnectionSettings::none(why));
+        m_generation = m_worker->setSettings(settings);
+    for (Follower &follower : m_followers) {
+        if (follower.worker)
+            follower.generation = follower.worker->setSettings(settings);
+    }
 }
 
 void ConsoleSession::signIn(const ServerProfile &profile, const QString &operatorName,
@@ -135,9 +162,7 @@ void ConsoleSession::signIn(const ServerProfile &profile, const QString &operato
             m_lastRenewal = QDateTime::currentDateTimeUtc();
             m_warned = false;
             m_lockReason.clear();
-            if (m_worker)
-                m_generation =
-                    m_worker->setSettings(ConnectionSettings::session(profile, c.role, c.password));
+            applySettings(ConnectionSettings::session(profile, c.role, c.password));
             setState(State::Active);
             m_timer.start();
             Q_EMIT signedIn();

@@ -1,10 +1,11 @@
 #pragma once
 
-#include "db/Connection.h" // ServerProfile
 #include "domain/Error.h"
+#include "domain/ServerProfile.h"
 
 #include <QDateTime>
 #include <QJsonObject>
+#include <QList>
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -15,6 +16,7 @@
 
 namespace ledger {
 
+class ConnectionSettings;
 class DbWorker;
 
 // The console's time-limited session. Signs in through the operator's broker login (the
@@ -38,6 +40,13 @@ public:
     // and none while signed out or locked.
     explicit ConsoleSession(DbWorker *worker, QObject *parent = nullptr);
     ~ConsoleSession() override;
+
+    // Another worker that follows the session as the data worker does: each new session's
+    // credentials, none while signed out or locked, and its failed jobs can lock the
+    // console too. For long jobs (chain verification) on a connection of their own, so
+    // that pages and renewal never wait behind them. Add it before signing in (until the
+    // next sign-in it has no credentials). Held weakly.
+    void addWorker(DbWorker *worker);
 
     // Lifetime asked for each session and renewal (default: the server's, 30 minutes).
     void setRequestedTtl(int seconds) { m_ttlSeconds = seconds; }
@@ -82,6 +91,13 @@ private:
     void lock(const QString &reason);
     void onJobFailed(const ledger::Error &error, quint64 generation);
     void dropCredentials(const QString &why);
+    void applySettings(const ConnectionSettings &settings); // to every worker
+
+    struct Follower
+    {
+        QPointer<DbWorker> worker;
+        quint64 generation = 0; // that worker's settings generation of the live session
+    };
 
     QPointer<DbWorker> m_worker;
     std::unique_ptr<DbWorker> m_broker; // lives only while signing in
@@ -100,7 +116,8 @@ private:
     bool m_renewing = false;
     QString m_lockReason;
     quint64 m_attempt = 0;
-    quint64 m_generation = 0; // the data worker's settings generation of the live session
+    quint64 m_generation = 0;    // the data worker's settings generation of the live session
+    QList<Follower> m_followers; // only grows: its indexes are stable
 };
 
 } // namespace ledger

@@ -19,6 +19,8 @@
 #include "TimelineModel.h"
 #include "TimelineView.h"
 #include "cluster/LocalCluster.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/AccountRepository.h"
 #include "db/Connection.h"
 #include "db/DbException.h"
@@ -285,6 +287,8 @@ int main(int argc, char *argv[])
 
     const QString consoleDsn = cluster.dsn(); // the superuser passes check_session; same functions
     DbWorker worker(consoleDsn, QStringLiteral("bench_timeline"));
+    LedgerService ledger(&worker);
+    AuditService audit(&worker);
 
     // -- 2. Open -> first page painted; jump to the last entry; jump to a date.
     say(QStringLiteral(
@@ -332,7 +336,7 @@ int main(int argc, char *argv[])
         QList<double> firstPaint, firstData, viewReset, fullRange, jumpLast, jumpLastView, jumpDate,
             reorder;
         for (int rep = 0; rep < 6; ++rep) {
-            TimelineModel model(&worker);
+            TimelineModel model(&ledger);
             TimelineView view(&model);
             view.resize(1400, 800);
             view.show();
@@ -399,7 +403,7 @@ int main(int argc, char *argv[])
 
     // -- 3. Scroll through the account: resident memory.
     auto scroll = [&](TimelineOrder order, qint64 maxPages) {
-        TimelineModel model(&worker);
+        TimelineModel model(&ledger);
         TimelineView view(&model);
         view.resize(1400, 800);
         view.show();
@@ -449,10 +453,10 @@ int main(int argc, char *argv[])
     //    without the reporting store (one probe per pixel), from its hourly buckets, and
     //    from the buckets with entries posted since the last refresh merged on the fly.
     {
-        TimelineModel model(&worker);
+        TimelineModel model(&ledger);
         TimelineView view(&model);
         openView(TimelineOrder::Effective, model, view); // for the history (first/last times)
-        BalanceChartView chart(&worker);
+        BalanceChartView chart(&ledger);
         chart.resize(1400, 420);
         chart.show();
         struct ChartRun
@@ -601,7 +605,7 @@ int main(int argc, char *argv[])
         double lazyGrowth = 0;
         for (int rep = 0; rep < 5; ++rep) {
             const double before = rssMb();
-            AccountListModel model(&worker);
+            AccountListModel model(&ledger, &audit);
             QTableView view;
             view.setModel(&model);
             view.resize(600, 800);

@@ -58,6 +58,9 @@ private Q_SLOTS:
                                     "reversal request",
                                     "reversal approve",
                                     "reversal reject",
+                                    "reversal preview",
+                                    "reversal withdraw",
+                                    "reversal expire",
                                     "reversal list",
                                     "reversal reasons",
                                     "access operator add",
@@ -134,6 +137,12 @@ private Q_SLOTS:
                                          << "--note";
         QTest::newRow("reversal list") << "reversal list"
                                        << "--state";
+        QTest::newRow("reversal preview") << "reversal preview"
+                                          << "balance before and after";
+        QTest::newRow("reversal withdraw") << "reversal withdraw"
+                                           << "Only the operator who made it";
+        QTest::newRow("reversal expire") << "reversal expire"
+                                         << "reversal_request_ttl";
         QTest::newRow("reversal reasons") << "reversal reasons"
                                           << "reason codes";
         QTest::newRow("access operator add") << "access operator add"
@@ -368,25 +377,27 @@ private Q_SLOTS:
                               QStringLiteral("keyed wrongly")},
                              op);
         };
-        // Undoing the 250.00 deposit would overdraw CUST-X (20.00 was spent since): refused,
-        // and the request stays pending.
-        r = requestReversal(txId);
-        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
-        const QString blocked = r.out.trimmed();
-        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("approve"),
-                       QStringLiteral("--request"), blocked},
-                      sup);
+        // Undoing the 250.00 deposit would overdraw CUST-X (20.00 was spent since): the
+        // preview says so and fails, and the request is refused before anything is stored.
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("preview"),
+                       QStringLiteral("--transaction"), txId, QStringLiteral("--reason"),
+                       QStringLiteral("WRONG_AMOUNT")},
+                      op);
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QLatin1String("CUST-X may not go negative")), qPrintable(r.err));
-        r = ledgerctl(
-            {QStringLiteral("reversal"), QStringLiteral("list"), QStringLiteral("--json")}, op);
-        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 1);
-        QCOMPARE(ledgerctl({QStringLiteral("reversal"), QStringLiteral("reject"),
-                            QStringLiteral("--request"), blocked, QStringLiteral("--note"),
-                            QStringLiteral("customer already spent part of it; rebook instead")},
-                           sup)
-                     .exitCode,
-                 0);
+        QVERIFY2(r.out.contains(QLatin1String("balance CUST-X: 230.00 -> -20.00 EUR (may not go "
+                                              "below zero)")),
+                 qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QLatin1String("would be refused")), qPrintable(r.err));
+        r = requestReversal(txId);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("CUST-X (")) &&
+                     r.err.contains(QLatin1String("may not go below zero")) &&
+                     r.err.contains(QLatin1String("LG056")),
+                 qPrintable(r.err));
+        r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"),
+                       QStringLiteral("--state"), QStringLiteral("all"), QStringLiteral("--json")},
+                      op);
+        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 0);
 
         // A reversal that is fine.
         r = ledgerctl(
@@ -420,7 +431,8 @@ private Q_SLOTS:
         r = ledgerctl({QStringLiteral("reversal"), QStringLiteral("list"),
                        QStringLiteral("--state"), QStringLiteral("all"), QStringLiteral("--json")},
                       op);
-        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(), 2);
+        QCOMPARE(r.json().value(QStringLiteral("requests")).toArray().size(),
+                 1); // the refused one was never stored
     }
 
     void everyCommandExplainsItself()

@@ -10,6 +10,7 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 
 #include <QFile>
 #include <QTest>
@@ -178,7 +179,8 @@ private Q_SLOTS:
                                     "BY id) FROM audit.events "
                                     "WHERE object_type = 'reversal_request' AND object_id = $1"),
                      {QString::number(request)}),
-                 QStringLiteral("alice/%1,bob/%2").arg(c.role, bob.role));
+                 // requested, her preview, his preview, approved (0026 audits previews)
+                 QStringLiteral("alice/%1,alice/%1,bob/%2,bob/%2").arg(c.role, bob.role));
     }
 
     void brokerCanOnlyIssue()

@@ -6,6 +6,8 @@
 #include "AccountListModel.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/DbWorker.h"
 
 #include <QAbstractItemModelTester>
@@ -83,7 +85,9 @@ private Q_SLOTS:
     void loadsLazilyFromTheDatabase()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         model.setPageSize(50);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -170,7 +174,9 @@ private Q_SLOTS:
         QFETCH(bool, descending);
         QFETCH(QString, orderBy);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         model.setPageSize(16);
         model.setMaxCachedPages(4);
         QAbstractItemModelTester tester(&model,
@@ -193,7 +199,9 @@ private Q_SLOTS:
     void filtersOnTheServer()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy loaded(&model, &AccountListModel::loaded);
@@ -225,7 +233,9 @@ private Q_SLOTS:
     void locatesAnAccountInTheCurrentOrderAndFilter()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         QSignalSpy located(&model, &AccountListModel::located);
         model.sort(AccountListModel::Name, Qt::DescendingOrder);
         loadAndWait(model);
@@ -253,7 +263,9 @@ private Q_SLOTS:
     void supersededRefreshIsDropped()
     {
         DbWorker worker(m_db.adminDsn());
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy loaded(&model, &AccountListModel::loaded);
@@ -269,7 +281,9 @@ private Q_SLOTS:
     void reportsFailureWithoutTouchingRows()
     {
         DbWorker worker(QStringLiteral("host=/nonexistent/socket dbname=ledger user=nobody"));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy failed(&model, &AccountListModel::loadFailed);
@@ -284,7 +298,9 @@ private Q_SLOTS:
     void roleWithoutReadRightsGetsAPermissionError()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_broker")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
         QTRY_COMPARE(failed.count(), 1);
@@ -308,7 +324,9 @@ private Q_SLOTS:
             admin.scalar(QStringLiteral("SELECT count(*) FROM ledger.accounts")).toInt();
         QVERIFY(expected > 10000);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         model.setMaxCachedPages(6);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);

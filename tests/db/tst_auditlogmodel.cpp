@@ -8,6 +8,7 @@
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "async/WhenReady.h"
+#include "console/AuditService.h"
 #include "db/DbWorker.h"
 
 #include <QAbstractItemModelTester>
@@ -128,7 +129,8 @@ private Q_SLOTS:
     void firstPageIsNewestFirstWithEveryField()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QSignalSpy pages(&model, &AuditLogModel::pageLoaded);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -195,7 +197,8 @@ private Q_SLOTS:
         QVERIFY(total > 2 * AuditLogModel::DefaultPageSize); // at least three pages
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QSignalSpy pages(&model, &AuditLogModel::pageLoaded);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -238,7 +241,8 @@ private Q_SLOTS:
     {
         const qint64 total = scalarId(QStringLiteral("SELECT count(*) FROM audit.events"));
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker, nullptr, int(total));
+        AuditService audit(&worker);
+        AuditLogModel model(&audit, nullptr, int(total));
         QSignalSpy pages(&model, &AuditLogModel::pageLoaded);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -323,7 +327,8 @@ private Q_SLOTS:
             QVERIFY2(!expected.rows.isEmpty(), "the case must match something");
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         AuditFilter filter;
@@ -364,7 +369,8 @@ private Q_SLOTS:
     void supersededLoadsAreDropped()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QTRY_VERIFY(!model.isLoading());
@@ -417,7 +423,8 @@ private Q_SLOTS:
         QVERIFY2(opened.ok, qPrintable(opened.message));
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QTRY_VERIFY(model.rowCount() > 0);
@@ -444,7 +451,8 @@ private Q_SLOTS:
     void failuresAreReportedAndNotRetriedByTheView()
     {
         DbWorker worker(QStringLiteral("host=/nonexistent/socket dbname=ledger user=nobody"));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QSignalSpy failed(&model, &AuditLogModel::loadFailed);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -462,7 +470,8 @@ private Q_SLOTS:
     void roleWithoutReadRightsGetsAPermissionError()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")));
-        AuditLogModel model(&worker);
+        AuditService audit(&worker);
+        AuditLogModel model(&audit);
         QSignalSpy failed(&model, &AuditLogModel::loadFailed);
         model.refresh();
         QTRY_COMPARE(failed.count(), 1);

@@ -18,6 +18,7 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 #include "session/ScramVerifier.h"
 
 #include <QDateTime>

@@ -51,7 +51,9 @@ private Q_SLOTS:
         QCOMPARE(m_admin->scalar(QStringLiteral(
                      "SELECT string_agg(jobname || ' ' || schedule || ' ' || command, '; ' ORDER "
                      "BY jobname) FROM cron.job")),
-                 QStringLiteral("ledger-reap-sessions * * * * * SELECT access.reap(); "
+                 QStringLiteral("ledger-expire-reversals * * * * * SELECT "
+                                "ledger.expire_reversals(); "
+                                "ledger-reap-sessions * * * * * SELECT access.reap(); "
                                 "ledger-reporting-buckets * * * * * SELECT "
                                 "reporting.refresh_stale(); "
                                 "ledger-seal-audit * * * * * SELECT audit.seal(); "
@@ -109,10 +111,24 @@ private:
                         "'currency', 'EUR')))); END LOOP; END $$"))
                     .ok);
 
-        // Nobody calls anything now: within about a minute pg_cron has done all four.
+        // A reversal request that expires at once (its lifetime shortened for the test).
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SET LOCAL ROLE ledger_owner; "
+                        "UPDATE access.settings SET reversal_request_ttl = '1 millisecond'"))
+                    .ok);
+        const QString request = m_admin->scalar(QStringLiteral(
+            "SELECT ledger.request_reversal((SELECT min(id) FROM ledger.transactions WHERE "
+            "idempotency_key = 'cron-1'), 'DUPLICATE', 'cron test', NULL, 'cron-expiry')"));
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings "
+                                          "SET reversal_request_ttl = '7 days'"))
+                    .ok);
+
+        // Nobody calls anything now: within about a minute pg_cron has done all five.
         QTRY_VERIFY_WITH_TIMEOUT(
             count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status = "
-                                 "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 4,
+                                 "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 5,
             150000);
         QTRY_COMPARE_WITH_TIMEOUT(
             count(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = '%1'").arg(c.role)),
@@ -128,6 +144,11 @@ private:
                                  "ledger.accounts a ON a.id = k.account_id WHERE a.code IN "
                                  "('CRON-A', 'CRON-B')")),
             4000, 90000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                 "'reversal.expired' AND object_id = '%1'")
+                      .arg(request)),
+            1, 90000);
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status "
                                       "<> 'succeeded'")),
                  0);

@@ -10,6 +10,7 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -7,6 +7,7 @@
 #include "TestCluster.h"
 #include "db/Connection.h"
 #include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 
 #include <QTest>
 

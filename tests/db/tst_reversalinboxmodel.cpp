@@ -85,16 +85,15 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<test::SqlSession>(m_db.adminDsn());
-        auto r = m_admin->exec(QStringLiteral(
-            "SELECT ledger.open_account('CARD', 'Card', 'EUR', 'asset'), "
-            "ledger.open_account('BANK', 'Bank', 'EUR', 'asset'), "
-            "ledger.open_account('CUST-1', 'One', 'EUR', 'liability'), "
-            "ledger.open_account('CUST-2', 'Two', 'EUR', 'liability'), "
-            "ledger.open_account('CUST-3', 'Three', 'EUR', 'liability')"));
+        auto r = m_admin->exec(
+            QStringLiteral("SELECT ledger.open_account('CARD', 'Card', 'EUR', 'asset'), "
+                           "ledger.open_account('BANK', 'Bank', 'EUR', 'asset'), "
+                           "ledger.open_account('CUST-1', 'One', 'EUR', 'liability'), "
+                           "ledger.open_account('CUST-2', 'Two', 'EUR', 'liability'), "
+                           "ledger.open_account('CUST-3', 'Three', 'EUR', 'liability')"));
         QVERIFY2(r.ok, qPrintable(r.message));
         // Thousands of transactions in one batch, amounts 0.01 to 999.99 with repeats (ties
         // that the sort must break the same way every time).
-        Connection writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
         QList<QByteArray> batch;
         const QStringList debit{QStringLiteral("CARD"), QStringLiteral("BANK")};
         const QStringList credit{QStringLiteral("CUST-1"), QStringLiteral("CUST-2"),
@@ -112,8 +111,15 @@ private Q_SLOTS:
                          .arg(debit[i % 2], credit[i % 3], amount)
                          .toUtf8();
         }
-        const auto outcomes = LedgerRepository::postBatch(writer, batch);
-        QCOMPARE(outcomes.size(), qsizetype(Transactions));
+        // Posted on a worker: the GUI thread never holds a connection.
+        DbWorker writer(m_db.dsnFor(QStringLiteral("ledger_writer")),
+                        QStringLiteral("tst_reversalinboxmodel writer"));
+        auto posted = writer.submit(
+            [batch](Connection &c) { return LedgerRepository::postBatch(c, batch).size(); });
+        QTRY_VERIFY_WITH_TIMEOUT(posted.isFinished(), 120000);
+        QVERIFY2(posted.result(),
+                 qPrintable(posted.result() ? QString() : posted.result().error().describe()));
+        QCOMPARE(posted.result().value(), qsizetype(Transactions));
         // One request per transaction, set-based, with requesters, reasons and ages spread
         // (some share a time), and a fifth of them rejected.
         r = m_admin->exec(QStringLiteral(
@@ -145,19 +151,20 @@ private Q_SLOTS:
         QTest::addColumn<int>("column");
         QTest::addColumn<bool>("descending");
         QTest::addColumn<QString>("orderBy");
-        // Ties broken by the request id, in the sort's direction.
+        // Ties broken by the age, then the request id, in the sort's direction.
         QTest::newRow("age, oldest first")
             << int(ReversalInboxModel::RequestedAt) << false << QStringLiteral("requested_at, id");
         QTest::newRow("age, newest first") << int(ReversalInboxModel::RequestedAt) << true
                                            << QStringLiteral("requested_at DESC, id DESC");
         QTest::newRow("amount") << int(ReversalInboxModel::Amount) << false
                                 << QStringLiteral("debits, id");
-        QTest::newRow("amount, largest first") << int(ReversalInboxModel::Amount) << true
-                                               << QStringLiteral("debits DESC, id DESC");
+        QTest::newRow("amount, largest first")
+            << int(ReversalInboxModel::Amount) << true << QStringLiteral("debits DESC, id DESC");
         QTest::newRow("requester") << int(ReversalInboxModel::Requester) << false
-                                   << QStringLiteral("requested_by, id");
-        QTest::newRow("reason, descending") << int(ReversalInboxModel::Reason) << true
-                                            << QStringLiteral("reason_code DESC, id DESC");
+                                   << QStringLiteral("requested_by, requested_at, id");
+        QTest::newRow("reason, descending")
+            << int(ReversalInboxModel::Reason) << true
+            << QStringLiteral("reason_code DESC, requested_at DESC, id DESC");
         QTest::newRow("id") << int(ReversalInboxModel::Id) << false << QStringLiteral("id");
     }
 
@@ -180,14 +187,10 @@ private Q_SLOTS:
         };
         const QList<Case> cases = {
             {"pending", [](ReversalInboxQuery &) {}, QStringLiteral("state = 'pending'")},
-            {"all states",
-             [](ReversalInboxQuery &q) { q.states.clear(); },
-             QStringLiteral("true")},
-            {"rejected",
-             [](ReversalInboxQuery &q) { q.states = {QStringLiteral("rejected")}; },
+            {"all states", [](ReversalInboxQuery &q) { q.states.clear(); }, QStringLiteral("true")},
+            {"rejected", [](ReversalInboxQuery &q) { q.states = {QStringLiteral("rejected")}; },
              QStringLiteral("state = 'rejected'")},
-            {"reason",
-             [](ReversalInboxQuery &q) { q.reasonCode = QStringLiteral("FRAUD"); },
+            {"reason", [](ReversalInboxQuery &q) { q.reasonCode = QStringLiteral("FRAUD"); },
              QStringLiteral("state = 'pending' AND reason_code = 'FRAUD'")},
             {"requester",
              [](ReversalInboxQuery &q) { q.requestedBy = QStringLiteral("oscar_operator"); },
@@ -198,8 +201,7 @@ private Q_SLOTS:
                  q.states.clear();
              },
              QStringLiteral("requested_by = 'sam_supervisor'")},
-            {"account",
-             [](ReversalInboxQuery &q) { q.account = QStringLiteral("CUST-2"); },
+            {"account", [](ReversalInboxQuery &q) { q.account = QStringLiteral("CUST-2"); },
              QStringLiteral("state = 'pending' AND 'CUST-2' = ANY (accounts)")},
             {"amount range",
              [](ReversalInboxQuery &q) {
@@ -207,8 +209,7 @@ private Q_SLOTS:
                  q.maxAmount = QStringLiteral("250.5");
              },
              QStringLiteral("state = 'pending' AND debits BETWEEN 10000 AND 25050")},
-            {"older than a day",
-             [](ReversalInboxQuery &q) { q.minAgeSeconds = 86400; },
+            {"older than a day", [](ReversalInboxQuery &q) { q.minAgeSeconds = 86400; },
              QStringLiteral("state = 'pending' AND requested_at <= now() - interval '1 day'")},
             {"reason, account and amount",
              [](ReversalInboxQuery &q) {

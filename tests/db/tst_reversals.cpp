@@ -6,6 +6,7 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "db/ReversalRepository.h"
 
 #include <QTest>
 
@@ -36,8 +37,7 @@ class TestReversals : public QObject
     }
 
     // A supervisor approves what the preview shows.
-    static ReversalRepository::Decision approve(Connection &c, qint64 request,
-                                                const QString &note = {})
+    static ReversalDecision approve(Connection &c, qint64 request, const QString &note = {})
     {
         return ReversalRepository::approve(c, request,
                                            ReversalRepository::preview(c, request).digest, note);
@@ -139,7 +139,9 @@ private Q_SLOTS:
                                "audit.events "
                                "WHERE object_type = 'reversal_request' AND object_id = $1"),
                 {QString::number(request)}),
-            QStringLiteral("reversal.requested:olivia_operator,reversal.approved:sam_supervisor"));
+            QStringLiteral(
+                "reversal.requested:olivia_operator,reversal.preview_asked:sam_supervisor,"
+                "reversal.approved:sam_supervisor"));
     }
 
     void reversedAtMostOnce()

@@ -10,6 +10,7 @@
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
+#include "console/LedgerService.h"
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/DbWorker.h"
@@ -134,7 +135,8 @@ private Q_SLOTS:
     {
         QFETCH(TimelineOrder, order);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         model.setPageSize(64);
         model.setMaxCachedPages(4);
         QAbstractItemModelTester tester(&model,
@@ -174,7 +176,7 @@ private Q_SLOTS:
         }
         // Backwards from the end (no page before is at hand: the server finds each start
         // by position, and the last page counts back from the account's balance).
-        TimelineModel backwards(&worker);
+        TimelineModel backwards(&ledger);
         backwards.setPageSize(64);
         backwards.setMaxCachedPages(4);
         backwards.setOrder(order);
@@ -204,7 +206,8 @@ private Q_SLOTS:
     void bigTimelinesShowTheFirstPageThenGrow()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         model.setPageSize(50);
         model.setProgressiveThreshold(100); // "big" for this account
         QAbstractItemModelTester tester(&model,
@@ -229,7 +232,7 @@ private Q_SLOTS:
         QVERIFY(model.isFullyShown());
         QCOMPARE(inserted.count(), 1);
         // A jump asked for before the growth lands on a valid row.
-        TimelineModel again(&worker);
+        TimelineModel again(&ledger);
         again.setProgressiveThreshold(100);
         QSignalSpy jumped(&again, &TimelineModel::jumpReady);
         QSignalSpy againCounted(&again, &TimelineModel::countChanged);
@@ -277,7 +280,8 @@ private Q_SLOTS:
         QVERIFY(inRange > 10);
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setOrder(order);
@@ -343,7 +347,8 @@ private Q_SLOTS:
         QVERIFY(expected > 0);
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_compliance")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         model.setPageSize(50);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -406,7 +411,8 @@ private Q_SLOTS:
     void badAmountFilterIsAClearError()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         openAndWait(model, m_code);
         QSignalSpy failed(&model, &TimelineModel::loadFailed);
         TimelineFilter filter;
@@ -439,7 +445,8 @@ private Q_SLOTS:
         const QString column = order == TimelineOrder::Effective ? QStringLiteral("effective_at")
                                                                  : QStringLiteral("recorded_at");
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         model.setPageSize(40);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -486,7 +493,8 @@ private Q_SLOTS:
     void marksBackdatedEntriesAndReversals()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        TimelineModel model(&worker);
+        LedgerService ledger(&worker);
+        TimelineModel model(&ledger);
         model.setOrder(TimelineOrder::Recorded);
         openAndWait(model, m_code);
         const auto seqOf = [&](const QString &sql) {
@@ -536,7 +544,8 @@ private Q_SLOTS:
     {
         {
             DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-            TimelineModel model(&worker);
+            LedgerService ledger(&worker);
+            TimelineModel model(&ledger);
             QAbstractItemModelTester tester(&model,
                                             QAbstractItemModelTester::FailureReportingMode::QtTest);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
@@ -550,7 +559,8 @@ private Q_SLOTS:
         {
             // A broker login may only mint sessions.
             DbWorker worker(m_db.dsnFor(QStringLiteral("console_broker")));
-            TimelineModel model(&worker);
+            LedgerService ledger(&worker);
+            TimelineModel model(&ledger);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
             model.openAccount(m_code);
             QTRY_COMPARE(failed.count(), 1);
@@ -559,7 +569,8 @@ private Q_SLOTS:
         {
             // Unreachable server: a connection error, a retry after it fails again cleanly.
             DbWorker worker(QStringLiteral("host=/nonexistent/socket dbname=ledger user=nobody"));
-            TimelineModel model(&worker);
+            LedgerService ledger(&worker);
+            TimelineModel model(&ledger);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
             model.openAccount(m_code);
             QTRY_COMPARE(failed.count(), 1);

@@ -13,6 +13,8 @@
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "audit/ChainVerifier.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/DbWorker.h"
 
 #include <QApplication>
@@ -121,7 +123,8 @@ private Q_SLOTS:
     void listsEventsNewestFirstWithADetailPane()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -181,7 +184,8 @@ private Q_SLOTS:
     void filterBarNarrowsTheLog()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -258,7 +262,8 @@ private Q_SLOTS:
     void tabWalksTheFilterBarThenTheLog()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         view.activateWindow();
@@ -286,7 +291,8 @@ private Q_SLOTS:
     void opensTheSelectedEventsObject()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -356,7 +362,8 @@ private Q_SLOTS:
         const qint64 head = sealedHead();
         QVERIFY(head > 100);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -414,7 +421,8 @@ private Q_SLOTS:
         const QString junkFile = write(QStringLiteral("junk.json"), "not json");
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditVerifyPanel panel(&worker);
+        AuditService audit(&worker);
+        AuditVerifyPanel panel(&audit);
         panel.resize(900, 80);
         panel.show();
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
@@ -466,7 +474,8 @@ private Q_SLOTS:
         const QString recordedBefore = admin.scalar(verifications);
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -509,11 +518,13 @@ private Q_SLOTS:
     void theMainWindowHasAnAuditTab()
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AccountListModel accounts(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
         MainWindow window(&accounts, QStringLiteral("test_console_auditor@ledger"), true);
-        auto *workspace = new AccountWorkspace(&worker);
+        auto *workspace = new AccountWorkspace(&ledger);
         window.setAccountWorkspace(workspace); // as ledger-console assembles it
-        AuditLogView *view = window.addAuditLog(&worker);
+        AuditLogView *view = window.addAuditLog(&audit);
         QCOMPARE(window.auditLogView(), view);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
@@ -568,7 +579,8 @@ private Q_SLOTS:
                       {forged})
                 .ok);
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -598,7 +610,8 @@ private Q_SLOTS:
         }
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
-        AuditLogView view(&worker);
+        AuditService audit(&worker);
+        AuditLogView view(&audit);
         view.resize(1280, 800);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));

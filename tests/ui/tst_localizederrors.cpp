@@ -17,6 +17,8 @@
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/DbWorker.h"
@@ -219,12 +221,14 @@ private Q_SLOTS:
     void anyScreenLocksTheWindow()
     {
         DbWorker worker(ConnectionSettings(), QStringLiteral("tst_localizederrors"));
-        AccountListModel accounts(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
         ConsoleSession session(&worker);
         MainWindow window(&accounts, QStringLiteral("not signed in"), false);
-        auto *workspace = new AccountWorkspace(&worker);
+        auto *workspace = new AccountWorkspace(&ledger);
         window.setAccountWorkspace(workspace);
-        AuditLogView *auditLog = window.addAuditLog(&worker);
+        AuditLogView *auditLog = window.addAuditLog(&audit);
         window.attachSession(&session);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));

@@ -6,6 +6,8 @@
 #include "MainWindow.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/DbWorker.h"
 
 #include <QApplication>
@@ -76,7 +78,9 @@ private Q_SLOTS:
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_operator")),
                         QStringLiteral("tst_mainwindow"));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         MainWindow window(&model, QStringLiteral("test_console_operator@ledger"),
                           /*directConnection=*/true);
         window.show();
@@ -154,7 +158,9 @@ private Q_SLOTS:
     void showsABannerWhenTheDatabaseIsUnreachable()
     {
         DbWorker worker(QStringLiteral("host=/nonexistent/ledger dbname=ledger user=nobody"));
-        AccountListModel model(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel model(&ledger, &audit);
         MainWindow window(&model, QStringLiteral("nobody@ledger"), true);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));

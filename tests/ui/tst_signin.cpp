@@ -9,6 +9,8 @@
 #include "MainWindow.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
 #include "session/ConsoleSession.h"
@@ -81,7 +83,9 @@ private Q_SLOTS:
         if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real"))
             QSKIP("needs a Secret Service: run through tests/support/with-secret-service.sh");
         DbWorker worker(QString(), QStringLiteral("tst_signin"));
-        AccountListModel accounts(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
         ConsoleSession session(&worker);
         session.setRequestedTtl(5);
         session.setWarningSeconds(3);
@@ -253,7 +257,9 @@ private Q_SLOTS:
         if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real"))
             QSKIP("needs a Secret Service");
         DbWorker worker(QString(), QStringLiteral("tst_signin"));
-        AccountListModel accounts(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
         ConsoleSession session(&worker);
         // Long enough that a loaded machine (the suite runs two tests at once) still renews
         // in the window between half its life and its end.

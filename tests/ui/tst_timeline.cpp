@@ -15,6 +15,8 @@
 #include "TimelineModel.h"
 #include "TimelineView.h"
 #include "TransactionDetailDialog.h"
+#include "console/AuditService.h"
+#include "console/LedgerService.h"
 #include "db/DbWorker.h"
 
 #include <QApplication>
@@ -81,9 +83,11 @@ private Q_SLOTS:
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")),
                         QStringLiteral("tst_timeline"));
-        AccountListModel accounts(&worker);
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
         MainWindow window(&accounts, QStringLiteral("test_console_auditor@ledger"), true);
-        auto *workspace = new AccountWorkspace(&worker);
+        auto *workspace = new AccountWorkspace(&ledger);
         window.setAccountWorkspace(workspace);
         window.resize(1500, 950);
         window.show();
@@ -365,7 +369,8 @@ private Q_SLOTS:
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")),
                         QStringLiteral("tst_timeline_copy"));
-        AccountWorkspace workspace(&worker);
+        LedgerService ledger(&worker);
+        AccountWorkspace workspace(&ledger);
         workspace.resize(1200, 800);
         workspace.show();
         QVERIFY(QTest::qWaitForWindowExposed(&workspace));
@@ -397,7 +402,8 @@ private Q_SLOTS:
     {
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")),
                         QStringLiteral("tst_timeline_lost"));
-        AccountWorkspace workspace(&worker);
+        LedgerService ledger(&worker);
+        AccountWorkspace workspace(&ledger);
         workspace.resize(1200, 800);
         workspace.show();
         QVERIFY(QTest::qWaitForWindowExposed(&workspace));

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "db/DbWorker.h"
+#include "domain/Error.h"
+#include "domain/Result.h"
+
+#include <QFuture>
+#include <QPointer>
+#include <QPromise>
+
+#include <type_traits>
+#include <utility>
+
+namespace ledger {
+
+// The error of a call whose worker is gone (the console is shutting down).
+Error workerGoneError();
+
+// An already-finished future holding the error: what a console service returns when its
+// worker is gone, so that callers take their ordinary failure path instead of crashing.
+template <class T> QFuture<Result<T>> failedFuture(const Error &error)
+{
+    QPromise<Result<T>> promise;
+    QFuture<Result<T>> future = promise.future();
+    promise.start();
+    promise.addResult(Result<T>(error));
+    promise.finish();
+    return future;
+}
+
+// Runs job(Connection&) on the worker (DbWorker::submit), or fails at once when the worker
+// is gone. Any thread; the job runs on the worker's thread. For the console services only
+// (it names the database layer, which ui/ and models/ never see).
+template <class F>
+auto callOn(const QPointer<DbWorker> &worker, F job)
+    -> QFuture<Result<std::invoke_result_t<F, Connection &>>>
+{
+    using R = std::invoke_result_t<F, Connection &>;
+    if (!worker)
+        return failedFuture<R>(workerGoneError());
+    return worker->submit(std::move(job));
+}
+
+} // namespace ledger

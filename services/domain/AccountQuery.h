@@ -1,0 +1,31 @@
+#pragma once
+
+#include "Account.h"
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+namespace ledger {
+
+// The account navigator's question: which accounts (filtered by the server) in which order.
+enum class AccountSortKey { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt };
+struct AccountQuery
+{
+    QString text;     // in the code or the name, case-insensitive; empty = any
+    QString kind;     // asset, liability, ...; empty = any
+    QString currency; // empty = any
+    AccountSortKey sort = AccountSortKey::Code;
+    bool descending = false;
+};
+
+// What the navigator shows first, answered together: how many accounts match, the first
+// page of them, and the currencies that accounts are kept in (for the filter).
+struct AccountListStart
+{
+    qint64 count = 0;
+    QList<Account> rows;
+    QStringList currencies;
+};
+
+} // namespace ledger
