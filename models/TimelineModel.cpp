@@ -153,6 +153,8 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         return e->isReversal();
     case IsReversedRole:
         return e->isReversed();
+    case PendingRequestRole:
+        return e->pendingRequestId;
     case IsBackdatedRole:
         return e->backdated;
     default:

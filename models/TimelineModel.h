@@ -58,7 +58,8 @@ public:
         AmountMinorRole,
         IsReversalRole,
         IsReversedRole,
-        IsBackdatedRole
+        IsBackdatedRole,
+        PendingRequestRole // qint64: the pending reversal request of the transaction (0: none)
     };
 
     explicit TimelineModel(LedgerService *ledger, QObject *parent = nullptr);

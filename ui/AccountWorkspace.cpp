@@ -84,6 +84,8 @@ AccountWorkspace::AccountWorkspace(LedgerService *ledger, QWidget *parent)
     connect(m_pointInTime, &PointInTimePanel::transactionActivated, this,
             &AccountWorkspace::openTransaction);
     connect(m_timeline, &TimelineView::statusMessage, this, &AccountWorkspace::statusMessage);
+    connect(m_timeline, &TimelineView::reversalRequested, this,
+            &AccountWorkspace::reversalRequested);
     // The chart is in effective time: its clicks show the timeline in that order.
     connect(m_chart, &BalanceChartView::timeActivated, this, [this](const QDateTime &at) {
         m_timeline->setOrder(TimelineOrder::Effective);
@@ -147,6 +149,8 @@ void AccountWorkspace::openTransaction(qint64 transactionId)
 {
     auto *dialog = new TransactionDetailDialog(m_ledger, transactionId, this);
     connect(dialog, &TransactionDetailDialog::loadFailed, this, &AccountWorkspace::showError);
+    connect(dialog, &TransactionDetailDialog::reversalRequested, this,
+            &AccountWorkspace::reversalRequested);
     dialog->show();
     Q_EMIT transactionOpened(dialog);
 }

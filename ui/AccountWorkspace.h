@@ -51,6 +51,8 @@ Q_SIGNALS:
     // Any load failed (the banner shows it); a session that ended shows up here too.
     void loadFailed(const ledger::Error &error);
     void transactionOpened(QWidget *dialog);
+    // The timeline or a transaction's detail asked to request its reversal.
+    void reversalRequested(qint64 transactionId);
 
 private:
     void showError(const ledger::Error &error);

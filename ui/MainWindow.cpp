@@ -2,7 +2,10 @@
 
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
+#include "ApprovalsInboxView.h"
 #include "AuditLogView.h"
+#include "MyRequestsView.h"
+#include "ReversalRequestDialog.h"
 #include "SessionLockOverlay.h"
 #include "session/ConsoleSession.h"
 
@@ -216,17 +219,57 @@ void MainWindow::createCentralWidget()
     setCentralWidget(central);
 }
 
+QTabWidget *MainWindow::ensureTabs()
+{
+    if (!m_tabs) {
+        m_tabs = new QTabWidget(this);
+        m_tabs->setObjectName(QStringLiteral("mainTabs"));
+        m_accountsPage = takeCentralWidget();
+        m_tabs->addTab(m_accountsPage, tr("&Accounts"));
+        setCentralWidget(m_tabs);
+    }
+    return m_tabs;
+}
+
 AuditLogView *MainWindow::addAuditLog(AuditService *audit)
 {
-    m_tabs = new QTabWidget(this);
-    m_tabs->setObjectName(QStringLiteral("mainTabs"));
-    m_accountsPage = takeCentralWidget();
-    m_tabs->addTab(m_accountsPage, tr("&Accounts"));
-    m_auditLog = new AuditLogView(audit, m_tabs);
+    m_auditLog = new AuditLogView(audit, ensureTabs());
     m_tabs->addTab(m_auditLog, tr("Au&dit log"));
-    setCentralWidget(m_tabs);
     connect(m_auditLog, &AuditLogView::openObjectRequested, this, &MainWindow::openObject);
     return m_auditLog;
+}
+
+void MainWindow::addCorrections(ReversalService *reversals)
+{
+    m_reversals = reversals;
+    ensureTabs();
+    m_inbox = new ApprovalsInboxView(reversals, m_tabs);
+    m_tabs->addTab(m_inbox, tr("A&pprovals"));
+    m_myRequests = new MyRequestsView(reversals, m_tabs);
+    m_tabs->addTab(m_myRequests, tr("&My requests"));
+    auto openTransaction = [this](qint64 id) {
+        openObject(QStringLiteral("transaction"), QString::number(id));
+    };
+    connect(m_inbox, &ApprovalsInboxView::openTransactionRequested, this, openTransaction);
+    connect(m_myRequests, &MyRequestsView::openTransactionRequested, this, openTransaction);
+    if (m_workspace)
+        connect(m_workspace, &AccountWorkspace::reversalRequested, this,
+                &MainWindow::requestReversal);
+}
+
+ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
+{
+    if (!m_reversals || transactionId <= 0)
+        return nullptr;
+    auto *dialog = new ReversalRequestDialog(m_reversals, transactionId, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &ReversalRequestDialog::submitted, this, [this](qint64 requestId) {
+        statusBar()->showMessage(
+            tr("Reversal request #%1 sent; it waits in the approvals inbox.").arg(requestId), 8000);
+    });
+    dialog->show();
+    Q_EMIT reversalDialogOpened(dialog);
+    return dialog;
 }
 
 void MainWindow::applyAccountFilter()
@@ -327,6 +370,9 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
     });
     connect(workspace, &AccountWorkspace::statusMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });
+    if (m_reversals)
+        connect(workspace, &AccountWorkspace::reversalRequested, this,
+                &MainWindow::requestReversal);
 }
 
 void MainWindow::attachSession(ConsoleSession *session)
@@ -376,6 +422,10 @@ void MainWindow::attachSession(ConsoleSession *session)
         m_accounts->refresh();
         if (m_auditLog)
             m_auditLog->refresh();
+        if (m_inbox)
+            m_inbox->refresh();
+        if (m_myRequests)
+            m_myRequests->refresh();
     });
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);

@@ -18,8 +18,12 @@ namespace ledger {
 
 class AccountListModel;
 class AccountWorkspace;
+class ApprovalsInboxView;
 class AuditLogView;
 class AuditService;
+class MyRequestsView;
+class ReversalRequestDialog;
+class ReversalService;
 class ConsoleSession;
 class SessionLockOverlay;
 
@@ -48,6 +52,14 @@ public:
     AuditLogView *addAuditLog(AuditService *audit);
     AuditLogView *auditLogView() const { return m_auditLog; }
 
+    // Corrections: the approvals inbox and "my requests" as tabs, and "Request reversal…"
+    // from the account workspace (timeline, transaction detail) opening the request dialog.
+    void addCorrections(ReversalService *reversals);
+    ApprovalsInboxView *approvalsInbox() const { return m_inbox; }
+    MyRequestsView *myRequests() const { return m_myRequests; }
+    // Opens the request dialog for the transaction (non-modal; reversalDialogOpened tells).
+    ReversalRequestDialog *requestReversal(qint64 transactionId);
+
 public Q_SLOTS:
     // Shows an audit event's object: an account (navigator and timeline), a transaction
     // (its detail); other kinds say there is no view for them yet.
@@ -61,6 +73,7 @@ public:
 
 Q_SIGNALS:
     void signInRequested();
+    void reversalDialogOpened(QWidget *dialog); // a ReversalRequestDialog
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -74,6 +87,7 @@ private:
     void showError(const ledger::Error &error);
     void hideError();
     void restoreLayout();
+    QTabWidget *ensureTabs();
 
     AccountListModel *m_accounts;
     QTimer *m_searchDelay = nullptr;
@@ -92,6 +106,9 @@ private:
     ConsoleSession *m_session = nullptr;
     SessionLockOverlay *m_lock = nullptr;
     AuditLogView *m_auditLog = nullptr;
+    ReversalService *m_reversals = nullptr;
+    ApprovalsInboxView *m_inbox = nullptr;
+    MyRequestsView *m_myRequests = nullptr;
     QTabWidget *m_tabs = nullptr;
     QWidget *m_accountsPage = nullptr;
     QString m_selectedCode;        // restored after a reload

@@ -190,9 +190,19 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
         if (i.isValid() && i.data(TimelineModel::LoadedRole).toBool())
             Q_EMIT transactionActivated(i.data(TimelineModel::TransactionIdRole).toLongLong());
     });
+    auto *requestReversal = new QAction(tr("Request &reversal…"), m_table);
+    requestReversal->setObjectName(QStringLiteral("requestReversalAction"));
+    requestReversal->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    requestReversal->setShortcutContext(Qt::WidgetShortcut);
+    connect(requestReversal, &QAction::triggered, this, [this] {
+        const QModelIndex i = m_table->currentIndex();
+        if (i.isValid() && i.data(TimelineModel::LoadedRole).toBool())
+            Q_EMIT reversalRequested(i.data(TimelineModel::TransactionIdRole).toLongLong());
+    });
     m_table->addAction(copy);
     m_table->addAction(copyCsv);
     m_table->addAction(open);
+    m_table->addAction(requestReversal);
     m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     // Enter or double-click opens the transaction.
     connect(m_table, &QTableView::activated, this, [this](const QModelIndex &i) {

@@ -49,6 +49,8 @@ protected:
 
 Q_SIGNALS:
     void transactionActivated(qint64 transactionId);
+    // "Request reversal…" (context menu, Ctrl+R) on a loaded row.
+    void reversalRequested(qint64 transactionId);
     void statusMessage(const QString &message);
 
 private:

@@ -79,6 +79,12 @@ TransactionDetailDialog::TransactionDetailDialog(LedgerService *ledger, qint64 t
     links->addWidget(m_reversedLink);
     links->addWidget(m_reversalLink);
     links->addStretch(1);
+    m_requestReversal = new QPushButton(tr("Request &reversal…"), this);
+    m_requestReversal->setObjectName(QStringLiteral("requestReversal"));
+    m_requestReversal->setEnabled(false); // until the transaction is here
+    connect(m_requestReversal, &QPushButton::clicked, this,
+            [this] { Q_EMIT reversalRequested(m_detail.id); });
+    links->addWidget(m_requestReversal);
     layout->addLayout(links);
 
     layout->addWidget(new QLabel(tr("<b>Legs</b>"), this));
@@ -151,6 +157,14 @@ void TransactionDetailDialog::present(const TransactionDetail &d)
     m_reversalLink->setVisible(d.reversedBy != 0);
     m_reversalLink->setText(tr("Reversed by #%1 — open").arg(d.reversedBy));
     m_reversalLink->setAccessibleName(tr("Open the reversal #%1").arg(d.reversedBy));
+    // A transaction is reversed at most once; a pending request already asks for it.
+    bool pending = false;
+    for (const ReversalRequestInfo &r : d.requests)
+        pending = pending || r.state == QLatin1String("pending");
+    m_requestReversal->setEnabled(d.reversedBy == 0 && !pending);
+    m_requestReversal->setToolTip(d.reversedBy ? tr("Already reversed by #%1").arg(d.reversedBy)
+                                  : pending    ? tr("A reversal request is pending")
+                                               : QString());
 
     QList<QStringList> legs;
     for (const TransactionLeg &l : d.legs)
@@ -164,7 +178,11 @@ void TransactionDetailDialog::present(const TransactionDetail &d)
             notes += QStringLiteral(" / ") + r.decisionNote;
         if (r.reversalTransactionId)
             notes += tr(" → reversal #%1").arg(r.reversalTransactionId);
-        requests.append({QString::number(r.id), r.reason, r.requestedBy, local(r.requestedAt),
+        if (r.rebookTransactionId)
+            notes += tr(", rebook #%1").arg(r.rebookTransactionId);
+        requests.append({QString::number(r.id),
+                         r.rebook ? tr("%1 (rebook)").arg(r.reason) : r.reason, r.requestedBy,
+                         local(r.requestedAt),
                          r.state, r.decidedBy, local(r.decidedAt), notes});
     }
     fill(m_requests, requests);

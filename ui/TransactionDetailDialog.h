@@ -28,10 +28,13 @@ public:
     const TransactionDetail &detail() const { return m_detail; }
     QPushButton *reversalLink() const { return m_reversalLink; }
     QPushButton *reversedLink() const { return m_reversedLink; }
+    QPushButton *requestReversalButton() const { return m_requestReversal; }
 
 Q_SIGNALS:
     void loaded(qint64 transactionId);
     void loadFailed(const ledger::Error &error);
+    // "Request reversal…": whoever holds the reversal service opens the request dialog.
+    void reversalRequested(qint64 transactionId);
 
 private:
     void present(const TransactionDetail &d);
@@ -42,6 +45,7 @@ private:
     QLabel *m_summary = nullptr;
     QPushButton *m_reversalLink = nullptr; // "reversed by #n"
     QPushButton *m_reversedLink = nullptr; // "reversal of #n"
+    QPushButton *m_requestReversal = nullptr;
     QTableWidget *m_legs = nullptr;
     QTableWidget *m_requests = nullptr;
     QTableWidget *m_audit = nullptr;

@@ -7,6 +7,7 @@
 #include "MainWindow.h"
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
+#include "console/ReversalService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
@@ -147,6 +148,8 @@ int main(int argc, char *argv[])
                       direct);
     window.setAccountWorkspace(new AccountWorkspace(&ledger));
     window.addAuditLog(&audit);
+    ReversalService reversals(&worker);
+    window.addCorrections(&reversals);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();
