@@ -441,7 +441,7 @@ void ApprovalsInboxView::showPreview(const ReversalPreview &p)
         m_balances->setItem(row, 3, cell(b.currency));
         m_balances->setItem(row, 4,
                             cell(b.goesNegative ? tr("would go below zero (not allowed)")
-                                 : b.noNegative ? tr("may not go negative")
+                                 : b.noNegative ? tr("no-negative account; stays at or above zero")
                                                 : QString()));
         if (b.goesNegative) {
             for (int c = 0; c < m_balances->columnCount(); ++c)

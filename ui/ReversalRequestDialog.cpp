@@ -639,7 +639,7 @@ void ReversalRequestDialog::showPreview(const ReversalPreview &p)
         if (b.goesNegative)
             note = tr("would go below zero (not allowed)");
         else if (b.noNegative)
-            note = tr("may not go negative");
+            note = tr("no-negative account; stays at or above zero");
         m_balances->setItem(row, 4, cell(note));
         if (b.goesNegative) {
             for (int c = 0; c < m_balances->columnCount(); ++c)

@@ -6,6 +6,11 @@
 #include "db/DbException.h"
 #include "db/Migrator.h"
 
+#include <QCoreApplication>
+#include <QElapsedTimer>
+
+#include <algorithm>
+#include <cstdio>
 #include <thread>
 
 namespace ledger::bench {
@@ -121,6 +126,46 @@ QString loadBigAccount(test::SqlSession &admin, const QString &code, qint64 entr
     admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
     admin.exec(QStringLiteral("VACUUM ANALYZE ledger.transactions"));
     return {};
+}
+
+void say(const QString &line)
+{
+    std::printf("%s\n", qPrintable(line));
+    std::fflush(stdout);
+}
+
+double median(QList<double> values)
+{
+    std::sort(values.begin(), values.end());
+    return values.isEmpty() ? 0 : values[values.size() / 2];
+}
+
+double timeSql(test::SqlSession &session, const QString &sql, const QStringList &params, int reps)
+{
+    QList<double> ms;
+    for (int i = 0; i < reps; ++i) {
+        QElapsedTimer t;
+        t.start();
+        const auto r = session.exec(sql, params);
+        ms << double(t.nsecsElapsed()) / 1e6;
+        if (!r.ok) {
+            std::fprintf(stderr, "bench: %s\n  in %s\n", qPrintable(r.message), qPrintable(sql));
+            return -1;
+        }
+    }
+    return median(ms);
+}
+
+bool waitFor(const std::function<bool()> &done, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (!done()) {
+        if (t.elapsed() > timeoutMs)
+            return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+    }
+    return true;
 }
 
 } // namespace ledger::bench

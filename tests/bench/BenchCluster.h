@@ -3,9 +3,12 @@
 #include "cluster/LocalCluster.h"
 #include "domain/Result.h"
 
+#include <QList>
 #include <QString>
+#include <QStringList>
 #include <QTemporaryDir>
 
+#include <functional>
 #include <memory>
 
 namespace ledger::test {
@@ -48,5 +51,16 @@ private:
 // The per-transaction balance trigger is suspended for the load and the same rule checked
 // set-based before commit (as the bulk seed does). Returns an empty string or the error.
 QString loadBigAccount(test::SqlSession &admin, const QString &code, qint64 entries);
+
+// One line of the benchmark's report on stdout, flushed (progress is visible as it runs).
+void say(const QString &line);
+double median(QList<double> values);
+// Median milliseconds of `reps` runs of one statement (each its own transaction); -1 and a
+// message on stderr when it fails.
+double timeSql(test::SqlSession &session, const QString &sql, const QStringList &params = {},
+               int reps = 5);
+// Runs the event loop until done() (GUI thread; database work runs on workers). False after
+// timeoutMs.
+bool waitFor(const std::function<bool()> &done, int timeoutMs = 120000);
 
 } // namespace ledger::bench

@@ -40,14 +40,9 @@
 
 using namespace ledger;
 using test::SqlSession;
+using bench::say;
 
 namespace {
-
-void say(const QString &line)
-{
-    std::printf("%s\n", qPrintable(line));
-    std::fflush(stdout);
-}
 
 constexpr int kAccounts = 10000;
 

@@ -33,14 +33,9 @@
 
 using namespace ledger;
 using test::SqlSession;
+using bench::say;
 
 namespace {
-
-void say(const QString &line)
-{
-    std::printf("%s\n", qPrintable(line));
-    std::fflush(stdout);
-}
 
 struct Rate
 {

@@ -43,14 +43,12 @@
 
 using namespace ledger;
 using test::SqlSession;
+using bench::median;
+using bench::say;
+using bench::timeSql;
+using bench::waitFor;
 
 namespace {
-
-void say(const QString &line)
-{
-    std::printf("%s\n", qPrintable(line));
-    std::fflush(stdout);
-}
 
 double rssMb()
 {
@@ -64,40 +62,6 @@ double rssMb()
 }
 
 // Runs the event loop until done() (GUI thread; the database work is on the worker).
-bool waitFor(const std::function<bool()> &done, int timeoutMs = 120000)
-{
-    QElapsedTimer t;
-    t.start();
-    while (!done()) {
-        if (t.elapsed() > timeoutMs)
-            return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
-    }
-    return true;
-}
-
-double median(QList<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v.isEmpty() ? 0 : v[v.size() / 2];
-}
-
-double timeSql(SqlSession &s, const QString &sql, const QStringList &params, int reps)
-{
-    QList<double> ms;
-    for (int i = 0; i < reps; ++i) {
-        QElapsedTimer t;
-        t.start();
-        const auto r = s.exec(sql, params);
-        ms << double(t.nsecsElapsed()) / 1e6;
-        if (!r.ok) {
-            std::fprintf(stderr, "bench: %s\n", qPrintable(r.message));
-            return -1;
-        }
-    }
-    return median(ms);
-}
-
 } // namespace
 
 int main(int argc, char *argv[])
