@@ -137,8 +137,12 @@ void printPreview(const Invocation &inv, const ReversalPreview &p,
         line(QStringLiteral("  rebook: none"));
     line(QStringLiteral("  net effect: %1").arg(legsText(p.net)));
     for (const BalanceImpact &b : p.balances)
-        line(QStringLiteral("  balance %1: %2 -> %3 %4%5")
-                 .arg(b.account, b.before, b.after, b.currency,
+        line(QStringLiteral("  balance %1: %2 -> %3%4 %5%6")
+                 .arg(b.account, b.before,
+                      p.hasRebook && b.afterReversal != b.after
+                          ? QStringLiteral("%1 (reversal) -> ").arg(b.afterReversal)
+                          : QString(),
+                      b.after, b.currency,
                       b.goesNegative ? QStringLiteral(" (may not go below zero)") : QString()));
     for (const QString &w : p.warnings)
         line(QStringLiteral("  warning: %1").arg(w));
@@ -175,18 +179,24 @@ int runPreview(const Invocation &inv)
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
     const ReversalPreview p =
         ReversalRepository::previewDraft(connection, transaction, reason, rebook);
+    const QString refusal =
+        QStringLiteral("A request for this reversal would be refused: %1").arg(p.warnings.value(0));
     if (inv.json) {
+        // The preview, and where refused the "error", "kind" and "retryable" every failed
+        // --json command prints (a script reads one shape of failure).
         QJsonObject o = p.document;
         o.insert(QStringLiteral("ok"), !p.refused);
+        if (p.refused) {
+            o.insert(QStringLiteral("error"), refusal);
+            o.insert(QStringLiteral("kind"), kindName(Error::Kind::Input));
+            o.insert(QStringLiteral("retryable"), false);
+        }
         inv.printJson(o);
     } else {
         printPreview(inv, p, &Invocation::printLine);
     }
     if (p.refused)
-        return inv.json ? Failed
-                        : inv.fail(QStringLiteral("A request for this reversal would be "
-                                                  "refused: %1")
-                                       .arg(p.warnings.value(0)));
+        return inv.json ? Failed : inv.fail(refusal);
     return Ok;
 }
 

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <algorithm>
 
@@ -93,8 +94,10 @@ ReversalPreview previewFrom(const QJsonObject &o)
         impact.accountName = b.value(QStringLiteral("account_name")).toString();
         impact.currency = b.value(QStringLiteral("currency")).toString();
         impact.before = b.value(QStringLiteral("before")).toString();
+        impact.afterReversal = b.value(QStringLiteral("after_reversal")).toString();
         impact.after = b.value(QStringLiteral("after")).toString();
         impact.beforeMinor = b.value(QStringLiteral("before_minor")).toInteger();
+        impact.afterReversalMinor = b.value(QStringLiteral("after_reversal_minor")).toInteger();
         impact.afterMinor = b.value(QStringLiteral("after_minor")).toInteger();
         impact.noNegative = b.value(QStringLiteral("no_negative")).toBool();
         impact.goesNegative = b.value(QStringLiteral("goes_negative")).toBool();
@@ -307,7 +310,23 @@ QList<BulkDecisionOutcome> decideMany(Connection &connection, const QList<qint64
                                       bool approve, const QString &note, const QString &batchKey,
                                       const std::function<void(int)> &progress)
 {
+    // Checked before anything is decided: the run's own audit event refuses a batch key or a
+    // batch the items' keys could not be recorded under, and a run that has decided items
+    // must not end in an error that says nothing was done.
+    static const QRegularExpression keyPattern(QStringLiteral("^[A-Za-z0-9._:{}-]{1,80}$"));
+    if (!keyPattern.match(batchKey).hasMatch())
+        throw DbException(Error::make(
+            Error::Kind::Input,
+            QStringLiteral("A batch key is 1 to 80 letters, digits and . _ : - { }; nothing was "
+                           "decided")));
+    if (requestIds.size() > kMaxBulkRequests)
+        throw DbException(Error::make(
+            Error::Kind::Input,
+            QStringLiteral("A bulk decision takes at most %1 requests; nothing was decided")
+                .arg(kMaxBulkRequests)));
     QList<BulkDecisionOutcome> out;
+    if (requestIds.isEmpty())
+        return out;               // nothing tried, nothing to record
     std::optional<Error> stopped; // the session or the connection ended: nothing more can go
     for (const qint64 id : requestIds) {
         BulkDecisionOutcome outcome;

@@ -57,9 +57,14 @@ ReversalDecision withdraw(Connection &connection, qint64 requestId, const QStrin
 // decision row and one audit event each. Returns what it expired.
 QList<ReversalDecision> expire(Connection &connection);
 
+// The most requests one bulk decision takes (the most one inbox query selects).
+inline constexpr int kMaxBulkRequests = 10000;
+
 // Decides many requests, each in its own database transaction with its own audit event
 // (key: batchKey + ":" + request id, so a rerun of the same batch decides nothing twice;
-// batchKey is required: ReversalService::newClientKey()).
+// batchKey is required: ReversalService::newClientKey(); 1 to 80 of the client key's
+// characters) and at most kMaxBulkRequests requests; otherwise it throws (Input) before
+// deciding any. No requests: nothing is decided or recorded.
 // Approvals name the digest of the request's preview as the server computes it now. A
 // refused item is reported in its outcome; the others go on. One "reversal.bulk_decided"
 // audit event lists the outcome. `progress` is called after each item.

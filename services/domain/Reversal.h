@@ -38,12 +38,16 @@ struct BalanceImpact
     QString account;
     QString accountName;
     QString currency;
-    QString before; // the account's balance now, on its normal side
-    QString after;  // after the reversal and the rebook
+    QString before;        // the account's balance now, on its normal side
+    QString afterReversal; // after the reversal, before the rebook (approval posts them in turn)
+    QString after;         // after the reversal and the rebook
     qint64 beforeMinor = 0;
+    qint64 afterReversalMinor = 0;
     qint64 afterMinor = 0;
-    bool noNegative = false;   // the account may not go below zero
-    bool goesNegative = false; // noNegative and after < 0: the request is refused
+    bool noNegative = false; // the account may not go below zero
+    // noNegative and afterReversal or after < 0: the request is refused (each posting of an
+    // approval is checked on its own)
+    bool goesNegative = false;
 };
 
 // The corrected posting of "reverse and rebook", as the operator typed it.

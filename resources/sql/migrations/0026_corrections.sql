@@ -4,7 +4,9 @@
 -- * Requests and decisions carry a key the client generates (client_key). The same key from
 --   the same operator gives the first call's result: a double click, a retry after a lost
 --   connection or the same action from two windows makes one request and one decision. A
---   key used again for something else is refused (LG053).
+--   key used again for something else is refused (LG053): for a request, another
+--   transaction, reason, note or rebook; for a decision, another action, note or preview;
+--   also when the other use is a concurrent call that took the key first.
 -- * A pending request can be withdrawn by its requester (LG054 for anyone else), and expires
 --   after access.settings.reversal_request_ttl (default 7 days): an expired request cannot
 --   be approved (LG055). Its expiry is recorded, as a decision row and an audit event, by
@@ -14,8 +16,9 @@
 --   expired; still one per request.
 -- * ledger.reversal_preview_draft(transaction, reason, rebook) shows what a request would
 --   post before it is sent, without writing anything but its audit event: mirror, rebook,
---   net effect, and each account's balance before and after. A request that would take a
---   no-negative account below zero is refused (LG056), at the draft and at the request.
+--   net effect, and each account's balance before, after the reversal and after the rebook.
+--   A request that would take a no-negative account below zero is refused (LG056), at the
+--   draft and at the request, at either step (approval posts the reversal, then the rebook).
 -- * ledger.reversal_inbox(...) pages, sorts (age, amount, requester, reason) and filters
 --   (states, reason, requester, mine, account, amount range, age range) requests on the
 --   server; requests keep the original's amount, currency and accounts for that.
@@ -175,10 +178,13 @@ DECLARE
     q record;
 BEGIN
     PERFORM access.check_session();
+    -- A request locked by a decision being made now is left to that decision (or the next
+    -- run): one busy request must not make the whole run wait out lock_timeout and fail.
     FOR q IN SELECT r.id, r.transaction_id FROM ledger.reversal_requests r
              WHERE r.expires_at <= clock_timestamp()
                AND NOT EXISTS (SELECT 1 FROM ledger.reversal_decisions d WHERE d.request_id = r.id)
              ORDER BY r.id
+             FOR UPDATE OF r SKIP LOCKED
     LOOP
         IF ledger.record_expiry(q.id) THEN
             request_id := q.id;
@@ -194,7 +200,10 @@ $$;
 -------------------------------------------------------------------------------------------
 -- p_mirror and p_rebook_legs are arrays of {"account", "amount", "currency"} (signed, debit
 -- positive). Balances are the accounts' heads (everything recorded, as posting checks them),
--- on the account's normal side.
+-- on the account's normal side. Approval posts the mirror first and the rebook after it, each
+-- checked on its own: an account is refused where either step leaves it below zero, not only
+-- where the net does (a rebook that brings back what the reversal took cannot make a
+-- reversal that overdraws the account approvable).
 CREATE FUNCTION ledger.reversal_effect(p_mirror jsonb, p_rebook_legs jsonb)
 RETURNS TABLE (net jsonb, balances jsonb, warnings jsonb, refused boolean)
 LANGUAGE sql STABLE
@@ -202,32 +211,46 @@ SET search_path = pg_catalog, ledger, pg_temp
 AS $$
     WITH legs AS (
         SELECT x.value->>'account' AS account, x.value->>'currency' AS currency,
-               ledger.to_minor(x.value->>'amount', x.value->>'currency') AS amount
-        FROM jsonb_array_elements(coalesce(p_mirror, '[]') || coalesce(p_rebook_legs, '[]')) x),
+               ledger.to_minor(x.value->>'amount', x.value->>'currency') AS amount, x.step
+        FROM (SELECT m.value, 1 FROM jsonb_array_elements(coalesce(p_mirror, '[]')) m
+              UNION ALL
+              SELECT b.value, 2 FROM jsonb_array_elements(coalesce(p_rebook_legs, '[]')) b) x(value, step)),
     moved AS (
-        SELECT l.account, l.currency, sum(l.amount)::bigint AS net FROM legs l GROUP BY l.account, l.currency),
-    shown AS (
+        SELECT l.account, l.currency, sum(l.amount)::bigint AS net,
+               coalesce(sum(l.amount) FILTER (WHERE l.step = 1), 0)::bigint AS reversal_net
+        FROM legs l GROUP BY l.account, l.currency),
+    heads AS (
         SELECT a.code, a.name, m.currency, m.net, NOT a.allow_negative AS no_negative,
-               CASE WHEN a.normal_side = 'debit' THEN h.balance ELSE -h.balance END AS before,
-               CASE WHEN a.normal_side = 'debit' THEN h.balance + m.net ELSE -(h.balance + m.net) END AS after
+               CASE WHEN a.normal_side = 'debit' THEN 1 ELSE -1 END AS side, h.balance, m.reversal_net
         FROM moved m
         JOIN ledger.accounts a ON a.code = m.account
         JOIN ledger.account_heads h ON h.account_id = a.id
-        WHERE m.net <> 0)
+        WHERE m.net <> 0 OR m.reversal_net <> 0),
+    shown AS (
+        SELECT x.code, x.name, x.currency, x.net, x.no_negative,
+               x.side * x.balance AS before, x.side * (x.balance + x.reversal_net) AS mid,
+               x.side * (x.balance + x.net) AS after
+        FROM heads x)
     SELECT coalesce(jsonb_agg(jsonb_build_object('account', s.code, 'account_name', s.name, 'currency', s.currency,
                                                  'amount', ledger.format_amount(s.net, s.currency))
-                              ORDER BY s.code, s.currency), '[]'::jsonb),
+                              ORDER BY s.code, s.currency) FILTER (WHERE s.net <> 0), '[]'::jsonb),
            coalesce(jsonb_agg(jsonb_build_object('account', s.code, 'account_name', s.name, 'currency', s.currency,
                                                  'before', ledger.format_amount(s.before, s.currency),
+                                                 'after_reversal', ledger.format_amount(s.mid, s.currency),
                                                  'after', ledger.format_amount(s.after, s.currency),
-                                                 'before_minor', s.before, 'after_minor', s.after,
+                                                 'before_minor', s.before, 'after_reversal_minor', s.mid,
+                                                 'after_minor', s.after,
                                                  'no_negative', s.no_negative,
-                                                 'goes_negative', s.no_negative AND s.after < 0)
+                                                 'goes_negative', s.no_negative AND least(s.mid, s.after) < 0)
                               ORDER BY s.code, s.currency), '[]'::jsonb),
-           coalesce(jsonb_agg(format('%s (%s) may not go below zero: this would leave it at %s %s', s.code, s.name,
-                                     ledger.format_amount(s.after, s.currency), s.currency) ORDER BY s.code)
-                        FILTER (WHERE s.no_negative AND s.after < 0), '[]'::jsonb),
-           coalesce(bool_or(s.no_negative AND s.after < 0), false)
+           coalesce(jsonb_agg(CASE WHEN s.after < 0
+                                   THEN format('%s (%s) may not go below zero: this would leave it at %s %s', s.code, s.name,
+                                               ledger.format_amount(s.after, s.currency), s.currency)
+                                   ELSE format('%s (%s) may not go below zero: the reversal, posted before the rebook, would leave it at %s %s',
+                                               s.code, s.name, ledger.format_amount(s.mid, s.currency), s.currency) END
+                              ORDER BY s.code)
+                        FILTER (WHERE s.no_negative AND least(s.mid, s.after) < 0), '[]'::jsonb),
+           coalesce(bool_or(s.no_negative AND least(s.mid, s.after) < 0), false)
     FROM shown s
 $$;
 
@@ -376,6 +399,36 @@ BEGIN
 END
 $$;
 
+-- The request the caller's client key already names (NULL where the key is new). The key
+-- names one request: the same transaction, reason, note and rebook (normalised as stored),
+-- else LG053 (a key is never mapped to a request the caller did not make with it, neither
+-- before the insert nor when a concurrent call with the key wins it).
+CREATE FUNCTION ledger.keyed_request(p_key text, p_transaction bigint, p_reason text, p_note text, p_rebook jsonb)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, ledger, pg_temp
+AS $$
+DECLARE
+    v_existing ledger.reversal_requests;
+BEGIN
+    SELECT * INTO v_existing FROM ledger.reversal_requests r
+    WHERE r.requested_by = audit.current_operator() AND r.client_key = p_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_existing.transaction_id IS DISTINCT FROM p_transaction OR v_existing.reason_code IS DISTINCT FROM p_reason
+       OR v_existing.note IS DISTINCT FROM btrim(p_note)
+       OR (v_existing.rebook IS NULL) <> (p_rebook IS NULL)
+       OR (p_rebook IS NOT NULL
+           AND (pg_column_size(p_rebook) > ledger.max_rebook_bytes()
+                OR v_existing.rebook IS DISTINCT FROM ledger.request_json(ledger.normalize_request(p_rebook)))) THEN
+        RAISE EXCEPTION 'Client key % was used for reversal request % (transaction %), not for this one',
+            p_key, v_existing.id, v_existing.transaction_id USING ERRCODE = 'LG053';
+    END IF;
+    RETURN v_existing.id;
+END
+$$;
+
 CREATE FUNCTION ledger.request_reversal_keyed(p_transaction bigint, p_reason text, p_note text,
                                               p_rebook jsonb, p_key text)
 RETURNS bigint
@@ -384,7 +437,6 @@ SET search_path = pg_catalog, ledger, pg_temp
 AS $$
 DECLARE
     v_operator text := audit.current_operator();
-    v_existing ledger.reversal_requests;
     v_id bigint;
     v_pending record;
     v_attempt integer;
@@ -396,14 +448,9 @@ BEGIN
     -- A key seen before: that request, whatever happened since (a retry must not fail
     -- because its own first attempt made the transaction "already requested").
     IF p_key IS NOT NULL THEN
-        SELECT * INTO v_existing FROM ledger.reversal_requests r WHERE r.requested_by = v_operator AND r.client_key = p_key;
-        IF FOUND THEN
-            IF v_existing.transaction_id IS DISTINCT FROM p_transaction OR v_existing.reason_code IS DISTINCT FROM p_reason
-               OR v_existing.note IS DISTINCT FROM btrim(p_note) THEN
-                RAISE EXCEPTION 'Client key % was used for reversal request % (transaction %), not for this one',
-                    p_key, v_existing.id, v_existing.transaction_id USING ERRCODE = 'LG053';
-            END IF;
-            RETURN v_existing.id;
+        v_id := ledger.keyed_request(p_key, p_transaction, p_reason, p_note, p_rebook);
+        IF v_id IS NOT NULL THEN
+            RETURN v_id;
         END IF;
     END IF;
     PERFORM ledger.check_note(p_note, true, 'explaining the reversal');
@@ -433,11 +480,13 @@ BEGIN
         VALUES (p_transaction, p_reason, btrim(p_note), v_rebook, v_operator, session_user, v_attempt, p_key)
         RETURNING id INTO v_id;
     EXCEPTION WHEN unique_violation THEN
-        -- The same key at the same moment (its first request has committed by now), or
-        -- another request for the transaction.
-        SELECT r.id INTO v_id FROM ledger.reversal_requests r WHERE r.requested_by = v_operator AND r.client_key = p_key;
-        IF FOUND THEN
-            RETURN v_id;
+        -- The same key at the same moment (its first request has committed by now: the
+        -- same request, or LG053), or another request for the transaction.
+        IF p_key IS NOT NULL THEN
+            v_id := ledger.keyed_request(p_key, p_transaction, p_reason, p_note, p_rebook);
+            IF v_id IS NOT NULL THEN
+                RETURN v_id;
+            END IF;
         END IF;
         RAISE EXCEPTION 'Transaction % already has a pending reversal request (made at the same moment as this one)', p_transaction
             USING ERRCODE = 'LG033', HINT = 'Reload the requests: the pending one must be decided first.';
@@ -492,6 +541,7 @@ DECLARE
     v_rebook ledger.normalized_request;
     v_preview jsonb;
     v_result record;
+    v_constraint text;
     v_decision text := CASE p_action WHEN 'approve' THEN 'approved' WHEN 'reject' THEN 'rejected'
                                      WHEN 'withdraw' THEN 'withdrawn' END;
 BEGIN
@@ -509,9 +559,14 @@ BEGIN
     END IF;
     SELECT * INTO v_done FROM ledger.reversal_decisions d WHERE d.request_id = p_request;
     IF FOUND THEN
-        -- The same decision under the same key, by the same person: its result, again.
-        IF p_key IS NOT NULL AND v_done.client_key = p_key AND v_done.decided_by = v_operator
-           AND v_done.decision = v_decision THEN
+        -- The same decision under the same key, by the same person: its result, again. The
+        -- key names that decision only: another action, note or preview under it is LG053.
+        IF p_key IS NOT NULL AND v_done.client_key = p_key AND v_done.decided_by = v_operator THEN
+            IF v_done.decision <> v_decision OR v_done.note IS DISTINCT FROM nullif(btrim(p_note), '')
+               OR (p_action = 'approve' AND p_digest IS DISTINCT FROM ledger.reversal_preview_unchecked(p_request)->>'digest') THEN
+                RAISE EXCEPTION 'Client key % was used for another decision of reversal request % (% by %)',
+                    p_key, p_request, v_done.decision, v_done.decided_by USING ERRCODE = 'LG053';
+            END IF;
             decision := v_done.decision;
             reversal_transaction_id := v_done.reversal_transaction_id;
             rebook_transaction_id := v_done.rebook_transaction_id;
@@ -580,6 +635,13 @@ BEGIN
         VALUES (p_request, v_decision, nullif(btrim(p_note), ''), v_operator, session_user,
                 reversal_transaction_id, rebook_transaction_id, p_key);
     EXCEPTION WHEN unique_violation THEN
+        -- The caller's own key taken by a concurrent decision of another request is not
+        -- "decided by someone else": this request is still undecided.
+        GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+        IF v_constraint = 'reversal_decisions_client_key' THEN
+            RAISE EXCEPTION 'Client key % was used for another decision at the same moment', p_key
+                USING ERRCODE = 'LG053', HINT = 'Nothing was decided. Use a new key for a new decision.';
+        END IF;
         RAISE EXCEPTION 'Reversal request % was decided by someone else at the same moment', p_request
             USING ERRCODE = 'LG035';
     END;
@@ -654,7 +716,9 @@ $$;
 
 -- The outcome of a bulk decision, as one audit event beside the decisions' own. The server
 -- finds what was decided (the caller's decisions under batch key + ":" + request id); the
--- caller names only the requests it tried.
+-- caller names only the requests it tried: existing requests, at most 10000 (the most an
+-- inbox query selects), under a batch key short enough for its items' keys (80 characters:
+-- with ":" and a request id the item's key fits 100).
 CREATE FUNCTION ledger.record_bulk_decision(p_action text, p_batch_key text, p_requests bigint[]) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, ledger, pg_temp
@@ -667,10 +731,15 @@ DECLARE
 BEGIN
     PERFORM access.check_session();
     PERFORM ledger.check_client_key(p_batch_key);
-    IF p_action NOT IN ('approve', 'reject') OR p_batch_key IS NULL OR p_requests IS NULL
-       OR cardinality(p_requests) > 100000 THEN
-        RAISE EXCEPTION 'A bulk decision is approve or reject, with its batch key and at most 100000 requests'
+    IF p_action IS NULL OR p_action NOT IN ('approve', 'reject') OR p_batch_key IS NULL OR length(p_batch_key) > 80
+       OR p_requests IS NULL OR cardinality(p_requests) NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'A bulk decision is approve or reject, with its batch key (at most 80 characters) and 1 to 10000 requests'
             USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_requests) x(id)
+               WHERE NOT EXISTS (SELECT 1 FROM ledger.reversal_requests r WHERE r.id = x.id)) THEN
+        RAISE EXCEPTION 'A bulk decision names reversal requests that exist'
+            USING ERRCODE = '22023', HINT = 'Nothing was recorded.';
     END IF;
     SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE d.id IS NOT NULL), '{}'),
            coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE d.id IS NULL), '{}')
