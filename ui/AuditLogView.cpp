@@ -479,6 +479,17 @@ void AuditLogView::clearFilter()
     applyFilter();
 }
 
+void AuditLogView::showEventsOf(const QString &objectType, const QString &objectId)
+{
+    for (QLineEdit *edit : {m_operator, m_action, m_text})
+        edit->clear();
+    m_fromEnabled->setChecked(false);
+    m_untilEnabled->setChecked(false);
+    m_objectType->setText(objectType);
+    m_objectId->setText(objectId);
+    applyFilter();
+}
+
 void AuditLogView::refresh()
 {
     const int row = selectedRow();

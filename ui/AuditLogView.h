@@ -42,6 +42,8 @@ public:
 public Q_SLOTS:
     void applyFilter();
     void clearFilter();
+    // Only the events of one object (a reversal request, a transaction, an account).
+    void showEventsOf(const QString &objectType, const QString &objectId);
     // Reloads from the newest event, keeping the selected event selected when it is in the
     // first page.
     void refresh();

@@ -239,9 +239,10 @@ AuditLogView *MainWindow::addAuditLog(AuditService *audit)
     return m_auditLog;
 }
 
-void MainWindow::addCorrections(ReversalService *reversals)
+void MainWindow::addCorrections(ReversalService *reversals, LedgerService *ledger)
 {
     m_reversals = reversals;
+    m_ledger = ledger;
     ensureTabs();
     m_inbox = new ApprovalsInboxView(reversals, m_tabs);
     m_tabs->addTab(m_inbox, tr("A&pprovals"));
@@ -252,6 +253,13 @@ void MainWindow::addCorrections(ReversalService *reversals)
     };
     connect(m_inbox, &ApprovalsInboxView::openTransactionRequested, this, openTransaction);
     connect(m_myRequests, &MyRequestsView::openTransactionRequested, this, openTransaction);
+    connect(m_myRequests, &MyRequestsView::openAuditEventsRequested, this,
+            [this](const QString &objectType, const QString &objectId) {
+                if (!m_auditLog)
+                    return;
+                m_tabs->setCurrentWidget(m_auditLog);
+                m_auditLog->showEventsOf(objectType, objectId);
+            });
     if (m_workspace)
         connect(m_workspace, &AccountWorkspace::reversalRequested, this,
                 &MainWindow::requestReversal);
@@ -259,9 +267,9 @@ void MainWindow::addCorrections(ReversalService *reversals)
 
 ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
 {
-    if (!m_reversals || transactionId <= 0)
+    if (!m_reversals || !m_ledger || transactionId <= 0)
         return nullptr;
-    auto *dialog = new ReversalRequestDialog(m_reversals, transactionId, this);
+    auto *dialog = new ReversalRequestDialog(m_reversals, m_ledger, transactionId, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ReversalRequestDialog::submitted, this, [this](qint64 requestId) {
         statusBar()->showMessage(

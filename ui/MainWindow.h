@@ -23,6 +23,7 @@ class AuditLogView;
 class AuditService;
 class MyRequestsView;
 class ReversalRequestDialog;
+class LedgerService;
 class ReversalService;
 class ConsoleSession;
 class SessionLockOverlay;
@@ -54,9 +55,10 @@ public:
 
     // Corrections: the approvals inbox and "my requests" as tabs, and "Request reversal…"
     // from the account workspace (timeline, transaction detail) opening the request dialog.
-    void addCorrections(ReversalService *reversals);
+    void addCorrections(ReversalService *reversals, LedgerService *ledger);
     ApprovalsInboxView *approvalsInbox() const { return m_inbox; }
     MyRequestsView *myRequests() const { return m_myRequests; }
+    AuditLogView *auditLog() const { return m_auditLog; }
     // Opens the request dialog for the transaction (non-modal; reversalDialogOpened tells).
     ReversalRequestDialog *requestReversal(qint64 transactionId);
 
@@ -107,6 +109,7 @@ private:
     SessionLockOverlay *m_lock = nullptr;
     AuditLogView *m_auditLog = nullptr;
     ReversalService *m_reversals = nullptr;
+    LedgerService *m_ledger = nullptr;
     ApprovalsInboxView *m_inbox = nullptr;
     MyRequestsView *m_myRequests = nullptr;
     QTabWidget *m_tabs = nullptr;

@@ -71,8 +71,12 @@ MyRequestsView::MyRequestsView(ReversalService *service, QWidget *parent)
     m_note->setPlaceholderText(tr("Why you withdraw the selected pending request"));
     m_withdraw = new QPushButton(tr("&Withdraw"), this);
     m_withdraw->setObjectName(QStringLiteral("withdrawButton"));
+    m_audit = new QPushButton(tr("Audi&t events"), this);
+    m_audit->setObjectName(QStringLiteral("auditEventsButton"));
+    m_audit->setToolTip(tr("The selected request's events in the audit log (auditors)."));
     bottom->addWidget(m_note, 1);
     bottom->addWidget(m_withdraw);
+    bottom->addWidget(m_audit);
     layout->addLayout(bottom);
     m_message = new QLabel(this);
     m_message->setObjectName(QStringLiteral("myRequestsMessage"));
@@ -98,6 +102,13 @@ MyRequestsView::MyRequestsView(ReversalService *service, QWidget *parent)
             Q_EMIT openTransactionRequested(id);
     });
     connect(m_withdraw, &QPushButton::clicked, this, &MyRequestsView::withdrawCurrent);
+    connect(m_audit, &QPushButton::clicked, this, [this] {
+        const QModelIndex i = m_table->currentIndex();
+        if (i.isValid())
+            Q_EMIT openAuditEventsRequested(
+                QStringLiteral("reversal_request"),
+                QString::number(i.data(ReversalInboxModel::RequestIdRole).toLongLong()));
+    });
     connect(m_note, &QLineEdit::returnPressed, this, &MyRequestsView::withdrawCurrent);
     applyState();
 }
@@ -144,6 +155,7 @@ void MyRequestsView::updateButtons()
         i.isValid() && i.data(ReversalInboxModel::StateRole).toString() == QLatin1String("pending");
     m_withdraw->setEnabled(pending && !m_busy);
     m_note->setEnabled(pending);
+    m_audit->setEnabled(i.isValid());
 }
 
 void MyRequestsView::showMessage(const QString &text, bool problem)

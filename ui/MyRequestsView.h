@@ -32,6 +32,7 @@ public:
     ReversalInboxModel *model() const { return m_model; }
     QTableView *tableView() const { return m_table; }
     QPushButton *withdrawButton() const { return m_withdraw; }
+    QPushButton *auditButton() const { return m_audit; }
     QLineEdit *withdrawNote() const { return m_note; }
     QLabel *messageLabel() const { return m_message; }
     bool selectRequest(qint64 requestId);
@@ -44,6 +45,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void openTransactionRequested(qint64 transactionId);
+    // The selected request's audit events (requested, previews, the decision or expiry).
+    void openAuditEventsRequested(const QString &objectType, const QString &objectId);
     void withdrawn(qint64 requestId);
     void withdrawFailed(qint64 requestId, const ledger::Error &error);
 
@@ -62,6 +65,7 @@ private:
     QTableView *m_table = nullptr;
     QLineEdit *m_note = nullptr;
     QPushButton *m_withdraw = nullptr;
+    QPushButton *m_audit = nullptr;
     QLabel *m_message = nullptr;
     QLabel *m_count = nullptr;
     QString m_withdrawKey; // one per selected request: a double click withdraws once

@@ -1,6 +1,7 @@
 #include "ReversalRequestDialog.h"
 
 #include "async/WhenReady.h"
+#include "console/LedgerService.h"
 #include "console/ReversalService.h"
 #include "domain/Money.h"
 
@@ -90,10 +91,11 @@ QTableWidgetItem *cell(const QString &text, bool right = false)
 
 } // namespace
 
-ReversalRequestDialog::ReversalRequestDialog(ReversalService *service, qint64 transactionId,
-                                             QWidget *parent)
+ReversalRequestDialog::ReversalRequestDialog(ReversalService *service, LedgerService *ledger,
+                                             qint64 transactionId, QWidget *parent)
     : QDialog(parent)
     , m_service(service)
+    , m_ledger(ledger)
     , m_transactionId(transactionId)
     , m_clientKey(ReversalService::newClientKey())
 {
@@ -102,7 +104,7 @@ ReversalRequestDialog::ReversalRequestDialog(ReversalService *service, qint64 tr
     buildUi();
     resize(980, 780);
 
-    if (!m_service) {
+    if (!m_service || !m_ledger) {
         showMessage(tr("The console is not connected."), true);
         return;
     }
@@ -128,7 +130,7 @@ ReversalRequestDialog::ReversalRequestDialog(ReversalService *service, qint64 tr
         }
         loaded();
     });
-    whenReady(m_service->transaction(transactionId), this,
+    whenReady(m_ledger->transactionDetail(transactionId), this,
               [this, loaded](const Result<TransactionDetail> &r) {
                   if (!r) {
                       showMessage(r.error().message, true);
@@ -279,10 +281,10 @@ void ReversalRequestDialog::buildUi()
     m_lookupDelay->setSingleShot(true);
     m_lookupDelay->setInterval(200);
     connect(m_lookupDelay, &QTimer::timeout, this, [this] {
-        if (!m_service || m_lookupText.isEmpty())
+        if (!m_ledger || m_lookupText.isEmpty())
             return;
         const QString asked = m_lookupText;
-        whenReady(m_service->findAccounts(asked, 30), this,
+        whenReady(m_ledger->findAccounts(asked, 30), this,
                   [this, asked](const Result<QList<Account>> &r) {
                       if (!r || asked != m_lookupText)
                           return; // completion is a convenience: the checks come later
@@ -446,14 +448,14 @@ void ReversalRequestDialog::resolveAccounts(std::function<void()> next)
                 missing << code;
         }
     }
-    if (missing.isEmpty() || !m_service) {
+    if (missing.isEmpty() || !m_ledger) {
         next();
         return;
     }
     m_busy = true;
     updateButtons();
     const quint64 generation = m_generation;
-    whenReady(m_service->accountsByCode(missing), this,
+    whenReady(m_ledger->accountsByCode(missing), this,
               [this, missing, generation, next](const Result<QList<Account>> &r) {
                   m_busy = false;
                   updateButtons();

@@ -26,6 +26,7 @@ class QTimer;
 
 namespace ledger {
 
+class LedgerService;
 class ReversalService;
 
 // Asks for the reversal of one transaction: reason code (the database's list), a required
@@ -39,7 +40,8 @@ class ReversalService;
 //
 // One idempotency key per draft: a double click or a retry after a lost reply sends the
 // same request again and the server answers with the first one; a changed draft gets a new
-// key. GUI thread; every call goes through the ReversalService.
+// key. GUI thread; the reversal calls go through the ReversalService, the transaction and
+// the account lookups through the LedgerService.
 class ReversalRequestDialog : public QDialog
 {
     Q_OBJECT
@@ -47,7 +49,7 @@ class ReversalRequestDialog : public QDialog
 public:
     enum LegColumn { LegAccount, LegSide, LegAmount, LegCurrency, LegColumnCount };
 
-    ReversalRequestDialog(ReversalService *service, qint64 transactionId,
+    ReversalRequestDialog(ReversalService *service, LedgerService *ledger, qint64 transactionId,
                           QWidget *parent = nullptr);
 
     qint64 transactionId() const { return m_transactionId; }
@@ -99,6 +101,7 @@ private:
     static QString fingerprint(const ReversalDraft &draft);
 
     QPointer<ReversalService> m_service;
+    QPointer<LedgerService> m_ledger;
     const qint64 m_transactionId;
     TransactionDetail m_original;
     QList<ReasonCode> m_reasons;

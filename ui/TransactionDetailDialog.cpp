@@ -94,10 +94,11 @@ TransactionDetailDialog::TransactionDetailDialog(LedgerService *ledger, qint64 t
         tr("Legs of the transaction"));
     layout->addWidget(m_legs, 2);
     layout->addWidget(new QLabel(tr("<b>Reversal requests and decisions</b>"), this));
-    m_requests = makeTable(this, "transactionRequests",
-                           {tr("Request"), tr("Reason"), tr("Requested by"), tr("Requested at"),
-                            tr("State"), tr("Decided by"), tr("Decided at"), tr("Notes")},
-                           tr("Reversal requests and decisions"));
+    m_requests =
+        makeTable(this, "transactionRequests",
+                  {tr("Request"), tr("Reason"), tr("Requested by"), tr("Requested at"), tr("State"),
+                   tr("Decided by"), tr("Decided at"), tr("Rebook"), tr("Notes")},
+                  tr("Reversal requests and decisions"));
     layout->addWidget(m_requests, 1);
     layout->addWidget(new QLabel(tr("<b>Audit events</b>"), this));
     m_auditNote = new QLabel(this);
@@ -180,10 +181,20 @@ void TransactionDetailDialog::present(const TransactionDetail &d)
             notes += tr(" → reversal #%1").arg(r.reversalTransactionId);
         if (r.rebookTransactionId)
             notes += tr(", rebook #%1").arg(r.rebookTransactionId);
+        QStringList rebook;
+        for (const TransactionLeg &l : r.rebookLegs)
+            rebook << QStringLiteral("%1 %2 %3").arg(l.account, l.amount, l.currency);
+        const QString rebookText = rebook.isEmpty() ? QString()
+                                                    : tr("%1 (effective %2)")
+                                                          .arg(rebook.join(QStringLiteral(", ")),
+                                                               local(r.rebookEffectiveAt));
+        const QString state = r.state == QLatin1String("pending") && r.expiresAt.isValid()
+                                  ? tr("pending, expires %1").arg(local(r.expiresAt))
+                                  : r.state;
         requests.append({QString::number(r.id),
                          r.rebook ? tr("%1 (rebook)").arg(r.reason) : r.reason, r.requestedBy,
-                         local(r.requestedAt),
-                         r.state, r.decidedBy, local(r.decidedAt), notes});
+                         local(r.requestedAt), state, r.decidedBy, local(r.decidedAt), rebookText,
+                         notes});
     }
     fill(m_requests, requests);
     if (!d.auditVisible) {

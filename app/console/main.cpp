@@ -149,7 +149,7 @@ int main(int argc, char *argv[])
     window.setAccountWorkspace(new AccountWorkspace(&ledger));
     window.addAuditLog(&audit);
     ReversalService reversals(&worker);
-    window.addCorrections(&reversals);
+    window.addCorrections(&reversals, &ledger);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -123,4 +123,34 @@ QFuture<Result<TransactionDetail>> LedgerService::transactionDetail(qint64 trans
     });
 }
 
+QFuture<Result<QList<Account>>> LedgerService::findAccounts(const QString &text, int limit)
+{
+    return callOn(m_worker, [text, limit](Connection &c) {
+        AccountRepository::Query query;
+        query.text = text;
+        return AccountRepository::page(c, query, 0, qBound(1, limit, 200));
+    });
+}
+
+QFuture<Result<QList<Account>>> LedgerService::accountsByCode(const QStringList &codes)
+{
+    return callOn(m_worker, [codes](Connection &c) {
+        // The navigator's search matches code or name by substring; the code's own row in
+        // that list is found by position (exact, however many other accounts match).
+        QList<Account> found;
+        for (const QString &code : codes) {
+            AccountRepository::Query query;
+            query.text = code;
+            const qint64 row = AccountRepository::positionOf(c, query, code);
+            if (row < 0)
+                continue;
+            for (const Account &a : AccountRepository::page(c, query, row, 1)) {
+                if (a.code == code)
+                    found.append(a);
+            }
+        }
+        return found;
+    });
+}
+
 } // namespace ledger

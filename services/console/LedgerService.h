@@ -73,6 +73,12 @@ public:
                                                  const QDateTime &to, int samples, int markerLimit);
     QFuture<Result<TransactionDetail>> transactionDetail(qint64 transactionId);
 
+    // --- Account lookups (the rebook grid's completion and checks) -----------------------
+    // Accounts whose code or name contains `text`, by code, at most `limit`.
+    QFuture<Result<QList<Account>>> findAccounts(const QString &text, int limit = 20);
+    // The accounts with exactly these codes (those that exist; the others are missing).
+    QFuture<Result<QList<Account>>> accountsByCode(const QStringList &codes);
+
 private:
     QPointer<DbWorker> m_worker;
 };

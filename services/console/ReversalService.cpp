@@ -2,9 +2,7 @@
 
 #include "WorkerCall.h"
 #include "async/WhenReady.h"
-#include "db/AccountRepository.h"
 #include "db/ReversalRepository.h"
-#include "db/TimelineRepository.h"
 
 #include <QUuid>
 
@@ -130,43 +128,6 @@ QFuture<Result<QList<qint64>>> ReversalService::inboxIds(const ReversalInboxQuer
 {
     return callOn(m_worker,
                   [=](Connection &c) { return ReversalRepository::inboxIds(c, query, limit); });
-}
-
-QFuture<Result<TransactionDetail>> ReversalService::transaction(qint64 transactionId)
-{
-    return callOn(m_worker, [transactionId](Connection &c) {
-        return TimelineRepository::transactionDetail(c, transactionId);
-    });
-}
-
-QFuture<Result<QList<Account>>> ReversalService::findAccounts(const QString &text, int limit)
-{
-    return callOn(m_worker, [text, limit](Connection &c) {
-        AccountRepository::Query query;
-        query.text = text;
-        return AccountRepository::page(c, query, 0, qBound(1, limit, 200));
-    });
-}
-
-QFuture<Result<QList<Account>>> ReversalService::accountsByCode(const QStringList &codes)
-{
-    return callOn(m_worker, [codes](Connection &c) {
-        // The navigator's search matches code or name by substring; the code's own row in
-        // that list is found by position (exact, however many other accounts match).
-        QList<Account> found;
-        for (const QString &code : codes) {
-            AccountRepository::Query query;
-            query.text = code;
-            const qint64 row = AccountRepository::positionOf(c, query, code);
-            if (row < 0)
-                continue;
-            for (const Account &a : AccountRepository::page(c, query, row, 1)) {
-                if (a.code == code)
-                    found.append(a);
-            }
-        }
-        return found;
-    });
 }
 
 } // namespace ledger

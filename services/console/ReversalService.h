@@ -58,14 +58,6 @@ public:
                                              int limit);
     QFuture<Result<QList<qint64>>> inboxIds(const ReversalInboxQuery &query, int limit);
 
-    // What the request dialog needs beside the reversal calls: the transaction to correct
-    // (legs, times, requests) and accounts for the rebook grid's completion and checks.
-    QFuture<Result<TransactionDetail>> transaction(qint64 transactionId);
-    // Accounts whose code or name contains `text`, by code, at most `limit`.
-    QFuture<Result<QList<Account>>> findAccounts(const QString &text, int limit = 20);
-    // The accounts with exactly these codes (those that exist; the others are missing).
-    QFuture<Result<QList<Account>>> accountsByCode(const QStringList &codes);
-
     // A fresh idempotency key for one request or decision (a UUID).
     static QString newClientKey();
 

@@ -278,6 +278,20 @@ TransactionDetail transactionDetail(Connection &connection, qint64 transactionId
             info.reversalTransactionId =
                 q.value(QLatin1String("reversal_transaction_id")).toInteger();
             info.rebookTransactionId = q.value(QLatin1String("rebook_transaction_id")).toInteger();
+            info.expiresAt = parseUtc(q.value(QLatin1String("expires_at")).toString());
+            const QJsonObject rebook = q.value(QLatin1String("rebook_request")).toObject();
+            info.rebookEffectiveAt =
+                parseUtc(rebook.value(QLatin1String("effective_at")).toString());
+            for (const QJsonValue &leg : rebook.value(QLatin1String("legs")).toArray()) {
+                const QJsonObject l = leg.toObject();
+                TransactionLeg t;
+                t.account = l.value(QLatin1String("account")).toString();
+                t.amount = l.value(QLatin1String("amount")).toString();
+                t.currency = l.value(QLatin1String("currency")).toString();
+                t.side = t.amount.startsWith(QLatin1Char('-')) ? QStringLiteral("credit")
+                                                               : QStringLiteral("debit");
+                info.rebookLegs.append(t);
+            }
             d.requests.append(info);
             requestIds << QString::number(info.id);
         }

@@ -128,7 +128,10 @@ struct ReversalRequestInfo
     bool rebook = false;
     QString requestedBy;
     QDateTime requestedAt;
-    QString state; // pending, approved, rejected
+    QString state; // pending, approved, rejected, withdrawn, expired
+    QDateTime expiresAt;
+    QList<TransactionLeg> rebookLegs; // the corrected posting (account, amount, currency)
+    QDateTime rebookEffectiveAt;
     QString decidedBy;
     QDateTime decidedAt;
     QString decisionNote;

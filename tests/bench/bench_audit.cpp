@@ -39,8 +39,8 @@
 #include <unistd.h>
 
 using namespace ledger;
-using test::SqlSession;
 using bench::say;
+using test::SqlSession;
 
 namespace {
 

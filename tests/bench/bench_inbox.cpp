@@ -31,11 +31,11 @@
 #include <thread>
 
 using namespace ledger;
-using test::SqlSession;
 using bench::median;
 using bench::say;
 using bench::timeSql;
 using bench::waitFor;
+using test::SqlSession;
 
 namespace {
 
@@ -127,10 +127,10 @@ int main(int argc, char *argv[])
             .arg(double(load.elapsed()) / 1000.0, 0, 'f', 1));
 
     // The newest requests are decided in part 3 (until then they are pending like the rest).
-    const QString bulkIds = admin.scalar(QStringLiteral(
-        "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM "
-        "ledger.reversal_requests ORDER BY id DESC LIMIT %1) x")
-                                             .arg(bulk + singles));
+    const QString bulkIds = admin.scalar(
+        QStringLiteral("SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM "
+                       "ledger.reversal_requests ORDER BY id DESC LIMIT %1) x")
+            .arg(bulk + singles));
 
     // -- 1. Server: a page of 200 and the count, per sort and filter.
     say(QStringLiteral("\n== server: first page of 200 (ledger.reversal_inbox) vs the status view "
@@ -155,8 +155,8 @@ int main(int argc, char *argv[])
          false, "true", "requested_at, id"},
         {"newest first", "'{pending}', NULL, NULL, false, NULL, NULL, NULL, NULL, NULL", "age",
          true, "true", "requested_at DESC, id DESC"},
-        {"largest amount", "'{pending}', NULL, NULL, false, NULL, NULL, NULL, NULL, NULL",
-         "amount", true, "true", "original_amount DESC, id DESC"},
+        {"largest amount", "'{pending}', NULL, NULL, false, NULL, NULL, NULL, NULL, NULL", "amount",
+         true, "true", "original_amount DESC, id DESC"},
         {"by requester", "'{pending}', NULL, NULL, false, NULL, NULL, NULL, NULL, NULL",
          "requester", false, "true", "requested_by, requested_at, id"},
         {"by reason", "'{pending}', NULL, NULL, false, NULL, NULL, NULL, NULL, NULL", "reason",
@@ -166,15 +166,14 @@ int main(int argc, char *argv[])
         {"account CUST-042, oldest",
          "'{pending}', NULL, NULL, false, 'CUST-042', NULL, NULL, NULL, NULL", "age", false,
          "original_accounts @> ARRAY['CUST-042']", "requested_at, id"},
-        {"amount 500-510, largest",
-         "'{pending}', NULL, NULL, false, NULL, 500, 510, NULL, NULL", "amount", true,
-         "original_amount BETWEEN 500 AND 510", "original_amount DESC, id DESC"},
+        {"amount 500-510, largest", "'{pending}', NULL, NULL, false, NULL, 500, 510, NULL, NULL",
+         "amount", true, "original_amount BETWEEN 500 AND 510", "original_amount DESC, id DESC"},
         {"requester operator_7, newest",
          "'{pending}', NULL, 'operator_7', false, NULL, NULL, NULL, NULL, NULL", "age", true,
          "requested_by = 'operator_7'", "requested_at DESC, id DESC"},
         {"older than 5 days, oldest",
-         "'{pending}', NULL, NULL, false, NULL, NULL, NULL, interval '5 days', NULL", "age",
-         false, "requested_at <= now() - interval '5 days'", "requested_at, id"},
+         "'{pending}', NULL, NULL, false, NULL, NULL, NULL, interval '5 days', NULL", "age", false,
+         "requested_at <= now() - interval '5 days'", "requested_at, id"},
     };
     for (const Case &c : cases) {
         const double inbox = timeSql(
@@ -187,9 +186,8 @@ int main(int argc, char *argv[])
                            "ledger.transactions t ON t.id = s.transaction_id WHERE s.state = "
                            "'pending' AND %1 ORDER BY %2 LIMIT 200")
                 .arg(QString::fromLatin1(c.naiveWhere), QString::fromLatin1(c.naiveOrder)));
-        const double count = timeSql(
-            admin, QStringLiteral("SELECT ledger.reversal_inbox_count(%1)")
-                       .arg(QString::fromLatin1(c.filterArgs)));
+        const double count = timeSql(admin, QStringLiteral("SELECT ledger.reversal_inbox_count(%1)")
+                                                .arg(QString::fromLatin1(c.filterArgs)));
         say(QStringLiteral("%1 %2 %3 %4 %5")
                 .arg(QString::fromLatin1(c.name), -34)
                 .arg(inbox, 9, 'f', 2)
@@ -240,8 +238,8 @@ int main(int argc, char *argv[])
             return true;
         };
         if (!measure([&] { model.refresh(); }, firstData, firstPaint) ||
-            !measure([&] { model.sort(ReversalInboxModel::Amount, Qt::DescendingOrder); },
-                     sortData, sortPaint))
+            !measure([&] { model.sort(ReversalInboxModel::Amount, Qt::DescendingOrder); }, sortData,
+                     sortPaint))
             return 1;
         ReversalInboxQuery filtered = model.query();
         filtered.account = QStringLiteral("CUST-042");
@@ -252,10 +250,22 @@ int main(int argc, char *argv[])
                     .arg(model.rowCount())
                     .arg(model.total()));
     }
-    say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("step"), -28).arg(QStringLiteral("data ms"), 9).arg(QStringLiteral("painted ms"), 11));
-    say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("first page"), -28).arg(median(firstData), 9, 'f', 1).arg(median(firstPaint), 11, 'f', 1));
-    say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("sort by amount"), -28).arg(median(sortData), 9, 'f', 1).arg(median(sortPaint), 11, 'f', 1));
-    say(QStringLiteral("%1 %2 %3").arg(QStringLiteral("filter by account"), -28).arg(median(filterData), 9, 'f', 1).arg(median(filterPaint), 11, 'f', 1));
+    say(QStringLiteral("%1 %2 %3")
+            .arg(QStringLiteral("step"), -28)
+            .arg(QStringLiteral("data ms"), 9)
+            .arg(QStringLiteral("painted ms"), 11));
+    say(QStringLiteral("%1 %2 %3")
+            .arg(QStringLiteral("first page"), -28)
+            .arg(median(firstData), 9, 'f', 1)
+            .arg(median(firstPaint), 11, 'f', 1));
+    say(QStringLiteral("%1 %2 %3")
+            .arg(QStringLiteral("sort by amount"), -28)
+            .arg(median(sortData), 9, 'f', 1)
+            .arg(median(sortPaint), 11, 'f', 1));
+    say(QStringLiteral("%1 %2 %3")
+            .arg(QStringLiteral("filter by account"), -28)
+            .arg(median(filterData), 9, 'f', 1)
+            .arg(median(filterPaint), 11, 'f', 1));
 
     // -- 3. Decisions: bulk against one by one (preview shown, then approve).
     say(QStringLiteral("\n== decisions: bulk (ReversalRepository::decideMany) vs one by one "
@@ -277,8 +287,8 @@ int main(int argc, char *argv[])
         }
         singleMs = double(t.nsecsElapsed()) / 1e6 / double(oneByOne.size());
         t.restart();
-        const auto outcome = ReversalRepository::decideMany(c, inBulk, true, {},
-                                                            ReversalService::newClientKey());
+        const auto outcome =
+            ReversalRepository::decideMany(c, inBulk, true, {}, ReversalService::newClientKey());
         bulkMs = double(t.nsecsElapsed()) / 1e6 / double(inBulk.size());
         bulkDecided = int(std::count_if(outcome.cbegin(), outcome.cend(),
                                         [](const BulkDecisionOutcome &o) { return o.decided; }));
@@ -286,7 +296,9 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
         return 1;
     }
-    say(QStringLiteral("one by one: %1 decisions, %2 ms each").arg(oneByOne.size()).arg(singleMs, 0, 'f', 2));
+    say(QStringLiteral("one by one: %1 decisions, %2 ms each")
+            .arg(oneByOne.size())
+            .arg(singleMs, 0, 'f', 2));
     say(QStringLiteral("bulk:       %1 of %2 decided, %3 ms each (%4 s in all); ratio %5")
             .arg(bulkDecided)
             .arg(inBulk.size())

@@ -32,8 +32,8 @@
 #include <thread>
 
 using namespace ledger;
-using test::SqlSession;
 using bench::say;
+using test::SqlSession;
 
 namespace {
 

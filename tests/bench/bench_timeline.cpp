@@ -42,11 +42,11 @@
 #include <thread>
 
 using namespace ledger;
-using test::SqlSession;
 using bench::median;
 using bench::say;
 using bench::timeSql;
 using bench::waitFor;
+using test::SqlSession;
 
 namespace {
 

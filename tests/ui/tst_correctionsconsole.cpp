@@ -11,6 +11,8 @@
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
 #include "ApprovalsInboxView.h"
+#include "AuditLogModel.h"
+#include "AuditLogView.h"
 #include "MainWindow.h"
 #include "MyRequestsView.h"
 #include "ReversalInboxModel.h"
@@ -69,7 +71,8 @@ struct Console
     {
         workspace = new AccountWorkspace(&ledger);
         window.setAccountWorkspace(workspace);
-        window.addCorrections(&service);
+        window.addAuditLog(&audit);
+        window.addCorrections(&service, &ledger);
         window.attachSession(&session);
         window.resize(1500, 950);
     }
@@ -429,6 +432,25 @@ private Q_SLOTS:
         detail->close();
         save(&olga.window, QStringLiteral("corrections-my-requests.png"));
 
+        // ... and its audit events one click away (olga also holds the auditor's role).
+        mine->tableView()->setCurrentIndex(mine->model()->index(row, ReversalInboxModel::Id));
+        QVERIFY(mine->auditButton()->isEnabled());
+        QTest::mouseClick(mine->auditButton(), Qt::LeftButton);
+        AuditLogView *log = olga.window.auditLog();
+        QCOMPARE(olga.window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->currentWidget(),
+                 log);
+        QTRY_VERIFY_WITH_TIMEOUT(log->model()->rowCount() >= 3 && !log->model()->isLoading(),
+                                 15000);
+        QStringList actions;
+        for (int i = 0; i < log->model()->rowCount(); ++i) {
+            QCOMPARE(log->model()->event(i).objectId, QString::number(requestId));
+            actions.prepend(log->model()->event(i).action); // newest first in the log
+        }
+        QCOMPARE(actions.first(), QStringLiteral("reversal.requested"));
+        QCOMPARE(actions.last(), QStringLiteral("reversal.approved"));
+        QVERIFY2(actions.contains(QStringLiteral("reversal.preview_asked")),
+                 qPrintable(actions.join(u' ')));
+
         // Every step is on record, and the chain holds.
         QVERIFY(auditCount(QStringLiteral("reversal.request%")) > requestedBefore);
         QVERIFY(m_admin
@@ -604,6 +626,26 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 1, 15000);
         QVERIFY(decided.first().at(1).value<ReversalDecision>().rebookTransactionId > 0);
         QCOMPARE(balance(QStringLiteral("CUST-B")), QStringLiteral("28.00"));
+
+        // The original's detail shows the request, its decision and the rebook's legs.
+        QSignalSpy reopened(m_olga->workspace, &AccountWorkspace::transactionOpened);
+        m_olga->workspace->openTransaction(tx);
+        QTRY_COMPARE(reopened.count(), 1);
+        auto *after =
+            qobject_cast<TransactionDetailDialog *>(reopened.first().first().value<QWidget *>());
+        QTRY_VERIFY_WITH_TIMEOUT(after->detail().id == tx && !after->detail().requests.isEmpty(),
+                                 15000);
+        auto *requests = after->findChild<QTableWidget *>(QStringLiteral("transactionRequests"));
+        QVERIFY(requests);
+        QString shown;
+        for (int c = 0; c < requests->columnCount(); ++c)
+            if (requests->item(requests->rowCount() - 1, c))
+                shown += requests->item(requests->rowCount() - 1, c)->text() + u'|';
+        QVERIFY2(shown.contains(QLatin1String("approved")) &&
+                     shown.contains(QLatin1String("CARD 28.00 EUR, CUST-B -28.00 EUR")) &&
+                     shown.contains(QLatin1String("rebook #")),
+                 qPrintable(shown));
+        after->close();
     }
 
     void withdrawAPendingRequest()
