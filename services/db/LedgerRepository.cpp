@@ -342,5 +342,4 @@ Balance balance(Connection &connection, const QString &accountCode,
 
 } // namespace LedgerRepository
 
-
 } // namespace ledger
