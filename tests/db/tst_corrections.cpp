@@ -152,6 +152,53 @@ private Q_SLOTS:
                  QStringLiteral("1"));
     }
 
+    // The same action from two windows, each with its own key: the second caller gets the
+    // first one's result (a request, a decision), not a refusal; anything else that differs
+    // is refused as before.
+    void theSameActionFromTwoWindowsGivesTheFirstResult()
+    {
+        const qint64 tx = post(QStringLiteral("16.00"));
+        Connection window1(
+            m_db.dsnFor(QStringLiteral("console_operator"), QStringLiteral("olivia")));
+        Connection window2(
+            m_db.dsnFor(QStringLiteral("console_operator"), QStringLiteral("olivia")));
+        const qint64 request =
+            ReversalRepository::request(window1, draft(tx, QStringLiteral("w1")));
+        QCOMPARE(ReversalRepository::request(window2, draft(tx, QStringLiteral("w2"))), request);
+        QCOMPARE(ReversalRepository::request(window2, draft(tx)), request); // no key at all
+        ReversalDraft other = draft(tx, QStringLiteral("w3"));
+        other.note = QStringLiteral("a different reason in the note");
+        QCOMPARE(errorOf([&] { ReversalRepository::request(window2, other); }).sqlState,
+                 QStringLiteral("LG033"));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.reversal_requests WHERE "
+                                      "transaction_id = $1"),
+                       {QString::number(tx)}),
+                 QStringLiteral("1"));
+
+        Connection sam1(m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sam")));
+        Connection sam2(m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sam")));
+        const QString digest = ReversalRepository::preview(sam1, request).digest;
+        const ReversalDecision first =
+            ReversalRepository::approve(sam1, request, digest, {}, QStringLiteral("a1"));
+        QVERIFY(!first.replayed);
+        const ReversalDecision second =
+            ReversalRepository::approve(sam2, request, digest, {}, QStringLiteral("a2"));
+        QVERIFY(second.replayed);
+        QCOMPARE(second.reversalTransactionId, first.reversalTransactionId);
+        // The same person deciding otherwise, or someone else, is told it is decided.
+        QCOMPARE(errorOf([&] {
+                     ReversalRepository::reject(sam2, request, QStringLiteral("no"),
+                                                QStringLiteral("a3"));
+                 }).sqlState,
+                 QStringLiteral("LG035"));
+        QCOMPARE(errorOf([&] { ReversalRepository::approve(*m_sue, request, digest); }).sqlState,
+                 QStringLiteral("LG035"));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                      "'reversal.approved' AND object_id = $1"),
+                       {QString::number(request)}),
+                 QStringLiteral("1"));
+    }
+
     // The connection is cut after the server committed and before the reply arrives: the
     // commit waits for a synchronous standby that does not exist, and the backend is
     // terminated there (the transaction is committed locally, the client sees a lost

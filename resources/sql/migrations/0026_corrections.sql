@@ -429,6 +429,21 @@ BEGIN
 END
 $$;
 
+-- The caller's own pending request for the transaction with this reason, note and (stored,
+-- normalised) rebook: the same request sent from another window under another key. NULL when
+-- there is none.
+CREATE FUNCTION ledger.same_pending_request(p_transaction bigint, p_reason text, p_note text, p_rebook jsonb)
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, ledger, pg_temp
+AS $$
+    SELECT q.id FROM ledger.reversal_requests q
+    WHERE q.transaction_id = p_transaction AND q.requested_by = audit.current_operator()
+      AND q.reason_code = p_reason AND q.note = btrim(p_note) AND q.rebook IS NOT DISTINCT FROM p_rebook
+      AND q.expires_at > clock_timestamp()
+      AND NOT EXISTS (SELECT 1 FROM ledger.reversal_decisions d WHERE d.request_id = q.id)
+$$;
+
 CREATE FUNCTION ledger.request_reversal_keyed(p_transaction bigint, p_reason text, p_note text,
                                               p_rebook jsonb, p_key text)
 RETURNS bigint
@@ -464,6 +479,11 @@ BEGIN
     IF FOUND AND v_pending.expires_at <= clock_timestamp() THEN
         PERFORM ledger.record_expiry(v_pending.id);
     ELSIF FOUND THEN
+        -- The same request from another window (another key): the first one's id.
+        v_id := ledger.same_pending_request(p_transaction, p_reason, p_note, v_rebook);
+        IF v_id IS NOT NULL THEN
+            RETURN v_id;
+        END IF;
         RAISE EXCEPTION 'Transaction % already has a pending reversal request (%)', p_transaction, v_pending.id
             USING ERRCODE = 'LG033';
     END IF;
@@ -487,6 +507,10 @@ BEGIN
             IF v_id IS NOT NULL THEN
                 RETURN v_id;
             END IF;
+        END IF;
+        v_id := ledger.same_pending_request(p_transaction, p_reason, p_note, v_rebook);
+        IF v_id IS NOT NULL THEN
+            RETURN v_id;
         END IF;
         RAISE EXCEPTION 'Transaction % already has a pending reversal request (made at the same moment as this one)', p_transaction
             USING ERRCODE = 'LG033', HINT = 'Reload the requests: the pending one must be decided first.';
@@ -567,6 +591,19 @@ BEGIN
                 RAISE EXCEPTION 'Client key % was used for another decision of reversal request % (% by %)',
                     p_key, p_request, v_done.decision, v_done.decided_by USING ERRCODE = 'LG053';
             END IF;
+            decision := v_done.decision;
+            reversal_transaction_id := v_done.reversal_transaction_id;
+            rebook_transaction_id := v_done.rebook_transaction_id;
+            replayed := true;
+            RETURN;
+        END IF;
+        -- The same person's same decision from another window (another key, or none): its
+        -- result. An approval names the same preview; a note typed the second time is not
+        -- recorded (the first decision's note stands).
+        IF v_done.decided_by = v_operator AND v_done.decision = v_decision
+           AND (p_action <> 'approve' OR p_digest IS NOT DISTINCT FROM ledger.reversal_preview_unchecked(p_request)->>'digest')
+           AND (p_key IS NULL OR NOT EXISTS (SELECT 1 FROM ledger.reversal_decisions d
+                                              WHERE d.decided_by = v_operator AND d.client_key = p_key)) THEN
             decision := v_done.decision;
             reversal_transaction_id := v_done.reversal_transaction_id;
             rebook_transaction_id := v_done.rebook_transaction_id;
