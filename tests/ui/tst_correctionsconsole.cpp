@@ -679,12 +679,54 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!inbox->model()->isLoading(), 15000);
         QCOMPARE(inbox->model()->rowOf(requestId), -1);
         const auto preview = await(m_sam->service.preview(requestId));
-        if (preview) {
-            const auto late = await(m_sam->service.approve(
-                requestId, preview.value().digest, QString(), ReversalService::newClientKey()));
-            QVERIFY(!late);
-        }
+        QVERIFY2(preview, qPrintable(preview ? QString() : preview.error().describe()));
+        QCOMPARE(preview.value().state, QStringLiteral("withdrawn"));
+        const auto late = await(m_sam->service.approve(requestId, preview.value().digest, QString(),
+                                                       ReversalService::newClientKey()));
+        QVERIFY(!late);
+        QCOMPARE(late.error().sqlState, QStringLiteral("LG035"));
         QCOMPARE(balance(QStringLiteral("CUST")), customerBefore);
+    }
+
+    // A request not decided in time (its lifetime shortened for the test) shows as expired
+    // in My requests, leaves the inbox, and cannot be approved.
+    void anExpiredRequestShowsAsSuch()
+    {
+        const qint64 tx =
+            post(QStringLiteral("CARD"), QStringLiteral("CUST"), QStringLiteral("6.00"));
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings "
+                                          "SET reversal_request_ttl = '1 millisecond'"))
+                    .ok);
+        const qint64 requestId = request(*m_olga, tx);
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings "
+                                          "SET reversal_request_ttl = '7 days'"))
+                    .ok);
+        QVERIFY(requestId);
+        MyRequestsView *mine = m_olga->window.myRequests();
+        m_olga->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(mine);
+        mine->refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(mine->model()->rowOf(requestId) >= 0 &&
+                                     !mine->model()->isLoading() &&
+                                     mine->model()
+                                             ->index(mine->model()->rowOf(requestId), 0)
+                                             .data(ReversalInboxModel::StateRole)
+                                             .toString() == QLatin1String("expired"),
+                                 15000);
+        QVERIFY(mine->selectRequest(requestId));
+        QVERIFY(!mine->withdrawButton()->isEnabled());
+        ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
+        inbox->refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(!inbox->model()->isLoading(), 15000);
+        QCOMPARE(inbox->model()->rowOf(requestId), -1);
+        const auto preview = await(m_sam->service.preview(requestId));
+        QVERIFY2(preview, qPrintable(preview ? QString() : preview.error().describe()));
+        QCOMPARE(preview.value().state, QStringLiteral("expired"));
+        const auto late = await(m_sam->service.approve(requestId, preview.value().digest, QString(),
+                                                       ReversalService::newClientKey()));
+        QVERIFY(!late);
+        QCOMPARE(late.error().sqlState, QStringLiteral("LG055"));
     }
 
     void bulkApprovalListsWhatItRefused()
