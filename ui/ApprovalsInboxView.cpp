@@ -143,6 +143,7 @@ ApprovalsInboxView::ApprovalsInboxView(ReversalService *service, QWidget *parent
     m_table->setColumnWidth(ReversalInboxModel::Transaction, 90);
     m_table->setColumnWidth(ReversalInboxModel::Reason, 150);
     m_table->setColumnWidth(ReversalInboxModel::Amount, 120);
+    m_table->setColumnWidth(ReversalInboxModel::ExpiresAt, 130);
     leftLayout->addWidget(m_table, 1);
     auto *bulk = new QHBoxLayout;
     m_count = new QLabel(left);

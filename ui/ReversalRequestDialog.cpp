@@ -474,8 +474,10 @@ void ReversalRequestDialog::resolveAccounts(std::function<void()> next)
               });
 }
 
-std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why) const
+std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why, int *badRow) const
 {
+    if (badRow)
+        *badRow = -1;
     auto refuse = [why](const QString &message) {
         if (why)
             *why = message;
@@ -506,6 +508,8 @@ std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why) const
     if (m_grid->rowCount() < 2)
         return refuse(tr("The corrected posting needs at least two legs."));
     for (int r = 0; r < m_grid->rowCount(); ++r) {
+        if (badRow)
+            *badRow = r; // until the leg passes
         const QString code = m_grid->item(r, LegAccount)->text().trimmed();
         const QString currency = m_grid->item(r, LegCurrency)->text().trimmed().toUpper();
         const QString amountText = m_grid->item(r, LegAmount)->text().trimmed();
@@ -547,6 +551,8 @@ std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why) const
         p.amount = Money::formatMinor(signedMinor, exponent);
         rebook.legs.append(p);
     }
+    if (badRow)
+        *badRow = -1;
     for (auto it = sums.constBegin(); it != sums.constEnd(); ++it) {
         if (it.value() != 0)
             return refuse(tr("The corrected posting does not balance in %1: debits exceed "
@@ -574,9 +580,12 @@ void ReversalRequestDialog::requestPreview()
         return;
     resolveAccounts([this] {
         QString why;
-        const auto d = draft(&why);
+        int badRow = -1;
+        const auto d = draft(&why, &badRow);
         if (!d) {
             showMessage(why, true);
+            if (badRow >= 0)
+                m_grid->selectRow(badRow); // the leg the message names
             Q_EMIT refusedBeforeSending(why);
             return;
         }
@@ -670,9 +679,12 @@ void ReversalRequestDialog::submit()
     if (!m_ready || m_busy || !m_service || !m_preview || m_preview->refused)
         return;
     QString why;
-    auto d = draft(&why);
+    int badRow = -1;
+    auto d = draft(&why, &badRow);
     if (!d) {
         showMessage(why, true);
+        if (badRow >= 0)
+            m_grid->selectRow(badRow);
         Q_EMIT refusedBeforeSending(why);
         return;
     }

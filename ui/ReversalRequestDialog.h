@@ -70,7 +70,8 @@ public:
 
     // The draft as typed, checked against what is known of the accounts; nullopt and a
     // message for a person naming the leg when it cannot be sent.
-    std::optional<ReversalDraft> draft(QString *why) const;
+    // badRow: the grid row at fault, or -1 (a refusal about the whole draft).
+    std::optional<ReversalDraft> draft(QString *why, int *badRow = nullptr) const;
 
 public Q_SLOTS:
     // Checks the draft (asking the server about accounts not seen yet) and previews it.

@@ -576,6 +576,12 @@ private Q_SLOTS:
             QVERIFY2(said.contains(b.expected), qPrintable(said));
             QCOMPARE(dialog->findChild<QLabel *>(QStringLiteral("requestMessage"))->text(), said);
             QVERIFY(!dialog->findChild<QPushButton *>(QStringLiteral("submitButton"))->isEnabled());
+            // The leg the message names is the row selected; a balance refusal selects none.
+            const QModelIndexList selected = dialog->rebookGrid()->selectionModel()->selectedRows();
+            if (said.startsWith(QLatin1String("Leg 1")))
+                QVERIFY(selected.size() == 1 && selected.first().row() == 0);
+            else if (said.startsWith(QLatin1String("Leg 2")))
+                QVERIFY(selected.size() == 1 && selected.first().row() == 1);
         }
         // None of it reached the server.
         QCOMPARE(auditCount(QStringLiteral("reversal.preview%")), previewsBefore);
