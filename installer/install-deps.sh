@@ -10,6 +10,8 @@ packages=(
     postgresql postgresql-contrib postgresql-15-cron
     xvfb xauth gnome-keyring dbus-x11 dbus-bin fonts-dejavu-core
     locales openssl
+    # Statements (Step 8): QR codes on PDFs; what the tests read exports back with.
+    libqrencode-dev zbar-tools poppler-utils aqbanking-tools libxml2-utils
 )
 
 # Locales the test suites need: a server that answers in German shows that errors are
