@@ -21,9 +21,9 @@ struct StatementLine
 {
     qint64 entryId = 0;
     qint64 transactionId = 0;
-    qint64 accountSeq = 0;   // the entry's number on the account (recorded order)
-    QDateTime bookedAt;      // recorded time (UTC): camt BookgDt
-    QDateTime valueAt;       // effective time (UTC): camt ValDt
+    qint64 accountSeq = 0; // the entry's number on the account (recorded order)
+    QDateTime bookedAt;    // recorded time (UTC): camt BookgDt
+    QDateTime valueAt;     // effective time (UTC): camt ValDt
     QString description;
     QString reference;       // the transaction's external reference ("" when none)
     QString kind;            // posting, reversal, rebook, event, seed
@@ -54,10 +54,10 @@ struct Statement
     QList<StatementLine> lines;
 
     // The issue (filled when the statement is issued; not part of the content digest).
-    QString institution;    // printed in the header (configurable)
-    QString issuedBy;       // the operator
-    QDateTime issuedAt;     // UTC
-    QString reference;      // the verification reference printed and in the QR code
+    QString institution;       // printed in the header (configurable)
+    QString issuedBy;          // the operator
+    QDateTime issuedAt;        // UTC
+    QString reference;         // the verification reference printed and in the QR code
     qint64 sequenceNumber = 0; // per account, increasing (camt ElctrncSeqNb)
     QString messageId;         // camt GrpHdr/MsgId
 };

@@ -54,6 +54,8 @@ private Q_SLOTS:
                  QStringLiteral("ledger-expire-reversals * * * * * SELECT "
                                 "ledger.expire_reversals(); "
                                 "ledger-reap-sessions * * * * * SELECT access.reap(); "
+                                "ledger-record-restatements * * * * * SELECT "
+                                "ledger.record_restatements(); "
                                 "ledger-reporting-buckets * * * * * SELECT "
                                 "reporting.refresh_stale(); "
                                 "ledger-seal-audit * * * * * SELECT audit.seal(); "

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "domain/Result.h"
+#include "domain/Statement.h"
+#include "domain/StatementIssue.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <functional>
+#include <optional>
+
+namespace ledger {
+
+class Connection;
+
+// Statements (Step 8): their data as of a known-at time, their issue records, verification
+// and restatements. The rules (who may, consecutive numbers, the balances recorded, the
+// audit events) are the database's (migration 0027). Synchronous; throws DbException.
+namespace StatementRepository {
+
+struct Request
+{
+    QString accountCode;
+    QDateTime from; // UTC instants; [from, to)
+    QDateTime to;
+    QDateTime knownAt;                        // invalid: now (the server's clock)
+    QString timeZone = QStringLiteral("UTC"); // the zone the period was given in (shown)
+};
+
+// The statement as the ledger knew it at request.knownAt: header and lines in one read.
+Statement load(Connection &connection, const Request &request);
+
+// Issues a statement: in one database transaction, takes the account's next number and a
+// reference, loads the data, calls write(statement) — which writes the file (to a temporary
+// name) and returns its hash, or an error — then records the issue and its audit event and
+// commits. commit() is called after the record is written and before the transaction
+// commits: the writer renames its file there (failing it rolls the record back). A write
+// that fails records nothing.
+struct Written
+{
+    WrittenStatementFile file;
+    std::function<Status()> commit; // rename into place; may be empty
+    std::function<void()> discard;  // remove the temporary file; may be empty
+};
+struct IssueOptions
+{
+    QString format;        // pdf, csv, camt053
+    QString formatVersion; // camt: 02, 04, 08
+    QString institution;
+    std::function<QString(const Statement &)> contentDigest; // StatementDigest::compute
+};
+StatementRecord issue(Connection &connection, const Request &request, const IssueOptions &options,
+                      const std::function<Result<Written>(const Statement &)> &write);
+
+// The issue record of a file (by its SHA-256) or of a printed reference; nullopt when no
+// such statement was issued. Both audited.
+std::optional<StatementRecord> findByFile(Connection &connection, const QString &sha256);
+std::optional<StatementRecord> findByReference(Connection &connection, const QString &reference);
+
+// Issued statements whose period has changed since (issued since `since`, if given).
+QList<Restatement> restated(Connection &connection, const std::optional<QDateTime> &since = {});
+// Records each newly restated statement once, with a statement.restated audit event.
+int recordRestatements(Connection &connection);
+
+} // namespace StatementRepository
+
+} // namespace ledger
