@@ -144,16 +144,21 @@ StatementRecord issue(Connection &connection, const Request &request, const Issu
     return db::guarded([&] {
         pqxx::work tx(db::native(connection));
         const std::string knownAt = resolveKnownAt(tx, request);
-        const auto b =
-            tx.exec_params("SELECT sequence_number, reference, " + utcColumn("issued_at") +
-                               ", issued_by FROM ledger.begin_statement_issue($1, $2::timestamptz, "
-                               "$3::timestamptz, $4::timestamptz)",
-                           toStd(request.accountCode), iso(request.from), iso(request.to), knownAt);
+        const auto b = tx.exec_params(
+            "SELECT sequence_number, reference, " + utcColumn("issued_at") +
+                ", issued_by, reissue FROM ledger.begin_statement_issue($1, $2::timestamptz, "
+                "$3::timestamptz, $4::timestamptz, $5, $6, $7)",
+            toStd(request.accountCode), iso(request.from), iso(request.to), knownAt,
+            toStd(request.timeZone.isEmpty() ? QStringLiteral("UTC") : request.timeZone),
+            toStd(options.format),
+            options.formatVersion.isEmpty() ? std::nullopt
+                                            : std::optional(toStd(options.formatVersion)));
         Statement s = loadOn(tx, request, knownAt);
         s.sequenceNumber = b[0][0].as<qint64>();
         s.reference = toQString(b[0][1]);
         s.issuedAt = parseUtc(b[0][2]);
         s.issuedBy = toQString(b[0][3]);
+        const bool reissue = b[0][4].as<bool>();
         s.institution = options.institution;
         s.messageId = QStringLiteral("%1-%2").arg(s.reference).arg(s.sequenceNumber);
         const QString digest = options.contentDigest ? options.contentDigest(s) : QString();
@@ -202,6 +207,7 @@ StatementRecord issue(Connection &connection, const Request &request, const Issu
         r.lineCount = s.lines.size();
         r.issuedBy = s.issuedBy;
         r.issuedAt = s.issuedAt;
+        r.reissued = reissue;
         return r;
     });
 }

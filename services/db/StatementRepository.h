@@ -37,7 +37,9 @@ Statement load(Connection &connection, const Request &request);
 // name) and returns its hash, or an error — then records the issue and its audit event and
 // commits. commit() is called after the record is written and before the transaction
 // commits: the writer renames its file there (failing it rolls the record back). A write
-// that fails records nothing.
+// that fails records nothing. The same request again (account, period, zone, known-at time,
+// format) is the same statement: its number, reference and issue time, so the file comes
+// out the same (CSV, camt.053), recorded as a copy (statement.reissued).
 struct Written
 {
     WrittenStatementFile file;

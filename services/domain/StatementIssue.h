@@ -29,6 +29,7 @@ struct StatementRecord
     qint64 lineCount = 0;
     QString issuedBy;
     QDateTime issuedAt;
+    bool reissued = false; // this issue was a copy of the same request issued before
 };
 
 // An issued statement whose period entries recorded after its known-at time have changed.

@@ -302,6 +302,43 @@ private Q_SLOTS:
                  QStringLiteral("4"));
     }
 
+    // The same request again (explicit known-at time) is the same statement: same number,
+    // reference and issue time, so a writer produces the same bytes; recorded as a copy.
+    void theSameRequestAgainIsACopy()
+    {
+        StatementRepository::Request r;
+        r.accountCode = QStringLiteral("CUST-BHD");
+        r.from = serverNow().addDays(-30);
+        r.to = serverNow().addDays(-1);
+        r.knownAt = serverNow().addSecs(-1);
+        const StatementRecord first = StatementRepository::issue(
+            *m_compliance, r, csvOptions(), fileWriter(QStringLiteral("bhd-1.csv")));
+        QVERIFY(!first.reissued);
+        const StatementRecord copy = StatementRepository::issue(
+            *m_compliance, r, csvOptions(), fileWriter(QStringLiteral("bhd-2.csv")));
+        QVERIFY(copy.reissued);
+        QCOMPARE(copy.reference, first.reference);
+        QCOMPARE(copy.sequenceNumber, first.sequenceNumber);
+        QCOMPARE(copy.issuedAt, first.issuedAt);
+        QCOMPARE(copy.fileSha256, first.fileSha256); // the same bytes
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.statements WHERE "
+                                                "reference = $1"),
+                                 {first.reference}),
+                 QStringLiteral("1"));
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                                "'statement.reissued' AND object_id = $1"),
+                                 {first.reference}),
+                 QStringLiteral("1"));
+        // Another format of the same request is a statement of its own.
+        StatementRepository::IssueOptions other = csvOptions();
+        other.format = QStringLiteral("camt053");
+        other.formatVersion = QStringLiteral("08");
+        const StatementRecord camt = StatementRepository::issue(
+            *m_compliance, r, other, fileWriter(QStringLiteral("bhd.xml")));
+        QVERIFY(!camt.reissued);
+        QCOMPARE(camt.sequenceNumber, first.sequenceNumber + 1);
+    }
+
     void aBackdatedPostingRestatesExactlyThatStatement()
     {
         StatementRepository::Request r;

@@ -53,12 +53,27 @@ CREATE TABLE ledger.statement_restatements (
     late_entries        bigint[]    NOT NULL
 );
 
+-- Copies: the same request issued again (same account, period, zone, known-at time, format)
+-- is the same statement: same number, reference and issue time, so CSV and camt.053 come
+-- out byte for byte the same. Each copy's file is recorded here (a PDF's bytes differ by its
+-- creation time) and audited as statement.reissued.
+CREATE TABLE ledger.statement_copies (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    statement_id  bigint      NOT NULL REFERENCES ledger.statements (id),
+    file_sha256   text        NOT NULL CHECK (file_sha256 ~ '^[0-9a-f]{64}$'),
+    file_bytes    bigint      NOT NULL CHECK (file_bytes >= 0),
+    issued_by     text        NOT NULL,
+    issued_role   text        NOT NULL,
+    issued_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX statement_copies_by_file ON ledger.statement_copies (file_sha256);
+
 RESET ROLE; -- the append-only guard, as on the other ledger tables
 DO $append_only$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['statements', 'statement_restatements'] LOOP
+    FOREACH t IN ARRAY ARRAY['statements', 'statement_restatements', 'statement_copies'] LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON ledger.%I '
                        'FOR EACH ROW EXECUTE FUNCTION ledger.refuse_change()', t || '_append_only', t);
         EXECUTE format('ALTER TABLE ledger.%I ENABLE ALWAYS TRIGGER %I', t, t || '_append_only');
@@ -172,8 +187,9 @@ END
 $$;
 
 CREATE FUNCTION ledger.begin_statement_issue(p_account text, p_from timestamptz, p_to timestamptz, p_known_at timestamptz,
+                                             p_time_zone text, p_format text, p_format_version text,
                                              OUT sequence_number bigint, OUT reference text,
-                                             OUT issued_at timestamptz, OUT issued_by text)
+                                             OUT issued_at timestamptz, OUT issued_by text, OUT reissue boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, ledger, pg_temp
 SET lock_timeout = '5s'
@@ -186,6 +202,16 @@ BEGIN
     PERFORM ledger.check_statement_role();
     -- One issue at a time per account: numbers are consecutive.
     PERFORM pg_advisory_xact_lock(hashtextextended('ledger.statement-of:' || a.id, 0));
+    -- The same request again: the same statement.
+    SELECT s.sequence_number, s.reference, s.issued_at, s.issued_by, true
+    INTO sequence_number, reference, issued_at, issued_by, reissue
+    FROM ledger.statements s
+    WHERE s.account_id = a.id AND s.period_from = p_from AND s.period_to = p_to AND s.known_at = p_known_at
+      AND s.time_zone = p_time_zone AND s.format = p_format AND s.format_version IS NOT DISTINCT FROM p_format_version;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    reissue := false;
     SELECT coalesce(max(s.sequence_number), 0) + 1 INTO sequence_number FROM ledger.statements s WHERE s.account_id = a.id;
     reference := format('ST-%s-%s-%s-%s-%s', substr(v_hex, 1, 4), substr(v_hex, 5, 4), substr(v_hex, 9, 4),
                         substr(v_hex, 13, 4), substr(v_hex, 17, 4));
@@ -212,6 +238,22 @@ BEGIN
     PERFORM access.check_session();
     PERFORM ledger.check_statement_role();
     PERFORM pg_advisory_xact_lock(hashtextextended('ledger.statement-of:' || a.id, 0));
+    -- A copy of a statement issued before (ledger.begin_statement_issue said so).
+    SELECT x.id INTO v_id FROM ledger.statements x
+    WHERE x.reference = p_reference AND x.account_id = a.id AND x.sequence_number = p_sequence_number
+      AND x.period_from = p_from AND x.period_to = p_to AND x.known_at = p_known_at AND x.format = p_format;
+    IF FOUND THEN
+        IF (SELECT x.content_digest FROM ledger.statements x WHERE x.id = v_id) <> lower(p_content_digest) THEN
+            RAISE EXCEPTION 'Statement % issued again does not have the content first issued: the ledger as of % has changed; tell an auditor',
+                p_reference, ledger.utc_text(p_known_at) USING ERRCODE = 'LG063';
+        END IF;
+        INSERT INTO ledger.statement_copies (statement_id, file_sha256, file_bytes, issued_by, issued_role)
+        VALUES (v_id, lower(p_file_sha256), p_file_bytes, audit.current_operator(), session_user);
+        PERFORM audit.record('statement.reissued', 'statement', p_reference,
+                             jsonb_build_object('account', a.code, 'format', p_format,
+                                                'file_sha256', lower(p_file_sha256), 'file_bytes', p_file_bytes));
+        RETURN v_id;
+    END IF;
     IF p_sequence_number IS DISTINCT FROM
        (SELECT coalesce(max(s.sequence_number), 0) + 1 FROM ledger.statements s WHERE s.account_id = a.id) THEN
         RAISE EXCEPTION 'Statement number % of account % was taken meanwhile; issue the statement again', p_sequence_number, a.code
@@ -272,7 +314,10 @@ BEGIN
     IF p_file_sha256 IS NULL OR p_file_sha256 !~ '^[0-9a-fA-F]{64}$' THEN
         RAISE EXCEPTION 'A file is named by its SHA-256 (64 hex digits)' USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO s FROM ledger.statements x WHERE x.file_sha256 = lower(p_file_sha256) ORDER BY x.id LIMIT 1;
+    SELECT * INTO s FROM ledger.statements x
+    WHERE x.file_sha256 = lower(p_file_sha256)
+       OR x.id IN (SELECT c.statement_id FROM ledger.statement_copies c WHERE c.file_sha256 = lower(p_file_sha256))
+    ORDER BY x.id LIMIT 1;
     v := CASE WHEN FOUND THEN ledger.statement_record_json(s) END;
     PERFORM audit.record('statement.verified', 'statement', coalesce(s.reference, 'unknown'),
                          jsonb_build_object('by', 'file', 'file_sha256', lower(p_file_sha256), 'found', v IS NOT NULL));
@@ -373,7 +418,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ledger FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.statement_header(text, timestamptz, timestamptz, timestamptz),
                           ledger.statement_lines(text, timestamptz, timestamptz, timestamptz),
-                          ledger.begin_statement_issue(text, timestamptz, timestamptz, timestamptz),
+                          ledger.begin_statement_issue(text, timestamptz, timestamptz, timestamptz, text, text, text),
                           ledger.record_statement_issue(text, timestamptz, timestamptz, text, timestamptz, text, text, bigint,
                                                         text, timestamptz, text, text, bigint),
                           ledger.verify_statement_file(text), ledger.verify_statement_reference(text),
