@@ -150,14 +150,19 @@ QStringList pagesOf(const QString &pdf)
 
 // The last row (text line) of a page containing `needle`, split on runs of spaces: the
 // table's rows come after the summary block's labels.
-QStringList rowWith(const QString &page, const QString &needle)
+QString rawRowWith(const QString &page, const QString &needle)
 {
-    static const QRegularExpression spaces(QStringLiteral("\\s+"));
     const QStringList rows = page.split(QLatin1Char('\n'));
     for (auto row = rows.crbegin(); row != rows.crend(); ++row)
         if (row->contains(needle))
-            return row->split(spaces, Qt::SkipEmptyParts);
+            return *row;
     return {};
+}
+
+QStringList rowWith(const QString &page, const QString &needle)
+{
+    static const QRegularExpression spaces(QStringLiteral("\\s+"));
+    return rawRowWith(page, needle).split(spaces, Qt::SkipEmptyParts);
 }
 
 int pdfPages(const QString &pdf)
@@ -235,6 +240,10 @@ private Q_SLOTS:
             QVERIFY2(page.contains(pageOf), qPrintable(pageOf));
             QVERIFY(page.contains(QStringLiteral("Verification reference: ") + s.reference));
             QVERIFY(page.contains(s.institution));
+            const QString heading = rawRowWith(page, QStringLiteral("Description"));
+            const qsizetype debitEnd = heading.indexOf(QStringLiteral("Debit")) + 5;
+            const qsizetype creditEnd = heading.indexOf(QStringLiteral("Credit")) + 6;
+            QVERIFY2(debitEnd > 5 && creditEnd > debitEnd, qPrintable(heading));
             const qint64 broughtForward = p == 0 ? s.openingMinor : s.lines[line - 1].balanceMinor;
             const QStringList top = rowWith(page, p == 0 ? QStringLiteral("Opening balance")
                                                          : QStringLiteral("Brought forward"));
@@ -248,9 +257,22 @@ private Q_SLOTS:
                                     QString::number(p + 1)));
                 QCOMPARE(row.last(), format(l.balanceMinor, exponent));
                 QCOMPARE(row.value(row.size() - 2), magnitude(l.amountMinor, exponent));
-                QCOMPARE(
-                    row.first(),
-                    l.bookedAt.toTimeZone(QTimeZone("Europe/Berlin")).date().toString(Qt::ISODate));
+                // Dates in the statement's zone (Berlin): booked, then value date.
+                const QTimeZone berlin("Europe/Berlin");
+                QCOMPARE(row.value(0), l.bookedAt.toTimeZone(berlin).date().toString(Qt::ISODate));
+                QCOMPARE(row.value(1), l.valueAt.toTimeZone(berlin).date().toString(Qt::ISODate));
+                // The amount in the debit column for a debit, the credit column for a credit:
+                // pdftotext -layout keeps the columns, so the amount ends nearer the end of
+                // its column's heading.
+                const QString raw = rawRowWith(page, referenceOf(line));
+                const qsizetype balanceAt = raw.lastIndexOf(row.last());
+                const qsizetype amountEnd =
+                    raw.lastIndexOf(row.value(row.size() - 2), balanceAt - 1) +
+                    row.value(row.size() - 2).size();
+                const qsizetype toDebit = qAbs(amountEnd - debitEnd);
+                const qsizetype toCredit = qAbs(amountEnd - creditEnd);
+                QVERIFY2(l.amountMinor < 0 ? toDebit < toCredit : toCredit < toDebit,
+                         qPrintable(raw));
             }
             if (p < expectedPages - 1) {
                 const QStringList bottom = rowWith(page, QStringLiteral("Carried forward"));
