@@ -96,6 +96,7 @@ QList<Command> demoCommands();
 QList<Command> migrateCommands();
 QList<Command> reportingCommands(); // reporting refresh
 QList<Command> seedCommands();
+QList<Command> statementCommands(); // statement export, verify, restated
 
 // Dispatches argv to the right command; prints help and usage errors.
 int dispatch(const QStringList &arguments, const QList<Command> &commands);

@@ -151,6 +151,26 @@ Status StatementCsvWriter::write(const Statement &statement, QIODevice *device) 
     summaryRow(QStringLiteral("closing"), statement.to, QStringLiteral("Closing balance"),
                amount(statement.debitsMinor), amount(statement.creditsMinor),
                statement.closingMinor);
+    // The issue, when the statement was issued: it binds the file to its record (two issues
+    // of the same data are different files) and tells a reader how to verify it.
+    if (!statement.reference.isEmpty()) {
+        out.generated(QStringLiteral("issue"));
+        out.text(statement.accountCode);
+        out.text(statement.currency);
+        out.generated(StatementFormat::isoTime(statement.issuedAt, zone));
+        out.generated(StatementFormat::isoTime(statement.knownAt, zone));
+        out.generated(QString::number(statement.sequenceNumber));
+        out.generated({});
+        out.text(QStringLiteral("Statement no. %1, as the ledger knew it at the value time; "
+                                "issued by %2 at the booking time")
+                     .arg(statement.sequenceNumber)
+                     .arg(statement.issuedBy));
+        out.text(statement.reference);
+        out.generated({});
+        out.generated({});
+        out.generated({});
+        out.endRecord();
+    }
 
     if (!out.flush()) {
         return Error::make(

@@ -28,6 +28,9 @@ struct Statement;
 //   closing   the balance at the period's end (exclusive): times = the period's end,
 //             Debit / Credit = the period's totals, Balance = closing,
 //             Description "Closing balance"
+//   issue     (issued statements only: a reference) Booking time = issue time, Value time
+//             = the known-at time, Transaction = the statement's number, Reference = its
+//             verification reference, Description says who issued it
 // An empty statement has the header, an opening and a closing row (opening = closing).
 //
 // Times: ISO 8601 with milliseconds and the offset of the statement's IANA time zone

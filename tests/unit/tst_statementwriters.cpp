@@ -424,8 +424,14 @@ private Q_SLOTS:
         const QByteArray bytes = csvOf(s);
         QVERIFY(!bytes.isEmpty());
         QString error;
-        const QList<QStringList> records = parseCsv(bytes, &error);
+        QList<QStringList> records = parseCsv(bytes, &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
+        // An issued statement ends with its issue row: number, reference, known-at time.
+        QVERIFY(!s.reference.isEmpty());
+        QCOMPARE(records.last().first(), QStringLiteral("issue"));
+        QCOMPARE(records.last().at(5), QString::number(s.sequenceNumber));
+        QCOMPARE(records.last().at(8), s.reference);
+        records.removeLast();
         QCOMPARE(records.size(), expected.size() + 1);
         QCOMPARE(records.front(),
                  (QStringList{QStringLiteral("Type"), QStringLiteral("Account"),
@@ -500,8 +506,12 @@ private Q_SLOTS:
         QVERIFY(bytes.contains(QStringLiteral(",\"Grüße, 東京 😀\",,,1.00,-1.00\r\n").toUtf8()));
 
         QString error;
-        const QList<QStringList> records = parseCsv(bytes, &error);
+        QList<QStringList> records = parseCsv(bytes, &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
+        if (!s.reference.isEmpty()) {
+            QCOMPARE(records.last().first(), QStringLiteral("issue"));
+            records.removeLast();
+        }
         QCOMPARE(records.size(), 1 + 1 + s.lines.size() + 1);
         const QStringList descriptions = [&] {
             QStringList d;
@@ -558,8 +568,9 @@ private Q_SLOTS:
         Statement s = eur();
         s.timeZone = zone;
         QString error;
-        const QList<QStringList> records = parseCsv(csvOf(s), &error);
+        QList<QStringList> records = parseCsv(csvOf(s), &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(records.takeLast().first(), QStringLiteral("issue")); // times checked below
         QCOMPARE(records.at(1).at(3), opening);
         QCOMPARE(records.at(1).at(4), opening);
         QCOMPARE(records.at(2).at(3), firstBooked);

@@ -1,0 +1,405 @@
+#include "Cli.h"
+
+#include "db/Connection.h"
+#include "db/DbException.h"
+#include "db/StatementRepository.h"
+#include "domain/Money.h"
+#include "statement/Camt053Writer.h"
+#include "statement/PdfStatementWriter.h"
+#include "statement/StatementCsvWriter.h"
+#include "statement/StatementDigest.h"
+#include "statement/StatementFile.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QJsonArray>
+#include <QTimeZone>
+
+namespace ledger::cli {
+
+namespace {
+
+QString amount(qint64 minor, int exponent)
+{
+    return Money::formatMinor(minor, exponent);
+}
+
+// --from/--to: a date is a whole day in the statement's zone (--to's day included); a time
+// is an instant (--to excluded).
+Result<QDateTime> periodBound(const QString &text, const QTimeZone &zone, bool end,
+                              const QString &option)
+{
+    const QDate date = QDate::fromString(text, Qt::ISODate);
+    if (date.isValid() && text.size() == 10)
+        return QDateTime(end ? date.addDays(1) : date, QTime(0, 0), zone).toUTC();
+    auto t = parseTime(text, option);
+    if (!t)
+        return t.error();
+    return t.value().toUTC();
+}
+
+QJsonObject recordJson(const StatementRecord &r, int exponent)
+{
+    QJsonObject o{{QStringLiteral("reference"), r.reference},
+                  {QStringLiteral("account"), r.accountCode},
+                  {QStringLiteral("sequence_number"), r.sequenceNumber},
+                  {QStringLiteral("from"), r.from.toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("to"), r.to.toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("time_zone"), r.timeZone},
+                  {QStringLiteral("known_at"), r.knownAt.toString(Qt::ISODateWithMs)},
+                  {QStringLiteral("format"), r.format},
+                  {QStringLiteral("content_digest"), r.contentDigest},
+                  {QStringLiteral("file_sha256"), r.fileSha256},
+                  {QStringLiteral("file_bytes"), r.fileBytes},
+                  {QStringLiteral("lines"), r.lineCount},
+                  {QStringLiteral("issued_by"), r.issuedBy},
+                  {QStringLiteral("issued_at"), r.issuedAt.toString(Qt::ISODateWithMs)}};
+    if (exponent >= 0) {
+        o.insert(QStringLiteral("opening"), amount(r.openingMinor, exponent));
+        o.insert(QStringLiteral("closing"), amount(r.closingMinor, exponent));
+    }
+    if (!r.formatVersion.isEmpty())
+        o.insert(QStringLiteral("format_version"), r.formatVersion);
+    return o;
+}
+
+int runExport(const Invocation &inv)
+{
+    const QCommandLineParser &p = *inv.parser;
+    const QString account = p.value(QStringLiteral("account"));
+    const QString format = p.value(QStringLiteral("format")).toLower();
+    const QString out = p.value(QStringLiteral("out"));
+    if (account.isEmpty())
+        return inv.usage(QStringLiteral("--account is required."));
+    if (out.isEmpty())
+        return inv.usage(QStringLiteral("--out is required: the file to write."));
+    if (format != QLatin1String("pdf") && format != QLatin1String("csv") &&
+        format != QLatin1String("camt053"))
+        return inv.usage(QStringLiteral("--format must be pdf, csv or camt053."));
+    const QString zoneName = p.value(QStringLiteral("time-zone"));
+    const QTimeZone zone =
+        zoneName == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(zoneName.toUtf8());
+    if (!zone.isValid())
+        return inv.usage(
+            QStringLiteral("--time-zone '%1' is not a zone this machine knows (use UTC or an "
+                           "IANA name such as Europe/Berlin).")
+                .arg(zoneName));
+    StatementRepository::Request request;
+    request.accountCode = account;
+    request.timeZone = zoneName;
+    const auto from =
+        periodBound(p.value(QStringLiteral("from")), zone, false, QStringLiteral("from"));
+    const auto to = periodBound(p.value(QStringLiteral("to")), zone, true, QStringLiteral("to"));
+    if (!from)
+        return inv.usage(from.error().message);
+    if (!to)
+        return inv.usage(to.error().message);
+    request.from = from.value();
+    request.to = to.value();
+    if (p.isSet(QStringLiteral("known-at"))) {
+        const auto k = parseTime(p.value(QStringLiteral("known-at")), QStringLiteral("known-at"));
+        if (!k)
+            return inv.usage(k.error().message);
+        request.knownAt = k.value();
+    }
+    StatementRepository::IssueOptions options;
+    options.format = format;
+    options.institution = p.value(QStringLiteral("institution"));
+    options.contentDigest = [](const Statement &s) { return StatementDigest::hex(s); };
+    Camt053Writer::Version camtVersion = Camt053Writer::Version::V08;
+    if (format == QLatin1String("camt053")) {
+        const QString v = p.value(QStringLiteral("camt-version"));
+        if (v == QLatin1String("02"))
+            camtVersion = Camt053Writer::Version::V02;
+        else if (v == QLatin1String("04"))
+            camtVersion = Camt053Writer::Version::V04;
+        else if (v != QLatin1String("08"))
+            return inv.usage(QStringLiteral("--camt-version must be 02, 04 or 08."));
+        options.formatVersion = v;
+    }
+    const QString pageSize = p.value(QStringLiteral("page-size")).toLower();
+    if (pageSize != QLatin1String("a4") && pageSize != QLatin1String("letter"))
+        return inv.usage(QStringLiteral("--page-size must be a4 or letter."));
+
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    int exponent = -1;
+    const StatementRecord record = StatementRepository::issue(
+        connection, request, options,
+        [&](const Statement &s) -> Result<StatementRepository::Written> {
+            exponent = s.exponent;
+            const auto stageFile = [&]() -> Result<StatementFile::Staged> {
+                if (format == QLatin1String("pdf")) {
+                    const PdfStatementWriter writer(pageSize == QLatin1String("letter")
+                                                        ? PdfStatementWriter::PageSize::Letter
+                                                        : PdfStatementWriter::PageSize::A4);
+                    const QString temp = StatementFile::tempPathFor(out);
+                    const auto pages = writer.write(s, temp);
+                    if (!pages)
+                        return pages.error();
+                    return StatementFile::adopt(temp, out);
+                }
+                if (format == QLatin1String("csv"))
+                    return StatementFile::stage(
+                        out, [&](QIODevice *d) { return StatementCsvWriter().write(s, d); });
+                return StatementFile::stage(
+                    out, [&](QIODevice *d) { return Camt053Writer(camtVersion).write(s, d); });
+            };
+            const Result<StatementFile::Staged> staged = stageFile();
+            if (!staged)
+                return staged.error();
+            StatementRepository::Written w;
+            w.file.sha256 = staged.value().sha256;
+            w.file.bytes = staged.value().bytes;
+            const StatementFile::Staged file = staged.value();
+            w.commit = [file] { return StatementFile::commit(file); };
+            w.discard = [file] { StatementFile::discard(file); };
+            return w;
+        });
+    if (inv.json) {
+        QJsonObject o = recordJson(record, exponent);
+        o.insert(QStringLiteral("ok"), true);
+        o.insert(QStringLiteral("file"), out);
+        inv.printJson(o);
+    } else {
+        inv.printLine(QStringLiteral("%1 statement %2 (no. %3) of %4, %5 to %6 as known at %7: "
+                                     "%8 lines, closing %9 %10")
+                          .arg(format, record.reference)
+                          .arg(record.sequenceNumber)
+                          .arg(record.accountCode, record.from.toString(Qt::ISODate),
+                               record.to.toString(Qt::ISODate),
+                               record.knownAt.toString(Qt::ISODateWithMs))
+                          .arg(record.lineCount)
+                          .arg(amount(record.closingMinor, exponent), record.currency));
+        inv.printLine(QStringLiteral("written to %1 (SHA-256 %2)").arg(out, record.fileSha256));
+    }
+    return Ok;
+}
+
+void printRecord(const Invocation &inv, const StatementRecord &r)
+{
+    inv.printLine(QStringLiteral("Issued statement %1: account %2 (%3), no. %4, %5 to %6 (%7), "
+                                 "as known at %8")
+                      .arg(r.reference, r.accountCode, r.accountName)
+                      .arg(r.sequenceNumber)
+                      .arg(r.from.toString(Qt::ISODate), r.to.toString(Qt::ISODate), r.timeZone,
+                           r.knownAt.toString(Qt::ISODateWithMs)));
+    inv.printLine(QStringLiteral("  issued by %1 at %2 as %3; %4 lines")
+                      .arg(r.issuedBy, r.issuedAt.toString(Qt::ISODateWithMs), r.format)
+                      .arg(r.lineCount));
+}
+
+int runVerify(const Invocation &inv)
+{
+    const QStringList files = inv.parser->positionalArguments();
+    const QString reference = inv.parser->value(QStringLiteral("reference"));
+    if (files.size() + (reference.isEmpty() ? 0 : 1) != 1)
+        return inv.usage(QStringLiteral("Give one statement FILE, or --reference REF."));
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    if (!files.isEmpty()) {
+        QFile f(files.first());
+        if (!f.open(QIODevice::ReadOnly))
+            return inv.fail(
+                QStringLiteral("Cannot read %1: %2").arg(files.first(), f.errorString()));
+        QCryptographicHash hash(QCryptographicHash::Sha256);
+        hash.addData(&f);
+        const QString sha = QString::fromLatin1(hash.result().toHex());
+        const auto record = StatementRepository::findByFile(connection, sha);
+        if (!record) {
+            if (inv.json)
+                inv.printJson({{QStringLiteral("ok"), false},
+                               {QStringLiteral("file_sha256"), sha},
+                               {QStringLiteral("error"),
+                                QStringLiteral("No statement with this content was issued by "
+                                               "this ledger")}});
+            return inv.json ? Failed
+                            : inv.fail(QStringLiteral(
+                                           "No statement with this file's content (SHA-256 %1) was "
+                                           "issued by this ledger: the file is not one it issued, "
+                                           "or it was changed since.")
+                                           .arg(sha));
+        }
+        if (inv.json) {
+            QJsonObject o = recordJson(*record, -1);
+            o.insert(QStringLiteral("ok"), true);
+            inv.printJson(o);
+        } else {
+            printRecord(inv, *record);
+            inv.printLine(QStringLiteral("  the file is exactly the one issued."));
+        }
+        return Ok;
+    }
+    const auto record = StatementRepository::findByReference(connection, reference);
+    if (!record)
+        return inv.fail(QStringLiteral("No statement with reference %1 was issued by this ledger.")
+                            .arg(reference));
+    // Recomputed from the ledger as of the statement's known-at time: the printed totals are
+    // what the ledger held then; and what has changed since (a restatement).
+    StatementRepository::Request request;
+    request.accountCode = record->accountCode;
+    request.from = record->from;
+    request.to = record->to;
+    request.knownAt = record->knownAt;
+    request.timeZone = record->timeZone;
+    const Statement then = StatementRepository::load(connection, request);
+    const bool same = StatementDigest::hex(then) == record->contentDigest;
+    QList<Restatement> changes;
+    for (const Restatement &r : StatementRepository::restated(connection))
+        if (r.reference == record->reference)
+            changes << r;
+    if (inv.json) {
+        QJsonObject o = recordJson(*record, then.exponent);
+        o.insert(QStringLiteral("ok"), same);
+        o.insert(QStringLiteral("content_matches"), same);
+        o.insert(QStringLiteral("restated"), !changes.isEmpty());
+        if (!changes.isEmpty()) {
+            o.insert(QStringLiteral("opening_difference"),
+                     amount(changes.first().openingDifference, then.exponent));
+            o.insert(QStringLiteral("closing_difference"),
+                     amount(changes.first().closingDifference, then.exponent));
+        }
+        inv.printJson(o);
+        return same ? Ok : Failed;
+    }
+    printRecord(inv, *record);
+    inv.printLine(QStringLiteral("  opening %1, closing %2 %3")
+                      .arg(amount(then.openingMinor, then.exponent),
+                           amount(then.closingMinor, then.exponent), then.currency));
+    if (!changes.isEmpty())
+        inv.printLine(QStringLiteral("  RESTATED since: %1 late entries change the opening by %2 "
+                                     "and the closing by %3 %4")
+                          .arg(changes.first().lateEntries.size())
+                          .arg(amount(changes.first().openingDifference, then.exponent),
+                               amount(changes.first().closingDifference, then.exponent),
+                               then.currency));
+    if (!same)
+        return inv.fail(QStringLiteral(
+            "The ledger as of the statement's known-at time no longer gives the content that was "
+            "issued (its digest differs): the ledger's history was changed. Tell an auditor."));
+    inv.printLine(QStringLiteral("  the ledger held exactly this as of the known-at time."));
+    return Ok;
+}
+
+int runRestated(const Invocation &inv)
+{
+    std::optional<QDateTime> since;
+    if (inv.parser->isSet(QStringLiteral("since"))) {
+        const auto t =
+            parseTime(inv.parser->value(QStringLiteral("since")), QStringLiteral("since"));
+        if (!t)
+            return inv.usage(t.error().message);
+        since = t.value();
+    }
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    int recorded = 0;
+    if (inv.parser->isSet(QStringLiteral("record")))
+        recorded = StatementRepository::recordRestatements(connection);
+    const auto list = StatementRepository::restated(connection, since);
+    if (inv.json) {
+        QJsonArray rows;
+        for (const Restatement &r : list) {
+            QJsonArray late;
+            for (const qint64 id : r.lateEntries)
+                late.append(id);
+            rows.append(
+                QJsonObject{{QStringLiteral("reference"), r.reference},
+                            {QStringLiteral("account"), r.accountCode},
+                            {QStringLiteral("from"), r.from.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("to"), r.to.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("known_at"), r.knownAt.toString(Qt::ISODateWithMs)},
+                            {QStringLiteral("opening_difference_minor"), r.openingDifference},
+                            {QStringLiteral("closing_difference_minor"), r.closingDifference},
+                            {QStringLiteral("late_entries"), late}});
+        }
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("recorded"), recorded},
+                       {QStringLiteral("restated"), rows}});
+        return Ok;
+    }
+    for (const Restatement &r : list)
+        inv.printRow({r.reference, r.accountCode, r.from.toString(Qt::ISODate),
+                      r.to.toString(Qt::ISODate),
+                      QStringLiteral("opening %1").arg(r.openingDifference),
+                      QStringLiteral("closing %1").arg(r.closingDifference),
+                      QStringLiteral("%1 late entries").arg(r.lateEntries.size())});
+    if (list.isEmpty())
+        inv.progress(QStringLiteral("No issued statement has been restated."));
+    return Ok;
+}
+
+} // namespace
+
+QList<Command> statementCommands()
+{
+    Command exportCommand;
+    exportCommand.name = QStringLiteral("statement export");
+    exportCommand.summary = QStringLiteral("issue an account statement (pdf, csv, camt053)");
+    exportCommand.description = QStringLiteral(
+        "Issues a statement of an account for a period as the ledger knew it at a time "
+        "(--known-at, default now): the opening balance, every entry with its running balance, "
+        "the totals and the closing balance. Dates are whole days in --time-zone (--to's day "
+        "included); times are instants (--to excluded). The file is written under a temporary "
+        "name and renamed when the issue is recorded: its number, verification reference, "
+        "content digest and SHA-256 go into the audit trail. Compliance staff and auditors.");
+    exportCommand.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("account"), QStringLiteral("Account code."), QStringLiteral("C")});
+        p.addOption({QStringLiteral("from"), QStringLiteral("First day (or time) of the period."),
+                     QStringLiteral("D")});
+        p.addOption({QStringLiteral("to"), QStringLiteral("Last day of the period (or end time)."),
+                     QStringLiteral("D")});
+        p.addOption({QStringLiteral("known-at"),
+                     QStringLiteral("As the ledger knew it at this time (default now)."),
+                     QStringLiteral("T")});
+        p.addOption({QStringLiteral("time-zone"),
+                     QStringLiteral("Zone of the dates and of the times shown (default UTC)."),
+                     QStringLiteral("Z"), QStringLiteral("UTC")});
+        p.addOption({QStringLiteral("format"), QStringLiteral("pdf, csv or camt053."),
+                     QStringLiteral("F")});
+        p.addOption({QStringLiteral("camt-version"),
+                     QStringLiteral("camt.053 version: 02, 04 or 08 (default 08)."),
+                     QStringLiteral("V"), QStringLiteral("08")});
+        p.addOption({QStringLiteral("page-size"), QStringLiteral("PDF: a4 or letter (default a4)."),
+                     QStringLiteral("S"), QStringLiteral("a4")});
+        p.addOption({QStringLiteral("institution"),
+                     QStringLiteral("Institution named in the PDF's header."),
+                     QStringLiteral("TEXT"), QStringLiteral("Ledger Console")});
+        p.addOption(
+            {QStringLiteral("out"), QStringLiteral("The file to write."), QStringLiteral("FILE")});
+    };
+    exportCommand.run = runExport;
+
+    Command verify;
+    verify.name = QStringLiteral("statement verify");
+    verify.summary = QStringLiteral("check a statement file or reference against the issue record");
+    verify.description = QStringLiteral(
+        "With FILE: finds the issue record of exactly this file (by its SHA-256) and says who "
+        "issued it, when, for which account and period; exit 1 when no such file was issued. "
+        "With --reference (printed on the PDF and in its QR code): recomputes the statement "
+        "from the ledger as of its known-at time and confirms that it is what was issued, and "
+        "says whether late entries have restated it since. Every verification is audited.");
+    verify.positionalSyntax = QStringLiteral("[FILE]");
+    verify.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("reference"), QStringLiteral("The statement's reference."),
+                     QStringLiteral("REF")});
+    };
+    verify.run = runVerify;
+
+    Command restated;
+    restated.name = QStringLiteral("statement restated");
+    restated.summary = QStringLiteral("list issued statements changed by late entries");
+    restated.description = QStringLiteral(
+        "Lists issued statements whose period entries recorded after their known-at time have "
+        "changed (backdated entries, reversals), with the difference in opening and closing "
+        "balance (minor units) and the late entries. --record also records each newly restated "
+        "statement once, with an audit event (pg_cron does this every minute where installed).");
+    restated.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("since"), QStringLiteral("Only statements issued since T."),
+                     QStringLiteral("T")});
+        p.addOption({QStringLiteral("record"),
+                     QStringLiteral("Record newly restated statements (audited).")});
+    };
+    restated.run = runRestated;
+    return {exportCommand, verify, restated};
+}
+
+} // namespace ledger::cli
