@@ -12,17 +12,22 @@
 #include "domain/Money.h"
 #include "statement/PdfStatementWriter.h"
 
+#include "statement/Camt053Writer.h"
+#include "statement/StatementCsvWriter.h"
+#include "statement/StatementDigest.h"
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QGuiApplication>
+
 #include <QPageLayout>
 #include <QPageSize>
 #include <QPdfWriter>
 #include <QTemporaryDir>
 #include <QTextDocument>
 #include <QTimeZone>
+#include <functional>
 
 #include <ctime>
 
@@ -210,6 +215,53 @@ int main(int argc, char **argv)
             .arg(smallMs, 0, 'f', 0)
             .arg(smallPages)
             .arg(smallMs * 1000 / double(std::max<qsizetype>(1, naiveLines)), 0, 'f', 2));
+
+    // The text formats and the content digest on the same big statement (camt needs the
+    // issue fields its header carries).
+    {
+        Statement issued = big;
+        issued.messageId = QStringLiteral("BENCH-MSG-1");
+        issued.sequenceNumber = 1;
+        const auto timeText = [&](const QString &name,
+                                  const std::function<Status(QIODevice *)> &w) {
+            QList<double> ms;
+            qint64 bytes = 0;
+            for (int i = 0; i < reps; ++i) {
+                QFile f(dir.filePath(name));
+                if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+                    return -1.0;
+                QElapsedTimer t;
+                t.start();
+                const Status st = w(&f);
+                f.close();
+                ms.append(t.nsecsElapsed() / 1e6);
+                if (!st)
+                    return -1.0;
+                bytes = QFileInfo(f.fileName()).size();
+            }
+            say(QStringLiteral("%1 %2 lines: %3 ms (median of %4), %5 MB  [target: < 1000 ms]")
+                    .arg(name)
+                    .arg(lines)
+                    .arg(median(ms), 0, 'f', 0)
+                    .arg(reps)
+                    .arg(double(bytes) / 1e6, 0, 'f', 1));
+            return median(ms);
+        };
+        if (timeText(QStringLiteral("statement.csv"),
+                     [&](QIODevice *d) { return StatementCsvWriter().write(issued, d); }) < 0 ||
+            timeText(QStringLiteral("camt053-v08.xml"),
+                     [&](QIODevice *d) { return Camt053Writer().write(issued, d); }) < 0) {
+            say(QStringLiteral("a text writer failed"));
+            return 1;
+        }
+        QElapsedTimer t;
+        t.start();
+        const QString digest = StatementDigest::hex(issued);
+        say(QStringLiteral("StatementDigest %1 lines: %2 ms (%3...)")
+                .arg(lines)
+                .arg(t.nsecsElapsed() / 1e6, 0, 'f', 0)
+                .arg(digest.left(12)));
+    }
 
     QElapsedTimer t;
     t.start();
