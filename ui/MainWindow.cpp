@@ -7,6 +7,9 @@
 #include "MyRequestsView.h"
 #include "ReversalRequestDialog.h"
 #include "SessionLockOverlay.h"
+#include "StatementExportDialog.h"
+#include "async/WhenReady.h"
+#include "console/StatementService.h"
 #include "session/ConsoleSession.h"
 
 #include <QAction>
@@ -14,6 +17,7 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QEvent>
+#include <QFileDialog>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -280,6 +284,75 @@ ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
     return dialog;
 }
 
+void MainWindow::addStatements(StatementService *statements)
+{
+    m_statements = statements;
+    QAction *beforeQuit = m_fileMenu->actions().value(1); // the separator above Quit
+    m_statementAction = new QAction(tr("&Statement…"), this);
+    m_statementAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_statementAction->setStatusTip(tr("Issue a statement of the open account as a file"));
+    connect(m_statementAction, &QAction::triggered, this, [this] { exportStatement(); });
+    auto *verify = new QAction(tr("&Verify a statement file…"), this);
+    connect(verify, &QAction::triggered, this, [this] {
+        const QString path =
+            QFileDialog::getOpenFileName(this, tr("Verify a statement file"), QString(),
+                                         tr("Statements (*.pdf *.csv *.xml);;All files (*)"));
+        if (!path.isEmpty())
+            verifyStatementFile(path);
+    });
+    m_fileMenu->insertSeparator(beforeQuit);
+    m_fileMenu->insertAction(beforeQuit, m_statementAction);
+    m_fileMenu->insertAction(beforeQuit, verify);
+}
+
+StatementExportDialog *MainWindow::exportStatement()
+{
+    if (!m_statements)
+        return nullptr;
+    const QString account = m_workspace ? m_workspace->accountCode() : QString();
+    auto *dialog = new StatementExportDialog(m_statements, account, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &StatementExportDialog::exported, this, [this](const StatementRecord &r) {
+        statusBar()->showMessage(tr("Statement %1 issued.").arg(r.reference), 8000);
+    });
+    dialog->show();
+    Q_EMIT statementDialogOpened(dialog);
+    return dialog;
+}
+
+void MainWindow::verifyStatementFile(const QString &path)
+{
+    if (!m_statements)
+        return;
+    statusBar()->showMessage(tr("Verifying %1…").arg(path));
+    whenReady(m_statements->verifyFile(path), this,
+              [this, path](const Result<std::optional<StatementRecord>> &result) {
+                  // GUI thread.
+                  statusBar()->clearMessage();
+                  QString text;
+                  bool found = false;
+                  QMessageBox::Icon icon = QMessageBox::Warning;
+                  if (!result) {
+                      text = result.error().message;
+                  } else if (!result.value()) {
+                      text = tr("No statement with the content of %1 was issued by this ledger: "
+                                "the file is not one it issued, or it was changed since.")
+                                 .arg(path);
+                  } else {
+                      found = true;
+                      icon = QMessageBox::Information;
+                      text = tr("%1 is exactly the file issued.").arg(path) + QLatin1Char('\n') +
+                             StatementExportDialog::describe(*result.value());
+                  }
+                  auto *box = new QMessageBox(icon, tr("Verify a statement file"), text,
+                                              QMessageBox::Close, this);
+                  box->setAttribute(Qt::WA_DeleteOnClose);
+                  box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+                  box->open();
+                  Q_EMIT statementVerified(text, found);
+              });
+}
+
 void MainWindow::applyAccountFilter()
 {
     m_accounts->setFilter(m_search->text().trimmed(), m_kindFilter->currentData().toString(),
@@ -318,6 +391,7 @@ void MainWindow::openObject(const QString &objectType, const QString &objectId)
 void MainWindow::createActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    m_fileMenu = file;
     QAction *refresh = file->addAction(tr("&Refresh"));
     refresh->setShortcut(QKeySequence::Refresh);
     connect(refresh, &QAction::triggered, m_accounts, &AccountListModel::refresh);

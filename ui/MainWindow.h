@@ -4,9 +4,11 @@
 
 #include <QMainWindow>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QSplitter;
 class QTableView;
 class QFrame;
@@ -27,6 +29,8 @@ class LedgerService;
 class ReversalService;
 class ConsoleSession;
 class SessionLockOverlay;
+class StatementExportDialog;
+class StatementService;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
 // comes from models that load on a worker thread.
@@ -62,6 +66,15 @@ public:
     // Opens the request dialog for the transaction (non-modal; reversalDialogOpened tells).
     ReversalRequestDialog *requestReversal(qint64 transactionId);
 
+    // Statements: "Statement…" (Ctrl+E) issues one of the open account; "Verify a statement
+    // file…" in the File menu says who issued a file, when, for which account and period.
+    void addStatements(StatementService *statements);
+    QAction *statementAction() const { return m_statementAction; }
+    // Opens the export dialog for the open account (non-modal; statementDialogOpened tells).
+    StatementExportDialog *exportStatement();
+    // Looks the file up on the service and shows the answer (statementVerified tells).
+    void verifyStatementFile(const QString &path);
+
 public Q_SLOTS:
     // Shows an audit event's object: an account (navigator and timeline), a transaction
     // (its detail); other kinds say there is no view for them yet.
@@ -75,7 +88,10 @@ public:
 
 Q_SIGNALS:
     void signInRequested();
-    void reversalDialogOpened(QWidget *dialog); // a ReversalRequestDialog
+    void reversalDialogOpened(QWidget *dialog);  // a ReversalRequestDialog
+    void statementDialogOpened(QWidget *dialog); // a StatementExportDialog
+    // A file was verified (GUI thread): `found` when the ledger issued exactly this file.
+    void statementVerified(const QString &text, bool found);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -110,6 +126,9 @@ private:
     AuditLogView *m_auditLog = nullptr;
     ReversalService *m_reversals = nullptr;
     LedgerService *m_ledger = nullptr;
+    StatementService *m_statements = nullptr;
+    QMenu *m_fileMenu = nullptr;
+    QAction *m_statementAction = nullptr;
     ApprovalsInboxView *m_inbox = nullptr;
     MyRequestsView *m_myRequests = nullptr;
     QTabWidget *m_tabs = nullptr;

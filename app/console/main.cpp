@@ -8,6 +8,7 @@
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
 #include "console/ReversalService.h"
+#include "console/StatementService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
@@ -137,8 +138,8 @@ int main(int argc, char *argv[])
     // Signed in, the session gives the worker its credentials; until then it has none.
     DbWorker worker(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
                     QStringLiteral("ledger-console"));
-    // Long jobs (chain verification) run on a worker and connection of their own, so that
-    // pages and the session's renewal never wait behind them. It connects on first use.
+    // Long jobs (chain verification, statements) run on a worker and connection of their own, so
+    // that pages and the session's renewal never wait behind them. It connects on first use.
     DbWorker longJobs(direct ? ConnectionSettings::direct(dsn) : ConnectionSettings(),
                       QStringLiteral("ledger-console long jobs"));
     LedgerService ledger(&worker);
@@ -150,6 +151,9 @@ int main(int argc, char *argv[])
     window.addAuditLog(&audit);
     ReversalService reversals(&worker);
     window.addCorrections(&reversals, &ledger);
+    // Statements are written and hashed on the long-jobs worker.
+    StatementService statements(&longJobs);
+    window.addStatements(&statements);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -4,11 +4,8 @@
 #include "db/DbException.h"
 #include "db/StatementRepository.h"
 #include "domain/Money.h"
-#include "statement/Camt053Writer.h"
-#include "statement/PdfStatementWriter.h"
-#include "statement/StatementCsvWriter.h"
 #include "statement/StatementDigest.h"
-#include "statement/StatementFile.h"
+#include "statement/StatementExport.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -102,59 +99,22 @@ int runExport(const Invocation &inv)
             return inv.usage(k.error().message);
         request.knownAt = k.value();
     }
-    StatementRepository::IssueOptions options;
-    options.format = format;
-    options.institution = p.value(QStringLiteral("institution"));
-    options.contentDigest = [](const Statement &s) { return StatementDigest::hex(s); };
-    Camt053Writer::Version camtVersion = Camt053Writer::Version::V08;
-    if (format == QLatin1String("camt053")) {
-        const QString v = p.value(QStringLiteral("camt-version"));
-        if (v == QLatin1String("02"))
-            camtVersion = Camt053Writer::Version::V02;
-        else if (v == QLatin1String("04"))
-            camtVersion = Camt053Writer::Version::V04;
-        else if (v != QLatin1String("08"))
-            return inv.usage(QStringLiteral("--camt-version must be 02, 04 or 08."));
-        options.formatVersion = v;
-    }
+    const QString camtVersion = p.value(QStringLiteral("camt-version"));
     const QString pageSize = p.value(QStringLiteral("page-size")).toLower();
+    if (format == QLatin1String("camt053") && camtVersion != QLatin1String("02") &&
+        camtVersion != QLatin1String("04") && camtVersion != QLatin1String("08"))
+        return inv.usage(QStringLiteral("--camt-version must be 02, 04 or 08."));
     if (pageSize != QLatin1String("a4") && pageSize != QLatin1String("letter"))
         return inv.usage(QStringLiteral("--page-size must be a4 or letter."));
+    if (const Status valid = StatementExport::check(format, camtVersion, pageSize); !valid)
+        return inv.usage(valid.error().message);
 
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    int exponent = -1;
     const StatementRecord record = StatementRepository::issue(
-        connection, request, options,
-        [&](const Statement &s) -> Result<StatementRepository::Written> {
-            exponent = s.exponent;
-            const auto stageFile = [&]() -> Result<StatementFile::Staged> {
-                if (format == QLatin1String("pdf")) {
-                    const PdfStatementWriter writer(pageSize == QLatin1String("letter")
-                                                        ? PdfStatementWriter::PageSize::Letter
-                                                        : PdfStatementWriter::PageSize::A4);
-                    const QString temp = StatementFile::tempPathFor(out);
-                    const auto pages = writer.write(s, temp);
-                    if (!pages)
-                        return pages.error();
-                    return StatementFile::adopt(temp, out);
-                }
-                if (format == QLatin1String("csv"))
-                    return StatementFile::stage(
-                        out, [&](QIODevice *d) { return StatementCsvWriter().write(s, d); });
-                return StatementFile::stage(
-                    out, [&](QIODevice *d) { return Camt053Writer(camtVersion).write(s, d); });
-            };
-            const Result<StatementFile::Staged> staged = stageFile();
-            if (!staged)
-                return staged.error();
-            StatementRepository::Written w;
-            w.file.sha256 = staged.value().sha256;
-            w.file.bytes = staged.value().bytes;
-            const StatementFile::Staged file = staged.value();
-            w.commit = [file] { return StatementFile::commit(file); };
-            w.discard = [file] { StatementFile::discard(file); };
-            return w;
-        });
+        connection, request,
+        StatementExport::issueOptions(format, camtVersion, p.value(QStringLiteral("institution"))),
+        StatementExport::fileWriter(format, camtVersion, pageSize, out));
+    const int exponent = record.exponent;
     if (inv.json) {
         QJsonObject o = recordJson(record, exponent);
         o.insert(QStringLiteral("ok"), true);

@@ -192,6 +192,7 @@ StatementRecord issue(Connection &connection, const Request &request, const Issu
         r.accountCode = s.accountCode;
         r.accountName = s.accountName;
         r.currency = s.currency;
+        r.exponent = s.exponent;
         r.sequenceNumber = s.sequenceNumber;
         r.from = s.from;
         r.to = s.to;

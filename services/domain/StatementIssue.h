@@ -14,6 +14,7 @@ struct StatementRecord
     QString accountCode;
     QString accountName;
     QString currency;
+    int exponent = -1; // the currency's minor-unit digits; -1 when not known (verification)
     qint64 sequenceNumber = 0;
     QDateTime from;
     QDateTime to;
@@ -45,6 +46,22 @@ struct Restatement
     qint64 openingDifference = 0; // minor units, on the account's normal side
     qint64 closingDifference = 0;
     QList<qint64> lateEntries; // entry ids, in recorded order
+};
+
+// A statement to issue as a file (the console's StatementService): the period as UTC
+// instants [from, to), as the ledger knew it at knownAt (invalid: now), in a format.
+struct StatementExportRequest
+{
+    QString accountCode;
+    QDateTime from;
+    QDateTime to;
+    QDateTime knownAt;                                      // invalid: the server's clock now
+    QString timeZone = QStringLiteral("UTC");               // the zone the period was given in
+    QString format = QStringLiteral("pdf");                 // pdf, csv, camt053
+    QString camtVersion = QStringLiteral("08");             // camt053: 02, 04, 08
+    QString pageSize = QStringLiteral("a4");                // pdf: a4, letter
+    QString institution = QStringLiteral("Ledger Console"); // named in the PDF's header
+    QString outPath;                                        // the file to write
 };
 
 // A file a writer produced for an issue: its SHA-256 and size (the writer renames it to its

@@ -1,0 +1,99 @@
+#include "StatementService.h"
+
+#include "WorkerCall.h"
+#include "async/WhenReady.h"
+#include "db/StatementRepository.h"
+#include "statement/StatementExport.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFileInfo>
+
+namespace ledger {
+
+namespace {
+
+// Result<Result<T>> (a job that can fail outside the database) as Result<T>. Runs on the
+// thread that finishes the worker's future; a cancelled future stays cancelled.
+template <class T> QFuture<Result<T>> flatten(QFuture<Result<Result<T>>> future)
+{
+    return future.then([](const Result<Result<T>> &outer) -> Result<T> {
+        if (!outer)
+            return outer.error();
+        return outer.value();
+    });
+}
+
+} // namespace
+
+StatementService::StatementService(DbWorker *worker, QObject *parent)
+    : QObject(parent)
+    , m_worker(worker)
+{}
+
+QFuture<Result<StatementRecord>> StatementService::issue(const StatementExportRequest &request)
+{
+    if (const Status valid =
+            StatementExport::check(request.format, request.camtVersion, request.pageSize);
+        !valid)
+        return failedFuture<StatementRecord>(valid.error());
+    if (request.accountCode.trimmed().isEmpty())
+        return failedFuture<StatementRecord>(
+            Error::make(Error::Kind::Input, tr("Choose the account of the statement.")));
+    if (!request.from.isValid() || !request.to.isValid() || request.from >= request.to)
+        return failedFuture<StatementRecord>(Error::make(
+            Error::Kind::Input, tr("The statement's period must end after it begins.")));
+    if (request.outPath.trimmed().isEmpty())
+        return failedFuture<StatementRecord>(
+            Error::make(Error::Kind::Input, tr("Choose the file to write the statement to.")));
+    if (QFileInfo(request.outPath).isDir())
+        return failedFuture<StatementRecord>(
+            Error::make(Error::Kind::Input,
+                        tr("%1 is a folder: choose a file name in it.").arg(request.outPath)));
+
+    StatementRepository::Request r;
+    r.accountCode = request.accountCode.trimmed();
+    r.from = request.from.toUTC();
+    r.to = request.to.toUTC();
+    if (request.knownAt.isValid())
+        r.knownAt = request.knownAt.toUTC();
+    r.timeZone = request.timeZone;
+    const auto options =
+        StatementExport::issueOptions(request.format, request.camtVersion, request.institution);
+    const auto write = StatementExport::fileWriter(request.format, request.camtVersion,
+                                                   request.pageSize, request.outPath);
+    auto future = callOn(m_worker, [r, options, write](Connection &c) {
+        // Worker thread: writes, hashes and (on commit) renames the file.
+        return StatementRepository::issue(c, r, options, write);
+    });
+    whenReady(future, this, [this](const Result<StatementRecord> &result) {
+        if (result)
+            Q_EMIT issued(result.value());
+    });
+    return future;
+}
+
+QFuture<Result<std::optional<StatementRecord>>> StatementService::verifyFile(const QString &path)
+{
+    using Found = std::optional<StatementRecord>;
+    return flatten(callOn(m_worker, [path](Connection &c) -> Result<Found> {
+        // Worker thread: a statement file may be large; the GUI never reads it.
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly))
+            return Error::make(Error::Kind::Io, QObject::tr("Cannot read %1: %2. Choose a "
+                                                            "statement file you may read.")
+                                                    .arg(path, file.errorString()));
+        QCryptographicHash hash(QCryptographicHash::Sha256);
+        if (!hash.addData(&file))
+            return Error::make(Error::Kind::Io,
+                               QObject::tr("Cannot read %1: %2.").arg(path, file.errorString()));
+        return StatementRepository::findByFile(c, QString::fromLatin1(hash.result().toHex()));
+    }));
+}
+
+QFuture<Result<QList<Restatement>>> StatementService::restated()
+{
+    return callOn(m_worker, [](Connection &c) { return StatementRepository::restated(c); });
+}
+
+} // namespace ledger

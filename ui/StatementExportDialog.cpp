@@ -1,0 +1,321 @@
+#include "StatementExportDialog.h"
+
+#include "async/WhenReady.h"
+#include "console/StatementService.h"
+#include "domain/Money.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateEdit>
+#include <QDateTimeEdit>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTimeZone>
+#include <QVBoxLayout>
+
+namespace ledger {
+
+namespace {
+
+QString suffixFor(const QString &format)
+{
+    if (format == QLatin1String("csv"))
+        return QStringLiteral("csv");
+    if (format == QLatin1String("camt053"))
+        return QStringLiteral("xml");
+    return QStringLiteral("pdf");
+}
+
+} // namespace
+
+StatementExportDialog::StatementExportDialog(StatementService *statements,
+                                             const QString &accountCode, QWidget *parent)
+    : QDialog(parent)
+    , m_statements(statements)
+{
+    setWindowTitle(tr("Issue a statement"));
+    setObjectName(QStringLiteral("statementExportDialog"));
+
+    m_account = new QLineEdit(accountCode, this);
+    m_account->setObjectName(QStringLiteral("account"));
+
+    const QDate today = QDate::currentDate();
+    m_from = new QDateEdit(QDate(today.year(), today.month(), 1).addMonths(-1), this);
+    m_to = new QDateEdit(QDate(today.year(), today.month(), 1).addDays(-1), this);
+    for (QDateEdit *edit : {m_from, m_to}) {
+        edit->setCalendarPopup(true);
+        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd"));
+    }
+    m_from->setObjectName(QStringLiteral("from"));
+    m_to->setObjectName(QStringLiteral("to"));
+    auto *period = new QHBoxLayout;
+    period->addWidget(m_from);
+    period->addWidget(new QLabel(tr("to"), this));
+    period->addWidget(m_to);
+    period->addWidget(new QLabel(tr("(both days included)"), this));
+    period->addStretch();
+
+    m_zone = new QComboBox(this);
+    m_zone->setObjectName(QStringLiteral("timeZone"));
+    m_zone->addItem(tr("UTC"), QStringLiteral("UTC"));
+    const QString systemZone = QString::fromUtf8(QTimeZone::systemTimeZoneId());
+    if (!systemZone.isEmpty() && systemZone != QLatin1String("UTC") &&
+        QTimeZone(systemZone.toUtf8()).isValid())
+        m_zone->addItem(tr("%1 (this computer)").arg(systemZone), systemZone);
+
+    m_pastKnownAt = new QCheckBox(tr("As the ledger &knew it at"), this);
+    m_pastKnownAt->setObjectName(QStringLiteral("pastKnownAt"));
+    m_knownAt = new QDateTimeEdit(QDateTime::currentDateTime(), this);
+    m_knownAt->setObjectName(QStringLiteral("knownAt"));
+    m_knownAt->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+    m_knownAt->setCalendarPopup(true);
+    m_knownAt->setEnabled(false);
+    connect(m_pastKnownAt, &QCheckBox::toggled, m_knownAt, &QWidget::setEnabled);
+    auto *known = new QHBoxLayout;
+    known->addWidget(m_pastKnownAt);
+    known->addWidget(m_knownAt);
+    known->addWidget(new QLabel(tr("(unchecked: now)"), this));
+    known->addStretch();
+
+    m_format = new QComboBox(this);
+    m_format->setObjectName(QStringLiteral("format"));
+    m_format->addItem(tr("PDF"), QStringLiteral("pdf:"));
+    m_format->addItem(tr("CSV"), QStringLiteral("csv:"));
+    m_format->addItem(tr("camt.053.001.08"), QStringLiteral("camt053:08"));
+    m_format->addItem(tr("camt.053.001.04"), QStringLiteral("camt053:04"));
+    m_format->addItem(tr("camt.053.001.02"), QStringLiteral("camt053:02"));
+    m_pageSize = new QComboBox(this);
+    m_pageSize->setObjectName(QStringLiteral("pageSize"));
+    m_pageSize->addItem(tr("A4"), QStringLiteral("a4"));
+    m_pageSize->addItem(tr("Letter"), QStringLiteral("letter"));
+    auto *format = new QHBoxLayout;
+    format->addWidget(m_format);
+    format->addWidget(new QLabel(tr("Page size:"), this));
+    format->addWidget(m_pageSize);
+    format->addStretch();
+    connect(m_format, &QComboBox::currentIndexChanged, this,
+            &StatementExportDialog::updateFormatInputs);
+
+    m_path = new QLineEdit(this);
+    m_path->setObjectName(QStringLiteral("outputPath"));
+    m_path->setPlaceholderText(tr("The file to write"));
+    m_browse = new QPushButton(tr("&Browse…"), this);
+    connect(m_browse, &QPushButton::clicked, this, &StatementExportDialog::chooseFile);
+    auto *file = new QHBoxLayout;
+    file->addWidget(m_path, 1);
+    file->addWidget(m_browse);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Account:"), m_account);
+    form->addRow(tr("Period:"), period);
+    form->addRow(tr("&Time zone:"), m_zone);
+    form->addRow(tr("Known at:"), known);
+    // Rows that hold a layout get a label with a buddy, so that their mnemonic works.
+    auto *formatLabel = new QLabel(tr("&Format:"), this);
+    formatLabel->setBuddy(m_format);
+    form->addRow(formatLabel, format);
+    auto *fileLabel = new QLabel(tr("&Output file:"), this);
+    fileLabel->setBuddy(m_path);
+    form->addRow(fileLabel, file);
+
+    m_error = new QLabel(this);
+    m_error->setObjectName(QStringLiteral("error"));
+    m_error->setWordWrap(true);
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setStyleSheet(QStringLiteral("color: #b00020;"));
+    m_error->hide();
+    m_result = new QLabel(this);
+    m_result->setObjectName(QStringLiteral("result"));
+    m_result->setWordWrap(true);
+    m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_result->hide();
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 0); // busy: the worker reports no steps
+    m_progress->setTextVisible(false);
+    m_progress->hide();
+
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
+    m_export = m_buttons->addButton(tr("&Export"), QDialogButtonBox::AcceptRole);
+    m_export->setObjectName(QStringLiteral("export"));
+    m_export->setDefault(true);
+    // Export keeps the dialog open (it shows the result); Close closes it.
+    connect(m_buttons, &QDialogButtonBox::accepted, this, &StatementExportDialog::exportStatement);
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(m_error);
+    layout->addWidget(m_result);
+    layout->addWidget(m_progress);
+    layout->addStretch();
+    layout->addWidget(m_buttons);
+    updateFormatInputs();
+    resize(640, sizeHint().height());
+}
+
+void StatementExportDialog::setAccount(const QString &code)
+{
+    m_account->setText(code);
+}
+
+void StatementExportDialog::setPeriod(const QDate &from, const QDate &to)
+{
+    m_from->setDate(from);
+    m_to->setDate(to);
+}
+
+void StatementExportDialog::setFormat(const QString &format, const QString &camtVersion)
+{
+    QString key = format + QLatin1Char(':');
+    if (format == QLatin1String("camt053"))
+        key += camtVersion;
+    const int index = m_format->findData(key);
+    if (index >= 0)
+        m_format->setCurrentIndex(index);
+}
+
+void StatementExportDialog::setKnownAt(const QDateTime &knownAt)
+{
+    m_pastKnownAt->setChecked(knownAt.isValid());
+    if (knownAt.isValid())
+        m_knownAt->setDateTime(knownAt.toLocalTime());
+}
+
+void StatementExportDialog::setOutputPath(const QString &path)
+{
+    m_path->setText(path);
+}
+
+QString StatementExportDialog::errorText() const
+{
+    return m_error->isHidden() ? QString() : m_error->text();
+}
+
+QString StatementExportDialog::resultText() const
+{
+    return m_result->isHidden() ? QString() : m_result->text();
+}
+
+StatementExportRequest StatementExportDialog::request() const
+{
+    StatementExportRequest r;
+    r.accountCode = m_account->text().trimmed();
+    r.timeZone = m_zone->currentData().toString();
+    const QTimeZone zone =
+        r.timeZone == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(r.timeZone.toUtf8());
+    // Whole days in the zone, the last one included: [from 00:00, the day after `to` 00:00).
+    r.from = QDateTime(m_from->date(), QTime(0, 0), zone).toUTC();
+    r.to = QDateTime(m_to->date().addDays(1), QTime(0, 0), zone).toUTC();
+    if (m_pastKnownAt->isChecked())
+        r.knownAt = m_knownAt->dateTime().toUTC();
+    const QStringList format = m_format->currentData().toString().split(QLatin1Char(':'));
+    r.format = format.value(0);
+    if (!format.value(1).isEmpty())
+        r.camtVersion = format.value(1);
+    r.pageSize = m_pageSize->currentData().toString();
+    r.outPath = m_path->text().trimmed();
+    return r;
+}
+
+QString StatementExportDialog::describe(const StatementRecord &r)
+{
+    QString formatName = r.format;
+    if (!r.formatVersion.isEmpty())
+        formatName += QLatin1Char(' ') + r.formatVersion;
+    QString text =
+        tr("Statement %1, no. %2 of account %3%4, %5 to %6 (%7), as the ledger knew it at %8. "
+           "Issued by %9 at %10 as %11.")
+            .arg(r.reference)
+            .arg(r.sequenceNumber)
+            .arg(r.accountCode,
+                 r.accountName.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(r.accountName),
+                 r.from.toString(Qt::ISODate), r.to.toString(Qt::ISODate), r.timeZone,
+                 r.knownAt.toString(Qt::ISODate), r.issuedBy)
+            .arg(r.issuedAt.toString(Qt::ISODate), formatName);
+    if (r.exponent >= 0)
+        text +=
+            QLatin1Char(' ') + tr("Opening %1 %3, closing %2 %3; %4 lines.")
+                                   .arg(Money::formatMinor(r.openingMinor, r.exponent),
+                                        Money::formatMinor(r.closingMinor, r.exponent), r.currency)
+                                   .arg(r.lineCount);
+    return text;
+}
+
+void StatementExportDialog::exportStatement()
+{
+    if (m_busy || !m_statements)
+        return;
+    const StatementExportRequest r = request();
+    m_result->hide();
+    if (r.knownAt.isValid() && r.knownAt > QDateTime::currentDateTimeUtc()) {
+        // The server refuses it too; said here before anything is written.
+        const Error e = Error::make(
+            Error::Kind::Input,
+            tr("The known-at time is in the future: a statement shows what the ledger knew at "
+               "a time that has passed. Choose an earlier time, or now."));
+        showError(e.message);
+        Q_EMIT failed(e);
+        return;
+    }
+    m_error->hide();
+    setBusy(true);
+    whenReady(m_statements->issue(r), this,
+              [this, path = r.outPath](const Result<StatementRecord> &result) {
+                  // GUI thread.
+                  setBusy(false);
+                  if (!result) {
+                      showError(result.error().message);
+                      Q_EMIT failed(result.error());
+                      return;
+                  }
+                  const StatementRecord &record = result.value();
+                  m_result->setText(tr("Written to %1.").arg(path) + QLatin1Char('\n') +
+                                    describe(record) + QLatin1Char('\n') +
+                                    tr("SHA-256 %1").arg(record.fileSha256));
+                  m_result->show();
+                  Q_EMIT exported(record);
+              });
+}
+
+void StatementExportDialog::chooseFile()
+{
+    const QString suffix = suffixFor(request().format);
+    QString name = m_path->text();
+    if (name.isEmpty())
+        name = QStringLiteral("%1-%2.%3")
+                   .arg(m_account->text().trimmed(), m_from->date().toString(Qt::ISODate), suffix);
+    const QString chosen = QFileDialog::getSaveFileName(this, tr("Write the statement to"), name,
+                                                        tr("Statement (*.%1)").arg(suffix));
+    if (!chosen.isEmpty())
+        m_path->setText(chosen);
+}
+
+void StatementExportDialog::updateFormatInputs()
+{
+    m_pageSize->setEnabled(!m_busy && request().format == QLatin1String("pdf"));
+}
+
+void StatementExportDialog::setBusy(bool busy)
+{
+    m_busy = busy;
+    for (QWidget *w : std::initializer_list<QWidget *>{
+             m_account, m_from, m_to, m_zone, m_pastKnownAt, m_format, m_path, m_browse, m_export})
+        w->setEnabled(!busy);
+    m_knownAt->setEnabled(!busy && m_pastKnownAt->isChecked());
+    updateFormatInputs();
+    m_progress->setVisible(busy);
+}
+
+void StatementExportDialog::showError(const QString &message)
+{
+    m_error->setText(message);
+    m_error->show();
+}
+
+} // namespace ledger
