@@ -1,5 +1,7 @@
 #include "ApprovalsInboxView.h"
 
+#include "BalanceImpactTable.h"
+
 #include "ReversalInboxModel.h"
 #include "async/WhenReady.h"
 #include "console/ReversalService.h"
@@ -432,24 +434,7 @@ void ApprovalsInboxView::showPreview(const ReversalPreview &p)
         addLegs(tr("rebook"), p.rebook);
     m_previewLegs->resizeColumnsToContents();
 
-    m_balances->setRowCount(0);
-    for (const BalanceImpact &b : p.balances) {
-        const int row = m_balances->rowCount();
-        m_balances->insertRow(row);
-        m_balances->setItem(row, 0, cell(b.account));
-        m_balances->setItem(row, 1, cell(b.before, true));
-        m_balances->setItem(row, 2, cell(b.after, true));
-        m_balances->setItem(row, 3, cell(b.currency));
-        m_balances->setItem(row, 4,
-                            cell(b.goesNegative ? tr("would go below zero (not allowed)")
-                                 : b.noNegative ? tr("no-negative account; stays at or above zero")
-                                                : QString()));
-        if (b.goesNegative) {
-            for (int c = 0; c < m_balances->columnCount(); ++c)
-                m_balances->item(row, c)->setForeground(Problem);
-        }
-    }
-    m_balances->resizeColumnsToContents();
+    fillBalanceImpactTable(m_balances, p.balances);
     m_warnings->setText(p.warnings.join(QLatin1Char('\n')));
     m_warnings->setVisible(!p.warnings.isEmpty());
     updateButtons();

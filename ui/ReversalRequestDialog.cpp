@@ -1,5 +1,7 @@
 #include "ReversalRequestDialog.h"
 
+#include "BalanceImpactTable.h"
+
 #include "async/WhenReady.h"
 #include "console/LedgerService.h"
 #include "console/ReversalService.h"
@@ -638,27 +640,7 @@ void ReversalRequestDialog::showPreview(const ReversalPreview &p)
         addLegs(tr("rebook"), p.rebook);
     m_previewLegs->resizeColumnsToContents();
 
-    m_balances->setRowCount(0);
-    for (const BalanceImpact &b : p.balances) {
-        const int row = m_balances->rowCount();
-        m_balances->insertRow(row);
-        m_balances->setItem(row, 0, cell(b.account));
-        m_balances->setItem(row, 1, cell(b.before, true));
-        m_balances->setItem(row, 2, cell(b.after, true));
-        m_balances->setItem(row, 3, cell(b.currency));
-        QString note;
-        if (b.goesNegative)
-            note = tr("would go below zero (not allowed)");
-        else if (b.noNegative)
-            note = tr("no-negative account; stays at or above zero");
-        m_balances->setItem(row, 4, cell(note));
-        if (b.goesNegative) {
-            for (int c = 0; c < m_balances->columnCount(); ++c)
-                m_balances->item(row, c)->setForeground(QColor(0xb0, 0x3a, 0x2e));
-        }
-        m_balances->item(row, 0)->setToolTip(b.accountName);
-    }
-    m_balances->resizeColumnsToContents();
+    fillBalanceImpactTable(m_balances, p.balances);
 
     m_warnings->setText(p.warnings.join(QLatin1Char('\n')));
     m_warnings->setVisible(!p.warnings.isEmpty());
