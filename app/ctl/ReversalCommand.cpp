@@ -366,6 +366,15 @@ int runReasons(const Invocation &inv)
     return Ok;
 }
 
+// --key on every command that requests or decides: the client's idempotency key.
+void addKeyOption(QCommandLineParser &p)
+{
+    p.addOption({QStringLiteral("key"),
+                 QStringLiteral("Client key: the same key again gives the first call's result "
+                                "instead of a second one (safe retries)."),
+                 QStringLiteral("KEY")});
+}
+
 } // namespace
 
 QList<Command> reversalCommands()
@@ -393,10 +402,7 @@ QList<Command> reversalCommands()
         p.addOption({QStringLiteral("rebook-file"),
                      QStringLiteral("The corrected transaction to post on approval (- for stdin)."),
                      QStringLiteral("F")});
-        p.addOption({QStringLiteral("key"),
-                     QStringLiteral("Client key: the same key again gives the first call's "
-                                    "result instead of a second one (safe retries)."),
-                     QStringLiteral("KEY")});
+        addKeyOption(p);
     };
     request.run = runRequest;
 
@@ -420,10 +426,7 @@ QList<Command> reversalCommands()
                      QStringLiteral("HEX")});
         p.addOption(
             {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
-        p.addOption({QStringLiteral("key"),
-                     QStringLiteral("Client key: the same key again gives the first call's "
-                                    "result instead of a second one (safe retries)."),
-                     QStringLiteral("KEY")});
+        addKeyOption(p);
     };
     approve.run = runApprove;
 
@@ -451,10 +454,7 @@ QList<Command> reversalCommands()
             {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
         p.addOption({QStringLiteral("note"), QStringLiteral("Why it is rejected (required)."),
                      QStringLiteral("TEXT")});
-        p.addOption({QStringLiteral("key"),
-                     QStringLiteral("Client key: the same key again gives the first call's "
-                                    "result instead of a second one (safe retries)."),
-                     QStringLiteral("KEY")});
+        addKeyOption(p);
     };
     reject.run = runReject;
 
@@ -489,10 +489,7 @@ QList<Command> reversalCommands()
             {QStringLiteral("request"), QStringLiteral("Request id."), QStringLiteral("ID")});
         p.addOption(
             {QStringLiteral("note"), QStringLiteral("Optional note."), QStringLiteral("TEXT")});
-        p.addOption({QStringLiteral("key"),
-                     QStringLiteral("Client key: the same key again gives the first call's "
-                                    "result instead of a second one (safe retries)."),
-                     QStringLiteral("KEY")});
+        addKeyOption(p);
     };
     withdraw.run = runWithdraw;
 
