@@ -1,8 +1,11 @@
 #include "StatementService.h"
 
+#include "StatementBatchJob.h"
+
 #include "WorkerCall.h"
 #include "async/WhenReady.h"
 #include "db/StatementRepository.h"
+#include "statement/StatementBatch.h"
 #include "statement/StatementExport.h"
 
 #include <QCryptographicHash>
@@ -94,6 +97,69 @@ QFuture<Result<std::optional<StatementRecord>>> StatementService::verifyFile(con
 QFuture<Result<QList<Restatement>>> StatementService::restated()
 {
     return callOn(m_worker, [](Connection &c) { return StatementRepository::restated(c); });
+}
+
+QFuture<Result<QList<IssuedStatement>>>
+StatementService::issuedStatements(const IssuedStatementQuery &query)
+{
+    return callOn(m_worker,
+                  [query](Connection &c) { return StatementRepository::issued(c, query); });
+}
+
+StatementBatchJob *StatementService::startBatch(const StatementBatchRequest &request,
+                                                QObject *parent)
+{
+    auto *job = new StatementBatchJob(parent);
+    // The worker reaches the job through a relay that lives on this (GUI) thread for as long
+    // as the worker holds it: it queues each report to the relay, which hands it to the job
+    // if the job still exists. The worker never touches the job, which may be deleted.
+    const std::shared_ptr<QObject> relay(new QObject, [](QObject *o) { o->deleteLater(); });
+    const QPointer<StatementBatchJob> guard(job);
+    const auto report = [relay, guard](auto call) {
+        QMetaObject::invokeMethod(
+            relay.get(),
+            [guard, call] {
+                if (guard)
+                    call(guard.data());
+            },
+            Qt::QueuedConnection);
+    };
+    const auto finish = [report](const StatementBatchOutcome &outcome) {
+        report([outcome](StatementBatchJob *j) { j->reportFinished(outcome); });
+    };
+    if (const Status valid = StatementBatch::check(request); !valid) {
+        StatementBatchOutcome outcome;
+        outcome.error = valid.error().message;
+        finish(outcome);
+        return job;
+    }
+
+    const auto cancel = job->cancelFlag();
+    auto future = callOn(m_worker, [request, report, finish, cancel](Connection &c) {
+        // Worker thread: every statement is written, hashed, renamed and issued here.
+        StatementBatch::Callbacks callbacks;
+        callbacks.started = [report](int total) {
+            report([total](StatementBatchJob *j) { j->reportStarted(total); });
+        };
+        callbacks.written = [report](int done, const StatementRecord &record, const QString &path) {
+            report([done, record, path](StatementBatchJob *j) {
+                j->reportWritten(done, record, path);
+            });
+        };
+        callbacks.cancelled = [cancel] { return cancel->load(); };
+        const StatementBatchOutcome outcome = StatementBatch::run(c, request, callbacks);
+        finish(outcome);
+        return outcome.written.size();
+    });
+    // A worker that is gone (or a job that failed outside run()) finishes the job too.
+    whenReady(future, job, [job](const Result<qsizetype> &result) {
+        if (!result && !job->isFinished()) {
+            StatementBatchOutcome outcome;
+            outcome.error = result.error().message;
+            job->reportFinished(outcome);
+        }
+    });
+    return job;
 }
 
 } // namespace ledger

@@ -14,6 +14,7 @@
 namespace ledger {
 
 class DbWorker;
+class StatementBatchJob;
 
 // Statements in the console (Step 8): issuing one as a file (PDF, CSV, camt.053), finding
 // the issue record of a file, and the statements late entries have restated. The
@@ -47,6 +48,16 @@ public:
 
     // Issued statements whose period has changed since (late entries).
     QFuture<Result<QList<Restatement>>> restated();
+
+    // A page of issued statements, newest first, each with its restatement as of now (the
+    // Statements tab). Audited (statement.listed).
+    QFuture<Result<QList<IssuedStatement>>> issuedStatements(const IssuedStatementQuery &query);
+
+    // Starts a batch export (StatementBatch) on the long-jobs worker and returns its job,
+    // owned by `parent` (GUI thread). An input error (format, period, zone, folder) or a
+    // worker that is gone finishes the job at once with outcome.error; its signals are
+    // queued, so connecting right after this call misses none.
+    StatementBatchJob *startBatch(const StatementBatchRequest &request, QObject *parent);
 
 Q_SIGNALS:
     // A statement was issued (GUI thread).

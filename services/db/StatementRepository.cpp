@@ -264,4 +264,60 @@ int recordRestatements(Connection &connection)
     });
 }
 
+QList<IssuedStatement> issued(Connection &connection, const IssuedStatementQuery &query)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(connection)); // the listing is audited
+        const auto rows = tx.exec_params(
+            "SELECT statement_id, record::text, exponent, copies, opening_difference, "
+            "closing_difference, array_to_string(late_entries, ','), " +
+                utcColumn("restatement_recorded_at") +
+                " FROM ledger.issued_statements($1, $2, $3, $4)",
+            query.accountCode.isEmpty() ? std::nullopt : std::optional(toStd(query.accountCode)),
+            query.restatedOnly, query.beforeId > 0 ? std::optional(query.beforeId) : std::nullopt,
+            query.limit);
+        tx.commit();
+        QList<IssuedStatement> out;
+        out.reserve(int(rows.size()));
+        for (const auto &row : rows) {
+            IssuedStatement s;
+            s.id = row[0].as<qint64>();
+            s.record = recordFrom(
+                QJsonDocument::fromJson(QByteArray(row[1].c_str(), int(row[1].size()))).object());
+            s.record.exponent = row[2].as<int>();
+            s.copies = row[3].as<qint64>();
+            s.restated = !row[4].is_null();
+            if (s.restated) {
+                s.openingDifference = row[4].as<qint64>();
+                s.closingDifference = row[5].as<qint64>();
+                for (const QString &id :
+                     toQString(row[6]).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                    s.lateEntries.append(id.toLongLong());
+            }
+            if (!row[7].is_null())
+                s.restatementRecordedAt = parseUtc(row[7]);
+            out.append(s);
+        }
+        return out;
+    });
+}
+
+BatchSelection batchAccounts(Connection &connection, const QString &kind, const QString &currency)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const auto rows =
+            tx.exec_params("SELECT code FROM ledger.statement_batch_accounts($1, $2) AS code",
+                           kind.isEmpty() ? std::nullopt : std::optional(toStd(kind)),
+                           currency.isEmpty() ? std::nullopt : std::optional(toStd(currency)));
+        BatchSelection out;
+        out.accounts.reserve(int(rows.size()));
+        for (const auto &row : rows)
+            out.accounts.append(toQString(row[0]));
+        out.serverNow = parseUtc(
+            tx.exec("SELECT " + utcColumn("date_trunc('milliseconds', clock_timestamp())"))[0][0]);
+        return out;
+    });
+}
+
 } // namespace ledger::StatementRepository

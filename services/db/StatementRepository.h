@@ -7,6 +7,7 @@
 #include <QDateTime>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <functional>
 #include <optional>
@@ -65,6 +66,21 @@ std::optional<StatementRecord> findByReference(Connection &connection, const QSt
 QList<Restatement> restated(Connection &connection, const std::optional<QDateTime> &since = {});
 // Records each newly restated statement once, with a statement.restated audit event.
 int recordRestatements(Connection &connection);
+
+// A page of issued statements, newest first, each with its restatement as of now. Audited
+// (statement.listed). Input error for a limit outside 1..1000 or an unknown account.
+QList<IssuedStatement> issued(Connection &connection, const IssuedStatementQuery &query);
+
+// The accounts a batch export covers (a kind and/or a currency; empty: any), in code order,
+// and the server's clock when they were read (a batch without a known-at time uses it for
+// every statement, so the batch is one picture of the ledger). Input error for an unknown
+// kind or currency (LG064).
+struct BatchSelection
+{
+    QStringList accounts;
+    QDateTime serverNow; // UTC, to the millisecond
+};
+BatchSelection batchAccounts(Connection &connection, const QString &kind, const QString &currency);
 
 } // namespace StatementRepository
 
