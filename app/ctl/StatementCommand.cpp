@@ -4,13 +4,21 @@
 #include "db/DbException.h"
 #include "db/StatementRepository.h"
 #include "domain/Money.h"
+#include "statement/StatementBatch.h"
 #include "statement/StatementDigest.h"
 #include "statement/StatementExport.h"
 
 #include <QCryptographicHash>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QTimeZone>
+
+#include <algorithm>
+#include <atomic>
+#include <optional>
+
+#include <csignal>
 
 namespace ledger::cli {
 
@@ -60,54 +68,108 @@ QJsonObject recordJson(const StatementRecord &r, int exponent)
     return o;
 }
 
+// What `statement export` and `statement batch` share: the period in a zone, the known-at
+// time and the format. A usage error is reported through `inv` (returns nullopt, *exitCode).
+struct Common
+{
+    QString zoneName;
+    QDateTime from, to, knownAt;
+    QString format, camtVersion, pageSize;
+};
+
+std::optional<Common> parseCommon(const Invocation &inv, int *exitCode)
+{
+    const QCommandLineParser &p = *inv.parser;
+    const auto usage = [&](const QString &message) -> std::optional<Common> {
+        *exitCode = inv.usage(message);
+        return std::nullopt;
+    };
+    Common c;
+    c.format = p.value(QStringLiteral("format")).toLower();
+    if (c.format != QLatin1String("pdf") && c.format != QLatin1String("csv") &&
+        c.format != QLatin1String("camt053"))
+        return usage(QStringLiteral("--format must be pdf, csv or camt053."));
+    c.zoneName = p.value(QStringLiteral("time-zone"));
+    const QTimeZone zone =
+        c.zoneName == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(c.zoneName.toUtf8());
+    if (!zone.isValid())
+        return usage(QStringLiteral("--time-zone '%1' is not a zone this machine knows (use UTC "
+                                    "or an IANA name such as Europe/Berlin).")
+                         .arg(c.zoneName));
+    const auto from =
+        periodBound(p.value(QStringLiteral("from")), zone, false, QStringLiteral("from"));
+    const auto to = periodBound(p.value(QStringLiteral("to")), zone, true, QStringLiteral("to"));
+    if (!from)
+        return usage(from.error().message);
+    if (!to)
+        return usage(to.error().message);
+    c.from = from.value();
+    c.to = to.value();
+    if (p.isSet(QStringLiteral("known-at"))) {
+        const auto k = parseTime(p.value(QStringLiteral("known-at")), QStringLiteral("known-at"));
+        if (!k)
+            return usage(k.error().message);
+        c.knownAt = k.value();
+    }
+    c.camtVersion = p.value(QStringLiteral("camt-version"));
+    c.pageSize = p.value(QStringLiteral("page-size")).toLower();
+    if (c.format == QLatin1String("camt053") && c.camtVersion != QLatin1String("02") &&
+        c.camtVersion != QLatin1String("04") && c.camtVersion != QLatin1String("08"))
+        return usage(QStringLiteral("--camt-version must be 02, 04 or 08."));
+    if (c.pageSize != QLatin1String("a4") && c.pageSize != QLatin1String("letter"))
+        return usage(QStringLiteral("--page-size must be a4 or letter."));
+    if (const Status valid = StatementExport::check(c.format, c.camtVersion, c.pageSize); !valid)
+        return usage(valid.error().message);
+    return c;
+}
+
+// The options of the period, the known-at time and the format (export and batch).
+void addCommonOptions(QCommandLineParser &p)
+{
+    p.addOption({QStringLiteral("from"), QStringLiteral("First day (or time) of the period."),
+                 QStringLiteral("D")});
+    p.addOption({QStringLiteral("to"), QStringLiteral("Last day of the period (or end time)."),
+                 QStringLiteral("D")});
+    p.addOption({QStringLiteral("known-at"),
+                 QStringLiteral("As the ledger knew it at this time (default now)."),
+                 QStringLiteral("T")});
+    p.addOption({QStringLiteral("time-zone"),
+                 QStringLiteral("Zone of the dates and of the times shown (default UTC)."),
+                 QStringLiteral("Z"), QStringLiteral("UTC")});
+    p.addOption(
+        {QStringLiteral("format"), QStringLiteral("pdf, csv or camt053."), QStringLiteral("F")});
+    p.addOption({QStringLiteral("camt-version"),
+                 QStringLiteral("camt.053 version: 02, 04 or 08 (default 08)."),
+                 QStringLiteral("V"), QStringLiteral("08")});
+    p.addOption({QStringLiteral("page-size"), QStringLiteral("PDF: a4 or letter (default a4)."),
+                 QStringLiteral("S"), QStringLiteral("a4")});
+    p.addOption({QStringLiteral("institution"),
+                 QStringLiteral("Institution named in the PDF's header."), QStringLiteral("TEXT"),
+                 QStringLiteral("Ledger Console")});
+}
+
 int runExport(const Invocation &inv)
 {
     const QCommandLineParser &p = *inv.parser;
     const QString account = p.value(QStringLiteral("account"));
-    const QString format = p.value(QStringLiteral("format")).toLower();
     const QString out = p.value(QStringLiteral("out"));
     if (account.isEmpty())
         return inv.usage(QStringLiteral("--account is required."));
     if (out.isEmpty())
         return inv.usage(QStringLiteral("--out is required: the file to write."));
-    if (format != QLatin1String("pdf") && format != QLatin1String("csv") &&
-        format != QLatin1String("camt053"))
-        return inv.usage(QStringLiteral("--format must be pdf, csv or camt053."));
-    const QString zoneName = p.value(QStringLiteral("time-zone"));
-    const QTimeZone zone =
-        zoneName == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(zoneName.toUtf8());
-    if (!zone.isValid())
-        return inv.usage(
-            QStringLiteral("--time-zone '%1' is not a zone this machine knows (use UTC or an "
-                           "IANA name such as Europe/Berlin).")
-                .arg(zoneName));
+    int exitCode = Ok;
+    const auto common = parseCommon(inv, &exitCode);
+    if (!common)
+        return exitCode;
+    const QString &format = common->format;
+    const QString &camtVersion = common->camtVersion;
+    const QString &pageSize = common->pageSize;
     StatementRepository::Request request;
     request.accountCode = account;
-    request.timeZone = zoneName;
-    const auto from =
-        periodBound(p.value(QStringLiteral("from")), zone, false, QStringLiteral("from"));
-    const auto to = periodBound(p.value(QStringLiteral("to")), zone, true, QStringLiteral("to"));
-    if (!from)
-        return inv.usage(from.error().message);
-    if (!to)
-        return inv.usage(to.error().message);
-    request.from = from.value();
-    request.to = to.value();
-    if (p.isSet(QStringLiteral("known-at"))) {
-        const auto k = parseTime(p.value(QStringLiteral("known-at")), QStringLiteral("known-at"));
-        if (!k)
-            return inv.usage(k.error().message);
-        request.knownAt = k.value();
-    }
-    const QString camtVersion = p.value(QStringLiteral("camt-version"));
-    const QString pageSize = p.value(QStringLiteral("page-size")).toLower();
-    if (format == QLatin1String("camt053") && camtVersion != QLatin1String("02") &&
-        camtVersion != QLatin1String("04") && camtVersion != QLatin1String("08"))
-        return inv.usage(QStringLiteral("--camt-version must be 02, 04 or 08."));
-    if (pageSize != QLatin1String("a4") && pageSize != QLatin1String("letter"))
-        return inv.usage(QStringLiteral("--page-size must be a4 or letter."));
-    if (const Status valid = StatementExport::check(format, camtVersion, pageSize); !valid)
-        return inv.usage(valid.error().message);
+    request.timeZone = common->zoneName;
+    request.from = common->from;
+    request.to = common->to;
+    request.knownAt = common->knownAt;
 
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
     const StatementRecord record = StatementRepository::issue(
@@ -286,6 +348,99 @@ int runRestated(const Invocation &inv)
     return Ok;
 }
 
+// Set by SIGINT/SIGTERM while a batch runs: it stops before its next statement.
+std::atomic<bool> batchInterrupted{false};
+extern "C" void interruptBatch(int)
+{
+    batchInterrupted.store(true);
+}
+
+int runBatch(const Invocation &inv)
+{
+    const QCommandLineParser &p = *inv.parser;
+    const QString folder = p.value(QStringLiteral("out-dir"));
+    if (folder.isEmpty())
+        return inv.usage(QStringLiteral("--out-dir is required: the folder to write into."));
+    int exitCode = Ok;
+    const auto common = parseCommon(inv, &exitCode);
+    if (!common)
+        return exitCode;
+    StatementBatchRequest request;
+    request.kind = p.value(QStringLiteral("kind")).toLower();
+    request.currency = p.value(QStringLiteral("currency")).toUpper();
+    request.from = common->from;
+    request.to = common->to;
+    request.knownAt = common->knownAt;
+    request.timeZone = common->zoneName;
+    request.format = common->format;
+    request.camtVersion = common->camtVersion;
+    request.pageSize = common->pageSize;
+    request.institution = p.value(QStringLiteral("institution"));
+    request.folder = folder;
+    if (const Status valid = StatementBatch::check(request); !valid)
+        return inv.usage(valid.error().message);
+
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    batchInterrupted.store(false);
+    struct sigaction action = {};
+    action.sa_handler = interruptBatch;
+    struct sigaction oldInt = {}, oldTerm = {};
+    sigaction(SIGINT, &action, &oldInt);
+    sigaction(SIGTERM, &action, &oldTerm);
+    QElapsedTimer clock;
+    clock.start();
+    StatementBatch::Callbacks callbacks;
+    int total = 0;
+    callbacks.started = [&](int n) {
+        total = n;
+        inv.progress(QStringLiteral("%1 statements to write into %2").arg(n).arg(folder));
+    };
+    callbacks.written = [&](int done, const StatementRecord &record, const QString &path) {
+        if (!inv.json)
+            inv.printRow({record.reference, record.accountCode,
+                          QString::number(record.sequenceNumber), path, record.fileSha256});
+        if (done % 100 == 0 || done == total)
+            inv.progress(QStringLiteral("%1 of %2 written (%3 per second)")
+                             .arg(done)
+                             .arg(total)
+                             .arg(done * 1000.0 / std::max<qint64>(1, clock.elapsed()), 0, 'f', 1));
+    };
+    callbacks.cancelled = [] { return batchInterrupted.load(); };
+    const StatementBatchOutcome outcome = StatementBatch::run(connection, request, callbacks);
+    sigaction(SIGINT, &oldInt, nullptr);
+    sigaction(SIGTERM, &oldTerm, nullptr);
+
+    if (inv.json) {
+        QJsonArray written;
+        for (int i = 0; i < outcome.written.size(); ++i) {
+            QJsonObject o = recordJson(outcome.written.at(i), outcome.written.at(i).exponent);
+            o.insert(QStringLiteral("file"), outcome.files.at(i));
+            written.append(o);
+        }
+        QJsonObject o{{QStringLiteral("ok"), outcome.error.isEmpty() && !outcome.cancelled},
+                      {QStringLiteral("total"), outcome.total},
+                      {QStringLiteral("cancelled"), outcome.cancelled},
+                      {QStringLiteral("written"), written}};
+        if (!outcome.error.isEmpty()) {
+            o.insert(QStringLiteral("error"), outcome.error);
+            o.insert(QStringLiteral("failed_account"), outcome.failedAccount);
+        }
+        inv.printJson(o);
+    }
+    if (!outcome.error.isEmpty())
+        return inv.fail(outcome.error);
+    if (outcome.cancelled)
+        return inv.fail(QStringLiteral("Interrupted: %1 of %2 statements were written and issued; "
+                                       "no other file was left.")
+                            .arg(outcome.written.size())
+                            .arg(outcome.total));
+    if (!inv.json)
+        inv.progress(QStringLiteral("%1 statements written and issued in %2 s")
+                         .arg(outcome.written.size())
+                         .arg(clock.elapsed() / 1000.0, 0, 'f', 1));
+    return Ok;
+}
+
 } // namespace
 
 QList<Command> statementCommands()
@@ -303,26 +458,7 @@ QList<Command> statementCommands()
     exportCommand.addOptions = [](QCommandLineParser &p) {
         p.addOption(
             {QStringLiteral("account"), QStringLiteral("Account code."), QStringLiteral("C")});
-        p.addOption({QStringLiteral("from"), QStringLiteral("First day (or time) of the period."),
-                     QStringLiteral("D")});
-        p.addOption({QStringLiteral("to"), QStringLiteral("Last day of the period (or end time)."),
-                     QStringLiteral("D")});
-        p.addOption({QStringLiteral("known-at"),
-                     QStringLiteral("As the ledger knew it at this time (default now)."),
-                     QStringLiteral("T")});
-        p.addOption({QStringLiteral("time-zone"),
-                     QStringLiteral("Zone of the dates and of the times shown (default UTC)."),
-                     QStringLiteral("Z"), QStringLiteral("UTC")});
-        p.addOption({QStringLiteral("format"), QStringLiteral("pdf, csv or camt053."),
-                     QStringLiteral("F")});
-        p.addOption({QStringLiteral("camt-version"),
-                     QStringLiteral("camt.053 version: 02, 04 or 08 (default 08)."),
-                     QStringLiteral("V"), QStringLiteral("08")});
-        p.addOption({QStringLiteral("page-size"), QStringLiteral("PDF: a4 or letter (default a4)."),
-                     QStringLiteral("S"), QStringLiteral("a4")});
-        p.addOption({QStringLiteral("institution"),
-                     QStringLiteral("Institution named in the PDF's header."),
-                     QStringLiteral("TEXT"), QStringLiteral("Ledger Console")});
+        addCommonOptions(p);
         p.addOption(
             {QStringLiteral("out"), QStringLiteral("The file to write."), QStringLiteral("FILE")});
     };
@@ -359,7 +495,30 @@ QList<Command> statementCommands()
                      QStringLiteral("Record newly restated statements (audited).")});
     };
     restated.run = runRestated;
-    return {exportCommand, verify, restated};
+    Command batchCommand;
+    batchCommand.name = QStringLiteral("statement batch");
+    batchCommand.summary = QStringLiteral("issue the statements of many accounts into a folder");
+    batchCommand.description = QStringLiteral(
+        "Issues one statement per account of a kind and/or currency (default: every account) "
+        "for a period, each as its own file \"<code>_<from>_<to>.<ext>\" in --out-dir and its "
+        "own audit event, all as the ledger knew it at one time (--known-at, default the "
+        "start). A file already in the folder under one of these names stops the batch before "
+        "it writes anything. Ctrl+C stops it after the statement being written: every file "
+        "left is complete and issued. Prints one line per statement (reference, account, "
+        "number, file, SHA-256). Compliance staff and auditors.");
+    batchCommand.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("kind"),
+                     QStringLiteral("Only accounts of this kind (asset, liability, equity, "
+                                    "income, expense)."),
+                     QStringLiteral("K")});
+        p.addOption({QStringLiteral("currency"), QStringLiteral("Only accounts in this currency."),
+                     QStringLiteral("CCY")});
+        addCommonOptions(p);
+        p.addOption({QStringLiteral("out-dir"), QStringLiteral("The folder to write into."),
+                     QStringLiteral("DIR")});
+    };
+    batchCommand.run = runBatch;
+    return {exportCommand, batchCommand, verify, restated};
 }
 
 } // namespace ledger::cli

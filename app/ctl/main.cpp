@@ -10,11 +10,12 @@
 
 namespace {
 
-// Only `statement export` draws (the PDF writer needs QtGui's fonts); every other command
-// keeps a plain QCoreApplication.
+// Only `statement export` and `statement batch` draw (the PDF writer needs QtGui's fonts); every
+// other command keeps a plain QCoreApplication.
 bool needsGui(int argc, char *argv[])
 {
-    return argc >= 3 && qstrcmp(argv[1], "statement") == 0 && qstrcmp(argv[2], "export") == 0;
+    return argc >= 3 && qstrcmp(argv[1], "statement") == 0 &&
+           (qstrcmp(argv[2], "export") == 0 || qstrcmp(argv[2], "batch") == 0);
 }
 
 // The offscreen platform's one remark on a machine without a session: not the user's

@@ -10,6 +10,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QProcess>
@@ -289,6 +290,84 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(file));
         QVERIFY(!QFile::exists(file + QStringLiteral(".part")));
         QCOMPARE(auditCount(QStringLiteral("statement.issued")), issuedBefore);
+    }
+
+    // `statement batch`: one file and issue per account; Ctrl+C (here SIGTERM, handled the
+    // same) stops it after the statement being written, and every file left is complete,
+    // issued and printed; the same folder again is refused before anything is written.
+    void batchWritesEveryAccountAndStopsWhenInterrupted()
+    {
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account(format('EXP-%s', lpad(g::text, 3, '0')), "
+                        "'Expense ' || g, 'EUR', 'expense') FROM generate_series(1, 300) g"))
+                    .ok);
+        const QString folder = m_dir.filePath(QStringLiteral("batch-camt"));
+        QVERIFY(QDir().mkpath(folder));
+        const QStringList camtArgs{
+            QStringLiteral("statement"), QStringLiteral("batch"),      QStringLiteral("--kind"),
+            QStringLiteral("liability"), QStringLiteral("--from"),     QStringLiteral("2026-10-01"),
+            QStringLiteral("--to"),      QStringLiteral("2026-10-31"), QStringLiteral("--format"),
+            QStringLiteral("camt053"),   QStringLiteral("--out-dir"),  folder,
+            QStringLiteral("--json")};
+        Run r = ledgerctl(camtArgs, m_compliance);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QJsonArray written = r.json().value(QStringLiteral("written")).toArray();
+        QCOMPARE(written.size(), 1);
+        const QJsonObject cust = written.at(0).toObject();
+        QCOMPARE(cust.value(QStringLiteral("account")).toString(), QStringLiteral("CUST"));
+        // The closing balance is the ledger's at the period's end (earlier tests posted more).
+        QCOMPARE(cust.value(QStringLiteral("closing")).toString(),
+                 m_admin->scalar(QStringLiteral("SELECT amount FROM ledger.balance('CUST', "
+                                                "'2026-11-01T00:00:00Z'::timestamptz - interval "
+                                                "'1 microsecond', $1::timestamptz)"),
+                                 {cust.value(QStringLiteral("known_at")).toString()}));
+        QCOMPARE(QFileInfo(cust.value(QStringLiteral("file")).toString()).fileName(),
+                 QStringLiteral("CUST_2026-10-01_2026-10-31.xml"));
+        r = ledgerctl(camtArgs, m_compliance); // the same folder again
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("already holds")), qPrintable(r.err));
+
+        // 300 expense accounts, interrupted once the first statement is printed.
+        const QString many = m_dir.filePath(QStringLiteral("batch-many"));
+        QVERIFY(QDir().mkpath(many));
+        const QString issuedBefore = auditCount(QStringLiteral("statement.issued"));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LEDGER_DSN"), m_compliance);
+        p.setProcessEnvironment(env);
+        p.start(qEnvironmentVariable("LEDGERCTL", QStringLiteral(LEDGERCTL_PATH)),
+                {QStringLiteral("statement"), QStringLiteral("batch"), QStringLiteral("--kind"),
+                 QStringLiteral("expense"), QStringLiteral("--currency"), QStringLiteral("EUR"),
+                 QStringLiteral("--from"), QStringLiteral("2026-10-01"), QStringLiteral("--to"),
+                 QStringLiteral("2026-10-31"), QStringLiteral("--format"), QStringLiteral("csv"),
+                 QStringLiteral("--out-dir"), many});
+        QVERIFY(p.waitForStarted());
+        QVERIFY(p.waitForReadyRead(60000));
+        p.terminate();
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains(QLatin1String("Interrupted")), qPrintable(err));
+        const QStringList rows = QString::fromUtf8(p.readAllStandardOutput())
+                                     .split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QVERIFY(!rows.isEmpty());
+        QVERIFY2(rows.size() < 300, "the batch ended before it was interrupted");
+        QStringList printed;
+        for (const QString &row : rows) {
+            const QStringList fields = row.split(QLatin1Char('\t'));
+            QCOMPARE(fields.size(), 5);
+            printed << QFileInfo(fields.at(3)).fileName();
+            bool ok = false;
+            const QString sha = tool(QStringLiteral("sha256sum"), {fields.at(3)}, &ok).left(64);
+            QVERIFY(ok);
+            QCOMPARE(sha, fields.at(4));
+        }
+        printed.sort();
+        QCOMPARE(QDir(many).entryList(QDir::Files, QDir::Name), printed); // no *.part, no other
+        QCOMPARE(auditCount(QStringLiteral("statement.issued")).toInt(),
+                 issuedBefore.toInt() + rows.size());
     }
 };
 
