@@ -348,6 +348,65 @@ int runRestated(const Invocation &inv)
     return Ok;
 }
 
+int runList(const Invocation &inv)
+{
+    IssuedStatementQuery query;
+    query.accountCode = inv.parser->value(QStringLiteral("account"));
+    query.restatedOnly = inv.parser->isSet(QStringLiteral("restated-only"));
+    int exitCode = Ok;
+    if (!intOption(inv, QStringLiteral("limit"), 1, 1000, &query.limit, &exitCode))
+        return exitCode;
+    if (inv.parser->isSet(QStringLiteral("before"))) {
+        bool ok = false;
+        query.beforeId = inv.parser->value(QStringLiteral("before")).toLongLong(&ok);
+        if (!ok || query.beforeId < 1)
+            return inv.usage(QStringLiteral("--before takes the id of a listed statement."));
+    }
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const QList<IssuedStatement> list = StatementRepository::issued(connection, query);
+    if (inv.json) {
+        QJsonArray rows;
+        for (const IssuedStatement &s : list) {
+            QJsonObject o = recordJson(s.record, s.record.exponent);
+            o.insert(QStringLiteral("id"), s.id);
+            o.insert(QStringLiteral("copies"), s.copies);
+            o.insert(QStringLiteral("restated"), s.restated);
+            if (s.restated) {
+                QJsonArray late;
+                for (const qint64 id : s.lateEntries)
+                    late.append(id);
+                o.insert(QStringLiteral("opening_difference"),
+                         amount(s.openingDifference, s.record.exponent));
+                o.insert(QStringLiteral("closing_difference"),
+                         amount(s.closingDifference, s.record.exponent));
+                o.insert(QStringLiteral("late_entries"), late);
+                o.insert(QStringLiteral("restatement_recorded_at"),
+                         s.restatementRecordedAt.toString(Qt::ISODateWithMs));
+            }
+            rows.append(o);
+        }
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("statements"), rows}});
+        return Ok;
+    }
+    for (const IssuedStatement &s : list) {
+        const StatementRecord &r = s.record;
+        inv.printRow(
+            {QString::number(s.id), r.reference, r.accountCode,
+             QStringLiteral("no. %1").arg(r.sequenceNumber), r.from.toString(Qt::ISODate),
+             r.to.toString(Qt::ISODate), r.format, r.issuedBy, r.issuedAt.toString(Qt::ISODate),
+             s.restated ? QStringLiteral("RESTATED opening %1 closing %2 (%3 late entries)")
+                              .arg(amount(s.openingDifference, r.exponent),
+                                   amount(s.closingDifference, r.exponent))
+                              .arg(s.lateEntries.size())
+                        : QStringLiteral("as issued")});
+    }
+    if (list.isEmpty())
+        inv.progress(QStringLiteral("No issued statement matches."));
+    else if (list.size() == query.limit)
+        inv.progress(QStringLiteral("More may follow: --before %1").arg(list.last().id));
+    return Ok;
+}
+
 // Set by SIGINT/SIGTERM while a batch runs: it stops before its next statement.
 std::atomic<bool> batchInterrupted{false};
 extern "C" void interruptBatch(int)
@@ -518,7 +577,28 @@ QList<Command> statementCommands()
                      QStringLiteral("DIR")});
     };
     batchCommand.run = runBatch;
-    return {exportCommand, batchCommand, verify, restated};
+    Command list;
+    list.name = QStringLiteral("statement list");
+    list.summary = QStringLiteral("list issued statements, newest first, with restatements");
+    list.description = QStringLiteral(
+        "Lists issued statements, newest first: id, reference, account, number, period, "
+        "format, who issued it and when, and whether late entries have restated it since (the "
+        "differences in opening and closing balance and how many late entries). Pages of "
+        "--limit rows; --before ID continues after the last one shown. Every page asked for "
+        "is an audit event (statement.listed). Compliance staff and auditors.");
+    list.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("account"), QStringLiteral("Only this account's statements."),
+                     QStringLiteral("C")});
+        p.addOption({QStringLiteral("restated-only"),
+                     QStringLiteral("Only statements late entries have restated.")});
+        p.addOption({QStringLiteral("limit"), QStringLiteral("Rows per page, 1-1000 (default 50)."),
+                     QStringLiteral("N"), QStringLiteral("50")});
+        p.addOption({QStringLiteral("before"),
+                     QStringLiteral("Statements issued before the one with this id."),
+                     QStringLiteral("ID")});
+    };
+    list.run = runList;
+    return {exportCommand, batchCommand, list, verify, restated};
 }
 
 } // namespace ledger::cli

@@ -369,6 +369,53 @@ private Q_SLOTS:
         QCOMPARE(auditCount(QStringLiteral("statement.issued")).toInt(),
                  issuedBefore.toInt() + rows.size());
     }
+
+    // `statement list`: newest first, paged with --before, restated statements flagged with
+    // their differences; each page an audit event; operators refused.
+    void listShowsIssuedStatementsAndRestatements()
+    {
+        const QString listedBefore = auditCount(QStringLiteral("statement.listed"));
+        Run r = ledgerctl({QStringLiteral("statement"), QStringLiteral("list"),
+                           QStringLiteral("--account"), QStringLiteral("CUST"),
+                           QStringLiteral("--json")},
+                          m_compliance);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QJsonArray all = r.json().value(QStringLiteral("statements")).toArray();
+        QVERIFY(all.size() >= 3);
+        for (int i = 1; i < all.size(); ++i)
+            QVERIFY(all.at(i - 1).toObject().value(QStringLiteral("id")).toInteger() >
+                    all.at(i).toObject().value(QStringLiteral("id")).toInteger());
+        // The ledger's own list of restated statements of CUST is what --restated-only shows.
+        const QString expected = m_admin->scalar(
+            QStringLiteral("SELECT string_agg(reference, ',' ORDER BY statement_id DESC) FROM "
+                           "ledger.restatements_unchecked(NULL) WHERE account = 'CUST'"));
+        QVERIFY(!expected.isEmpty()); // verifyByFileAndByReference restated one
+        r = ledgerctl({QStringLiteral("statement"), QStringLiteral("list"),
+                       QStringLiteral("--account"), QStringLiteral("CUST"),
+                       QStringLiteral("--restated-only"), QStringLiteral("--json")},
+                      m_compliance);
+        QStringList restated;
+        for (const auto &v : r.json().value(QStringLiteral("statements")).toArray()) {
+            const QJsonObject o = v.toObject();
+            QVERIFY(o.value(QStringLiteral("restated")).toBool());
+            QVERIFY(!o.value(QStringLiteral("late_entries")).toArray().isEmpty());
+            restated << o.value(QStringLiteral("reference")).toString();
+        }
+        QCOMPARE(restated.join(QLatin1Char(',')), expected);
+        // Paged: one row, then the rows before it.
+        r = ledgerctl({QStringLiteral("statement"), QStringLiteral("list"),
+                       QStringLiteral("--account"), QStringLiteral("CUST"),
+                       QStringLiteral("--limit"), QStringLiteral("1")},
+                      m_compliance);
+        QCOMPARE(r.outLines().size(), 1);
+        QVERIFY2(
+            r.err.contains(QStringLiteral("--before %1")
+                               .arg(all.at(0).toObject().value(QStringLiteral("id")).toInteger())),
+            qPrintable(r.err));
+        QCOMPARE(auditCount(QStringLiteral("statement.listed")).toInt(), listedBefore.toInt() + 3);
+        r = ledgerctl({QStringLiteral("statement"), QStringLiteral("list")}, m_operator);
+        QCOMPARE(r.exitCode, 1);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestStatementCli)
