@@ -1,0 +1,895 @@
+-- Step 9, reconciliation: what banks and processors report, matched against the ledger.
+--
+-- * recon.bank_accounts: a bank account (IBAN or other identifier, and a currency) mapped to
+--   the ledger account that mirrors it, with its matching rules (amount tolerance absolute
+--   and in basis points, value-date window, group size of one-to-many matches, the score
+--   from which a match is confirmed without an operator, the days after which an unmatched
+--   ledger entry is "missing in statement").
+-- * recon.csv_profiles: named CSV column layouts (services/recon/BankFileParser.h CsvProfile
+--   as JSON), versioned: editing a profile appends a version.
+-- * recon.files / recon.statements / recon.lines: imported files (by SHA-256), their
+--   statements (account + statement id + sequence) and lines, append-only. Importing is
+--   idempotent: the same file or the same statement again imports nothing; a line re-sent
+--   under a bank reference already imported with the same amount and value date is skipped.
+--   One database transaction per file (recon.import_*): a malformed file imports nothing.
+-- * Matching (recon.match) in passes, each set-based: (1) exact bank reference or end-to-end
+--   id and amount, value date within the window; (2) amount within tolerance and date within
+--   the window, mutual best candidates only; (3) one-to-many and many-to-one: a line equal to
+--   a run of consecutive unmatched entries (or the reverse) within the window, at most
+--   max_group_size. Every group carries its rule and a 0-100 score (amount 40, date 30,
+--   reference 20, counterparty 10); at or above the account's auto_confirm_score it is
+--   confirmed by the run, below it waits for an operator. Groups are immutable; decisions
+--   (confirmed, rejected, revoked) are appended. recon.active_lines/active_entries index the
+--   groups that stand (proposed or confirmed): a line or entry is in at most one.
+-- * Exceptions (missing in ledger, missing in statement, amount mismatch, date out of
+--   tolerance, duplicate line, statement does not balance) are raised once per object and
+--   worked by appending events (assigned, resolved, accepted, reopened); their current state
+--   is kept in recon.exception_state for the queue. Due dates by amount tiers.
+-- Every import, run, mapping and decision is an audit event.
+SET LOCAL ROLE ledger_owner;
+
+CREATE FUNCTION recon.normalize_identifier(p text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$ SELECT upper(regexp_replace(coalesce(p, ''), '[\s]', '', 'g')) $$;
+
+CREATE TABLE recon.bank_accounts (
+    id                        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    identifier                text        NOT NULL CHECK (identifier ~ '^[A-Z0-9/.:-]{1,40}$'),
+    currency                  char(3)     NOT NULL REFERENCES ledger.currencies (code),
+    account_id                bigint      NOT NULL REFERENCES ledger.accounts (id),
+    amount_tolerance_minor    bigint      NOT NULL DEFAULT 0 CHECK (amount_tolerance_minor BETWEEN 0 AND 100000000),
+    amount_tolerance_bp       integer     NOT NULL DEFAULT 0 CHECK (amount_tolerance_bp BETWEEN 0 AND 1000),
+    date_window_days          integer     NOT NULL DEFAULT 3 CHECK (date_window_days BETWEEN 0 AND 31),
+    max_group_size            integer     NOT NULL DEFAULT 5 CHECK (max_group_size BETWEEN 2 AND 20),
+    auto_confirm_score        integer     NOT NULL DEFAULT 80 CHECK (auto_confirm_score BETWEEN 0 AND 101),
+    missing_after_days        integer     NOT NULL DEFAULT 5 CHECK (missing_after_days BETWEEN 0 AND 365),
+    mapped_by                 text        NOT NULL,
+    mapped_at                 timestamptz NOT NULL DEFAULT clock_timestamp(),
+    UNIQUE (identifier, currency)
+);
+
+CREATE TABLE recon.csv_profiles (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        text        NOT NULL CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$'),
+    version     integer     NOT NULL CHECK (version >= 1),
+    definition  jsonb       NOT NULL CHECK (jsonb_typeof(definition) = 'object' AND length(definition::text) <= 8192),
+    created_by  text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    UNIQUE (name, version)
+);
+
+CREATE TABLE recon.files (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sha256       text        NOT NULL UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    format       text        NOT NULL CHECK (format IN ('camt.053', 'camt.052', 'mt940', 'mt942', 'csv')),
+    file_name    text        NOT NULL CHECK (length(file_name) <= 255),
+    bytes        bigint      NOT NULL CHECK (bytes >= 0),
+    imported_by  text        NOT NULL,
+    imported_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE recon.statements (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    file_id          bigint      NOT NULL REFERENCES recon.files (id),
+    bank_account_id  bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    statement_id     text        NOT NULL CHECK (length(statement_id) BETWEEN 1 AND 140),
+    sequence_number  bigint      NOT NULL DEFAULT 0,
+    message_id       text        CHECK (length(message_id) <= 140),
+    created_at       timestamptz,
+    period_from      timestamptz,
+    period_to        timestamptz,
+    opening_code     text        CHECK (length(opening_code) <= 8),
+    opening_minor    bigint,
+    opening_date     date,
+    closing_code     text        CHECK (length(closing_code) <= 8),
+    closing_minor    bigint,
+    closing_date     date,
+    source_location  text        CHECK (length(source_location) <= 200),
+    UNIQUE (bank_account_id, statement_id, sequence_number)
+);
+
+CREATE TABLE recon.lines (
+    id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    statement_id            bigint      NOT NULL REFERENCES recon.statements (id),
+    bank_account_id         bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    line_no                 integer     NOT NULL CHECK (line_no >= 1),
+    amount_minor            bigint      NOT NULL, -- signed: money in (credit) positive
+    booking_date            date,
+    value_date              date        NOT NULL,
+    reversal                boolean     NOT NULL DEFAULT false,
+    status                  text        NOT NULL DEFAULT 'BOOK' CHECK (status IN ('BOOK', 'PDNG', 'INFO')),
+    bank_reference          text        NOT NULL DEFAULT '' CHECK (length(bank_reference) <= 140),
+    end_to_end_id           text        NOT NULL DEFAULT '' CHECK (length(end_to_end_id) <= 140),
+    owner_reference         text        NOT NULL DEFAULT '' CHECK (length(owner_reference) <= 140),
+    counterparty_name       text        NOT NULL DEFAULT '' CHECK (length(counterparty_name) <= 140),
+    counterparty_account    text        NOT NULL DEFAULT '' CHECK (length(counterparty_account) <= 70),
+    remittance              text        NOT NULL DEFAULT '' CHECK (length(remittance) <= 1000),
+    bank_transaction_code   text        NOT NULL DEFAULT '' CHECK (length(bank_transaction_code) <= 70),
+    additional_info         text        NOT NULL DEFAULT '' CHECK (length(additional_info) <= 1000),
+    source_location         text        NOT NULL DEFAULT '' CHECK (length(source_location) <= 200),
+    UNIQUE (statement_id, line_no)
+);
+CREATE INDEX lines_by_reference ON recon.lines (bank_account_id, bank_reference) WHERE bank_reference <> '';
+CREATE INDEX lines_by_date ON recon.lines (bank_account_id, value_date);
+
+-- Matching: groups (immutable, with the lines and entries they join) and their decisions.
+CREATE TABLE recon.runs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bank_account_id  bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    started_by       text        NOT NULL,
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    summary          jsonb       NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE recon.match_groups (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bank_account_id  bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    run_id           bigint      REFERENCES recon.runs (id), -- NULL: an operator's manual match
+    rule             text        NOT NULL CHECK (rule IN ('exact', 'tolerance', 'one_to_many', 'many_to_one', 'manual')),
+    score            integer     NOT NULL CHECK (score BETWEEN 0 AND 100),
+    line_ids         bigint[]    NOT NULL CHECK (cardinality(line_ids) >= 1),
+    entry_ids        bigint[]    NOT NULL CHECK (cardinality(entry_ids) >= 1),
+    lines_minor      bigint      NOT NULL,
+    entries_minor    bigint      NOT NULL, -- on the bank's side (money in positive)
+    auto_confirmed   boolean     NOT NULL DEFAULT false, -- confirmed by its run (score >= the account's threshold)
+    created_by       text        NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX match_groups_by_account ON recon.match_groups (bank_account_id, id);
+
+CREATE TABLE recon.match_decisions (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id    bigint      NOT NULL REFERENCES recon.match_groups (id),
+    decision    text        NOT NULL CHECK (decision IN ('confirmed', 'rejected', 'revoked')),
+    automatic   boolean     NOT NULL DEFAULT false,
+    note        text        CHECK (length(note) <= 2000),
+    decided_by  text        NOT NULL,
+    decided_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX match_decisions_by_group ON recon.match_decisions (group_id, id);
+
+-- The groups that stand (proposed or confirmed), per line and per entry: kept by the
+-- functions that create groups and decide them; a line or entry is in at most one.
+CREATE TABLE recon.active_lines (
+    line_id   bigint PRIMARY KEY REFERENCES recon.lines (id),
+    group_id  bigint NOT NULL REFERENCES recon.match_groups (id),
+    confirmed boolean NOT NULL
+);
+CREATE INDEX active_lines_by_group ON recon.active_lines (group_id);
+CREATE TABLE recon.active_entries (
+    entry_id  bigint PRIMARY KEY REFERENCES ledger.entries (id),
+    group_id  bigint NOT NULL REFERENCES recon.match_groups (id),
+    confirmed boolean NOT NULL
+);
+CREATE INDEX active_entries_by_group ON recon.active_entries (group_id);
+
+-- Exceptions: raised once per object and type; worked by appending events.
+CREATE TABLE recon.exceptions (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bank_account_id  bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    type             text        NOT NULL CHECK (type IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch',
+                                                          'date_out_of_tolerance', 'duplicate_line', 'statement_unbalanced')),
+    line_id          bigint      REFERENCES recon.lines (id),
+    entry_id         bigint      REFERENCES ledger.entries (id),
+    statement_id     bigint      REFERENCES recon.statements (id),
+    amount_minor     bigint      NOT NULL, -- what is at stake, on the bank's side
+    difference_minor bigint,               -- amount mismatch, statement balance
+    detail           jsonb       NOT NULL DEFAULT '{}',
+    raised_by        text        NOT NULL,
+    raised_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    due_at           timestamptz NOT NULL,
+    CHECK (line_id IS NOT NULL OR entry_id IS NOT NULL OR statement_id IS NOT NULL)
+);
+CREATE UNIQUE INDEX exceptions_once ON recon.exceptions
+    (type, coalesce(line_id, 0), coalesce(entry_id, 0), coalesce(statement_id, 0));
+
+CREATE TABLE recon.exception_events (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    exception_id         bigint      NOT NULL REFERENCES recon.exceptions (id),
+    action               text        NOT NULL CHECK (action IN ('assigned', 'resolved', 'accepted', 'reopened')),
+    how                  text        CHECK (how IN ('manual_match', 'correction', 'matched_by_run')),
+    assignee             text        CHECK (length(assignee) <= 63),
+    reason_code          text        CHECK (length(reason_code) <= 32),
+    note                 text        CHECK (length(note) <= 2000),
+    match_group_id       bigint      REFERENCES recon.match_groups (id),
+    reversal_request_id  bigint,
+    actor                text        NOT NULL,
+    at                   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX exception_events_by_exception ON recon.exception_events (exception_id, id);
+CREATE INDEX exception_events_by_request ON recon.exception_events (reversal_request_id) WHERE reversal_request_id IS NOT NULL;
+
+-- The current state of each exception (derived from its events; kept by the functions).
+CREATE TABLE recon.exception_state (
+    exception_id   bigint PRIMARY KEY REFERENCES recon.exceptions (id),
+    state          text        NOT NULL CHECK (state IN ('open', 'assigned', 'resolved', 'accepted')),
+    assignee       text,
+    last_event_id  bigint, -- NULL: no event yet (open as raised)
+    updated_at     timestamptz NOT NULL
+);
+CREATE INDEX exception_state_open ON recon.exception_state (state, exception_id);
+
+-- Due dates: the largest tier whose amount (in major units of the line's currency) the
+-- exception reaches gives its days.
+CREATE TABLE recon.sla_tiers (
+    min_amount  numeric PRIMARY KEY CHECK (min_amount >= 0),
+    days        integer NOT NULL CHECK (days BETWEEN 0 AND 365)
+);
+INSERT INTO recon.sla_tiers VALUES (0, 10), (1000, 5), (100000, 2);
+
+-- Reason codes for accepting an exception without a match.
+CREATE TABLE recon.accept_reasons (
+    code         text PRIMARY KEY CHECK (code ~ '^[A-Z_]{2,32}$'),
+    description  text NOT NULL
+);
+INSERT INTO recon.accept_reasons VALUES
+    ('BANK_FEE', 'A bank fee or charge booked elsewhere'),
+    ('TIMING', 'A timing difference that clears in the next period'),
+    ('ROUNDING', 'A rounding or currency conversion difference below materiality'),
+    ('DUPLICATE_BY_BANK', 'The bank reported the same movement twice'),
+    ('NOT_OURS', 'A movement that does not belong to this ledger'),
+    ('OTHER', 'Another reason, explained in the note');
+
+RESET ROLE;
+-- Matching works through temporary tables (dropped at commit) created by the owner's
+-- functions in the caller's session; the console roles themselves still have no TEMP.
+DO $temp$
+BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ledger_owner', current_database());
+END
+$temp$;
+-- The append-only guard, as on the ledger's tables.
+DO $append_only$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['files', 'statements', 'lines', 'runs', 'match_groups', 'match_decisions', 'exceptions',
+                             'exception_events', 'csv_profiles'] LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON recon.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION ledger.refuse_change()', t || '_append_only', t);
+        EXECUTE format('ALTER TABLE recon.%I ENABLE ALWAYS TRIGGER %I', t, t || '_append_only');
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON recon.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change()', t || '_no_truncate', t);
+        EXECUTE format('ALTER TABLE recon.%I ENABLE ALWAYS TRIGGER %I', t, t || '_no_truncate');
+    END LOOP;
+END
+$append_only$;
+SET LOCAL ROLE ledger_owner;
+
+-------------------------------------------------------------------------------------------
+-- Roles: operators and supervisors work reconciliation; auditors and compliance read it.
+-------------------------------------------------------------------------------------------
+CREATE FUNCTION recon.check_role(p_write boolean) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_has_role(session_user, 'console_operator', 'MEMBER')
+       OR pg_has_role(session_user, 'console_supervisor', 'MEMBER') THEN
+        RETURN;
+    END IF;
+    IF NOT p_write AND (pg_has_role(session_user, 'console_auditor', 'MEMBER')
+                        OR pg_has_role(session_user, 'console_compliance', 'MEMBER')) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'Reconciliation is worked by operators and supervisors%',
+        CASE WHEN p_write THEN '' ELSE ' and read by auditors and compliance staff' END USING ERRCODE = '42501';
+END
+$$;
+
+-- Whether a row was written by the current transaction (its xmin), for the import steps that
+-- must run in the transaction that began their file.
+CREATE FUNCTION recon.written_now(p_xmin xid) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$ SELECT p_xmin = (pg_current_xact_id()::text::numeric % 4294967296)::text::xid $$;
+
+CREATE FUNCTION recon.due_at(p_amount_minor bigint, p_exponent integer, p_from timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+    SELECT p_from + make_interval(days => coalesce(
+        (SELECT t.days FROM recon.sla_tiers t
+         WHERE t.min_amount <= abs(p_amount_minor)::numeric / (10::numeric ^ p_exponent)
+         ORDER BY t.min_amount DESC LIMIT 1), 10))
+$$;
+
+-------------------------------------------------------------------------------------------
+-- Mapping a bank account to a ledger account.
+-------------------------------------------------------------------------------------------
+CREATE FUNCTION recon.map_account(p_identifier text, p_currency text, p_account text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    v_identifier text := recon.normalize_identifier(p_identifier);
+    a ledger.accounts;
+    b recon.bank_accounts;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF v_identifier !~ '^[A-Z0-9/.:-]{1,40}$' THEN
+        RAISE EXCEPTION 'A bank account is an IBAN or account number of 1 to 40 letters and digits, not "%"',
+            left(p_identifier, 48) USING ERRCODE = 'LG080';
+    END IF;
+    SELECT * INTO a FROM ledger.accounts x WHERE x.code = p_account;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No account with code "%"', left(p_account, 64) USING ERRCODE = 'LG018';
+    END IF;
+    IF a.currency <> upper(coalesce(p_currency, a.currency)) THEN
+        RAISE EXCEPTION 'Account % is kept in %, not %: map the bank account''s % statements to an account in %',
+            a.code, a.currency, upper(p_currency), upper(p_currency), upper(p_currency) USING ERRCODE = 'LG080';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('recon.map:' || v_identifier));
+    SELECT * INTO b FROM recon.bank_accounts x WHERE x.identifier = v_identifier AND x.currency = a.currency;
+    IF FOUND THEN
+        IF b.account_id <> a.id THEN
+            RAISE EXCEPTION 'Bank account % (%) is already mapped to %', v_identifier, a.currency,
+                (SELECT code FROM ledger.accounts WHERE id = b.account_id) USING ERRCODE = 'LG080';
+        END IF;
+        RETURN b.id; -- the same mapping again: nothing to do
+    END IF;
+    INSERT INTO recon.bank_accounts (identifier, currency, account_id, mapped_by)
+    VALUES (v_identifier, a.currency, a.id, session_user) RETURNING * INTO b;
+    PERFORM audit.record('recon.mapped', 'bank_account', v_identifier,
+                         jsonb_build_object('currency', a.currency, 'account', a.code));
+    RETURN b.id;
+END
+$$;
+
+-- The mapping of each bank account a file names: its id, the ledger account and the
+-- currency's exponent (the importer converts amounts with it); NULLs where unmapped. An
+-- identifier given without a currency matches the account's only mapping, if there is one.
+CREATE FUNCTION recon.lookup_accounts(p_identifiers text[], p_currencies text[])
+RETURNS TABLE (ord integer, bank_account_id bigint, account text, currency text, exponent integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    RETURN QUERY
+    SELECT i.ord::integer, b.id, a.code, b.currency::text, c.exponent::integer
+    FROM unnest(p_identifiers, p_currencies) WITH ORDINALITY AS i(identifier, currency, ord)
+    LEFT JOIN LATERAL (
+        SELECT x.* FROM recon.bank_accounts x
+        WHERE x.identifier = recon.normalize_identifier(i.identifier)
+          AND (x.currency = upper(nullif(i.currency, ''))
+               OR (nullif(i.currency, '') IS NULL
+                   AND (SELECT count(*) FROM recon.bank_accounts y WHERE y.identifier = x.identifier) = 1))
+    ) b ON true
+    LEFT JOIN ledger.accounts a ON a.id = b.account_id
+    LEFT JOIN ledger.currencies c ON c.code = b.currency
+    ORDER BY i.ord;
+END
+$$;
+
+-------------------------------------------------------------------------------------------
+-- Importing, one database transaction per file: begin, each statement's header and lines
+-- (in chunks), finish.
+-------------------------------------------------------------------------------------------
+-- The file's record, or the earlier import of the same bytes (then nothing is imported).
+CREATE FUNCTION recon.import_begin(p_sha256 text, p_format text, p_file_name text, p_bytes bigint,
+                                   OUT file_id bigint, OUT already_imported_at timestamptz, OUT already_imported_by text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    f recon.files;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    PERFORM pg_advisory_xact_lock(hashtext('recon.file:' || p_sha256));
+    SELECT * INTO f FROM recon.files x WHERE x.sha256 = p_sha256;
+    IF FOUND THEN
+        file_id := f.id;
+        already_imported_at := f.imported_at;
+        already_imported_by := f.imported_by;
+        PERFORM audit.record('recon.import_skipped', 'file', p_sha256,
+                             jsonb_build_object('file_name', left(p_file_name, 255), 'first_imported_at', f.imported_at,
+                                                'first_imported_by', f.imported_by));
+        RETURN;
+    END IF;
+    INSERT INTO recon.files (sha256, format, file_name, bytes, imported_by)
+    VALUES (p_sha256, p_format, left(coalesce(p_file_name, ''), 255), p_bytes, session_user)
+    RETURNING id INTO file_id;
+END
+$$;
+
+-- A statement of the file: its id, or NULL when the same statement (bank account,
+-- statement id, sequence number) was imported before (its lines are then not sent).
+CREATE FUNCTION recon.import_statement(p_file_id bigint, p_bank_account_id bigint, p_header jsonb) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF NOT EXISTS (SELECT 1 FROM recon.files f WHERE f.id = p_file_id AND f.imported_by = session_user
+                   AND recon.written_now(f.xmin)) THEN
+        RAISE EXCEPTION 'Statements are imported in the transaction that began their file' USING ERRCODE = 'LG081';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || p_bank_account_id));
+    INSERT INTO recon.statements (file_id, bank_account_id, statement_id, sequence_number, message_id, created_at,
+                                  period_from, period_to, opening_code, opening_minor, opening_date, closing_code,
+                                  closing_minor, closing_date, source_location)
+    VALUES (p_file_id, p_bank_account_id, p_header->>'statement_id', coalesce((p_header->>'sequence_number')::bigint, 0),
+            p_header->>'message_id', (p_header->>'created_at')::timestamptz, (p_header->>'from')::timestamptz,
+            (p_header->>'to')::timestamptz, p_header->>'opening_code', (p_header->>'opening_minor')::bigint,
+            (p_header->>'opening_date')::date, p_header->>'closing_code', (p_header->>'closing_minor')::bigint,
+            (p_header->>'closing_date')::date, left(p_header->>'location', 200))
+    ON CONFLICT (bank_account_id, statement_id, sequence_number) DO NOTHING
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END
+$$;
+
+-- A chunk of a statement's lines, numbered from p_first_no. A line re-sent under a bank
+-- reference already imported for the account with the same amount and value date is
+-- skipped (also within the chunk). Returns how many were inserted and skipped.
+CREATE FUNCTION recon.import_lines(p_statement_id bigint, p_first_no integer, p_amounts bigint[], p_booking date[],
+                                   p_value date[], p_reversal boolean[], p_status text[], p_bank_ref text[],
+                                   p_e2e text[], p_owner_ref text[], p_cp_name text[], p_cp_account text[],
+                                   p_remittance text[], p_tx_code text[], p_info text[], p_location text[],
+                                   OUT inserted integer, OUT skipped integer)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    s recon.statements;
+    n integer := cardinality(p_amounts);
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    SELECT x.* INTO s FROM recon.statements x JOIN recon.files f ON f.id = x.file_id
+    WHERE x.id = p_statement_id AND f.imported_by = session_user AND recon.written_now(f.xmin);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Lines are imported in the transaction that began their file' USING ERRCODE = 'LG081';
+    END IF;
+    IF n IS NULL OR n > 100000 OR p_first_no < 1
+       OR cardinality(p_booking) <> n OR cardinality(p_value) <> n OR cardinality(p_reversal) <> n
+       OR cardinality(p_status) <> n OR cardinality(p_bank_ref) <> n OR cardinality(p_e2e) <> n
+       OR cardinality(p_owner_ref) <> n OR cardinality(p_cp_name) <> n OR cardinality(p_cp_account) <> n
+       OR cardinality(p_remittance) <> n OR cardinality(p_tx_code) <> n OR cardinality(p_info) <> n
+       OR cardinality(p_location) <> n THEN
+        RAISE EXCEPTION 'A chunk holds 1 to 100000 lines, every array the same length' USING ERRCODE = '22023';
+    END IF;
+    WITH l AS (
+        SELECT (p_first_no + u.ord - 1)::integer AS line_no, u.*,
+               row_number() OVER (PARTITION BY CASE WHEN u.bank_ref <> '' THEN u.bank_ref END, u.amount, u.value_date
+                                  ORDER BY u.ord) AS copy
+        FROM unnest(p_amounts, p_booking, p_value, p_reversal, p_status, p_bank_ref, p_e2e, p_owner_ref, p_cp_name,
+                    p_cp_account, p_remittance, p_tx_code, p_info, p_location) WITH ORDINALITY
+             AS u(amount, booking, value_date, reversal, status, bank_ref, e2e, owner_ref, cp_name, cp_account,
+                  remittance, tx_code, info, location, ord)
+    ), ins AS (
+        INSERT INTO recon.lines (statement_id, bank_account_id, line_no, amount_minor, booking_date, value_date, reversal,
+                                 status, bank_reference, end_to_end_id, owner_reference, counterparty_name,
+                                 counterparty_account, remittance, bank_transaction_code, additional_info,
+                                 source_location)
+        SELECT p_statement_id, s.bank_account_id, l.line_no, l.amount, l.booking, l.value_date, coalesce(l.reversal, false),
+               coalesce(nullif(l.status, ''), 'BOOK'), coalesce(l.bank_ref, ''), coalesce(l.e2e, ''),
+               coalesce(l.owner_ref, ''), coalesce(l.cp_name, ''), coalesce(l.cp_account, ''), coalesce(l.remittance, ''),
+               coalesce(l.tx_code, ''), coalesce(l.info, ''), coalesce(l.location, '')
+        FROM l
+        WHERE (coalesce(l.bank_ref, '') = '' OR l.copy = 1)
+          AND NOT (coalesce(l.bank_ref, '') <> '' AND EXISTS (
+                SELECT 1 FROM recon.lines x
+                WHERE x.bank_account_id = s.bank_account_id AND x.bank_reference = l.bank_ref
+                  AND x.amount_minor = l.amount AND x.value_date = l.value_date))
+        ORDER BY l.line_no
+        RETURNING 1
+    )
+    SELECT count(*) INTO inserted FROM ins;
+    skipped := n - inserted;
+END
+$$;
+
+-- Finishes the file: raises "statement does not balance" (opening + booked lines <> closing)
+-- and "duplicate line" (a bank reference seen before with another amount or date; a line
+-- without one equal to another in amount, value date, counterparty and remittance)
+-- exceptions, and records the import as an audit event. Returns the summary.
+CREATE FUNCTION recon.import_finish(p_file_id bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    f recon.files;
+    v_summary jsonb;
+    v_unbalanced integer;
+    v_duplicates integer;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    SELECT * INTO f FROM recon.files x WHERE x.id = p_file_id AND x.imported_by = session_user
+                                          AND recon.written_now(x.xmin);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'A file is finished in the transaction that began it' USING ERRCODE = 'LG081';
+    END IF;
+    WITH t AS (
+        SELECT s.id, s.bank_account_id, s.opening_minor, s.closing_minor,
+               (s.opening_minor + coalesce(sum(l.amount_minor) FILTER (WHERE l.status = 'BOOK'), 0) - s.closing_minor)::bigint AS diff
+        FROM recon.statements s LEFT JOIN recon.lines l ON l.statement_id = s.id
+        WHERE s.file_id = p_file_id AND s.opening_minor IS NOT NULL AND s.closing_minor IS NOT NULL
+        GROUP BY s.id
+    ), raised AS (
+        INSERT INTO recon.exceptions (bank_account_id, type, statement_id, amount_minor, difference_minor, detail,
+                                      raised_by, due_at)
+        SELECT t.bank_account_id, 'statement_unbalanced', t.id, t.closing_minor, -t.diff,
+               jsonb_build_object('opening_minor', t.opening_minor, 'closing_minor', t.closing_minor),
+               session_user, recon.due_at(t.diff, c.exponent, clock_timestamp())
+        FROM t JOIN recon.bank_accounts b ON b.id = t.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
+        WHERE t.diff <> 0
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    )
+    SELECT count(*) INTO v_unbalanced FROM raised;
+
+    WITH mine AS (
+        SELECT l.* FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id WHERE s.file_id = p_file_id
+    ), dup AS (
+        SELECT DISTINCT ON (m.id) m.id, m.bank_account_id, m.amount_minor, o.id AS other
+        FROM mine m
+        JOIN recon.lines o ON o.bank_account_id = m.bank_account_id AND o.id < m.id
+         AND ((m.bank_reference <> '' AND o.bank_reference = m.bank_reference)
+              OR (m.bank_reference = '' AND o.bank_reference = '' AND o.amount_minor = m.amount_minor
+                  AND o.value_date = m.value_date AND o.counterparty_account = m.counterparty_account
+                  AND o.remittance = m.remittance AND o.end_to_end_id = m.end_to_end_id))
+        ORDER BY m.id, o.id
+    ), raised AS (
+        INSERT INTO recon.exceptions (bank_account_id, type, line_id, amount_minor, detail, raised_by, due_at)
+        SELECT d.bank_account_id, 'duplicate_line', d.id, d.amount_minor, jsonb_build_object('duplicate_of', d.other),
+               session_user, recon.due_at(d.amount_minor, c.exponent, clock_timestamp())
+        FROM dup d JOIN recon.bank_accounts b ON b.id = d.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    )
+    SELECT count(*) INTO v_duplicates FROM raised;
+
+    INSERT INTO recon.exception_state (exception_id, state, updated_at)
+    SELECT e.id, 'open', e.raised_at FROM recon.exceptions e
+    WHERE NOT EXISTS (SELECT 1 FROM recon.exception_state x WHERE x.exception_id = e.id)
+      AND (e.statement_id IN (SELECT id FROM recon.statements WHERE file_id = p_file_id)
+           OR e.line_id IN (SELECT l.id FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id
+                            WHERE s.file_id = p_file_id));
+
+    SELECT jsonb_build_object(
+               'file_id', f.id, 'sha256', f.sha256, 'format', f.format, 'file_name', f.file_name,
+               'statements', (SELECT count(*) FROM recon.statements s WHERE s.file_id = f.id),
+               'lines', (SELECT count(*) FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id
+                         WHERE s.file_id = f.id),
+               'unbalanced_statements', v_unbalanced, 'duplicate_lines', v_duplicates)
+    INTO v_summary;
+    PERFORM audit.record('recon.imported', 'file', f.sha256, v_summary);
+    RETURN v_summary;
+END
+$$;
+
+-------------------------------------------------------------------------------------------
+-- Matching.
+-------------------------------------------------------------------------------------------
+-- The score of a line against entries: amount 40 (less with the difference, at least 20
+-- within tolerance), value date 30 (15 at the window's edge), reference 20 (the bank
+-- reference or end-to-end id is the transaction's external reference; 10 when the
+-- remittance text contains it), counterparty 10 (its name in the transaction's description).
+CREATE FUNCTION recon.score(p_diff bigint, p_tolerance bigint, p_days integer, p_window integer,
+                            p_reference integer, p_counterparty boolean) RETURNS integer
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT greatest(0, least(100,
+        CASE WHEN p_diff = 0 THEN 40 ELSE 40 - (20 * abs(p_diff) + greatest(p_tolerance, 1) - 1) / greatest(p_tolerance, 1) END
+        + 30 - (15 * abs(p_days) + greatest(p_window, 1) - 1) / greatest(p_window, 1)
+        + p_reference
+        + CASE WHEN p_counterparty THEN 10 ELSE 0 END))::integer
+$$;
+
+-- A run's work on one bank account, inside the caller's transaction: creates the groups of
+-- the three passes, raises exceptions for what is left, resolves exceptions whose objects
+-- are now matched; returns the counts.
+CREATE FUNCTION recon.match_account(b recon.bank_accounts, p_run bigint) RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, recon, ledger, pg_temp
+AS $$
+DECLARE
+    v_tol bigint;
+    v_width bigint;
+    v_exponent integer;
+    n_exact integer := 0;
+    n_tolerance integer := 0;
+    n_one_to_many integer := 0;
+    n_many_to_one integer := 0;
+    n_auto integer := 0;
+    n_raised jsonb;
+    n_resolved integer := 0;
+BEGIN
+    SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
+    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_pairs;
+    -- What is left to match: booked lines and the mirror account's entries in no standing group.
+    CREATE TEMP TABLE recon_l ON COMMIT DROP AS
+    SELECT l.id, l.amount_minor AS amount, l.value_date AS d, l.bank_reference AS ref, l.end_to_end_id AS e2e,
+           l.remittance, l.counterparty_name AS cp
+    FROM recon.lines l
+    WHERE l.bank_account_id = b.id AND l.status = 'BOOK'
+      AND NOT EXISTS (SELECT 1 FROM recon.active_lines a WHERE a.line_id = l.id);
+    CREATE TEMP TABLE recon_e ON COMMIT DROP AS
+    SELECT e.id, e.amount, (e.effective_at AT TIME ZONE 'UTC')::date AS d, coalesce(t.external_ref, '') AS ref,
+           coalesce(t.description, '') AS description
+    FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
+    WHERE e.account_id = b.account_id
+      AND NOT EXISTS (SELECT 1 FROM recon.active_entries a WHERE a.entry_id = e.id);
+    ANALYZE recon_l;
+    ANALYZE recon_e;
+
+    -- Pass 1: the reference (bank reference or end-to-end id = external reference), the
+    -- amount exactly, the date within the window; only pairs unique on both sides.
+    CREATE TEMP TABLE recon_pairs ON COMMIT DROP AS
+    WITH c AS (
+        SELECT l.id AS line_id, e.id AS entry_id, l.amount, e.d - l.d AS days, l.cp, e.description
+        FROM recon_l l JOIN recon_e e ON e.ref = l.ref AND e.amount = l.amount
+        WHERE l.ref <> '' AND abs(e.d - l.d) <= b.date_window_days
+        UNION
+        SELECT l.id, e.id, l.amount, e.d - l.d, l.cp, e.description
+        FROM recon_l l JOIN recon_e e ON e.ref = l.e2e AND e.amount = l.amount
+        WHERE l.e2e <> '' AND abs(e.d - l.d) <= b.date_window_days
+    ), u AS (
+        SELECT c.*, count(*) OVER (PARTITION BY line_id) AS per_line, count(*) OVER (PARTITION BY entry_id) AS per_entry
+        FROM c
+    )
+    SELECT 'exact'::text AS rule, ARRAY[line_id] AS line_ids, ARRAY[entry_id] AS entry_ids, amount AS lines_minor,
+           amount AS entries_minor,
+           recon.score(0, 0, days, b.date_window_days, 20,
+                       cp <> '' AND length(cp) >= 3 AND strpos(lower(description), lower(cp)) > 0) AS score
+    FROM u WHERE per_line = 1 AND per_entry = 1;
+    GET DIAGNOSTICS n_exact = ROW_COUNT;
+    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
+    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+
+    -- Pass 2: the amount within tolerance (absolute, or basis points of the line's amount)
+    -- and the date within the window; mutual best candidates with a unique best score.
+    -- Candidates are found through amount buckets as wide as the largest tolerance.
+    SELECT greatest(b.amount_tolerance_minor, coalesce(max(abs(l.amount)) * b.amount_tolerance_bp / 10000, 0))
+    INTO v_width FROM recon_l l;
+    WITH c AS (
+        SELECT l.id AS line_id, e.id AS entry_id, l.amount, e.amount AS entry_amount, e.amount - l.amount AS diff,
+               e.d - l.d AS days,
+               greatest(b.amount_tolerance_minor, abs(l.amount) * b.amount_tolerance_bp / 10000) AS tol,
+               CASE WHEN l.ref <> '' AND (e.ref = l.ref) THEN 20
+                    WHEN l.e2e <> '' AND (e.ref = l.e2e) THEN 20
+                    WHEN length(e.ref) >= 4 AND strpos(l.remittance, e.ref) > 0 THEN 10 ELSE 0 END AS ref_points,
+               l.cp <> '' AND length(l.cp) >= 3 AND strpos(lower(e.description), lower(l.cp)) > 0 AS cp_match
+        FROM recon_l l
+        CROSS JOIN LATERAL (VALUES (floor(l.amount::numeric / (v_width + 1))::bigint - 1),
+                                   (floor(l.amount::numeric / (v_width + 1))::bigint),
+                                   (floor(l.amount::numeric / (v_width + 1))::bigint + 1)) k(bucket)
+        JOIN (SELECT x.*, floor(x.amount::numeric / (v_width + 1))::bigint AS bucket FROM recon_e x) e
+          ON e.bucket = k.bucket AND abs(e.d - l.d) <= b.date_window_days
+    ), s AS (
+        SELECT c.*, recon.score(diff, tol, days, b.date_window_days, ref_points, cp_match) AS score
+        FROM c WHERE abs(diff) <= tol
+    ), r AS (
+        SELECT s.*,
+               rank() OVER (PARTITION BY line_id ORDER BY score DESC) AS line_rank,
+               count(*) OVER (PARTITION BY line_id, score) AS line_ties,
+               rank() OVER (PARTITION BY entry_id ORDER BY score DESC) AS entry_rank,
+               count(*) OVER (PARTITION BY entry_id, score) AS entry_ties
+        FROM s
+    ), ins AS (
+        INSERT INTO recon_pairs
+        SELECT 'tolerance', ARRAY[line_id], ARRAY[entry_id], amount, entry_amount, score
+        FROM r WHERE line_rank = 1 AND entry_rank = 1 AND line_ties = 1 AND entry_ties = 1
+        RETURNING line_ids, entry_ids
+    )
+    SELECT count(*) INTO n_tolerance FROM ins;
+    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
+    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+
+    -- Pass 3a, one to many: a line equal to the sum of a run of 2..max_group_size consecutive
+    -- entries (by date, then id) within the window; a line with exactly one such run, runs
+    -- that share no entry.
+    WITH e AS (
+        SELECT x.*, row_number() OVER (ORDER BY x.d, x.id) AS rn, sum(x.amount) OVER (ORDER BY x.d, x.id) AS ps
+        FROM recon_e x
+    ), c AS (
+        SELECT l.id AS line_id, l.amount, s.rn AS first_rn, x.rn AS last_rn, l.d
+        FROM recon_l l
+        JOIN e s ON s.d BETWEEN l.d - b.date_window_days AND l.d + b.date_window_days
+        JOIN e x ON x.rn BETWEEN s.rn + 1 AND s.rn + b.max_group_size - 1
+                AND x.ps - s.ps + s.amount = l.amount AND x.d <= l.d + b.date_window_days
+    ), one AS (
+        SELECT z.* FROM (SELECT c.*, count(*) OVER (PARTITION BY c.line_id) AS runs FROM c) z WHERE z.runs = 1
+    ), cover AS (
+        SELECT o.line_id, count(*) OVER (PARTITION BY x.rn) AS claims
+        FROM one o JOIN e x ON x.rn BETWEEN o.first_rn AND o.last_rn
+    ), free AS (
+        SELECT o.* FROM one o
+        WHERE NOT EXISTS (SELECT 1 FROM cover v WHERE v.line_id = o.line_id AND v.claims > 1)
+    ), ins AS (
+        INSERT INTO recon_pairs
+        SELECT 'one_to_many', ARRAY[f.line_id], array_agg(e.id ORDER BY e.rn), f.amount, sum(e.amount)::bigint,
+               recon.score(0, 0, max(abs(e.d - f.d)), b.date_window_days, 0, false)
+        FROM free f JOIN e ON e.rn BETWEEN f.first_rn AND f.last_rn
+        GROUP BY f.line_id, f.amount
+        RETURNING 1
+    )
+    SELECT count(*) INTO n_one_to_many FROM ins;
+    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
+    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+
+    -- Pass 3b, many to one: the reverse (a run of consecutive lines equal to one entry).
+    WITH l AS (
+        SELECT x.*, row_number() OVER (ORDER BY x.d, x.id) AS rn, sum(x.amount) OVER (ORDER BY x.d, x.id) AS ps
+        FROM recon_l x
+    ), c AS (
+        SELECT e.id AS entry_id, e.amount, s.rn AS first_rn, x.rn AS last_rn, e.d
+        FROM recon_e e
+        JOIN l s ON s.d BETWEEN e.d - b.date_window_days AND e.d + b.date_window_days
+        JOIN l x ON x.rn BETWEEN s.rn + 1 AND s.rn + b.max_group_size - 1
+                AND x.ps - s.ps + s.amount = e.amount AND x.d <= e.d + b.date_window_days
+    ), one AS (
+        SELECT z.* FROM (SELECT c.*, count(*) OVER (PARTITION BY c.entry_id) AS runs FROM c) z WHERE z.runs = 1
+    ), cover AS (
+        SELECT o.entry_id, count(*) OVER (PARTITION BY x.rn) AS claims
+        FROM one o JOIN l x ON x.rn BETWEEN o.first_rn AND o.last_rn
+    ), free AS (
+        SELECT o.* FROM one o
+        WHERE NOT EXISTS (SELECT 1 FROM cover v WHERE v.entry_id = o.entry_id AND v.claims > 1)
+    ), ins AS (
+        INSERT INTO recon_pairs
+        SELECT 'many_to_one', array_agg(l.id ORDER BY l.rn), ARRAY[f.entry_id], sum(l.amount)::bigint, f.amount,
+               recon.score(0, 0, max(abs(l.d - f.d)), b.date_window_days, 0, false)
+        FROM free f JOIN l ON l.rn BETWEEN f.first_rn AND f.last_rn
+        GROUP BY f.entry_id, f.amount
+        RETURNING 1
+    )
+    SELECT count(*) INTO n_many_to_one FROM ins;
+    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
+    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+
+    -- The groups, the standing index, and what the run confirmed.
+    WITH g AS (
+        INSERT INTO recon.match_groups (bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
+                                        entries_minor, auto_confirmed, created_by)
+        SELECT b.id, p_run, p.rule, p.score, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor,
+               p.score >= b.auto_confirm_score, session_user
+        FROM recon_pairs p
+        RETURNING id, line_ids, entry_ids, auto_confirmed
+    ), al AS (
+        INSERT INTO recon.active_lines (line_id, group_id, confirmed)
+        SELECT unnest(g.line_ids), g.id, g.auto_confirmed FROM g
+    ), ae AS (
+        INSERT INTO recon.active_entries (entry_id, group_id, confirmed)
+        SELECT unnest(g.entry_ids), g.id, g.auto_confirmed FROM g
+    )
+    SELECT count(*) FILTER (WHERE auto_confirmed) INTO n_auto FROM g;
+
+    -- Exceptions for what is left.
+    WITH same_ref AS (
+        SELECT DISTINCT ON (l.id) l.id AS line_id, e.id AS entry_id, l.amount, e.amount - l.amount AS diff, e.d - l.d AS days,
+               greatest(b.amount_tolerance_minor, abs(l.amount) * b.amount_tolerance_bp / 10000) AS tol
+        FROM recon_l l JOIN recon_e e ON (l.ref <> '' AND e.ref = l.ref) OR (l.e2e <> '' AND e.ref = l.e2e)
+        ORDER BY l.id, abs(e.amount - l.amount), abs(e.d - l.d), e.id
+    ), typed AS (
+        SELECT s.line_id, s.entry_id, s.amount, s.diff, s.days,
+               CASE WHEN abs(s.diff) > s.tol THEN 'amount_mismatch' ELSE 'date_out_of_tolerance' END AS type
+        FROM same_ref s
+        WHERE abs(s.diff) > s.tol OR abs(s.days) > b.date_window_days
+    ), candidates AS (
+        SELECT t.type, t.line_id, t.entry_id, t.amount, t.diff,
+               jsonb_build_object('days', t.days) AS detail
+        FROM typed t
+        UNION ALL
+        SELECT 'missing_in_ledger', l.id, NULL::bigint, l.amount, NULL::bigint, '{}'::jsonb
+        FROM recon_l l WHERE NOT EXISTS (SELECT 1 FROM typed t WHERE t.line_id = l.id)
+        UNION ALL
+        SELECT 'missing_in_statement', NULL::bigint, e.id, e.amount, NULL::bigint, '{}'::jsonb
+        FROM recon_e e
+        CROSS JOIN (SELECT min(x.value_date) AS first_day, max(x.value_date) AS last_day
+                    FROM recon.lines x WHERE x.bank_account_id = b.id) span
+        WHERE e.d >= span.first_day AND e.d <= span.last_day - b.missing_after_days
+          AND NOT EXISTS (SELECT 1 FROM typed t WHERE t.entry_id = e.id)
+    ), raised AS (
+        INSERT INTO recon.exceptions (bank_account_id, type, line_id, entry_id, amount_minor, difference_minor, detail,
+                                      raised_by, due_at)
+        SELECT b.id, c.type, c.line_id, c.entry_id, c.amount, c.diff, c.detail || jsonb_build_object('run', p_run),
+               session_user, recon.due_at(c.amount, v_exponent, clock_timestamp())
+        FROM candidates c
+        ON CONFLICT DO NOTHING
+        RETURNING id, type, raised_at
+    ), st AS (
+        INSERT INTO recon.exception_state (exception_id, state, updated_at)
+        SELECT id, 'open', raised_at FROM raised
+    )
+    SELECT coalesce(jsonb_object_agg(type, n), '{}') INTO n_raised
+    FROM (SELECT type, count(*) AS n FROM raised GROUP BY type) x;
+
+    -- Open exceptions whose line or entry the run matched and confirmed: resolved by the run.
+    WITH done AS (
+        SELECT x.exception_id, coalesce(al.group_id, ae.group_id) AS group_id
+        FROM recon.exception_state x
+        JOIN recon.exceptions e ON e.id = x.exception_id
+        LEFT JOIN recon.active_lines al ON al.line_id = e.line_id AND al.confirmed
+        LEFT JOIN recon.active_entries ae ON ae.entry_id = e.entry_id AND ae.confirmed
+        WHERE e.bank_account_id = b.id AND x.state IN ('open', 'assigned')
+          AND e.type IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch', 'date_out_of_tolerance')
+          AND (al.line_id IS NOT NULL OR ae.entry_id IS NOT NULL)
+    ), ev AS (
+        INSERT INTO recon.exception_events (exception_id, action, how, match_group_id, actor)
+        SELECT d.exception_id, 'resolved', 'matched_by_run', d.group_id, session_user FROM done d
+        RETURNING id, exception_id, at
+    ), up AS (
+        UPDATE recon.exception_state x SET state = 'resolved', last_event_id = ev.id, updated_at = ev.at
+        FROM ev WHERE x.exception_id = ev.exception_id
+        RETURNING 1
+    )
+    SELECT count(*) INTO n_resolved FROM up;
+
+    RETURN jsonb_build_object('bank_account', b.identifier, 'currency', b.currency,
+                              'exact', n_exact, 'tolerance', n_tolerance, 'one_to_many', n_one_to_many,
+                              'many_to_one', n_many_to_one, 'auto_confirmed', n_auto,
+                              'proposed', n_exact + n_tolerance + n_one_to_many + n_many_to_one - n_auto,
+                              'exceptions_raised', n_raised, 'exceptions_resolved', n_resolved);
+END
+$$;
+
+-- A matching run over every bank account mapped to the ledger account (one run each).
+-- With p_dry_run the same work is done and undone: the counts say what a run would do and
+-- nothing is written (not even the audit event).
+CREATE FUNCTION recon.match(p_account text, p_dry_run boolean DEFAULT false) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    a ledger.accounts;
+    b recon.bank_accounts;
+    v_run bigint;
+    v_one jsonb;
+    v_all jsonb := '[]';
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    SELECT * INTO a FROM ledger.accounts x WHERE x.code = p_account;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No account with code "%"', left(p_account, 64) USING ERRCODE = 'LG018';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM recon.bank_accounts x WHERE x.account_id = a.id) THEN
+        RAISE EXCEPTION 'No bank account is mapped to %: map one with `ledgerctl recon map` first', a.code
+            USING ERRCODE = 'LG082';
+    END IF;
+    BEGIN
+        FOR b IN SELECT * FROM recon.bank_accounts x WHERE x.account_id = a.id ORDER BY x.id LOOP
+            PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || b.id));
+            INSERT INTO recon.runs (bank_account_id, started_by) VALUES (b.id, session_user) RETURNING id INTO v_run;
+            v_one := recon.match_account(b, v_run);
+            v_all := v_all || jsonb_build_array(v_one || jsonb_build_object('run', v_run));
+            PERFORM audit.record('recon.matched', 'bank_account', b.identifier, v_one || jsonb_build_object('run', v_run));
+        END LOOP;
+        IF p_dry_run THEN
+            RAISE EXCEPTION 'dry run' USING ERRCODE = 'LG089';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'LG089' THEN
+        NULL; -- everything of the dry run is undone; its counts remain
+    END;
+    RETURN jsonb_build_object('account', a.code, 'dry_run', p_dry_run, 'runs', v_all);
+END
+$$;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA recon FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION recon.map_account(text, text, text), recon.lookup_accounts(text[], text[]),
+                          recon.import_begin(text, text, text, bigint), recon.import_statement(bigint, bigint, jsonb),
+                          recon.import_lines(bigint, integer, bigint[], date[], date[], boolean[], text[], text[], text[],
+                                             text[], text[], text[], text[], text[], text[], text[]),
+                          recon.import_finish(bigint), recon.match(text, boolean)
+    TO console_operator, console_supervisor;
+
+RESET ROLE;
