@@ -333,7 +333,7 @@ BEGIN
         RETURN b.id; -- the same mapping again: nothing to do
     END IF;
     INSERT INTO recon.bank_accounts (identifier, currency, account_id, mapped_by)
-    VALUES (v_identifier, a.currency, a.id, session_user) RETURNING * INTO b;
+    VALUES (v_identifier, a.currency, a.id, audit.current_operator()) RETURNING * INTO b;
     PERFORM audit.record('recon.mapped', 'bank_account', v_identifier,
                          jsonb_build_object('currency', a.currency, 'account', a.code));
     RETURN b.id;
@@ -395,7 +395,7 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO recon.files (sha256, format, file_name, bytes, imported_by)
-    VALUES (p_sha256, p_format, left(coalesce(p_file_name, ''), 255), p_bytes, session_user)
+    VALUES (p_sha256, p_format, left(coalesce(p_file_name, ''), 255), p_bytes, audit.current_operator())
     RETURNING id INTO file_id;
 END
 $$;
@@ -412,7 +412,7 @@ DECLARE
 BEGIN
     PERFORM access.check_session();
     PERFORM recon.check_role(true);
-    IF NOT EXISTS (SELECT 1 FROM recon.files f WHERE f.id = p_file_id AND f.imported_by = session_user
+    IF NOT EXISTS (SELECT 1 FROM recon.files f WHERE f.id = p_file_id AND f.imported_by = audit.current_operator()
                    AND recon.written_now(f.xmin)) THEN
         RAISE EXCEPTION 'Statements are imported in the transaction that began their file' USING ERRCODE = 'LG081';
     END IF;
@@ -450,7 +450,7 @@ BEGIN
     PERFORM access.check_session();
     PERFORM recon.check_role(true);
     SELECT x.* INTO s FROM recon.statements x JOIN recon.files f ON f.id = x.file_id
-    WHERE x.id = p_statement_id AND f.imported_by = session_user AND recon.written_now(f.xmin);
+    WHERE x.id = p_statement_id AND f.imported_by = audit.current_operator() AND recon.written_now(f.xmin);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Lines are imported in the transaction that began their file' USING ERRCODE = 'LG081';
     END IF;
@@ -510,7 +510,7 @@ DECLARE
 BEGIN
     PERFORM access.check_session();
     PERFORM recon.check_role(true);
-    SELECT * INTO f FROM recon.files x WHERE x.id = p_file_id AND x.imported_by = session_user
+    SELECT * INTO f FROM recon.files x WHERE x.id = p_file_id AND x.imported_by = audit.current_operator()
                                           AND recon.written_now(x.xmin);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'A file is finished in the transaction that began it' USING ERRCODE = 'LG081';
@@ -526,7 +526,7 @@ BEGIN
                                       raised_by, due_at)
         SELECT t.bank_account_id, 'statement_unbalanced', t.id, t.closing_minor, -t.diff,
                jsonb_build_object('opening_minor', t.opening_minor, 'closing_minor', t.closing_minor),
-               session_user, recon.due_at(t.diff, c.exponent, clock_timestamp())
+               audit.current_operator(), recon.due_at(t.diff, c.exponent, clock_timestamp())
         FROM t JOIN recon.bank_accounts b ON b.id = t.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
         WHERE t.diff <> 0
         ON CONFLICT DO NOTHING
@@ -548,7 +548,7 @@ BEGIN
     ), raised AS (
         INSERT INTO recon.exceptions (bank_account_id, type, line_id, amount_minor, detail, raised_by, due_at)
         SELECT d.bank_account_id, 'duplicate_line', d.id, d.amount_minor, jsonb_build_object('duplicate_of', d.other),
-               session_user, recon.due_at(d.amount_minor, c.exponent, clock_timestamp())
+               audit.current_operator(), recon.due_at(d.amount_minor, c.exponent, clock_timestamp())
         FROM dup d JOIN recon.bank_accounts b ON b.id = d.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
         ON CONFLICT DO NOTHING
         RETURNING id
@@ -755,12 +755,33 @@ BEGIN
     DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
     DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
 
+    -- A group an operator rejected or revoked is not proposed again: its lines and entries
+    -- stay unmatched (and may raise exceptions below).
+    WITH gone AS (
+        DELETE FROM recon_pairs p
+        WHERE EXISTS (SELECT 1 FROM recon.match_groups g JOIN recon.match_decisions d ON d.group_id = g.id
+                      WHERE g.bank_account_id = b.id AND d.decision IN ('rejected', 'revoked')
+                        AND g.line_ids = p.line_ids AND g.entry_ids = p.entry_ids)
+        RETURNING p.line_ids, p.entry_ids
+    ), back_l AS (
+        INSERT INTO recon_l
+        SELECT l.id, l.amount_minor, l.value_date, l.bank_reference, l.end_to_end_id, l.remittance, l.counterparty_name
+        FROM recon.lines l WHERE l.id IN (SELECT unnest(line_ids) FROM gone)
+    )
+    INSERT INTO recon_e
+    SELECT e.id, e.amount, (e.effective_at AT TIME ZONE 'UTC')::date, coalesce(t.external_ref, ''), coalesce(t.description, '')
+    FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
+    WHERE e.id IN (SELECT unnest(entry_ids) FROM gone);
+    SELECT count(*) FILTER (WHERE rule = 'exact'), count(*) FILTER (WHERE rule = 'tolerance'),
+           count(*) FILTER (WHERE rule = 'one_to_many'), count(*) FILTER (WHERE rule = 'many_to_one')
+    INTO n_exact, n_tolerance, n_one_to_many, n_many_to_one FROM recon_pairs;
+
     -- The groups, the standing index, and what the run confirmed.
     WITH g AS (
         INSERT INTO recon.match_groups (bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
                                         entries_minor, auto_confirmed, created_by)
         SELECT b.id, p_run, p.rule, p.score, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor,
-               p.score >= b.auto_confirm_score, session_user
+               p.score >= b.auto_confirm_score, audit.current_operator()
         FROM recon_pairs p
         RETURNING id, line_ids, entry_ids, auto_confirmed
     ), al AS (
@@ -801,7 +822,7 @@ BEGIN
         INSERT INTO recon.exceptions (bank_account_id, type, line_id, entry_id, amount_minor, difference_minor, detail,
                                       raised_by, due_at)
         SELECT b.id, c.type, c.line_id, c.entry_id, c.amount, c.diff, c.detail || jsonb_build_object('run', p_run),
-               session_user, recon.due_at(c.amount, v_exponent, clock_timestamp())
+               audit.current_operator(), recon.due_at(c.amount, v_exponent, clock_timestamp())
         FROM candidates c
         ON CONFLICT DO NOTHING
         RETURNING id, type, raised_at
@@ -824,7 +845,7 @@ BEGIN
           AND (al.line_id IS NOT NULL OR ae.entry_id IS NOT NULL)
     ), ev AS (
         INSERT INTO recon.exception_events (exception_id, action, how, match_group_id, actor)
-        SELECT d.exception_id, 'resolved', 'matched_by_run', d.group_id, session_user FROM done d
+        SELECT d.exception_id, 'resolved', 'matched_by_run', d.group_id, audit.current_operator() FROM done d
         RETURNING id, exception_id, at
     ), up AS (
         UPDATE recon.exception_state x SET state = 'resolved', last_event_id = ev.id, updated_at = ev.at
@@ -869,7 +890,7 @@ BEGIN
     BEGIN
         FOR b IN SELECT * FROM recon.bank_accounts x WHERE x.account_id = a.id ORDER BY x.id LOOP
             PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || b.id));
-            INSERT INTO recon.runs (bank_account_id, started_by) VALUES (b.id, session_user) RETURNING id INTO v_run;
+            INSERT INTO recon.runs (bank_account_id, started_by) VALUES (b.id, audit.current_operator()) RETURNING id INTO v_run;
             v_one := recon.match_account(b, v_run);
             v_all := v_all || jsonb_build_array(v_one || jsonb_build_object('run', v_run));
             PERFORM audit.record('recon.matched', 'bank_account', b.identifier, v_one || jsonb_build_object('run', v_run));
@@ -884,12 +905,515 @@ BEGIN
 END
 $$;
 
+-------------------------------------------------------------------------------------------
+-- Decisions on matches (immutable groups, appended decisions) and manual matches.
+-------------------------------------------------------------------------------------------
+-- Resolves the open exceptions on these lines and entries (they are matched now).
+CREATE FUNCTION recon.resolve_matched(p_group bigint, p_how text) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+DECLARE
+    g recon.match_groups;
+    n integer;
+BEGIN
+    SELECT * INTO g FROM recon.match_groups x WHERE x.id = p_group;
+    WITH done AS (
+        SELECT x.exception_id FROM recon.exception_state x JOIN recon.exceptions e ON e.id = x.exception_id
+        WHERE x.state IN ('open', 'assigned')
+          AND e.type IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch', 'date_out_of_tolerance')
+          AND (e.line_id = ANY (g.line_ids) OR e.entry_id = ANY (g.entry_ids))
+        FOR UPDATE OF x
+    ), ev AS (
+        INSERT INTO recon.exception_events (exception_id, action, how, match_group_id, actor)
+        SELECT d.exception_id, 'resolved', p_how, p_group, audit.current_operator() FROM done d
+        RETURNING id, exception_id, at
+    ), up AS (
+        UPDATE recon.exception_state x SET state = 'resolved', last_event_id = ev.id, updated_at = ev.at
+        FROM ev WHERE x.exception_id = ev.exception_id
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM up;
+    RETURN n;
+END
+$$;
+
+-- Confirms or rejects a proposed group, or revokes (unmatches) a confirmed one. A note is
+-- required to reject or revoke. A rejected or revoked group is never proposed again.
+CREATE FUNCTION recon.decide_match(p_group bigint, p_decision text, p_note text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    g recon.match_groups;
+    v_confirmed boolean;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    SELECT * INTO g FROM recon.match_groups x WHERE x.id = p_group;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No match group %', p_group USING ERRCODE = 'LG083';
+    END IF;
+    IF p_decision NOT IN ('confirmed', 'rejected', 'revoked') THEN
+        RAISE EXCEPTION 'A match is confirmed, rejected or revoked, not "%"', left(p_decision, 16) USING ERRCODE = '22023';
+    END IF;
+    IF p_decision <> 'confirmed' THEN
+        PERFORM ledger.check_note(p_note, true, 'saying why the match is ' || p_decision);
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || g.bank_account_id));
+    SELECT a.confirmed INTO v_confirmed FROM recon.active_lines a WHERE a.group_id = g.id LIMIT 1;
+    IF v_confirmed IS NULL THEN
+        RAISE EXCEPTION 'Match group % no longer stands (it was rejected or revoked)', g.id USING ERRCODE = 'LG083';
+    ELSIF p_decision IN ('confirmed', 'rejected') AND v_confirmed THEN
+        RAISE EXCEPTION 'Match group % is already confirmed: revoke it to unmatch', g.id USING ERRCODE = 'LG083';
+    ELSIF p_decision = 'revoked' AND NOT v_confirmed THEN
+        RAISE EXCEPTION 'Match group % is only proposed: reject it instead', g.id USING ERRCODE = 'LG083';
+    END IF;
+    INSERT INTO recon.match_decisions (group_id, decision, note, decided_by)
+    VALUES (g.id, p_decision, nullif(btrim(p_note), ''), audit.current_operator());
+    IF p_decision = 'confirmed' THEN
+        UPDATE recon.active_lines SET confirmed = true WHERE group_id = g.id;
+        UPDATE recon.active_entries SET confirmed = true WHERE group_id = g.id;
+        PERFORM recon.resolve_matched(g.id, 'manual_match');
+    ELSE
+        DELETE FROM recon.active_lines WHERE group_id = g.id;
+        DELETE FROM recon.active_entries WHERE group_id = g.id;
+    END IF;
+    PERFORM audit.record('recon.match_' || p_decision, 'match_group', g.id::text,
+                         jsonb_build_object('rule', g.rule, 'score', g.score, 'lines', to_jsonb(g.line_ids),
+                                            'entries', to_jsonb(g.entry_ids), 'note', left(p_note, 200)));
+END
+$$;
+
+-- An operator's match of any lines with any entries of the mapped account: none of them in a
+-- standing group, the sums agreeing within the account's tolerance. Confirmed at once;
+-- resolves the open exceptions on them. Returns the group.
+CREATE FUNCTION recon.manual_match(p_line_ids bigint[], p_entry_ids bigint[], p_note text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    b recon.bank_accounts;
+    v_lines bigint;
+    v_entries bigint;
+    v_tol bigint;
+    v_taken text;
+    v_group bigint;
+    v_exponent integer;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    PERFORM ledger.check_note(p_note, true, 'saying why these lines and entries match');
+    IF coalesce(cardinality(p_line_ids), 0) = 0 OR coalesce(cardinality(p_entry_ids), 0) = 0
+       OR cardinality(p_line_ids) + cardinality(p_entry_ids) > 200 THEN
+        RAISE EXCEPTION 'A manual match joins at least one statement line with at least one ledger entry (at most 200 in all)'
+            USING ERRCODE = 'LG083';
+    END IF;
+    IF (SELECT count(DISTINCT l.bank_account_id) FROM recon.lines l WHERE l.id = ANY (p_line_ids)) <> 1
+       OR (SELECT count(*) FROM recon.lines l WHERE l.id = ANY (p_line_ids)) <> cardinality(p_line_ids) THEN
+        RAISE EXCEPTION 'The lines of a manual match must exist, be distinct and come from one bank account'
+            USING ERRCODE = 'LG083';
+    END IF;
+    SELECT x.* INTO b FROM recon.bank_accounts x WHERE x.id = (SELECT l.bank_account_id FROM recon.lines l
+                                                                WHERE l.id = p_line_ids[1]);
+    IF (SELECT count(*) FROM ledger.entries e WHERE e.id = ANY (p_entry_ids) AND e.account_id = b.account_id)
+       <> cardinality(p_entry_ids) THEN
+        RAISE EXCEPTION 'The entries of a manual match must exist, be distinct and be entries of %',
+            (SELECT code FROM ledger.accounts WHERE id = b.account_id) USING ERRCODE = 'LG083';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || b.id));
+    SELECT string_agg(x, ', ') INTO v_taken FROM (
+        SELECT format('line %s (group %s)', a.line_id, a.group_id) AS x FROM recon.active_lines a WHERE a.line_id = ANY (p_line_ids)
+        UNION ALL
+        SELECT format('entry %s (group %s)', a.entry_id, a.group_id) FROM recon.active_entries a WHERE a.entry_id = ANY (p_entry_ids)
+    ) t;
+    IF v_taken IS NOT NULL THEN
+        RAISE EXCEPTION 'Already matched: %; revoke or reject that match first', v_taken USING ERRCODE = 'LG083';
+    END IF;
+    SELECT sum(l.amount_minor)::bigint INTO v_lines FROM recon.lines l WHERE l.id = ANY (p_line_ids);
+    SELECT sum(e.amount)::bigint INTO v_entries FROM ledger.entries e WHERE e.id = ANY (p_entry_ids);
+    v_tol := greatest(b.amount_tolerance_minor, abs(v_lines) * b.amount_tolerance_bp / 10000);
+    SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
+    IF abs(v_lines - v_entries) > v_tol THEN
+        RAISE EXCEPTION 'The lines add up to % % and the entries to % %: they differ by more than the tolerance (% %)',
+            ledger.format_minor(v_lines, v_exponent::smallint), b.currency, ledger.format_minor(v_entries, v_exponent::smallint),
+            b.currency, ledger.format_minor(v_tol, v_exponent::smallint), b.currency USING ERRCODE = 'LG083';
+    END IF;
+    INSERT INTO recon.match_groups (bank_account_id, rule, score, line_ids, entry_ids, lines_minor, entries_minor, created_by)
+    VALUES (b.id, 'manual', 100, p_line_ids, p_entry_ids, v_lines, v_entries, audit.current_operator())
+    RETURNING id INTO v_group;
+    INSERT INTO recon.match_decisions (group_id, decision, note, decided_by)
+    VALUES (v_group, 'confirmed', btrim(p_note), audit.current_operator());
+    INSERT INTO recon.active_lines (line_id, group_id, confirmed) SELECT unnest(p_line_ids), v_group, true;
+    INSERT INTO recon.active_entries (entry_id, group_id, confirmed) SELECT unnest(p_entry_ids), v_group, true;
+    PERFORM recon.resolve_matched(v_group, 'manual_match');
+    PERFORM audit.record('recon.match_manual', 'match_group', v_group::text,
+                         jsonb_build_object('lines', to_jsonb(p_line_ids), 'entries', to_jsonb(p_entry_ids),
+                                            'lines_minor', v_lines, 'entries_minor', v_entries, 'note', left(p_note, 200)));
+    RETURN v_group;
+END
+$$;
+
+-------------------------------------------------------------------------------------------
+-- The exception workflow: open -> assigned -> resolved or accepted; reopen. Each step names
+-- the last event the caller saw (NULL: none): when another operator acted since, the step is
+-- refused (LG084) and says who did what.
+-------------------------------------------------------------------------------------------
+CREATE FUNCTION recon.exception_step(p_id bigint, p_expected bigint, p_allowed text[]) RETURNS recon.exception_state
+LANGUAGE plpgsql
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+DECLARE
+    x recon.exception_state;
+    v_actor text;
+    v_action text;
+BEGIN
+    SELECT * INTO x FROM recon.exception_state s WHERE s.exception_id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No reconciliation exception %', p_id USING ERRCODE = 'LG084';
+    END IF;
+    IF x.last_event_id IS DISTINCT FROM p_expected THEN
+        SELECT e.actor, e.action INTO v_actor, v_action FROM recon.exception_events e WHERE e.id = x.last_event_id;
+        RAISE EXCEPTION 'Exception % changed meanwhile: % by % (now %); reload it and decide again',
+            p_id, coalesce(v_action, 'raised'), coalesce(v_actor, 'the matcher'), x.state USING ERRCODE = 'LG084';
+    END IF;
+    IF NOT x.state = ANY (p_allowed) THEN
+        RAISE EXCEPTION 'Exception % is %: this step needs it %', p_id, x.state, array_to_string(p_allowed, ' or ')
+            USING ERRCODE = 'LG084';
+    END IF;
+    RETURN x;
+END
+$$;
+
+CREATE FUNCTION recon.exception_event(p_id bigint, p_state text, p_action text, p_how text, p_assignee text,
+                                      p_reason text, p_note text, p_group bigint, p_request bigint) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+DECLARE
+    v_event bigint;
+    v_at timestamptz;
+BEGIN
+    INSERT INTO recon.exception_events (exception_id, action, how, assignee, reason_code, note, match_group_id,
+                                        reversal_request_id, actor)
+    VALUES (p_id, p_action, p_how, p_assignee, p_reason, nullif(btrim(p_note), ''), p_group, p_request,
+            audit.current_operator())
+    RETURNING id, at INTO v_event, v_at;
+    UPDATE recon.exception_state
+    SET state = p_state, last_event_id = v_event, updated_at = v_at,
+        assignee = CASE WHEN p_state = 'open' THEN NULL WHEN p_action = 'assigned' THEN p_assignee ELSE assignee END
+    WHERE exception_id = p_id;
+    PERFORM audit.record('recon.exception_' || p_action, 'recon_exception', p_id::text,
+                         jsonb_strip_nulls(jsonb_build_object('how', p_how, 'assignee', p_assignee, 'reason', p_reason,
+                                                              'note', left(p_note, 200), 'match_group', p_group,
+                                                              'reversal_request', p_request)));
+    RETURN v_event;
+END
+$$;
+
+-- Assigns an exception (to the caller when p_assignee is NULL). Returns the new event's id.
+CREATE FUNCTION recon.assign_exception(p_id bigint, p_assignee text, p_expected bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    v_assignee text := coalesce(nullif(btrim(p_assignee), ''), audit.current_operator());
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF NOT EXISTS (SELECT 1 FROM access.operators o WHERE o.name = v_assignee AND o.disabled_at IS NULL) THEN
+        RAISE EXCEPTION 'No enabled operator "%" to assign to', left(v_assignee, 63) USING ERRCODE = 'LG084';
+    END IF;
+    PERFORM recon.exception_step(p_id, p_expected, ARRAY['open', 'assigned']);
+    RETURN recon.exception_event(p_id, 'assigned', 'assigned', NULL, v_assignee, NULL, NULL, NULL, NULL);
+END
+$$;
+
+-- Accepts an exception without a match, with a reason code and a note (required for OTHER).
+CREATE FUNCTION recon.accept_exception(p_id bigint, p_reason text, p_note text, p_expected bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF NOT EXISTS (SELECT 1 FROM recon.accept_reasons r WHERE r.code = p_reason) THEN
+        RAISE EXCEPTION 'Accept with one of the reason codes (%), not "%"',
+            (SELECT string_agg(code, ', ' ORDER BY code) FROM recon.accept_reasons), left(p_reason, 32) USING ERRCODE = 'LG085';
+    END IF;
+    PERFORM ledger.check_note(p_note, p_reason = 'OTHER', 'explaining the other reason');
+    PERFORM recon.exception_step(p_id, p_expected, ARRAY['open', 'assigned']);
+    RETURN recon.exception_event(p_id, 'accepted', 'accepted', NULL, NULL, p_reason, p_note, NULL, NULL);
+END
+$$;
+
+-- Reopens a resolved or accepted exception, with a note.
+CREATE FUNCTION recon.reopen_exception(p_id bigint, p_note text, p_expected bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    PERFORM ledger.check_note(p_note, true, 'saying why the exception is reopened');
+    PERFORM recon.exception_step(p_id, p_expected, ARRAY['resolved', 'accepted']);
+    RETURN recon.exception_event(p_id, 'open', 'reopened', NULL, NULL, NULL, p_note, NULL, NULL);
+END
+$$;
+
+-- Resolves an exception by a correcting posting requested through the reversal workflow
+-- (Step 7): the request must be for the transaction of the exception's ledger entry. The
+-- link is kept both ways (recon.exceptions_of_request finds it from the request).
+CREATE FUNCTION recon.resolve_by_correction(p_id bigint, p_request bigint, p_note text, p_expected bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    e recon.exceptions;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    SELECT * INTO e FROM recon.exceptions x WHERE x.id = p_id;
+    IF e.entry_id IS NULL THEN
+        RAISE EXCEPTION 'Exception % has no ledger entry to correct: match it once the missing posting is made, or accept it',
+            p_id USING ERRCODE = 'LG085';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ledger.reversal_requests r JOIN ledger.entries x ON x.transaction_id = r.transaction_id
+                   WHERE r.id = p_request AND x.id = e.entry_id) THEN
+        RAISE EXCEPTION 'Reversal request % is not for the transaction of entry % (exception %)', p_request, e.entry_id, p_id
+            USING ERRCODE = 'LG085';
+    END IF;
+    PERFORM recon.exception_step(p_id, p_expected, ARRAY['open', 'assigned']);
+    RETURN recon.exception_event(p_id, 'resolved', 'resolved', 'correction', NULL, NULL, p_note, NULL, p_request);
+END
+$$;
+
+CREATE FUNCTION recon.exceptions_of_request(p_request bigint) RETURNS SETOF bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN QUERY SELECT DISTINCT e.exception_id FROM recon.exception_events e WHERE e.reversal_request_id = p_request
+                 ORDER BY 1;
+END
+$$;
+
+-- Bulk steps: each exception in its own subtransaction; one result row per id.
+CREATE FUNCTION recon.bulk_exceptions(p_ids bigint[], p_action text, p_assignee text, p_reason text, p_note text)
+RETURNS TABLE (exception_id bigint, ok boolean, message text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    v_id bigint;
+    v_last bigint;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF p_action NOT IN ('assign', 'accept') OR coalesce(cardinality(p_ids), 0) NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'Bulk steps assign or accept 1 to 1000 exceptions' USING ERRCODE = '22023';
+    END IF;
+    FOREACH v_id IN ARRAY p_ids LOOP
+        exception_id := v_id;
+        BEGIN
+            SELECT s.last_event_id INTO v_last FROM recon.exception_state s WHERE s.exception_id = v_id;
+            IF p_action = 'assign' THEN
+                PERFORM recon.assign_exception(v_id, p_assignee, v_last);
+            ELSE
+                PERFORM recon.accept_exception(v_id, p_reason, p_note, v_last);
+            END IF;
+            ok := true;
+            message := NULL;
+        EXCEPTION WHEN OTHERS THEN
+            ok := false;
+            message := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-------------------------------------------------------------------------------------------
+-- The queue, its aging and the summary per mapped account.
+-------------------------------------------------------------------------------------------
+CREATE FUNCTION recon.exception_queue(p_types text[], p_account text, p_states text[], p_assignee text,
+                                      p_min_amount bigint, p_max_amount bigint, p_min_age interval,
+                                      p_overdue boolean, p_sort text, p_descending boolean,
+                                      p_offset integer, p_limit integer)
+RETURNS TABLE (id bigint, type text, state text, assignee text, account text, bank_account text, currency text,
+               exponent integer, amount_minor bigint, difference_minor bigint, raised_at timestamptz, due_at timestamptz,
+               overdue boolean, line_id bigint, value_date date, bank_reference text, counterparty text,
+               remittance text, entry_id bigint, transaction_id bigint, entry_date date, external_ref text,
+               statement_id bigint, last_event_id bigint, detail jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+SET jit = off
+AS $$
+DECLARE
+    v_dir text := CASE WHEN p_descending THEN ' DESC' ELSE '' END;
+    v_order text;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    v_order := CASE coalesce(p_sort, 'age')
+        WHEN 'age' THEN format('e.raised_at%1$s, e.id%1$s', v_dir)
+        WHEN 'due' THEN format('e.due_at%1$s, e.id%1$s', v_dir)
+        WHEN 'amount' THEN format('abs(e.amount_minor)%1$s, e.id%1$s', v_dir)
+        WHEN 'type' THEN format('e.type%1$s, e.raised_at%1$s, e.id%1$s', v_dir)
+        WHEN 'id' THEN format('e.id%1$s', v_dir)
+    END;
+    IF v_order IS NULL THEN
+        RAISE EXCEPTION 'Sort by age, due, amount, type or id, not "%"', left(p_sort, 32) USING ERRCODE = '22023';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'A page is an offset >= 0 and 1 to 10000 rows' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY EXECUTE
+        'WITH page AS (SELECT e.*, s.state, s.assignee, s.last_event_id FROM recon.exceptions e'
+        '              JOIN recon.exception_state s ON s.exception_id = e.id'
+        '              JOIN recon.bank_accounts b ON b.id = e.bank_account_id'
+        '              JOIN ledger.accounts a ON a.id = b.account_id'
+        '              WHERE s.state = ANY (coalesce($3, ARRAY[''open'', ''assigned'']))'
+        '                AND ($1 IS NULL OR e.type = ANY ($1)) AND ($2 IS NULL OR a.code = $2)'
+        '                AND ($4 IS NULL OR s.assignee = $4)'
+        '                AND ($5 IS NULL OR abs(e.amount_minor) >= $5) AND ($6 IS NULL OR abs(e.amount_minor) <= $6)'
+        '                AND ($7 IS NULL OR e.raised_at <= clock_timestamp() - $7)'
+        '                AND ($8 IS NULL OR (e.due_at < clock_timestamp()) = $8)'
+        '              ORDER BY ' || v_order || ' OFFSET $9 LIMIT $10)'
+        ' SELECT e.id, e.type, e.state, e.assignee, a.code, b.identifier, b.currency::text, c.exponent::integer,'
+        '        e.amount_minor, e.difference_minor, e.raised_at, e.due_at, e.due_at < clock_timestamp(),'
+        '        l.id, l.value_date, l.bank_reference, l.counterparty_name, l.remittance,'
+        '        n.id, n.transaction_id, (n.effective_at AT TIME ZONE ''UTC'')::date, t.external_ref,'
+        '        e.statement_id, e.last_event_id, e.detail'
+        ' FROM page e JOIN recon.bank_accounts b ON b.id = e.bank_account_id'
+        ' JOIN ledger.accounts a ON a.id = b.account_id JOIN ledger.currencies c ON c.code = b.currency'
+        ' LEFT JOIN recon.lines l ON l.id = e.line_id'
+        ' LEFT JOIN ledger.entries n ON n.id = e.entry_id LEFT JOIN ledger.transactions t ON t.id = n.transaction_id'
+        ' ORDER BY ' || v_order
+    USING p_types, p_account, p_states, nullif(p_assignee, ''), p_min_amount, p_max_amount, p_min_age, p_overdue,
+          p_offset, p_limit;
+END
+$$;
+
+CREATE FUNCTION recon.exception_count(p_types text[], p_account text, p_states text[], p_assignee text,
+                                      p_min_amount bigint, p_max_amount bigint, p_min_age interval, p_overdue boolean)
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    SELECT count(*) INTO n
+    FROM recon.exceptions e JOIN recon.exception_state s ON s.exception_id = e.id
+    JOIN recon.bank_accounts b ON b.id = e.bank_account_id JOIN ledger.accounts a ON a.id = b.account_id
+    WHERE s.state = ANY (coalesce(p_states, ARRAY['open', 'assigned']))
+      AND (p_types IS NULL OR e.type = ANY (p_types)) AND (p_account IS NULL OR a.code = p_account)
+      AND (nullif(p_assignee, '') IS NULL OR s.assignee = p_assignee)
+      AND (p_min_amount IS NULL OR abs(e.amount_minor) >= p_min_amount)
+      AND (p_max_amount IS NULL OR abs(e.amount_minor) <= p_max_amount)
+      AND (p_min_age IS NULL OR e.raised_at <= clock_timestamp() - p_min_age)
+      AND (p_overdue IS NULL OR (e.due_at < clock_timestamp()) = p_overdue);
+    RETURN n;
+END
+$$;
+
+-- Open exceptions by type and age bucket (the console's aging chart).
+CREATE FUNCTION recon.exception_aging(p_account text DEFAULT NULL)
+RETURNS TABLE (type text, bucket text, open bigint, overdue bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN QUERY
+    SELECT e.type,
+           CASE WHEN age < interval '3 days' THEN '0-2 days' WHEN age < interval '8 days' THEN '3-7 days'
+                WHEN age < interval '31 days' THEN '8-30 days' ELSE 'over 30 days' END,
+           count(*), count(*) FILTER (WHERE e.due_at < clock_timestamp())
+    FROM recon.exceptions e JOIN recon.exception_state s ON s.exception_id = e.id
+    JOIN recon.bank_accounts b ON b.id = e.bank_account_id JOIN ledger.accounts a ON a.id = b.account_id
+    CROSS JOIN LATERAL (SELECT clock_timestamp() - e.raised_at AS age) x
+    WHERE s.state IN ('open', 'assigned') AND (p_account IS NULL OR a.code = p_account)
+    GROUP BY 1, 2 ORDER BY 1, 2;
+END
+$$;
+
+-- Per mapped bank account: statements and lines, matched lines, the last statement and
+-- whether its closing balance agrees with the ledger's, open and overdue exceptions by type.
+CREATE FUNCTION recon.status(p_account text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+            'bank_account', b.identifier, 'currency', b.currency, 'account', a.code,
+            'statements', (SELECT count(*) FROM recon.statements s WHERE s.bank_account_id = b.id),
+            'lines', (SELECT count(*) FROM recon.lines l WHERE l.bank_account_id = b.id),
+            'matched_lines', (SELECT count(*) FROM recon.active_lines al JOIN recon.lines l ON l.id = al.line_id
+                              WHERE l.bank_account_id = b.id AND al.confirmed),
+            'proposed_lines', (SELECT count(*) FROM recon.active_lines al JOIN recon.lines l ON l.id = al.line_id
+                               WHERE l.bank_account_id = b.id AND NOT al.confirmed),
+            'last_statement', (SELECT jsonb_build_object('statement_id', s.statement_id, 'closing_date', s.closing_date,
+                                                         'closing', ledger.format_minor(s.closing_minor, c.exponent),
+                                                         'ledger', ledger.format_minor(
+                                                             ledger.balance_minor(a.id, (s.closing_date + 1)::timestamptz
+                                                                                      - interval '1 microsecond', clock_timestamp()),
+                                                             c.exponent),
+                                                         'agrees', s.closing_minor = ledger.balance_minor(
+                                                             a.id, (s.closing_date + 1)::timestamptz - interval '1 microsecond',
+                                                             clock_timestamp()))
+                               FROM recon.statements s WHERE s.bank_account_id = b.id AND s.closing_minor IS NOT NULL
+                               ORDER BY s.closing_date DESC NULLS LAST, s.id DESC LIMIT 1),
+            'open_exceptions', (SELECT coalesce(jsonb_object_agg(t.type, t.n), '{}') FROM (
+                                    SELECT e.type, count(*) AS n FROM recon.exceptions e
+                                    JOIN recon.exception_state x ON x.exception_id = e.id
+                                    WHERE e.bank_account_id = b.id AND x.state IN ('open', 'assigned') GROUP BY e.type) t),
+            'overdue_exceptions', (SELECT count(*) FROM recon.exceptions e JOIN recon.exception_state x ON x.exception_id = e.id
+                                   WHERE e.bank_account_id = b.id AND x.state IN ('open', 'assigned')
+                                     AND e.due_at < clock_timestamp()))
+            ORDER BY a.code, b.identifier)
+        FROM recon.bank_accounts b JOIN ledger.accounts a ON a.id = b.account_id
+        JOIN ledger.currencies c ON c.code = b.currency
+        WHERE p_account IS NULL OR a.code = p_account), '[]');
+END
+$$;
+
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA recon FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION recon.map_account(text, text, text), recon.lookup_accounts(text[], text[]),
                           recon.import_begin(text, text, text, bigint), recon.import_statement(bigint, bigint, jsonb),
                           recon.import_lines(bigint, integer, bigint[], date[], date[], boolean[], text[], text[], text[],
                                              text[], text[], text[], text[], text[], text[], text[]),
-                          recon.import_finish(bigint), recon.match(text, boolean)
+                          recon.import_finish(bigint), recon.match(text, boolean),
+                          recon.decide_match(bigint, text, text), recon.manual_match(bigint[], bigint[], text),
+                          recon.assign_exception(bigint, text, bigint), recon.accept_exception(bigint, text, text, bigint),
+                          recon.reopen_exception(bigint, text, bigint),
+                          recon.resolve_by_correction(bigint, bigint, text, bigint),
+                          recon.bulk_exceptions(bigint[], text, text, text, text)
     TO console_operator, console_supervisor;
+GRANT EXECUTE ON FUNCTION recon.exception_queue(text[], text, text[], text, bigint, bigint, interval, boolean, text, boolean,
+                                                integer, integer),
+                          recon.exception_count(text[], text, text[], text, bigint, bigint, interval, boolean),
+                          recon.exception_aging(text), recon.status(text), recon.exceptions_of_request(bigint)
+    TO console_operator, console_supervisor, console_auditor, console_compliance;
 
 RESET ROLE;
