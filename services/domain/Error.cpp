@@ -47,6 +47,8 @@ QString kindName(Error::Kind kind)
         return QStringLiteral("busy");
     case Error::Kind::Tls:
         return QStringLiteral("tls");
+    case Error::Kind::Cancelled:
+        return QStringLiteral("cancelled");
     }
     return QStringLiteral("internal");
 }

@@ -34,7 +34,8 @@ struct Error
         TooManySessions,    // LG039: too many open sessions for the operator
         TooManyConnections, // 53300: no connection slot for this role or server (retryable)
         Busy,               // 55P03: a lock wait timed out; nothing was saved (retryable)
-        Tls                 // no TLS connection the chosen mode accepts (certificate, name)
+        Tls,                // no TLS connection the chosen mode accepts (certificate, name)
+        Cancelled           // the user stopped it; nothing of it was kept
     };
 
     Kind kind = Kind::Internal;

@@ -15,8 +15,8 @@
 -- * Matching (recon.match) in passes, each set-based: (1) exact bank reference or end-to-end
 --   id and amount, value date within the window; (2) amount within tolerance and date within
 --   the window, mutual best candidates only; (3) one-to-many and many-to-one: a line equal to
---   a run of consecutive unmatched entries (or the reverse) within the window, at most
---   max_group_size. Every group carries its rule and a 0-100 score (amount 40, date 30,
+--   the sum of 2..max_group_size unmatched entries of its sign within the window (or the
+--   reverse), when exactly one such set exists (searched among the 30 nearest in date). Every group carries its rule and a 0-100 score (amount 40, date 30,
 --   reference 20, counterparty 10); at or above the account's auto_confirm_score it is
 --   confirmed by the run, below it waits for an operator. Groups are immutable; decisions
 --   (confirmed, rejected, revoked) are appended. recon.active_lines/active_entries index the
@@ -693,62 +693,70 @@ BEGIN
     DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
     DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
 
-    -- Pass 3a, one to many: a line equal to the sum of a run of 2..max_group_size consecutive
-    -- entries (by date, then id) within the window; a line with exactly one such run, runs
-    -- that share no entry.
-    WITH e AS (
-        SELECT x.*, row_number() OVER (ORDER BY x.d, x.id) AS rn, sum(x.amount) OVER (ORDER BY x.d, x.id) AS ps
-        FROM recon_e x
-    ), c AS (
-        SELECT l.id AS line_id, l.amount, s.rn AS first_rn, x.rn AS last_rn, l.d
-        FROM recon_l l
-        JOIN e s ON s.d BETWEEN l.d - b.date_window_days AND l.d + b.date_window_days
-        JOIN e x ON x.rn BETWEEN s.rn + 1 AND s.rn + b.max_group_size - 1
-                AND x.ps - s.ps + s.amount = l.amount AND x.d <= l.d + b.date_window_days
-    ), one AS (
-        SELECT z.* FROM (SELECT c.*, count(*) OVER (PARTITION BY c.line_id) AS runs FROM c) z WHERE z.runs = 1
-    ), cover AS (
-        SELECT o.line_id, count(*) OVER (PARTITION BY x.rn) AS claims
-        FROM one o JOIN e x ON x.rn BETWEEN o.first_rn AND o.last_rn
-    ), free AS (
-        SELECT o.* FROM one o
-        WHERE NOT EXISTS (SELECT 1 FROM cover v WHERE v.line_id = o.line_id AND v.claims > 1)
+    -- Pass 3a, one to many: a line equal to the sum of 2..max_group_size entries of the same
+    -- sign within the window (found among the 30 entries nearest in date, smaller in size);
+    -- a line with exactly one such set, sets that share no entry.
+    WITH RECURSIVE cand AS (
+        SELECT z.* FROM (
+            SELECT l.id AS line_id, l.amount AS target, l.d, e.id AS entry_id, e.amount, e.d AS entry_d,
+                   row_number() OVER (PARTITION BY l.id ORDER BY abs(e.d - l.d), e.id) AS nearness
+            FROM recon_l l JOIN recon_e e ON e.d BETWEEN l.d - b.date_window_days AND l.d + b.date_window_days
+            WHERE sign(e.amount) = sign(l.amount) AND abs(e.amount) < abs(l.amount)
+        ) z WHERE z.nearness <= 30
+    ), sets(line_id, target, last_entry, total, members, n, far) AS (
+        SELECT c.line_id, c.target, c.entry_id, c.amount, ARRAY[c.entry_id], 1, abs(c.entry_d - c.d) FROM cand c
+        UNION ALL
+        SELECT s.line_id, s.target, c.entry_id, s.total + c.amount, s.members || c.entry_id, s.n + 1,
+               greatest(s.far, abs(c.entry_d - c.d))
+        FROM sets s JOIN cand c ON c.line_id = s.line_id AND c.entry_id > s.last_entry
+        WHERE s.n < b.max_group_size AND abs(s.total + c.amount) <= abs(s.target)
+    ), found AS (
+        SELECT z.* FROM (SELECT s.*, count(*) OVER (PARTITION BY s.line_id) AS ways FROM sets s
+                         WHERE s.n >= 2 AND s.total = s.target) z
+        WHERE z.ways = 1
+    ), claims AS (
+        SELECT f.line_id, count(*) OVER (PARTITION BY m.entry_id) AS claims
+        FROM found f CROSS JOIN LATERAL unnest(f.members) AS m(entry_id)
     ), ins AS (
         INSERT INTO recon_pairs
-        SELECT 'one_to_many', ARRAY[f.line_id], array_agg(e.id ORDER BY e.rn), f.amount, sum(e.amount)::bigint,
-               recon.score(0, 0, max(abs(e.d - f.d)), b.date_window_days, 0, false)
-        FROM free f JOIN e ON e.rn BETWEEN f.first_rn AND f.last_rn
-        GROUP BY f.line_id, f.amount
+        SELECT 'one_to_many', ARRAY[f.line_id], f.members, f.target, f.total,
+               recon.score(0, 0, f.far, b.date_window_days, 0, false)
+        FROM found f
+        WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.line_id = f.line_id AND c.claims > 1)
         RETURNING 1
     )
     SELECT count(*) INTO n_one_to_many FROM ins;
     DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
     DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
 
-    -- Pass 3b, many to one: the reverse (a run of consecutive lines equal to one entry).
-    WITH l AS (
-        SELECT x.*, row_number() OVER (ORDER BY x.d, x.id) AS rn, sum(x.amount) OVER (ORDER BY x.d, x.id) AS ps
-        FROM recon_l x
-    ), c AS (
-        SELECT e.id AS entry_id, e.amount, s.rn AS first_rn, x.rn AS last_rn, e.d
-        FROM recon_e e
-        JOIN l s ON s.d BETWEEN e.d - b.date_window_days AND e.d + b.date_window_days
-        JOIN l x ON x.rn BETWEEN s.rn + 1 AND s.rn + b.max_group_size - 1
-                AND x.ps - s.ps + s.amount = e.amount AND x.d <= e.d + b.date_window_days
-    ), one AS (
-        SELECT z.* FROM (SELECT c.*, count(*) OVER (PARTITION BY c.entry_id) AS runs FROM c) z WHERE z.runs = 1
-    ), cover AS (
-        SELECT o.entry_id, count(*) OVER (PARTITION BY x.rn) AS claims
-        FROM one o JOIN l x ON x.rn BETWEEN o.first_rn AND o.last_rn
-    ), free AS (
-        SELECT o.* FROM one o
-        WHERE NOT EXISTS (SELECT 1 FROM cover v WHERE v.entry_id = o.entry_id AND v.claims > 1)
+    -- Pass 3b, many to one: the reverse (2..max_group_size lines equal to one entry).
+    WITH RECURSIVE cand AS (
+        SELECT z.* FROM (
+            SELECT e.id AS entry_id, e.amount AS target, e.d, l.id AS line_id, l.amount, l.d AS line_d,
+                   row_number() OVER (PARTITION BY e.id ORDER BY abs(l.d - e.d), l.id) AS nearness
+            FROM recon_e e JOIN recon_l l ON l.d BETWEEN e.d - b.date_window_days AND e.d + b.date_window_days
+            WHERE sign(l.amount) = sign(e.amount) AND abs(l.amount) < abs(e.amount)
+        ) z WHERE z.nearness <= 30
+    ), sets(entry_id, target, last_line, total, members, n, far) AS (
+        SELECT c.entry_id, c.target, c.line_id, c.amount, ARRAY[c.line_id], 1, abs(c.line_d - c.d) FROM cand c
+        UNION ALL
+        SELECT s.entry_id, s.target, c.line_id, s.total + c.amount, s.members || c.line_id, s.n + 1,
+               greatest(s.far, abs(c.line_d - c.d))
+        FROM sets s JOIN cand c ON c.entry_id = s.entry_id AND c.line_id > s.last_line
+        WHERE s.n < b.max_group_size AND abs(s.total + c.amount) <= abs(s.target)
+    ), found AS (
+        SELECT z.* FROM (SELECT s.*, count(*) OVER (PARTITION BY s.entry_id) AS ways FROM sets s
+                         WHERE s.n >= 2 AND s.total = s.target) z
+        WHERE z.ways = 1
+    ), claims AS (
+        SELECT f.entry_id, count(*) OVER (PARTITION BY m.line_id) AS claims
+        FROM found f CROSS JOIN LATERAL unnest(f.members) AS m(line_id)
     ), ins AS (
         INSERT INTO recon_pairs
-        SELECT 'many_to_one', array_agg(l.id ORDER BY l.rn), ARRAY[f.entry_id], sum(l.amount)::bigint, f.amount,
-               recon.score(0, 0, max(abs(l.d - f.d)), b.date_window_days, 0, false)
-        FROM free f JOIN l ON l.rn BETWEEN f.first_rn AND f.last_rn
-        GROUP BY f.entry_id, f.amount
+        SELECT 'many_to_one', f.members, ARRAY[f.entry_id], f.total, f.target,
+               recon.score(0, 0, f.far, b.date_window_days, 0, false)
+        FROM found f
+        WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.entry_id = f.entry_id AND c.claims > 1)
         RETURNING 1
     )
     SELECT count(*) INTO n_many_to_one FROM ins;

@@ -1,0 +1,78 @@
+#pragma once
+
+#include "domain/BankStatement.h"
+#include "domain/Recon.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+#include <functional>
+
+namespace ledger {
+
+class Connection;
+
+// Reconciliation (Step 9): mapping bank accounts, importing parsed bank files, matching
+// runs, decisions on matches, the exception workflow and the queue. The rules (idempotency,
+// the passes, scores, tolerance, who may, the audit events) are the database's (migration
+// 0029); this layer converts and carries. Synchronous; throws DbException.
+namespace ReconRepository {
+
+// Maps a bank account (IBAN or number; spaces ignored) in a currency to a ledger account.
+// The same mapping again is harmless; another account for a mapped bank account is LG080.
+qint64 mapAccount(Connection &connection, const QString &identifier, const QString &currency,
+                  const QString &accountCode);
+
+struct ImportOptions
+{
+    QString fileName;
+    QString mapToAccount;            // map the file's unmapped bank accounts to this account first
+    std::function<bool()> cancelled; // checked between chunks; may be empty
+    std::function<void(qint64 done, qint64 total)> progress; // lines sent; may be empty
+};
+
+// Imports a parsed file in one database transaction: every statement's bank account must be
+// mapped (Input error naming the identifier to map otherwise), every amount must fit the
+// currency (Input error naming where in the file). The same file again (sha256) or the same
+// statement imports nothing and says so. A cancel rolls everything back (Cancelled error).
+ReconImportSummary importFile(Connection &connection, const BankFile &file,
+                              const QString &sha256Hex, qint64 bytes,
+                              const ImportOptions &options = {});
+
+// A matching run over the bank accounts mapped to the ledger account; with dryRun what it
+// would do, writing nothing.
+ReconMatchSummary match(Connection &connection, const QString &accountCode, bool dryRun = false);
+
+// confirmed, rejected or revoked (a note is required for the last two).
+void decideMatch(Connection &connection, qint64 groupId, const QString &decision,
+                 const QString &note = {});
+// Returns the new, confirmed group.
+qint64 manualMatch(Connection &connection, const QList<qint64> &lineIds,
+                   const QList<qint64> &entryIds, const QString &note);
+
+// The exception workflow. expectedEvent: the lastEventId the caller saw (0: none); when
+// someone acted since, LG084 says who. Each returns the new event's id.
+qint64 assignException(Connection &connection, qint64 id, const QString &assignee,
+                       qint64 expectedEvent);
+qint64 acceptException(Connection &connection, qint64 id, const QString &reasonCode,
+                       const QString &note, qint64 expectedEvent);
+qint64 reopenException(Connection &connection, qint64 id, const QString &note,
+                       qint64 expectedEvent);
+qint64 resolveByCorrection(Connection &connection, qint64 id, qint64 reversalRequestId,
+                           const QString &note, qint64 expectedEvent);
+// assign or accept many; one result per id.
+QList<ReconBulkResult> bulkExceptions(Connection &connection, const QList<qint64> &ids,
+                                      const QString &action, const QString &assignee,
+                                      const QString &reasonCode, const QString &note);
+// The exceptions a reversal request resolves (the link from the request's side).
+QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId);
+
+QList<ReconException> exceptions(Connection &connection, const ReconExceptionQuery &query);
+qint64 exceptionCount(Connection &connection, const ReconExceptionQuery &query);
+QList<ReconAgingBucket> aging(Connection &connection, const QString &accountCode = {});
+QList<ReconAccountStatus> status(Connection &connection, const QString &accountCode = {});
+
+} // namespace ReconRepository
+
+} // namespace ledger
