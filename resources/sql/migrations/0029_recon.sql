@@ -1406,6 +1406,188 @@ BEGIN
 END
 $$;
 
+-------------------------------------------------------------------------------------------
+-- The side-by-side view: candidates for a line or an entry; proposals waiting for an
+-- operator; the account's rules; CSV profiles.
+-------------------------------------------------------------------------------------------
+-- Unmatched entries of the mapped account near a line (within twice the window), best first,
+-- with their differences and score.
+CREATE FUNCTION recon.line_candidates(p_line bigint, p_limit integer DEFAULT 20)
+RETURNS TABLE (entry_id bigint, transaction_id bigint, effective_date date, amount_minor bigint, external_ref text,
+               description text, amount_difference bigint, days integer, score integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    l recon.lines;
+    b recon.bank_accounts;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    SELECT * INTO l FROM recon.lines x WHERE x.id = p_line;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No statement line %', p_line USING ERRCODE = 'LG083';
+    END IF;
+    SELECT * INTO b FROM recon.bank_accounts x WHERE x.id = l.bank_account_id;
+    RETURN QUERY
+    SELECT e.id, e.transaction_id, (e.effective_at AT TIME ZONE 'UTC')::date, e.amount, coalesce(t.external_ref, ''),
+           coalesce(t.description, ''), e.amount - l.amount_minor, (e.effective_at AT TIME ZONE 'UTC')::date - l.value_date,
+           recon.score(e.amount - l.amount_minor,
+                       greatest(b.amount_tolerance_minor, abs(l.amount_minor) * b.amount_tolerance_bp / 10000,
+                                abs(e.amount - l.amount_minor)),
+                       (e.effective_at AT TIME ZONE 'UTC')::date - l.value_date, greatest(b.date_window_days, 1),
+                       CASE WHEN t.external_ref <> '' AND t.external_ref IN (l.bank_reference, l.end_to_end_id) THEN 20
+                            WHEN length(t.external_ref) >= 4 AND strpos(l.remittance, t.external_ref) > 0 THEN 10 ELSE 0 END,
+                       l.counterparty_name <> '' AND strpos(lower(t.description), lower(l.counterparty_name)) > 0)
+    FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
+    WHERE e.account_id = b.account_id
+      AND e.effective_at >= (l.value_date - 2 * b.date_window_days - 1)::timestamptz
+      AND e.effective_at < (l.value_date + 2 * b.date_window_days + 2)::timestamptz
+      AND NOT EXISTS (SELECT 1 FROM recon.active_entries a WHERE a.entry_id = e.id)
+    ORDER BY 9 DESC, abs(e.amount - l.amount_minor), e.id
+    LIMIT least(greatest(coalesce(p_limit, 20), 1), 200);
+END
+$$;
+
+-- Unmatched lines of the mapped bank accounts near an entry, best first.
+CREATE FUNCTION recon.entry_candidates(p_entry bigint, p_limit integer DEFAULT 20)
+RETURNS TABLE (line_id bigint, value_date date, amount_minor bigint, bank_reference text, counterparty text,
+               remittance text, amount_difference bigint, days integer, score integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    e ledger.entries;
+    t ledger.transactions;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    SELECT * INTO e FROM ledger.entries x WHERE x.id = p_entry;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No ledger entry %', p_entry USING ERRCODE = 'LG083';
+    END IF;
+    SELECT * INTO t FROM ledger.transactions x WHERE x.id = e.transaction_id;
+    RETURN QUERY
+    SELECT l.id, l.value_date, l.amount_minor, l.bank_reference, l.counterparty_name, l.remittance,
+           e.amount - l.amount_minor, (e.effective_at AT TIME ZONE 'UTC')::date - l.value_date,
+           recon.score(e.amount - l.amount_minor,
+                       greatest(b.amount_tolerance_minor, abs(l.amount_minor) * b.amount_tolerance_bp / 10000,
+                                abs(e.amount - l.amount_minor)),
+                       (e.effective_at AT TIME ZONE 'UTC')::date - l.value_date, greatest(b.date_window_days, 1),
+                       CASE WHEN t.external_ref <> '' AND t.external_ref IN (l.bank_reference, l.end_to_end_id) THEN 20
+                            WHEN length(t.external_ref) >= 4 AND strpos(l.remittance, t.external_ref) > 0 THEN 10 ELSE 0 END,
+                       l.counterparty_name <> '' AND strpos(lower(t.description), lower(l.counterparty_name)) > 0)
+    FROM recon.bank_accounts b JOIN recon.lines l ON l.bank_account_id = b.id
+    WHERE b.account_id = e.account_id
+      AND l.value_date BETWEEN (e.effective_at AT TIME ZONE 'UTC')::date - 2 * b.date_window_days - 1
+                           AND (e.effective_at AT TIME ZONE 'UTC')::date + 2 * b.date_window_days + 1
+      AND NOT EXISTS (SELECT 1 FROM recon.active_lines a WHERE a.line_id = l.id)
+    ORDER BY 9 DESC, abs(e.amount - l.amount_minor), l.id
+    LIMIT least(greatest(coalesce(p_limit, 20), 1), 200);
+END
+$$;
+
+-- Groups proposed by runs and waiting for an operator, oldest first.
+CREATE FUNCTION recon.proposed_matches(p_account text, p_offset integer, p_limit integer)
+RETURNS TABLE (group_id bigint, rule text, score integer, bank_account text, account text, currency text,
+               exponent integer, line_ids bigint[], entry_ids bigint[], lines_minor bigint, entries_minor bigint,
+               created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    IF p_offset IS NULL OR p_offset < 0 OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'A page is an offset >= 0 and 1 to 10000 rows' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    SELECT g.id, g.rule, g.score, b.identifier, a.code, b.currency::text, c.exponent::integer, g.line_ids, g.entry_ids,
+           g.lines_minor, g.entries_minor, g.created_at
+    FROM recon.match_groups g
+    JOIN recon.bank_accounts b ON b.id = g.bank_account_id JOIN ledger.accounts a ON a.id = b.account_id
+    JOIN ledger.currencies c ON c.code = b.currency
+    WHERE (p_account IS NULL OR a.code = p_account)
+      AND EXISTS (SELECT 1 FROM recon.active_lines x WHERE x.group_id = g.id AND NOT x.confirmed)
+    ORDER BY g.id OFFSET p_offset LIMIT p_limit;
+END
+$$;
+
+-- Changes a mapped bank account's matching rules (only the keys given). Audited.
+CREATE FUNCTION recon.set_rules(p_identifier text, p_currency text, p_rules jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    b recon.bank_accounts;
+    v_key text;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF NOT pg_has_role(session_user, 'console_supervisor', 'MEMBER') THEN
+        RAISE EXCEPTION 'Matching rules are set by supervisors' USING ERRCODE = '42501';
+    END IF;
+    FOR v_key IN SELECT jsonb_object_keys(p_rules) LOOP
+        IF v_key NOT IN ('amount_tolerance_minor', 'amount_tolerance_bp', 'date_window_days', 'max_group_size',
+                         'auto_confirm_score', 'missing_after_days') THEN
+            RAISE EXCEPTION 'Unknown matching rule "%"', left(v_key, 40) USING ERRCODE = 'LG080';
+        END IF;
+    END LOOP;
+    UPDATE recon.bank_accounts x SET
+        amount_tolerance_minor = coalesce((p_rules->>'amount_tolerance_minor')::bigint, x.amount_tolerance_minor),
+        amount_tolerance_bp = coalesce((p_rules->>'amount_tolerance_bp')::integer, x.amount_tolerance_bp),
+        date_window_days = coalesce((p_rules->>'date_window_days')::integer, x.date_window_days),
+        max_group_size = coalesce((p_rules->>'max_group_size')::integer, x.max_group_size),
+        auto_confirm_score = coalesce((p_rules->>'auto_confirm_score')::integer, x.auto_confirm_score),
+        missing_after_days = coalesce((p_rules->>'missing_after_days')::integer, x.missing_after_days)
+    WHERE x.identifier = recon.normalize_identifier(p_identifier) AND x.currency = upper(p_currency)
+    RETURNING * INTO b;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Bank account % (%) is not mapped', recon.normalize_identifier(p_identifier), upper(p_currency)
+            USING ERRCODE = 'LG080';
+    END IF;
+    PERFORM audit.record('recon.rules_changed', 'bank_account', b.identifier, p_rules || jsonb_build_object('currency', b.currency));
+    RETURN to_jsonb(b) - 'id';
+END
+$$;
+
+-- CSV profiles: saving appends a version; reading gives the latest.
+CREATE FUNCTION recon.save_csv_profile(p_name text, p_definition jsonb) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    v integer;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    PERFORM pg_advisory_xact_lock(hashtext('recon.profile:' || p_name));
+    SELECT coalesce(max(version), 0) + 1 INTO v FROM recon.csv_profiles WHERE name = p_name;
+    INSERT INTO recon.csv_profiles (name, version, definition, created_by)
+    VALUES (p_name, v, p_definition, audit.current_operator());
+    PERFORM audit.record('recon.csv_profile_saved', 'csv_profile', p_name, jsonb_build_object('version', v));
+    RETURN v;
+END
+$$;
+
+CREATE FUNCTION recon.csv_profiles()
+RETURNS TABLE (name text, version integer, definition jsonb, created_by text, created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN QUERY SELECT DISTINCT ON (p.name) p.name, p.version, p.definition, p.created_by, p.created_at
+                 FROM recon.csv_profiles p ORDER BY p.name, p.version DESC;
+END
+$$;
+
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA recon FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION recon.map_account(text, text, text), recon.lookup_accounts(text[], text[]),
                           recon.import_begin(text, text, text, bigint), recon.import_statement(bigint, bigint, jsonb),
@@ -1416,12 +1598,15 @@ GRANT EXECUTE ON FUNCTION recon.map_account(text, text, text), recon.lookup_acco
                           recon.assign_exception(bigint, text, bigint), recon.accept_exception(bigint, text, text, bigint),
                           recon.reopen_exception(bigint, text, bigint),
                           recon.resolve_by_correction(bigint, bigint, text, bigint),
-                          recon.bulk_exceptions(bigint[], text, text, text, text)
+                          recon.bulk_exceptions(bigint[], text, text, text, text),
+                          recon.set_rules(text, text, jsonb), recon.save_csv_profile(text, jsonb)
     TO console_operator, console_supervisor;
 GRANT EXECUTE ON FUNCTION recon.exception_queue(text[], text, text[], text, bigint, bigint, interval, boolean, text, boolean,
                                                 integer, integer),
                           recon.exception_count(text[], text, text[], text, bigint, bigint, interval, boolean),
-                          recon.exception_aging(text), recon.status(text), recon.exceptions_of_request(bigint)
+                          recon.exception_aging(text), recon.status(text), recon.exceptions_of_request(bigint),
+                          recon.line_candidates(bigint, integer), recon.entry_candidates(bigint, integer),
+                          recon.proposed_matches(text, integer, integer), recon.csv_profiles()
     TO console_operator, console_supervisor, console_auditor, console_compliance;
 
 RESET ROLE;
