@@ -110,20 +110,7 @@ StatementBatchJob *StatementService::startBatch(const StatementBatchRequest &req
                                                 QObject *parent)
 {
     auto *job = new StatementBatchJob(parent);
-    // The worker reaches the job through a relay that lives on this (GUI) thread for as long
-    // as the worker holds it: it queues each report to the relay, which hands it to the job
-    // if the job still exists. The worker never touches the job, which may be deleted.
-    const std::shared_ptr<QObject> relay(new QObject, [](QObject *o) { o->deleteLater(); });
-    const QPointer<StatementBatchJob> guard(job);
-    const auto report = [relay, guard](auto call) {
-        QMetaObject::invokeMethod(
-            relay.get(),
-            [guard, call] {
-                if (guard)
-                    call(guard.data());
-            },
-            Qt::QueuedConnection);
-    };
+    const QueuedReporter<StatementBatchJob> report(job);
     const auto finish = [report](const StatementBatchOutcome &outcome) {
         report([outcome](StatementBatchJob *j) { j->reportFinished(outcome); });
     };

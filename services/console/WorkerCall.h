@@ -8,6 +8,7 @@
 #include <QPointer>
 #include <QPromise>
 
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -40,5 +41,34 @@ auto callOn(const QPointer<DbWorker> &worker, F job)
         return failedFuture<R>(workerGoneError());
     return worker->submit(std::move(job));
 }
+
+// Reports from a worker thread to an object on the GUI thread that may be deleted meanwhile
+// (a job the view owns): each report is queued to a relay that lives on the GUI thread for as
+// long as any copy of the reporter is held, and handed to the target there only if the target
+// still exists. The worker never touches the target. Construct on the GUI thread; copy and
+// call from any thread.
+template <class Target> class QueuedReporter
+{
+public:
+    explicit QueuedReporter(Target *target)
+        : m_relay(new QObject, [](QObject *o) { o->deleteLater(); })
+        , m_target(target)
+    {}
+
+    template <class F> void operator()(F call) const
+    {
+        QMetaObject::invokeMethod(
+            m_relay.get(),
+            [target = m_target, call] {
+                if (target)
+                    call(target.data());
+            },
+            Qt::QueuedConnection);
+    }
+
+private:
+    std::shared_ptr<QObject> m_relay;
+    QPointer<Target> m_target;
+};
 
 } // namespace ledger

@@ -525,6 +525,129 @@ QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId)
     });
 }
 
+QList<ReconCandidate> lineCandidates(Connection &connection, qint64 lineId, int limit)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QList<ReconCandidate> out;
+        for (const auto &r : tx.exec_params(
+                 "SELECT entry_id, transaction_id, effective_date, amount_minor, external_ref, "
+                 "description, amount_difference, days, score FROM recon.line_candidates($1, $2)",
+                 lineId, limit)) {
+            ReconCandidate c;
+            c.id = r[0].as<qint64>();
+            c.transactionId = r[1].as<qint64>();
+            c.date = QDate::fromString(toQString(r[2]), Qt::ISODate);
+            c.amountMinor = r[3].as<qint64>();
+            c.reference = toQString(r[4]);
+            c.text = toQString(r[5]);
+            c.amountDifference = r[6].as<qint64>();
+            c.days = r[7].as<int>();
+            c.score = r[8].as<int>();
+            out.append(c);
+        }
+        return out;
+    });
+}
+
+QList<ReconCandidate> entryCandidates(Connection &connection, qint64 entryId, int limit)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QList<ReconCandidate> out;
+        for (const auto &r : tx.exec_params(
+                 "SELECT line_id, value_date, amount_minor, bank_reference, counterparty, "
+                 "remittance, amount_difference, days, score FROM recon.entry_candidates($1, $2)",
+                 entryId, limit)) {
+            ReconCandidate c;
+            c.id = r[0].as<qint64>();
+            c.date = QDate::fromString(toQString(r[1]), Qt::ISODate);
+            c.amountMinor = r[2].as<qint64>();
+            c.reference = toQString(r[3]);
+            c.text = QStringList{toQString(r[4]), toQString(r[5])}.join(QStringLiteral(" · "));
+            c.amountDifference = r[6].as<qint64>();
+            c.days = r[7].as<int>();
+            c.score = r[8].as<int>();
+            out.append(c);
+        }
+        return out;
+    });
+}
+
+QList<ReconProposal> proposals(Connection &connection, const QString &accountCode, qint64 offset,
+                               int limit)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QList<ReconProposal> out;
+        const auto ids = [](const pqxx::field &f) {
+            QList<qint64> list;
+            QString text = toQString(f);
+            text.remove(QLatin1Char('{')).remove(QLatin1Char('}'));
+            for (const QString &id : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
+                list.append(id.toLongLong());
+            return list;
+        };
+        for (const auto &r : tx.exec_params(
+                 "SELECT group_id, rule, score, bank_account, account, currency, exponent, "
+                 "line_ids, entry_ids, lines_minor, entries_minor, " +
+                     utcColumn("created_at") + " FROM recon.proposed_matches($1, $2, $3)",
+                 optionalText(accountCode), offset, limit)) {
+            ReconProposal p;
+            p.groupId = r[0].as<qint64>();
+            p.rule = toQString(r[1]);
+            p.score = r[2].as<int>();
+            p.bankAccount = toQString(r[3]);
+            p.account = toQString(r[4]);
+            p.currency = toQString(r[5]);
+            p.exponent = r[6].as<int>();
+            p.lineIds = ids(r[7]);
+            p.entryIds = ids(r[8]);
+            p.linesMinor = r[9].as<qint64>();
+            p.entriesMinor = r[10].as<qint64>();
+            p.createdAt = parseUtc(r[11]);
+            out.append(p);
+        }
+        return out;
+    });
+}
+
+QStringList acceptReasons(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QStringList out;
+        for (const auto &r : tx.exec("SELECT code || ': ' || description FROM "
+                                     "recon.accept_reason_codes()"))
+            out.append(toQString(r[0]));
+        return out;
+    });
+}
+
+QMap<QString, QJsonObject> csvProfiles(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QMap<QString, QJsonObject> out;
+        for (const auto &r : tx.exec("SELECT name, definition::text FROM recon.csv_profiles()"))
+            out.insert(toQString(r[0]), jsonOf(r[1]));
+        return out;
+    });
+}
+
+int saveCsvProfile(Connection &connection, const QString &name, const QJsonObject &definition)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        const int version =
+            tx.exec_params("SELECT recon.save_csv_profile($1, $2::jsonb)", toStd(name),
+                           QJsonDocument(definition).toJson(QJsonDocument::Compact).toStdString())[0][0]
+                .as<int>();
+        tx.commit();
+        return version;
+    });
+}
+
 QList<ReconException> exceptions(Connection &connection, const ReconExceptionQuery &q)
 {
     return db::guarded([&] {

@@ -4,6 +4,8 @@
 #include "domain/Recon.h"
 
 #include <QByteArray>
+#include <QJsonObject>
+#include <QMap>
 #include <QList>
 #include <QString>
 
@@ -67,6 +69,18 @@ QList<ReconBulkResult> bulkExceptions(Connection &connection, const QList<qint64
                                       const QString &reasonCode, const QString &note);
 // The exceptions a reversal request resolves (the link from the request's side).
 QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId);
+
+// The side-by-side view: unmatched entries near a line, unmatched lines near an entry.
+QList<ReconCandidate> lineCandidates(Connection &connection, qint64 lineId, int limit = 20);
+QList<ReconCandidate> entryCandidates(Connection &connection, qint64 entryId, int limit = 20);
+// Groups proposed by runs, waiting for an operator (oldest first).
+QList<ReconProposal> proposals(Connection &connection, const QString &accountCode, qint64 offset,
+                               int limit);
+// The reason codes an exception may be accepted with ("CODE: description").
+QStringList acceptReasons(Connection &connection);
+// CSV profiles: the latest version of each (name -> definition); saving appends a version.
+QMap<QString, QJsonObject> csvProfiles(Connection &connection);
+int saveCsvProfile(Connection &connection, const QString &name, const QJsonObject &definition);
 
 QList<ReconException> exceptions(Connection &connection, const ReconExceptionQuery &query);
 qint64 exceptionCount(Connection &connection, const ReconExceptionQuery &query);

@@ -135,4 +135,35 @@ struct ReconAccountStatus
     qint64 overdueExceptions = 0;
 };
 
+// One candidate of the side-by-side view: a ledger entry for a line, or a line for an entry.
+struct ReconCandidate
+{
+    qint64 id = 0; // entry or line
+    qint64 transactionId = 0;
+    QDate date;
+    qint64 amountMinor = 0;
+    QString reference;
+    QString text; // description, or counterparty and remittance
+    qint64 amountDifference = 0;
+    int days = 0;
+    int score = 0;
+};
+
+// A group a run proposed, waiting for an operator.
+struct ReconProposal
+{
+    qint64 groupId = 0;
+    QString rule;
+    int score = 0;
+    QString bankAccount;
+    QString account;
+    QString currency;
+    int exponent = 2;
+    QList<qint64> lineIds;
+    QList<qint64> entryIds;
+    qint64 linesMinor = 0;
+    qint64 entriesMinor = 0;
+    QDateTime createdAt;
+};
+
 } // namespace ledger

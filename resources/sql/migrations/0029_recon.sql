@@ -1555,6 +1555,18 @@ BEGIN
 END
 $$;
 
+-- The reason codes an exception may be accepted with.
+CREATE FUNCTION recon.accept_reason_codes() RETURNS TABLE (code text, description text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN QUERY SELECT r.code, r.description FROM recon.accept_reasons r ORDER BY r.code;
+END
+$$;
+
 -- CSV profiles: saving appends a version; reading gives the latest.
 CREATE FUNCTION recon.save_csv_profile(p_name text, p_definition jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1606,7 +1618,8 @@ GRANT EXECUTE ON FUNCTION recon.exception_queue(text[], text, text[], text, bigi
                           recon.exception_count(text[], text, text[], text, bigint, bigint, interval, boolean),
                           recon.exception_aging(text), recon.status(text), recon.exceptions_of_request(bigint),
                           recon.line_candidates(bigint, integer), recon.entry_candidates(bigint, integer),
-                          recon.proposed_matches(text, integer, integer), recon.csv_profiles()
+                          recon.proposed_matches(text, integer, integer), recon.csv_profiles(),
+                          recon.accept_reason_codes()
     TO console_operator, console_supervisor, console_auditor, console_compliance;
 
 RESET ROLE;
