@@ -184,6 +184,19 @@ bool intOption(const Invocation &invocation, const QString &name, int minimum, i
     return true;
 }
 
+bool idOption(const Invocation &invocation, const QString &name, qint64 *out, int *exitCode)
+{
+    bool ok = false;
+    const qint64 v = invocation.parser->value(name).toLongLong(&ok);
+    if (!ok || v <= 0) {
+        *exitCode = invocation.usage(QStringLiteral("--%1 must be a positive number, not '%2'.")
+                                         .arg(name, invocation.parser->value(name)));
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int dispatch(const QStringList &arguments, const QList<Command> &commands)
 {
     const QStringList args = arguments.mid(1);

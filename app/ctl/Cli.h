@@ -94,6 +94,7 @@ QList<Command> ledgerCommands(); // post, ingest, balance
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();
+QList<Command> reconCommands();     // recon map, import, match, status, exceptions...
 QList<Command> reportingCommands(); // reporting refresh
 QList<Command> seedCommands();
 QList<Command> statementCommands(); // statement export, verify, restated
@@ -111,5 +112,8 @@ Result<QDateTime> parseTime(const QString &text, const QString &optionName);
 // Parses a positive integer option, or reports a usage error through `invocation`.
 bool intOption(const Invocation &invocation, const QString &name, int minimum, int maximum,
                int *out, int *exitCode);
+
+// Parses a positive 64-bit id option (--transaction, --request...), or reports a usage error.
+bool idOption(const Invocation &invocation, const QString &name, qint64 *out, int *exitCode);
 
 } // namespace ledger::cli

@@ -10,19 +10,6 @@ namespace ledger::cli {
 
 namespace {
 
-bool idOption(const Invocation &inv, const QString &name, qint64 *out, int *exitCode)
-{
-    bool ok = false;
-    const qint64 v = inv.parser->value(name).toLongLong(&ok);
-    if (!ok || v <= 0) {
-        *exitCode = inv.usage(QStringLiteral("--%1 must be a positive number, not '%2'.")
-                                  .arg(name, inv.parser->value(name)));
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 QJsonObject toJson(const ReversalRequestRow &r)
 {
     QJsonObject o{

@@ -62,6 +62,7 @@ int main(int argc, char *argv[])
     commands += ledger::cli::auditCommands();
     commands += ledger::cli::reportingCommands();
     commands += ledger::cli::statementCommands();
+    commands += ledger::cli::reconCommands();
     const QStringList arguments = QCoreApplication::arguments();
     int exitCode = 0;
     std::thread command([&] { exitCode = ledger::cli::dispatch(arguments, commands); });

@@ -111,12 +111,10 @@ ReconImportJob *ReconService::startImport(const QString &path, const QString &fo
     const auto cancel = job->cancelFlag();
     auto future = callOn(m_longJobs, [=](Connection &c) {
         // Worker thread: the file is read, hashed, parsed and imported here.
-        return importOn(c, path, format, csvProfile, mapToAccount, cancel,
-                        [report](qint64 done, qint64 total) {
-                            report([done, total](ReconImportJob *j) {
-                                j->reportProgress(done, total);
-                            });
-                        });
+        return importOn(
+            c, path, format, csvProfile, mapToAccount, cancel, [report](qint64 done, qint64 total) {
+                report([done, total](ReconImportJob *j) { j->reportProgress(done, total); });
+            });
     });
     whenReady(future, job, [this, job](const Result<Result<ReconImportSummary>> &outer) {
         const Result<ReconImportSummary> result =
@@ -136,8 +134,7 @@ QFuture<Result<ReconMatchSummary>> ReconService::match(const QString &accountCod
     return dryRun ? future : announce(future);
 }
 
-QFuture<Result<qint64>> ReconService::mapAccount(const QString &identifier,
-                                                 const QString &currency,
+QFuture<Result<qint64>> ReconService::mapAccount(const QString &identifier, const QString &currency,
                                                  const QString &accountCode)
 {
     return callOn(m_interactive, [=](Connection &c) {
@@ -165,9 +162,8 @@ QFuture<Result<QList<ReconAgingBucket>>> ReconService::aging(const QString &acco
 
 QFuture<Result<QList<ReconAccountStatus>>> ReconService::status(const QString &accountCode)
 {
-    return callOn(m_interactive, [accountCode](Connection &c) {
-        return ReconRepository::status(c, accountCode);
-    });
+    return callOn(m_interactive,
+                  [accountCode](Connection &c) { return ReconRepository::status(c, accountCode); });
 }
 
 QFuture<Result<QList<ReconCandidate>>> ReconService::lineCandidates(qint64 lineId)
@@ -245,8 +241,7 @@ QFuture<Result<qint64>> ReconService::reopen(qint64 exceptionId, const QString &
 
 QFuture<Result<qint64>> ReconService::resolveByCorrection(qint64 exceptionId,
                                                           qint64 reversalRequestId,
-                                                          const QString &note,
-                                                          qint64 expectedEvent)
+                                                          const QString &note, qint64 expectedEvent)
 {
     return announce(callOn(m_interactive, [=](Connection &c) {
         return ReconRepository::resolveByCorrection(c, exceptionId, reversalRequestId, note,
@@ -254,11 +249,9 @@ QFuture<Result<qint64>> ReconService::resolveByCorrection(qint64 exceptionId,
     }));
 }
 
-QFuture<Result<QList<ReconBulkResult>>> ReconService::bulk(const QList<qint64> &ids,
-                                                           const QString &action,
-                                                           const QString &assignee,
-                                                           const QString &reasonCode,
-                                                           const QString &note)
+QFuture<Result<QList<ReconBulkResult>>>
+ReconService::bulk(const QList<qint64> &ids, const QString &action, const QString &assignee,
+                   const QString &reasonCode, const QString &note)
 {
     return announce(callOn(m_interactive, [=](Connection &c) {
         return ReconRepository::bulkExceptions(c, ids, action, assignee, reasonCode, note);

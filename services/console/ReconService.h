@@ -77,10 +77,9 @@ public:
     QFuture<Result<QStringList>> acceptReasons();
     QFuture<Result<QStringList>> csvProfileNames();
 
-    QFuture<Result<void>> decideMatch(qint64 groupId, const QString &decision,
-                                      const QString &note);
-    QFuture<Result<qint64>> manualMatch(const QList<qint64> &lineIds,
-                                        const QList<qint64> &entryIds, const QString &note);
+    QFuture<Result<void>> decideMatch(qint64 groupId, const QString &decision, const QString &note);
+    QFuture<Result<qint64>> manualMatch(const QList<qint64> &lineIds, const QList<qint64> &entryIds,
+                                        const QString &note);
     QFuture<Result<qint64>> assign(qint64 exceptionId, const QString &assignee,
                                    qint64 expectedEvent);
     QFuture<Result<qint64>> accept(qint64 exceptionId, const QString &reasonCode,
@@ -89,8 +88,8 @@ public:
     QFuture<Result<qint64>> resolveByCorrection(qint64 exceptionId, qint64 reversalRequestId,
                                                 const QString &note, qint64 expectedEvent);
     QFuture<Result<QList<ReconBulkResult>>> bulk(const QList<qint64> &ids, const QString &action,
-                                                 const QString &assignee,
-                                                 const QString &reasonCode, const QString &note);
+                                                 const QString &assignee, const QString &reasonCode,
+                                                 const QString &note);
 
 Q_SIGNALS:
     // Something changed the queue (an import, a run, a decision): views reload (GUI thread).

@@ -513,6 +513,15 @@ QList<ReconBulkResult> bulkExceptions(Connection &connection, const QList<qint64
     });
 }
 
+qint64 exceptionHead(Connection &connection, qint64 id)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const auto r = tx.exec_params("SELECT recon.exception_head($1)", id);
+        return r[0][0].is_null() ? qint64(0) : r[0][0].as<qint64>();
+    });
+}
+
 QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId)
 {
     return db::guarded([&] {
@@ -640,8 +649,9 @@ int saveCsvProfile(Connection &connection, const QString &name, const QJsonObjec
     return db::guarded([&] {
         pqxx::work tx(db::native(connection));
         const int version =
-            tx.exec_params("SELECT recon.save_csv_profile($1, $2::jsonb)", toStd(name),
-                           QJsonDocument(definition).toJson(QJsonDocument::Compact).toStdString())[0][0]
+            tx.exec_params(
+                  "SELECT recon.save_csv_profile($1, $2::jsonb)", toStd(name),
+                  QJsonDocument(definition).toJson(QJsonDocument::Compact).toStdString())[0][0]
                 .as<int>();
         tx.commit();
         return version;

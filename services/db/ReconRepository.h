@@ -5,8 +5,8 @@
 
 #include <QByteArray>
 #include <QJsonObject>
-#include <QMap>
 #include <QList>
+#include <QMap>
 #include <QString>
 
 #include <functional>
@@ -67,6 +67,9 @@ qint64 resolveByCorrection(Connection &connection, qint64 id, qint64 reversalReq
 QList<ReconBulkResult> bulkExceptions(Connection &connection, const QList<qint64> &ids,
                                       const QString &action, const QString &assignee,
                                       const QString &reasonCode, const QString &note);
+// The last event of an exception (0: none yet): the expected event for acting on its
+// current state.
+qint64 exceptionHead(Connection &connection, qint64 id);
 // The exceptions a reversal request resolves (the link from the request's side).
 QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId);
 

@@ -1202,6 +1202,24 @@ BEGIN
 END
 $$;
 
+-- The last event of an exception (NULL: none yet), for callers that act on its current state.
+CREATE FUNCTION recon.exception_head(p_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+AS $$
+DECLARE
+    v bigint;
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    SELECT s.last_event_id INTO v FROM recon.exception_state s WHERE s.exception_id = p_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'No reconciliation exception %', p_id USING ERRCODE = 'LG084';
+    END IF;
+    RETURN v;
+END
+$$;
+
 CREATE FUNCTION recon.exceptions_of_request(p_request bigint) RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
@@ -1619,7 +1637,7 @@ GRANT EXECUTE ON FUNCTION recon.exception_queue(text[], text, text[], text, bigi
                           recon.exception_aging(text), recon.status(text), recon.exceptions_of_request(bigint),
                           recon.line_candidates(bigint, integer), recon.entry_candidates(bigint, integer),
                           recon.proposed_matches(text, integer, integer), recon.csv_profiles(),
-                          recon.accept_reason_codes()
+                          recon.accept_reason_codes(), recon.exception_head(bigint)
     TO console_operator, console_supervisor, console_auditor, console_compliance;
 
 RESET ROLE;
