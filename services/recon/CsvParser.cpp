@@ -98,44 +98,79 @@ private:
     bool m_fallback = false;
 };
 
-// Splits one record; false when a quoted field is still open at the end (the record
-// continues on the next line).
-bool splitRecord(QStringView record, QChar delimiter, QChar quote, QList<QString> *fields)
+// Splits records into fields line by line, so that a quoted field over many lines costs
+// no more than its length (no re-reading of the record so far).
+class RecordSplitter
 {
-    fields->clear();
-    QString field;
-    bool quoted = false;
-    bool wasQuoted = false;
-    for (qsizetype i = 0; i < record.size(); ++i) {
-        const QChar c = record[i];
-        if (quoted) {
-            if (c == quote) {
-                if (i + 1 < record.size() && record[i + 1] == quote) {
-                    field += quote;
-                    ++i;
-                } else {
-                    quoted = false;
-                }
-            } else {
-                field += c;
-            }
-        } else if (c == delimiter) {
-            fields->append(wasQuoted ? field : field.trimmed());
-            field.clear();
-            wasQuoted = false;
-        } else if (c == quote && field.trimmed().isEmpty()) {
-            field.clear();
-            quoted = true;
-            wasQuoted = true;
-        } else {
-            field += c;
-        }
+public:
+    RecordSplitter(QChar delimiter, QChar quote)
+        : m_delimiter(delimiter)
+        , m_quote(quote)
+    {}
+
+    void start()
+    {
+        fields.clear();
+        m_field.clear();
+        m_quoted = m_wasQuoted = m_hasText = false;
+        chars = 0;
     }
-    if (quoted)
-        return false;
-    fields->append(wasQuoted ? field : field.trimmed());
-    return true;
-}
+
+    // One more line of the record; true when the record is complete, false when a quoted
+    // field goes on to the next line.
+    bool feed(QStringView line)
+    {
+        chars += line.size() + 1;
+        for (qsizetype i = 0; i < line.size(); ++i) {
+            const QChar c = line[i];
+            if (m_quoted) {
+                if (c == m_quote) {
+                    if (i + 1 < line.size() && line[i + 1] == m_quote) {
+                        m_field += m_quote;
+                        ++i;
+                    } else {
+                        m_quoted = false;
+                    }
+                } else {
+                    m_field += c;
+                }
+            } else if (c == m_delimiter) {
+                endField();
+            } else if (c == m_quote && !m_hasText) {
+                m_field.clear();
+                m_quoted = m_wasQuoted = m_hasText = true;
+            } else {
+                m_field += c;
+                if (!c.isSpace())
+                    m_hasText = true;
+            }
+        }
+        if (m_quoted) {
+            m_field += u'\n';
+            return false;
+        }
+        endField();
+        return true;
+    }
+
+    QList<QString> fields;
+    qsizetype chars = 0;
+
+private:
+    void endField()
+    {
+        fields.append(m_wasQuoted ? m_field : m_field.trimmed());
+        m_field.clear();
+        m_wasQuoted = m_hasText = false;
+    }
+
+    QChar m_delimiter;
+    QChar m_quote;
+    QString m_field;
+    bool m_quoted = false;
+    bool m_wasQuoted = false;
+    bool m_hasText = false;
+};
 
 class CsvReader
 {
@@ -219,7 +254,7 @@ Result<BankFile> CsvReader::read()
 
     LineSplitter lines(text.bytes);
     QByteArrayView raw;
-    QList<QString> fields;
+    RecordSplitter splitter(m_profile.delimiter, m_profile.quote);
     int rowsSeen = 0;
     int amountCol = -1, debitCol = -1, creditCol = -1, currencyCol = -1, bookingCol = -1,
         valueCol = -1, referenceCol = -1, e2eCol = -1, nameCol = -1, accountNoCol = -1,
@@ -232,24 +267,29 @@ Result<BankFile> CsvReader::read()
         if (number > BankFileParser::kMaxLines)
             return fail(number,
                         QStringLiteral("more than %1 lines").arg(BankFileParser::kMaxLines));
-        QString record = decode(raw, text.encoding);
-        while (!splitRecord(record, m_profile.delimiter, m_profile.quote, &fields)) {
-            if (record.size() > kMaxRecordChars)
+        splitter.start();
+        bool blank = true;
+        for (;;) {
+            const QString part = decode(raw, text.encoding);
+            if (blank && !part.trimmed().isEmpty())
+                blank = false;
+            if (splitter.feed(part))
+                break;
+            if (splitter.chars > kMaxRecordChars)
                 return fail(number, QStringLiteral("a record longer than %1 characters (a quote "
                                                    "that is never closed?)")
                                         .arg(kMaxRecordChars));
             if (!lines.next(&raw))
                 return fail(number, QStringLiteral("a quoted field that is never closed"));
-            record += u'\n';
-            record += decode(raw, text.encoding);
         }
+        const QList<QString> &fields = splitter.fields;
         if (rowsSeen < m_profile.headerRows) {
             ++rowsSeen;
             if (rowsSeen == m_profile.headerRows)
                 m_header = fields;
             continue;
         }
-        if (record.trimmed().isEmpty())
+        if (blank)
             continue;
         if (!resolved) {
             if (m_profile.headerRows == 0) {
