@@ -12,6 +12,9 @@ packages=(
     locales openssl
     # Statements (Step 8): QR codes on PDFs; what the tests read exports back with.
     libqrencode-dev zbar-tools poppler-utils aqbanking-tools libxml2-utils
+    # Bank file parsers (Step 9): the fuzz preset's clang and its libFuzzer/ASan runtimes
+    # (libclang_rt.fuzzer is in libclang-rt-14-dev, which clang only recommends).
+    clang libclang-rt-14-dev
 )
 
 # Locales the test suites need: a server that answers in German shows that errors are

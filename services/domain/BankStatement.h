@@ -41,8 +41,8 @@ struct BankLine
 {
     BankAmount amount; // signed: credit positive; a reversal (RvslInd, RC/RD) already flipped
     QString currency;
-    QDate bookingDate; // may be invalid when the file gives none (MT940 :61: without entry date
-                       // takes the value date's year and the entry date; see the parser)
+    QDate bookingDate; // invalid when the file gives none (a camt.052 pending entry); an MT940
+                       // :61: without entry date books on its value date
     QDate valueDate;
     bool reversal = false;      // the bank marked it as a reversal/storno
     QString status;             // camt Sts (BOOK, PDNG, INFO); MT940/CSV: BOOK
