@@ -257,6 +257,20 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
 
         // Every statement's bank account mapped (with --account, mapped now).
         QList<std::optional<Mapping>> mappings = lookup(tx, file.statements);
+        QStringList unmapped;
+        for (int i = 0; i < file.statements.size(); ++i) {
+            const QString name = QStringLiteral("%1 (%2)").arg(identifierOf(file.statements.at(i)),
+                                                               currencyOf(file.statements.at(i)));
+            if (!mappings.at(i) && !unmapped.contains(name))
+                unmapped << name;
+        }
+        if (unmapped.size() > 1 && !options.mapToAccount.isEmpty())
+            fail(Error::Kind::Input,
+                 QStringLiteral("The file names %1 unmapped bank accounts (%2): --account maps "
+                                "one. Map each with `ledgerctl recon map`. Nothing of the file "
+                                "was imported.")
+                     .arg(unmapped.size())
+                     .arg(unmapped.join(QStringLiteral(", "))));
         for (int i = 0; i < file.statements.size(); ++i) {
             if (mappings.at(i))
                 continue;

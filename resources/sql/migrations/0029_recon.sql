@@ -599,6 +599,7 @@ $$;
 CREATE FUNCTION recon.match_account(b recon.bank_accounts, p_run bigint) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, recon, ledger, pg_temp
+SET client_min_messages = warning
 AS $$
 DECLARE
     v_tol bigint;
