@@ -151,15 +151,17 @@ CREATE INDEX match_decisions_by_group ON recon.match_decisions (group_id, id);
 
 -- The groups that stand (proposed or confirmed), per line and per entry: kept by the
 -- functions that create groups and decide them; a line or entry is in at most one.
+-- (No foreign keys: both are derived from match_groups by the same functions, and checking
+-- a key per row was half the cost of recording a large run.)
 CREATE TABLE recon.active_lines (
-    line_id   bigint PRIMARY KEY REFERENCES recon.lines (id),
-    group_id  bigint NOT NULL REFERENCES recon.match_groups (id),
+    line_id   bigint PRIMARY KEY,
+    group_id  bigint NOT NULL,
     confirmed boolean NOT NULL
 );
 CREATE INDEX active_lines_by_group ON recon.active_lines (group_id);
 CREATE TABLE recon.active_entries (
-    entry_id  bigint PRIMARY KEY REFERENCES ledger.entries (id),
-    group_id  bigint NOT NULL REFERENCES recon.match_groups (id),
+    entry_id  bigint PRIMARY KEY,
+    group_id  bigint NOT NULL,
     confirmed boolean NOT NULL
 );
 CREATE INDEX active_entries_by_group ON recon.active_entries (group_id);
@@ -652,8 +654,8 @@ BEGIN
                        cp <> '' AND length(cp) >= 3 AND strpos(lower(description), lower(cp)) > 0) AS score
     FROM u WHERE per_line = 1 AND per_entry = 1;
     GET DIAGNOSTICS n_exact = ROW_COUNT;
-    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
-    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
 
     -- Pass 2: the amount within tolerance (absolute, or basis points of the line's amount)
     -- and the date within the window; mutual best candidates with a unique best score.
@@ -691,8 +693,8 @@ BEGIN
         RETURNING line_ids, entry_ids
     )
     SELECT count(*) INTO n_tolerance FROM ins;
-    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
-    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
 
     -- Pass 3a, one to many: a line equal to the sum of 2..max_group_size entries of the same
     -- sign within the window (found among the 30 entries nearest in date, smaller in size);
@@ -727,8 +729,8 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO n_one_to_many FROM ins;
-    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
-    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
 
     -- Pass 3b, many to one: the reverse (2..max_group_size lines equal to one entry).
     WITH RECURSIVE cand AS (
@@ -761,8 +763,8 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO n_many_to_one FROM ins;
-    DELETE FROM recon_l l USING recon_pairs p WHERE l.id = ANY (p.line_ids);
-    DELETE FROM recon_e e USING recon_pairs p WHERE e.id = ANY (p.entry_ids);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
 
     -- A group an operator rejected or revoked is not proposed again: its lines and entries
     -- stay unmatched (and may raise exceptions below).
