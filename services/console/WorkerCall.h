@@ -4,6 +4,7 @@
 #include "domain/Error.h"
 #include "domain/Result.h"
 
+#include <QCoreApplication>
 #include <QFuture>
 #include <QPointer>
 #include <QPromise>
@@ -51,7 +52,17 @@ template <class Target> class QueuedReporter
 {
 public:
     explicit QueuedReporter(Target *target)
-        : m_relay(new QObject, [](QObject *o) { o->deleteLater(); })
+        // The relay is deleted by a call queued after its reports, not by deleteLater(): a
+        // DeferredDelete may be sent ahead of posted events (QTest::qWait does so), and
+        // deleting the relay first would drop the reports, the outcome included.
+        : m_relay(new QObject,
+                  [](QObject *o) {
+                      if (QCoreApplication *app = QCoreApplication::instance())
+                          QMetaObject::invokeMethod(
+                              app, [o] { delete o; }, Qt::QueuedConnection);
+                      else
+                          delete o;
+                  })
         , m_target(target)
     {}
 
