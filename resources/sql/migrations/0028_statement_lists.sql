@@ -38,7 +38,7 @@ BEGIN
                          jsonb_build_object('account', p_account, 'restated_only', coalesce(p_restated_only, false),
                                             'before_id', p_before_id, 'limit', p_limit));
     RETURN QUERY
-    SELECT s.id, ledger.statement_record_json(s), c.exponent,
+    SELECT s.id, ledger.statement_record_json(s), c.exponent::integer,
            (SELECT count(*) FROM ledger.statement_copies k WHERE k.statement_id = s.id),
            r.opening_difference, r.closing_difference, r.late_entries, rs.detected_at
     FROM ledger.statements s
