@@ -111,6 +111,21 @@ KnownAtRow createKnownAtRow(QWidget *parent)
     return row;
 }
 
+Chosen chosen(const Inputs &inputs)
+{
+    Chosen c;
+    c.timeZone = inputs.zone->currentData().toString();
+    // Whole days in the zone, the last one included: [from 00:00, the day after `to` 00:00).
+    c.from = startOfDay(inputs.from->date(), c.timeZone);
+    c.to = startOfDay(inputs.to->date().addDays(1), c.timeZone);
+    if (inputs.pastKnownAt->isChecked())
+        c.knownAt = inputs.knownAt->dateTime().toUTC();
+    c.format = formatOf(inputs.format);
+    c.camtVersion = camtVersionOf(inputs.format);
+    c.pageSize = inputs.pageSize->currentData().toString();
+    return c;
+}
+
 QTimeZone zoneOf(const QString &id)
 {
     return id.isEmpty() || id == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(id.toUtf8());

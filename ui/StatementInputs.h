@@ -51,6 +51,43 @@ struct KnownAtRow
 };
 KnownAtRow createKnownAtRow(QWidget *parent);
 
+// The inputs of a statement's period (whole days, both included, in the zone), known-at time
+// and format, and what they say; applyTo() fills a StatementExportRequest or a
+// StatementBatchRequest with it (the period as UTC instants [from, the day after `to`)).
+struct Inputs
+{
+    const QDateEdit *from = nullptr;
+    const QDateEdit *to = nullptr;
+    const QComboBox *zone = nullptr;
+    const QCheckBox *pastKnownAt = nullptr;
+    const QDateTimeEdit *knownAt = nullptr;
+    const QComboBox *format = nullptr;
+    const QComboBox *pageSize = nullptr;
+};
+struct Chosen
+{
+    QDateTime from;
+    QDateTime to;
+    QDateTime knownAt; // invalid: now
+    QString timeZone;
+    QString format;
+    QString camtVersion; // empty unless camt053
+    QString pageSize;
+};
+Chosen chosen(const Inputs &inputs);
+template <class Request> void applyTo(Request &request, const Inputs &inputs)
+{
+    const Chosen c = chosen(inputs);
+    request.from = c.from;
+    request.to = c.to;
+    request.knownAt = c.knownAt;
+    request.timeZone = c.timeZone;
+    request.format = c.format;
+    if (!c.camtVersion.isEmpty())
+        request.camtVersion = c.camtVersion;
+    request.pageSize = c.pageSize;
+}
+
 // The zone of an id from addTimeZones() ("UTC" or an IANA id).
 QTimeZone zoneOf(const QString &id);
 // The instant a day begins in a zone, in UTC: whole days [from, to + 1 day) make a period.

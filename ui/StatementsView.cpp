@@ -400,16 +400,8 @@ StatementBatchRequest StatementsView::batchRequest() const
     StatementBatchRequest r;
     r.kind = m_kind->currentData().toString();
     r.currency = m_currency->currentText().trimmed().toUpper();
-    r.timeZone = m_zone->currentData().toString();
-    // Whole days in the zone, the last one included: [from 00:00, the day after `to` 00:00).
-    r.from = StatementInputs::startOfDay(m_from->date(), r.timeZone);
-    r.to = StatementInputs::startOfDay(m_to->date().addDays(1), r.timeZone);
-    if (m_pastKnownAt->isChecked())
-        r.knownAt = m_knownAt->dateTime().toUTC();
-    r.format = StatementInputs::formatOf(m_format);
-    if (const QString version = StatementInputs::camtVersionOf(m_format); !version.isEmpty())
-        r.camtVersion = version;
-    r.pageSize = m_pageSize->currentData().toString();
+    StatementInputs::applyTo(
+        r, {m_from, m_to, m_zone, m_pastKnownAt, m_knownAt, m_format, m_pageSize});
     r.folder = m_folder->text().trimmed();
     return r;
 }
