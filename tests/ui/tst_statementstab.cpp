@@ -9,14 +9,14 @@
 // written; deleting the view cancels its batch. Files dropped on the main window are
 // verified. A screenshot of the tab goes to build/<preset>/screenshots/ (look at it).
 
-#include "AccountListModel.h"
+#include "ComplianceConsole.h"
 #include "IssuedStatementModel.h"
 #include "MainWindow.h"
+#include "PostingRequests.h"
 #include "SqlSession.h"
 #include "StatementsView.h"
 #include "TestCluster.h"
-#include "console/AuditService.h"
-#include "console/LedgerService.h"
+#include "UiTestHelpers.h"
 #include "console/StatementService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
@@ -45,24 +45,10 @@
 
 using namespace ledger;
 
+using test::await;
+using test::sha256OfFile;
+
 namespace {
-
-template <class T> Result<T> await(QFuture<Result<T>> future)
-{
-    // Test code only: the console itself continues with whenReady() and never waits.
-    if (!QTest::qWaitFor([&] { return future.isFinished(); }, 30000))
-        return Error::make(Error::Kind::Timeout, QStringLiteral("no answer in 30 s"));
-    return future.result();
-}
-
-QString sha256Of(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QString::fromLatin1(
-        QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex());
-}
 
 QStringList filesIn(const QString &folder)
 {
@@ -78,13 +64,7 @@ class TestStatementsTab : public QObject
     test::TestCluster m_db;
     std::unique_ptr<test::SqlSession> m_admin;
     std::unique_ptr<DbWorker> m_writer;
-    std::unique_ptr<DbWorker> m_worker;   // Carla's pages
-    std::unique_ptr<DbWorker> m_longJobs; // Carla's statements
-    std::unique_ptr<LedgerService> m_ledger;
-    std::unique_ptr<AuditService> m_audit;
-    std::unique_ptr<StatementService> m_statements;
-    std::unique_ptr<AccountListModel> m_accounts;
-    std::unique_ptr<MainWindow> m_window;
+    test::ComplianceConsole m_console;
     StatementsView *m_view = nullptr;
     QTemporaryDir m_dir;
     QDate m_today;
@@ -94,16 +74,11 @@ class TestStatementsTab : public QObject
     qint64 post(const QString &debit, const QString &credit, const QString &amount, int daysAgo)
     {
         static int key = 0;
-        const QString effective =
-            QDateTime::currentDateTimeUtc().addDays(-daysAgo).toString(Qt::ISODateWithMs);
-        const QByteArray body =
-            QStringLiteral(R"({"idempotency_key": "stt-%1", "effective_at": "%2",
-                "description": "movement %1", "legs": [
-                {"account": "%3", "amount": "%5", "currency": "EUR"},
-                {"account": "%4", "amount": "-%5", "currency": "EUR"}]})")
-                .arg(++key)
-                .arg(effective, debit, credit, amount)
-                .toUtf8();
+        const QByteArray body = test::postingRequest(
+            QStringLiteral("stt-%1").arg(++key),
+            test::postingLeg(debit, amount) + QLatin1Char(',') +
+                test::postingLeg(credit, QLatin1Char('-') + amount),
+            QDateTime::currentDateTimeUtc().addDays(-daysAgo).toString(Qt::ISODateWithMs));
         const auto r = await(m_writer->submit(
             [body](Connection &c) { return LedgerRepository::post(c, body).transactionId; }));
         return r ? r.value() : 0;
@@ -123,7 +98,7 @@ class TestStatementsTab : public QObject
         r.format = format;
         r.knownAt = knownAt;
         r.outPath = m_dir.filePath(name);
-        const auto result = await(m_statements->issue(r));
+        const auto result = await(m_console.statements->issue(r));
         if (!result)
             qWarning("issue failed: %s", qPrintable(result.error().message));
         return result ? result.value() : StatementRecord();
@@ -197,14 +172,6 @@ class TestStatementsTab : public QObject
             .toLongLong();
     }
 
-    static void save(QWidget *w, const QString &name)
-    {
-        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
-        const QString file = QStringLiteral(LEDGER_SCREENSHOT_DIR) + QLatin1Char('/') + name;
-        QVERIFY(w->grab().save(file));
-        qInfo("screenshot: %s", qPrintable(file));
-    }
-
     static void sendDrop(QWidget *target, const QList<QUrl> &urls, bool *accepted)
     {
         QMimeData mime;
@@ -246,29 +213,19 @@ private Q_SLOTS:
         QVERIFY(post(QStringLiteral("CASH-EUR-1"), QStringLiteral("CUST-EUR"),
                      QStringLiteral("9.99"), 12) > 0);
 
-        const QString carla =
-            m_db.dsnFor(QStringLiteral("console_compliance"), QStringLiteral("carla"));
-        m_worker = std::make_unique<DbWorker>(carla, QStringLiteral("tst_statementstab"));
-        m_longJobs =
-            std::make_unique<DbWorker>(carla, QStringLiteral("tst_statementstab long jobs"));
-        m_ledger = std::make_unique<LedgerService>(m_worker.get());
-        m_audit = std::make_unique<AuditService>(m_worker.get());
-        m_statements = std::make_unique<StatementService>(m_longJobs.get());
-        m_accounts = std::make_unique<AccountListModel>(m_ledger.get(), m_audit.get());
-        m_window =
-            std::make_unique<MainWindow>(m_accounts.get(), QStringLiteral("carla@ledger"), true);
-        m_window->addStatements(m_statements.get());
-        m_view = m_window->statementsView();
+        m_console.start(m_db, QStringLiteral("tst_statementstab"));
+        m_console.window->addStatements(m_console.statements.get());
+        m_view = m_console.window->statementsView();
         QVERIFY(m_view);
         new QAbstractItemModelTester(
             m_view->model(), QAbstractItemModelTester::FailureReportingMode::QtTest, m_view);
-        auto *tabs = m_window->findChild<QTabWidget *>(QStringLiteral("mainTabs"));
+        auto *tabs = m_console.window->findChild<QTabWidget *>(QStringLiteral("mainTabs"));
         QVERIFY(tabs);
         QCOMPARE(tabs->tabText(tabs->indexOf(m_view)), QStringLiteral("S&tatements"));
         tabs->setCurrentWidget(m_view);
-        m_window->resize(1600, 950);
-        m_window->show();
-        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+        m_console.window->resize(1600, 950);
+        m_console.window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_console.window.get()));
         // The tab loaded its (empty) list when it was made.
         QTRY_VERIFY_WITH_TIMEOUT(!m_view->model()->isLoading(), 30000);
         QCOMPARE(m_view->model()->rowCount(), 0);
@@ -341,7 +298,8 @@ private Q_SLOTS:
         QCOMPARE(open.count(), 1);
         QCOMPARE(open.at(0).at(0).toString(), QStringLiteral("account"));
         QCOMPARE(open.at(0).at(1).toString(), QStringLiteral("CUST-EUR"));
-        m_window->findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(m_view);
+        m_console.window->findChild<QTabWidget *>(QStringLiteral("mainTabs"))
+            ->setCurrentWidget(m_view);
     }
 
     void showsRestatementAfterRefresh()
@@ -447,8 +405,8 @@ private Q_SLOTS:
             QCOMPARE(m_view->writtenFiles()->item(i)->text(), QDir::toNativeSeparators(path));
             const StatementRecord &record = outcome.written.at(i);
             QCOMPARE(record.accountCode, codes.at(i));
-            QCOMPARE(sha256Of(path), record.fileSha256);
-            const auto found = await(m_statements->verifyFile(path));
+            QCOMPARE(sha256OfFile(path), record.fileSha256);
+            const auto found = await(m_console.statements->verifyFile(path));
             QVERIFY2(found, qPrintable(found ? QString() : found.error().message));
             QVERIFY(found.value().has_value());
             QCOMPARE(found.value()->reference, record.reference);
@@ -463,7 +421,7 @@ private Q_SLOTS:
         QCOMPARE(cell(0, IssuedStatementModel::Reference), m_batchRecords.last().reference);
 
         m_view->tableView()->selectRow(6); // the restated one, for the screenshot
-        save(m_window.get(), QStringLiteral("statements-tab.png"));
+        QVERIFY(test::saveScreenshot(m_console.window.get(), QStringLiteral("statements-tab.png")));
     }
 
     void batchCancelLeavesExactlyTheReportedFiles()
@@ -494,7 +452,7 @@ private Q_SLOTS:
                  qPrintable(m_view->batchResultText()));
         QVERIFY(m_view->startButton()->isEnabled());
         for (int i = 0; i < outcome.files.size(); ++i)
-            QCOMPARE(sha256Of(outcome.files.at(i)), outcome.written.at(i).fileSha256);
+            QCOMPARE(sha256OfFile(outcome.files.at(i)), outcome.written.at(i).fileSha256);
     }
 
     void batchRefusesAFolderHoldingATargetName()
@@ -531,7 +489,7 @@ private Q_SLOTS:
     {
         const QString folder = newFolder(QStringLiteral("deleted"));
         QVERIFY(!folder.isEmpty());
-        auto *view = new StatementsView(m_statements.get());
+        auto *view = new StatementsView(m_console.statements.get());
         setBatchInputs(view, folder);
         auto lock = holdStatementLock(QStringLiteral("CASH-EUR-1"));
         QVERIFY(lock);
@@ -542,7 +500,7 @@ private Q_SLOTS:
         QVERIFY(lock->run(QStringLiteral("COMMIT")).ok);
         // The long-jobs worker runs one job at a time, in order: when this answers, the
         // batch has ended.
-        QVERIFY(await(m_statements->issuedStatements({})));
+        QVERIFY(await(m_console.statements->issuedStatements({})));
         QCOMPARE(filesIn(folder), QStringList({batchName(QStringLiteral("BANK-EUR")),
                                                batchName(QStringLiteral("CASH-EUR-1"))}));
     }
@@ -551,31 +509,24 @@ private Q_SLOTS:
     {
         QVERIFY(!m_batchFiles.isEmpty());
         const QString issued = m_batchFiles.first();
-        QFile in(issued);
-        QVERIFY(in.open(QIODevice::ReadOnly));
-        QByteArray bytes = in.readAll();
-        bytes[bytes.size() / 2] = char(bytes[bytes.size() / 2] ^ 1);
         const QString changed = m_dir.filePath(QStringLiteral("changed-copy.csv"));
-        QFile out(changed);
-        QVERIFY(out.open(QIODevice::WriteOnly));
-        QCOMPARE(out.write(bytes), bytes.size());
-        out.close();
+        QVERIFY(test::writeChangedCopy(issued, changed));
 
-        QSignalSpy verified(m_window.get(), &MainWindow::statementVerified);
+        QSignalSpy verified(m_console.window.get(), &MainWindow::statementVerified);
         bool accepted = false;
-        sendDrop(m_window.get(), {QUrl::fromLocalFile(issued)}, &accepted);
+        sendDrop(m_console.window.get(), {QUrl::fromLocalFile(issued)}, &accepted);
         QVERIFY(accepted);
         QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 1, 30000);
         QCOMPARE(verified.at(0).at(1).toBool(), true);
         QVERIFY(verified.at(0).at(0).toString().contains(m_batchRecords.first().reference));
 
-        sendDrop(m_window.get(), {QUrl::fromLocalFile(changed)}, &accepted);
+        sendDrop(m_console.window.get(), {QUrl::fromLocalFile(changed)}, &accepted);
         QVERIFY(accepted);
         QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 2, 30000);
         QCOMPARE(verified.at(1).at(1).toBool(), false);
 
         // Several files at once: each is verified.
-        sendDrop(m_window.get(),
+        sendDrop(m_console.window.get(),
                  {QUrl::fromLocalFile(m_batchFiles.at(1)), QUrl::fromLocalFile(changed)},
                  &accepted);
         QVERIFY(accepted);
@@ -583,14 +534,15 @@ private Q_SLOTS:
         QCOMPARE(verified.at(2).at(1).toBool() + verified.at(3).at(1).toBool(), 1);
 
         // Something that is not a local file is not taken.
-        sendDrop(m_window.get(), {QUrl(QStringLiteral("https://example.org/s.csv"))}, &accepted);
+        sendDrop(m_console.window.get(), {QUrl(QStringLiteral("https://example.org/s.csv"))},
+                 &accepted);
         QVERIFY(!accepted);
     }
 
     void cleanupTestCase()
     {
-        m_window.reset();
-        m_accounts.reset();
+        m_console.window.reset();
+        m_console.accounts.reset();
     }
 };
 
