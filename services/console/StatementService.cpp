@@ -8,6 +8,7 @@
 #include "statement/StatementBatch.h"
 #include "statement/StatementExport.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
@@ -113,7 +114,16 @@ StatementBatchJob *StatementService::startBatch(const StatementBatchRequest &req
     // The worker reaches the job through a relay that lives on this (GUI) thread for as long
     // as the worker holds it: it queues each report to the relay, which hands it to the job
     // if the job still exists. The worker never touches the job, which may be deleted.
-    const std::shared_ptr<QObject> relay(new QObject, [](QObject *o) { o->deleteLater(); });
+    // The relay is deleted by a call queued after its reports, not by deleteLater(): a
+    // DeferredDelete may be sent ahead of the posted reports (QTest::qWait does so), and
+    // deleting the relay first would drop them, the outcome included.
+    const std::shared_ptr<QObject> relay(new QObject, [](QObject *o) {
+        if (QCoreApplication *app = QCoreApplication::instance())
+            QMetaObject::invokeMethod(
+                app, [o] { delete o; }, Qt::QueuedConnection);
+        else
+            delete o;
+    });
     const QPointer<StatementBatchJob> guard(job);
     const auto report = [relay, guard](auto call) {
         QMetaObject::invokeMethod(
