@@ -8,6 +8,7 @@
 #include "ReversalRequestDialog.h"
 #include "SessionLockOverlay.h"
 #include "StatementExportDialog.h"
+#include "StatementsView.h"
 #include "async/WhenReady.h"
 #include "console/StatementService.h"
 #include "session/ConsoleSession.h"
@@ -16,6 +17,8 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QEvent>
 #include <QFileDialog>
 #include <QFrame>
@@ -27,6 +30,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPushButton>
 #include <QSettings>
 #include <QSplitter>
@@ -34,6 +38,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include <utility>
@@ -303,6 +308,64 @@ void MainWindow::addStatements(StatementService *statements)
     m_fileMenu->insertSeparator(beforeQuit);
     m_fileMenu->insertAction(beforeQuit, m_statementAction);
     m_fileMenu->insertAction(beforeQuit, verify);
+
+    m_statementsView = new StatementsView(statements, ensureTabs());
+    m_tabs->addTab(m_statementsView, tr("S&tatements"));
+    connect(m_statementsView, &StatementsView::openObjectRequested, this, &MainWindow::openObject);
+    // The batch's currency choice offers the currencies the navigator knows of.
+    const auto offerCurrencies = [this](const QStringList &currencies) {
+        m_statementsView->setCurrencies(currencies);
+    };
+    QStringList known;
+    for (int i = 1; i < m_currencyFilter->count(); ++i) // item 0 is "any currency"
+        known.append(m_currencyFilter->itemData(i).toString());
+    offerCurrencies(known);
+    connect(m_accounts, &AccountListModel::currenciesChanged, this, offerCurrencies);
+    setAcceptDrops(true);
+}
+
+namespace {
+
+// The local files among dropped URLs (a drop from a browser may carry remote ones).
+QStringList droppedFiles(const QMimeData *mime)
+{
+    QStringList files;
+    if (!mime || !mime->hasUrls())
+        return files;
+    for (const QUrl &url : mime->urls())
+        if (url.isLocalFile())
+            files.append(url.toLocalFile());
+    return files;
+}
+
+} // namespace
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (m_statements && !droppedFiles(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+    else
+        QMainWindow::dragEnterEvent(event);
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent *event)
+{
+    if (m_statements && !droppedFiles(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+    else
+        QMainWindow::dragMoveEvent(event);
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    const QStringList files = m_statements ? droppedFiles(event->mimeData()) : QStringList();
+    if (files.isEmpty()) {
+        QMainWindow::dropEvent(event);
+        return;
+    }
+    event->acceptProposedAction();
+    for (const QString &path : files)
+        verifyStatementFile(path);
 }
 
 StatementExportDialog *MainWindow::exportStatement()

@@ -31,6 +31,7 @@ class ConsoleSession;
 class SessionLockOverlay;
 class StatementExportDialog;
 class StatementService;
+class StatementsView;
 
 // The console's main window. Only assembles views, actions and the status bar; the data
 // comes from models that load on a worker thread.
@@ -67,9 +68,12 @@ public:
     ReversalRequestDialog *requestReversal(qint64 transactionId);
 
     // Statements: "Statement…" (Ctrl+E) issues one of the open account; "Verify a statement
-    // file…" in the File menu says who issued a file, when, for which account and period.
+    // file…" in the File menu, or a file dropped on the window, says who issued a file, when,
+    // for which account and period; the Statements tab lists the issued statements (with
+    // their restatements) and exports statements in batches.
     void addStatements(StatementService *statements);
     QAction *statementAction() const { return m_statementAction; }
+    StatementsView *statementsView() const { return m_statementsView; }
     // Opens the export dialog for the open account (non-modal; statementDialogOpened tells).
     StatementExportDialog *exportStatement();
     // Looks the file up on the service and shows the answer (statementVerified tells).
@@ -96,6 +100,11 @@ Q_SIGNALS:
 protected:
     void closeEvent(QCloseEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
+    // Local files dropped on the window are verified as statements, each on its own
+    // (only once statements are available).
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dragMoveEvent(QDragMoveEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
 
 private:
     void createActions();
@@ -127,6 +136,7 @@ private:
     ReversalService *m_reversals = nullptr;
     LedgerService *m_ledger = nullptr;
     StatementService *m_statements = nullptr;
+    StatementsView *m_statementsView = nullptr;
     QMenu *m_fileMenu = nullptr;
     QAction *m_statementAction = nullptr;
     ApprovalsInboxView *m_inbox = nullptr;

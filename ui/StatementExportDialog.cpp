@@ -1,5 +1,6 @@
 #include "StatementExportDialog.h"
 
+#include "StatementInputs.h"
 #include "async/WhenReady.h"
 #include "console/StatementService.h"
 #include "domain/Money.h"
@@ -16,7 +17,6 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QTimeZone>
 #include <QVBoxLayout>
 
 namespace ledger {
@@ -45,55 +45,24 @@ StatementExportDialog::StatementExportDialog(StatementService *statements,
     m_account = new QLineEdit(accountCode, this);
     m_account->setObjectName(QStringLiteral("account"));
 
-    const QDate today = QDate::currentDate();
-    m_from = new QDateEdit(QDate(today.year(), today.month(), 1).addMonths(-1), this);
-    m_to = new QDateEdit(QDate(today.year(), today.month(), 1).addDays(-1), this);
-    for (QDateEdit *edit : {m_from, m_to}) {
-        edit->setCalendarPopup(true);
-        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd"));
-    }
-    m_from->setObjectName(QStringLiteral("from"));
-    m_to->setObjectName(QStringLiteral("to"));
-    auto *period = new QHBoxLayout;
-    period->addWidget(m_from);
-    period->addWidget(new QLabel(tr("to"), this));
-    period->addWidget(m_to);
-    period->addWidget(new QLabel(tr("(both days included)"), this));
-    period->addStretch();
+    const StatementInputs::PeriodRow period = StatementInputs::createPeriodRow(this);
+    m_from = period.from;
+    m_to = period.to;
 
     m_zone = new QComboBox(this);
     m_zone->setObjectName(QStringLiteral("timeZone"));
-    m_zone->addItem(tr("UTC"), QStringLiteral("UTC"));
-    const QString systemZone = QString::fromUtf8(QTimeZone::systemTimeZoneId());
-    if (!systemZone.isEmpty() && systemZone != QLatin1String("UTC") &&
-        QTimeZone(systemZone.toUtf8()).isValid())
-        m_zone->addItem(tr("%1 (this computer)").arg(systemZone), systemZone);
+    StatementInputs::addTimeZones(m_zone);
 
-    m_pastKnownAt = new QCheckBox(tr("As the ledger &knew it at"), this);
-    m_pastKnownAt->setObjectName(QStringLiteral("pastKnownAt"));
-    m_knownAt = new QDateTimeEdit(QDateTime::currentDateTime(), this);
-    m_knownAt->setObjectName(QStringLiteral("knownAt"));
-    m_knownAt->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
-    m_knownAt->setCalendarPopup(true);
-    m_knownAt->setEnabled(false);
-    connect(m_pastKnownAt, &QCheckBox::toggled, m_knownAt, &QWidget::setEnabled);
-    auto *known = new QHBoxLayout;
-    known->addWidget(m_pastKnownAt);
-    known->addWidget(m_knownAt);
-    known->addWidget(new QLabel(tr("(unchecked: now)"), this));
-    known->addStretch();
+    const StatementInputs::KnownAtRow known = StatementInputs::createKnownAtRow(this);
+    m_pastKnownAt = known.enabled;
+    m_knownAt = known.time;
 
     m_format = new QComboBox(this);
     m_format->setObjectName(QStringLiteral("format"));
-    m_format->addItem(tr("PDF"), QStringLiteral("pdf:"));
-    m_format->addItem(tr("CSV"), QStringLiteral("csv:"));
-    m_format->addItem(tr("camt.053.001.08"), QStringLiteral("camt053:08"));
-    m_format->addItem(tr("camt.053.001.04"), QStringLiteral("camt053:04"));
-    m_format->addItem(tr("camt.053.001.02"), QStringLiteral("camt053:02"));
+    StatementInputs::addFormats(m_format);
     m_pageSize = new QComboBox(this);
     m_pageSize->setObjectName(QStringLiteral("pageSize"));
-    m_pageSize->addItem(tr("A4"), QStringLiteral("a4"));
-    m_pageSize->addItem(tr("Letter"), QStringLiteral("letter"));
+    StatementInputs::addPageSizes(m_pageSize);
     auto *format = new QHBoxLayout;
     format->addWidget(m_format);
     format->addWidget(new QLabel(tr("Page size:"), this));
@@ -113,9 +82,9 @@ StatementExportDialog::StatementExportDialog(StatementService *statements,
 
     auto *form = new QFormLayout;
     form->addRow(tr("&Account:"), m_account);
-    form->addRow(tr("Period:"), period);
+    form->addRow(tr("Period:"), period.layout);
     form->addRow(tr("&Time zone:"), m_zone);
-    form->addRow(tr("Known at:"), known);
+    form->addRow(tr("Known at:"), known.layout);
     // Rows that hold a layout get a label with a buddy, so that their mnemonic works.
     auto *formatLabel = new QLabel(tr("&Format:"), this);
     formatLabel->setBuddy(m_format);
@@ -172,12 +141,7 @@ void StatementExportDialog::setPeriod(const QDate &from, const QDate &to)
 
 void StatementExportDialog::setFormat(const QString &format, const QString &camtVersion)
 {
-    QString key = format + QLatin1Char(':');
-    if (format == QLatin1String("camt053"))
-        key += camtVersion;
-    const int index = m_format->findData(key);
-    if (index >= 0)
-        m_format->setCurrentIndex(index);
+    StatementInputs::selectFormat(m_format, format, camtVersion);
 }
 
 void StatementExportDialog::setKnownAt(const QDateTime &knownAt)
@@ -206,19 +170,8 @@ StatementExportRequest StatementExportDialog::request() const
 {
     StatementExportRequest r;
     r.accountCode = m_account->text().trimmed();
-    r.timeZone = m_zone->currentData().toString();
-    const QTimeZone zone =
-        r.timeZone == QLatin1String("UTC") ? QTimeZone::utc() : QTimeZone(r.timeZone.toUtf8());
-    // Whole days in the zone, the last one included: [from 00:00, the day after `to` 00:00).
-    r.from = QDateTime(m_from->date(), QTime(0, 0), zone).toUTC();
-    r.to = QDateTime(m_to->date().addDays(1), QTime(0, 0), zone).toUTC();
-    if (m_pastKnownAt->isChecked())
-        r.knownAt = m_knownAt->dateTime().toUTC();
-    const QStringList format = m_format->currentData().toString().split(QLatin1Char(':'));
-    r.format = format.value(0);
-    if (!format.value(1).isEmpty())
-        r.camtVersion = format.value(1);
-    r.pageSize = m_pageSize->currentData().toString();
+    StatementInputs::applyTo(
+        r, {m_from, m_to, m_zone, m_pastKnownAt, m_knownAt, m_format, m_pageSize});
     r.outPath = m_path->text().trimmed();
     return r;
 }

@@ -144,8 +144,9 @@ void addCommonOptions(QCommandLineParser &p)
     p.addOption({QStringLiteral("page-size"), QStringLiteral("PDF: a4 or letter (default a4)."),
                  QStringLiteral("S"), QStringLiteral("a4")});
     p.addOption({QStringLiteral("institution"),
-                 QStringLiteral("Institution named in the PDF's header."), QStringLiteral("TEXT"),
-                 QStringLiteral("Ledger Console")});
+                 QStringLiteral("Institution named in the PDF's header (default: the ledger's "
+                                "setting, access.settings.statement_institution)."),
+                 QStringLiteral("TEXT")});
 }
 
 int runExport(const Invocation &inv)

@@ -159,7 +159,9 @@ StatementRecord issue(Connection &connection, const Request &request, const Issu
         s.issuedAt = parseUtc(b[0][2]);
         s.issuedBy = toQString(b[0][3]);
         const bool reissue = b[0][4].as<bool>();
-        s.institution = options.institution;
+        s.institution = options.institution.trimmed().isEmpty()
+                            ? toQString(tx.exec("SELECT ledger.statement_institution()")[0][0])
+                            : options.institution;
         s.messageId = QStringLiteral("%1-%2").arg(s.reference).arg(s.sequenceNumber);
         const QString digest = options.contentDigest ? options.contentDigest(s) : QString();
         const Result<Written> written = write(s);

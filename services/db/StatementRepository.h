@@ -51,7 +51,7 @@ struct IssueOptions
 {
     QString format;        // pdf, csv, camt053
     QString formatVersion; // camt: 02, 04, 08
-    QString institution;
+    QString institution;   // empty: the ledger's (access.settings.statement_institution)
     std::function<QString(const Statement &)> contentDigest; // StatementDigest::compute
 };
 StatementRecord issue(Connection &connection, const Request &request, const IssueOptions &options,

@@ -56,13 +56,13 @@ struct StatementExportRequest
     QString accountCode;
     QDateTime from;
     QDateTime to;
-    QDateTime knownAt;                                      // invalid: the server's clock now
-    QString timeZone = QStringLiteral("UTC");               // the zone the period was given in
-    QString format = QStringLiteral("pdf");                 // pdf, csv, camt053
-    QString camtVersion = QStringLiteral("08");             // camt053: 02, 04, 08
-    QString pageSize = QStringLiteral("a4");                // pdf: a4, letter
-    QString institution = QStringLiteral("Ledger Console"); // named in the PDF's header
-    QString outPath;                                        // the file to write
+    QDateTime knownAt;                          // invalid: the server's clock now
+    QString timeZone = QStringLiteral("UTC");   // the zone the period was given in
+    QString format = QStringLiteral("pdf");     // pdf, csv, camt053
+    QString camtVersion = QStringLiteral("08"); // camt053: 02, 04, 08
+    QString pageSize = QStringLiteral("a4");    // pdf: a4, letter
+    QString institution; // named in the PDF's header; empty: the ledger's setting
+    QString outPath;     // the file to write
 };
 
 // An issued statement as the Statements tab lists it: its issue record, how many copies were
@@ -102,8 +102,8 @@ struct StatementBatchRequest
     QString format = QStringLiteral("csv");     // pdf, csv, camt053
     QString camtVersion = QStringLiteral("08"); // camt053: 02, 04, 08
     QString pageSize = QStringLiteral("a4");    // pdf: a4, letter
-    QString institution = QStringLiteral("Ledger Console"); // named in the PDF's header
-    QString folder;                                         // an existing, writable folder
+    QString institution; // named in the PDF's header; empty: the ledger's setting
+    QString folder;      // an existing, writable folder
 };
 
 // What a batch did: the statements issued (each file complete under its final name, in

@@ -158,6 +158,20 @@ private Q_SLOTS:
             QVERIFY2(pdfText.contains(QLatin1String(expected)), expected);
         QVERIFY2(pdfText.contains(reference), qPrintable(pdfText));
         QCOMPARE(auditCount(QStringLiteral("statement.issued")), QStringLiteral("3"));
+        // Without --institution, the PDF names the ledger's own setting.
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "UPDATE access.settings SET statement_institution = 'Musterbank AG'"))
+                    .ok);
+        const QString sitePdf = m_dir.filePath(QStringLiteral("cust-site.pdf"));
+        r = exportStatement(QStringLiteral("pdf"), sitePdf);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(tool(QStringLiteral("pdftotext"), {sitePdf, QStringLiteral("-")}, &ok)
+                    .contains(QLatin1String("Musterbank AG")));
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("UPDATE access.settings SET statement_institution = "
+                                          "DEFAULT"))
+                    .ok);
     }
 
     void verifyByFileAndByReference()

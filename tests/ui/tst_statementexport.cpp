@@ -7,14 +7,13 @@
 // the future are errors shown in the dialog, and leave no file and no record. A screenshot
 // of the dialog goes to build/<preset>/screenshots/ (look at it).
 
-#include "AccountListModel.h"
 #include "AccountWorkspace.h"
+#include "ComplianceConsole.h"
 #include "MainWindow.h"
 #include "SqlSession.h"
 #include "StatementExportDialog.h"
 #include "TestCluster.h"
-#include "console/AuditService.h"
-#include "console/LedgerService.h"
+#include "UiTestHelpers.h"
 #include "console/StatementService.h"
 #include "db/Connection.h"
 #include "db/DbWorker.h"
@@ -33,26 +32,8 @@
 
 using namespace ledger;
 
-namespace {
-
-template <class T> Result<T> await(QFuture<Result<T>> future)
-{
-    // Test code only: the console itself continues with whenReady() and never waits.
-    if (!QTest::qWaitFor([&] { return future.isFinished(); }, 30000))
-        return Error::make(Error::Kind::Timeout, QStringLiteral("no answer in 30 s"));
-    return future.result();
-}
-
-QString sha256Of(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QString::fromLatin1(
-        QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex());
-}
-
-} // namespace
+using test::await;
+using test::sha256OfFile;
 
 class TestStatementExport : public QObject
 {
@@ -61,13 +42,7 @@ class TestStatementExport : public QObject
     test::TestCluster m_db;
     std::unique_ptr<test::SqlSession> m_admin;
     std::unique_ptr<DbWorker> m_writer;
-    std::unique_ptr<DbWorker> m_worker;   // Carla's pages
-    std::unique_ptr<DbWorker> m_longJobs; // Carla's statements
-    std::unique_ptr<LedgerService> m_ledger;
-    std::unique_ptr<AuditService> m_audit;
-    std::unique_ptr<StatementService> m_statements;
-    std::unique_ptr<AccountListModel> m_accounts;
-    std::unique_ptr<MainWindow> m_window;
+    test::ComplianceConsole m_console;
     QTemporaryDir m_dir;
     QDate m_from;
     QDate m_to;
@@ -93,8 +68,8 @@ class TestStatementExport : public QObject
 
     StatementExportDialog *openDialog()
     {
-        QSignalSpy opened(m_window.get(), &MainWindow::statementDialogOpened);
-        m_window->statementAction()->trigger();
+        QSignalSpy opened(m_console.window.get(), &MainWindow::statementDialogOpened);
+        m_console.window->statementAction()->trigger();
         if (opened.count() != 1)
             return nullptr;
         auto *dialog = qobject_cast<StatementExportDialog *>(opened.at(0).at(0).value<QWidget *>());
@@ -107,14 +82,6 @@ class TestStatementExport : public QObject
     {
         return m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.statements"))
             .toLongLong();
-    }
-
-    static void save(QWidget *w, const QString &name)
-    {
-        QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
-        const QString file = QStringLiteral(LEDGER_SCREENSHOT_DIR) + QLatin1Char('/') + name;
-        QVERIFY(w->grab().save(file));
-        qInfo("screenshot: %s", qPrintable(file));
     }
 
 private Q_SLOTS:
@@ -139,24 +106,15 @@ private Q_SLOTS:
         m_from = QDate::currentDate().addDays(-10);
         m_to = QDate::currentDate();
 
-        const QString carla =
-            m_db.dsnFor(QStringLiteral("console_compliance"), QStringLiteral("carla"));
-        m_worker = std::make_unique<DbWorker>(carla, QStringLiteral("tst_statementexport"));
-        m_longJobs =
-            std::make_unique<DbWorker>(carla, QStringLiteral("tst_statementexport long jobs"));
-        m_ledger = std::make_unique<LedgerService>(m_worker.get());
-        m_audit = std::make_unique<AuditService>(m_worker.get());
-        m_statements = std::make_unique<StatementService>(m_longJobs.get());
-        m_accounts = std::make_unique<AccountListModel>(m_ledger.get(), m_audit.get());
-        m_window =
-            std::make_unique<MainWindow>(m_accounts.get(), QStringLiteral("carla@ledger"), true);
-        auto *workspace = new AccountWorkspace(m_ledger.get());
-        m_window->setAccountWorkspace(workspace);
-        m_window->addStatements(m_statements.get());
-        m_window->resize(1300, 850);
-        m_window->show();
-        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
-        QCOMPARE(m_window->statementAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
+        m_console.start(m_db, QStringLiteral("tst_statementexport"));
+        auto *workspace = new AccountWorkspace(m_console.ledger.get());
+        m_console.window->setAccountWorkspace(workspace);
+        m_console.window->addStatements(m_console.statements.get());
+        m_console.window->resize(1300, 850);
+        m_console.window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_console.window.get()));
+        QCOMPARE(m_console.window->statementAction()->shortcut(),
+                 QKeySequence(Qt::CTRL | Qt::Key_E));
         workspace->openAccount(QStringLiteral("CUST-EUR"));
         QTRY_COMPARE_WITH_TIMEOUT(workspace->accountCode(), QStringLiteral("CUST-EUR"), 20000);
     }
@@ -190,7 +148,7 @@ private Q_SLOTS:
         QCOMPARE(m_csv.closingMinor, 700 + 10000 + 2550 + 450);
         QVERIFY(QFile::exists(csv));
         QVERIFY(!QFile::exists(csv + QStringLiteral(".part")));
-        QCOMPARE(sha256Of(csv), m_csv.fileSha256);
+        QCOMPARE(sha256OfFile(csv), m_csv.fileSha256);
         QVERIFY(dialog->resultText().contains(m_csv.reference));
         QVERIFY(dialog->resultText().contains(m_csv.fileSha256));
         QVERIFY2(dialog->resultText().contains(QStringLiteral("closing 137.00 EUR")),
@@ -217,20 +175,20 @@ private Q_SLOTS:
         QFile file(pdf);
         QVERIFY(file.open(QIODevice::ReadOnly));
         QVERIFY(file.read(5) == "%PDF-");
-        QCOMPARE(sha256Of(pdf), pdfRecord.fileSha256);
+        QCOMPARE(sha256OfFile(pdf), pdfRecord.fileSha256);
         QVERIFY(!QFile::exists(pdf + QStringLiteral(".part")));
         QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
                                                 "'statement.issued' AND object_id = $1"),
                                  {pdfRecord.reference}),
                  QStringLiteral("1"));
-        save(dialog, QStringLiteral("statement-export.png"));
+        QVERIFY(test::saveScreenshot(dialog, QStringLiteral("statement-export.png")));
         dialog->close();
     }
 
     void verifiesFiles()
     {
         const QString csv = m_dir.filePath(QStringLiteral("statement.csv"));
-        const auto found = await(m_statements->verifyFile(csv));
+        const auto found = await(m_console.statements->verifyFile(csv));
         QVERIFY2(found, qPrintable(found ? QString() : found.error().message));
         QVERIFY(found.value().has_value());
         QCOMPARE(found.value()->reference, m_csv.reference);
@@ -238,31 +196,25 @@ private Q_SLOTS:
         QCOMPARE(found.value()->accountCode, QStringLiteral("CUST-EUR"));
 
         // A copy with one byte changed was never issued.
-        QFile in(csv);
-        QVERIFY(in.open(QIODevice::ReadOnly));
-        QByteArray bytes = in.readAll();
-        bytes[bytes.size() / 2] = char(bytes[bytes.size() / 2] ^ 1);
         const QString changed = m_dir.filePath(QStringLiteral("changed.csv"));
-        QFile out(changed);
-        QVERIFY(out.open(QIODevice::WriteOnly));
-        QCOMPARE(out.write(bytes), bytes.size());
-        out.close();
-        const auto notFound = await(m_statements->verifyFile(changed));
+        QVERIFY(test::writeChangedCopy(csv, changed));
+        const auto notFound = await(m_console.statements->verifyFile(changed));
         QVERIFY(notFound);
         QVERIFY(!notFound.value().has_value());
         // A file that is not there: an error, not "not issued".
-        const auto missing = await(m_statements->verifyFile(m_dir.filePath(QStringLiteral("no"))));
+        const auto missing =
+            await(m_console.statements->verifyFile(m_dir.filePath(QStringLiteral("no"))));
         QVERIFY(!missing);
         QCOMPARE(missing.error().kind, Error::Kind::Io);
 
         // File > Verify a statement file…
-        QSignalSpy verified(m_window.get(), &MainWindow::statementVerified);
-        m_window->verifyStatementFile(csv);
+        QSignalSpy verified(m_console.window.get(), &MainWindow::statementVerified);
+        m_console.window->verifyStatementFile(csv);
         QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 1, 30000);
         QCOMPARE(verified.at(0).at(1).toBool(), true);
         QVERIFY(verified.at(0).at(0).toString().contains(m_csv.reference));
         QVERIFY(verified.at(0).at(0).toString().contains(QStringLiteral("carla")));
-        m_window->verifyStatementFile(changed);
+        m_console.window->verifyStatementFile(changed);
         QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 2, 30000);
         QCOMPARE(verified.at(1).at(1).toBool(), false);
         QVERIFY(verified.at(1).at(0).toString().contains(QStringLiteral("No statement")));
@@ -311,8 +263,8 @@ private Q_SLOTS:
 
     void cleanupTestCase()
     {
-        m_window.reset();
-        m_accounts.reset();
+        m_console.window.reset();
+        m_console.accounts.reset();
     }
 };
 

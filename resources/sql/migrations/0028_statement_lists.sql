@@ -10,7 +10,28 @@
 --   currency, or all), in code order; an unknown kind or currency is an error (LG064), not
 --   an empty batch. The batch itself issues each statement as its own issue record, file
 --   and audit event (StatementRepository::issue).
+-- * access.settings.statement_institution: the institution a PDF statement names in its
+--   header unless the request names one (ledgerctl --institution); set by the DBA
+--   (UPDATE access.settings SET statement_institution = '...').
 SET LOCAL ROLE ledger_owner;
+
+ALTER TABLE access.settings
+    ADD COLUMN statement_institution text NOT NULL DEFAULT 'Ledger Console'
+        CHECK (length(btrim(statement_institution)) BETWEEN 1 AND 120);
+COMMENT ON COLUMN access.settings.statement_institution IS
+    'The institution named in the header of PDF statements (0028_statement_lists.sql).';
+
+CREATE FUNCTION ledger.statement_institution() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, ledger, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM ledger.check_statement_role();
+    RETURN (SELECT s.statement_institution FROM access.settings s);
+END
+$$;
 
 CREATE FUNCTION ledger.issued_statements(p_account text DEFAULT NULL, p_restated_only boolean DEFAULT false,
                                          p_before_id bigint DEFAULT NULL, p_limit integer DEFAULT 200)
@@ -87,9 +108,9 @@ END
 $$;
 
 REVOKE EXECUTE ON FUNCTION ledger.issued_statements(text, boolean, bigint, integer),
-                           ledger.statement_batch_accounts(text, text) FROM PUBLIC;
+                           ledger.statement_batch_accounts(text, text), ledger.statement_institution() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.issued_statements(text, boolean, bigint, integer),
-                          ledger.statement_batch_accounts(text, text)
+                          ledger.statement_batch_accounts(text, text), ledger.statement_institution()
     TO console_compliance, console_auditor;
 
 RESET ROLE;
