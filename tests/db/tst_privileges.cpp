@@ -170,6 +170,8 @@ private Q_SLOTS:
                                 "ledger_priv ledger_role_admin definer\n"
                                 "ledger_priv ledger_role_admin invoker\n"
                                 "ledger_priv ledger_session_control definer\n"
+                                "recon ledger_owner definer\n"
+                                "recon ledger_owner invoker\n"
                                 "reporting ledger_owner definer\n"
                                 "reporting ledger_owner invoker"));
         // The privileged helpers live where the owner cannot replace them.

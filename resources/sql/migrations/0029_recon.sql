@@ -30,7 +30,7 @@ SET LOCAL ROLE ledger_owner;
 
 CREATE FUNCTION recon.normalize_identifier(p text) RETURNS text
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT upper(regexp_replace(coalesce(p, ''), '[\s]', '', 'g')) $$;
 
 CREATE TABLE recon.bank_accounts (
@@ -284,7 +284,7 @@ $$;
 -- must run in the transaction that began their file.
 CREATE FUNCTION recon.written_now(p_xmin xid) RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT p_xmin = (pg_current_xact_id()::text::numeric % 4294967296)::text::xid $$;
 
 CREATE FUNCTION recon.due_at(p_amount_minor bigint, p_exponent integer, p_from timestamptz) RETURNS timestamptz
@@ -349,6 +349,7 @@ CREATE FUNCTION recon.lookup_accounts(p_identifiers text[], p_currencies text[])
 RETURNS TABLE (ord integer, bank_account_id bigint, account text, currency text, exponent integer)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, ledger, pg_temp
+SET lock_timeout = '5s'
 AS $$
 BEGIN
     PERFORM access.check_session();
@@ -586,7 +587,7 @@ $$;
 CREATE FUNCTION recon.score(p_diff bigint, p_tolerance bigint, p_days integer, p_window integer,
                             p_reference integer, p_counterparty boolean) RETURNS integer
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT greatest(0, least(100,
         CASE WHEN p_diff = 0 THEN 40 ELSE 40 - (20 * abs(p_diff) + greatest(p_tolerance, 1) - 1) / greatest(p_tolerance, 1) END
@@ -1209,6 +1210,7 @@ $$;
 CREATE FUNCTION recon.exception_head(p_id bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
 AS $$
 DECLARE
     v bigint;
@@ -1226,6 +1228,7 @@ $$;
 CREATE FUNCTION recon.exceptions_of_request(p_request bigint) RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
 AS $$
 BEGIN
     PERFORM access.check_session();
@@ -1580,6 +1583,7 @@ $$;
 CREATE FUNCTION recon.accept_reason_codes() RETURNS TABLE (code text, description text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
 AS $$
 BEGIN
     PERFORM access.check_session();
@@ -1612,6 +1616,7 @@ CREATE FUNCTION recon.csv_profiles()
 RETURNS TABLE (name text, version integer, definition jsonb, created_by text, created_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
 AS $$
 BEGIN
     PERFORM access.check_session();
