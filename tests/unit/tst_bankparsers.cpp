@@ -288,6 +288,29 @@ private Q_SLOTS:
                  QStringLiteral("Telekom € Deutschland"));
     }
 
+    // Past the parser's 1 MB slices: tokens and UTF-8 sequences cut at a slice's end.
+    void camtLargerThanOneSlice()
+    {
+        const QByteArray v08 = readData(QStringLiteral("camt053_v08.xml"));
+        const qsizetype from = v08.indexOf("<Ntry>", v08.indexOf("<Id>2023-04-03-GB33"));
+        const qsizetype to = v08.indexOf("</Ntry>", from) + 7;
+        QByteArray entry = v08.mid(from, to - from);
+        const QString name = QStringLiteral("Jürgen Weiß ").repeated(20).trimmed();
+        entry.replace("<Nm>J Smith</Nm>", QByteArray("<Nm>" + name.toUtf8() + "</Nm>"));
+        const int count = 5000;
+        QByteArray big = v08.left(from) + entry.repeated(count) + v08.mid(to);
+        big.replace("<Amt Ccy=\"GBP\">424.75</Amt>", "<Amt Ccy=\"GBP\">0.00</Amt>");
+        QVERIFY(big.size() > 3 * 1024 * 1024);
+        const BankFile f = parseOk(big);
+        QCOMPARE(f.statements[1].lines.size(), count);
+        for (const BankLine &line : f.statements[1].lines) {
+            QCOMPARE(line.counterpartyName, name);
+            QCOMPARE(formatAmount(line.amount), QStringLiteral("75.25"));
+        }
+        QVERIFY(f.statements[1].lines.last().sourceLocation.endsWith(
+            QStringLiteral("Stmt[2]/Ntry[5000]")));
+    }
+
     void camtMalformed_data()
     {
         QTest::addColumn<QByteArray>("bytes");
