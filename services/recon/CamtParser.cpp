@@ -415,6 +415,11 @@ bool CamtReader::readStatement(BankStatement &statement, const QString &label)
         return fail(where + QStringLiteral("/Acct"),
                     QStringLiteral("no account (Acct/Id/IBAN or Acct/Id/Othr/Id)"));
     statement.currency = leaves.value(u"Acct/Ccy");
+    // Acct/Ccy is optional: the balances' currency then (they are in the account's).
+    if (statement.currency.isEmpty() && statement.opening)
+        statement.currency = statement.opening->currency;
+    if (statement.currency.isEmpty() && statement.closing)
+        statement.currency = statement.closing->currency;
     if (!dateTimeOf(leaves, QStringLiteral("CreDtTm"), where, &statement.createdAt) ||
         !dateTimeOf(leaves, QStringLiteral("FrToDt/FrDtTm"), where, &statement.from) ||
         !dateTimeOf(leaves, QStringLiteral("FrToDt/ToDtTm"), where, &statement.to))

@@ -222,6 +222,13 @@ private Q_SLOTS:
         QVERIFY(balances(b));
     }
 
+    void camtCurrencyFromBalances()
+    {
+        const BankFile f =
+            parseOk(replaced(readData(QStringLiteral("camt053_v08.xml")), "<Ccy>GBP</Ccy>", ""));
+        QCOMPARE(f.statements[1].currency, QStringLiteral("GBP"));
+    }
+
     void camt052Report()
     {
         const BankFile f = parseOk(readData(QStringLiteral("camt052_v02.xml")));
@@ -234,6 +241,7 @@ private Q_SLOTS:
         QCOMPARE(r.sequenceNumber, 7);
         QCOMPARE(r.iban, QString());
         QCOMPARE(r.accountNumber, QStringLiteral("0532013000"));
+        QCOMPARE(r.currency, QStringLiteral("EUR"));
         QCOMPARE(r.opening->code, QStringLiteral("OPBD"));
         QCOMPARE(formatAmount(r.opening->amount), QStringLiteral("910.00"));
         QVERIFY(!r.closing.has_value());
@@ -690,6 +698,7 @@ private Q_SLOTS:
         QCOMPARE(de.lines[0].valueDate, QDate(2023, 4, 3));
         QCOMPARE(formatAmount(gb.lines[0].amount), QStringLiteral("-1250.5"));
         QCOMPARE(gb.lines[0].currency, QStringLiteral("GBP"));
+        QCOMPARE(gb.currency, QStringLiteral("GBP")); // the currency column's, no fixed one
         QCOMPARE(gb.lines[0].remittance, QStringLiteral("two\nlines"));
         QCOMPARE(gb.lines[0].sourceLocation, QStringLiteral("line 3"));
         QCOMPARE(formatAmount(de.lines[1].amount), QStringLiteral("-0.99"));
