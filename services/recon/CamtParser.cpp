@@ -52,6 +52,12 @@ struct Leaves
     }
 };
 
+// "Ntry[14]" (QString::arg is slow enough to show on a million entries).
+QString indexed(QStringView name, qsizetype index)
+{
+    return name + u'[' + QString::number(index) + u']';
+}
+
 struct TxDraft
 {
     Leaves leaves;
@@ -61,8 +67,10 @@ struct TxDraft
 class CamtReader
 {
 public:
-    explicit CamtReader(const QByteArray &bytes) { m_xml.addData(bytes); }
-    explicit CamtReader(const QString &text) { m_xml.addData(text); }
+    // `bytes` must outlive the reader: it is fed to QXmlStreamReader in slices.
+    explicit CamtReader(const QByteArray &bytes)
+        : m_bytes(bytes)
+    {}
 
     Result<BankFile> read();
 
@@ -81,7 +89,9 @@ private:
         return p;
     }
     bool xmlError(QStringView key);
+    QXmlStreamReader::TokenType readNext();
     bool nextToken(QStringView key);
+    bool nextChild();
     bool readElement(Leaves &leaves, const QString &key, int depth);
     bool readStatement(BankStatement &statement, const QString &label);
     bool readEntry(BankStatement &statement, const QString &label);
@@ -93,6 +103,8 @@ private:
     bool dateTimeOf(const Leaves &leaves, const QString &key, const QString &where,
                     QDateTime *dateTime);
 
+    const QByteArray &m_bytes;
+    qsizetype m_fed = 0;
     QXmlStreamReader m_xml;
     QStringList m_path;
     std::optional<Error> m_error;
@@ -110,11 +122,29 @@ bool CamtReader::xmlError(QStringView key)
                 m_xml.errorString());
 }
 
+// QXmlStreamReader given a whole file decodes all of it to UTF-16 at once (twice the file
+// again in memory); fed 1 MB at a time it decodes as it goes. A token cut by a slice's end
+// is a PrematureEndOfDocumentError that the next slice resolves.
+QXmlStreamReader::TokenType CamtReader::readNext()
+{
+    constexpr qsizetype kSlice = 1 << 20;
+    for (;;) {
+        const auto token = m_xml.readNext();
+        if (token != QXmlStreamReader::Invalid ||
+            m_xml.error() != QXmlStreamReader::PrematureEndOfDocumentError ||
+            m_fed >= m_bytes.size())
+            return token;
+        const qsizetype size = std::min(kSlice, m_bytes.size() - m_fed);
+        m_xml.addData(QByteArray::fromRawData(m_bytes.constData() + m_fed, size));
+        m_fed += size;
+    }
+}
+
 // Reads the next token; false (with the error set) on an XML error, a DTD or the end of input
 // where an element was still open.
 bool CamtReader::nextToken(QStringView key)
 {
-    const auto token = m_xml.readNext();
+    const auto token = readNext();
     if (token == QXmlStreamReader::Invalid)
         return xmlError(key);
     if (token == QXmlStreamReader::DTD)
@@ -122,6 +152,20 @@ bool CamtReader::nextToken(QStringView key)
     if (token == QXmlStreamReader::EndDocument)
         return fail(pathTo(key), QStringLiteral("the document ends inside this element"));
     return true;
+}
+
+// Moves to the next child element of the current one: true with the reader on its start;
+// false at the current element's end, or on an error (then m_error is set).
+bool CamtReader::nextChild()
+{
+    for (;;) {
+        if (!nextToken(u""))
+            return false;
+        if (m_xml.tokenType() == QXmlStreamReader::EndElement)
+            return false;
+        if (m_xml.tokenType() == QXmlStreamReader::StartElement)
+            return true;
+    }
 }
 
 // With the reader on the start of the element `key` (relative to m_path), records its
@@ -132,9 +176,13 @@ bool CamtReader::readElement(Leaves &leaves, const QString &key, int depth)
         return fail(
             pathTo(key),
             QStringLiteral("nested deeper than %1 elements").arg(BankFileParser::kMaxDepth));
-    const QStringView ccy = m_xml.attributes().value(QLatin1StringView("Ccy"));
-    if (!ccy.isNull())
-        leaves.items.append({key + QStringLiteral("@Ccy"), ccy.toString()});
+    // Only amounts carry the currency attribute (Amt, TxAmt, InstdAmt…); reading the
+    // attributes of every element costs measurably on large files.
+    if (key.endsWith(u"Amt")) {
+        const QStringView ccy = m_xml.attributes().value(QLatin1StringView("Ccy"));
+        if (!ccy.isNull())
+            leaves.items.append({key + QStringLiteral("@Ccy"), ccy.toString()});
+    }
     QString text;
     bool hadChild = false;
     for (;;) {
@@ -147,8 +195,12 @@ bool CamtReader::readElement(Leaves &leaves, const QString &key, int depth)
                 return false;
             break;
         case QXmlStreamReader::Characters:
-            if (!hadChild)
-                text += m_xml.text();
+            if (!hadChild) {
+                if (text.isEmpty())
+                    text = m_xml.text().toString();
+                else
+                    text += m_xml.text();
+            }
             break;
         case QXmlStreamReader::EndElement:
             if (!hadChild)
@@ -236,7 +288,7 @@ Result<BankFile> CamtReader::read()
     BankFile file;
     // Document
     for (;;) {
-        const auto token = m_xml.readNext();
+        const auto token = readNext();
         if (token == QXmlStreamReader::Invalid) {
             xmlError(u"");
             return *m_error;
@@ -259,13 +311,7 @@ Result<BankFile> CamtReader::read()
     }
     m_path.append(QStringLiteral("Document"));
     bool sawMessage = false;
-    for (;;) {
-        if (!nextToken(u""))
-            return *m_error;
-        if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-            break;
-        if (m_xml.tokenType() != QXmlStreamReader::StartElement)
-            continue;
+    while (nextChild()) {
         const QString message = m_xml.name().toString();
         const bool statement = message == u"BkToCstmrStmt";
         const bool report = message == u"BkToCstmrAcctRpt";
@@ -281,13 +327,7 @@ Result<BankFile> CamtReader::read()
         const QStringView child = statement ? u"Stmt" : u"Rpt";
         m_path.append(message);
         int count = 0;
-        for (;;) {
-            if (!nextToken(u""))
-                return *m_error;
-            if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-                break;
-            if (m_xml.tokenType() != QXmlStreamReader::StartElement)
-                continue;
+        while (nextChild()) {
             const QString name = m_xml.name().toString();
             if (name == child) {
                 BankStatement s;
@@ -306,12 +346,19 @@ Result<BankFile> CamtReader::read()
                 }
             }
         }
+        if (m_error)
+            return *m_error;
         m_path.removeLast();
     }
+    if (m_error)
+        return *m_error;
     m_path.removeLast();
     // Anything after the root but comments and whitespace is an error too.
-    while (!m_xml.atEnd()) {
-        if (m_xml.readNext() == QXmlStreamReader::Invalid) {
+    for (;;) {
+        const auto token = readNext();
+        if (token == QXmlStreamReader::EndDocument)
+            break;
+        if (token == QXmlStreamReader::Invalid) {
             xmlError(u"");
             return *m_error;
         }
@@ -338,16 +385,10 @@ bool CamtReader::readStatement(BankStatement &statement, const QString &label)
     Leaves leaves;
     int entries = 0;
     int balances = 0;
-    for (;;) {
-        if (!nextToken(u""))
-            return false;
-        if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-            break;
-        if (m_xml.tokenType() != QXmlStreamReader::StartElement)
-            continue;
+    while (nextChild()) {
         const QString name = m_xml.name().toString();
         if (name == u"Ntry") {
-            if (!readEntry(statement, QStringLiteral("Ntry[%1]").arg(++entries)))
+            if (!readEntry(statement, indexed(u"Ntry", ++entries)))
                 return false;
         } else if (name == u"Bal") {
             if (!readBalance(statement, QStringLiteral("Bal[%1]").arg(++balances)))
@@ -356,6 +397,8 @@ bool CamtReader::readStatement(BankStatement &statement, const QString &label)
             return false;
         }
     }
+    if (m_error)
+        return false;
     const QString where = m_path.join(u'/');
     statement.statementId = leaves.value(u"Id");
     const QString sequence = leaves.first({u"ElctrncSeqNb", u"LglSeqNb"});
@@ -372,6 +415,11 @@ bool CamtReader::readStatement(BankStatement &statement, const QString &label)
         return fail(where + QStringLiteral("/Acct"),
                     QStringLiteral("no account (Acct/Id/IBAN or Acct/Id/Othr/Id)"));
     statement.currency = leaves.value(u"Acct/Ccy");
+    // Acct/Ccy is optional: the balances' currency then (they are in the account's).
+    if (statement.currency.isEmpty() && statement.opening)
+        statement.currency = statement.opening->currency;
+    if (statement.currency.isEmpty() && statement.closing)
+        statement.currency = statement.closing->currency;
     if (!dateTimeOf(leaves, QStringLiteral("CreDtTm"), where, &statement.createdAt) ||
         !dateTimeOf(leaves, QStringLiteral("FrToDt/FrDtTm"), where, &statement.from) ||
         !dateTimeOf(leaves, QStringLiteral("FrToDt/ToDtTm"), where, &statement.to))
@@ -467,42 +515,27 @@ bool CamtReader::readEntry(BankStatement &statement, const QString &label)
     Leaves entry;
     QList<TxDraft> txs;
     int details = 0;
-    for (;;) {
-        if (!nextToken(u""))
-            return false;
-        if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-            break;
-        if (m_xml.tokenType() != QXmlStreamReader::StartElement)
-            continue;
+    while (nextChild()) {
         const QString name = m_xml.name().toString();
         if (name != u"NtryDtls") {
             if (!readElement(entry, name, 1))
                 return false;
             continue;
         }
-        m_path.append(QStringLiteral("NtryDtls[%1]").arg(++details));
-        for (;;) {
-            if (!nextToken(u""))
-                return false;
-            if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-                break;
-            if (m_xml.tokenType() != QXmlStreamReader::StartElement)
-                continue;
+        m_path.append(indexed(u"NtryDtls", ++details));
+        while (nextChild()) {
             const QString child = m_xml.name().toString();
             if (child == u"TxDtls") {
                 TxDraft tx;
-                const QString txLabel = QStringLiteral("TxDtls[%1]").arg(txs.size() + 1);
+                const QString txLabel = indexed(u"TxDtls", txs.size() + 1);
                 tx.path = pathTo(txLabel);
                 m_path.append(txLabel);
-                for (;;) {
-                    if (!nextToken(u""))
-                        return false;
-                    if (m_xml.tokenType() == QXmlStreamReader::EndElement)
-                        break;
-                    if (m_xml.tokenType() == QXmlStreamReader::StartElement &&
-                        !readElement(tx.leaves, m_xml.name().toString(), 1))
+                while (nextChild()) {
+                    if (!readElement(tx.leaves, m_xml.name().toString(), 1))
                         return false;
                 }
+                if (m_error)
+                    return false;
                 m_path.removeLast();
                 txs.append(std::move(tx));
             } else {
@@ -511,8 +544,12 @@ bool CamtReader::readEntry(BankStatement &statement, const QString &label)
                     return false;
             }
         }
+        if (m_error)
+            return false;
         m_path.removeLast();
     }
+    if (m_error)
+        return false;
 
     BankLine line;
     bool credit = true;
@@ -611,8 +648,10 @@ Result<BankFile> parseCamt(const QByteArray &bytes)
                 encoding = QString::fromLatin1(head.sliced(q1 + 1, q2 - q1 - 1));
         }
     } else {
+        // Re-encoded as the UTF-8 the declaration (UTF-8 or none) claims.
         const TextBytes text = prepareText(bytes);
-        CamtReader reader(decode(text.bytes, text.encoding));
+        const QByteArray utf8 = decode(text.bytes, text.encoding).toUtf8();
+        CamtReader reader(utf8);
         result = reader.read();
         encoding = encodingName(text.encoding);
     }

@@ -397,7 +397,7 @@ Result<BankFile> CsvReader::read()
                 statement.iban = account;
             else
                 statement.accountNumber = account;
-            statement.currency = m_profile.currency;
+            statement.currency = m_profile.currency.isEmpty() ? line.currency : m_profile.currency;
             statement.sourceLocation = line.sourceLocation;
             file.statements.append(std::move(statement));
             found = statementOf.insert(account, file.statements.size() - 1);

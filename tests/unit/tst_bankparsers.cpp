@@ -222,6 +222,13 @@ private Q_SLOTS:
         QVERIFY(balances(b));
     }
 
+    void camtCurrencyFromBalances()
+    {
+        const BankFile f =
+            parseOk(replaced(readData(QStringLiteral("camt053_v08.xml")), "<Ccy>GBP</Ccy>", ""));
+        QCOMPARE(f.statements[1].currency, QStringLiteral("GBP"));
+    }
+
     void camt052Report()
     {
         const BankFile f = parseOk(readData(QStringLiteral("camt052_v02.xml")));
@@ -234,6 +241,7 @@ private Q_SLOTS:
         QCOMPARE(r.sequenceNumber, 7);
         QCOMPARE(r.iban, QString());
         QCOMPARE(r.accountNumber, QStringLiteral("0532013000"));
+        QCOMPARE(r.currency, QStringLiteral("EUR"));
         QCOMPARE(r.opening->code, QStringLiteral("OPBD"));
         QCOMPARE(formatAmount(r.opening->amount), QStringLiteral("910.00"));
         QVERIFY(!r.closing.has_value());
@@ -286,6 +294,29 @@ private Q_SLOTS:
         QCOMPARE(fallback.encoding, QStringLiteral("windows-1252"));
         QCOMPARE(fallback.statements[0].lines[2].counterpartyName,
                  QStringLiteral("Telekom € Deutschland"));
+    }
+
+    // Past the parser's 1 MB slices: tokens and UTF-8 sequences cut at a slice's end.
+    void camtLargerThanOneSlice()
+    {
+        const QByteArray v08 = readData(QStringLiteral("camt053_v08.xml"));
+        const qsizetype from = v08.indexOf("<Ntry>", v08.indexOf("<Id>2023-04-03-GB33"));
+        const qsizetype to = v08.indexOf("</Ntry>", from) + 7;
+        QByteArray entry = v08.mid(from, to - from);
+        const QString name = QStringLiteral("Jürgen Weiß ").repeated(20).trimmed();
+        entry.replace("<Nm>J Smith</Nm>", QByteArray("<Nm>" + name.toUtf8() + "</Nm>"));
+        const int count = 5000;
+        QByteArray big = v08.left(from) + entry.repeated(count) + v08.mid(to);
+        big.replace("<Amt Ccy=\"GBP\">424.75</Amt>", "<Amt Ccy=\"GBP\">0.00</Amt>");
+        QVERIFY(big.size() > 3 * 1024 * 1024);
+        const BankFile f = parseOk(big);
+        QCOMPARE(f.statements[1].lines.size(), count);
+        for (const BankLine &line : f.statements[1].lines) {
+            QCOMPARE(line.counterpartyName, name);
+            QCOMPARE(formatAmount(line.amount), QStringLiteral("75.25"));
+        }
+        QVERIFY(f.statements[1].lines.last().sourceLocation.endsWith(
+            QStringLiteral("Stmt[2]/Ntry[5000]")));
     }
 
     void camtMalformed_data()
@@ -667,6 +698,7 @@ private Q_SLOTS:
         QCOMPARE(de.lines[0].valueDate, QDate(2023, 4, 3));
         QCOMPARE(formatAmount(gb.lines[0].amount), QStringLiteral("-1250.5"));
         QCOMPARE(gb.lines[0].currency, QStringLiteral("GBP"));
+        QCOMPARE(gb.currency, QStringLiteral("GBP")); // the currency column's, no fixed one
         QCOMPARE(gb.lines[0].remittance, QStringLiteral("two\nlines"));
         QCOMPARE(gb.lines[0].sourceLocation, QStringLiteral("line 3"));
         QCOMPARE(formatAmount(de.lines[1].amount), QStringLiteral("-0.99"));
