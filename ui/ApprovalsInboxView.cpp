@@ -1,5 +1,7 @@
 #include "ApprovalsInboxView.h"
 
+#include "ItemViews.h"
+
 #include "BalanceImpactTable.h"
 
 #include "ReversalInboxModel.h"
@@ -35,23 +37,6 @@ QString local(const QDateTime &t)
 {
     return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss t"))
                        : QString();
-}
-
-QTableWidget *makeTable(QWidget *parent, const char *name, const QStringList &headers,
-                        const QString &accessible)
-{
-    auto *t = new QTableWidget(0, int(headers.size()), parent);
-    t->setObjectName(QLatin1String(name));
-    t->setAccessibleName(accessible);
-    t->setHorizontalHeaderLabels(headers);
-    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->setSelectionBehavior(QAbstractItemView::SelectRows);
-    t->verticalHeader()->hide();
-    t->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    t->horizontalHeader()->setStretchLastSection(true);
-    t->setTabKeyNavigation(false);
-    t->setWordWrap(false);
-    return t;
 }
 
 QTableWidgetItem *cell(const QString &text, bool right = false)
@@ -125,18 +110,8 @@ ApprovalsInboxView::ApprovalsInboxView(ReversalService *service, QWidget *parent
     leftLayout->setContentsMargins(0, 0, 0, 0);
     m_table = new QTableView(left);
     m_table->setObjectName(QStringLiteral("inboxTable"));
-    m_table->setAccessibleName(tr("Pending reversal requests"));
-    m_table->setModel(m_model);
-    m_table->setSortingEnabled(true); // the model asks the server
-    m_table->sortByColumn(ReversalInboxModel::RequestedAt, Qt::AscendingOrder);
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_table->setAlternatingRowColors(true);
-    m_table->setWordWrap(false);
-    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_table->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
-    m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
+    setUpServerSortedTable(m_table, m_model, ReversalInboxModel::RequestedAt,
+                           tr("Pending reversal requests"));
     for (int c :
          {ReversalInboxModel::State, ReversalInboxModel::Reversal, ReversalInboxModel::Rebook})
         m_table->setColumnHidden(c, true); // all pending here; My requests shows them
@@ -180,18 +155,18 @@ ApprovalsInboxView::ApprovalsInboxView(ReversalService *service, QWidget *parent
     detail->addWidget(m_detailText);
     detail->addWidget(m_ownLabel);
     detail->addWidget(new QLabel(tr("<b>Original and correction</b>"), right));
-    m_compare =
-        makeTable(right, "compareLegs", {tr("Account"), tr("Original"), tr("Rebook"), tr("Cur.")},
-                  tr("The original's legs beside the rebook's"));
+    m_compare = makeReadOnlyTable(right, "compareLegs",
+                                  {tr("Account"), tr("Original"), tr("Rebook"), tr("Cur.")},
+                                  tr("The original's legs beside the rebook's"));
     detail->addWidget(m_compare, 1);
     detail->addWidget(new QLabel(tr("<b>Approving would post now</b>"), right));
-    m_previewLegs = makeTable(right, "inboxPreviewLegs",
-                              {tr("Posting"), tr("Account"), tr("Amount"), tr("Cur.")},
-                              tr("What approving would post now"));
+    m_previewLegs = makeReadOnlyTable(right, "inboxPreviewLegs",
+                                      {tr("Posting"), tr("Account"), tr("Amount"), tr("Cur.")},
+                                      tr("What approving would post now"));
     detail->addWidget(m_previewLegs, 1);
-    m_balances = makeTable(right, "inboxBalances",
-                           {tr("Account"), tr("Before"), tr("After"), tr("Cur."), QString()},
-                           tr("Balances before and after"));
+    m_balances = makeReadOnlyTable(
+        right, "inboxBalances", {tr("Account"), tr("Before"), tr("After"), tr("Cur."), QString()},
+        tr("Balances before and after"));
     detail->addWidget(m_balances, 1);
     m_warnings = new QLabel(right);
     m_warnings->setObjectName(QStringLiteral("inboxWarnings"));
@@ -584,8 +559,9 @@ void ApprovalsInboxView::showBulkResult(const QList<BulkDecisionOutcome> &outcom
     auto *summary = new QLabel(tr("%1 decided, %2 refused.").arg(decided).arg(refused), dialog);
     summary->setObjectName(QStringLiteral("bulkSummary"));
     layout->addWidget(summary);
-    auto *table = makeTable(dialog, "bulkOutcomes", {tr("Request"), tr("Outcome"), tr("Detail")},
-                            tr("What each request came to"));
+    auto *table =
+        makeReadOnlyTable(dialog, "bulkOutcomes", {tr("Request"), tr("Outcome"), tr("Detail")},
+                          tr("What each request came to"));
     // Refusals first: they are what needs reading.
     QList<BulkDecisionOutcome> sorted = outcomes;
     std::stable_sort(sorted.begin(), sorted.end(),

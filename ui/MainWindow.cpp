@@ -5,6 +5,9 @@
 #include "ApprovalsInboxView.h"
 #include "AuditLogView.h"
 #include "MyRequestsView.h"
+#include "ReconExceptionPanel.h"
+#include "ReconImportDialog.h"
+#include "ReconciliationView.h"
 #include "ReversalRequestDialog.h"
 #include "SessionLockOverlay.h"
 #include "StatementExportDialog.h"
@@ -272,6 +275,8 @@ void MainWindow::addCorrections(ReversalService *reversals, LedgerService *ledge
     if (m_workspace)
         connect(m_workspace, &AccountWorkspace::reversalRequested, this,
                 &MainWindow::requestReversal);
+    if (m_recon)
+        m_recon->panel()->setCorrectionsAvailable(true);
 }
 
 ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
@@ -286,6 +291,48 @@ ReversalRequestDialog *MainWindow::requestReversal(qint64 transactionId)
     });
     dialog->show();
     Q_EMIT reversalDialogOpened(dialog);
+    return dialog;
+}
+
+ReconciliationView *MainWindow::addReconciliation(ReconService *recon)
+{
+    m_reconService = recon;
+    ensureTabs();
+    m_recon = new ReconciliationView(recon, m_tabs);
+    m_tabs->addTab(m_recon, tr("&Reconciliation"));
+    m_recon->panel()->setCorrectionsAvailable(m_reversals && m_ledger);
+    connect(m_recon, &ReconciliationView::importRequested, this,
+            [this](const QString &path) { importBankStatement(path); });
+    connect(m_recon, &ReconciliationView::correctionRequested, this,
+            [this](qint64 exceptionId, qint64 transactionId, qint64 expectedEvent) {
+                ReversalRequestDialog *dialog = requestReversal(transactionId);
+                if (!dialog)
+                    return;
+                // The request sent for the exception's transaction resolves the exception
+                // (linked both ways on the server).
+                connect(dialog, &ReversalRequestDialog::submitted, m_recon,
+                        [view = m_recon, exceptionId, expectedEvent](qint64 requestId) {
+                            view->resolveByCorrection(exceptionId, requestId, expectedEvent);
+                        });
+            });
+    auto *import = new QAction(tr("Import &bank statement…"), this);
+    import->setStatusTip(tr("Import a camt.053, MT940 or CSV bank statement and match it"));
+    connect(import, &QAction::triggered, this, [this] { importBankStatement(); });
+    const QList<QAction *> items = m_fileMenu->actions();
+    m_fileMenu->insertAction(items.value(items.size() - 2), import); // above Quit's separator
+    return m_recon;
+}
+
+ReconImportDialog *MainWindow::importBankStatement(const QString &path)
+{
+    if (!m_reconService)
+        return nullptr;
+    if (m_recon)
+        m_tabs->setCurrentWidget(m_recon);
+    auto *dialog = new ReconImportDialog(m_reconService, path, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    Q_EMIT reconImportDialogOpened(dialog);
     return dialog;
 }
 
@@ -571,6 +618,8 @@ void MainWindow::attachSession(ConsoleSession *session)
             m_inbox->refresh();
         if (m_myRequests)
             m_myRequests->refresh();
+        if (m_recon)
+            m_recon->refresh();
     });
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);

@@ -24,6 +24,9 @@ class ApprovalsInboxView;
 class AuditLogView;
 class AuditService;
 class MyRequestsView;
+class ReconImportDialog;
+class ReconService;
+class ReconciliationView;
 class ReversalRequestDialog;
 class LedgerService;
 class ReversalService;
@@ -79,6 +82,17 @@ public:
     // Looks the file up on the service and shows the answer (statementVerified tells).
     void verifyStatementFile(const QString &path);
 
+    // Reconciliation: the "Reconciliation" tab (exceptions queue, side-by-side panel, aging,
+    // summary, proposals) and "Import bank statement…" in the File menu. A bank file dropped
+    // on that tab opens the import dialog with it; drops elsewhere are the window's. A
+    // correction asked for in the tab opens the reversal request dialog (addCorrections) and
+    // the request sent resolves the exception.
+    ReconciliationView *addReconciliation(ReconService *recon);
+    ReconciliationView *reconciliationView() const { return m_recon; }
+    // Opens the import dialog, with the file when given (non-modal; reconImportDialogOpened
+    // tells).
+    ReconImportDialog *importBankStatement(const QString &path = {});
+
 public Q_SLOTS:
     // Shows an audit event's object: an account (navigator and timeline), a transaction
     // (its detail); other kinds say there is no view for them yet.
@@ -92,8 +106,9 @@ public:
 
 Q_SIGNALS:
     void signInRequested();
-    void reversalDialogOpened(QWidget *dialog);  // a ReversalRequestDialog
-    void statementDialogOpened(QWidget *dialog); // a StatementExportDialog
+    void reversalDialogOpened(QWidget *dialog);    // a ReversalRequestDialog
+    void statementDialogOpened(QWidget *dialog);   // a StatementExportDialog
+    void reconImportDialogOpened(QWidget *dialog); // a ReconImportDialog
     // A file was verified (GUI thread): `found` when the ledger issued exactly this file.
     void statementVerified(const QString &text, bool found);
 
@@ -142,6 +157,8 @@ private:
     ApprovalsInboxView *m_inbox = nullptr;
     MyRequestsView *m_myRequests = nullptr;
     QTabWidget *m_tabs = nullptr;
+    ReconService *m_reconService = nullptr;
+    ReconciliationView *m_recon = nullptr;
     QWidget *m_accountsPage = nullptr;
     QString m_selectedCode;        // restored after a reload
     QString m_recordedSearch;      // the last navigator search put on record

@@ -1,5 +1,7 @@
 #include "ReversalRequestDialog.h"
 
+#include "ItemViews.h"
+
 #include "BalanceImpactTable.h"
 
 #include "async/WhenReady.h"
@@ -65,23 +67,6 @@ private:
     QCompleter *m_completer;
     std::function<void(const QString &)> m_typed;
 };
-
-QTableWidget *makeTable(QWidget *parent, const char *name, const QStringList &headers,
-                        const QString &accessible)
-{
-    auto *t = new QTableWidget(0, int(headers.size()), parent);
-    t->setObjectName(QLatin1String(name));
-    t->setAccessibleName(accessible);
-    t->setHorizontalHeaderLabels(headers);
-    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->setSelectionBehavior(QAbstractItemView::SelectRows);
-    t->verticalHeader()->hide();
-    t->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    t->horizontalHeader()->setStretchLastSection(true);
-    t->setTabKeyNavigation(false);
-    t->setWordWrap(false);
-    return t;
-}
 
 QTableWidgetItem *cell(const QString &text, bool right = false)
 {
@@ -220,12 +205,13 @@ void ReversalRequestDialog::buildUi()
     m_previewTitle->setObjectName(QStringLiteral("previewTitle"));
     layout->addWidget(m_previewTitle);
     auto *previews = new QSplitter(Qt::Horizontal, this);
-    m_previewLegs = makeTable(previews, "previewLegs",
-                              {tr("Posting"), tr("Account"), tr("Name"), tr("Amount"), tr("Cur.")},
-                              tr("Legs the request would post"));
-    m_balances = makeTable(previews, "previewBalances",
-                           {tr("Account"), tr("Before"), tr("After"), tr("Cur."), tr("")},
-                           tr("Balances before and after"));
+    m_previewLegs =
+        makeReadOnlyTable(previews, "previewLegs",
+                          {tr("Posting"), tr("Account"), tr("Name"), tr("Amount"), tr("Cur.")},
+                          tr("Legs the request would post"));
+    m_balances = makeReadOnlyTable(previews, "previewBalances",
+                                   {tr("Account"), tr("Before"), tr("After"), tr("Cur."), tr("")},
+                                   tr("Balances before and after"));
     previews->addWidget(m_previewLegs);
     previews->addWidget(m_balances);
     layout->addWidget(previews, 2);

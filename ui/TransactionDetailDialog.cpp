@@ -1,5 +1,7 @@
 #include "TransactionDetailDialog.h"
 
+#include "ItemViews.h"
+
 #include "async/WhenReady.h"
 #include "console/LedgerService.h"
 
@@ -19,22 +21,6 @@ QString local(const QDateTime &t)
 {
     return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
                        : QString();
-}
-
-QTableWidget *makeTable(QWidget *parent, const char *name, const QStringList &headers,
-                        const QString &accessible)
-{
-    auto *t = new QTableWidget(0, int(headers.size()), parent);
-    t->setObjectName(QLatin1String(name));
-    t->setAccessibleName(accessible);
-    t->setHorizontalHeaderLabels(headers);
-    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->setSelectionBehavior(QAbstractItemView::SelectRows);
-    t->verticalHeader()->hide();
-    t->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    t->horizontalHeader()->setStretchLastSection(true);
-    t->setTabKeyNavigation(false);
-    return t;
 }
 
 void fill(QTableWidget *t, const QList<QStringList> &rows, int rightAligned = -1)
@@ -88,23 +74,23 @@ TransactionDetailDialog::TransactionDetailDialog(LedgerService *ledger, qint64 t
     layout->addLayout(links);
 
     layout->addWidget(new QLabel(tr("<b>Legs</b>"), this));
-    m_legs = makeTable(
+    m_legs = makeReadOnlyTable(
         this, "transactionLegs",
         {tr("Account"), tr("Name"), tr("Side"), tr("Amount"), tr("Currency"), tr("Entry")},
         tr("Legs of the transaction"));
     layout->addWidget(m_legs, 2);
     layout->addWidget(new QLabel(tr("<b>Reversal requests and decisions</b>"), this));
-    m_requests =
-        makeTable(this, "transactionRequests",
-                  {tr("Request"), tr("Reason"), tr("Requested by"), tr("Requested at"), tr("State"),
-                   tr("Decided by"), tr("Decided at"), tr("Rebook"), tr("Notes")},
-                  tr("Reversal requests and decisions"));
+    m_requests = makeReadOnlyTable(this, "transactionRequests",
+                                   {tr("Request"), tr("Reason"), tr("Requested by"),
+                                    tr("Requested at"), tr("State"), tr("Decided by"),
+                                    tr("Decided at"), tr("Rebook"), tr("Notes")},
+                                   tr("Reversal requests and decisions"));
     layout->addWidget(m_requests, 1);
     layout->addWidget(new QLabel(tr("<b>Audit events</b>"), this));
     m_auditNote = new QLabel(this);
     m_auditNote->setObjectName(QStringLiteral("auditNote"));
     layout->addWidget(m_auditNote);
-    m_audit = makeTable(
+    m_audit = makeReadOnlyTable(
         this, "transactionAudit",
         {tr("Event"), tr("When"), tr("Operator"), tr("Action"), tr("Object"), tr("Details")},
         tr("Audit events of the transaction"));

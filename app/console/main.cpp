@@ -7,6 +7,7 @@
 #include "MainWindow.h"
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
+#include "console/ReconService.h"
 #include "console/ReversalService.h"
 #include "console/StatementService.h"
 #include "db/Connection.h"
@@ -154,6 +155,11 @@ int main(int argc, char *argv[])
     // Statements are written and hashed on the long-jobs worker.
     StatementService statements(&longJobs);
     window.addStatements(&statements);
+    // Reconciliation: pages and decisions on the interactive worker, imports and matching
+    // runs on the long-jobs one. Every console role reads it; the database lets operators
+    // and supervisors act and refuses the others (the tab shows why).
+    ReconService recon(&worker, &longJobs);
+    window.addReconciliation(&recon);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

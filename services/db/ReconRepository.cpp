@@ -302,6 +302,8 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
         for (int i = 0; i < file.statements.size(); ++i) {
             const BankStatement &s = file.statements.at(i);
             const Mapping &m = *mappings.at(i);
+            if (!summary.accounts.contains(m.account))
+                summary.accounts.append(m.account);
             const auto minorOf = [&](const BankAmount &a, const QString &where) {
                 const auto minor = toMinor(a, m.exponent);
                 if (!minor)
@@ -787,6 +789,10 @@ QList<ReconAccountStatus> status(Connection &connection, const QString &accountC
             for (auto it = open.begin(); it != open.end(); ++it)
                 s.openExceptions.insert(it.key(), it.value().toInteger());
             s.overdueExceptions = o.value(QLatin1String("overdue_exceptions")).toInteger();
+            s.exponent = o.value(QLatin1String("exponent")).toInt(2);
+            s.amountToleranceMinor = o.value(QLatin1String("amount_tolerance_minor")).toInteger();
+            s.amountToleranceBp = o.value(QLatin1String("amount_tolerance_bp")).toInt();
+            s.dateWindowDays = o.value(QLatin1String("date_window_days")).toInt();
             out.append(s);
         }
         return out;

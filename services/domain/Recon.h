@@ -28,6 +28,7 @@ struct ReconImportSummary
     int unbalancedStatements = 0; // opening + lines <> closing: "statement does not balance"
     int duplicateLines = 0;       // "duplicate line" exceptions raised
     QStringList mappedNow;        // bank accounts mapped by this import (--account)
+    QStringList accounts;         // the ledger accounts the file's statements are mapped to
 };
 
 struct ReconRunSummary
@@ -133,6 +134,12 @@ struct ReconAccountStatus
     bool agrees = false;
     QMap<QString, qint64> openExceptions; // by type
     qint64 overdueExceptions = 0;
+    // The matching rules a manual match is held to: the sums may differ by at most
+    // max(amountToleranceMinor, |lines| * amountToleranceBp / 10000).
+    int exponent = 2;
+    qint64 amountToleranceMinor = 0;
+    int amountToleranceBp = 0;
+    int dateWindowDays = 0;
 };
 
 // One candidate of the side-by-side view: a ledger entry for a line, or a line for an entry.

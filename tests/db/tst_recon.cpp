@@ -202,6 +202,7 @@ private Q_SLOTS:
             ReconRepository::importFile(*m_olivia, file, shaFor(QStringLiteral("f1")), 10, options);
         QVERIFY(!first.alreadyImported);
         QCOMPARE(first.mappedNow, QStringList{kIban});
+        QCOMPARE(first.accounts, QStringList{QStringLiteral("CASH")});
         QCOMPARE(first.statements, 1);
         QCOMPARE(first.lines, 2);
         QCOMPARE(first.unbalancedStatements, 0);
@@ -523,6 +524,11 @@ private Q_SLOTS:
         // manual settlement; proposed: the two lines of the many-to-one match.
         QCOMPARE(status.at(1).matchedLines, 3);
         QCOMPARE(status.at(1).proposedLines, 2);
+        // The rules a manual match is held to (the defaults of recon.bank_accounts).
+        QCOMPARE(status.at(1).exponent, 2);
+        QCOMPARE(status.at(1).amountToleranceMinor, 0);
+        QCOMPARE(status.at(1).amountToleranceBp, 0);
+        QCOMPARE(status.at(1).dateWindowDays, 3);
         q.sort = QStringLiteral("nonsense");
         QCOMPARE(errorOf([&] { ReconRepository::exceptions(*m_auditor, q); }).kind,
                  Error::Kind::Input);

@@ -1398,7 +1398,9 @@ BEGIN
     PERFORM recon.check_role(false);
     RETURN coalesce((
         SELECT jsonb_agg(jsonb_build_object(
-            'bank_account', b.identifier, 'currency', b.currency, 'account', a.code,
+            'bank_account', b.identifier, 'currency', b.currency, 'account', a.code, 'exponent', c.exponent,
+            'amount_tolerance_minor', b.amount_tolerance_minor, 'amount_tolerance_bp', b.amount_tolerance_bp,
+            'date_window_days', b.date_window_days,
             'statements', (SELECT count(*) FROM recon.statements s WHERE s.bank_account_id = b.id),
             'lines', (SELECT count(*) FROM recon.lines l WHERE l.bank_account_id = b.id),
             'matched_lines', (SELECT count(*) FROM recon.active_lines al JOIN recon.lines l ON l.id = al.line_id
