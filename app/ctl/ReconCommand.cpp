@@ -516,7 +516,9 @@ int runProfileSave(const Invocation &inv)
         return inv.fail(QStringLiteral("The profile is not a JSON object: %1 at byte %2.")
                             .arg(error.errorString())
                             .arg(error.offset));
-    const auto profile = CsvProfile::fromJson(doc.object());
+    QJsonObject definition = doc.object();
+    definition.insert(QStringLiteral("name"), name); // the profile is saved under --name
+    const auto profile = CsvProfile::fromJson(definition);
     if (!profile)
         return inv.fail(profile.error());
     Connection c(inv.dsn(), QStringLiteral("ledgerctl"));

@@ -340,11 +340,12 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
                 header.insert(QStringLiteral("closing_date"),
                               s.closing->date.toString(Qt::ISODate));
             }
+            // A file without statement ids (CSV) names its statements by the file's hash and
+            // their place in it: the same bytes are caught by the file's hash anyway, and a
+            // line sent again in another file by its bank reference.
             if (header.value(QStringLiteral("statement_id")).toString().isEmpty())
-                fail(Error::Kind::Input,
-                     QStringLiteral("The statement at %1 has no statement id: nothing of the "
-                                    "file was imported.")
-                         .arg(s.sourceLocation));
+                header.insert(QStringLiteral("statement_id"),
+                              QStringLiteral("file:%1#%2").arg(sha256Hex.left(16)).arg(i + 1));
             const auto r = tx.exec_params(
                 "SELECT recon.import_statement($1, $2, $3::jsonb)", summary.fileId, m.bankAccountId,
                 QJsonDocument(header).toJson(QJsonDocument::Compact).toStdString());
