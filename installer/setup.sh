@@ -40,6 +40,9 @@ if [ "$mode" = demo ]; then
     dsn=$("$ctl" demo start "${dir_args[@]}")
     # 500 customers and two years of history (about 10 s), loaded once.
     "$ctl" seed --dsn "$dsn" --accounts 500 --transactions 200000 --years 2 --if-empty
+    # A month of bank statements for two cash accounts (camt.053, MT940) with discrepancies
+    # of every kind planted, imported and matched once: the reconciliation queue has work.
+    "$ctl" recon demo --dsn "$dsn" --out-dir "$repo/build/dev/demo-bank-statements" --if-empty
     # The demo operator signs in like everyone: its secret mints a time-limited session.
     # A fresh secret each run, handed to the console through a pipe: never on disk,
     # never on a command line; with a keychain the console keeps it there.

@@ -1,15 +1,20 @@
 #include "Cli.h"
 
 #include "db/Connection.h"
+#include "db/DbException.h"
 #include "db/ReconRepository.h"
+#include "db/StatementRepository.h"
+#include "demo/DemoBankFiles.h"
 #include "domain/Money.h"
 #include "recon/BankFileParser.h"
 
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTimeZone>
 
 namespace ledger::cli {
 
@@ -544,6 +549,111 @@ int runProfileList(const Invocation &inv)
     return Ok;
 }
 
+// Imports a file's bytes as `recon import` does (parse, then one transaction).
+ReconImportSummary importBytes(Connection &c, const QByteArray &bytes, const QString &name)
+{
+    const auto parsed = BankFileParser::parse(bytes);
+    if (!parsed)
+        throw DbException(parsed.error());
+    ReconRepository::ImportOptions options;
+    options.fileName = name;
+    return ReconRepository::importFile(
+        c, parsed.value(),
+        QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex()),
+        bytes.size(), options);
+}
+
+int runDemo(const Invocation &inv)
+{
+    const QString folder = inv.parser->value(QStringLiteral("out-dir"));
+    if (folder.isEmpty() || !QDir().mkpath(folder))
+        return inv.usage(QStringLiteral("--out-dir must name a folder that can be created."));
+    int days = 0;
+    int code = Ok;
+    if (!intOption(inv, QStringLiteral("days"), 14, 366, &days, &code))
+        return code;
+    Connection c(inv.dsn(), QStringLiteral("ledgerctl"));
+    if (inv.parser->isSet(QStringLiteral("if-empty")) && !ReconRepository::status(c).isEmpty()) {
+        inv.progress(QStringLiteral("Bank accounts are mapped already: no demo statements made "
+                                    "(--if-empty)."));
+        return Ok;
+    }
+    struct Bank
+    {
+        QString account, identifier, format;
+        bool unbalanced;
+    };
+    const QList<Bank> banks{
+        {QStringLiteral("1000-CASH-EUR"), QStringLiteral("DE44500105175407324931"),
+         QStringLiteral("camt"), false},
+        {QStringLiteral("1000-CASH-GBP"), QStringLiteral("GB29NWBK60161331926819"),
+         QStringLiteral("mt940"), true}};
+    const QDate today = QDateTime::currentDateTimeUtc().date();
+    QJsonArray report;
+    for (const Bank &bank : banks) {
+        StatementRepository::Request request;
+        request.accountCode = bank.account;
+        request.from = QDateTime(today.addDays(-days), QTime(0, 0), QTimeZone::utc());
+        request.to = QDateTime(today, QTime(0, 0), QTimeZone::utc());
+        Statement s = StatementRepository::load(c, request);
+        const auto planted = DemoBankFiles::plant(s, bank.unbalanced);
+        if (!planted)
+            return inv.fail(planted.error());
+        QByteArray bytes;
+        QString name;
+        if (bank.format == QLatin1String("camt")) {
+            const auto camt = DemoBankFiles::camt053(s, bank.identifier);
+            if (!camt)
+                return inv.fail(camt.error());
+            bytes = camt.value();
+            name =
+                QStringLiteral("%1-%2.camt053.xml").arg(bank.account, today.toString(Qt::ISODate));
+        } else {
+            bytes = DemoBankFiles::mt940(s, bank.identifier);
+            name = QStringLiteral("%1-%2.mt940.sta").arg(bank.account, today.toString(Qt::ISODate));
+        }
+        QFile file(QDir(folder).filePath(name));
+        if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size())
+            return inv.fail(
+                QStringLiteral("Cannot write %1: %2").arg(file.fileName(), file.errorString()));
+        file.close();
+        ReconRepository::mapAccount(c, bank.identifier, s.currency, bank.account);
+        const ReconImportSummary imported = importBytes(c, bytes, name);
+        const ReconMatchSummary matched = ReconRepository::match(c, bank.account);
+        QMap<QString, int> found;
+        for (const ReconRunSummary &r : matched.runs) {
+            for (auto it = r.exceptionsRaised.begin(); it != r.exceptionsRaised.end(); ++it)
+                found[it.key()] += it.value();
+            found[QStringLiteral("one_to_many")] += r.oneToMany;
+            found[QStringLiteral("many_to_one")] += r.manyToOne;
+        }
+        found[QStringLiteral("duplicate_line")] += imported.duplicateLines;
+        found[QStringLiteral("statement_unbalanced")] += imported.unbalancedStatements;
+        QJsonObject plantedJson, foundJson;
+        for (auto it = planted.value().begin(); it != planted.value().end(); ++it) {
+            plantedJson.insert(it.key(), it.value());
+            foundJson.insert(it.key(), found.value(it.key()));
+        }
+        report.append(QJsonObject{{QStringLiteral("account"), bank.account},
+                                  {QStringLiteral("file"), file.fileName()},
+                                  {QStringLiteral("lines"), imported.lines},
+                                  {QStringLiteral("planted"), plantedJson},
+                                  {QStringLiteral("found"), foundJson}});
+        if (!inv.json)
+            inv.printLine(
+                QStringLiteral("%1: %2 (%3 lines) imported and matched; planted %4; found %5")
+                    .arg(bank.account, file.fileName())
+                    .arg(imported.lines)
+                    .arg(QString::fromUtf8(
+                             QJsonDocument(plantedJson).toJson(QJsonDocument::Compact)),
+                         QString::fromUtf8(
+                             QJsonDocument(foundJson).toJson(QJsonDocument::Compact))));
+    }
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("banks"), report}});
+    return Ok;
+}
+
 void noteOption(QCommandLineParser &p, const QString &what)
 {
     p.addOption({QStringLiteral("note"), what, QStringLiteral("TEXT")});
@@ -772,6 +882,26 @@ QList<Command> reconCommands()
                              QStringLiteral("FILE")});
             },
             runProfileSave),
+        command(
+            QStringLiteral("recon demo"),
+            QStringLiteral("the demo's bank statements, with planted discrepancies"),
+            QStringLiteral("For the demo ledger (ledgerctl seed): writes a camt.053 file for "
+                           "1000-CASH-EUR and an MT940 file for 1000-CASH-GBP covering the "
+                           "last --days days as a bank would report them, with discrepancies "
+                           "of every kind planted (lines left out, fees the ledger lacks, an "
+                           "amount off, a date late, a line sent twice, a split and a merged "
+                           "settlement, a closing balance off), maps the bank accounts, "
+                           "imports and matches them, and prints what was planted beside "
+                           "what was found."),
+            [](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("out-dir"), QStringLiteral("Where the files go."),
+                             QStringLiteral("DIR")});
+                p.addOption({QStringLiteral("days"), QStringLiteral("Days covered (default 31)."),
+                             QStringLiteral("N"), QStringLiteral("31")});
+                p.addOption({QStringLiteral("if-empty"),
+                             QStringLiteral("Do nothing when bank accounts are mapped already.")});
+            },
+            runDemo),
         command(
             QStringLiteral("recon profile list"), QStringLiteral("the saved CSV profiles"),
             QStringLiteral("Lists the latest version of each CSV column profile."),

@@ -288,6 +288,49 @@ private Q_SLOTS:
                          .toInt() >= 9,
                  true);
     }
+
+    // The demo's bank statements: every planted discrepancy found, with its type.
+    void demoStatementsAreFoundAsPlanted()
+    {
+        // A database of its own, as the demo has: migrated and seeded, nothing else in it.
+        const QString dsn = m_db.createDatabase(QStringLiteral("demo"));
+        const Run migrated = test::runLedgerctl({QStringLiteral("migrate")}, dsn, {});
+        QVERIFY2(migrated.exitCode == 0, qPrintable(migrated.describe()));
+        const Run seeded = test::runLedgerctl(
+            {QStringLiteral("seed"), QStringLiteral("--accounts"), QStringLiteral("30"),
+             QStringLiteral("--transactions"), QStringLiteral("12000"), QStringLiteral("--years"),
+             QStringLiteral("1")},
+            dsn, {});
+        QVERIFY2(seeded.exitCode == 0, qPrintable(seeded.describe()));
+        const QString folder = m_dir.filePath(QStringLiteral("demo"));
+        const Run r =
+            test::runLedgerctl({QStringLiteral("recon"), QStringLiteral("demo"),
+                                QStringLiteral("--out-dir"), folder, QStringLiteral("--json")},
+                               dsn, {});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QJsonArray banks = r.json().value(QStringLiteral("banks")).toArray();
+        QCOMPARE(banks.size(), 2);
+        QStringList kinds;
+        for (const auto &b : banks) {
+            const QJsonObject bank = b.toObject();
+            QVERIFY(QFile::exists(bank.value(QStringLiteral("file")).toString()));
+            QCOMPARE(bank.value(QStringLiteral("found")).toObject(),
+                     bank.value(QStringLiteral("planted")).toObject());
+            kinds += bank.value(QStringLiteral("planted")).toObject().keys();
+        }
+        for (const char *kind : {"missing_in_ledger", "missing_in_statement", "amount_mismatch",
+                                 "date_out_of_tolerance", "duplicate_line", "statement_unbalanced",
+                                 "one_to_many", "many_to_one"})
+            QVERIFY2(kinds.contains(QLatin1String(kind)), kind);
+        // Again with --if-empty: nothing more.
+        const Run again =
+            test::runLedgerctl({QStringLiteral("recon"), QStringLiteral("demo"),
+                                QStringLiteral("--out-dir"), folder, QStringLiteral("--if-empty")},
+                               dsn, {});
+        QCOMPARE(again.exitCode, 0);
+        QCOMPARE(SqlSession(dsn).scalar(QStringLiteral("SELECT count(*) FROM recon.files")),
+                 QStringLiteral("2"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestReconCli)
