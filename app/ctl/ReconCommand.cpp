@@ -463,6 +463,47 @@ int runDecide(const Invocation &inv)
     return Ok;
 }
 
+int runRules(const Invocation &inv)
+{
+    const QCommandLineParser &p = *inv.parser;
+    const QString bank = p.value(QStringLiteral("bank-account"));
+    const QString currency = p.value(QStringLiteral("currency"));
+    if (bank.isEmpty() || currency.isEmpty())
+        return inv.usage(QStringLiteral("--bank-account and --currency are required."));
+    QJsonObject rules;
+    const struct
+    {
+        const char *option;
+        const char *key;
+    } numbers[] = {
+        {"tolerance-minor", "amount_tolerance_minor"}, {"tolerance-bp", "amount_tolerance_bp"},
+        {"date-window", "date_window_days"},           {"max-group", "max_group_size"},
+        {"auto-confirm", "auto_confirm_score"},        {"missing-after", "missing_after_days"}};
+    for (const auto &n : numbers) {
+        const QString option = QString::fromLatin1(n.option);
+        if (!p.isSet(option))
+            continue;
+        bool ok = false;
+        const qint64 v = p.value(option).toLongLong(&ok);
+        if (!ok || v < 0)
+            return inv.usage(QStringLiteral("--%1 takes a whole number >= 0.").arg(option));
+        rules.insert(QString::fromLatin1(n.key), v);
+    }
+    if (p.isSet(QStringLiteral("reversal-flips-sign"))) {
+        const QString v = p.value(QStringLiteral("reversal-flips-sign"));
+        if (v != QLatin1String("true") && v != QLatin1String("false"))
+            return inv.usage(QStringLiteral("--reversal-flips-sign takes true or false."));
+        rules.insert(QStringLiteral("reversal_flips_sign"), v == QLatin1String("true"));
+    }
+    Connection c(inv.dsn(), QStringLiteral("ledgerctl"));
+    const QJsonObject account = ReconRepository::setRules(c, bank, currency, rules);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("rules"), account}});
+    else
+        inv.printLine(QString::fromUtf8(QJsonDocument(account).toJson(QJsonDocument::Compact)));
+    return Ok;
+}
+
 int runProposals(const Invocation &inv)
 {
     Connection c(inv.dsn(), QStringLiteral("ledgerctl"));
@@ -882,6 +923,43 @@ QList<Command> reconCommands()
                              QStringLiteral("FILE")});
             },
             runProfileSave),
+        command(
+            QStringLiteral("recon rules"),
+            QStringLiteral("change a mapped bank account's matching rules"),
+            QStringLiteral("Sets only the rules given: the amount tolerance (minor units and "
+                           "basis points), the value-date window, the largest group of a "
+                           "one-to-many match, the score from which a run confirms, the days "
+                           "after which an unmatched entry is missing in the statement, and "
+                           "whether a camt RvslInd flips the entry's sign (true, German "
+                           "banks' practice, the default) or not (false: ISO's usage note, "
+                           "and this ledger's own camt.053 exports). Supervisors."),
+            [](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("bank-account"), QStringLiteral("IBAN or number."),
+                             QStringLiteral("ID")});
+                p.addOption({QStringLiteral("currency"), QStringLiteral("Its currency."),
+                             QStringLiteral("CCY")});
+                p.addOption({QStringLiteral("tolerance-minor"),
+                             QStringLiteral("Amount tolerance in minor units."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("tolerance-bp"),
+                             QStringLiteral("Amount tolerance in basis points (0-1000)."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("date-window"),
+                             QStringLiteral("Value-date window in days (0-31)."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("max-group"),
+                             QStringLiteral("Largest one-to-many group (2-20)."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("auto-confirm"),
+                             QStringLiteral("Score from which a run confirms (0-101)."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("missing-after"),
+                             QStringLiteral("Days before an entry is missing in the statement."),
+                             QStringLiteral("N")});
+                p.addOption({QStringLiteral("reversal-flips-sign"),
+                             QStringLiteral("true or false (see above)."), QStringLiteral("B")});
+            },
+            runRules),
         command(
             QStringLiteral("recon demo"),
             QStringLiteral("the demo's bank statements, with planted discrepancies"),

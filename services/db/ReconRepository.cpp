@@ -143,6 +143,7 @@ struct Mapping
     QString account;
     QString currency;
     int exponent = 2;
+    bool reversalFlipsSign = true; // camt RvslInd: see recon.bank_accounts
 };
 
 QList<std::optional<Mapping>> lookup(pqxx::work &tx, const QList<BankStatement> &statements)
@@ -152,17 +153,18 @@ QList<std::optional<Mapping>> lookup(pqxx::work &tx, const QList<BankStatement> 
         ids.add(identifierOf(s));
         currencies.add(currencyOf(s));
     }
-    const auto rows =
-        tx.exec_params("SELECT ord, bank_account_id, account, currency, exponent FROM "
-                       "recon.lookup_accounts($1::text[], $2::text[]) ORDER BY ord",
-                       ids.finish(), currencies.finish());
+    const auto rows = tx.exec_params(
+        "SELECT ord, bank_account_id, account, currency, exponent, reversal_flips_sign FROM "
+        "recon.lookup_accounts($1::text[], $2::text[]) ORDER BY ord",
+        ids.finish(), currencies.finish());
     QList<std::optional<Mapping>> out;
     for (const auto &r : rows) {
         if (r[1].is_null()) {
             out.append(std::nullopt);
             continue;
         }
-        out.append(Mapping{r[1].as<qint64>(), toQString(r[2]), toQString(r[3]), r[4].as<int>()});
+        out.append(Mapping{r[1].as<qint64>(), toQString(r[2]), toQString(r[3]), r[4].as<int>(),
+                           r[5].as<bool>()});
     }
     return out;
 }
@@ -376,7 +378,12 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
                              QStringLiteral("%1: the line has no date. Nothing of the file was "
                                             "imported.")
                                  .arg(l.sourceLocation));
-                    amounts.add(minorOf(l.amount, l.sourceLocation));
+                    // The parsers apply a camt RvslInd as flipping the sign; for a bank
+                    // account whose reversals carry their own direction, undo that.
+                    const bool asStated = l.reversal && !m.reversalFlipsSign &&
+                                          s.format.startsWith(QLatin1String("camt"));
+                    const qint64 minor = minorOf(l.amount, l.sourceLocation);
+                    amounts.add(asStated ? -minor : minor);
                     booking.add(l.bookingDate);
                     value.add(l.valueDate.isValid() ? l.valueDate : l.bookingDate);
                     reversal.add(l.reversal);
@@ -658,6 +665,19 @@ QMap<QString, QJsonObject> csvProfiles(Connection &connection)
         for (const auto &r : tx.exec("SELECT name, definition::text FROM recon.csv_profiles()"))
             out.insert(toQString(r[0]), jsonOf(r[1]));
         return out;
+    });
+}
+
+QJsonObject setRules(Connection &connection, const QString &identifier, const QString &currency,
+                     const QJsonObject &rules)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        const QJsonObject account = jsonOf(tx.exec_params(
+            "SELECT recon.set_rules($1, $2, $3::jsonb)::text", toStd(identifier), toStd(currency),
+            QJsonDocument(rules).toJson(QJsonDocument::Compact).toStdString())[0][0]);
+        tx.commit();
+        return account;
     });
 }
 

@@ -26,6 +26,12 @@ namespace ReconRepository {
 qint64 mapAccount(Connection &connection, const QString &identifier, const QString &currency,
                   const QString &accountCode);
 
+// Changes a mapped bank account's matching rules (only the keys given: amount_tolerance_minor,
+// amount_tolerance_bp, date_window_days, max_group_size, auto_confirm_score,
+// missing_after_days, reversal_flips_sign); supervisors only. Returns the account's rules.
+QJsonObject setRules(Connection &connection, const QString &identifier, const QString &currency,
+                     const QJsonObject &rules);
+
 struct ImportOptions
 {
     QString fileName;

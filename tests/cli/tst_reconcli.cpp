@@ -13,6 +13,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QTemporaryDir>
@@ -330,6 +331,106 @@ private Q_SLOTS:
         QCOMPARE(again.exitCode, 0);
         QCOMPARE(SqlSession(dsn).scalar(QStringLiteral("SELECT count(*) FROM recon.files")),
                  QStringLiteral("2"));
+    }
+
+    // The ledger's own camt.053 export (Step 8) read back by the importer: its RvslInd keeps
+    // the reversal's own direction (ISO's usage), so with the default rule (RvslInd flips the
+    // sign, as German banks send it) the reversal line comes out the wrong way and is an
+    // amount mismatch; with `recon rules --reversal-flips-sign false` every line equals its
+    // ledger entry and the run matches them all.
+    void ourOwnCamtExportReadsBack()
+    {
+        const QString sam =
+            m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sam"));
+        const QString carla =
+            m_db.dsnFor(QStringLiteral("console_compliance"), QStringLiteral("carla"));
+        QHash<QString, QString> files;
+        for (const QString account : {QStringLiteral("CASH-R1"), QStringLiteral("CASH-R2")}) {
+            QVERIFY(m_admin
+                        ->exec(QStringLiteral("SELECT ledger.open_account($1, 'Round trip', "
+                                              "'EUR', 'asset')"),
+                               {account})
+                        .ok);
+            post(account, QStringLiteral("120.00"), QStringLiteral("2023-05-02"),
+                 account + QStringLiteral("-A"));
+            post(account, QStringLiteral("-35.50"), QStringLiteral("2023-05-03"),
+                 account + QStringLiteral("-B"));
+            const QString original = m_admin->scalar(
+                QStringLiteral("SELECT id FROM ledger.transactions WHERE external_ref = $1"),
+                {account + QStringLiteral("-A")});
+            Run r = test::runLedgerctl({QStringLiteral("reversal"), QStringLiteral("request"),
+                                        QStringLiteral("--transaction"), original,
+                                        QStringLiteral("--reason"), QStringLiteral("DUPLICATE"),
+                                        QStringLiteral("--note"), QStringLiteral("booked twice"),
+                                        QStringLiteral("--json")},
+                                       m_olivia, {});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+            r = test::runLedgerctl(
+                {QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"),
+                 QString::number(r.json().value(QStringLiteral("request_id")).toInteger())},
+                sam, {});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+            const QString file = m_dir.filePath(account + QStringLiteral(".xml"));
+            r = test::runLedgerctl({QStringLiteral("statement"), QStringLiteral("export"),
+                                    QStringLiteral("--account"), account, QStringLiteral("--from"),
+                                    QStringLiteral("2023-05-01"), QStringLiteral("--to"),
+                                    QStringLiteral("2023-05-31"), QStringLiteral("--format"),
+                                    QStringLiteral("camt053"), QStringLiteral("--out"), file},
+                                   carla, {});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+            QVERIFY(recon({QStringLiteral("map"), QStringLiteral("--bank-account"), account,
+                           QStringLiteral("--account"), account})
+                        .exitCode == 0);
+            files.insert(account, file);
+        }
+        Run r = test::runLedgerctl(
+            {QStringLiteral("recon"), QStringLiteral("rules"), QStringLiteral("--bank-account"),
+             QStringLiteral("CASH-R2"), QStringLiteral("--currency"), QStringLiteral("EUR"),
+             QStringLiteral("--reversal-flips-sign"), QStringLiteral("false")},
+            sam, {});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(
+            recon({QStringLiteral("rules"), QStringLiteral("--bank-account"),
+                   QStringLiteral("CASH-R2"), QStringLiteral("--currency"), QStringLiteral("EUR"),
+                   QStringLiteral("--date-window"), QStringLiteral("4")})
+                .exitCode,
+            1); // rules are a supervisor's
+        for (const QString &account : files.keys()) {
+            r = recon({QStringLiteral("import"), QStringLiteral("--file"), files.value(account),
+                       QStringLiteral("--json")});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+            QCOMPARE(r.json().value(QStringLiteral("lines")).toInt(), 3);
+        }
+        // Each imported line against its ledger entry (the bank reference is the transaction).
+        const auto agreeing = [&](const QString &account) {
+            return m_admin->scalar(
+                QStringLiteral("SELECT count(*) FILTER (WHERE l.amount_minor = e.amount) || '/' || "
+                               "count(*) FROM recon.lines l JOIN recon.bank_accounts b ON b.id = "
+                               "l.bank_account_id JOIN ledger.entries e ON e.transaction_id = "
+                               "l.bank_reference::bigint AND e.account_id = b.account_id WHERE "
+                               "b.identifier = $1"),
+                {account});
+        };
+        QCOMPARE(agreeing(QStringLiteral("CASH-R1")),
+                 QStringLiteral("2/3")); // the reversal flipped
+        QCOMPARE(agreeing(QStringLiteral("CASH-R2")), QStringLiteral("3/3"));
+        r = recon({QStringLiteral("match"), QStringLiteral("--account"), QStringLiteral("CASH-R2"),
+                   QStringLiteral("--json")});
+        const QJsonObject run = r.json().value(QStringLiteral("runs")).toArray().first().toObject();
+        QCOMPARE(run.value(QStringLiteral("exact")).toInt(), 3);
+        QVERIFY(run.value(QStringLiteral("exceptions_raised")).toObject().isEmpty());
+        r = recon({QStringLiteral("match"), QStringLiteral("--account"), QStringLiteral("CASH-R1"),
+                   QStringLiteral("--json")});
+        QCOMPARE(r.json()
+                     .value(QStringLiteral("runs"))
+                     .toArray()
+                     .first()
+                     .toObject()
+                     .value(QStringLiteral("exceptions_raised"))
+                     .toObject()
+                     .value(QStringLiteral("amount_mismatch"))
+                     .toInt(),
+                 1);
     }
 };
 

@@ -44,6 +44,10 @@ CREATE TABLE recon.bank_accounts (
     max_group_size            integer     NOT NULL DEFAULT 5 CHECK (max_group_size BETWEEN 2 AND 20),
     auto_confirm_score        integer     NOT NULL DEFAULT 80 CHECK (auto_confirm_score BETWEEN 0 AND 101),
     missing_after_days        integer     NOT NULL DEFAULT 5 CHECK (missing_after_days BETWEEN 0 AND 365),
+    -- camt RvslInd: true (German banks' practice, the default) — the entry's CdtDbtInd is the
+    -- original booking's and the reversal goes the other way; false (ISO 20022's usage note,
+    -- and the camt.053 files this ledger issues) — CdtDbtInd is the reversal's own direction.
+    reversal_flips_sign       boolean     NOT NULL DEFAULT true,
     mapped_by                 text        NOT NULL,
     mapped_at                 timestamptz NOT NULL DEFAULT clock_timestamp(),
     UNIQUE (identifier, currency)
@@ -346,7 +350,8 @@ $$;
 -- currency's exponent (the importer converts amounts with it); NULLs where unmapped. An
 -- identifier given without a currency matches the account's only mapping, if there is one.
 CREATE FUNCTION recon.lookup_accounts(p_identifiers text[], p_currencies text[])
-RETURNS TABLE (ord integer, bank_account_id bigint, account text, currency text, exponent integer)
+RETURNS TABLE (ord integer, bank_account_id bigint, account text, currency text, exponent integer,
+               reversal_flips_sign boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, recon, ledger, pg_temp
 SET lock_timeout = '5s'
@@ -355,7 +360,7 @@ BEGIN
     PERFORM access.check_session();
     PERFORM recon.check_role(true);
     RETURN QUERY
-    SELECT i.ord::integer, b.id, a.code, b.currency::text, c.exponent::integer
+    SELECT i.ord::integer, b.id, a.code, b.currency::text, c.exponent::integer, b.reversal_flips_sign
     FROM unnest(p_identifiers, p_currencies) WITH ORDINALITY AS i(identifier, currency, ord)
     LEFT JOIN LATERAL (
         SELECT x.* FROM recon.bank_accounts x
@@ -1559,7 +1564,7 @@ BEGIN
     END IF;
     FOR v_key IN SELECT jsonb_object_keys(p_rules) LOOP
         IF v_key NOT IN ('amount_tolerance_minor', 'amount_tolerance_bp', 'date_window_days', 'max_group_size',
-                         'auto_confirm_score', 'missing_after_days') THEN
+                         'auto_confirm_score', 'missing_after_days', 'reversal_flips_sign') THEN
             RAISE EXCEPTION 'Unknown matching rule "%"', left(v_key, 40) USING ERRCODE = 'LG080';
         END IF;
     END LOOP;
@@ -1569,7 +1574,8 @@ BEGIN
         date_window_days = coalesce((p_rules->>'date_window_days')::integer, x.date_window_days),
         max_group_size = coalesce((p_rules->>'max_group_size')::integer, x.max_group_size),
         auto_confirm_score = coalesce((p_rules->>'auto_confirm_score')::integer, x.auto_confirm_score),
-        missing_after_days = coalesce((p_rules->>'missing_after_days')::integer, x.missing_after_days)
+        missing_after_days = coalesce((p_rules->>'missing_after_days')::integer, x.missing_after_days),
+        reversal_flips_sign = coalesce((p_rules->>'reversal_flips_sign')::boolean, x.reversal_flips_sign)
     WHERE x.identifier = recon.normalize_identifier(p_identifier) AND x.currency = upper(p_currency)
     RETURNING * INTO b;
     IF NOT FOUND THEN
