@@ -504,6 +504,37 @@ int runRules(const Invocation &inv)
     return Ok;
 }
 
+int runSla(const Invocation &inv)
+{
+    const QStringList given = inv.parser->values(QStringLiteral("tier"));
+    Connection c(inv.dsn(), QStringLiteral("ledgerctl"));
+    if (!given.isEmpty()) {
+        QList<QPair<QString, int>> tiers;
+        for (const QString &t : given) {
+            const QStringList parts = t.split(QLatin1Char('='));
+            bool ok = false;
+            const int days = parts.value(1).toInt(&ok);
+            if (parts.size() != 2 || !ok)
+                return inv.usage(
+                    QStringLiteral("--tier takes AMOUNT=DAYS (e.g. 1000=5), not '%1'.").arg(t));
+            tiers.append({parts.at(0).trimmed(), days});
+        }
+        ReconRepository::setSlaTiers(c, tiers);
+    }
+    const auto tiers = ReconRepository::slaTiers(c);
+    if (inv.json) {
+        QJsonArray rows;
+        for (const auto &t : tiers)
+            rows.append(QJsonObject{{QStringLiteral("min_amount"), t.first},
+                                    {QStringLiteral("days"), t.second}});
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("tiers"), rows}});
+        return Ok;
+    }
+    for (const auto &t : tiers)
+        inv.printLine(QStringLiteral("from %1: due in %2 day(s)").arg(t.first).arg(t.second));
+    return Ok;
+}
+
 int runProposals(const Invocation &inv)
 {
     Connection c(inv.dsn(), QStringLiteral("ledgerctl"));
@@ -923,6 +954,19 @@ QList<Command> reconCommands()
                              QStringLiteral("FILE")});
             },
             runProfileSave),
+        command(
+            QStringLiteral("recon sla"),
+            QStringLiteral("the due-date tiers of exceptions (list, or set with --tier)"),
+            QStringLiteral("Without --tier, lists the due-date tiers; with them, replaces "
+                           "them all (supervisors): an exception whose amount reaches a "
+                           "tier's (in major units of its currency) is due that many days "
+                           "after it was raised; one tier must start at 0. Exceptions raised "
+                           "before keep their due dates."),
+            [](QCommandLineParser &p) {
+                p.addOption({QStringLiteral("tier"), QStringLiteral("AMOUNT=DAYS (repeatable)."),
+                             QStringLiteral("AMOUNT=DAYS")});
+            },
+            runSla),
         command(
             QStringLiteral("recon rules"),
             QStringLiteral("change a mapped bank account's matching rules"),

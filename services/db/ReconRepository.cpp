@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <limits>
 
@@ -678,6 +679,41 @@ QJsonObject setRules(Connection &connection, const QString &identifier, const QS
             QJsonDocument(rules).toJson(QJsonDocument::Compact).toStdString())[0][0]);
         tx.commit();
         return account;
+    });
+}
+
+QList<QPair<QString, int>> slaTiers(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        QList<QPair<QString, int>> out;
+        for (const auto &r : tx.exec("SELECT min_amount::text, days FROM recon.sla_tier_list()"))
+            out.append({toQString(r[0]), r[1].as<int>()});
+        return out;
+    });
+}
+
+void setSlaTiers(Connection &connection, const QList<QPair<QString, int>> &tiers)
+{
+    db::guarded([&] {
+        // Exact decimals go as JSON numbers written from their text (never through a double).
+        static const QRegularExpression decimal(QStringLiteral("^[0-9]{1,15}(\\.[0-9]{1,4})?$"));
+        std::string json = "[";
+        for (const auto &t : tiers) {
+            if (!decimal.match(t.first).hasMatch())
+                fail(Error::Kind::Input,
+                     QStringLiteral("A tier's amount is a decimal number such as 1000 or 2.50, "
+                                    "not \"%1\".")
+                         .arg(t.first.left(40)));
+            if (json.size() > 1)
+                json += ',';
+            json += "{\"min_amount\": " + toStd(t.first) +
+                    ", \"days\": " + std::to_string(t.second) + "}";
+        }
+        json += "]";
+        pqxx::work tx(db::native(connection));
+        tx.exec_params("SELECT recon.set_sla_tiers($1::jsonb)", json);
+        tx.commit();
     });
 }
 

@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QMap>
+#include <QPair>
 #include <QString>
 
 #include <functional>
@@ -31,6 +32,11 @@ qint64 mapAccount(Connection &connection, const QString &identifier, const QStri
 // missing_after_days, reversal_flips_sign); supervisors only. Returns the account's rules.
 QJsonObject setRules(Connection &connection, const QString &identifier, const QString &currency,
                      const QJsonObject &rules);
+
+// The due-date tiers: from an amount (major units of the exception's currency, as text) the
+// days an exception has; setSlaTiers replaces them all (supervisors; one tier from "0").
+QList<QPair<QString, int>> slaTiers(Connection &connection);
+void setSlaTiers(Connection &connection, const QList<QPair<QString, int>> &tiers);
 
 struct ImportOptions
 {

@@ -432,6 +432,43 @@ private Q_SLOTS:
                      .toInt(),
                  1);
     }
+
+    // Due-date tiers: a supervisor replaces them; an operator may not; bad tiers are refused.
+    void dueDateTiersAreASupervisorsSetting()
+    {
+        const QString sam =
+            m_db.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sam"));
+        Run r = test::runLedgerctl({QStringLiteral("recon"), QStringLiteral("sla"),
+                                    QStringLiteral("--tier"), QStringLiteral("0=7"),
+                                    QStringLiteral("--tier"), QStringLiteral("2500.50=1"),
+                                    QStringLiteral("--json")},
+                                   sam, {});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QJsonArray tiers = r.json().value(QStringLiteral("tiers")).toArray();
+        QCOMPARE(tiers.size(), 2);
+        QCOMPARE(tiers.at(1).toObject().value(QStringLiteral("min_amount")).toString(),
+                 QStringLiteral("2500.50"));
+        QCOMPARE(tiers.at(1).toObject().value(QStringLiteral("days")).toInt(), 1);
+        QCOMPARE(recon({QStringLiteral("sla"), QStringLiteral("--tier"), QStringLiteral("0=3")})
+                     .exitCode,
+                 1); // an operator
+        r = test::runLedgerctl({QStringLiteral("recon"), QStringLiteral("sla"),
+                                QStringLiteral("--tier"), QStringLiteral("100=3")},
+                               sam, {});
+        QCOMPARE(r.exitCode, 1); // no tier from 0
+        QVERIFY2(r.err.contains(QLatin1String("one of them from 0")), qPrintable(r.err));
+        r = test::runLedgerctl({QStringLiteral("recon"), QStringLiteral("sla"),
+                                QStringLiteral("--tier"), QStringLiteral("1e3=3")},
+                               sam, {});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(recon({QStringLiteral("sla")}).out.count(QLatin1Char('\n')), 2); // unchanged
+        // A new exception takes the tiers: 7 days under 2,500.50, 1 day from it.
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT recon.due_at(250050, 2, timestamptz "
+                                                "'2026-01-01') || ' ' || recon.due_at(250049, 2, "
+                                                "timestamptz '2026-01-01')")),
+                 m_admin->scalar(QStringLiteral("SELECT (timestamptz '2026-01-02') || ' ' || "
+                                                "(timestamptz '2026-01-08')")));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestReconCli)

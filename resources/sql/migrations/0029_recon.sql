@@ -1657,3 +1657,58 @@ GRANT EXECUTE ON FUNCTION recon.exception_queue(text[], text, text[], text, bigi
     TO console_operator, console_supervisor, console_auditor, console_compliance;
 
 RESET ROLE;
+
+-------------------------------------------------------------------------------------------
+-- Due dates: the tiers (an amount in major units of the exception's currency, from which its
+-- days apply), replaced as a whole by a supervisor; exceptions raised afterwards take them.
+-------------------------------------------------------------------------------------------
+SET LOCAL ROLE ledger_owner;
+
+CREATE FUNCTION recon.set_sla_tiers(p_tiers jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(true);
+    IF NOT pg_has_role(session_user, 'console_supervisor', 'MEMBER') THEN
+        RAISE EXCEPTION 'Due-date tiers are set by supervisors' USING ERRCODE = '42501';
+    END IF;
+    IF jsonb_typeof(p_tiers) IS DISTINCT FROM 'array' OR jsonb_array_length(p_tiers) NOT BETWEEN 1 AND 20
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_tiers) t
+                  WHERE jsonb_typeof(t->'min_amount') IS DISTINCT FROM 'number'
+                     OR jsonb_typeof(t->'days') IS DISTINCT FROM 'number'
+                     OR (t->>'min_amount')::numeric < 0
+                     OR (t->>'days')::numeric NOT BETWEEN 0 AND 365 OR (t->>'days')::numeric % 1 <> 0)
+       OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_tiers) t WHERE (t->>'min_amount')::numeric = 0)
+       OR (SELECT count(DISTINCT (t->>'min_amount')::numeric) FROM jsonb_array_elements(p_tiers) t)
+          <> jsonb_array_length(p_tiers) THEN
+        RAISE EXCEPTION 'Due-date tiers are 1 to 20 distinct {"min_amount": >= 0, "days": 0..365}, one of them from 0'
+            USING ERRCODE = 'LG086';
+    END IF;
+    DELETE FROM recon.sla_tiers;
+    INSERT INTO recon.sla_tiers (min_amount, days)
+    SELECT (t->>'min_amount')::numeric, (t->>'days')::integer FROM jsonb_array_elements(p_tiers) t;
+    PERFORM audit.record('recon.sla_tiers_set', 'recon_settings', 'sla_tiers', jsonb_build_object('tiers', p_tiers));
+END
+$$;
+
+CREATE FUNCTION recon.sla_tier_list() RETURNS TABLE (min_amount numeric, days integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, recon, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM access.check_session();
+    PERFORM recon.check_role(false);
+    RETURN QUERY SELECT t.min_amount, t.days FROM recon.sla_tiers t ORDER BY t.min_amount;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION recon.set_sla_tiers(jsonb), recon.sla_tier_list() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION recon.set_sla_tiers(jsonb) TO console_operator, console_supervisor;
+GRANT EXECUTE ON FUNCTION recon.sla_tier_list()
+    TO console_operator, console_supervisor, console_auditor, console_compliance;
+
+RESET ROLE;
