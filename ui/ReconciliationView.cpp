@@ -159,12 +159,13 @@ ReconciliationView::ReconciliationView(ReconService *service, QWidget *parent)
     m_lower = new QTabWidget(vertical);
     m_lower->setObjectName(QStringLiteral("reconLowerTabs"));
     m_lower->addTab(createChart(), tr("A&ging"));
-    m_summary = makeReadOnlyTable(m_lower, "reconSummary",
-                                  {tr("Account"), tr("Bank account"), tr("Cur."), tr("Statements"),
-                                   tr("Lines"), tr("Matched"), tr("Proposed"), tr("Last statement"),
-                                   tr("Closing date"), tr("Bank closing"), tr("Ledger at closing"),
-                                   tr("Balances"), tr("Open items"), tr("Overdue")},
-                                  tr("Reconciliation per mapped bank account"));
+    m_summary =
+        makeReadOnlyTable(m_lower, "reconSummary",
+                          {tr("Account"), tr("Bank account"), tr("Cur."), tr("Statements"),
+                           tr("Lines"), tr("Matched"), tr("Proposed"), tr("Last statement"),
+                           tr("Closing date"), tr("Bank closing"), tr("Ledger at closing"),
+                           tr("Balances"), tr("Last agreed"), tr("Open items"), tr("Overdue")},
+                          tr("Reconciliation per mapped bank account"));
     m_summary->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_summary->horizontalHeader()->setStretchLastSection(true);
     m_lower->addTab(m_summary, tr("S&ummary"));
@@ -588,29 +589,31 @@ void ReconciliationView::loadSummary()
                               .arg(ReconExceptionModel::typeLabel(it.key()))
                               .arg(it.value());
             }
-            const QStringList values{s.account,
-                                     s.bankAccount,
-                                     s.currency,
-                                     QString::number(s.statements),
-                                     QString::number(s.lines),
-                                     QString::number(s.matchedLines),
-                                     QString::number(s.proposedLines),
-                                     s.lastStatementId,
-                                     s.lastClosingDate.toString(Qt::ISODate),
-                                     s.lastClosing,
-                                     s.ledgerAtClosing,
-                                     !s.hasLastStatement ? tr("no closing balance yet")
-                                     : s.agrees          ? tr("agree")
-                                                         : tr("differ"),
-                                     QString::number(open),
-                                     QString::number(s.overdueExceptions)};
+            const QStringList values{
+                s.account,
+                s.bankAccount,
+                s.currency,
+                QString::number(s.statements),
+                QString::number(s.lines),
+                QString::number(s.matchedLines),
+                QString::number(s.proposedLines),
+                s.lastStatementId,
+                s.lastClosingDate.toString(Qt::ISODate),
+                s.lastClosing,
+                s.ledgerAtClosing,
+                !s.hasLastStatement ? tr("no closing balance yet")
+                : s.agrees          ? tr("agree")
+                                    : tr("differ"),
+                s.lastAgreement.isValid() ? s.lastAgreement.toString(Qt::ISODate) : tr("never"),
+                QString::number(open),
+                QString::number(s.overdueExceptions)};
             for (int c = 0; c < values.size(); ++c)
-                m_summary->setItem(row, c,
-                                   cell(values.at(c), c >= 3 && c != 7 && c != 8 && c != 11));
+                m_summary->setItem(
+                    row, c, cell(values.at(c), c >= 3 && c != 7 && c != 8 && c != 11 && c != 12));
             QTableWidgetItem *agreement = m_summary->item(row, 11);
             if (s.hasLastStatement && !s.agrees)
                 agreement->setBackground(ReconExceptionPanel::differsColor());
-            m_summary->item(row, 12)->setToolTip(byType.join(QLatin1Char('\n')));
+            m_summary->item(row, 13)->setToolTip(byType.join(QLatin1Char('\n')));
         }
         Q_EMIT summaryLoaded();
     });

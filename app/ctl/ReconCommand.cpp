@@ -244,7 +244,11 @@ int runStatus(const Invocation &inv)
                           {QStringLiteral("matched_lines"), s.matchedLines},
                           {QStringLiteral("proposed_lines"), s.proposedLines},
                           {QStringLiteral("open_exceptions"), open},
-                          {QStringLiteral("overdue_exceptions"), s.overdueExceptions}};
+                          {QStringLiteral("overdue_exceptions"), s.overdueExceptions},
+                          {QStringLiteral("last_agreement"),
+                           s.lastAgreement.isValid()
+                               ? QJsonValue(s.lastAgreement.toString(Qt::ISODate))
+                               : QJsonValue()}};
             if (s.hasLastStatement)
                 o.insert(QStringLiteral("last_statement"),
                          QJsonObject{{QStringLiteral("statement_id"), s.lastStatementId},

@@ -842,6 +842,8 @@ QList<ReconAccountStatus> status(Connection &connection, const QString &accountC
             s.lastClosing = last.value(QLatin1String("closing")).toString();
             s.ledgerAtClosing = last.value(QLatin1String("ledger")).toString();
             s.agrees = last.value(QLatin1String("agrees")).toBool();
+            s.lastAgreement =
+                QDate::fromString(o.value(QLatin1String("last_agreement")).toString(), Qt::ISODate);
             const QJsonObject open = o.value(QLatin1String("open_exceptions")).toObject();
             for (auto it = open.begin(); it != open.end(); ++it)
                 s.openExceptions.insert(it.key(), it.value().toInteger());

@@ -132,6 +132,7 @@ struct ReconAccountStatus
     QString ledgerAtClosing;
     bool hasLastStatement = false;
     bool agrees = false;
+    QDate lastAgreement; // the last closing date a statement agreed with the ledger; invalid: none
     QMap<QString, qint64> openExceptions; // by type
     qint64 overdueExceptions = 0;
     // The matching rules a manual match is held to: the sums may differ by at most

@@ -419,6 +419,21 @@ private Q_SLOTS:
         const QJsonObject run = r.json().value(QStringLiteral("runs")).toArray().first().toObject();
         QCOMPARE(run.value(QStringLiteral("exact")).toInt(), 3);
         QVERIFY(run.value(QStringLiteral("exceptions_raised")).toObject().isEmpty());
+        // Its closing balance is the ledger's: the account agrees, as of the statement's end.
+        r = recon({QStringLiteral("status"), QStringLiteral("--account"), QStringLiteral("CASH-R2"),
+                   QStringLiteral("--json")});
+        const QJsonObject agreed =
+            r.json().value(QStringLiteral("accounts")).toArray().first().toObject();
+        QVERIFY2(agreed.value(QStringLiteral("last_statement"))
+                     .toObject()
+                     .value(QStringLiteral("agrees"))
+                     .toBool(),
+                 qPrintable(r.out));
+        QCOMPARE(agreed.value(QStringLiteral("last_agreement")).toString(),
+                 agreed.value(QStringLiteral("last_statement"))
+                     .toObject()
+                     .value(QStringLiteral("closing_date"))
+                     .toString());
         r = recon({QStringLiteral("match"), QStringLiteral("--account"), QStringLiteral("CASH-R1"),
                    QStringLiteral("--json")});
         QCOMPARE(r.json()

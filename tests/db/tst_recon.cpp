@@ -519,6 +519,8 @@ private Q_SLOTS:
         QCOMPARE(status.size(), 2);
         QCOMPARE(status.at(0).account, QStringLiteral("CASH"));
         QVERIFY(status.at(0).hasLastStatement);
+        QVERIFY(!status.at(0).agrees);
+        QVERIFY(!status.at(0).lastAgreement.isValid());
         QCOMPARE(status.at(1).lines, 9);
         // Confirmed: the exact and the tolerance match (scores at the threshold) and the
         // manual settlement; proposed: the two lines of the many-to-one match.

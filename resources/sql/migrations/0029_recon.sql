@@ -1423,6 +1423,12 @@ BEGIN
                                                              clock_timestamp()))
                                FROM recon.statements s WHERE s.bank_account_id = b.id AND s.closing_minor IS NOT NULL
                                ORDER BY s.closing_date DESC NULLS LAST, s.id DESC LIMIT 1),
+            -- the last day on which a statement's closing balance was what the ledger holds
+            'last_agreement', (SELECT max(s.closing_date) FROM recon.statements s
+                               WHERE s.bank_account_id = b.id AND s.closing_minor IS NOT NULL
+                                 AND s.closing_minor = ledger.balance_minor(
+                                         a.id, (s.closing_date + 1)::timestamptz - interval '1 microsecond',
+                                         clock_timestamp())),
             'open_exceptions', (SELECT coalesce(jsonb_object_agg(t.type, t.n), '{}') FROM (
                                     SELECT e.type, count(*) AS n FROM recon.exceptions e
                                     JOIN recon.exception_state x ON x.exception_id = e.id
