@@ -179,11 +179,15 @@ QByteArray mt940(const Statement &s, const QString &identifier)
             l.description.left(60);
         for (QChar &c : info)
             if (!(c.isLetterOrNumber() && c.unicode() < 128) &&
-                !QStringLiteral(" /-().,'+").contains(c))
+                !QStringLiteral(" /-().,'+:").contains(c))
                 c = QLatin1Char(' ');
         text += QStringLiteral(":86:");
-        for (qsizetype at = 0; at < info.size() || at == 0; at += 65)
-            text += info.mid(at, 65) + QStringLiteral("\r\n");
+        for (qsizetype at = 0; at < info.size() || at == 0; at += 65) {
+            QString part = info.mid(at, 65);
+            if (at > 0 && part.startsWith(QLatin1Char(':')))
+                part[0] = QLatin1Char(' '); // a line starting with ':' would read as a tag
+            text += part + QStringLiteral("\r\n");
+        }
     }
     text += QStringLiteral(":62F:%1%2%3%4\r\n-\r\n")
                 .arg(mark(s.closingMinor), date(s.to.date().addDays(-1)), s.currency,
