@@ -4,6 +4,7 @@
 #include "DbException.h"
 #include "Native.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -188,6 +189,9 @@ ReconRunSummary runFrom(const QJsonObject &o)
     for (auto it = raised.begin(); it != raised.end(); ++it)
         r.exceptionsRaised.insert(it.key(), it.value().toInt());
     r.exceptionsResolved = o.value(QLatin1String("exceptions_resolved")).toInt();
+    const QJsonObject elapsed = o.value(QLatin1String("elapsed_ms")).toObject();
+    for (auto it = elapsed.begin(); it != elapsed.end(); ++it)
+        r.elapsedMs.insert(it.key(), it.value().toDouble());
     return r;
 }
 
@@ -365,6 +369,8 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
                          QStringLiteral("The import was cancelled: nothing of the file was "
                                         "imported."));
                 const qsizetype end = std::min<qsizetype>(s.lines.size(), first + kChunk);
+                QElapsedTimer clock;
+                clock.start();
                 ArrayText amounts(24 * (end - first)), booking, value, reversal, status, ref, e2e,
                     owner, cpName, cpAccount, remittance, code, info, location;
                 for (qsizetype k = first; k < end; ++k) {
@@ -399,15 +405,24 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
                     info.add(l.additionalInfo);
                     location.add(l.sourceLocation);
                 }
+                std::string arrays[14] = {amounts.finish(),   booking.finish(),    value.finish(),
+                                          reversal.finish(),  status.finish(),     ref.finish(),
+                                          e2e.finish(),       owner.finish(),      cpName.finish(),
+                                          cpAccount.finish(), remittance.finish(), code.finish(),
+                                          info.finish(),      location.finish()};
+                if (options.timings)
+                    options.timings->buildMs += double(clock.nsecsElapsed()) / 1e6;
+                clock.restart();
                 const auto n = tx.exec_params(
                     "SELECT inserted, skipped FROM recon.import_lines($1, $2, $3::bigint[], "
                     "$4::date[], $5::date[], $6::boolean[], $7::text[], $8::text[], $9::text[], "
                     "$10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], "
                     "$16::text[])",
-                    statementId, int(first + 1), amounts.finish(), booking.finish(), value.finish(),
-                    reversal.finish(), status.finish(), ref.finish(), e2e.finish(), owner.finish(),
-                    cpName.finish(), cpAccount.finish(), remittance.finish(), code.finish(),
-                    info.finish(), location.finish());
+                    statementId, int(first + 1), arrays[0], arrays[1], arrays[2], arrays[3],
+                    arrays[4], arrays[5], arrays[6], arrays[7], arrays[8], arrays[9], arrays[10],
+                    arrays[11], arrays[12], arrays[13]);
+                if (options.timings)
+                    options.timings->linesMs += double(clock.nsecsElapsed()) / 1e6;
                 summary.lines += n[0][0].as<qint64>();
                 summary.linesSkipped += n[0][1].as<qint64>();
                 done += end - first;
@@ -418,8 +433,12 @@ ReconImportSummary importFile(Connection &connection, const BankFile &file,
         if (options.cancelled && options.cancelled())
             fail(Error::Kind::Cancelled,
                  QStringLiteral("The import was cancelled: nothing of the file was imported."));
+        QElapsedTimer finishing;
+        finishing.start();
         const QJsonObject finished =
             jsonOf(tx.exec_params("SELECT recon.import_finish($1)::text", summary.fileId)[0][0]);
+        if (options.timings)
+            options.timings->finishMs += double(finishing.nsecsElapsed()) / 1e6;
         summary.unbalancedStatements =
             finished.value(QLatin1String("unbalanced_statements")).toInt();
         summary.duplicateLines = finished.value(QLatin1String("duplicate_lines")).toInt();

@@ -38,12 +38,23 @@ QJsonObject setRules(Connection &connection, const QString &identifier, const QS
 QList<QPair<QString, int>> slaTiers(Connection &connection);
 void setSlaTiers(Connection &connection, const QList<QPair<QString, int>> &tiers);
 
+// Where an import's time went, in ms (for benchmarks and logs): building the chunks' arrays
+// on the client, sending them (recon.import_lines: the wire and the server's insert), and
+// recon.import_finish (balances, duplicate lines).
+struct ImportTimings
+{
+    double buildMs = 0;
+    double linesMs = 0;
+    double finishMs = 0;
+};
+
 struct ImportOptions
 {
     QString fileName;
     QString mapToAccount;            // map the file's unmapped bank accounts to this account first
     std::function<bool()> cancelled; // checked between chunks; may be empty
     std::function<void(qint64 done, qint64 total)> progress; // lines sent; may be empty
+    ImportTimings *timings = nullptr;                        // filled in when given
 };
 
 // Imports a parsed file in one database transaction: every statement's bank account must be

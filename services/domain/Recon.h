@@ -44,6 +44,9 @@ struct ReconRunSummary
     int proposed = 0;
     QMap<QString, int> exceptionsRaised; // by type
     int exceptionsResolved = 0;
+    // Where the run's time went, in ms per step: prepare, exact, tolerance, one_to_many,
+    // many_to_one, record (groups written), exceptions (raised), resolve.
+    QMap<QString, double> elapsedMs;
 };
 
 struct ReconMatchSummary

@@ -95,8 +95,8 @@ CREATE TABLE recon.statements (
 
 CREATE TABLE recon.lines (
     id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    statement_id            bigint      NOT NULL REFERENCES recon.statements (id),
-    bank_account_id         bigint      NOT NULL REFERENCES recon.bank_accounts (id),
+    statement_id            bigint      NOT NULL, -- recon.statements: see lines_references below
+    bank_account_id         bigint      NOT NULL, -- the statement's
     line_no                 integer     NOT NULL CHECK (line_no >= 1),
     amount_minor            bigint      NOT NULL, -- signed: money in (credit) positive
     booking_date            date,
@@ -128,8 +128,8 @@ CREATE TABLE recon.runs (
 
 CREATE TABLE recon.match_groups (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    bank_account_id  bigint      NOT NULL REFERENCES recon.bank_accounts (id),
-    run_id           bigint      REFERENCES recon.runs (id), -- NULL: an operator's manual match
+    bank_account_id  bigint      NOT NULL, -- recon.bank_accounts: see match_groups_references below
+    run_id           bigint,               -- recon.runs (of the account); NULL: an operator's manual match
     rule             text        NOT NULL CHECK (rule IN ('exact', 'tolerance', 'one_to_many', 'many_to_one', 'manual')),
     score            integer     NOT NULL CHECK (score BETWEEN 0 AND 100),
     line_ids         bigint[]    NOT NULL CHECK (cardinality(line_ids) >= 1),
@@ -140,7 +140,6 @@ CREATE TABLE recon.match_groups (
     created_by       text        NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE INDEX match_groups_by_account ON recon.match_groups (bank_account_id, id);
 
 CREATE TABLE recon.match_decisions (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -156,19 +155,19 @@ CREATE INDEX match_decisions_by_group ON recon.match_decisions (group_id, id);
 -- The groups that stand (proposed or confirmed), per line and per entry: kept by the
 -- functions that create groups and decide them; a line or entry is in at most one.
 -- (No foreign keys: both are derived from match_groups by the same functions, and checking
--- a key per row was half the cost of recording a large run.)
+-- a key per row was half the cost of recording a large run. No index by group either: a
+-- group's rows are found by its line_ids and entry_ids through the primary keys, and every
+-- index here is written a million times by a large run.)
 CREATE TABLE recon.active_lines (
     line_id   bigint PRIMARY KEY,
     group_id  bigint NOT NULL,
     confirmed boolean NOT NULL
 );
-CREATE INDEX active_lines_by_group ON recon.active_lines (group_id);
 CREATE TABLE recon.active_entries (
     entry_id  bigint PRIMARY KEY,
     group_id  bigint NOT NULL,
     confirmed boolean NOT NULL
 );
-CREATE INDEX active_entries_by_group ON recon.active_entries (group_id);
 
 -- Exceptions: raised once per object and type; worked by appending events.
 CREATE TABLE recon.exceptions (
@@ -262,6 +261,48 @@ BEGIN
 END
 $append_only$;
 SET LOCAL ROLE ledger_owner;
+
+-- The references of lines and match groups, checked once per statement instead of by a
+-- foreign key per row: a large import or run writes a million rows, and the two key checks
+-- per row were most of the cost of writing them (EXPLAIN ANALYZE: 0.56 s of 0.78 s for
+-- 100,000 groups). The rows referenced cannot go: statements and runs are append-only, and
+-- a bank account with statements or runs is held by their foreign keys. Stricter than the
+-- keys were: a line's bank account must be its statement's, a run's group the run's account.
+CREATE FUNCTION recon.check_new_lines() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT n.statement_id, n.bank_account_id FROM new_lines n) n
+               WHERE NOT EXISTS (SELECT 1 FROM recon.statements s
+                                 WHERE s.id = n.statement_id AND s.bank_account_id = n.bank_account_id)) THEN
+        RAISE EXCEPTION 'A statement line must belong to an imported statement of its bank account'
+            USING ERRCODE = '23503';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER lines_references AFTER INSERT ON recon.lines
+    REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION recon.check_new_lines();
+
+CREATE FUNCTION recon.check_new_groups() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT n.bank_account_id, n.run_id FROM new_groups n) n
+               WHERE NOT EXISTS (SELECT 1 FROM recon.bank_accounts b WHERE b.id = n.bank_account_id)
+                  OR (n.run_id IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM recon.runs r
+                                      WHERE r.id = n.run_id AND r.bank_account_id = n.bank_account_id))) THEN
+        RAISE EXCEPTION 'A match group must belong to a mapped bank account and, if made by a run, to a run of it'
+            USING ERRCODE = '23503';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER match_groups_references AFTER INSERT ON recon.match_groups
+    REFERENCING NEW TABLE AS new_groups FOR EACH STATEMENT EXECUTE FUNCTION recon.check_new_groups();
 
 -------------------------------------------------------------------------------------------
 -- Roles: operators and supervisors work reconciliation; auditors and compliance read it.
@@ -450,6 +491,8 @@ CREATE FUNCTION recon.import_lines(p_statement_id bigint, p_first_no integer, p_
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, recon, pg_temp
 SET lock_timeout = '5s'
+SET jit = off -- compiled per call of a large statement, then run once
+SET work_mem = '256MB'
 AS $$
 DECLARE
     s recon.statements;
@@ -509,6 +552,8 @@ CREATE FUNCTION recon.import_finish(p_file_id bigint) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, recon, ledger, pg_temp
 SET lock_timeout = '5s'
+SET jit = off -- compiled per call of a large statement, then run once
+SET work_mem = '256MB'
 AS $$
 DECLARE
     f recon.files;
@@ -542,17 +587,28 @@ BEGIN
     )
     SELECT count(*) INTO v_unbalanced FROM raised;
 
-    WITH mine AS (
+    -- The planner has not seen the file's lines yet (they are this transaction's): without
+    -- this it takes a large file for a few rows and joins it with a loop per line.
+    ANALYZE recon.lines;
+    WITH mine AS MATERIALIZED (
         SELECT l.* FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id WHERE s.file_id = p_file_id
     ), dup AS (
-        SELECT DISTINCT ON (m.id) m.id, m.bank_account_id, m.amount_minor, o.id AS other
+        -- Two equi-joins (an OR between them would be a loop over the account's lines per line).
+        SELECT m.id, m.bank_account_id, m.amount_minor, min(o.id) AS other
         FROM mine m
-        JOIN recon.lines o ON o.bank_account_id = m.bank_account_id AND o.id < m.id
-         AND ((m.bank_reference <> '' AND o.bank_reference = m.bank_reference)
-              OR (m.bank_reference = '' AND o.bank_reference = '' AND o.amount_minor = m.amount_minor
-                  AND o.value_date = m.value_date AND o.counterparty_account = m.counterparty_account
-                  AND o.remittance = m.remittance AND o.end_to_end_id = m.end_to_end_id))
-        ORDER BY m.id, o.id
+        JOIN recon.lines o ON o.bank_account_id = m.bank_account_id AND o.bank_reference = m.bank_reference
+         AND o.id < m.id
+        WHERE m.bank_reference <> ''
+        GROUP BY m.id, m.bank_account_id, m.amount_minor
+        UNION ALL
+        SELECT m.id, m.bank_account_id, m.amount_minor, min(o.id)
+        FROM mine m
+        JOIN recon.lines o ON o.bank_account_id = m.bank_account_id AND o.bank_reference = ''
+         AND o.amount_minor = m.amount_minor AND o.value_date = m.value_date
+         AND o.counterparty_account = m.counterparty_account AND o.remittance = m.remittance
+         AND o.end_to_end_id = m.end_to_end_id AND o.id < m.id
+        WHERE m.bank_reference = ''
+        GROUP BY m.id, m.bank_account_id, m.amount_minor
     ), raised AS (
         INSERT INTO recon.exceptions (bank_account_id, type, line_id, amount_minor, detail, raised_by, due_at)
         SELECT d.bank_account_id, 'duplicate_line', d.id, d.amount_minor, jsonb_build_object('duplicate_of', d.other),
@@ -589,10 +645,12 @@ $$;
 -- within tolerance), value date 30 (15 at the window's edge), reference 20 (the bank
 -- reference or end-to-end id is the transaction's external reference; 10 when the
 -- remittance text contains it), counterparty 10 (its name in the transaction's description).
+-- Without SET search_path so that the planner inlines it (a SET makes it a call per row: a
+-- million calls were most of a large run's first pass); only SECURITY DEFINER functions with
+-- their own search_path call it (EXECUTE is revoked from PUBLIC below).
 CREATE FUNCTION recon.score(p_diff bigint, p_tolerance bigint, p_days integer, p_window integer,
                             p_reference integer, p_counterparty boolean) RETURNS integer
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT greatest(0, least(100,
         CASE WHEN p_diff = 0 THEN 40 ELSE 40 - (20 * abs(p_diff) + greatest(p_tolerance, 1) - 1) / greatest(p_tolerance, 1) END
@@ -601,13 +659,24 @@ AS $$
         + CASE WHEN p_counterparty THEN 10 ELSE 0 END))::integer
 $$;
 
+-- Milliseconds since p_from, under p_step's name: a run's summary says where its time went.
+CREATE FUNCTION recon.elapsed_ms(p_step text, p_from timestamptz) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT jsonb_build_object(p_step, round(extract(epoch FROM clock_timestamp() - p_from)::numeric * 1000, 1)) $$;
+
 -- A run's work on one bank account, inside the caller's transaction: creates the groups of
 -- the three passes, raises exceptions for what is left, resolves exceptions whose objects
--- are now matched; returns the counts.
+-- are now matched; returns the counts and the milliseconds each step took (elapsed_ms:
+-- prepare, exact, tolerance, one_to_many, many_to_one, record, exceptions, resolve).
 CREATE FUNCTION recon.match_account(b recon.bank_accounts, p_run bigint) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, recon, ledger, pg_temp
 SET client_min_messages = warning
+-- Hash joins and aggregates over a million lines stay in memory; JIT would compile each large
+-- statement once for a single execution (seconds in all, nothing won back).
+SET work_mem = '256MB'
+SET jit = off
 AS $$
 DECLARE
     v_tol bigint;
@@ -620,6 +689,9 @@ DECLARE
     n_auto integer := 0;
     n_raised jsonb;
     n_resolved integer := 0;
+    v_step timestamptz := clock_timestamp();
+    v_ms jsonb := '{}';
+    v_operator text := audit.current_operator();
 BEGIN
     SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
     DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_pairs;
@@ -638,18 +710,21 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM recon.active_entries a WHERE a.entry_id = e.id);
     ANALYZE recon_l;
     ANALYZE recon_e;
+    v_ms := v_ms || recon.elapsed_ms('prepare', v_step);
+    v_step := clock_timestamp();
 
     -- Pass 1: the reference (bank reference or end-to-end id = external reference), the
-    -- amount exactly, the date within the window; only pairs unique on both sides.
+    -- amount exactly, the date within the window; only pairs unique on both sides. Two hash
+    -- joins (a line whose end-to-end id is its bank reference counted once).
     CREATE TEMP TABLE recon_pairs ON COMMIT DROP AS
     WITH c AS (
         SELECT l.id AS line_id, e.id AS entry_id, l.amount, e.d - l.d AS days, l.cp, e.description
         FROM recon_l l JOIN recon_e e ON e.ref = l.ref AND e.amount = l.amount
         WHERE l.ref <> '' AND abs(e.d - l.d) <= b.date_window_days
-        UNION
+        UNION ALL
         SELECT l.id, e.id, l.amount, e.d - l.d, l.cp, e.description
         FROM recon_l l JOIN recon_e e ON e.ref = l.e2e AND e.amount = l.amount
-        WHERE l.e2e <> '' AND abs(e.d - l.d) <= b.date_window_days
+        WHERE l.e2e <> '' AND l.e2e <> l.ref AND abs(e.d - l.d) <= b.date_window_days
     ), u AS (
         SELECT c.*, count(*) OVER (PARTITION BY line_id) AS per_line, count(*) OVER (PARTITION BY entry_id) AS per_entry
         FROM c
@@ -660,8 +735,19 @@ BEGIN
                        cp <> '' AND length(cp) >= 3 AND strpos(lower(description), lower(cp)) > 0) AS score
     FROM u WHERE per_line = 1 AND per_entry = 1;
     GET DIAGNOSTICS n_exact = ROW_COUNT;
-    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
-    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
+    -- What is left, rebuilt rather than deleted from: the next passes join it again, and a
+    -- table that is nine tenths dead rows makes every scan of it ten times as long.
+    CREATE TEMP TABLE recon_l_left ON COMMIT DROP AS
+    SELECT l.* FROM recon_l l WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.line_ids[1] = l.id);
+    CREATE TEMP TABLE recon_e_left ON COMMIT DROP AS
+    SELECT e.* FROM recon_e e WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.entry_ids[1] = e.id);
+    DROP TABLE recon_l, recon_e;
+    ALTER TABLE recon_l_left RENAME TO recon_l;
+    ALTER TABLE recon_e_left RENAME TO recon_e;
+    ANALYZE recon_l;
+    ANALYZE recon_e;
+    v_ms := v_ms || recon.elapsed_ms('exact', v_step);
+    v_step := clock_timestamp();
 
     -- Pass 2: the amount within tolerance (absolute, or basis points of the line's amount)
     -- and the date within the window; mutual best candidates with a unique best score.
@@ -699,8 +785,19 @@ BEGIN
         RETURNING line_ids, entry_ids
     )
     SELECT count(*) INTO n_tolerance FROM ins;
-    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
-    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
+    CREATE TEMP TABLE recon_l_left ON COMMIT DROP AS
+    SELECT l.* FROM recon_l l
+    WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.rule = 'tolerance' AND p.line_ids[1] = l.id);
+    CREATE TEMP TABLE recon_e_left ON COMMIT DROP AS
+    SELECT e.* FROM recon_e e
+    WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.rule = 'tolerance' AND p.entry_ids[1] = e.id);
+    DROP TABLE recon_l, recon_e;
+    ALTER TABLE recon_l_left RENAME TO recon_l;
+    ALTER TABLE recon_e_left RENAME TO recon_e;
+    ANALYZE recon_l;
+    ANALYZE recon_e;
+    v_ms := v_ms || recon.elapsed_ms('tolerance', v_step);
+    v_step := clock_timestamp();
 
     -- Pass 3a, one to many: a line equal to the sum of 2..max_group_size entries of the same
     -- sign within the window (found among the 30 entries nearest in date, smaller in size);
@@ -709,11 +806,21 @@ BEGIN
         SELECT z.* FROM (
             SELECT l.id AS line_id, l.amount AS target, l.d, e.id AS entry_id, e.amount, e.d AS entry_d,
                    row_number() OVER (PARTITION BY l.id ORDER BY abs(e.d - l.d), e.id) AS nearness
-            FROM recon_l l JOIN recon_e e ON e.d BETWEEN l.d - b.date_window_days AND l.d + b.date_window_days
+            FROM recon_l l CROSS JOIN generate_series(-b.date_window_days, b.date_window_days) k(days)
+            JOIN recon_e e ON e.d = l.d + k.days -- an equi-join (hashed), not a range join per line
             WHERE sign(e.amount) = sign(l.amount) AND abs(e.amount) < abs(l.amount)
         ) z WHERE z.nearness <= 30
+    ), reachable AS (
+        -- Lines that max_group_size of their largest candidates can reach: a line larger than
+        -- that (an unknown payment of a million) would otherwise have every subset of its 30
+        -- candidates tried (a 1M-line run spent 37 s here).
+        SELECT x.line_id FROM (SELECT c.line_id, c.target, abs(c.amount) AS size,
+                                      row_number() OVER (PARTITION BY c.line_id ORDER BY abs(c.amount) DESC) AS big
+                               FROM cand c) x
+        WHERE x.big <= b.max_group_size GROUP BY x.line_id, x.target HAVING sum(x.size) >= abs(x.target)
     ), sets(line_id, target, last_entry, total, members, n, far) AS (
         SELECT c.line_id, c.target, c.entry_id, c.amount, ARRAY[c.entry_id], 1, abs(c.entry_d - c.d) FROM cand c
+        WHERE c.line_id IN (SELECT r.line_id FROM reachable r)
         UNION ALL
         SELECT s.line_id, s.target, c.entry_id, s.total + c.amount, s.members || c.entry_id, s.n + 1,
                greatest(s.far, abs(c.entry_d - c.d))
@@ -735,19 +842,28 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO n_one_to_many FROM ins;
-    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
-    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p WHERE p.rule = 'one_to_many');
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p WHERE p.rule = 'one_to_many');
+    v_ms := v_ms || recon.elapsed_ms('one_to_many', v_step);
+    v_step := clock_timestamp();
 
     -- Pass 3b, many to one: the reverse (2..max_group_size lines equal to one entry).
     WITH RECURSIVE cand AS (
         SELECT z.* FROM (
             SELECT e.id AS entry_id, e.amount AS target, e.d, l.id AS line_id, l.amount, l.d AS line_d,
                    row_number() OVER (PARTITION BY e.id ORDER BY abs(l.d - e.d), l.id) AS nearness
-            FROM recon_e e JOIN recon_l l ON l.d BETWEEN e.d - b.date_window_days AND e.d + b.date_window_days
+            FROM recon_e e CROSS JOIN generate_series(-b.date_window_days, b.date_window_days) k(days)
+            JOIN recon_l l ON l.d = e.d + k.days
             WHERE sign(l.amount) = sign(e.amount) AND abs(l.amount) < abs(e.amount)
         ) z WHERE z.nearness <= 30
+    ), reachable AS (
+        SELECT x.entry_id FROM (SELECT c.entry_id, c.target, abs(c.amount) AS size,
+                                       row_number() OVER (PARTITION BY c.entry_id ORDER BY abs(c.amount) DESC) AS big
+                                FROM cand c) x
+        WHERE x.big <= b.max_group_size GROUP BY x.entry_id, x.target HAVING sum(x.size) >= abs(x.target)
     ), sets(entry_id, target, last_line, total, members, n, far) AS (
         SELECT c.entry_id, c.target, c.line_id, c.amount, ARRAY[c.line_id], 1, abs(c.line_d - c.d) FROM cand c
+        WHERE c.entry_id IN (SELECT r.entry_id FROM reachable r)
         UNION ALL
         SELECT s.entry_id, s.target, c.line_id, s.total + c.amount, s.members || c.line_id, s.n + 1,
                greatest(s.far, abs(c.line_d - c.d))
@@ -769,16 +885,21 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO n_many_to_one FROM ins;
-    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p);
-    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p);
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p WHERE p.rule = 'many_to_one');
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p WHERE p.rule = 'many_to_one');
+    v_ms := v_ms || recon.elapsed_ms('many_to_one', v_step);
+    v_step := clock_timestamp();
 
     -- A group an operator rejected or revoked is not proposed again: its lines and entries
     -- stay unmatched (and may raise exceptions below).
+    -- (Found from the decisions, few, rather than from every group of the account.)
+    IF EXISTS (SELECT 1 FROM recon.match_decisions d JOIN recon.match_groups g ON g.id = d.group_id
+               WHERE d.decision IN ('rejected', 'revoked') AND g.bank_account_id = b.id) THEN
     WITH gone AS (
         DELETE FROM recon_pairs p
-        WHERE EXISTS (SELECT 1 FROM recon.match_groups g JOIN recon.match_decisions d ON d.group_id = g.id
-                      WHERE g.bank_account_id = b.id AND d.decision IN ('rejected', 'revoked')
-                        AND g.line_ids = p.line_ids AND g.entry_ids = p.entry_ids)
+        USING (SELECT g.line_ids, g.entry_ids FROM recon.match_decisions d JOIN recon.match_groups g ON g.id = d.group_id
+               WHERE d.decision IN ('rejected', 'revoked') AND g.bank_account_id = b.id) r
+        WHERE r.line_ids = p.line_ids AND r.entry_ids = p.entry_ids
         RETURNING p.line_ids, p.entry_ids
     ), back_l AS (
         INSERT INTO recon_l
@@ -789,6 +910,7 @@ BEGIN
     SELECT e.id, e.amount, (e.effective_at AT TIME ZONE 'UTC')::date, coalesce(t.external_ref, ''), coalesce(t.description, '')
     FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
     WHERE e.id IN (SELECT unnest(entry_ids) FROM gone);
+    END IF;
     SELECT count(*) FILTER (WHERE rule = 'exact'), count(*) FILTER (WHERE rule = 'tolerance'),
            count(*) FILTER (WHERE rule = 'one_to_many'), count(*) FILTER (WHERE rule = 'many_to_one')
     INTO n_exact, n_tolerance, n_one_to_many, n_many_to_one FROM recon_pairs;
@@ -798,8 +920,9 @@ BEGIN
         INSERT INTO recon.match_groups (bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
                                         entries_minor, auto_confirmed, created_by)
         SELECT b.id, p_run, p.rule, p.score, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor,
-               p.score >= b.auto_confirm_score, audit.current_operator()
+               p.score >= b.auto_confirm_score, v_operator
         FROM recon_pairs p
+        ORDER BY p.line_ids[1] -- the standing index below is then written in key order
         RETURNING id, line_ids, entry_ids, auto_confirmed
     ), al AS (
         INSERT INTO recon.active_lines (line_id, group_id, confirmed)
@@ -809,17 +932,25 @@ BEGIN
         SELECT unnest(g.entry_ids), g.id, g.auto_confirmed FROM g
     )
     SELECT count(*) FILTER (WHERE auto_confirmed) INTO n_auto FROM g;
+    v_ms := v_ms || recon.elapsed_ms('record', v_step);
+    v_step := clock_timestamp();
 
     -- Exceptions for what is left.
     WITH same_ref AS (
         SELECT DISTINCT ON (l.id) l.id AS line_id, e.id AS entry_id, l.amount, e.amount - l.amount AS diff, e.d - l.d AS days,
                greatest(b.amount_tolerance_minor, abs(l.amount) * b.amount_tolerance_bp / 10000) AS tol
-        FROM recon_l l JOIN recon_e e ON (l.ref <> '' AND e.ref = l.ref) OR (l.e2e <> '' AND e.ref = l.e2e)
-        ORDER BY l.id, abs(e.amount - l.amount), abs(e.d - l.d), e.id
+        FROM recon_l l JOIN recon_e e ON e.ref = l.ref WHERE l.ref <> ''
+        UNION ALL -- two hash joins: an OR in the join condition is a nested loop
+        SELECT l.id, e.id, l.amount, e.amount - l.amount, e.d - l.d,
+               greatest(b.amount_tolerance_minor, abs(l.amount) * b.amount_tolerance_bp / 10000)
+        FROM recon_l l JOIN recon_e e ON e.ref = l.e2e WHERE l.e2e <> '' AND l.e2e <> l.ref
+    ), one_ref AS (
+        SELECT DISTINCT ON (x.line_id) x.* FROM same_ref x
+        ORDER BY x.line_id, abs(x.diff), abs(x.days), x.entry_id
     ), typed AS (
         SELECT s.line_id, s.entry_id, s.amount, s.diff, s.days,
                CASE WHEN abs(s.diff) > s.tol THEN 'amount_mismatch' ELSE 'date_out_of_tolerance' END AS type
-        FROM same_ref s
+        FROM one_ref s
         WHERE abs(s.diff) > s.tol OR abs(s.days) > b.date_window_days
     ), candidates AS (
         SELECT t.type, t.line_id, t.entry_id, t.amount, t.diff,
@@ -839,8 +970,11 @@ BEGIN
         INSERT INTO recon.exceptions (bank_account_id, type, line_id, entry_id, amount_minor, difference_minor, detail,
                                       raised_by, due_at)
         SELECT b.id, c.type, c.line_id, c.entry_id, c.amount, c.diff, c.detail || jsonb_build_object('run', p_run),
-               audit.current_operator(), recon.due_at(c.amount, v_exponent, clock_timestamp())
+               v_operator, clock_timestamp() + make_interval(days => coalesce(tier.days, 10))
         FROM candidates c
+        LEFT JOIN LATERAL (SELECT t.days FROM recon.sla_tiers t -- recon.due_at, as a join
+                           WHERE t.min_amount <= abs(c.amount)::numeric / (10::numeric ^ v_exponent)
+                           ORDER BY t.min_amount DESC LIMIT 1) tier ON true
         ON CONFLICT DO NOTHING
         RETURNING id, type, raised_at
     ), st AS (
@@ -849,6 +983,8 @@ BEGIN
     )
     SELECT coalesce(jsonb_object_agg(type, n), '{}') INTO n_raised
     FROM (SELECT type, count(*) AS n FROM raised GROUP BY type) x;
+    v_ms := v_ms || recon.elapsed_ms('exceptions', v_step);
+    v_step := clock_timestamp();
 
     -- Open exceptions whose line or entry the run matched and confirmed: resolved by the run.
     WITH done AS (
@@ -862,7 +998,7 @@ BEGIN
           AND (al.line_id IS NOT NULL OR ae.entry_id IS NOT NULL)
     ), ev AS (
         INSERT INTO recon.exception_events (exception_id, action, how, match_group_id, actor)
-        SELECT d.exception_id, 'resolved', 'matched_by_run', d.group_id, audit.current_operator() FROM done d
+        SELECT d.exception_id, 'resolved', 'matched_by_run', d.group_id, v_operator FROM done d
         RETURNING id, exception_id, at
     ), up AS (
         UPDATE recon.exception_state x SET state = 'resolved', last_event_id = ev.id, updated_at = ev.at
@@ -870,12 +1006,15 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO n_resolved FROM up;
+    v_ms := v_ms || recon.elapsed_ms('resolve', v_step);
+    v_step := clock_timestamp();
 
     RETURN jsonb_build_object('bank_account', b.identifier, 'currency', b.currency,
                               'exact', n_exact, 'tolerance', n_tolerance, 'one_to_many', n_one_to_many,
                               'many_to_one', n_many_to_one, 'auto_confirmed', n_auto,
                               'proposed', n_exact + n_tolerance + n_one_to_many + n_many_to_one - n_auto,
-                              'exceptions_raised', n_raised, 'exceptions_resolved', n_resolved);
+                              'exceptions_raised', n_raised, 'exceptions_resolved', n_resolved,
+                              'elapsed_ms', v_ms);
 END
 $$;
 
@@ -979,7 +1118,7 @@ BEGIN
         PERFORM ledger.check_note(p_note, true, 'saying why the match is ' || p_decision);
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('recon.account:' || g.bank_account_id));
-    SELECT a.confirmed INTO v_confirmed FROM recon.active_lines a WHERE a.group_id = g.id LIMIT 1;
+    SELECT a.confirmed INTO v_confirmed FROM recon.active_lines a WHERE a.line_id = g.line_ids[1] AND a.group_id = g.id;
     IF v_confirmed IS NULL THEN
         RAISE EXCEPTION 'Match group % no longer stands (it was rejected or revoked)', g.id USING ERRCODE = 'LG083';
     ELSIF p_decision IN ('confirmed', 'rejected') AND v_confirmed THEN
@@ -990,12 +1129,12 @@ BEGIN
     INSERT INTO recon.match_decisions (group_id, decision, note, decided_by)
     VALUES (g.id, p_decision, nullif(btrim(p_note), ''), audit.current_operator());
     IF p_decision = 'confirmed' THEN
-        UPDATE recon.active_lines SET confirmed = true WHERE group_id = g.id;
-        UPDATE recon.active_entries SET confirmed = true WHERE group_id = g.id;
+        UPDATE recon.active_lines SET confirmed = true WHERE line_id = ANY (g.line_ids) AND group_id = g.id;
+        UPDATE recon.active_entries SET confirmed = true WHERE entry_id = ANY (g.entry_ids) AND group_id = g.id;
         PERFORM recon.resolve_matched(g.id, 'manual_match');
     ELSE
-        DELETE FROM recon.active_lines WHERE group_id = g.id;
-        DELETE FROM recon.active_entries WHERE group_id = g.id;
+        DELETE FROM recon.active_lines WHERE line_id = ANY (g.line_ids) AND group_id = g.id;
+        DELETE FROM recon.active_entries WHERE entry_id = ANY (g.entry_ids) AND group_id = g.id;
     END IF;
     PERFORM audit.record('recon.match_' || p_decision, 'match_group', g.id::text,
                          jsonb_build_object('rule', g.rule, 'score', g.score, 'lines', to_jsonb(g.line_ids),
@@ -1548,7 +1687,8 @@ BEGIN
     JOIN recon.bank_accounts b ON b.id = g.bank_account_id JOIN ledger.accounts a ON a.id = b.account_id
     JOIN ledger.currencies c ON c.code = b.currency
     WHERE (p_account IS NULL OR a.code = p_account)
-      AND EXISTS (SELECT 1 FROM recon.active_lines x WHERE x.group_id = g.id AND NOT x.confirmed)
+      AND EXISTS (SELECT 1 FROM recon.active_lines x WHERE x.line_id = g.line_ids[1] AND x.group_id = g.id
+                  AND NOT x.confirmed)
     ORDER BY g.id OFFSET p_offset LIMIT p_limit;
 END
 $$;
