@@ -77,9 +77,17 @@ Result<Planted> plant(Statement &s, bool unbalanced)
             }
         }
     }
+    // A line no other line resembles (amount and day): what a split or a merge of it makes
+    // can only be matched one way.
+    const auto distinct = [&](const StatementLine &l) {
+        int same = 0;
+        for (const StatementLine &o : lines)
+            same += o.amountMinor == l.amountMinor && o.valueAt.date() == l.valueAt.date();
+        return same == 1 && l.transactionId < kFakeTransaction && qAbs(l.amountMinor) >= 1000;
+    };
     // One entry paid out in two lines (40% and 60%), without references.
-    const int split = int(lines.size()) / 4;
-    {
+    const int split = find(lines, int(lines.size()) / 4, distinct);
+    if (split >= 0) {
         const StatementLine whole = lines.at(split);
         const qint64 first = whole.amountMinor * 2 / 5;
         lines[split] = bankLine(whole, first, ++fake);
@@ -90,8 +98,8 @@ Result<Planted> plant(Statement &s, bool unbalanced)
     for (int i = int(lines.size()) * 3 / 4; i + 1 < lines.size(); ++i) {
         const StatementLine &a = lines.at(i);
         const StatementLine &b = lines.at(i + 1);
-        if (a.transactionId >= kFakeTransaction || b.transactionId >= kFakeTransaction ||
-            (a.amountMinor < 0) != (b.amountMinor < 0) || a.valueAt.date() != b.valueAt.date())
+        if (!distinct(a) || !distinct(b) || (a.amountMinor < 0) != (b.amountMinor < 0) ||
+            a.valueAt.date() != b.valueAt.date())
             continue;
         const StatementLine merged = bankLine(a, a.amountMinor + b.amountMinor, ++fake);
         lines[i] = merged;

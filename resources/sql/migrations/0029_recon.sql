@@ -668,7 +668,8 @@ AS $$ SELECT jsonb_build_object(p_step, round(extract(epoch FROM clock_timestamp
 -- A run's work on one bank account, inside the caller's transaction: creates the groups of
 -- the three passes, raises exceptions for what is left, resolves exceptions whose objects
 -- are now matched; returns the counts and the milliseconds each step took (elapsed_ms:
--- prepare, exact, tolerance, one_to_many, many_to_one, record, exceptions, resolve).
+-- prepare, exact, tolerance, interchangeable, one_to_many, many_to_one, record, exceptions,
+-- resolve).
 CREATE FUNCTION recon.match_account(b recon.bank_accounts, p_run bigint) RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, recon, ledger, pg_temp
@@ -797,6 +798,33 @@ BEGIN
     ANALYZE recon_l;
     ANALYZE recon_e;
     v_ms := v_ms || recon.elapsed_ms('tolerance', v_step);
+    v_step := clock_timestamp();
+
+    -- Pass 2b: interchangeable items. Lines and entries without a reference that agree in
+    -- amount and date with as many of the other side (two fees of 4.90 on one day) are told
+    -- apart by nothing, so any pairing is right: they are paired in order. (Pass 2 leaves
+    -- them, as each has several best candidates.)
+    WITH l AS (
+        SELECT x.id, x.amount, x.d, row_number() OVER (PARTITION BY x.amount, x.d ORDER BY x.id) AS k,
+               count(*) OVER (PARTITION BY x.amount, x.d) AS n
+        FROM recon_l x
+        WHERE NOT EXISTS (SELECT 1 FROM recon_e e WHERE e.ref <> '' AND e.ref IN (x.ref, x.e2e))
+    ), e AS (
+        SELECT x.id, x.amount, x.d, row_number() OVER (PARTITION BY x.amount, x.d ORDER BY x.id) AS k,
+               count(*) OVER (PARTITION BY x.amount, x.d) AS n
+        FROM recon_e x
+        WHERE x.ref = '' OR NOT EXISTS (SELECT 1 FROM recon_l l WHERE x.ref IN (l.ref, l.e2e))
+    ), ins AS (
+        INSERT INTO recon_pairs
+        SELECT 'tolerance', ARRAY[l.id], ARRAY[e.id], l.amount, e.amount,
+               recon.score(0, 0, 0, b.date_window_days, 0, false)
+        FROM l JOIN e ON e.amount = l.amount AND e.d = l.d AND e.k = l.k AND e.n = l.n AND l.n > 1
+        RETURNING 1
+    )
+    SELECT n_tolerance + count(*) INTO n_tolerance FROM ins;
+    DELETE FROM recon_l WHERE id IN (SELECT unnest(p.line_ids) FROM recon_pairs p WHERE p.rule = 'tolerance');
+    DELETE FROM recon_e WHERE id IN (SELECT unnest(p.entry_ids) FROM recon_pairs p WHERE p.rule = 'tolerance');
+    v_ms := v_ms || recon.elapsed_ms('interchangeable', v_step);
     v_step := clock_timestamp();
 
     -- Pass 3a, one to many: a line equal to the sum of 2..max_group_size entries of the same
