@@ -141,6 +141,7 @@ public:
         , m_version(version)
         , m_device(device)
         , m_zone(StatementFormat::displayZone(statement))
+        , m_times(m_zone)
     {
         m_buffer.open(QIODevice::WriteOnly);
         m_xml.setDevice(&m_buffer);
@@ -219,7 +220,7 @@ private:
         return minor < 0 ? QStringLiteral("DBIT") : QStringLiteral("CRDT");
     }
 
-    QString time(const QDateTime &t) const { return StatementFormat::isoTime(t, m_zone); }
+    QString time(const QDateTime &t) { return m_times.isoTime(t); }
 
     void account()
     {
@@ -335,6 +336,7 @@ private:
     QBuffer m_buffer; // what m_xml wrote since the last drain()
     QXmlStreamWriter m_xml;
     QTimeZone m_zone;
+    StatementFormat::IsoTimeFormatter m_times;
 };
 
 } // namespace
