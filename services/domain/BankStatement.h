@@ -44,31 +44,32 @@ struct BankLine
     QDate bookingDate; // may be invalid when the file gives none (MT940 :61: without entry date
                        // takes the value date's year and the entry date; see the parser)
     QDate valueDate;
-    bool reversal = false;      // the bank marked it as a reversal/storno
-    QString status;             // camt Sts (BOOK, PDNG, INFO); MT940/CSV: BOOK
-    QString bankReference;      // camt AcctSvcrRef (entry or TxDtls), MT940 bank reference (after //)
-    QString endToEndId;         // camt Refs/EndToEndId; MT940 :86: EREF / ?20 EREF+
+    bool reversal = false; // the bank marked it as a reversal/storno
+    QString status;        // camt Sts (BOOK, PDNG, INFO); MT940/CSV: BOOK
+    QString bankReference; // camt AcctSvcrRef (entry or TxDtls), MT940 bank reference (after //)
+    QString endToEndId;    // camt Refs/EndToEndId; MT940 :86: EREF / ?20 EREF+
     QString accountOwnerReference; // MT940 :61: customer reference, camt Refs/InstrId or MsgId
-    QString counterpartyName;   // camt RltdPties Dbtr/Cdtr Nm; MT940 :86: ?32/?33 or /NAME/
-    QString counterpartyAccount; // IBAN or other id
-    QString remittance;          // camt RmtInf/Ustrd joined by ' ', Strd/CdtrRefInf/Ref; :86: ?20-?29
-    QString bankTransactionCode; // camt BkTxCd Domn/Fmly/SubFmly "PMNT/RCDT/ESCT" or Prtry/Cd; MT940 N-code / GVC
-    QString additionalInfo;      // camt AddtlNtryInf / AddtlTxInf; :86: free text not otherwise placed
-    QString sourceLocation;      // where in the file: "line 37" (MT940/CSV) or an element path
+    QString counterpartyName;      // camt RltdPties Dbtr/Cdtr Nm; MT940 :86: ?32/?33 or /NAME/
+    QString counterpartyAccount;   // IBAN or other id
+    QString remittance; // camt RmtInf/Ustrd joined by ' ', Strd/CdtrRefInf/Ref; :86: ?20-?29
+    QString bankTransactionCode; // camt BkTxCd Domn/Fmly/SubFmly "PMNT/RCDT/ESCT" or Prtry/Cd;
+                                 // MT940 N-code / GVC
+    QString additionalInfo; // camt AddtlNtryInf / AddtlTxInf; :86: free text not otherwise placed
+    QString sourceLocation; // where in the file: "line 37" (MT940/CSV) or an element path
 };
 
 // One statement (camt Stmt or Rpt, an MT940/MT942 message, a CSV file).
 struct BankStatement
 {
-    QString format;          // camt.053, camt.052, mt940, mt942, csv
-    QString messageId;       // camt GrpHdr/MsgId; MT940 :20:
-    QString statementId;     // camt Stmt/Id; MT940 :20: + :28C: statement number
+    QString format;            // camt.053, camt.052, mt940, mt942, csv
+    QString messageId;         // camt GrpHdr/MsgId; MT940 :20:
+    QString statementId;       // camt Stmt/Id; MT940 :20: + :28C: statement number
     qint64 sequenceNumber = 0; // camt ElctrncSeqNb or LglSeqNb; MT940 :28C: number; 0: none
-    QString iban;            // account: IBAN, or
-    QString accountNumber;   // another identifier (camt Othr/Id, MT940 :25: as written)
-    QString currency;        // camt Acct/Ccy, MT940 balance currency; may be empty
-    QDateTime createdAt;     // camt CreDtTm; invalid when not given
-    QDateTime from;          // camt FrToDt; invalid when not given
+    QString iban;              // account: IBAN, or
+    QString accountNumber;     // another identifier (camt Othr/Id, MT940 :25: as written)
+    QString currency;          // camt Acct/Ccy, MT940 balance currency; may be empty
+    QDateTime createdAt;       // camt CreDtTm; invalid when not given
+    QDateTime from;            // camt FrToDt; invalid when not given
     QDateTime to;
     std::optional<BankBalance> opening; // OPBD or PRCD (camt), :60F:/:60M: (MT940)
     std::optional<BankBalance> closing; // CLBD (camt), :62F:/:62M: (MT940)

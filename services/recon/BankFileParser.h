@@ -21,8 +21,8 @@ struct CsvProfile
     QChar quote = QLatin1Char('"');
     bool decimalComma = false;                         // "1.234,56" (thousands '.' allowed)
     QString dateFormat = QStringLiteral("yyyy-MM-dd"); // QDate::fromString format
-    int headerRows = 1;                                // rows before the data (the last is the header)
-    QString encoding = QStringLiteral("auto");         // auto, UTF-8, windows-1252, ISO-8859-1
+    int headerRows = 1;                        // rows before the data (the last is the header)
+    QString encoding = QStringLiteral("auto"); // auto, UTF-8, windows-1252, ISO-8859-1
     // Amount: one signed column, or a debit and a credit column (each unsigned, one empty).
     QString amountColumn;
     QString debitColumn;
