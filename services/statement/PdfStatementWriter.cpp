@@ -4,11 +4,13 @@
 
 #include <QFont>
 #include <QFontMetricsF>
+#include <QGlyphRun>
 #include <QHash>
 #include <QPageLayout>
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
+#include <QRawFont>
 #include <QSaveFile>
 #include <QTimeZone>
 
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <vector>
 
 namespace ledger {
 
@@ -143,18 +146,127 @@ private:
     QString m_text;
 };
 
-// A font with its metrics on the PDF device and the advances of printable ASCII, so that
-// the widths of amounts, dates and most descriptions are sums instead of text shaping.
-// Kerning is off: a table reads better without it and the sums are then exact.
+// The glyph and advance of each character that a font draws one for one, looked up once:
+// QPainter::drawText lays out every string anew (itemising, shaping, a text item per call),
+// which was about a third of the time of a long statement. Only letters, digits,
+// punctuation, symbols and the plain space of the Common, Latin, Greek and Cyrillic scripts
+// qualify, and only when the font itself has a glyph for them: these are the characters Qt
+// draws without shaping for a PreferNoShaping font with kerning off (one glyph each, the
+// font's own advance). Anything else (marks, format characters, other scripts, a glyph
+// from a fallback font) is left to drawText.
+class GlyphTable
+{
+public:
+    struct Glyph
+    {
+        quint32 index = 0; // 0: drawn by drawText
+        qreal advance = 0;
+    };
+
+    explicit GlyphTable(const QRawFont &font)
+        : m_font(font)
+    {}
+
+    const QRawFont &rawFont() const { return m_font; }
+
+    // The glyph of `c`, or nullptr when `c` needs text layout.
+    const Glyph *find(QChar c)
+    {
+        // Looked up a block of 256 code units at a time, on first use.
+        std::unique_ptr<Block> &block = m_blocks[c.unicode() >> 8];
+        if (!block)
+            block = lookUp(c.unicode() & 0xff00);
+        const Glyph &glyph = (*block)[c.unicode() & 0xff];
+        return glyph.index != 0 ? &glyph : nullptr;
+    }
+
+    // The width of `text`, or a negative number when some character needs text layout.
+    qreal width(QStringView text)
+    {
+        qreal sum = 0;
+        for (const QChar c : text) {
+            const Glyph *glyph = find(c);
+            if (!glyph)
+                return -1;
+            sum += glyph->advance;
+        }
+        return sum;
+    }
+
+private:
+    using Block = std::array<Glyph, 256>;
+
+    static bool drawnOneForOne(QChar c)
+    {
+        if (c.isSurrogate())
+            return false;
+        switch (c.script()) {
+        case QChar::Script_Common:
+        case QChar::Script_Latin:
+        case QChar::Script_Greek:
+        case QChar::Script_Cyrillic:
+            break;
+        default:
+            return false;
+        }
+        switch (c.category()) {
+        case QChar::Letter_Uppercase:
+        case QChar::Letter_Lowercase:
+        case QChar::Letter_Titlecase:
+        case QChar::Letter_Modifier:
+        case QChar::Letter_Other:
+        case QChar::Number_DecimalDigit:
+        case QChar::Number_Letter:
+        case QChar::Number_Other:
+        case QChar::Punctuation_Connector:
+        case QChar::Punctuation_Dash:
+        case QChar::Punctuation_Open:
+        case QChar::Punctuation_Close:
+        case QChar::Punctuation_InitialQuote:
+        case QChar::Punctuation_FinalQuote:
+        case QChar::Punctuation_Other:
+        case QChar::Symbol_Math:
+        case QChar::Symbol_Currency:
+        case QChar::Symbol_Modifier:
+        case QChar::Symbol_Other:
+            return true;
+        default:
+            return c == QLatin1Char(' ');
+        }
+    }
+
+    std::unique_ptr<Block> lookUp(char16_t first) const
+    {
+        auto block = std::make_unique<Block>();
+        for (int i = 0; i < 256; ++i) {
+            const QChar c(char16_t(first + i));
+            if (!drawnOneForOne(c))
+                continue;
+            quint32 index = 0;
+            int count = 1;
+            QPointF advance;
+            if (m_font.glyphIndexesForChars(&c, 1, &index, &count) && count == 1 && index != 0 &&
+                m_font.advancesForGlyphIndexes(&index, &advance, 1))
+                (*block)[size_t(i)] = {index, advance.x()};
+        }
+        return block;
+    }
+
+    QRawFont m_font;
+    std::array<std::unique_ptr<Block>, 256> m_blocks; // by the code unit's high byte
+};
+
+// A font with its metrics and glyphs on the PDF device, so that most widths are sums of
+// advances instead of text layout. Kerning is off: a table reads better without it and the
+// sums are then exact.
 class MeasuredFont
 {
 public:
     MeasuredFont(const QFont &font, QPaintDevice *device)
         : m_font(font)
         , m_metrics(font, device)
+        , m_glyphs(QRawFont::fromFont(QFont(font, device)))
     {
-        for (int c = 32; c < 127; ++c)
-            m_ascii[size_t(c)] = m_metrics.horizontalAdvance(QLatin1Char(char(c)));
         m_ascent = m_metrics.ascent();
         m_height = m_metrics.ascent() + m_metrics.descent();
     }
@@ -162,17 +274,12 @@ public:
     const QFont &font() const { return m_font; }
     qreal ascent() const { return m_ascent; }
     qreal height() const { return m_height; }
+    GlyphTable &glyphs() const { return m_glyphs; }
 
     qreal width(const QString &text) const
     {
-        qreal sum = 0;
-        for (const QChar c : text) {
-            const char16_t u = c.unicode();
-            if (u < 32 || u >= 127)
-                return m_metrics.horizontalAdvance(text);
-            sum += m_ascii[u];
-        }
-        return sum;
+        const qreal sum = m_glyphs.width(text);
+        return sum >= 0 ? sum : m_metrics.horizontalAdvance(text);
     }
 
     // The text, or as much of it as fits in `width` followed by an ellipsis.
@@ -186,9 +293,52 @@ public:
 private:
     QFont m_font;
     QFontMetricsF m_metrics;
-    std::array<qreal, 128> m_ascii{};
+    mutable GlyphTable m_glyphs; // a cache, filled as characters are first measured or drawn
     qreal m_ascent = 0;
     qreal m_height = 0;
+};
+
+// Text in one font gathered into a single glyph run, drawn with one QPainter call: one PDF
+// text object for many texts (a page's rows) instead of one per text, each with its own
+// graphics state and font selection, and the same glyphs at the same places.
+class GlyphBatch
+{
+public:
+    // Adds `text` with its first glyph's origin at `at`; false (adding nothing) when a
+    // character needs text layout.
+    bool add(GlyphTable &table, QStringView text, QPointF at)
+    {
+        const size_t start = m_indexes.size();
+        for (const QChar c : text) {
+            const GlyphTable::Glyph *glyph = table.find(c);
+            if (!glyph) {
+                m_indexes.resize(start);
+                m_positions.resize(start);
+                return false;
+            }
+            m_indexes.push_back(glyph->index);
+            m_positions.push_back(at);
+            at.rx() += glyph->advance;
+        }
+        return true;
+    }
+
+    void draw(QPainter &painter, const QRawFont &font)
+    {
+        if (!m_indexes.empty()) {
+            QGlyphRun run;
+            run.setRawFont(font);
+            // Not copied: the run lives only for this call.
+            run.setRawData(m_indexes.data(), m_positions.data(), int(m_indexes.size()));
+            painter.drawGlyphRun(QPointF(0, 0), run);
+        }
+        m_indexes.clear(); // keeps the capacity for the next run
+        m_positions.clear();
+    }
+
+private:
+    std::vector<quint32> m_indexes;
+    std::vector<QPointF> m_positions;
 };
 
 // The reference's QR code: its width in modules and its dark modules as rectangles in
@@ -268,6 +418,12 @@ private:
                         const QString &credit, qint64 balance);
     void drawFooter(int page);
 
+    // Text goes into m_batch while it comes in one font and needs no text layout, and is
+    // drawn when the font changes, before a text that needs layout (so that the page's
+    // content keeps the reading order, which some viewers select text by) and at the end of
+    // the page.
+    void drawText(const MeasuredFont &font, QPointF at, const QString &text);
+    void flushText();
     void drawLeft(const MeasuredFont &font, Column column, qreal top, qreal height,
                   const QString &text);
     void drawRight(const MeasuredFont &font, Column column, qreal top, qreal height,
@@ -307,12 +463,11 @@ private:
     QPen m_rulePen;
     QPen m_textPen;
 
+    GlyphBatch m_batch;
+    const MeasuredFont *m_batchFont = nullptr; // the font of the glyphs in m_batch
+
     LocalDay m_bookingDay;
     LocalDay m_valueDay;
-    QString m_dates;
-    qreal m_dateTextWidth = 0;
-    QString m_description;
-    QString m_reference;
     QString m_zoneNote;
     QString m_accountLine;
     QString m_periodLine;
@@ -394,11 +549,8 @@ StatementPainter::StatementPainter(const Statement &statement, PdfStatementWrite
                             2 * pad;
     const qreal referenceWidth = mm(30);
     m_edges[BookingDate] = m_left;
-    // Both dates of a row are drawn as one text, "<booked>  <value>": ISO dates all have the
-    // same width (tabular digits), so the value date lands at the column's edge, and a row
-    // costs one text operation less (the PDF engine's fixed cost per text is large).
-    m_dateTextWidth = m_table.width(QStringLiteral("0000-00-00"));
-    m_edges[ValueDate] = m_edges[BookingDate] + m_dateTextWidth + m_table.width(QString(kDateGap));
+    m_edges[ValueDate] = m_edges[BookingDate] + m_table.width(QStringLiteral("0000-00-00")) +
+                         m_table.width(QString(kDateGap));
     m_edges[Description] = m_edges[ValueDate] + dateWidth;
     m_edges[ColumnCount] = m_right;
     m_edges[Balance] = m_right - balanceWidth;
@@ -449,38 +601,57 @@ StatementPainter::StatementPainter(const Statement &statement, PdfStatementWrite
                           : QStringLiteral("Verification reference: ") + statement.reference;
 }
 
+void StatementPainter::drawText(const MeasuredFont &font, QPointF at, const QString &text)
+{
+    if (&font != m_batchFont)
+        flushText();
+    if (m_batch.add(font.glyphs(), text, at)) {
+        m_batchFont = &font;
+        return;
+    }
+    flushText();
+    m_painter.setFont(font.font());
+    m_painter.drawText(at, text);
+}
+
+void StatementPainter::flushText()
+{
+    if (m_batchFont) {
+        m_painter.setPen(m_textPen);
+        m_batch.draw(m_painter, m_batchFont->glyphs().rawFont());
+        m_batchFont = nullptr;
+    }
+}
+
 void StatementPainter::drawLeft(const MeasuredFont &font, Column column, qreal top, qreal height,
                                 const QString &text)
 {
     const qreal pad = mm(kCellPadding);
-    m_painter.drawText(QPointF(std::round(m_edges[column] + pad), baseline(font, top, height)),
-                       text);
+    drawText(font, QPointF(std::round(m_edges[column] + pad), baseline(font, top, height)), text);
 }
 
 void StatementPainter::drawRight(const MeasuredFont &font, Column column, qreal top, qreal height,
                                  const QString &text)
 {
     const qreal pad = mm(kCellPadding);
-    m_painter.drawText(QPointF(std::round(m_edges[column + 1] - pad - font.width(text)),
-                               baseline(font, top, height)),
-                       text);
+    drawText(font,
+             QPointF(std::round(m_edges[column + 1] - pad - font.width(text)),
+                     baseline(font, top, height)),
+             text);
 }
 
 void StatementPainter::drawFirstHeader(qreal top)
 {
     qreal y = top;
-    m_painter.setFont(m_institution.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_institution, y, mm(7))),
-                       m_institution.fitted(m_statement.institution, m_right - m_left));
+    drawText(m_institution, QPointF(m_left, baseline(m_institution, y, mm(7))),
+             m_institution.fitted(m_statement.institution, m_right - m_left));
     y += mm(8);
-    m_painter.setFont(m_textBold.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_textBold, y, mm(4.5))),
-                       QStringLiteral("Account statement"));
+    drawText(m_textBold, QPointF(m_left, baseline(m_textBold, y, mm(4.5))),
+             QStringLiteral("Account statement"));
     y += mm(4.5);
-    m_painter.setFont(m_text.font());
     for (const QString *line : {&m_accountLine, &m_periodLine, &m_knownAtLine}) {
-        m_painter.drawText(QPointF(m_left, baseline(m_text, y, mm(4.5))),
-                           m_text.fitted(*line, m_right - m_left));
+        drawText(m_text, QPointF(m_left, baseline(m_text, y, mm(4.5))),
+                 m_text.fitted(*line, m_right - m_left));
         y += mm(4.5);
     }
 
@@ -504,34 +675,30 @@ void StatementPainter::drawFirstHeader(qreal top)
     const qreal pad = mm(2);
     for (int i = 0; i < 4; ++i) {
         const qreal x = m_left + i * boxWidth;
-        m_painter.setFont(m_text.font());
-        m_painter.drawText(QPointF(x + pad, baseline(m_text, y + mm(0.5), mm(5))),
-                           boxes[size_t(i)].first);
-        m_painter.setFont(m_textBold.font());
+        drawText(m_text, QPointF(x + pad, baseline(m_text, y + mm(0.5), mm(5))),
+                 boxes[size_t(i)].first);
         const QString text = boxes[size_t(i)].second + QLatin1Char(' ') + m_statement.currency;
-        m_painter.drawText(QPointF(x + boxWidth - pad - m_textBold.width(text),
-                                   baseline(m_textBold, y + mm(5.5), mm(6))),
-                           text);
+        drawText(m_textBold,
+                 QPointF(x + boxWidth - pad - m_textBold.width(text),
+                         baseline(m_textBold, y + mm(5.5), mm(6))),
+                 text);
     }
 }
 
 void StatementPainter::drawNextHeader(qreal top)
 {
-    m_painter.setFont(m_textBold.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_textBold, top, mm(5))),
-                       m_textBold.fitted(m_statement.institution, (m_right - m_left) / 2));
+    drawText(m_textBold, QPointF(m_left, baseline(m_textBold, top, mm(5))),
+             m_textBold.fitted(m_statement.institution, (m_right - m_left) / 2));
     const QString title = QStringLiteral("Account statement (continued)");
-    m_painter.drawText(QPointF(m_right - m_textBold.width(title), baseline(m_textBold, top, mm(5))),
-                       title);
-    m_painter.setFont(m_text.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_text, top + mm(5), mm(4.5))),
-                       m_text.fitted(m_continuationLine, m_right - m_left));
+    drawText(m_textBold,
+             QPointF(m_right - m_textBold.width(title), baseline(m_textBold, top, mm(5))), title);
+    drawText(m_text, QPointF(m_left, baseline(m_text, top + mm(5), mm(4.5))),
+             m_text.fitted(m_continuationLine, m_right - m_left));
 }
 
 void StatementPainter::drawTableHeader(qreal top)
 {
     const qreal height = mm(kTableHeaderHeight);
-    m_painter.setFont(m_tableBold.font());
     drawLeft(m_tableBold, BookingDate, top, height, QStringLiteral("Booked"));
     drawLeft(m_tableBold, ValueDate, top, height, QStringLiteral("Value date"));
     drawLeft(m_tableBold, Description, top, height, QStringLiteral("Description"));
@@ -547,23 +714,14 @@ void StatementPainter::drawTableHeader(qreal top)
 void StatementPainter::drawLine(qreal top, const StatementLine &line)
 {
     const qreal height = mm(kRowHeight);
-    const QString &booked = m_bookingDay.text(line.bookedAt);
-    const QString &value = m_valueDay.text(line.valueAt);
-    if (m_table.width(booked) == m_dateTextWidth && m_table.width(value) == m_dateTextWidth) {
-        m_dates.truncate(0); // keeps its capacity: no allocation per row
-        m_dates.append(booked).append(kDateGap).append(value);
-        drawLeft(m_table, BookingDate, top, height, m_dates);
-    } else {
-        drawLeft(m_table, BookingDate, top, height, booked);
-        drawLeft(m_table, ValueDate, top, height, value);
-    }
+    drawLeft(m_table, BookingDate, top, height, m_bookingDay.text(line.bookedAt));
+    drawLeft(m_table, ValueDate, top, height, m_valueDay.text(line.valueAt));
     const qreal pad = 2 * mm(kCellPadding);
-    m_description =
-        m_table.fitted(line.description, m_edges[Reference] - m_edges[Description] - pad);
-    drawLeft(m_table, Description, top, height, m_description);
+    drawLeft(m_table, Description, top, height,
+             m_table.fitted(line.description, m_edges[Reference] - m_edges[Description] - pad));
     if (!line.reference.isEmpty()) {
-        m_reference = m_table.fitted(line.reference, m_edges[Debit] - m_edges[Reference] - pad);
-        drawLeft(m_table, Reference, top, height, m_reference);
+        drawLeft(m_table, Reference, top, height,
+                 m_table.fitted(line.reference, m_edges[Debit] - m_edges[Reference] - pad));
     }
     drawRight(m_table, line.amountMinor < 0 ? Debit : Credit, top, height,
               magnitude(line.amountMinor));
@@ -574,14 +732,12 @@ void StatementPainter::drawSpecialRow(qreal top, const QString &label, const QSt
                                       const QString &credit, qint64 balance)
 {
     const qreal height = mm(kRowHeight);
-    m_painter.setFont(m_tableBold.font());
     drawLeft(m_tableBold, Description, top, height, label);
     if (!debit.isEmpty())
         drawRight(m_tableBold, Debit, top, height, debit);
     if (!credit.isEmpty())
         drawRight(m_tableBold, Credit, top, height, credit);
     drawRight(m_tableBold, Balance, top, height, amount(balance));
-    m_painter.setFont(m_table.font());
 }
 
 void StatementPainter::drawFooter(int page)
@@ -595,23 +751,19 @@ void StatementPainter::drawFooter(int page)
     const qreal textWidth = m_right - m_left - qrSide - mm(4);
     const qreal lineHeight = mm(4.5);
     qreal y = top + mm(2);
-    m_painter.setFont(m_text.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_text, y, lineHeight)),
-                       m_text.fitted(m_issueLine, textWidth));
+    drawText(m_text, QPointF(m_left, baseline(m_text, y, lineHeight)),
+             m_text.fitted(m_issueLine, textWidth));
     y += lineHeight;
-    m_painter.setFont(m_textBold.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_textBold, y, lineHeight)),
-                       m_textBold.fitted(m_referenceLine, textWidth));
+    drawText(m_textBold, QPointF(m_left, baseline(m_textBold, y, lineHeight)),
+             m_textBold.fitted(m_referenceLine, textWidth));
     y += lineHeight;
-    m_painter.setFont(m_text.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_text, y, lineHeight)),
-                       m_text.fitted(QStringLiteral("Scan the code or give the reference to "
-                                                    "verify this statement against the ledger."),
-                                     textWidth));
+    drawText(m_text, QPointF(m_left, baseline(m_text, y, lineHeight)),
+             m_text.fitted(QStringLiteral("Scan the code or give the reference to "
+                                          "verify this statement against the ledger."),
+                           textWidth));
     y += lineHeight;
-    m_painter.setFont(m_textBold.font());
-    m_painter.drawText(QPointF(m_left, baseline(m_textBold, y, lineHeight)),
-                       QStringLiteral("Page %1 of %2").arg(page + 1).arg(m_pageCount));
+    drawText(m_textBold, QPointF(m_left, baseline(m_textBold, y, lineHeight)),
+             QStringLiteral("Page %1 of %2").arg(page + 1).arg(m_pageCount));
 
     if (!m_qrRects.isEmpty()) {
         // The quiet zone painted white, then all dark modules as one filled path of
@@ -623,7 +775,6 @@ void StatementPainter::drawFooter(int page)
         m_painter.setBrush(Qt::NoBrush);
         m_painter.setPen(m_textPen);
     }
-    m_painter.setFont(m_table.font());
 }
 
 void StatementPainter::drawPage(int page, qsizetype firstLine, qsizetype lineCount)
@@ -647,7 +798,6 @@ void StatementPainter::drawPage(int page, qsizetype firstLine, qsizetype lineCou
                    {}, {}, broughtForward);
     y += mm(kRowHeight);
 
-    m_painter.setFont(m_table.font());
     const qreal rowHeight = mm(kRowHeight);
     if (m_statement.lines.isEmpty()) {
         drawLeft(m_table, Description, y, rowHeight, QStringLiteral("No entries in this period."));
@@ -670,6 +820,7 @@ void StatementPainter::drawPage(int page, qsizetype firstLine, qsizetype lineCou
                        m_statement.lines[firstLine + lineCount - 1].balanceMinor);
     }
     drawFooter(page);
+    flushText();
 }
 
 } // namespace

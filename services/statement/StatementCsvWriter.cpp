@@ -99,7 +99,7 @@ Status StatementCsvWriter::write(const Statement &statement, QIODevice *device) 
                            tr("The statement could not be written: the output is not open "
                               "for writing."));
     }
-    const QTimeZone zone = StatementFormat::displayZone(statement);
+    StatementFormat::IsoTimeFormatter times(StatementFormat::displayZone(statement));
     const int exponent = statement.exponent;
     auto amount = [exponent](qint64 minor) { return StatementFormat::magnitude(minor, exponent); };
     auto signedAmount = [exponent](qint64 minor) { return Money::formatMinor(minor, exponent); };
@@ -117,8 +117,8 @@ Status StatementCsvWriter::write(const Statement &statement, QIODevice *device) 
         out.generated(type);
         out.text(statement.accountCode);
         out.text(statement.currency);
-        out.generated(StatementFormat::isoTime(at, zone));
-        out.generated(StatementFormat::isoTime(at, zone));
+        out.generated(times.isoTime(at));
+        out.generated(times.isoTime(at));
         out.generated({});
         out.generated({});
         out.generated(description);
@@ -135,8 +135,8 @@ Status StatementCsvWriter::write(const Statement &statement, QIODevice *device) 
         out.generated(QStringLiteral("entry"));
         out.text(statement.accountCode);
         out.text(statement.currency);
-        out.generated(StatementFormat::isoTime(line.bookedAt, zone));
-        out.generated(StatementFormat::isoTime(line.valueAt, zone));
+        out.generated(times.isoTime(line.bookedAt));
+        out.generated(times.isoTime(line.valueAt));
         out.generated(QString::number(line.transactionId));
         out.generated(QString::number(line.entryId));
         out.text(line.description);
@@ -157,8 +157,8 @@ Status StatementCsvWriter::write(const Statement &statement, QIODevice *device) 
         out.generated(QStringLiteral("issue"));
         out.text(statement.accountCode);
         out.text(statement.currency);
-        out.generated(StatementFormat::isoTime(statement.issuedAt, zone));
-        out.generated(StatementFormat::isoTime(statement.knownAt, zone));
+        out.generated(times.isoTime(statement.issuedAt));
+        out.generated(times.isoTime(statement.knownAt));
         out.generated(QString::number(statement.sequenceNumber));
         out.generated({});
         out.text(QStringLiteral("Statement no. %1, as the ledger knew it at the value time; "

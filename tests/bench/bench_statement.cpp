@@ -3,9 +3,11 @@
 // to QPdfWriter, measured in the same run. Prints time, per-line cost, their ratio and the
 // peak RSS (VmHWM); no database. Targets: 100,000 lines in under 3 s, peak RSS under 300 MB.
 //
-//   bench_statement [--lines N] [--naive-lines M] [--reps R]
+//   bench_statement [--lines N] [--naive-lines M] [--reps R] [--keep DIR]
 //
 // N defaults to 100,000, M to 10,000 (the naive way takes minutes beyond that), R to 3.
+// --keep copies the files written (big.pdf, statement.csv, camt053-v08.xml) into DIR, so
+// that a change to a writer can be checked with cmp against the files from before it.
 // The writer's run comes first so that its VmHWM is not the naive run's.
 
 #include "BenchCluster.h"
@@ -16,6 +18,7 @@
 #include "statement/StatementCsvWriter.h"
 #include "statement/StatementDigest.h"
 #include <QCommandLineParser>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -151,7 +154,10 @@ int main(int argc, char **argv)
     const QCommandLineOption repsOption(QStringLiteral("reps"),
                                         QStringLiteral("Runs of the writer (median)."),
                                         QStringLiteral("R"), QStringLiteral("3"));
-    parser.addOptions({linesOption, naiveOption, repsOption});
+    const QCommandLineOption keepOption(QStringLiteral("keep"),
+                                        QStringLiteral("Copy the files written into DIR."),
+                                        QStringLiteral("DIR"));
+    parser.addOptions({linesOption, naiveOption, repsOption, keepOption});
     parser.process(app);
     const qsizetype lines = parser.value(linesOption).toLongLong();
     const qsizetype naiveLines = parser.value(naiveOption).toLongLong();
@@ -261,6 +267,19 @@ int main(int argc, char **argv)
                 .arg(lines)
                 .arg(t.nsecsElapsed() / 1e6, 0, 'f', 0)
                 .arg(digest.left(12)));
+    }
+
+    if (parser.isSet(keepOption)) {
+        const QString keep = parser.value(keepOption);
+        for (const QString &name : {QStringLiteral("big.pdf"), QStringLiteral("statement.csv"),
+                                    QStringLiteral("camt053-v08.xml")}) {
+            const QString target = QDir(keep).filePath(name);
+            QFile::remove(target);
+            if (!QDir().mkpath(keep) || !QFile::copy(dir.filePath(name), target)) {
+                say(QStringLiteral("cannot copy %1 to %2").arg(name, keep));
+                return 1;
+            }
+        }
     }
 
     QElapsedTimer t;

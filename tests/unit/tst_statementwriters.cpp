@@ -9,6 +9,7 @@
 #include "statement/Camt053Writer.h"
 #include "statement/StatementCsvWriter.h"
 #include "statement/StatementDigest.h"
+#include "statement/StatementFormat.h"
 
 #include <QBuffer>
 #include <QCryptographicHash>
@@ -21,6 +22,7 @@
 #include <QTimeZone>
 #include <QXmlStreamReader>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -579,6 +581,65 @@ private Q_SLOTS:
         // Every time reads back as the instant the statement holds.
         QCOMPARE(QDateTime::fromString(records.at(2).at(3), Qt::ISODateWithMs),
                  s.lines.front().bookedAt);
+    }
+
+    // The writers' shortcut for times (the offset remembered between a zone's transitions)
+    // gives StatementFormat::isoTime's text exactly: at, just before and just after every
+    // transition of zones with DST, half-hour DST, a skipped day (Apia, 2011-12-30), DST
+    // abolished (Sao Paulo) and a changed standard offset (Moscow), in times visited forwards,
+    // backwards and jumping about as a statement's booking times do.
+    void isoTimeFormatterMatchesIsoTime_data()
+    {
+        QTest::addColumn<QString>("zone");
+        for (const char *zone :
+             {"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia",
+              "America/Sao_Paulo", "Europe/Moscow", "Asia/Kolkata", "Africa/Casablanca",
+              "America/St_Johns", "UTC", "Mars/Olympus_Mons", ""})
+            QTest::newRow(*zone ? zone : "none") << QString::fromLatin1(zone);
+    }
+
+    void isoTimeFormatterMatchesIsoTime()
+    {
+        QFETCH(QString, zone);
+        Statement s;
+        s.timeZone = zone;
+        const QTimeZone display = StatementFormat::displayZone(s);
+        const QDateTime from(QDate(1965, 1, 1), QTime(0, 0), QTimeZone::utc());
+        const QDateTime to(QDate(2045, 1, 1), QTime(0, 0), QTimeZone::utc());
+        QList<QDateTime> times;
+        if (display.isValid()) {
+            for (const QTimeZone::OffsetData &t : display.transitions(from, to)) {
+                for (qint64 ms : {-3600000LL, -1LL, 0LL, 1LL, 999LL, 3600000LL})
+                    times.append(t.atUtc.addMSecs(ms));
+            }
+            QVERIFY(zone == QLatin1String("Asia/Kolkata") || times.size() > 60);
+        }
+        // Every 3 d 7 h 13 min 1.234 s over the years, and far out of the shortcut's range.
+        for (QDateTime t = from; t < to; t = t.addMSecs(285181234))
+            times.append(t);
+        times.append(QDateTime(QDate(999, 12, 31), QTime(23, 59, 59, 999), QTimeZone::utc()));
+        times.append(QDateTime(QDate(10000, 1, 1), QTime(0, 0), QTimeZone::utc()));
+        times.append(QDateTime(QDate(1, 1, 1), QTime(12, 0), QTimeZone::utc()));
+        times.append(QDateTime());
+
+        const auto check = [&](const QList<QDateTime> &order) {
+            StatementFormat::IsoTimeFormatter formatter(display);
+            for (const QDateTime &t : order) {
+                const QString expected = StatementFormat::isoTime(t, display);
+                const QString actual = formatter.isoTime(t);
+                if (actual != expected)
+                    QFAIL(qPrintable(t.toString(Qt::ISODateWithMs) + QStringLiteral(": ") + actual +
+                                     QStringLiteral(" instead of ") + expected));
+            }
+        };
+        check(times);
+        QList<QDateTime> backwards = times;
+        std::reverse(backwards.begin(), backwards.end());
+        check(backwards);
+        QList<QDateTime> jumping; // each time, then one three days later, as booking times are
+        for (const QDateTime &t : times)
+            jumping << t << t.addDays(3) << t.addSecs(-30);
+        check(jumping);
     }
 
     // ---- camt.053 ----------------------------------------------------------------------
