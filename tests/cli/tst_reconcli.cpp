@@ -345,7 +345,7 @@ private Q_SLOTS:
         const QString carla =
             m_db.dsnFor(QStringLiteral("console_compliance"), QStringLiteral("carla"));
         QHash<QString, QString> files;
-        for (const QString account : {QStringLiteral("CASH-R1"), QStringLiteral("CASH-R2")}) {
+        for (const QString &account : {QStringLiteral("CASH-R1"), QStringLiteral("CASH-R2")}) {
             QVERIFY(m_admin
                         ->exec(QStringLiteral("SELECT ledger.open_account($1, 'Round trip', "
                                               "'EUR', 'asset')"),
