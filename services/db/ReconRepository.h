@@ -38,8 +38,9 @@ QJsonObject setRules(Connection &connection, const QString &identifier, const QS
 QList<QPair<QString, int>> slaTiers(Connection &connection);
 void setSlaTiers(Connection &connection, const QList<QPair<QString, int>> &tiers);
 
-// Where an import's time went, in ms (for benchmarks and logs): building the chunks' arrays
-// on the client, sending them (recon.import_lines: the wire and the server's insert), and
+// Where an import's time went, in ms (for benchmarks and logs): waiting for the chunks' arrays
+// (built on a second thread while the previous chunk is sent, so only what that does not
+// hide), sending them (recon.import_lines: the wire and the server's insert), and
 // recon.import_finish (balances, duplicate lines).
 struct ImportTimings
 {

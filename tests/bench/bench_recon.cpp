@@ -58,11 +58,15 @@ constexpr int kWindow = 3;        // the account's date window (the default)
 constexpr qint64 kTolerance = 50; // cents
 constexpr qint64 kLinesPerStatement = 10'000;
 
-// Entry i (1..N) of the cash account: its amount in cents (distinct for i < 999999; every
-// third money out), its day and its external reference. The loader computes the same.
+// Entry i (1..N) of the cash account: its amount in cents (up to a million euros, distinct
+// for i <= 1,000,000; every third money out), its day and its external reference. The loader
+// computes the same. The amounts are quadratic in i: with amounts linear in i (as they once
+// were), the halves of one entry's split summed exactly to another entry as often as not, and
+// the engine rightly left such many-to-one groups to an operator.
+constexpr qint64 kAmountPrime = 99'999'989;
 qint64 entryAmount(qint64 i)
 {
-    const qint64 c = (i * 7919) % 999999 + 1;
+    const qint64 c = (i * i % kAmountPrime * 7919 + i * 104729) % kAmountPrime + 1;
     return i % 3 == 0 ? -c : c;
 }
 QDate entryDay(qint64 i, qint64 n)
@@ -84,7 +88,7 @@ QString load(SqlSession &admin, qint64 n)
     SELECT ledger.open_account('CASH2', 'Second bank account EUR', 'EUR', 'asset');
     CREATE TEMP TABLE bench_tx ON COMMIT DROP AS
     SELECT i, (date '2022-01-01' + ((i - 1) * %2 / %1)::integer + time '10:00') AT TIME ZONE 'UTC' AS at,
-           CASE WHEN i % 3 = 0 THEN -1 ELSE 1 END * ((i * 7919) % 999999 + 1) AS amount
+           CASE WHEN i % 3 = 0 THEN -1 ELSE 1 END * ((i * i % 99999989 * 7919 + i * 104729) % 99999989 + 1) AS amount
     FROM generate_series(1::bigint, %1) i;
     INSERT INTO ledger.transactions (idempotency_key, request_hash, kind, effective_at, recorded_at, description,
                                      external_ref, created_by, created_role)
@@ -208,7 +212,7 @@ QList<GenLine> statementLines(qint64 n, Noise &noise)
         if (shift != 0)
             ++noise.shifted;
         if (k == 900) { // a line the ledger does not know
-            add(i, 100'000'000 + i, 0, false);
+            add(i, 1'000'000'000 + i, 0, false);
             ++noise.unknown;
         }
     }
@@ -482,6 +486,7 @@ void printRun(const ReconRunSummary &run, qint64 lines)
         {"prepare", 0},
         {"exact", run.exact},
         {"tolerance", run.tolerance},
+        {"interchangeable", 0},
         {"one_to_many", run.oneToMany},
         {"many_to_one", run.manyToOne},
         {"record", run.exact + run.tolerance + run.oneToMany + run.manyToOne},
@@ -491,14 +496,26 @@ void printRun(const ReconRunSummary &run, qint64 lines)
     qint64 raised = 0;
     for (const int n : run.exceptionsRaised)
         raised += n;
+    QStringList shown;
     for (const auto &[name, count] : steps) {
         const double ms = run.elapsedMs.value(QLatin1String(name));
         total += ms;
+        shown << QLatin1String(name);
         say(QStringLiteral("%1 %2 %3 %4")
                 .arg(QLatin1String(name), -14)
                 .arg(ms, 10, 'f', 1)
                 .arg(perThousand(ms, lines), 14)
                 .arg(qstrcmp(name, "exceptions") == 0 ? raised : count, 16));
+    }
+    // A step the run reports that this table does not know yet still counts.
+    for (auto it = run.elapsedMs.begin(); it != run.elapsedMs.end(); ++it) {
+        if (shown.contains(it.key()))
+            continue;
+        total += it.value();
+        say(QStringLiteral("%1 %2 %3")
+                .arg(it.key(), -14)
+                .arg(it.value(), 10, 'f', 1)
+                .arg(perThousand(it.value(), lines), 14));
     }
     say(QStringLiteral("%1 %2 %3")
             .arg(QStringLiteral("all passes"), -14)
@@ -643,7 +660,7 @@ int main(int argc, char *argv[])
             .arg(QStringLiteral("ms/1000 lines"), 14));
     const std::pair<QString, double> importSteps[] = {
         {QStringLiteral("parse (%1)").arg(format), parseMs},
-        {QStringLiteral("build arrays (client)"), importTimes.buildMs},
+        {QStringLiteral("arrays (client; waited for)"), importTimes.buildMs},
         {QStringLiteral("send + insert (import_lines)"), importTimes.linesMs},
         {QStringLiteral("import_finish"), importTimes.finishMs},
         {QStringLiteral("begin, statements, commit"), otherMs},

@@ -217,21 +217,27 @@ private Q_SLOTS:
             ReconRepository::importFile(*m_olivia, file, shaFor(QStringLiteral("f1-copy")), 11);
         QCOMPARE(sameStatement.statements, 0);
         QCOMPARE(sameStatement.statementsSkipped, 1);
-        // A later statement re-sending REF1 (same amount, same date): skipped; a new line kept.
+        // A later statement re-sending REF1 (same amount, same date): skipped; a new line kept,
+        // and its copy later in the same statement skipped too.
         const ReconImportSummary next = ReconRepository::importFile(
             *m_olivia,
             fileOf({statement(
                 kIban, QStringLiteral("STMT-2"), 2, 100850,
                 {line(1100, {2026, 11, 2}, QStringLiteral("REF1"), QStringLiteral("Ntry[1]")),
-                 line(1300, {2026, 11, 4}, QStringLiteral("REF3"), QStringLiteral("Ntry[2]"))})}),
+                 line(1300, {2026, 11, 4}, QStringLiteral("REF3"), QStringLiteral("Ntry[2]")),
+                 line(1300, {2026, 11, 4}, QStringLiteral("REF3"), QStringLiteral("Ntry[3]"))})}),
             shaFor(QStringLiteral("f2")), 12);
         QCOMPARE(next.lines, 1);
-        QCOMPARE(next.linesSkipped, 1);
-        // That statement's closing counted REF1 again, so it does not balance: an exception.
+        QCOMPARE(next.linesSkipped, 2);
+        QCOMPARE(count(QStringLiteral("SELECT source_location FROM recon.lines WHERE "
+                                      "bank_reference = 'REF3'")),
+                 QStringLiteral("Ntry[2]"));
+        // That statement's closing counted REF1 and the copy of REF3 again, so it does not
+        // balance: an exception.
         QCOMPARE(next.unbalancedStatements, 1);
         QCOMPARE(count(QStringLiteral("SELECT difference_minor FROM recon.exceptions WHERE type = "
                                       "'statement_unbalanced'")),
-                 QStringLiteral("1100"));
+                 QStringLiteral("2400"));
 
         // An amount finer than EUR allows, and a cancel: nothing of the file imported.
         BankFile fine = fileOf({statement(
@@ -598,6 +604,53 @@ private Q_SLOTS:
         for (const QStringList &row : rows)
             for (const QString &entry : row.at(0).split(QLatin1Char(',')))
                 QCOMPARE(truthOfEntry.value(entry.toLongLong()), row.at(1));
+    }
+
+    // (Last: the account it maps would show in the other tests' status.)
+    // Red team: a client calling the import functions itself. Line numbers are the server's
+    // to check: a chunk that reuses them is refused, not half-skipped (a line seen before is
+    // the only thing an import leaves out).
+    void importLinesRefusesReusedLineNumbers()
+    {
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CASH-ATK', 'Attacked', 'EUR', 'asset')"))
+                    .ok);
+        const qint64 bankAccount =
+            ReconRepository::mapAccount(*m_olivia, QStringLiteral("DE21500105170000000001"),
+                                        QStringLiteral("EUR"), QStringLiteral("CASH-ATK"));
+        QVERIFY(bankAccount > 0);
+        SqlSession client(
+            m_db.dsnFor(QStringLiteral("console_operator"), QStringLiteral("olivia")));
+        QVERIFY(client.run(QStringLiteral("BEGIN")).ok);
+        const test::SqlOutcome begun = client.run(QStringLiteral(
+            "SELECT file_id FROM recon.import_begin(repeat('ab', 32), 'csv', 'attack.csv', 10)"));
+        QVERIFY2(begun.ok, qPrintable(begun.message));
+        const test::SqlOutcome opened = client.run(
+            QStringLiteral(
+                "SELECT recon.import_statement(%1, %2, '{\"statement_id\": \"ATTACK-1\"}')")
+                .arg(begun.rows.at(0).at(0))
+                .arg(bankAccount));
+        QVERIFY2(opened.ok, qPrintable(opened.message));
+        const auto chunk = [&](const QString &ref) {
+            return client.run(
+                QStringLiteral("SELECT inserted FROM recon.import_lines(%1, 1, '{500}', '{NULL}', "
+                               "'{2026-11-20}', '{f}', '{BOOK}', '{%2}', '{\"\"}', '{\"\"}', "
+                               "'{\"\"}', '{\"\"}', '{\"\"}', '{\"\"}', '{\"\"}', "
+                               "'{\"line 1\"}')")
+                    .arg(opened.rows.at(0).at(0), ref));
+        };
+        const test::SqlOutcome first = chunk(QStringLiteral("ATK1"));
+        QVERIFY2(first.ok, qPrintable(first.message));
+        QCOMPARE(first.rows.at(0).at(0), QStringLiteral("1"));
+        // Line 1 again, with a new reference: refused (unique_violation), not skipped.
+        const test::SqlOutcome again = chunk(QStringLiteral("ATK2"));
+        QVERIFY(!again.ok);
+        QCOMPARE(again.sqlState, QStringLiteral("23505"));
+        QVERIFY(client.run(QStringLiteral("ROLLBACK")).ok);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.lines WHERE bank_reference "
+                                      "LIKE 'ATK%'")),
+                 QStringLiteral("0"));
     }
 };
 

@@ -114,7 +114,10 @@ CREATE TABLE recon.lines (
     source_location         text        NOT NULL DEFAULT '' CHECK (length(source_location) <= 200),
     UNIQUE (statement_id, line_no)
 );
-CREATE INDEX lines_by_reference ON recon.lines (bank_account_id, bank_reference) WHERE bank_reference <> '';
+-- A line already seen under its bank reference (the same amount and value date on the same
+-- account) is not imported twice: this index refuses it, and import_lines skips it.
+CREATE UNIQUE INDEX lines_once ON recon.lines (bank_account_id, bank_reference, amount_minor, value_date)
+    WHERE bank_reference <> '';
 CREATE INDEX lines_by_date ON recon.lines (bank_account_id, value_date);
 
 -- Matching: groups (immutable, with the lines and entries they join) and their decisions.
@@ -513,33 +516,42 @@ BEGIN
        OR cardinality(p_location) <> n THEN
         RAISE EXCEPTION 'A chunk holds 1 to 100000 lines, every array the same length' USING ERRCODE = '22023';
     END IF;
-    WITH l AS (
-        SELECT (p_first_no + u.ord - 1)::integer AS line_no, u.*,
-               row_number() OVER (PARTITION BY CASE WHEN u.bank_ref <> '' THEN u.bank_ref END, u.amount, u.value_date
-                                  ORDER BY u.ord) AS copy
-        FROM unnest(p_amounts, p_booking, p_value, p_reversal, p_status, p_bank_ref, p_e2e, p_owner_ref, p_cp_name,
-                    p_cp_account, p_remittance, p_tx_code, p_info, p_location) WITH ORDINALITY
-             AS u(amount, booking, value_date, reversal, status, bank_ref, e2e, owner_ref, cp_name, cp_account,
-                  remittance, tx_code, info, location, ord)
-    ), ins AS (
+    -- Most chunks hold no line seen before: they are inserted as they are, and the unique index
+    -- lines_once says whether one was (a plain insert of a million lines took half the time of
+    -- one that looked each line up first, or let ON CONFLICT do it). If one was, the chunk is
+    -- inserted again with those lines left out (the first insert undone with its block).
+    BEGIN
         INSERT INTO recon.lines (statement_id, bank_account_id, line_no, amount_minor, booking_date, value_date, reversal,
                                  status, bank_reference, end_to_end_id, owner_reference, counterparty_name,
                                  counterparty_account, remittance, bank_transaction_code, additional_info,
                                  source_location)
-        SELECT p_statement_id, s.bank_account_id, l.line_no, l.amount, l.booking, l.value_date, coalesce(l.reversal, false),
-               coalesce(nullif(l.status, ''), 'BOOK'), coalesce(l.bank_ref, ''), coalesce(l.e2e, ''),
-               coalesce(l.owner_ref, ''), coalesce(l.cp_name, ''), coalesce(l.cp_account, ''), coalesce(l.remittance, ''),
-               coalesce(l.tx_code, ''), coalesce(l.info, ''), coalesce(l.location, '')
-        FROM l
-        WHERE (coalesce(l.bank_ref, '') = '' OR l.copy = 1)
-          AND NOT (coalesce(l.bank_ref, '') <> '' AND EXISTS (
-                SELECT 1 FROM recon.lines x
-                WHERE x.bank_account_id = s.bank_account_id AND x.bank_reference = l.bank_ref
-                  AND x.amount_minor = l.amount AND x.value_date = l.value_date))
-        ORDER BY l.line_no
-        RETURNING 1
-    )
-    SELECT count(*) INTO inserted FROM ins;
+        SELECT p_statement_id, s.bank_account_id, (p_first_no + u.ord - 1)::integer, u.amount, u.booking, u.value_date,
+               coalesce(u.reversal, false), coalesce(nullif(u.status, ''), 'BOOK'), coalesce(u.bank_ref, ''),
+               coalesce(u.e2e, ''), coalesce(u.owner_ref, ''), coalesce(u.cp_name, ''), coalesce(u.cp_account, ''),
+               coalesce(u.remittance, ''), coalesce(u.tx_code, ''), coalesce(u.info, ''), coalesce(u.location, '')
+        FROM unnest(p_amounts, p_booking, p_value, p_reversal, p_status, p_bank_ref, p_e2e, p_owner_ref, p_cp_name,
+                    p_cp_account, p_remittance, p_tx_code, p_info, p_location) WITH ORDINALITY
+             AS u(amount, booking, value_date, reversal, status, bank_ref, e2e, owner_ref, cp_name, cp_account,
+                  remittance, tx_code, info, location, ord);
+        GET DIAGNOSTICS inserted = ROW_COUNT;
+    EXCEPTION WHEN unique_violation THEN
+        -- Only lines_once may be the reason (a line number taken twice is still an error).
+        INSERT INTO recon.lines (statement_id, bank_account_id, line_no, amount_minor, booking_date, value_date, reversal,
+                                 status, bank_reference, end_to_end_id, owner_reference, counterparty_name,
+                                 counterparty_account, remittance, bank_transaction_code, additional_info,
+                                 source_location)
+        SELECT p_statement_id, s.bank_account_id, (p_first_no + u.ord - 1)::integer, u.amount, u.booking, u.value_date,
+               coalesce(u.reversal, false), coalesce(nullif(u.status, ''), 'BOOK'), coalesce(u.bank_ref, ''),
+               coalesce(u.e2e, ''), coalesce(u.owner_ref, ''), coalesce(u.cp_name, ''), coalesce(u.cp_account, ''),
+               coalesce(u.remittance, ''), coalesce(u.tx_code, ''), coalesce(u.info, ''), coalesce(u.location, '')
+        FROM unnest(p_amounts, p_booking, p_value, p_reversal, p_status, p_bank_ref, p_e2e, p_owner_ref, p_cp_name,
+                    p_cp_account, p_remittance, p_tx_code, p_info, p_location) WITH ORDINALITY
+             AS u(amount, booking, value_date, reversal, status, bank_ref, e2e, owner_ref, cp_name, cp_account,
+                  remittance, tx_code, info, location, ord)
+        ORDER BY u.ord -- the first of two copies in one chunk is the one kept
+        ON CONFLICT (bank_account_id, bank_reference, amount_minor, value_date) WHERE bank_reference <> '' DO NOTHING;
+        GET DIAGNOSTICS inserted = ROW_COUNT;
+    END;
     skipped := n - inserted;
 END
 $$;
@@ -560,6 +572,7 @@ DECLARE
     v_summary jsonb;
     v_unbalanced integer;
     v_duplicates integer;
+    v_lines bigint;
 BEGIN
     PERFORM access.check_session();
     PERFORM recon.check_role(true);
@@ -583,7 +596,9 @@ BEGIN
         FROM t JOIN recon.bank_accounts b ON b.id = t.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
         WHERE t.diff <> 0
         ON CONFLICT DO NOTHING
-        RETURNING id
+        RETURNING id, raised_at
+    ), st AS (
+        INSERT INTO recon.exception_state (exception_id, state, updated_at) SELECT id, 'open', raised_at FROM raised
     )
     SELECT count(*) INTO v_unbalanced FROM raised;
 
@@ -591,7 +606,10 @@ BEGIN
     -- this it takes a large file for a few rows and joins it with a loop per line.
     ANALYZE recon.lines;
     WITH mine AS MATERIALIZED (
-        SELECT l.* FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id WHERE s.file_id = p_file_id
+        SELECT l.id, l.bank_account_id, l.amount_minor, l.value_date, l.bank_reference, l.end_to_end_id,
+               l.counterparty_account, l.remittance
+        FROM recon.lines l
+        WHERE l.statement_id IN (SELECT s.id FROM recon.statements s WHERE s.file_id = p_file_id)
     ), dup AS (
         -- Two equi-joins (an OR between them would be a loop over the account's lines per line).
         SELECT m.id, m.bank_account_id, m.amount_minor, min(o.id) AS other
@@ -615,23 +633,16 @@ BEGIN
                audit.current_operator(), recon.due_at(d.amount_minor, c.exponent, clock_timestamp())
         FROM dup d JOIN recon.bank_accounts b ON b.id = d.bank_account_id JOIN ledger.currencies c ON c.code = b.currency
         ON CONFLICT DO NOTHING
-        RETURNING id
+        RETURNING id, raised_at
+    ), st AS (
+        INSERT INTO recon.exception_state (exception_id, state, updated_at) SELECT id, 'open', raised_at FROM raised
     )
-    SELECT count(*) INTO v_duplicates FROM raised;
-
-    INSERT INTO recon.exception_state (exception_id, state, updated_at)
-    SELECT e.id, 'open', e.raised_at FROM recon.exceptions e
-    WHERE NOT EXISTS (SELECT 1 FROM recon.exception_state x WHERE x.exception_id = e.id)
-      AND (e.statement_id IN (SELECT id FROM recon.statements WHERE file_id = p_file_id)
-           OR e.line_id IN (SELECT l.id FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id
-                            WHERE s.file_id = p_file_id));
+    SELECT (SELECT count(*) FROM raised), (SELECT count(*) FROM mine) INTO v_duplicates, v_lines;
 
     SELECT jsonb_build_object(
                'file_id', f.id, 'sha256', f.sha256, 'format', f.format, 'file_name', f.file_name,
                'statements', (SELECT count(*) FROM recon.statements s WHERE s.file_id = f.id),
-               'lines', (SELECT count(*) FROM recon.lines l JOIN recon.statements s ON s.id = l.statement_id
-                         WHERE s.file_id = f.id),
-               'unbalanced_statements', v_unbalanced, 'duplicate_lines', v_duplicates)
+               'lines', v_lines, 'unbalanced_statements', v_unbalanced, 'duplicate_lines', v_duplicates)
     INTO v_summary;
     PERFORM audit.record('recon.imported', 'file', f.sha256, v_summary);
     RETURN v_summary;
@@ -695,7 +706,7 @@ DECLARE
     v_operator text := audit.current_operator();
 BEGIN
     SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
-    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_pairs;
+    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_cand, pg_temp.recon_exact, pg_temp.recon_pairs, pg_temp.recon_groups;
     -- What is left to match: booked lines and the mirror account's entries in no standing group.
     CREATE TEMP TABLE recon_l ON COMMIT DROP AS
     SELECT l.id, l.amount_minor AS amount, l.value_date AS d, l.bank_reference AS ref, l.end_to_end_id AS e2e,
@@ -715,33 +726,38 @@ BEGIN
     v_step := clock_timestamp();
 
     -- Pass 1: the reference (bank reference or end-to-end id = external reference), the
-    -- amount exactly, the date within the window; only pairs unique on both sides. Two hash
-    -- joins (a line whose end-to-end id is its bank reference counted once).
-    CREATE TEMP TABLE recon_pairs ON COMMIT DROP AS
-    WITH c AS (
-        SELECT l.id AS line_id, e.id AS entry_id, l.amount, e.d - l.d AS days, l.cp, e.description
-        FROM recon_l l JOIN recon_e e ON e.ref = l.ref AND e.amount = l.amount
-        WHERE l.ref <> '' AND abs(e.d - l.d) <= b.date_window_days
-        UNION ALL
-        SELECT l.id, e.id, l.amount, e.d - l.d, l.cp, e.description
-        FROM recon_l l JOIN recon_e e ON e.ref = l.e2e AND e.amount = l.amount
-        WHERE l.e2e <> '' AND l.e2e <> l.ref AND abs(e.d - l.d) <= b.date_window_days
-    ), u AS (
-        SELECT c.*, count(*) OVER (PARTITION BY line_id) AS per_line, count(*) OVER (PARTITION BY entry_id) AS per_entry
-        FROM c
-    )
-    SELECT 'exact'::text AS rule, ARRAY[line_id] AS line_ids, ARRAY[entry_id] AS entry_ids, amount AS lines_minor,
-           amount AS entries_minor,
-           recon.score(0, 0, days, b.date_window_days, 20,
-                       cp <> '' AND length(cp) >= 3 AND strpos(lower(description), lower(cp)) > 0) AS score
-    FROM u WHERE per_line = 1 AND per_entry = 1;
-    GET DIAGNOSTICS n_exact = ROW_COUNT;
+    -- amount exactly, the date within the window; only pairs unique on both sides. One hash
+    -- join, each line probing with both of its references (its end-to-end id when it differs
+    -- from its bank reference); pairs that share a line or an entry with another are found by
+    -- two hash aggregates (sorting a million candidates twice for window counts took longer).
+    -- Its pairs are kept as plain ids (recon_exact): most of a large run's groups are these.
+    CREATE TEMP TABLE recon_cand ON COMMIT DROP AS
+    SELECT k.id AS line_id, e.id AS entry_id, k.amount, e.d - k.d AS days, k.cp, e.description
+    FROM (SELECT l.id, l.amount, l.d, l.cp, l.ref AS key FROM recon_l l WHERE l.ref <> ''
+          UNION ALL
+          SELECT l.id, l.amount, l.d, l.cp, l.e2e FROM recon_l l WHERE l.e2e <> '' AND l.e2e <> l.ref) k
+    JOIN recon_e e ON e.ref = k.key AND e.amount = k.amount
+    WHERE abs(e.d - k.d) <= b.date_window_days;
+    ANALYZE recon_cand; -- (as a CTE, estimated at one row, it was joined by nested loops)
+    CREATE TEMP TABLE recon_exact ON COMMIT DROP AS
+    SELECT c.line_id, c.entry_id, c.amount,
+           recon.score(0, 0, c.days, b.date_window_days, 20,
+                       c.cp <> '' AND length(c.cp) >= 3 AND strpos(lower(c.description), lower(c.cp)) > 0) AS score
+    FROM recon_cand c
+    WHERE NOT EXISTS (SELECT 1 FROM (SELECT x.line_id FROM recon_cand x GROUP BY x.line_id HAVING count(*) > 1) x
+                      WHERE x.line_id = c.line_id)
+      AND NOT EXISTS (SELECT 1 FROM (SELECT x.entry_id FROM recon_cand x GROUP BY x.entry_id HAVING count(*) > 1) x
+                      WHERE x.entry_id = c.entry_id);
+    DROP TABLE recon_cand;
+    -- The other passes' groups (few).
+    CREATE TEMP TABLE recon_pairs (rule text, line_ids bigint[], entry_ids bigint[], lines_minor bigint,
+                                   entries_minor bigint, score integer) ON COMMIT DROP;
     -- What is left, rebuilt rather than deleted from: the next passes join it again, and a
     -- table that is nine tenths dead rows makes every scan of it ten times as long.
     CREATE TEMP TABLE recon_l_left ON COMMIT DROP AS
-    SELECT l.* FROM recon_l l WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.line_ids[1] = l.id);
+    SELECT l.* FROM recon_l l WHERE NOT EXISTS (SELECT 1 FROM recon_exact p WHERE p.line_id = l.id);
     CREATE TEMP TABLE recon_e_left ON COMMIT DROP AS
-    SELECT e.* FROM recon_e e WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.entry_ids[1] = e.id);
+    SELECT e.* FROM recon_e e WHERE NOT EXISTS (SELECT 1 FROM recon_exact p WHERE p.entry_id = e.id);
     DROP TABLE recon_l, recon_e;
     ALTER TABLE recon_l_left RENAME TO recon_l;
     ALTER TABLE recon_e_left RENAME TO recon_e;
@@ -807,13 +823,16 @@ BEGIN
     WITH l AS (
         SELECT x.id, x.amount, x.d, row_number() OVER (PARTITION BY x.amount, x.d ORDER BY x.id) AS k,
                count(*) OVER (PARTITION BY x.amount, x.d) AS n
-        FROM recon_l x
-        WHERE NOT EXISTS (SELECT 1 FROM recon_e e WHERE e.ref <> '' AND e.ref IN (x.ref, x.e2e))
+        FROM recon_l x -- no entry has either of its references (four hashed anti-joins: an IN
+                       -- or OR between the references would compare every line with every entry)
+        WHERE NOT EXISTS (SELECT 1 FROM recon_e e WHERE e.ref = x.ref AND x.ref <> '')
+          AND NOT EXISTS (SELECT 1 FROM recon_e e WHERE e.ref = x.e2e AND x.e2e <> '')
     ), e AS (
         SELECT x.id, x.amount, x.d, row_number() OVER (PARTITION BY x.amount, x.d ORDER BY x.id) AS k,
                count(*) OVER (PARTITION BY x.amount, x.d) AS n
-        FROM recon_e x
-        WHERE x.ref = '' OR NOT EXISTS (SELECT 1 FROM recon_l l WHERE x.ref IN (l.ref, l.e2e))
+        FROM recon_e x -- no line names its reference
+        WHERE NOT EXISTS (SELECT 1 FROM recon_l l WHERE l.ref = x.ref AND x.ref <> '')
+          AND NOT EXISTS (SELECT 1 FROM recon_l l WHERE l.e2e = x.ref AND x.ref <> '')
     ), ins AS (
         INSERT INTO recon_pairs
         SELECT 'tolerance', ARRAY[l.id], ARRAY[e.id], l.amount, e.amount,
@@ -923,12 +942,20 @@ BEGIN
     -- (Found from the decisions, few, rather than from every group of the account.)
     IF EXISTS (SELECT 1 FROM recon.match_decisions d JOIN recon.match_groups g ON g.id = d.group_id
                WHERE d.decision IN ('rejected', 'revoked') AND g.bank_account_id = b.id) THEN
-    WITH gone AS (
-        DELETE FROM recon_pairs p
-        USING (SELECT g.line_ids, g.entry_ids FROM recon.match_decisions d JOIN recon.match_groups g ON g.id = d.group_id
-               WHERE d.decision IN ('rejected', 'revoked') AND g.bank_account_id = b.id) r
+    WITH undone AS MATERIALIZED (
+        SELECT DISTINCT g.line_ids, g.entry_ids FROM recon.match_decisions d JOIN recon.match_groups g ON g.id = d.group_id
+        WHERE d.decision IN ('rejected', 'revoked') AND g.bank_account_id = b.id
+    ), gone_pairs AS (
+        DELETE FROM recon_pairs p USING undone r
         WHERE r.line_ids = p.line_ids AND r.entry_ids = p.entry_ids
         RETURNING p.line_ids, p.entry_ids
+    ), gone_exact AS (
+        DELETE FROM recon_exact p USING undone r
+        WHERE cardinality(r.line_ids) = 1 AND cardinality(r.entry_ids) = 1
+          AND p.line_id = r.line_ids[1] AND p.entry_id = r.entry_ids[1]
+        RETURNING ARRAY[p.line_id] AS line_ids, ARRAY[p.entry_id] AS entry_ids
+    ), gone AS (
+        SELECT * FROM gone_pairs UNION ALL SELECT * FROM gone_exact
     ), back_l AS (
         INSERT INTO recon_l
         SELECT l.id, l.amount_minor, l.value_date, l.bank_reference, l.end_to_end_id, l.remittance, l.counterparty_name
@@ -939,27 +966,32 @@ BEGIN
     FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
     WHERE e.id IN (SELECT unnest(entry_ids) FROM gone);
     END IF;
-    SELECT count(*) FILTER (WHERE rule = 'exact'), count(*) FILTER (WHERE rule = 'tolerance'),
-           count(*) FILTER (WHERE rule = 'one_to_many'), count(*) FILTER (WHERE rule = 'many_to_one')
-    INTO n_exact, n_tolerance, n_one_to_many, n_many_to_one FROM recon_pairs;
+    SELECT count(*) INTO n_exact FROM recon_exact;
+    SELECT count(*) FILTER (WHERE rule = 'tolerance'), count(*) FILTER (WHERE rule = 'one_to_many'),
+           count(*) FILTER (WHERE rule = 'many_to_one')
+    INTO n_tolerance, n_one_to_many, n_many_to_one FROM recon_pairs;
 
-    -- The groups, the standing index, and what the run confirmed.
-    WITH g AS (
-        INSERT INTO recon.match_groups (bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
-                                        entries_minor, auto_confirmed, created_by)
-        SELECT b.id, p_run, p.rule, p.score, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor,
-               p.score >= b.auto_confirm_score, v_operator
-        FROM recon_pairs p
-        ORDER BY p.line_ids[1] -- the standing index below is then written in key order
-        RETURNING id, line_ids, entry_ids, auto_confirmed
-    ), al AS (
-        INSERT INTO recon.active_lines (line_id, group_id, confirmed)
-        SELECT unnest(g.line_ids), g.id, g.auto_confirmed FROM g
-    ), ae AS (
-        INSERT INTO recon.active_entries (entry_id, group_id, confirmed)
-        SELECT unnest(g.entry_ids), g.id, g.auto_confirmed FROM g
-    )
-    SELECT count(*) FILTER (WHERE auto_confirmed) INTO n_auto FROM g;
+    -- The groups, the standing index, and what the run confirmed: the groups numbered first
+    -- (from the table's own sequence), then three plain inserts from them (one statement
+    -- with RETURNING feeding the other two spent a second more on a large run).
+    CREATE TEMP TABLE recon_groups ON COMMIT DROP AS
+    SELECT nextval('recon.match_groups_id_seq'::regclass) AS id, x.*, x.score >= b.auto_confirm_score AS confirmed
+    FROM (SELECT 'exact'::text AS rule, ARRAY[p.line_id] AS line_ids, ARRAY[p.entry_id] AS entry_ids,
+                 p.amount AS lines_minor, p.amount AS entries_minor, p.score
+          FROM recon_exact p
+          UNION ALL
+          SELECT p.rule, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor, p.score FROM recon_pairs p) x
+    ORDER BY x.line_ids[1]; -- the standing index below is then written in key order
+    INSERT INTO recon.match_groups (id, bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
+                                    entries_minor, auto_confirmed, created_by) OVERRIDING SYSTEM VALUE
+    SELECT g.id, b.id, p_run, g.rule, g.score, g.line_ids, g.entry_ids, g.lines_minor, g.entries_minor, g.confirmed,
+           v_operator
+    FROM recon_groups g;
+    INSERT INTO recon.active_lines (line_id, group_id, confirmed)
+    SELECT unnest(g.line_ids), g.id, g.confirmed FROM recon_groups g;
+    INSERT INTO recon.active_entries (entry_id, group_id, confirmed)
+    SELECT unnest(g.entry_ids), g.id, g.confirmed FROM recon_groups g;
+    SELECT count(*) FILTER (WHERE confirmed) INTO n_auto FROM recon_groups;
     v_ms := v_ms || recon.elapsed_ms('record', v_step);
     v_step := clock_timestamp();
 
