@@ -706,7 +706,7 @@ DECLARE
     v_operator text := audit.current_operator();
 BEGIN
     SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
-    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_cand, pg_temp.recon_exact, pg_temp.recon_pairs, pg_temp.recon_groups;
+    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_cand, pg_temp.recon_exact, pg_temp.recon_pairs;
     -- What is left to match: booked lines and the mirror account's entries in no standing group.
     CREATE TEMP TABLE recon_l ON COMMIT DROP AS
     SELECT l.id, l.amount_minor AS amount, l.value_date AS d, l.bank_reference AS ref, l.end_to_end_id AS e2e,
@@ -732,26 +732,28 @@ BEGIN
     -- two hash aggregates (sorting a million candidates twice for window counts took longer).
     -- Its pairs are kept as plain ids (recon_exact): most of a large run's groups are these.
     CREATE TEMP TABLE recon_cand ON COMMIT DROP AS
-    SELECT k.id AS line_id, e.id AS entry_id, k.amount, e.d - k.d AS days, k.cp, e.description
+    SELECT k.id AS line_id, e.id AS entry_id, k.amount,
+           recon.score(0, 0, e.d - k.d, b.date_window_days, 20,
+                       k.cp <> '' AND length(k.cp) >= 3 AND strpos(lower(e.description), lower(k.cp)) > 0) AS score
     FROM (SELECT l.id, l.amount, l.d, l.cp, l.ref AS key FROM recon_l l WHERE l.ref <> ''
           UNION ALL
           SELECT l.id, l.amount, l.d, l.cp, l.e2e FROM recon_l l WHERE l.e2e <> '' AND l.e2e <> l.ref) k
     JOIN recon_e e ON e.ref = k.key AND e.amount = k.amount
     WHERE abs(e.d - k.d) <= b.date_window_days;
-    ANALYZE recon_cand; -- (as a CTE, estimated at one row, it was joined by nested loops)
+    -- Each pair numbered as the group it will be (ids from the groups' own sequence).
+    -- NOT IN over the (few) shared ids is a hashed lookup per pair; the planner, estimating
+    -- a third of them shared, sorted a million pairs twice for anti-joins instead.
     CREATE TEMP TABLE recon_exact ON COMMIT DROP AS
-    SELECT c.line_id, c.entry_id, c.amount,
-           recon.score(0, 0, c.days, b.date_window_days, 20,
-                       c.cp <> '' AND length(c.cp) >= 3 AND strpos(lower(c.description), lower(c.cp)) > 0) AS score
+    SELECT nextval('recon.match_groups_id_seq'::regclass) AS id, c.line_id, c.entry_id, c.amount, c.score
     FROM recon_cand c
-    WHERE NOT EXISTS (SELECT 1 FROM (SELECT x.line_id FROM recon_cand x GROUP BY x.line_id HAVING count(*) > 1) x
-                      WHERE x.line_id = c.line_id)
-      AND NOT EXISTS (SELECT 1 FROM (SELECT x.entry_id FROM recon_cand x GROUP BY x.entry_id HAVING count(*) > 1) x
-                      WHERE x.entry_id = c.entry_id);
+    WHERE c.line_id NOT IN (SELECT x.line_id FROM recon_cand x GROUP BY x.line_id HAVING count(*) > 1)
+      AND c.entry_id NOT IN (SELECT x.entry_id FROM recon_cand x GROUP BY x.entry_id HAVING count(*) > 1);
     DROP TABLE recon_cand;
     -- The other passes' groups (few).
     CREATE TEMP TABLE recon_pairs (rule text, line_ids bigint[], entry_ids bigint[], lines_minor bigint,
-                                   entries_minor bigint, score integer) ON COMMIT DROP;
+                                   entries_minor bigint, score integer,
+                                   id bigint NOT NULL DEFAULT nextval('recon.match_groups_id_seq'::regclass))
+        ON COMMIT DROP;
     -- What is left, rebuilt rather than deleted from: the next passes join it again, and a
     -- table that is nine tenths dead rows makes every scan of it ten times as long.
     CREATE TEMP TABLE recon_l_left ON COMMIT DROP AS
@@ -848,9 +850,13 @@ BEGIN
 
     -- Pass 3a, one to many: a line equal to the sum of 2..max_group_size entries of the same
     -- sign within the window (found among the 30 entries nearest in date, smaller in size);
-    -- a line with exactly one such set, sets that share no entry.
+    -- a line with exactly one such set, sets that share no entry. Sets are grown largest member
+    -- first (size_rank), and a set that even with its remaining places filled by members as
+    -- large as its last cannot reach the line is not grown further (without that bound, a
+    -- million-line run enumerated 600,000 partial sets here).
     WITH RECURSIVE cand AS (
-        SELECT z.* FROM (
+        SELECT z.*, row_number() OVER (PARTITION BY z.line_id ORDER BY abs(z.amount) DESC, z.entry_id) AS size_rank
+        FROM (
             SELECT l.id AS line_id, l.amount AS target, l.d, e.id AS entry_id, e.amount, e.d AS entry_d,
                    row_number() OVER (PARTITION BY l.id ORDER BY abs(e.d - l.d), e.id) AS nearness
             FROM recon_l l CROSS JOIN generate_series(-b.date_window_days, b.date_window_days) k(days)
@@ -865,14 +871,15 @@ BEGIN
                                       row_number() OVER (PARTITION BY c.line_id ORDER BY abs(c.amount) DESC) AS big
                                FROM cand c) x
         WHERE x.big <= b.max_group_size GROUP BY x.line_id, x.target HAVING sum(x.size) >= abs(x.target)
-    ), sets(line_id, target, last_entry, total, members, n, far) AS (
-        SELECT c.line_id, c.target, c.entry_id, c.amount, ARRAY[c.entry_id], 1, abs(c.entry_d - c.d) FROM cand c
-        WHERE c.line_id IN (SELECT r.line_id FROM reachable r)
+    ), sets(line_id, target, last_rank, total, members, n, far) AS (
+        SELECT c.line_id, c.target, c.size_rank, c.amount, ARRAY[c.entry_id], 1, abs(c.entry_d - c.d) FROM cand c
+        WHERE c.line_id IN (SELECT r.line_id FROM reachable r) AND abs(c.amount) * b.max_group_size >= abs(c.target)
         UNION ALL
-        SELECT s.line_id, s.target, c.entry_id, s.total + c.amount, s.members || c.entry_id, s.n + 1,
+        SELECT s.line_id, s.target, c.size_rank, s.total + c.amount, s.members || c.entry_id, s.n + 1,
                greatest(s.far, abs(c.entry_d - c.d))
-        FROM sets s JOIN cand c ON c.line_id = s.line_id AND c.entry_id > s.last_entry
+        FROM sets s JOIN cand c ON c.line_id = s.line_id AND c.size_rank > s.last_rank
         WHERE s.n < b.max_group_size AND abs(s.total + c.amount) <= abs(s.target)
+          AND abs(s.total + c.amount) + (b.max_group_size - s.n - 1) * abs(c.amount) >= abs(s.target)
     ), found AS (
         SELECT z.* FROM (SELECT s.*, count(*) OVER (PARTITION BY s.line_id) AS ways FROM sets s
                          WHERE s.n >= 2 AND s.total = s.target) z
@@ -882,7 +889,7 @@ BEGIN
         FROM found f CROSS JOIN LATERAL unnest(f.members) AS m(entry_id)
     ), ins AS (
         INSERT INTO recon_pairs
-        SELECT 'one_to_many', ARRAY[f.line_id], f.members, f.target, f.total,
+        SELECT 'one_to_many', ARRAY[f.line_id], (SELECT array_agg(m ORDER BY m) FROM unnest(f.members) m), f.target, f.total,
                recon.score(0, 0, f.far, b.date_window_days, 0, false)
         FROM found f
         WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.line_id = f.line_id AND c.claims > 1)
@@ -896,7 +903,8 @@ BEGIN
 
     -- Pass 3b, many to one: the reverse (2..max_group_size lines equal to one entry).
     WITH RECURSIVE cand AS (
-        SELECT z.* FROM (
+        SELECT z.*, row_number() OVER (PARTITION BY z.entry_id ORDER BY abs(z.amount) DESC, z.line_id) AS size_rank
+        FROM (
             SELECT e.id AS entry_id, e.amount AS target, e.d, l.id AS line_id, l.amount, l.d AS line_d,
                    row_number() OVER (PARTITION BY e.id ORDER BY abs(l.d - e.d), l.id) AS nearness
             FROM recon_e e CROSS JOIN generate_series(-b.date_window_days, b.date_window_days) k(days)
@@ -908,14 +916,15 @@ BEGIN
                                        row_number() OVER (PARTITION BY c.entry_id ORDER BY abs(c.amount) DESC) AS big
                                 FROM cand c) x
         WHERE x.big <= b.max_group_size GROUP BY x.entry_id, x.target HAVING sum(x.size) >= abs(x.target)
-    ), sets(entry_id, target, last_line, total, members, n, far) AS (
-        SELECT c.entry_id, c.target, c.line_id, c.amount, ARRAY[c.line_id], 1, abs(c.line_d - c.d) FROM cand c
-        WHERE c.entry_id IN (SELECT r.entry_id FROM reachable r)
+    ), sets(entry_id, target, last_rank, total, members, n, far) AS (
+        SELECT c.entry_id, c.target, c.size_rank, c.amount, ARRAY[c.line_id], 1, abs(c.line_d - c.d) FROM cand c
+        WHERE c.entry_id IN (SELECT r.entry_id FROM reachable r) AND abs(c.amount) * b.max_group_size >= abs(c.target)
         UNION ALL
-        SELECT s.entry_id, s.target, c.line_id, s.total + c.amount, s.members || c.line_id, s.n + 1,
+        SELECT s.entry_id, s.target, c.size_rank, s.total + c.amount, s.members || c.line_id, s.n + 1,
                greatest(s.far, abs(c.line_d - c.d))
-        FROM sets s JOIN cand c ON c.entry_id = s.entry_id AND c.line_id > s.last_line
+        FROM sets s JOIN cand c ON c.entry_id = s.entry_id AND c.size_rank > s.last_rank
         WHERE s.n < b.max_group_size AND abs(s.total + c.amount) <= abs(s.target)
+          AND abs(s.total + c.amount) + (b.max_group_size - s.n - 1) * abs(c.amount) >= abs(s.target)
     ), found AS (
         SELECT z.* FROM (SELECT s.*, count(*) OVER (PARTITION BY s.entry_id) AS ways FROM sets s
                          WHERE s.n >= 2 AND s.total = s.target) z
@@ -925,7 +934,7 @@ BEGIN
         FROM found f CROSS JOIN LATERAL unnest(f.members) AS m(line_id)
     ), ins AS (
         INSERT INTO recon_pairs
-        SELECT 'many_to_one', f.members, ARRAY[f.entry_id], f.total, f.target,
+        SELECT 'many_to_one', (SELECT array_agg(m ORDER BY m) FROM unnest(f.members) m), ARRAY[f.entry_id], f.total, f.target,
                recon.score(0, 0, f.far, b.date_window_days, 0, false)
         FROM found f
         WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.entry_id = f.entry_id AND c.claims > 1)
@@ -971,27 +980,29 @@ BEGIN
            count(*) FILTER (WHERE rule = 'many_to_one')
     INTO n_tolerance, n_one_to_many, n_many_to_one FROM recon_pairs;
 
-    -- The groups, the standing index, and what the run confirmed: the groups numbered first
-    -- (from the table's own sequence), then three plain inserts from them (one statement
-    -- with RETURNING feeding the other two spent a second more on a large run).
-    CREATE TEMP TABLE recon_groups ON COMMIT DROP AS
-    SELECT nextval('recon.match_groups_id_seq'::regclass) AS id, x.*, x.score >= b.auto_confirm_score AS confirmed
-    FROM (SELECT 'exact'::text AS rule, ARRAY[p.line_id] AS line_ids, ARRAY[p.entry_id] AS entry_ids,
-                 p.amount AS lines_minor, p.amount AS entries_minor, p.score
-          FROM recon_exact p
-          UNION ALL
-          SELECT p.rule, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor, p.score FROM recon_pairs p) x
-    ORDER BY x.line_ids[1]; -- the standing index below is then written in key order
+    -- The groups (numbered as they were found), the standing index, and what the run
+    -- confirmed: three plain inserts (one statement with RETURNING feeding the other two spent
+    -- a second more on a large run). The exact pairs, most of a large run, as plain ids.
     INSERT INTO recon.match_groups (id, bank_account_id, run_id, rule, score, line_ids, entry_ids, lines_minor,
                                     entries_minor, auto_confirmed, created_by) OVERRIDING SYSTEM VALUE
-    SELECT g.id, b.id, p_run, g.rule, g.score, g.line_ids, g.entry_ids, g.lines_minor, g.entries_minor, g.confirmed,
-           v_operator
-    FROM recon_groups g;
+    SELECT p.id, b.id, p_run, 'exact', p.score, ARRAY[p.line_id], ARRAY[p.entry_id], p.amount, p.amount,
+           p.score >= b.auto_confirm_score, v_operator
+    FROM recon_exact p
+    UNION ALL
+    SELECT p.id, b.id, p_run, p.rule, p.score, p.line_ids, p.entry_ids, p.lines_minor, p.entries_minor,
+           p.score >= b.auto_confirm_score, v_operator
+    FROM recon_pairs p;
     INSERT INTO recon.active_lines (line_id, group_id, confirmed)
-    SELECT unnest(g.line_ids), g.id, g.confirmed FROM recon_groups g;
+    SELECT p.line_id, p.id, p.score >= b.auto_confirm_score FROM recon_exact p
+    UNION ALL
+    SELECT unnest(p.line_ids), p.id, p.score >= b.auto_confirm_score FROM recon_pairs p;
     INSERT INTO recon.active_entries (entry_id, group_id, confirmed)
-    SELECT unnest(g.entry_ids), g.id, g.confirmed FROM recon_groups g;
-    SELECT count(*) FILTER (WHERE confirmed) INTO n_auto FROM recon_groups;
+    SELECT p.entry_id, p.id, p.score >= b.auto_confirm_score FROM recon_exact p
+    UNION ALL
+    SELECT unnest(p.entry_ids), p.id, p.score >= b.auto_confirm_score FROM recon_pairs p;
+    SELECT (SELECT count(*) FROM recon_exact p WHERE p.score >= b.auto_confirm_score)
+           + (SELECT count(*) FROM recon_pairs p WHERE p.score >= b.auto_confirm_score)
+    INTO n_auto;
     v_ms := v_ms || recon.elapsed_ms('record', v_step);
     v_step := clock_timestamp();
 
