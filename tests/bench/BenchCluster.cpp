@@ -70,9 +70,27 @@ Status BenchCluster::start()
     return status;
 }
 
+QString loadEpilogue()
+{
+    return QStringLiteral(R"sql(
+    SET LOCAL ROLE ledger_owner;
+    UPDATE ledger.account_heads h
+    SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
+    FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
+    WHERE h.account_id = e.account_id;
+    RESET ROLE;
+    DO $check$ BEGIN
+        IF EXISTS (SELECT 1 FROM ledger.entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2) THEN
+            RAISE EXCEPTION 'bench load: a transaction does not balance';
+        END IF;
+    END $check$;
+    ALTER TABLE ledger.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
+)sql");
+}
+
 QString loadBigAccount(test::SqlSession &admin, const QString &code, qint64 entries)
 {
-    const auto loaded = admin.exec(QStringLiteral(R"sql(
+    const auto loaded = admin.exec(QString(QStringLiteral(R"sql(
     SET LOCAL work_mem = '512MB';
     -- As the bulk seed does: the per-transaction balance trigger is suspended for the
     -- load and the same rule checked set-based below, before commit.
@@ -106,19 +124,7 @@ QString loadBigAccount(test::SqlSession &admin, const QString &code, qint64 entr
     CROSS JOIN LATERAL (SELECT sum(CASE WHEN l % 7 = 0 THEN -3 ELSE l END) AS total FROM generate_series(1, 100) l) s
     JOIN ledger.accounts c ON c.code = '%2-CONTRA'
     WHERE t.idempotency_key LIKE '%2-%';
-    SET LOCAL ROLE ledger_owner;
-    UPDATE ledger.account_heads h
-    SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
-    FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last FROM ledger.entries GROUP BY account_id) e
-    WHERE h.account_id = e.account_id;
-    RESET ROLE;
-    DO $check$ BEGIN
-        IF EXISTS (SELECT 1 FROM ledger.entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2) THEN
-            RAISE EXCEPTION 'bench load: a transaction does not balance';
-        END IF;
-    END $check$;
-    ALTER TABLE ledger.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
-)sql")
+)sql") + loadEpilogue())
                                        .arg(entries / 100)
                                        .arg(code));
     if (!loaded.ok)

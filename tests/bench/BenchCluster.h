@@ -51,6 +51,9 @@ private:
 // The per-transaction balance trigger is suspended for the load and the same rule checked
 // set-based before commit (as the bulk seed does). Returns an empty string or the error.
 QString loadBigAccount(test::SqlSession &admin, const QString &code, qint64 entries);
+// The end of such a load, as SQL in the load's transaction: the account heads from the
+// entries, the balance rule checked set-based, the balance trigger enabled again.
+QString loadEpilogue();
 
 // One line of the benchmark's report on stdout, flushed (progress is visible as it runs).
 void say(const QString &line);
