@@ -106,22 +106,10 @@ QString load(SqlSession &admin, qint64 n)
     FROM bench_legs l CROSS JOIN ledger.accounts a
     WHERE a.code IN ('CASH', 'CASH-CONTRA')
     WINDOW w AS (PARTITION BY a.id ORDER BY l.recorded_at, l.transaction_id);
-    SET LOCAL ROLE ledger_owner;
-    UPDATE ledger.account_heads h
-    SET last_seq = e.n, balance = e.total, last_recorded_at = e.last
-    FROM (SELECT account_id, count(*) AS n, sum(amount) AS total, max(recorded_at) AS last
-          FROM ledger.entries GROUP BY account_id) e
-    WHERE h.account_id = e.account_id;
-    RESET ROLE;
-    DO $check$ BEGIN
-        IF EXISTS (SELECT 1 FROM ledger.entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2) THEN
-            RAISE EXCEPTION 'bench load: a transaction does not balance';
-        END IF;
-    END $check$;
-    ALTER TABLE ledger.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
 )sql")
                                   .arg(n)
-                                  .arg(kDays));
+                                  .arg(kDays) +
+                              bench::loadEpilogue());
     if (!r.ok)
         return r.message;
     admin.exec(QStringLiteral("VACUUM ANALYZE ledger.entries"));
