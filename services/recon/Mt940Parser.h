@@ -20,6 +20,12 @@ namespace ledger::recon {
 // date is the value date. :86: in the German structured form (GVC + ?00..?63 subfields with
 // the SEPA keywords EREF+, SVWZ+, …) or the slash form (/EREF/…/NAME/…/REMI/…), else free
 // text.
-Result<BankFile> parseMt940(const QByteArray &bytes);
+//
+// A text larger than `twoThreadsAbove` bytes is read in two halves, cut after a message's
+// end ("-"), the second on another thread; the result (and the first error, with its line)
+// is the same as one reader's.
+constexpr qsizetype kMt940TwoThreadsAbove = 4 * 1024 * 1024;
+Result<BankFile> parseMt940(const QByteArray &bytes,
+                            qsizetype twoThreadsAbove = kMt940TwoThreadsAbove);
 
 } // namespace ledger::recon

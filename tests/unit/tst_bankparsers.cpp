@@ -4,6 +4,7 @@
 
 #include "recon/BankFileParser.h"
 #include "recon/BankText.h"
+#include "recon/Mt940Parser.h"
 
 #include <QDir>
 #include <QFile>
@@ -577,6 +578,53 @@ private Q_SLOTS:
         const BankFile f = parseOk(bytes);
         QVERIFY(!balances(f.statements[0]));
         QVERIFY(balances(f.statements[1]));
+    }
+
+    // A large MT940 file is read in two halves on two threads: the same statements and
+    // lines, in order, with the same line numbers; an error in either half reported as one
+    // reader reports it.
+    void mt940InTwoHalves()
+    {
+        const QByteArray one = readData(QStringLiteral("mt940_gvc_crlf.sta"));
+        QByteArray many;
+        for (int i = 0; i < 40; ++i)
+            many += one;
+        const auto whole = recon::parseMt940(many, std::numeric_limits<qsizetype>::max());
+        const auto halves = recon::parseMt940(many, 0);
+        QVERIFY2(whole.ok(), qPrintable(whole.ok() ? QString() : whole.error().message));
+        QVERIFY2(halves.ok(), qPrintable(halves.ok() ? QString() : halves.error().message));
+        QCOMPARE(halves.value().statements.size(), 80);
+        QCOMPARE(halves.value().format, whole.value().format);
+        QCOMPARE(halves.value().encoding, whole.value().encoding);
+        for (int i = 0; i < 80; ++i) {
+            const BankStatement &a = whole.value().statements.at(i);
+            const BankStatement &b = halves.value().statements.at(i);
+            QCOMPARE(b.sourceLocation, a.sourceLocation);
+            QCOMPARE(b.lines.size(), a.lines.size());
+            for (int k = 0; k < a.lines.size(); ++k) {
+                QCOMPARE(b.lines.at(k).sourceLocation, a.lines.at(k).sourceLocation);
+                QVERIFY(b.lines.at(k).amount == a.lines.at(k).amount);
+                QCOMPARE(b.lines.at(k).remittance, a.lines.at(k).remittance);
+            }
+        }
+        // The last statement starts 39 copies and one message in.
+        QCOMPARE(halves.value().statements.last().sourceLocation,
+                 QStringLiteral("line %1").arg(39 * one.count('\n') + 21));
+        // Broken in the first half, in the second, and in both (the first one counts).
+        for (const int broken : {3, 30}) {
+            QByteArray bad;
+            for (int i = 0; i < 40; ++i)
+                bad += i == broken || (broken == 3 && i == 35)
+                           ? replaced(one, ":60F:C230331", ":60F:C230431")
+                           : one;
+            const auto a = recon::parseMt940(bad, std::numeric_limits<qsizetype>::max());
+            const auto b = recon::parseMt940(bad, 0);
+            QVERIFY(!a.ok() && !b.ok());
+            QCOMPARE(b.error().message, a.error().message);
+            QVERIFY2(a.error().message.startsWith(
+                         QStringLiteral("line %1: ").arg(broken * one.count('\n') + 4)),
+                     qPrintable(a.error().message));
+        }
     }
 
     void mt940Malformed_data()
