@@ -4,6 +4,7 @@
 
 #include "recon/BankFileParser.h"
 #include "recon/BankText.h"
+#include "recon/CamtParser.h"
 #include "recon/Mt940Parser.h"
 
 #include <QDir>
@@ -14,6 +15,9 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <functional>
+#include <limits>
 
 using namespace ledger;
 using recon::formatAmount;
@@ -92,6 +96,80 @@ QByteArray replaced(QByteArray bytes, const QByteArray &from, const QByteArray &
     if (!bytes.contains(from))
         qFatal("test data has no \"%s\"", from.constData());
     return bytes.replace(bytes.indexOf(from), from.size(), to);
+}
+
+// The first field in which two parses differ ("" when none does), for a QVERIFY2.
+QString firstDifference(const BankFile &a, const BankFile &b)
+{
+    if (a.format != b.format || a.encoding != b.encoding)
+        return QStringLiteral("format or encoding");
+    if (a.statements.size() != b.statements.size())
+        return QStringLiteral("%1 statements, not %2")
+            .arg(b.statements.size())
+            .arg(a.statements.size());
+    auto sameBalance = [](const BankBalance &x, const BankBalance &y) {
+        return x.code == y.code && x.amount == y.amount && x.currency == y.currency &&
+               x.date == y.date;
+    };
+    auto sameOptional = [&](const std::optional<BankBalance> &x,
+                            const std::optional<BankBalance> &y) {
+        return x.has_value() == y.has_value() && (!x || sameBalance(*x, *y));
+    };
+    for (qsizetype i = 0; i < a.statements.size(); ++i) {
+        const BankStatement &s = a.statements[i];
+        const BankStatement &t = b.statements[i];
+        const QString where = QStringLiteral("statement %1 (%2): ").arg(i).arg(s.sourceLocation);
+        if (s.format != t.format || s.messageId != t.messageId || s.statementId != t.statementId ||
+            s.sequenceNumber != t.sequenceNumber || s.iban != t.iban ||
+            s.accountNumber != t.accountNumber || s.currency != t.currency ||
+            s.createdAt != t.createdAt || s.from != t.from || s.to != t.to ||
+            s.sourceLocation != t.sourceLocation)
+            return where + QStringLiteral("its own fields");
+        if (!sameOptional(s.opening, t.opening) || !sameOptional(s.closing, t.closing) ||
+            s.otherBalances.size() != t.otherBalances.size())
+            return where + QStringLiteral("balances");
+        for (qsizetype k = 0; k < s.otherBalances.size(); ++k) {
+            if (!sameBalance(s.otherBalances[k], t.otherBalances[k]))
+                return where + QStringLiteral("balance %1").arg(k);
+        }
+        if (s.lines.size() != t.lines.size())
+            return where +
+                   QStringLiteral("%1 lines, not %2").arg(t.lines.size()).arg(s.lines.size());
+        for (qsizetype k = 0; k < s.lines.size(); ++k) {
+            const BankLine &l = s.lines[k];
+            const BankLine &m = t.lines[k];
+            if (l.amount != m.amount || l.currency != m.currency ||
+                l.bookingDate != m.bookingDate || l.valueDate != m.valueDate ||
+                l.reversal != m.reversal || l.status != m.status ||
+                l.bankReference != m.bankReference || l.endToEndId != m.endToEndId ||
+                l.accountOwnerReference != m.accountOwnerReference ||
+                l.counterpartyName != m.counterpartyName ||
+                l.counterpartyAccount != m.counterpartyAccount || l.remittance != m.remittance ||
+                l.bankTransactionCode != m.bankTransactionCode ||
+                l.additionalInfo != m.additionalInfo || l.sourceLocation != m.sourceLocation)
+                return where + QStringLiteral("line %1 (%2)").arg(k).arg(l.sourceLocation);
+        }
+    }
+    return {};
+}
+
+// A camt file with the statements of `file` (from the first `open` to the last `close`)
+// `copies` times over (on one line if `file` is), `change` applied to each copy.
+QByteArray repeatStatements(const QByteArray &file, const QByteArray &open, const QByteArray &close,
+                            int copies,
+                            const std::function<QByteArray(int, QByteArray)> &change = {})
+{
+    const qsizetype from = file.indexOf(open);
+    const qsizetype to = file.lastIndexOf(close) + close.size();
+    if (from < 0 || to < close.size())
+        qFatal("test data has no \"%s\"", open.constData());
+    QByteArray out = file.left(from);
+    for (int i = 0; i < copies; ++i) {
+        const QByteArray statements = file.mid(from, to - from);
+        out += change ? change(i, statements) : statements;
+        out += file.contains('\n') ? "\n    " : " ";
+    }
+    return out + file.mid(to);
 }
 
 } // namespace
@@ -318,6 +396,122 @@ private Q_SLOTS:
         }
         QVERIFY(f.statements[1].lines.last().sourceLocation.endsWith(
             QStringLiteral("Stmt[2]/Ntry[5000]")));
+    }
+
+    // A large camt file is read in two halves on two threads, the second given the file's
+    // start up to the message's start tag: the same statements and lines with the same
+    // element paths (also where the prefix is declared only on the root, and on one line),
+    // and an error in either half reported as one reader reports it, line and column too.
+    void camtInTwoHalves_data()
+    {
+        QTest::addColumn<QByteArray>("file");
+        QTest::addColumn<QByteArray>("open");
+        QTest::addColumn<QByteArray>("close");
+        QTest::addColumn<QByteArray>("badAmount");
+        QTest::addColumn<QByteArray>("badTag");
+        const QByteArray v08 = readData(QStringLiteral("camt053_v08.xml"));
+        QTest::newRow("v08") << v08 << QByteArray("<Stmt>") << QByteArray("</Stmt>")
+                             << QByteArray(">300.00<") << QByteArray("</AcctSvcrRef>");
+        QTest::newRow("v02, prefix declared on the root, CRLF")
+            << readData(QStringLiteral("camt053_v02_prefixed.xml")) << QByteArray("<c:Stmt>")
+            << QByteArray("</c:Stmt>") << QByteArray(">300.00<") << QByteArray("</c:AcctSvcrRef>");
+        QByteArray oneLine = v08;
+        oneLine.replace('\n', ' ');
+        QTest::newRow("v08 on one line") << oneLine << QByteArray("<Stmt>") << QByteArray("</Stmt>")
+                                         << QByteArray(">300.00<") << QByteArray("</AcctSvcrRef>");
+        QTest::newRow("camt.052 with a BOM")
+            << QByteArray("\xEF\xBB\xBF" + readData(QStringLiteral("camt052_v02.xml")))
+            << QByteArray("<Rpt>") << QByteArray("</Rpt>") << QByteArray(">100.00<")
+            << QByteArray("</AcctSvcrRef>");
+    }
+    void camtInTwoHalves()
+    {
+        QFETCH(QByteArray, file);
+        QFETCH(QByteArray, open);
+        QFETCH(QByteArray, close);
+        QFETCH(QByteArray, badAmount);
+        QFETCH(QByteArray, badTag);
+        const int copies = 40;
+        const qsizetype oneReader = std::numeric_limits<qsizetype>::max();
+        const QByteArray many = repeatStatements(file, open, close, copies);
+        bool halved = false;
+        const auto whole = recon::parseCamt(many, oneReader);
+        const auto halves = recon::parseCamt(many, 0, &halved);
+        QVERIFY2(whole.ok(), qPrintable(whole.ok() ? QString() : whole.error().message));
+        QVERIFY2(halves.ok(), qPrintable(halves.ok() ? QString() : halves.error().message));
+        QVERIFY(halved);
+        const int perCopy = whole.value().statements.size() / copies;
+        QCOMPARE(whole.value().statements.size(), perCopy * copies);
+        const QString difference = firstDifference(whole.value(), halves.value());
+        QVERIFY2(difference.isEmpty(), qPrintable(difference));
+        QVERIFY(halves.value().statements.last().sourceLocation.endsWith(
+            QStringLiteral("[%1]").arg(perCopy * copies)));
+        // Stmt tags in comments put the cut in a comment, or throw the count of statements
+        // before it off: the first reader does not stop there but reads on alone.
+        const QByteArray commentedEnds =
+            repeatStatements(file, open, close, copies, [&](int, QByteArray statements) {
+                return statements.replace(close, QByteArray("<!-- " + close + " -->" + close));
+            });
+        const QByteArray commentedStart =
+            repeatStatements(file, open, close, copies, [&](int copy, QByteArray statements) {
+                return copy == 2
+                           ? replaced(statements, open, QByteArray(open + "<!-- " + open + " -->"))
+                           : statements;
+            });
+        // The middle in a comment after a statement, with an end tag in it: as many
+        // statements before the cut as counted, but the last of them ends before it.
+        const QByteArray commentAcrossMiddle =
+            repeatStatements(file, open, close, copies, [&](int copy, QByteArray statements) {
+                return copy == copies / 2 - 1
+                           ? statements + "<!-- " + QByteArray(many.size(), 'x') + " " + close +
+                                 " </Foo> -->"
+                           : statements;
+            });
+        for (const QByteArray &commented : {commentedEnds, commentedStart, commentAcrossMiddle}) {
+            const auto a = recon::parseCamt(commented, oneReader);
+            const auto b = recon::parseCamt(commented, 0, &halved);
+            QVERIFY(a.ok() && b.ok());
+            QVERIFY(!halved);
+            const QString different = firstDifference(a.value(), b.value());
+            QVERIFY2(different.isEmpty(), qPrintable(different));
+        }
+        // Broken in the first half, in the second, and in both (the first one counts); an
+        // XML error in the second half, where the line and column are the tail reader's own
+        // plus what comes before the cut.
+        struct Broken
+        {
+            QList<int> copies;
+            QByteArray from;
+            QByteArray to;
+            bool secondHalf;
+        };
+        const QByteArray wrongAmount = QByteArray(badAmount).replace(".", ",");
+        const QByteArray wrongTag = QByteArray(badTag).replace(">", "f>");
+        for (const Broken &broken :
+             {Broken{{3}, badAmount, wrongAmount, false},
+              Broken{{30}, badAmount, wrongAmount, true},
+              Broken{{3, 35}, badAmount, wrongAmount, false}, Broken{{30}, badTag, wrongTag, true},
+              Broken{{36}, close, close + "<", true}}) {
+            const QByteArray bad =
+                repeatStatements(file, open, close, copies, [&](int copy, QByteArray statements) {
+                    return broken.copies.contains(copy)
+                               ? replaced(statements, broken.from, broken.to)
+                               : statements;
+                });
+            const auto a = recon::parseCamt(bad, oneReader);
+            bool badHalved = false;
+            const auto b = recon::parseCamt(bad, 0, &badHalved);
+            QVERIFY(!a.ok() && !b.ok());
+            QCOMPARE(b.error().message, a.error().message);
+            QCOMPARE(badHalved, broken.secondHalf);
+            if (broken.to == wrongAmount)
+                QVERIFY2(a.error().message.contains(
+                             QStringLiteral("[%1]/Ntry[").arg(broken.copies.first() * perCopy + 1)),
+                         qPrintable(a.error().message));
+            else
+                QVERIFY2(a.error().message.startsWith(QStringLiteral("line ")),
+                         qPrintable(a.error().message));
+        }
     }
 
     void camtMalformed_data()
