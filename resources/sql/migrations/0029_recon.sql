@@ -704,10 +704,9 @@ DECLARE
     v_step timestamptz := clock_timestamp();
     v_ms jsonb := '{}';
     v_operator text := audit.current_operator();
-    v_nestloop text := current_setting('enable_nestloop');
 BEGIN
     SELECT c.exponent INTO v_exponent FROM ledger.currencies c WHERE c.code = b.currency;
-    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_exact, pg_temp.recon_pairs;
+    DROP TABLE IF EXISTS pg_temp.recon_l, pg_temp.recon_e, pg_temp.recon_cand, pg_temp.recon_exact, pg_temp.recon_pairs;
     -- What is left to match: booked lines and the mirror account's entries in no standing group.
     CREATE TEMP TABLE recon_l ON COMMIT DROP AS
     SELECT l.id, l.amount_minor AS amount, l.value_date AS d, l.bank_reference AS ref, l.end_to_end_id AS e2e,
@@ -732,27 +731,24 @@ BEGIN
     -- from its bank reference); pairs that share a line or an entry with another are found by
     -- two hash aggregates (sorting a million candidates twice for window counts took longer).
     -- Its pairs are kept as plain ids (recon_exact): most of a large run's groups are these.
+    CREATE TEMP TABLE recon_cand ON COMMIT DROP AS
+    SELECT k.id AS line_id, e.id AS entry_id, k.amount,
+           recon.score(0, 0, e.d - k.d, b.date_window_days, 20,
+                       k.cp <> '' AND length(k.cp) >= 3 AND strpos(lower(e.description), lower(k.cp)) > 0) AS score
+    FROM (SELECT l.id, l.amount, l.d, l.cp, l.ref AS key FROM recon_l l WHERE l.ref <> ''
+          UNION ALL
+          SELECT l.id, l.amount, l.d, l.cp, l.e2e FROM recon_l l WHERE l.e2e <> '' AND l.e2e <> l.ref) k
+    JOIN recon_e e ON e.ref = k.key AND e.amount = k.amount
+    WHERE abs(e.d - k.d) <= b.date_window_days;
     -- Each pair numbered as the group it will be (ids from the groups' own sequence).
-    -- NOT IN over the (few) shared ids is a hashed lookup per pair. The candidates stay in
-    -- memory (a CTE); estimated by the planner at one row, they would be joined by nested
-    -- loops, so nested loops are off for this statement only.
-    PERFORM set_config('enable_nestloop', 'off', true);
+    -- NOT IN over the (few) shared ids is a hashed lookup per pair; the planner, estimating
+    -- a third of them shared, sorted a million pairs twice for anti-joins instead.
     CREATE TEMP TABLE recon_exact ON COMMIT DROP AS
-    WITH c AS MATERIALIZED (
-        SELECT k.id AS line_id, e.id AS entry_id, k.amount,
-               recon.score(0, 0, e.d - k.d, b.date_window_days, 20,
-                           k.cp <> '' AND length(k.cp) >= 3 AND strpos(lower(e.description), lower(k.cp)) > 0) AS score
-        FROM (SELECT l.id, l.amount, l.d, l.cp, l.ref AS key FROM recon_l l WHERE l.ref <> ''
-              UNION ALL
-              SELECT l.id, l.amount, l.d, l.cp, l.e2e FROM recon_l l WHERE l.e2e <> '' AND l.e2e <> l.ref) k
-        JOIN recon_e e ON e.ref = k.key AND e.amount = k.amount
-        WHERE abs(e.d - k.d) <= b.date_window_days
-    )
     SELECT nextval('recon.match_groups_id_seq'::regclass) AS id, c.line_id, c.entry_id, c.amount, c.score
-    FROM c
-    WHERE c.line_id NOT IN (SELECT x.line_id FROM c x GROUP BY x.line_id HAVING count(*) > 1)
-      AND c.entry_id NOT IN (SELECT x.entry_id FROM c x GROUP BY x.entry_id HAVING count(*) > 1);
-    PERFORM set_config('enable_nestloop', v_nestloop, true);
+    FROM recon_cand c
+    WHERE c.line_id NOT IN (SELECT x.line_id FROM recon_cand x GROUP BY x.line_id HAVING count(*) > 1)
+      AND c.entry_id NOT IN (SELECT x.entry_id FROM recon_cand x GROUP BY x.entry_id HAVING count(*) > 1);
+    DROP TABLE recon_cand;
     -- The other passes' groups (few).
     CREATE TEMP TABLE recon_pairs (rule text, line_ids bigint[], entry_ids bigint[], lines_minor bigint,
                                    entries_minor bigint, score integer,
