@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonValue>
+#include <QStringList>
 
 namespace ledger {
 
@@ -131,6 +132,30 @@ QString VerificationResult::summary() const
     return QStringLiteral("Verified through sequence %1 (%2 events).")
         .arg(verifiedThrough)
         .arg(eventsChecked);
+}
+
+QString LedgerVerification::summary() const
+{
+    if (cancelled)
+        return QStringLiteral("Cancelled: the ledger check proves nothing.");
+    if (intact())
+        return QStringLiteral("%1 transactions, %2 entries and %3 accounts match their digests "
+                              "and heads.")
+            .arg(transactionsChecked)
+            .arg(entriesChecked)
+            .arg(accountsChecked);
+    QStringList parts;
+    if (transactionsBroken > 0)
+        parts << QStringLiteral("transaction %1 (first of %2): %3")
+                     .arg(firstTransaction.value_or(0))
+                     .arg(transactionsBroken)
+                     .arg(transactionReason);
+    if (accountsBroken > 0)
+        parts << QStringLiteral("account %1 (first of %2): %3")
+                     .arg(firstAccount)
+                     .arg(accountsBroken)
+                     .arg(accountReason);
+    return QStringLiteral("Ledger rows do not match: %1.").arg(parts.join(QStringLiteral("; ")));
 }
 
 } // namespace ledger
