@@ -189,6 +189,12 @@ void PointInTimePanel::present(const PointInTime &p)
                                     p.explainingCount > p.explaining.size()
                                         ? tr("; the first %1 are listed").arg(p.explaining.size())
                                         : QString()));
+    if (!p.final)
+        m_explain->setText(tr("Not final yet: a posting that began before %1 has not committed, "
+                              "and may still change what the ledger knew at %2. Ask again once "
+                              "it has.")
+                               .arg(local(p.horizon), local(p.knownAt)) +
+                           QLatin1Char(' ') + m_explain->text());
     m_entries->setRowCount(int(p.explaining.size()));
     for (int row = 0; row < p.explaining.size(); ++row) {
         const TimelineEntry &e = p.explaining.at(row);

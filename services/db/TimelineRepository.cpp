@@ -217,6 +217,12 @@ PointInTime pointInTime(Connection &connection, qint64 accountId,
         p.difference = db::toQString(r[0][6]);
         p.differenceMinor = r[0][7].as<qint64>();
         p.explainingCount = r[0][8].as<qint64>();
+        // The horizon after the answer, compared at the server's full precision.
+        const auto h = tx.exec_params("SELECT " + utc("h") +
+                                          ", $1::timestamptz < h FROM ledger.known_at_horizon() h",
+                                      std::string(r[0][10].c_str()));
+        p.horizon = parseUtc(h[0][0]);
+        p.final = h[0][1].as<bool>();
         // The server's own times (full precision) bound the entries, so that "now" means
         // the same instant for the figures and the list.
         p.explaining = entriesFrom(

@@ -108,6 +108,10 @@ struct PointInTime
     qint64 differenceMinor = 0;
     qint64 explainingCount = 0;
     QList<TimelineEntry> explaining; // at most the limit asked for, in recorded order
+    // ledger.known_at_horizon() when asked: below it the answer is final; at or above it a
+    // posting that began earlier may still commit and change it ("not final yet").
+    QDateTime horizon;
+    bool final = true;
 };
 
 struct TransactionLeg
