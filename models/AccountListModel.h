@@ -32,7 +32,8 @@ public:
         AccountCodeRole,
         AllowNegativeRole,
         SortRole,
-        LoadedRole // false while the row's page is on its way
+        LoadedRole, // false while the row's page is on its way
+        BalanceRole // ledger::Money: the balance on the account's normal side
     };
 
     // audit: where noteSearch() puts searches on record (none: they are not recorded).

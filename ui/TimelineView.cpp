@@ -338,9 +338,9 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
                                e->recordedAt.toUTC().toString(Qt::ISODateWithMs),
                                textCell(e->description),
                                textCell(e->externalRef),
-                               e->amount,
-                               m_model->history().currency,
-                               e->balance,
+                               e->amount.toString(),
+                               e->amount.currency(),
+                               e->balance.toString(),
                                e->marks(),
                                QString::number(e->transactionId)};
         QStringList out;

@@ -25,8 +25,7 @@ Account fromRow(const pqxx::row &row)
     a.kind = accountKindFromString(db::toQString(row[4])).value_or(AccountKind::Asset);
     a.allowNegative = row[5].as<bool>();
     a.openedAt = QDateTime::fromString(db::toQString(row[6]), Qt::ISODateWithMs);
-    a.balance = db::toQString(row[7]);
-    a.balanceMinor = row[8].as<qint64>();
+    a.balance = db::money(row[8].as<qint64>(), a.currency, db::toQString(row[7]));
     a.entryCount = row[9].as<qint64>();
     return a;
 }
