@@ -109,7 +109,7 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case SortRole:
-        return index.column() == Balance ? QVariant(a->balance.minor())
+        return index.column() == Balance ? QVariant(a->balance.sortKey())
                                          : data(index, Qt::DisplayRole);
     case BalanceRole:
         return QVariant::fromValue(a->balance);
