@@ -25,8 +25,7 @@ Account fromRow(const pqxx::row &row)
     a.kind = accountKindFromString(db::toQString(row[4])).value_or(AccountKind::Asset);
     a.allowNegative = row[5].as<bool>();
     a.openedAt = QDateTime::fromString(db::toQString(row[6]), Qt::ISODateWithMs);
-    a.balance = db::toQString(row[7]);
-    a.balanceMinor = row[8].as<qint64>();
+    a.balance = db::money(row[8].as<qint64>(), a.currency, db::toQString(row[7]));
     a.entryCount = row[9].as<qint64>();
     return a;
 }
@@ -39,26 +38,70 @@ qint64 openOne(pqxx::work &tx, const NewAccount &a)
     return r[0][0].as<qint64>();
 }
 
-// The ORDER BY keys of a sort (the last is always the code, which is unique).
-QStringList sortColumns(SortKey key)
+// One ORDER BY key of a sort: a column of ledger.account_list, and whether it stays
+// ascending when the user sorts descending.
+struct OrderKey
 {
+    QString column;
+    bool alwaysAscending = false;
+};
+
+// The ORDER BY keys of a sort (the last is always the code, which is unique).
+QList<OrderKey> sortKeys(SortKey key)
+{
+    const OrderKey code{QStringLiteral("code")};
     switch (key) {
     case SortKey::Code:
-        return {QStringLiteral("code")};
+        return {code};
     case SortKey::Name:
-        return {QStringLiteral("name"), QStringLiteral("code")};
+        return {{QStringLiteral("name")}, code};
     case SortKey::Kind:
-        return {QStringLiteral("kind"), QStringLiteral("code")};
+        return {{QStringLiteral("kind")}, code};
     case SortKey::Currency:
-        return {QStringLiteral("currency"), QStringLiteral("code")};
+        return {{QStringLiteral("currency")}, code};
     case SortKey::Balance:
-        return {QStringLiteral("balance_minor"), QStringLiteral("code")};
+        // Minor units are numbers only within one currency (10000 is 100.00 EUR but 10000
+        // JPY): the currency is the first key and orders the groups alphabetically in both
+        // directions; the amount orders within a currency, ascending or descending
+        // (Money::orderByCurrencyThenAmount is the same rule in C++).
+        return {{QStringLiteral("currency"), true}, {QStringLiteral("balance_minor")}, code};
     case SortKey::NormalSide:
-        return {QStringLiteral("normal_side"), QStringLiteral("code")};
+        return {{QStringLiteral("normal_side")}, code};
     case SortKey::OpenedAt:
-        return {QStringLiteral("opened_at"), QStringLiteral("code")};
+        return {{QStringLiteral("opened_at")}, code};
     }
-    return {QStringLiteral("code")};
+    return {code};
+}
+
+bool ascending(const OrderKey &key, const Query &query)
+{
+    return key.alwaysAscending || !query.descending;
+}
+
+// SQL that is true for the rows before the row `t` in the query's order: the keys compared
+// in turn, runs of keys in one direction as one row comparison (an index can serve it).
+QString rowsBefore(const QList<OrderKey> &keys, const Query &query, const QString &t)
+{
+    if (keys.isEmpty())
+        return QStringLiteral("false");
+    const bool up = ascending(keys.first(), query);
+    qsizetype run = 1;
+    while (run < keys.size() && ascending(keys.at(run), query) == up)
+        ++run;
+    QStringList mine;
+    QStringList theirs;
+    for (qsizetype i = 0; i < run; ++i) {
+        mine << keys.at(i).column;
+        theirs << t + QLatin1Char('.') + keys.at(i).column;
+    }
+    const QString left = QLatin1Char('(') + mine.join(QLatin1String(", ")) + QLatin1Char(')');
+    const QString right = QLatin1Char('(') + theirs.join(QLatin1String(", ")) + QLatin1Char(')');
+    const QString before =
+        QStringLiteral("%1 %2 %3").arg(left, up ? QStringLiteral("<") : QStringLiteral(">"), right);
+    if (run == keys.size())
+        return before;
+    return QStringLiteral("(%1 OR (%2 = %3 AND %4))")
+        .arg(before, left, right, rowsBefore(keys.mid(run), query, t));
 }
 
 // The filter as SQL over ledger.account_list, parameters $1..$3 (NULL: any).
@@ -84,9 +127,9 @@ std::optional<std::string> orNull(const QString &value)
 
 std::string orderBy(const Query &query)
 {
-    QStringList keys = sortColumns(query.sort);
-    for (QString &k : keys)
-        k += query.descending ? QLatin1String(" DESC") : QLatin1String(" ASC");
+    QStringList keys;
+    for (const OrderKey &k : sortKeys(query.sort))
+        keys << k.column + (ascending(k, query) ? QLatin1String(" ASC") : QLatin1String(" DESC"));
     return db::toStd(QStringLiteral("ORDER BY ") + keys.join(QLatin1String(", ")) +
                      QLatin1Char(' '));
 }
@@ -173,21 +216,13 @@ qint64 positionOf(Connection &connection, const Query &query, const QString &cod
 {
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
-        const QStringList keys = sortColumns(query.sort);
-        const QString tuple = QLatin1Char('(') + keys.join(QLatin1String(", ")) + QLatin1Char(')');
-        QStringList targetKeys;
-        for (const QString &k : keys)
-            targetKeys << QStringLiteral("t.") + k;
-        const QString targetTuple =
-            QLatin1Char('(') + targetKeys.join(QLatin1String(", ")) + QLatin1Char(')');
         // Rows before the target in the order: the count is its position. NULL when the
         // target does not match the filter.
         const std::string sql =
             std::string("WITH t AS (SELECT * FROM ledger.account_list ") + kWhere +
             "AND code = $4) SELECT (SELECT count(*) FROM ledger.account_list " + kWhere +
-            db::toStd(QStringLiteral("AND %1 %2 %3) FROM t")
-                          .arg(tuple, query.descending ? QStringLiteral(">") : QStringLiteral("<"),
-                               targetTuple));
+            db::toStd(QStringLiteral("AND %1) FROM t")
+                          .arg(rowsBefore(sortKeys(query.sort), query, QStringLiteral("t"))));
         const auto r = tx.exec_params(sql, likePattern(query.text), orNull(query.kind),
                                       orNull(query.currency), db::toStd(code));
         return r.empty() ? qint64(-1) : r[0][0].as<qint64>();

@@ -6,6 +6,7 @@
 #include "Connection.h"
 #include "DbException.h"
 #include "ErrorTranslation.h"
+#include "domain/Money.h"
 #include "session/ScramVerifier.h"
 
 #include <pqxx/pqxx>
@@ -142,6 +143,23 @@ inline std::string toStd(const QString &s)
 {
     const QByteArray utf8 = s.toUtf8();
     return std::string(utf8.constData(), size_t(utf8.size()));
+}
+
+// An amount the server handed over: minor units, the currency, and the server's own
+// formatting of them (ledger.format_minor, with the currency's exponent, which the console
+// roles cannot read otherwise). Text and number disagreeing is a bug on one side: an
+// Internal error, never a guess.
+inline Money money(qint64 minor, const QString &currency, const QString &formatted)
+{
+    const std::optional<Money> m = Money::fromServer(minor, currency, formatted);
+    if (!m)
+        throw DbException(Error::make(
+            Error::Kind::Internal,
+            QStringLiteral("The ledger sent an amount the console cannot read: \"%1\" %2 as %3 "
+                           "minor units.")
+                .arg(formatted.left(40), currency.left(8))
+                .arg(minor)));
+    return *m;
 }
 
 // The SCRAM-SHA-256 verifier to send in place of a secret (CREATE/ALTER ROLE ... PASSWORD

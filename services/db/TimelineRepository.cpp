@@ -46,12 +46,19 @@ qint64 asInt64(const pqxx::field &f)
     return f.is_null() ? 0 : f.as<qint64>();
 }
 
+// The account's currency, for statements whose first parameter ($1) is the account id: rows
+// of ledger.timeline_row carry amounts without it. Uncorrelated, so the server looks it up
+// once per statement.
+constexpr const char *kCurrencyOfAccount =
+    "(SELECT a.currency FROM ledger.account_list a WHERE a.id = $1)";
+
 std::string rowColumns()
 {
     return "position, entry_id, transaction_id, account_seq, " + utc("effective_at") + ", " +
            utc("recorded_at") +
            ", description, external_ref, amount, amount_minor, balance, balance_minor, kind, "
-           "reverses, reversed_by, backdated, future_dated";
+           "reverses, reversed_by, backdated, future_dated, " +
+           kCurrencyOfAccount;
 }
 
 TimelineEntry entryFrom(const pqxx::row &r)
@@ -65,10 +72,13 @@ TimelineEntry entryFrom(const pqxx::row &r)
     e.recordedAt = parseUtc(r[5]);
     e.description = db::toQString(r[6]);
     e.externalRef = db::toQString(r[7]);
-    e.amount = db::toQString(r[8]);
-    e.amountMinor = r[9].as<qint64>();
-    e.balance = db::toQString(r[10]);
-    e.balanceMinor = asInt64(r[11]);
+    const QString currency = db::toQString(r[17]);
+    e.amount = db::money(r[9].as<qint64>(), currency, db::toQString(r[8]));
+    // No running balance (NULL) stays no balance: shown empty, never as a zero.
+    if (!r[11].is_null())
+        e.balance = db::money(r[11].as<qint64>(), currency, db::toQString(r[10]));
+    e.amountMinor = e.amount.minor();
+    e.balanceMinor = e.balance.minor();
     e.kind = db::toQString(r[12]);
     e.reverses = asInt64(r[13]);
     e.reversedBy = asInt64(r[14]);
@@ -137,7 +147,14 @@ AccountHistory openHistory(Connection &connection, const QString &accountCode)
         h.normalSide = db::toQString(r[0][6]);
         h.allowNegative = r[0][7].as<bool>();
         h.entryCount = r[0][8].as<qint64>();
-        h.balance = db::toQString(r[0][9]);
+        QString why;
+        const std::optional<Money> balance =
+            Money::parse(db::toQString(r[0][9]), h.currency, h.exponent, &why);
+        if (!balance)
+            throw DbException(Error::make(
+                Error::Kind::Internal,
+                QStringLiteral("The ledger sent a balance the console cannot read: %1.").arg(why)));
+        h.balance = *balance;
         h.firstEffectiveAt = parseUtc(r[0][10]);
         h.lastEffectiveAt = parseUtc(r[0][11]);
         h.firstRecordedAt = parseUtc(r[0][12]);
@@ -204,18 +221,21 @@ PointInTime pointInTime(Connection &connection, qint64 accountId,
         const auto r = tx.exec_params(
             "SELECT " + utc("effective_at") + ", " + utc("known_at") +
                 ", balance, balance_minor, shown_then, shown_then_minor, difference, "
-                "difference_minor, explaining_entries, effective_at::text, known_at::text "
-                "FROM ledger.point_in_time($1, $2::timestamptz, $3::timestamptz)",
+                "difference_minor, explaining_entries, effective_at::text, known_at::text, " +
+                kCurrencyOfAccount +
+                " FROM ledger.point_in_time($1, $2::timestamptz, $3::timestamptz)",
             accountId, isoUtc(effective), isoUtc(knownAt));
         PointInTime p;
         p.effectiveAt = parseUtc(r[0][0]);
         p.knownAt = parseUtc(r[0][1]);
-        p.balance = db::toQString(r[0][2]);
-        p.balanceMinor = r[0][3].as<qint64>();
-        p.shownThen = db::toQString(r[0][4]);
-        p.shownThenMinor = r[0][5].as<qint64>();
-        p.difference = db::toQString(r[0][6]);
-        p.differenceMinor = r[0][7].as<qint64>();
+        const QString currency = db::toQString(r[0][11]);
+        p.asKnown = db::money(r[0][3].as<qint64>(), currency, db::toQString(r[0][2]));
+        p.shownThen = db::money(r[0][5].as<qint64>(), currency, db::toQString(r[0][4]));
+        p.difference = db::money(r[0][7].as<qint64>(), currency, db::toQString(r[0][6]));
+        p.balance = p.asKnown.toString();
+        p.balanceMinor = p.asKnown.minor();
+        p.shownThenMinor = p.shownThen.minor();
+        p.differenceMinor = p.difference.minor();
         p.explainingCount = r[0][8].as<qint64>();
         // The horizon after the answer, compared at the server's full precision.
         const auto h = tx.exec_params("SELECT " + utc("h") +
