@@ -43,9 +43,10 @@
 --
 -- The functions that serve these reads keep their bodies: they move to schema
 -- ledger_unrecorded (the owner's, no one else may use it), and functions of the same
--- names and signatures in ledger call them behind the gate. The gate is a condition
--- without columns, so PostgreSQL evaluates it once, before anything is read ("One-Time
--- Filter"); the views already gate on access.check_session() the same way.
+-- names and signatures in ledger pass the gate, then call them (PL/pgSQL: its plans are
+-- kept for the session, where an SQL wrapper was planned again on every call). In the
+-- views the gate is a condition without columns, which PostgreSQL evaluates once, before
+-- anything is read ("One-Time Filter"), as they already did with access.check_session().
 
 SET LOCAL ROLE ledger_owner;
 
@@ -184,6 +185,13 @@ BEGIN
                   HINT = 'Kinds: timeline, timeline_search, point_in_time, balance_series, balance, transaction, account_list, account_search, ledger_rows, ledger_content.';
     END IF;
 
+    -- Inside its window: nothing to write (and no transaction id taken, so nothing to flush).
+    SELECT m.until INTO v_until FROM audit.read_marks m
+    WHERE m.session_role = session_user AND m.kind = p_kind AND m.subject = v_subject
+      AND m.until > statement_timestamp();
+    IF FOUND THEN
+        RETURN v_until;
+    END IF;
     INSERT INTO audit.read_marks AS m (session_role, kind, subject, until, xact)
     SELECT session_user, p_kind, v_subject, statement_timestamp() + p.window_length, pg_current_xact_id()
     FROM audit.read_policy p
@@ -191,7 +199,7 @@ BEGIN
         WHERE m.until <= statement_timestamp()
     RETURNING m.until INTO v_until;
     IF NOT FOUND THEN
-        -- A mark inside its window: nothing new to record.
+        -- A concurrent caller wrote a mark inside its window meanwhile.
         SELECT m.until INTO v_until FROM audit.read_marks m
         WHERE m.session_role = session_user AND m.kind = p_kind AND m.subject = v_subject;
         RETURN v_until;
@@ -344,12 +352,15 @@ $revoke$;
 CREATE FUNCTION ledger.balance(p_account text, p_effective timestamptz DEFAULT NULL, p_known_at timestamptz DEFAULT NULL,
     OUT account text, OUT currency text, OUT amount text, OUT minor_units bigint,
     OUT effective_at timestamptz, OUT known_at timestamptz)
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.balance(p_account, p_effective, p_known_at)
-    WHERE ledger.require_read('balance', ledger.read_account(p_account)::text)
+BEGIN
+    PERFORM ledger.require_read('balance', ledger.read_account(p_account)::text);
+    SELECT * INTO account, currency, amount, minor_units, effective_at, known_at
+    FROM ledger_unrecorded.balance(p_account, p_effective, p_known_at);
+END
 $$;
 
 CREATE FUNCTION ledger.open_account_history(p_account text,
@@ -357,46 +368,56 @@ CREATE FUNCTION ledger.open_account_history(p_account text,
     OUT kind text, OUT normal_side text, OUT allow_negative boolean, OUT entry_count bigint,
     OUT balance text, OUT first_effective_at timestamptz, OUT last_effective_at timestamptz,
     OUT first_recorded_at timestamptz, OUT last_recorded_at timestamptz)
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.open_account_history(p_account)
-    WHERE ledger.require_read('timeline', ledger.read_account(p_account)::text)
+BEGIN
+    PERFORM ledger.require_read('timeline', ledger.read_account(p_account)::text);
+    SELECT * INTO account_id, code, name, currency, exponent, kind, normal_side, allow_negative, entry_count,
+           balance, first_effective_at, last_effective_at, first_recorded_at, last_recorded_at
+    FROM ledger_unrecorded.open_account_history(p_account);
+END
 $$;
 
 CREATE FUNCTION ledger.timeline_page(p_account_id bigint, p_order text, p_position bigint, p_limit integer,
                                      p_after_seq bigint DEFAULT NULL)
 RETURNS SETOF ledger.timeline_row
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.timeline_page(p_account_id, p_order, p_position, p_limit, p_after_seq)
-    WHERE ledger.require_read('timeline', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('timeline', p_account_id::text);
+    RETURN QUERY SELECT * FROM ledger_unrecorded.timeline_page(p_account_id, p_order, p_position, p_limit, p_after_seq);
+END
 $$;
 
 CREATE FUNCTION ledger.timeline_window(p_account_id bigint, p_order text, p_from timestamptz, p_to timestamptz,
                                        OUT first_position bigint, OUT row_count bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.timeline_window(p_account_id, p_order, p_from, p_to)
-    WHERE ledger.require_read('timeline', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('timeline', p_account_id::text);
+    SELECT * INTO first_position, row_count
+    FROM ledger_unrecorded.timeline_window(p_account_id, p_order, p_from, p_to);
+END
 $$;
 
 CREATE FUNCTION ledger.timeline_search(p_account_id bigint, p_order text, p_after_seq bigint, p_limit integer,
                                        p_from timestamptz DEFAULT NULL, p_to timestamptz DEFAULT NULL,
                                        p_min text DEFAULT NULL, p_max text DEFAULT NULL, p_text text DEFAULT NULL)
 RETURNS SETOF ledger.timeline_row
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.timeline_search(p_account_id, p_order, p_after_seq, p_limit,
-                                                    p_from, p_to, p_min, p_max, p_text)
-    WHERE ledger.require_read('timeline_search', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('timeline_search', p_account_id::text);
+    RETURN QUERY SELECT * FROM ledger_unrecorded.timeline_search(p_account_id, p_order, p_after_seq, p_limit, p_from, p_to, p_min, p_max, p_text);
+END
 $$;
 
 CREATE FUNCTION ledger.point_in_time(p_account_id bigint, p_effective timestamptz DEFAULT NULL,
@@ -404,53 +425,65 @@ CREATE FUNCTION ledger.point_in_time(p_account_id bigint, p_effective timestampt
     OUT effective_at timestamptz, OUT known_at timestamptz, OUT balance text, OUT balance_minor bigint,
     OUT shown_then text, OUT shown_then_minor bigint, OUT difference text, OUT difference_minor bigint,
     OUT explaining_entries bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.point_in_time(p_account_id, p_effective, p_known_at)
-    WHERE ledger.require_read('point_in_time', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('point_in_time', p_account_id::text);
+    SELECT * INTO effective_at, known_at, balance, balance_minor, shown_then, shown_then_minor, difference,
+           difference_minor, explaining_entries
+    FROM ledger_unrecorded.point_in_time(p_account_id, p_effective, p_known_at);
+END
 $$;
 
 CREATE FUNCTION ledger.point_in_time_entries(p_account_id bigint, p_effective timestamptz, p_known_at timestamptz,
                                              p_limit integer DEFAULT 1000)
 RETURNS SETOF ledger.timeline_row
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.point_in_time_entries(p_account_id, p_effective, p_known_at, p_limit)
-    WHERE ledger.require_read('point_in_time', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('point_in_time', p_account_id::text);
+    RETURN QUERY SELECT * FROM ledger_unrecorded.point_in_time_entries(p_account_id, p_effective, p_known_at, p_limit);
+END
 $$;
 
 CREATE FUNCTION ledger.balance_series(p_account_id bigint, p_from timestamptz, p_to timestamptz, p_samples integer)
 RETURNS TABLE(at timestamptz, balance_minor bigint, exact boolean)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.balance_series(p_account_id, p_from, p_to, p_samples)
-    WHERE ledger.require_read('balance_series', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('balance_series', p_account_id::text);
+    RETURN QUERY SELECT * FROM ledger_unrecorded.balance_series(p_account_id, p_from, p_to, p_samples);
+END
 $$;
 
 CREATE FUNCTION ledger.balance_markers(p_account_id bigint, p_from timestamptz, p_to timestamptz,
                                        p_limit integer DEFAULT 500)
 RETURNS TABLE(at timestamptz, marker text, transaction_id bigint, account_seq bigint, balance_minor bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT * FROM ledger_unrecorded.balance_markers(p_account_id, p_from, p_to, p_limit)
-    WHERE ledger.require_read('balance_series', p_account_id::text)
+BEGIN
+    PERFORM ledger.require_read('balance_series', p_account_id::text);
+    RETURN QUERY SELECT * FROM ledger_unrecorded.balance_markers(p_account_id, p_from, p_to, p_limit);
+END
 $$;
 
 CREATE FUNCTION ledger.transaction_detail(p_transaction bigint) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
 AS $$
-    SELECT ledger_unrecorded.transaction_detail(p_transaction)
-    WHERE ledger.require_read('transaction', p_transaction::text)
+BEGIN
+    PERFORM ledger.require_read('transaction', p_transaction::text);
+    RETURN ledger_unrecorded.transaction_detail(p_transaction);
+END
 $$;
 
 -- The gated functions are the console roles' as the ones behind them were; ledger_writer
