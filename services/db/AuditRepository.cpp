@@ -365,6 +365,8 @@ EntryContent entryAt(const pqxx::row &r, int first)
 bool readLedgerContent(Connection &connection, LedgerContentSink &sink, int batchSize)
 {
     return db::guarded([&] {
+        // The read is on record before the snapshot is taken (0032_reads_on_record.sql).
+        db::putOnRecord(connection, {{"ledger_content", {}}});
         // One snapshot for all four reads: a posting that commits meanwhile is either wholly
         // in them (rows and event) or wholly out.
         pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(db::native(connection));

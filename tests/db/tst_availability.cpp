@@ -469,6 +469,9 @@ private Q_SLOTS:
         SqlSession r(sessionDsn(reader));
         const int wPid = w.backendPid();
         const int rPid = r.backendPid();
+        // Their reads are on record first (0032), so that each transaction gets to its sleep.
+        QVERIFY(w.exec(QStringLiteral("SELECT ledger.record_read('balance', 'AV-CASH')")).ok);
+        QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
         std::thread writing([&] {
             w.run(QStringLiteral("BEGIN; SELECT amount FROM ledger.balance('AV-CASH'); "
                                  "SELECT pg_sleep(60); COMMIT"));
@@ -625,6 +628,7 @@ private Q_SLOTS:
         QVERIFY(idle.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
                                         "SELECT ledger.lock_accounts(ARRAY['AV-CASH', 'AV-DEP'])"))
                     .ok);
+        QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
         std::thread busyThread([&] { busy.run(QStringLiteral("BEGIN; SELECT pg_sleep(60)")); });
         std::thread readThread(
             [&] { r.run(QStringLiteral("SELECT pg_sleep(60) FROM ledger.account_list LIMIT 1")); });
@@ -855,6 +859,10 @@ private Q_SLOTS:
             s = std::make_unique<SqlSession>(brokerDsn(QStringLiteral("una")));
         } else if (login == QLatin1String("session")) {
             s = std::make_unique<SqlSession>(sessionDsn(*m_una));
+            // On record (0032), so that what is measured is the input's bound.
+            QVERIFY(s->exec(QStringLiteral("SELECT ledger.record_read('timeline_search', "
+                                           "'AV-CASH')"))
+                        .ok);
         } else if (login == QLatin1String("auditor")) {
             s = std::make_unique<SqlSession>(m_db.dsnFor(QStringLiteral("console_auditor")));
         } else {

@@ -186,6 +186,7 @@ private Q_SLOTS:
                 .at(0);
 
         SqlSession auditor(m_db.dsnFor(QStringLiteral("console_auditor")));
+        QVERIFY(auditor.exec(QStringLiteral("SELECT ledger.record_read('balance', 'CASH')")).ok);
         // While it runs: the horizon is at or below the batch's start.
         const QString horizon = auditor.scalar(QStringLiteral("SELECT ledger.known_at_horizon()"));
         QCOMPARE(auditor.scalar(QStringLiteral("SELECT $1::timestamptz <= $2::timestamptz"),
