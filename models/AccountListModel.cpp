@@ -1,5 +1,7 @@
 #include "AccountListModel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
@@ -44,6 +46,7 @@ AccountListModel::AccountListModel(LedgerService *ledger, AuditService *audit, Q
     , m_audit(audit)
 {
     m_cache.setMaxPages(m_maxPages);
+    DisplayZone::rewriteOnChange(this, {OpenedAt});
 }
 
 int AccountListModel::rowCount(const QModelIndex &parent) const
@@ -95,7 +98,7 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
         case NormalSide:
             return toString(normalSide(a->kind));
         case OpenedAt:
-            return a->openedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+            return DisplayZone::instance()->format(a->openedAt, TimePrecision::Minutes);
         case ColumnCount:
             break;
         }

@@ -1,5 +1,7 @@
 #include "AuditLogModel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/AuditService.h"
 
@@ -21,7 +23,9 @@ AuditLogModel::AuditLogModel(AuditService *audit, QObject *parent, int pageSize)
     : QAbstractTableModel(parent)
     , m_audit(audit)
     , m_pageSize(qMax(1, pageSize))
-{}
+{
+    DisplayZone::rewriteOnChange(this, {OccurredAt});
+}
 
 int AuditLogModel::rowCount(const QModelIndex &parent) const
 {
@@ -44,7 +48,7 @@ QVariant AuditLogModel::data(const QModelIndex &index, int role) const
         case Sequence:
             return e.seq ? QVariant(QString::number(*e.seq)) : QVariant(tr("sealing…"));
         case OccurredAt:
-            return e.occurredAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+            return DisplayZone::instance()->format(e.occurredAt);
         case Operator:
             return e.operatorName;
         case Action:
@@ -71,7 +75,7 @@ QVariant AuditLogModel::data(const QModelIndex &index, int role) const
                               "it gets its sequence number at the next seal.")
                                .arg(e.id);
         case OccurredAt:
-            return e.occurredAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz 'UTC'"));
+            return DisplayZone::instance()->format(e.occurredAt, TimePrecision::Milliseconds);
         case Operator:
             return tr("%1 (database role %2)").arg(e.operatorName, e.sessionRole);
         default:

@@ -1,5 +1,7 @@
 #include "IssuedStatementModel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/StatementService.h"
 #include "domain/Money.h"
@@ -22,12 +24,11 @@ QTimeZone zoneOf(const StatementRecord &record)
     return zone.isValid() ? zone : QTimeZone::utc();
 }
 
-// An instant in the statement's zone, the zone's abbreviation after it ("CET", "UTC").
-QString inZone(const QDateTime &instant, const StatementRecord &record)
+// An instant in the zone the console shows, with its offset (DisplayZone). The period's
+// days are the statement's own zone's (formatPeriod), named beside them.
+QString shown(const QDateTime &instant)
 {
-    if (!instant.isValid())
-        return {};
-    return instant.toTimeZone(zoneOf(record)).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss t"));
+    return DisplayZone::instance()->format(instant);
 }
 
 QString utcText(const QDateTime &instant)
@@ -58,7 +59,9 @@ IssuedStatementModel::IssuedStatementModel(StatementService *statements, QObject
     : QAbstractTableModel(parent)
     , m_statements(statements)
     , m_pageSize(qBound(1, pageSize, 999)) // one more row than a page tells the end: <= 1000
-{}
+{
+    DisplayZone::rewriteOnChange(this, {KnownAt, IssuedAt});
+}
 
 int IssuedStatementModel::rowCount(const QModelIndex &parent) const
 {
@@ -104,13 +107,13 @@ QVariant IssuedStatementModel::data(const QModelIndex &index, int role) const
         case Period:
             return formatPeriod(r);
         case KnownAt:
-            return inZone(r.knownAt, r);
+            return shown(r.knownAt);
         case Format:
             return formatName(r);
         case IssuedBy:
             return r.issuedBy;
         case IssuedAt:
-            return inZone(r.issuedAt, r);
+            return shown(r.issuedAt);
         case Copies:
             return QString::number(s.copies);
         case Restated:

@@ -1,5 +1,7 @@
 #include "ReconExceptionModel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/ReconService.h"
 #include "domain/Money.h"
@@ -14,6 +16,7 @@ ReconExceptionModel::ReconExceptionModel(ReconService *service, QObject *parent,
     , m_service(service)
     , m_pageSize(qBound(1, pageSize, 10000))
 {
+    DisplayZone::rewriteOnChange(this, {Raised, Due});
     // Imports, runs and decisions made through this console change the queue.
     if (service)
         connect(service, &ReconService::changed, this, &ReconExceptionModel::refresh);
@@ -90,9 +93,9 @@ QVariant ReconExceptionModel::data(const QModelIndex &index, int role) const
         case Counterparty:
             return e.counterparty;
         case Raised:
-            return e.raisedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+            return DisplayZone::instance()->format(e.raisedAt, TimePrecision::Minutes);
         case Due:
-            return e.dueAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+            return DisplayZone::instance()->format(e.dueAt, TimePrecision::Minutes);
         case ColumnCount:
             break;
         }
@@ -100,10 +103,10 @@ QVariant ReconExceptionModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         switch (Column(index.column())) {
         case Due:
-            return e.overdue ? tr("Overdue since %1")
-                                   .arg(e.dueAt.toLocalTime().toString(
-                                       QStringLiteral("yyyy-MM-dd HH:mm t")))
-                             : QVariant();
+            return e.overdue
+                       ? tr("Overdue since %1")
+                             .arg(DisplayZone::instance()->format(e.dueAt, TimePrecision::Minutes))
+                       : QVariant();
         case Counterparty:
             return e.remittance.isEmpty() ? QVariant() : QVariant(e.remittance);
         case Account:

@@ -1,5 +1,7 @@
 #include "ReversalInboxModel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/ReversalService.h"
 
@@ -10,9 +12,10 @@ namespace ledger {
 
 namespace {
 
+// In the zone shown, with its offset (DisplayZone).
 QString local(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")) : QString();
+    return DisplayZone::instance()->format(t, TimePrecision::Minutes);
 }
 
 QString transactionLink(qint64 id)
@@ -27,6 +30,7 @@ ReversalInboxModel::ReversalInboxModel(ReversalService *service, QObject *parent
     , m_service(service)
     , m_pageSize(qMax(1, pageSize))
 {
+    DisplayZone::rewriteOnChange(this, {RequestedAt, ExpiresAt, State});
     // A request or decision made anywhere in this console changes what the list shows.
     if (service)
         connect(service, &ReversalService::changed, this, &ReversalInboxModel::refresh);
@@ -93,7 +97,7 @@ QVariant ReversalInboxModel::data(const QModelIndex &index, int role) const
             return tr("You requested this; another supervisor must decide");
         switch (Column(index.column())) {
         case RequestedAt:
-            return r.requestedAt.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'"));
+            return DisplayZone::instance()->format(r.requestedAt); // to the second
         case Note:
             return r.note;
         case State:

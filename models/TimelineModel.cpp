@@ -1,5 +1,6 @@
 #include "TimelineModel.h"
 
+#include "DisplayZone.h"
 #include "async/WhenReady.h"
 #include "console/LedgerService.h"
 
@@ -15,10 +16,10 @@ namespace {
 // Pages in flight at once: enough to overlap a query with painting, few enough that a
 // fast scroll does not queue pages nobody looks at any more.
 
+// In the zone shown, with its offset (DisplayZone); copied rows use the same text.
 QString shown(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
-                       : QString();
+    return DisplayZone::instance()->format(t);
 }
 
 } // namespace
@@ -28,6 +29,12 @@ TimelineModel::TimelineModel(LedgerService *ledger, QObject *parent)
     , m_ledger(ledger)
 {
     qRegisterMetaType<ledger::AccountHistory>();
+    // Another zone chosen in the View menu: the same instants, written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (rowCount() > 0)
+            Q_EMIT dataChanged(index(0, Effective), index(rowCount() - 1, Recorded),
+                               {Qt::DisplayRole, Qt::ToolTipRole});
+    });
 }
 
 int TimelineModel::rowCount(const QModelIndex &parent) const
@@ -114,13 +121,12 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         }
         return {};
     case Qt::ToolTipRole:
-        return tr("Transaction #%1 (%2), entry %3 of the account\nEffective %4 UTC\nRecorded %5 "
-                  "UTC%6")
+        return tr("Transaction #%1 (%2), entry %3 of the account\nEffective %4\nRecorded %5%6")
             .arg(e->transactionId)
             .arg(e->kind)
             .arg(e->accountSeq)
-            .arg(e->effectiveAt.toUTC().toString(Qt::ISODateWithMs),
-                 e->recordedAt.toUTC().toString(Qt::ISODateWithMs),
+            .arg(DisplayZone::instance()->format(e->effectiveAt, TimePrecision::Milliseconds),
+                 DisplayZone::instance()->format(e->recordedAt, TimePrecision::Milliseconds),
                  e->marks().isEmpty() ? QString() : QStringLiteral("\n") + e->marks());
     case Qt::TextAlignmentRole:
         if (index.column() == Amount || index.column() == Balance)

@@ -1,5 +1,7 @@
 #include "ApprovalsInboxView.h"
 
+#include "DisplayZone.h"
+
 #include "ItemViews.h"
 
 #include "BalanceImpactTable.h"
@@ -33,10 +35,10 @@ namespace ledger {
 
 namespace {
 
+// In the zone shown, with its offset (DisplayZone).
 QString local(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss t"))
-                       : QString();
+    return DisplayZone::instance()->format(t);
 }
 
 QTableWidgetItem *cell(const QString &text, bool right = false)
@@ -56,6 +58,13 @@ ApprovalsInboxView::ApprovalsInboxView(ReversalService *service, QWidget *parent
     : QWidget(parent)
     , m_service(service)
 {
+    // Another zone chosen in the View menu: the preview's times written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_preview) {
+            const ReversalPreview shown = *m_preview;
+            showPreview(shown);
+        }
+    });
     setObjectName(QStringLiteral("approvalsInbox"));
     m_model = new ReversalInboxModel(service, this);
     auto *layout = new QVBoxLayout(this);

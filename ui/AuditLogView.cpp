@@ -1,12 +1,14 @@
 #include "AuditLogView.h"
 
+#include "DisplayZone.h"
+#include "InstantEdit.h"
+
 #include "AuditLogModel.h"
 #include "AuditVerifyPanel.h"
 
 #include <QAction>
 #include <QCheckBox>
 #include <QCompleter>
-#include <QDateTimeEdit>
 #include <QFontDatabase>
 #include <QFormLayout>
 #include <QFrame>
@@ -241,6 +243,11 @@ AuditLogView::AuditLogView(AuditService *audit, QWidget *parent)
         updateStatus();
     });
     connect(m_model, &AuditLogModel::loadFailed, this, &AuditLogView::showLoadError);
+    // Another zone chosen in the View menu: the detail pane's time written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        const int row = selectedRow();
+        showDetails(row >= 0 ? &m_model->event(row) : nullptr);
+    });
 
     showDetails(nullptr);
     updateStatus();
@@ -300,16 +307,18 @@ QFrame *AuditLogView::createFilterBar()
     types->setCaseSensitivity(Qt::CaseInsensitive);
     m_objectType->setCompleter(types);
 
-    // Optional bounds: a check box turns each on. Shown and entered in local time.
-    const QDateTime today(QDate::currentDate(), QTime(0, 0));
+    // Optional bounds: a check box turns each on. Shown and entered in the zone shown
+    // (DisplayZone), today's start in that zone at first.
+    const QDateTime today = QDate::currentDate().startOfDay(DisplayZone::instance()->zone());
     auto dateTimeEdit = [this](const QString &name, const QString &accessibleName,
                                const QDateTime &initial) {
-        auto *edit = new QDateTimeEdit(initial, m_filterBar);
+        auto *edit = new InstantEdit(m_filterBar, TimePrecision::Minutes);
+        edit->setInstant(initial);
         edit->setObjectName(name);
         edit->setAccessibleName(accessibleName);
-        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm"));
-        edit->setCalendarPopup(true);
         edit->setEnabled(false);
+        // The operator said which of two equal wall times: filter with it.
+        connect(edit, &InstantEdit::overlapChosen, this, &AuditLogView::applyFilter);
         return edit;
     };
     m_fromEnabled = new QCheckBox(tr("Fro&m"), m_filterBar);
@@ -456,16 +465,29 @@ AuditFilter AuditLogView::filterFromBar() const
     filter.action = m_action->text().trimmed();
     filter.objectType = m_objectType->text().trimmed();
     filter.objectId = m_objectId->text().trimmed();
-    if (m_fromEnabled->isChecked())
-        filter.from = m_from->dateTime().toUTC();
-    if (m_untilEnabled->isChecked())
-        filter.until = m_until->dateTime().toUTC();
+    // A bound that names no instant (applyFilter() says why) is left out.
+    if (const Result<QDateTime> from = m_from->meant(); m_fromEnabled->isChecked() && from)
+        filter.from = from.value();
+    if (const Result<QDateTime> until = m_until->meant(); m_untilEnabled->isChecked() && until)
+        filter.until = until.value();
     filter.text = m_text->text().trimmed();
     return filter;
 }
 
 void AuditLogView::applyFilter()
 {
+    // Typed bounds are read in the zone shown: one the zone skips, or has twice and the
+    // operator has not said which, is refused with what to type.
+    for (auto [enabled, edit, what] : {std::tuple{m_fromEnabled, m_from, tr("From")},
+                                       std::tuple{m_untilEnabled, m_until, tr("Until")}}) {
+        if (!enabled->isChecked())
+            continue;
+        if (const Result<QDateTime> t = edit->instant(); !t) {
+            m_status->setText(tr("%1: %2").arg(what, t.error().message));
+            edit->setFocus();
+            return;
+        }
+    }
     m_reselectId = 0;
     m_model->setFilter(filterFromBar());
 }
@@ -553,11 +575,14 @@ void AuditLogView::showDetails(const AuditEvent *e)
     m_eventId->setText(QString::number(e->id));
     m_sequence->setText(e->seq ? QString::number(*e->seq)
                                : tr("not yet sealed (sealed at the next commit or seal)"));
-    const QDateTime utc = e->occurredAt.toUTC();
-    const QDateTime local = e->occurredAt.toLocalTime();
-    QString time = utc.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz 'UTC'"));
-    if (local.offsetFromUtc() != 0)
-        time += tr(" (%1 local time)").arg(local.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    // To the millisecond in the zone shown; the same instant in UTC beside it when another
+    // zone is shown (auditors compare with server logs, which are in UTC).
+    const DisplayZone *zone = DisplayZone::instance();
+    QString time = zone->format(e->occurredAt, TimePrecision::Milliseconds);
+    if (e->occurredAt.toTimeZone(zone->zone()).offsetFromUtc() != 0)
+        time +=
+            tr(" (%1 UTC)")
+                .arg(formatInstant(e->occurredAt, QTimeZone::utc(), TimePrecision::Milliseconds));
     m_occurredAt->setText(time);
     m_operatorValue->setText(e->operatorName);
     m_sessionRole->setText(e->sessionRole);

@@ -7,7 +7,6 @@
 
 class QAction;
 class QCheckBox;
-class QDateTimeEdit;
 class QFrame;
 class QLabel;
 class QLineEdit;
@@ -19,6 +18,7 @@ class QTableView;
 namespace ledger {
 
 class AuditLogModel;
+class InstantEdit;
 class AuditVerifyPanel;
 class AuditService;
 
@@ -79,9 +79,9 @@ private:
     QLineEdit *m_objectType = nullptr;
     QLineEdit *m_objectId = nullptr;
     QCheckBox *m_fromEnabled = nullptr;
-    QDateTimeEdit *m_from = nullptr;
+    InstantEdit *m_from = nullptr;
     QCheckBox *m_untilEnabled = nullptr;
-    QDateTimeEdit *m_until = nullptr;
+    InstantEdit *m_until = nullptr;
     QLineEdit *m_text = nullptr;
 
     AuditVerifyPanel *m_verifyPanel = nullptr;

@@ -1,5 +1,7 @@
 #include "AuditVerifyPanel.h"
 
+#include "DisplayZone.h"
+
 #include "async/WhenReady.h"
 #include "console/AuditService.h"
 
@@ -265,7 +267,7 @@ bool AuditVerifyPanel::setCheckpointFile(const QString &fileName)
         tr("Checkpoint file %1: sequence %2, issued %3")
             .arg(QFileInfo(fileName).fileName())
             .arg(checkpoint->seq)
-            .arg(checkpoint->issuedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"))));
+            .arg(DisplayZone::instance()->format(checkpoint->issuedAt, TimePrecision::Minutes)));
     m_fileLabel->setToolTip(fileName);
     m_clearFile->setVisible(true);
     return true;

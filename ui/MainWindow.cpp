@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "DisplayZone.h"
+
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
 #include "ApprovalsInboxView.h"
@@ -17,6 +19,7 @@
 #include "session/ConsoleSession.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -71,6 +74,10 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     m_countStatus->setObjectName(QStringLiteral("countStatus"));
     statusBar()->addWidget(m_connectionStatus, 1);
     statusBar()->addPermanentWidget(m_countStatus);
+    m_zoneStatus = new QLabel(this);
+    m_zoneStatus->setObjectName(QStringLiteral("zoneStatus"));
+    statusBar()->addPermanentWidget(m_zoneStatus);
+    showDisplayZone();
 
     connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
         if (loading)
@@ -529,6 +536,27 @@ void MainWindow::createActions()
             m_workspace->setFocus(Qt::ShortcutFocusReason);
     });
 
+    // The zone every time is shown and typed in (DisplayZone): one of two, kept across
+    // restarts. Views and models follow DisplayZone::changed themselves.
+    view->addSeparator();
+    DisplayZone *zone = DisplayZone::instance();
+    auto *zones = new QActionGroup(this);
+    zones->setExclusive(true);
+    m_localTimeAction = view->addAction(tr("&Local time (%1)").arg(DisplayZone::localZoneName()));
+    m_localTimeAction->setObjectName(QStringLiteral("viewLocalTime"));
+    m_utcAction = view->addAction(tr("&UTC"));
+    m_utcAction->setObjectName(QStringLiteral("viewUtc"));
+    for (QAction *a : {m_localTimeAction, m_utcAction}) {
+        a->setCheckable(true);
+        zones->addAction(a);
+    }
+    connect(m_localTimeAction, &QAction::triggered, zone,
+            [zone] { zone->setMode(DisplayZone::Mode::Local); });
+    connect(m_utcAction, &QAction::triggered, zone,
+            [zone] { zone->setMode(DisplayZone::Mode::Utc); });
+    connect(zone, &DisplayZone::changed, this, &MainWindow::showDisplayZone);
+    showDisplayZone();
+
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About Ledger Console"));
     connect(about, &QAction::triggered, this, [this] {
@@ -567,6 +595,31 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
                 &MainWindow::requestReversal);
 }
 
+void MainWindow::showDisplayZone()
+{
+    if (!m_zoneStatus || !m_localTimeAction)
+        return; // not built yet
+    const DisplayZone *zone = DisplayZone::instance();
+    m_localTimeAction->setChecked(!zone->isUtc());
+    m_utcAction->setChecked(zone->isUtc());
+    m_zoneStatus->setText(tr("Times in %1").arg(zone->zoneName()));
+    m_zoneStatus->setToolTip(tr("Times are shown and typed in %1 (View menu: Local time or "
+                                "UTC). A time typed without an offset is read in this zone.")
+                                 .arg(zone->zoneName()));
+    if (m_session && m_session->expiresAt().isValid())
+        describeSession(m_session->secondsLeft());
+}
+
+void MainWindow::describeSession(int secondsLeft)
+{
+    m_sessionStatus->setText(tr("%1 as %2 — %3 left, until %4")
+                                 .arg(m_session->operatorName(), m_session->role())
+                                 .arg(QStringLiteral("%1:%2")
+                                          .arg(secondsLeft / 60)
+                                          .arg(secondsLeft % 60, 2, 10, QLatin1Char('0')))
+                                 .arg(DisplayZone::instance()->format(m_session->expiresAt())));
+}
+
 void MainWindow::attachSession(ConsoleSession *session)
 {
     m_session = session;
@@ -578,13 +631,7 @@ void MainWindow::attachSession(ConsoleSession *session)
     m_lock = new SessionLockOverlay(this);
     connect(m_lock, &SessionLockOverlay::signInRequested, this, &MainWindow::signInRequested);
 
-    auto describe = [this](int secondsLeft) {
-        m_sessionStatus->setText(tr("%1 as %2 — %3 left")
-                                     .arg(m_session->operatorName(), m_session->role())
-                                     .arg(QStringLiteral("%1:%2")
-                                              .arg(secondsLeft / 60)
-                                              .arg(secondsLeft % 60, 2, 10, QLatin1Char('0'))));
-    };
+    auto describe = [this](int secondsLeft) { describeSession(secondsLeft); };
     connect(session, &ConsoleSession::tick, this, describe);
     connect(session, &ConsoleSession::expiring, this, [this](int secondsLeft) {
         m_bannerText->setText(

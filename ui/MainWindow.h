@@ -123,6 +123,8 @@ protected:
 
 private:
     void createActions();
+    void showDisplayZone();
+    void describeSession(int secondsLeft);
     void createCentralWidget();
     void selectAccount(const QString &code); // in the navigator, once the server says where
     void applyAccountFilter();
@@ -144,6 +146,9 @@ private:
     QPushButton *m_retry = nullptr;
     QLabel *m_connectionStatus = nullptr;
     QLabel *m_countStatus = nullptr;
+    QLabel *m_zoneStatus = nullptr;
+    QAction *m_localTimeAction = nullptr;
+    QAction *m_utcAction = nullptr;
     QLabel *m_sessionStatus = nullptr;
     ConsoleSession *m_session = nullptr;
     SessionLockOverlay *m_lock = nullptr;

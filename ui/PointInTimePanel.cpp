@@ -1,10 +1,12 @@
 #include "PointInTimePanel.h"
 
+#include "DisplayZone.h"
+#include "InstantEdit.h"
+
 #include "async/WhenReady.h"
 #include "console/LedgerService.h"
 
 #include <QCheckBox>
-#include <QDateTimeEdit>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -21,8 +23,7 @@ constexpr int kEntryLimit = 1000;
 
 QString local(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
-                       : QString();
+    return DisplayZone::instance()->format(t);
 }
 
 } // namespace
@@ -36,15 +37,15 @@ PointInTimePanel::PointInTimePanel(LedgerService *ledger, QWidget *parent)
     auto *layout = new QHBoxLayout(this);
 
     auto *left = new QFormLayout;
-    auto timeRow = [this](QCheckBox *&now, QDateTimeEdit *&edit, const QString &what) {
+    auto timeRow = [this](QCheckBox *&now, InstantEdit *&edit, const QString &what) {
         auto *row = new QHBoxLayout;
         now = new QCheckBox(tr("now"), this);
         now->setChecked(true);
         now->setAccessibleName(tr("%1: now").arg(what));
-        edit = new QDateTimeEdit(QDateTime::currentDateTime(), this);
-        edit->setCalendarPopup(true);
-        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+        edit = new InstantEdit(this);
         edit->setEnabled(false);
+        // The operator chose which of two equal wall times: ask with it.
+        connect(edit, &InstantEdit::overlapChosen, this, &PointInTimePanel::refresh);
         edit->setAccessibleName(what);
         connect(now, &QCheckBox::toggled, edit, [edit](bool isNow) { edit->setEnabled(!isNow); });
         row->addWidget(edit, 1);
@@ -110,6 +111,13 @@ PointInTimePanel::PointInTimePanel(LedgerService *ledger, QWidget *parent)
     });
     right->addWidget(m_entries, 1);
     layout->addLayout(right, 3);
+    // Another zone chosen in the View menu: the same answer, its times written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_result.effectiveAt.isValid()) {
+            const PointInTime shown = m_result;
+            present(shown, /*announce=*/false);
+        }
+    });
 }
 
 void PointInTimePanel::setAccount(const AccountHistory &history)
@@ -136,9 +144,9 @@ void PointInTimePanel::ask(const std::optional<QDateTime> &effective,
     m_effectiveNow->setChecked(!effective);
     m_knownNow->setChecked(!knownAt);
     if (effective)
-        m_effective->setDateTime(effective->toLocalTime());
+        m_effective->setInstant(*effective);
     if (knownAt)
-        m_known->setDateTime(knownAt->toLocalTime());
+        m_known->setInstant(*knownAt);
     refresh();
 }
 
@@ -148,10 +156,23 @@ void PointInTimePanel::refresh()
         return;
     const quint64 generation = ++m_generation;
     const qint64 accountId = m_history.accountId;
-    const std::optional<QDateTime> e =
-        m_effectiveNow->isChecked() ? std::nullopt : std::optional(m_effective->dateTime());
-    const std::optional<QDateTime> k =
-        m_knownNow->isChecked() ? std::nullopt : std::optional(m_known->dateTime());
+    // Typed times are read in the zone shown; one the zone skips, or has twice and the
+    // operator has not said which, is not asked about.
+    std::optional<QDateTime> e;
+    std::optional<QDateTime> k;
+    for (auto [now, edit, out, what] :
+         {std::tuple{m_effectiveNow, m_effective, &e, tr("Effective time")},
+          std::tuple{m_knownNow, m_known, &k, tr("Known at")}}) {
+        if (now->isChecked())
+            continue;
+        const Result<QDateTime> t = edit->instant();
+        if (!t) {
+            ++m_generation; // an answer on its way is no longer the one asked for
+            m_explain->setText(tr("%1: %2").arg(what, t.error().message));
+            return;
+        }
+        *out = t.value();
+    }
     m_explain->setText(tr("Asking the ledger…"));
     whenReady(m_ledger->pointInTime(accountId, e, k, kEntryLimit), this,
               [this, generation](const Result<PointInTime> &result) {
@@ -166,7 +187,7 @@ void PointInTimePanel::refresh()
               });
 }
 
-void PointInTimePanel::present(const PointInTime &p)
+void PointInTimePanel::present(const PointInTime &p, bool announce)
 {
     m_result = p;
     m_balance->setText(p.asKnown.toDisplayString());
@@ -219,7 +240,8 @@ void PointInTimePanel::present(const PointInTime &p)
     }
     m_entries->resizeColumnsToContents();
     m_entries->horizontalHeader()->setSectionResizeMode(2, QHeaderView::Stretch);
-    Q_EMIT answered(p);
+    if (announce)
+        Q_EMIT answered(p);
 }
 
 } // namespace ledger

@@ -7,11 +7,12 @@
 #include <QWidget>
 
 class QCheckBox;
-class QDateTimeEdit;
 class QLabel;
 class QTableWidget;
 
 namespace ledger {
+
+class InstantEdit;
 
 class LedgerService;
 
@@ -44,7 +45,8 @@ Q_SIGNALS:
     void transactionActivated(qint64 transactionId);
 
 private:
-    void present(const PointInTime &p);
+    // announce: emit answered() (not when the same answer is only written again).
+    void present(const PointInTime &p, bool announce = true);
 
     QPointer<LedgerService> m_ledger;
     AccountHistory m_history;
@@ -52,8 +54,8 @@ private:
     PointInTime m_result;
     QCheckBox *m_effectiveNow = nullptr;
     QCheckBox *m_knownNow = nullptr;
-    QDateTimeEdit *m_effective = nullptr;
-    QDateTimeEdit *m_known = nullptr;
+    InstantEdit *m_effective = nullptr;
+    InstantEdit *m_known = nullptr;
     QLabel *m_balance = nullptr;
     QLabel *m_shownThen = nullptr;
     QLabel *m_difference = nullptr;

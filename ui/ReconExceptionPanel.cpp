@@ -1,5 +1,7 @@
 #include "ReconExceptionPanel.h"
 
+#include "DisplayZone.h"
+
 #include "ReconExceptionModel.h"
 #include "async/WhenReady.h"
 #include "console/ReconService.h"
@@ -71,6 +73,13 @@ ReconExceptionPanel::ReconExceptionPanel(ReconService *service, QWidget *parent)
     , m_service(service)
 {
     setObjectName(QStringLiteral("reconExceptionPanel"));
+    // Another zone chosen in the View menu: the exception's due time written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_exception.id) {
+            const ReconException shown = m_exception;
+            showException(shown, m_rules);
+        }
+    });
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     m_title = new QLabel(this);
@@ -237,7 +246,7 @@ void ReconExceptionPanel::showException(const ReconException &exception,
     detail << tr("%1, bank account %2 (%3)")
                   .arg(exception.account, exception.bankAccount, exception.currency);
     detail << tr("due %1%2")
-                  .arg(exception.dueAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")),
+                  .arg(DisplayZone::instance()->format(exception.dueAt, TimePrecision::Minutes),
                        exception.overdue ? tr(" — overdue") : QString());
     if (exception.hasDifference)
         detail << tr("difference %1").arg(money(exception.differenceMinor));

@@ -1,5 +1,7 @@
 #include "ReconImportDialog.h"
 
+#include "DisplayZone.h"
+
 #include "ReconExceptionModel.h"
 #include "async/WhenReady.h"
 #include "console/ReconService.h"
@@ -292,7 +294,7 @@ void ReconImportDialog::showImport(const ReconImportSummary &s)
         setStatus(
             tr("%1 was already imported on %2 by %3: nothing imported.")
                 .arg(s.fileName,
-                     s.firstImportedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")),
+                     DisplayZone::instance()->format(s.firstImportedAt, TimePrecision::Minutes),
                      s.firstImportedBy),
             false);
         return;

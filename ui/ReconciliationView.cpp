@@ -1,5 +1,7 @@
 #include "ReconciliationView.h"
 
+#include "DisplayZone.h"
+
 #include "ItemViews.h"
 
 #include "ReconExceptionModel.h"
@@ -81,6 +83,12 @@ ReconciliationView::ReconciliationView(ReconService *service, QWidget *parent)
     , m_service(service)
 {
     setObjectName(QStringLiteral("reconciliationView"));
+    // Another zone chosen in the View menu: the proposals' times asked for again (the
+    // exceptions table's model rewrites its own).
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_proposals && m_proposals->rowCount() > 0)
+            loadProposals();
+    });
     setAcceptDrops(true); // a bank file dropped on this tab is imported (see dropEvent)
     m_model = new ReconExceptionModel(service, this);
     auto *layout = new QVBoxLayout(this);
@@ -645,7 +653,7 @@ void ReconciliationView::loadProposals()
                           ids(p.entryIds),
                           amount(p.linesMinor),
                           amount(p.entriesMinor),
-                          p.createdAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm"))};
+                          DisplayZone::instance()->format(p.createdAt, TimePrecision::Minutes)};
                       for (int c = 0; c < values.size(); ++c)
                           m_proposals->setItem(
                               row, c, cell(values.at(c), c == 0 || c == 2 || c == 6 || c == 7));

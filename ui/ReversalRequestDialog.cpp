@@ -1,5 +1,8 @@
 #include "ReversalRequestDialog.h"
 
+#include "DisplayZone.h"
+#include "InstantEdit.h"
+
 #include "ItemViews.h"
 
 #include "BalanceImpactTable.h"
@@ -11,7 +14,6 @@
 
 #include <QComboBox>
 #include <QCompleter>
-#include <QDateTimeEdit>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -36,10 +38,10 @@ namespace {
 const QString Debit = QStringLiteral("debit");
 const QString Credit = QStringLiteral("credit");
 
+// In the zone shown, with its offset (DisplayZone).
 QString local(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss t"))
-                       : QString();
+    return DisplayZone::instance()->format(t);
 }
 
 // The account cell's editor: a line edit completing account codes from the server.
@@ -161,11 +163,9 @@ void ReversalRequestDialog::buildUi()
     m_rebookBox->setObjectName(QStringLiteral("rebookBox"));
     auto *rebookLayout = new QVBoxLayout(m_rebookBox);
     auto *rebookForm = new QFormLayout;
-    m_effective = new QDateTimeEdit(m_rebookBox);
+    // Read in the zone shown; a time it skips is refused, one it has twice asked about.
+    m_effective = new InstantEdit(m_rebookBox);
     m_effective->setObjectName(QStringLiteral("rebookEffective"));
-    m_effective->setTimeSpec(Qt::LocalTime);
-    m_effective->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss t"));
-    m_effective->setCalendarPopup(true);
     m_description = new QLineEdit(m_rebookBox);
     m_description->setObjectName(QStringLiteral("rebookDescription"));
     rebookForm->addRow(tr("&Effective:"), m_effective);
@@ -247,6 +247,7 @@ void ReversalRequestDialog::buildUi()
     connect(m_note, &QPlainTextEdit::textChanged, this, &ReversalRequestDialog::draftEdited);
     connect(m_effective, &QDateTimeEdit::dateTimeChanged, this,
             &ReversalRequestDialog::draftEdited);
+    connect(m_effective, &InstantEdit::overlapChosen, this, &ReversalRequestDialog::draftEdited);
     connect(m_description, &QLineEdit::textChanged, this, &ReversalRequestDialog::draftEdited);
     connect(m_grid, &QTableWidget::itemChanged, this, [this](QTableWidgetItem *item) {
         // A known account fills in its currency (the operator may still change it: the
@@ -287,17 +288,28 @@ void ReversalRequestDialog::buildUi()
 
     m_rebookBox->hide();
     updateButtons();
+    // Another zone chosen in the View menu: the original's times written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_original.id)
+            showSummary();
+    });
 }
 
-void ReversalRequestDialog::transactionArrived(const TransactionDetail &d)
+void ReversalRequestDialog::showSummary()
 {
-    m_original = d;
+    const TransactionDetail &d = m_original;
     m_summary->setText(tr("<b>#%1</b> %2 — %3<br>Effective %4 · recorded %5 · posted by %6")
                            .arg(d.id)
                            .arg(d.kind.toHtmlEscaped(), d.description.toHtmlEscaped(),
                                 local(d.effectiveAt), local(d.recordedAt),
                                 d.createdBy.toHtmlEscaped()));
-    m_effective->setDateTime(d.effectiveAt.toLocalTime());
+}
+
+void ReversalRequestDialog::transactionArrived(const TransactionDetail &d)
+{
+    m_original = d;
+    showSummary();
+    m_effective->setInstant(d.effectiveAt);
     m_description->setText(d.description);
     {
         const QSignalBlocker quiet(m_grid);
@@ -484,7 +496,10 @@ std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why, int *bad
         return d;
 
     RebookDraft rebook;
-    rebook.effectiveAt = m_effective->dateTime().toUTC();
+    const Result<QDateTime> effective = m_effective->meant();
+    if (!effective)
+        return refuse(tr("Effective time: %1").arg(effective.error().message));
+    rebook.effectiveAt = effective.value(); // UTC
     rebook.description = m_description->text().trimmed();
     if (rebook.description.isEmpty())
         return refuse(tr("The corrected posting needs a description."));

@@ -14,7 +14,6 @@
 
 class QComboBox;
 class QCompleter;
-class QDateTimeEdit;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
@@ -25,6 +24,8 @@ class QTableWidget;
 class QTimer;
 
 namespace ledger {
+
+class InstantEdit;
 
 class LedgerService;
 class ReversalService;
@@ -89,6 +90,7 @@ Q_SIGNALS:
 
 private:
     void buildUi();
+    void showSummary();
     void transactionArrived(const TransactionDetail &detail);
     void reasonChanged();
     void draftEdited();
@@ -121,7 +123,7 @@ private:
     QLabel *m_reasonHelp = nullptr;
     QPlainTextEdit *m_note = nullptr;
     QGroupBox *m_rebookBox = nullptr;
-    QDateTimeEdit *m_effective = nullptr;
+    InstantEdit *m_effective = nullptr;
     QLineEdit *m_description = nullptr;
     QTableWidget *m_grid = nullptr;
     QPushButton *m_addLeg = nullptr;

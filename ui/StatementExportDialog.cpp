@@ -1,5 +1,8 @@
 #include "StatementExportDialog.h"
 
+#include "DisplayZone.h"
+#include "InstantEdit.h"
+
 #include "StatementInputs.h"
 #include "async/WhenReady.h"
 #include "console/StatementService.h"
@@ -8,7 +11,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateEdit>
-#include <QDateTimeEdit>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -148,7 +150,7 @@ void StatementExportDialog::setKnownAt(const QDateTime &knownAt)
 {
     m_pastKnownAt->setChecked(knownAt.isValid());
     if (knownAt.isValid())
-        m_knownAt->setDateTime(knownAt.toLocalTime());
+        m_knownAt->setInstant(knownAt);
 }
 
 void StatementExportDialog::setOutputPath(const QString &path)
@@ -189,8 +191,8 @@ QString StatementExportDialog::describe(const StatementRecord &r)
             .arg(r.accountCode,
                  r.accountName.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(r.accountName),
                  r.from.toString(Qt::ISODate), r.to.toString(Qt::ISODate), r.timeZone,
-                 r.knownAt.toString(Qt::ISODate), r.issuedBy)
-            .arg(r.issuedAt.toString(Qt::ISODate), formatName);
+                 DisplayZone::instance()->format(r.knownAt), r.issuedBy)
+            .arg(DisplayZone::instance()->format(r.issuedAt), formatName);
     if (r.exponent >= 0)
         text +=
             QLatin1Char(' ') + tr("Opening %1 %3, closing %2 %3; %4 lines.")
@@ -204,8 +206,15 @@ void StatementExportDialog::exportStatement()
 {
     if (m_busy || !m_statements)
         return;
-    const StatementExportRequest r = request();
     m_result->hide();
+    if (const QString problem = StatementInputs::knownAtProblem(m_pastKnownAt, m_knownAt);
+        !problem.isEmpty()) {
+        const Error e = Error::make(Error::Kind::Input, problem);
+        showError(e.message);
+        Q_EMIT failed(e);
+        return;
+    }
+    const StatementExportRequest r = request();
     if (r.knownAt.isValid() && r.knownAt > QDateTime::currentDateTimeUtc()) {
         // The server refuses it too; said here before anything is written.
         const Error e = Error::make(

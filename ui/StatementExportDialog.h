@@ -10,7 +10,6 @@
 class QCheckBox;
 class QComboBox;
 class QDateEdit;
-class QDateTimeEdit;
 class QDialogButtonBox;
 class QLabel;
 class QLineEdit;
@@ -18,6 +17,8 @@ class QProgressBar;
 class QPushButton;
 
 namespace ledger {
+
+class InstantEdit;
 
 class StatementService;
 
@@ -74,7 +75,7 @@ private:
     QDateEdit *m_to = nullptr;
     QComboBox *m_zone = nullptr;
     QCheckBox *m_pastKnownAt = nullptr;
-    QDateTimeEdit *m_knownAt = nullptr;
+    InstantEdit *m_knownAt = nullptr;
     QComboBox *m_format = nullptr;
     QComboBox *m_pageSize = nullptr;
     QLineEdit *m_path = nullptr;

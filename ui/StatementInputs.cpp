@@ -1,10 +1,11 @@
 #include "StatementInputs.h"
 
+#include "InstantEdit.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDateEdit>
-#include <QDateTimeEdit>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QStringList>
@@ -97,10 +98,10 @@ KnownAtRow createKnownAtRow(QWidget *parent)
     KnownAtRow row;
     row.enabled = new QCheckBox(tr("As the ledger &knew it at"), parent);
     row.enabled->setObjectName(QStringLiteral("pastKnownAt"));
-    row.time = new QDateTimeEdit(QDateTime::currentDateTime(), parent);
+    // Read in the zone the console shows (DisplayZone), not the statement's zone: it is an
+    // instant, like every other time the operator types.
+    row.time = new InstantEdit(parent);
     row.time->setObjectName(QStringLiteral("knownAt"));
-    row.time->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
-    row.time->setCalendarPopup(true);
     row.time->setEnabled(false);
     QObject::connect(row.enabled, &QCheckBox::toggled, row.time, &QWidget::setEnabled);
     row.layout = new QHBoxLayout;
@@ -118,12 +119,21 @@ Chosen chosen(const Inputs &inputs)
     // Whole days in the zone, the last one included: [from 00:00, the day after `to` 00:00).
     c.from = startOfDay(inputs.from->date(), c.timeZone);
     c.to = startOfDay(inputs.to->date().addDays(1), c.timeZone);
-    if (inputs.pastKnownAt->isChecked())
-        c.knownAt = inputs.knownAt->dateTime().toUTC();
+    // One that names no instant is refused before this (knownAtProblem()).
+    if (const Result<QDateTime> k = inputs.knownAt->meant(); inputs.pastKnownAt->isChecked() && k)
+        c.knownAt = k.value();
     c.format = formatOf(inputs.format);
     c.camtVersion = camtVersionOf(inputs.format);
     c.pageSize = inputs.pageSize->currentData().toString();
     return c;
+}
+
+QString knownAtProblem(QCheckBox *enabled, InstantEdit *knownAt)
+{
+    if (!enabled->isChecked())
+        return {};
+    const Result<QDateTime> k = knownAt->instant();
+    return k ? QString() : tr("Known at: %1").arg(k.error().message);
 }
 
 QTimeZone zoneOf(const QString &id)

@@ -8,11 +8,12 @@
 class QCheckBox;
 class QComboBox;
 class QDateEdit;
-class QDateTimeEdit;
 class QHBoxLayout;
 class QWidget;
 
 namespace ledger {
+
+class InstantEdit;
 
 // The inputs a statement is asked for with, shared by the export dialog and the Statements
 // tab's batch export: the time zone a period is given in, the format (with the camt.053
@@ -46,10 +47,13 @@ PeriodRow createPeriodRow(QWidget *parent);
 struct KnownAtRow
 {
     QCheckBox *enabled = nullptr;
-    QDateTimeEdit *time = nullptr;
+    InstantEdit *time = nullptr;
     QHBoxLayout *layout = nullptr;
 };
 KnownAtRow createKnownAtRow(QWidget *parent);
+// Why the known-at time names no instant (a time the zone shown skips, or has twice and the
+// operator has not said which: then the question is asked), or empty.
+QString knownAtProblem(QCheckBox *enabled, InstantEdit *knownAt);
 
 // The inputs of a statement's period (whole days, both included, in the zone), known-at time
 // and format, and what they say; applyTo() fills a StatementExportRequest or a
@@ -60,7 +64,7 @@ struct Inputs
     const QDateEdit *to = nullptr;
     const QComboBox *zone = nullptr;
     const QCheckBox *pastKnownAt = nullptr;
-    const QDateTimeEdit *knownAt = nullptr;
+    const InstantEdit *knownAt = nullptr;
     const QComboBox *format = nullptr;
     const QComboBox *pageSize = nullptr;
 };

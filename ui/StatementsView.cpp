@@ -1,5 +1,6 @@
 #include "StatementsView.h"
 
+#include "InstantEdit.h"
 #include "IssuedStatementModel.h"
 #include "StatementInputs.h"
 #include "console/StatementBatchJob.h"
@@ -10,7 +11,6 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDateEdit>
-#include <QDateTimeEdit>
 #include <QDir>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -425,8 +425,14 @@ void StatementsView::startBatch()
 {
     if (isBatchRunning() || !m_statements)
         return;
-    const StatementBatchRequest request = batchRequest();
     m_files->clear();
+    if (const QString problem = StatementInputs::knownAtProblem(m_pastKnownAt, m_knownAt);
+        !problem.isEmpty()) {
+        m_batchError->setText(problem);
+        m_batchError->show();
+        return;
+    }
+    const StatementBatchRequest request = batchRequest();
     m_batchError->hide();
     m_batchResult->setText(tr("Finding the accounts…"));
     m_progress->setRange(0, 0); // busy until the batch knows how many accounts it covers

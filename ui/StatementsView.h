@@ -9,7 +9,6 @@
 class QCheckBox;
 class QComboBox;
 class QDateEdit;
-class QDateTimeEdit;
 class QFrame;
 class QLabel;
 class QLineEdit;
@@ -19,6 +18,8 @@ class QPushButton;
 class QTableView;
 
 namespace ledger {
+
+class InstantEdit;
 
 class IssuedStatementModel;
 class StatementBatchJob;
@@ -113,7 +114,7 @@ private:
     QDateEdit *m_to = nullptr;
     QComboBox *m_zone = nullptr;
     QCheckBox *m_pastKnownAt = nullptr;
-    QDateTimeEdit *m_knownAt = nullptr;
+    InstantEdit *m_knownAt = nullptr;
     QComboBox *m_format = nullptr;
     QComboBox *m_pageSize = nullptr;
     QLineEdit *m_folder = nullptr;

@@ -1,5 +1,7 @@
 #include "TimelineView.h"
 
+#include "DisplayZone.h"
+#include "InstantEdit.h"
 #include "TimelineModel.h"
 #include "domain/SpreadsheetText.h"
 #include "domain/TerminalText.h"
@@ -8,7 +10,6 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
-#include <QDateTimeEdit>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -78,6 +79,8 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     };
     m_from = makeEdit("timelineFrom", tr("from yyyy-mm-dd [hh:mm]"), tr("From date"));
     m_to = makeEdit("timelineTo", tr("until yyyy-mm-dd [hh:mm]"), tr("Until date (exclusive)"));
+    for (QLineEdit *e : {m_from, m_to})
+        e->setToolTip(howToWriteATime(DisplayZone::instance()->zoneName()));
     m_minAmount = makeEdit("timelineMinAmount", tr("min amount"), tr("Smallest amount"));
     m_maxAmount = makeEdit("timelineMaxAmount", tr("max amount"), tr("Largest amount"));
     m_text = makeEdit("timelineText", tr("description or reference"),
@@ -100,16 +103,15 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
         applyFilter();
     });
 
-    m_jump = new QDateTimeEdit(QDateTime::currentDateTime(), this);
+    m_jump = new InstantEdit(this, TimePrecision::Minutes);
     m_jump->setObjectName(QStringLiteral("timelineJump"));
-    m_jump->setCalendarPopup(true);
-    m_jump->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm"));
     m_jump->setAccessibleName(tr("Jump to date"));
     auto *jumpLabel = new QLabel(tr("&Jump to:"), this);
     jumpLabel->setBuddy(m_jump);
     auto *go = new QPushButton(tr("&Go"), this);
     go->setAccessibleName(tr("Jump to the date"));
-    connect(go, &QPushButton::clicked, this, [this] { jumpTo(m_jump->dateTime()); });
+    connect(go, &QPushButton::clicked, this, &TimelineView::jumpToTyped);
+    connect(m_jump, &InstantEdit::overlapChosen, this, &TimelineView::jumpToTyped);
     auto *jumpAction = new QAction(tr("Jump to date"), this);
     jumpAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
     jumpAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
@@ -156,7 +158,7 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     m_table->horizontalHeader()->setSectionResizeMode(TimelineModel::Description,
                                                       QHeaderView::Stretch);
     const int timeWidth =
-        fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00:00")) + 16;
+        fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00:00+00:00")) + 16;
     m_table->setColumnWidth(TimelineModel::Effective, timeWidth);
     m_table->setColumnWidth(TimelineModel::Recorded, timeWidth);
     m_table->setColumnWidth(TimelineModel::Reference, 130);
@@ -210,6 +212,14 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
         m_table->setCurrentIndex(i);
     });
     connect(m_model, &TimelineModel::modelReset, this, [this] { m_count->clear(); });
+    // The filter fields show the model's range in the zone shown (it is kept as instants).
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        const TimelineFilter f = m_model->filter();
+        m_from->setText(DisplayZone::instance()->format(f.from.value_or(QDateTime())));
+        m_to->setText(DisplayZone::instance()->format(f.to.value_or(QDateTime())));
+        for (QLineEdit *e : {m_from, m_to})
+            e->setToolTip(howToWriteATime(DisplayZone::instance()->zoneName()));
+    });
     setFocusProxy(m_table);
     m_table->viewport()->installEventFilter(this);
 }
@@ -240,8 +250,18 @@ void TimelineView::updateCount(qint64 rows, bool exact)
 
 void TimelineView::jumpTo(const QDateTime &at)
 {
-    m_jump->setDateTime(at.toLocalTime());
+    m_jump->setInstant(at);
     m_model->jumpToDate(at);
+}
+
+void TimelineView::jumpToTyped()
+{
+    const Result<QDateTime> at = m_jump->instant();
+    if (!at) {
+        Q_EMIT statusMessage(at.error().message);
+        return;
+    }
+    m_model->jumpToDate(at.value());
 }
 
 void TimelineView::setOrder(TimelineOrder order)
@@ -249,36 +269,31 @@ void TimelineView::setOrder(TimelineOrder order)
     m_order->setCurrentIndex(m_order->findData(int(order)));
 }
 
-std::optional<QDateTime> TimelineView::parseTime(QLineEdit *edit, bool *ok) const
+std::optional<QDateTime> TimelineView::parseTime(QLineEdit *edit, QString *error) const
 {
-    *ok = true;
     const QString text = edit->text().trimmed();
     if (text.isEmpty())
         return std::nullopt;
-    for (const QString &format :
-         {QStringLiteral("yyyy-MM-dd HH:mm:ss"), QStringLiteral("yyyy-MM-dd HH:mm"),
-          QStringLiteral("yyyy-MM-dd")}) {
-        const QDateTime t = QDateTime::fromString(text, format); // local time, as typed
-        if (t.isValid())
-            return t;
+    // Read in the zone shown; a time it skips or has twice is refused with what to type.
+    const Result<QDateTime> t = DisplayZone::instance()->parse(text);
+    if (!t) {
+        *error = t.error().message;
+        return std::nullopt;
     }
-    const QDateTime iso = QDateTime::fromString(text, Qt::ISODateWithMs);
-    if (iso.isValid())
-        return iso;
-    *ok = false;
-    return std::nullopt;
+    return t.value();
 }
 
 void TimelineView::applyFilter()
 {
     TimelineFilter filter;
-    bool okFrom = true;
-    bool okTo = true;
-    filter.from = parseTime(m_from, &okFrom);
-    filter.to = parseTime(m_to, &okTo);
-    if (!okFrom || !okTo) {
-        Q_EMIT statusMessage(tr("Dates are written yyyy-mm-dd or yyyy-mm-dd hh:mm."));
-        (okFrom ? m_to : m_from)->setFocus();
+    QString fromError;
+    QString toError;
+    filter.from = parseTime(m_from, &fromError);
+    filter.to = parseTime(m_to, &toError);
+    if (!fromError.isEmpty() || !toError.isEmpty()) {
+        Q_EMIT statusMessage(fromError.isEmpty() ? tr("Until: %1").arg(toError)
+                                                 : tr("From: %1").arg(fromError));
+        (fromError.isEmpty() ? m_to : m_from)->setFocus();
         return;
     }
     filter.minAmount = m_minAmount->text().trimmed();
@@ -290,7 +305,7 @@ void TimelineView::applyFilter()
 void TimelineView::setFilterFields(const TimelineFilter &filter)
 {
     const auto shown = [](const std::optional<QDateTime> &t) {
-        return t ? t->toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) : QString();
+        return t ? DisplayZone::instance()->format(*t) : QString();
     };
     m_from->setText(shown(filter.from));
     m_to->setText(shown(filter.to));
@@ -310,9 +325,9 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
         const QString cell = copiedCell(s);
         return format == CopyFormat::Csv ? csvField(cell) : tsvField(cell);
     };
-    QStringList header = {tr("Effective (UTC)"), tr("Recorded (UTC)"), tr("Description"),
-                          tr("Reference"),       tr("Amount"),         tr("Currency"),
-                          tr("Balance"),         tr("Marks"),          tr("Transaction")};
+    QStringList header = {tr("Effective"), tr("Recorded"), tr("Description"),
+                          tr("Reference"), tr("Amount"),   tr("Currency"),
+                          tr("Balance"),   tr("Marks"),    tr("Transaction")};
     QStringList lines;
     for (QString &h : header)
         h = field(h);
@@ -324,8 +339,10 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
             ++missing; // its page is not loaded (a huge selection): left out, and said so
             continue;
         }
-        const QStringList f = {e->effectiveAt.toUTC().toString(Qt::ISODateWithMs),
-                               e->recordedAt.toUTC().toString(Qt::ISODateWithMs),
+        // Times as the screen shows them (zone and offset included): what was read is what
+        // is pasted.
+        const QStringList f = {m_model->index(row, TimelineModel::Effective).data().toString(),
+                               m_model->index(row, TimelineModel::Recorded).data().toString(),
                                e->description,
                                e->externalRef,
                                e->amount.toString(),

@@ -5,13 +5,13 @@
 #include <QWidget>
 
 class QComboBox;
-class QDateTimeEdit;
 class QLabel;
 class QLineEdit;
 class QTableView;
 
 namespace ledger {
 
+class InstantEdit;
 class TimelineModel;
 
 // An account's timeline on screen: order, filters (date range, amount range, text), jump
@@ -37,7 +37,8 @@ public:
     void setFilterFields(const TimelineFilter &filter);
 
     // The selected rows that are loaded, with a header line; tab-separated or CSV (RFC 4180).
-    // Times in UTC (ISO 8601), amounts exact in the currency's decimals. Every cell is made
+    // Times as the table shows them (in the zone shown, with their offset: DisplayZone),
+    // amounts exact in the currency's decimals. Every cell is made
     // safe for a spreadsheet (domain/SpreadsheetText.h): formulas behind an apostrophe,
     // negative amounts left as numbers, controls escaped.
     QString selectedRowsAs(CopyFormat format, int *skipped = nullptr) const;
@@ -57,7 +58,8 @@ Q_SIGNALS:
 
 private:
     void updateCount(qint64 rows, bool exact);
-    std::optional<QDateTime> parseTime(QLineEdit *edit, bool *ok) const;
+    std::optional<QDateTime> parseTime(QLineEdit *edit, QString *error) const;
+    void jumpToTyped();
 
     TimelineModel *m_model;
     QComboBox *m_order = nullptr;
@@ -66,7 +68,7 @@ private:
     QLineEdit *m_minAmount = nullptr;
     QLineEdit *m_maxAmount = nullptr;
     QLineEdit *m_text = nullptr;
-    QDateTimeEdit *m_jump = nullptr;
+    InstantEdit *m_jump = nullptr;
     QTableView *m_table = nullptr;
     QLabel *m_count = nullptr;
 };

@@ -1,5 +1,7 @@
 #include "TransactionDetailDialog.h"
 
+#include "DisplayZone.h"
+
 #include "ItemViews.h"
 
 #include "async/WhenReady.h"
@@ -17,10 +19,10 @@ namespace ledger {
 
 namespace {
 
+// In the zone shown, with its offset (DisplayZone).
 QString local(const QDateTime &t)
 {
-    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
-                       : QString();
+    return DisplayZone::instance()->format(t);
 }
 
 void fill(QTableWidget *t, const QList<QStringList> &rows, int rightAligned = -1)
@@ -46,6 +48,13 @@ TransactionDetailDialog::TransactionDetailDialog(LedgerService *ledger, qint64 t
     setObjectName(QStringLiteral("transactionDetail"));
     setAttribute(Qt::WA_DeleteOnClose);
     resize(820, 600);
+    // Another zone chosen in the View menu: the same transaction, its times written again.
+    connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
+        if (m_detail.id) {
+            const TransactionDetail shown = m_detail;
+            present(shown, /*announce=*/false);
+        }
+    });
     auto *layout = new QVBoxLayout(this);
     m_summary = new QLabel(this);
     m_summary->setObjectName(QStringLiteral("transactionSummary"));
@@ -123,7 +132,7 @@ void TransactionDetailDialog::showTransaction(qint64 transactionId)
               });
 }
 
-void TransactionDetailDialog::present(const TransactionDetail &d)
+void TransactionDetailDialog::present(const TransactionDetail &d, bool announce)
 {
     m_detail = d;
     setWindowTitle(tr("Transaction #%1").arg(d.id));
@@ -197,7 +206,8 @@ void TransactionDetailDialog::present(const TransactionDetail &d)
                            e.objectType + QLatin1Char(' ') + e.objectId, e.details});
         fill(m_audit, events);
     }
-    Q_EMIT loaded(d.id);
+    if (announce)
+        Q_EMIT loaded(d.id);
 }
 
 } // namespace ledger

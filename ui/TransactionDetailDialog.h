@@ -37,7 +37,8 @@ Q_SIGNALS:
     void reversalRequested(qint64 transactionId);
 
 private:
-    void present(const TransactionDetail &d);
+    // announce: emit loaded() (not when the same transaction is only written again).
+    void present(const TransactionDetail &d, bool announce = true);
 
     QPointer<LedgerService> m_ledger;
     quint64 m_generation = 0;

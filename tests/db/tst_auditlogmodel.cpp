@@ -10,6 +10,7 @@
 #include "async/WhenReady.h"
 #include "console/AuditService.h"
 #include "db/DbWorker.h"
+#include "domain/InstantText.h"
 
 #include <QAbstractItemModelTester>
 #include <QFont>
@@ -183,7 +184,7 @@ private Q_SLOTS:
         QCOMPARE(cell(AuditLogModel::ObjectId), row.at(6));
         QCOMPARE(cell(AuditLogModel::Details), row.at(7));
         QCOMPARE(cell(AuditLogModel::OccurredAt),
-                 event.occurredAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+                 formatInstant(event.occurredAt, QTimeZone::systemTimeZone()));
         QCOMPARE(model.index(0, 0).data(AuditLogModel::SequenceRole).toLongLong(), *event.seq);
         QCOMPARE(model.index(0, 0).data(AuditLogModel::SealedRole).toBool(), true);
         QCOMPARE(model.index(0, 0).data(AuditLogModel::ObjectIdRole).toString(), row.at(6));

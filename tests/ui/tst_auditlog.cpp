@@ -28,6 +28,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -175,8 +176,11 @@ private Q_SLOTS:
         QVERIFY(child<QPlainTextEdit>(&view, "detailDetails")
                     ->toPlainText()
                     .contains(QLatin1String("\n    \"")));
-        QVERIFY(child<QLabel>(&view, "detailTime")->text().endsWith(QLatin1String("UTC")) ||
-                child<QLabel>(&view, "detailTime")->text().contains(QLatin1String("local")));
+        // To the millisecond, with its offset (the zone shown, DisplayZone).
+        QVERIFY(child<QLabel>(&view, "detailTime")
+                    ->text()
+                    .contains(QRegularExpression(
+                        QStringLiteral(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"))));
         QVERIFY(open->isVisible() && open->isEnabled());
         screenshot(&view, "audit-log.png");
     }
