@@ -13,7 +13,9 @@
 #include <QMetaMethod>
 #include <QObject>
 #include <QSignalSpy>
+#include <QTest>
 #include <QTestEventLoop>
+#include <QTimer>
 
 #include <functional>
 #include <initializer_list>
@@ -28,7 +30,8 @@ inline constexpr int kWaitTimeoutMs = 30000;
 inline bool waitForCount(QSignalSpy &spy, qsizetype count, int timeoutMs = kWaitTimeoutMs)
 {
     const QDeadlineTimer deadline(timeoutMs);
-    while (spy.count() < count && !deadline.hasExpired())
+    // (Once the test has failed, Qt Test's loops return at once: give up then.)
+    while (spy.count() < count && !deadline.hasExpired() && !QTest::currentTestFailed())
         spy.wait(int(qMax<qint64>(1, deadline.remainingTime())));
     return spy.count() >= count;
 }
@@ -120,9 +123,14 @@ bool waitForModel(const QAbstractItemModel *model, Condition condition,
 // QDateTime milliseconds, hence one more. The caller then asks the server whether it agrees.
 inline void waitUntilPast(const QDateTime &instant)
 {
-    const qint64 ms = QDateTime::currentDateTimeUtc().msecsTo(instant) + 1;
-    if (ms > 0)
-        QTestEventLoop().enterLoopMSecs(int(ms));
+    // A precise timer: a coarse one (QTestEventLoop's own) may fire a little early.
+    for (qint64 ms = QDateTime::currentDateTimeUtc().msecsTo(instant) + 1;
+         ms > 0 && !QTest::currentTestFailed();
+         ms = QDateTime::currentDateTimeUtc().msecsTo(instant) + 1) {
+        QTestEventLoop loop;
+        QTimer::singleShot(int(ms), Qt::PreciseTimer, &loop, &QTestEventLoop::exitLoop);
+        loop.enterLoopMSecs(int(ms) + kWaitTimeoutMs);
+    }
 }
 
 // Until the future has finished (its watcher says so); false when the time is up first.
