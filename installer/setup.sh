@@ -9,6 +9,8 @@
 #   LEDGER_TEST_PRESETS="dev asan fuzz"   presets whose suites `test` runs (default: all
 #                                  three; fuzz builds only the libFuzzer targets with clang
 #                                  and runs each for 30 s over its seed corpus)
+#   LEDGER_WERROR=ON                 compiler warnings are errors (.ci/run sets it; so does
+#                                  CI=true)
 #   LEDGER_DEMO_DIR=DIR              where the demo cluster lives (default: ledgerctl's)
 set -euo pipefail
 
@@ -24,7 +26,7 @@ bash "$repo/installer/install-deps.sh"
 jobs=$(nproc 2>/dev/null || echo 2)
 build() {
     local preset=$1
-    local werror=OFF
+    local werror=${LEDGER_WERROR:-OFF}
     [ "${CI:-}" = "true" ] && werror=ON   # warnings are errors in CI
     echo "== configure and build ($preset)"
     # From the source folder: the build preset says which targets (fuzz: ledger_fuzzers only).
