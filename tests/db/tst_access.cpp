@@ -133,9 +133,9 @@ private Q_SLOTS:
                                            "pg_authid WHERE rolname = $1"),
                             {c.role}) == QLatin1String("t"));
         const qint64 lifetime = QDateTime::currentDateTimeUtc().secsTo(c.expiresAt);
-        QVERIFY2(lifetime > 29 * 60 && lifetime <= 30 * 60,
+        QVERIFY2(lifetime > qint64(29) * 60 && lifetime <= qint64(30) * 60,
                  qPrintable(QString::number(lifetime))); // default 30 minutes
-        QVERIFY(qAbs(QDateTime::currentDateTimeUtc().secsTo(c.maxUntil) - 8 * 3600) < 60);
+        QVERIFY(qAbs(QDateTime::currentDateTimeUtc().secsTo(c.maxUntil) - qint64(8) * 3600) < 60);
 
         // The role: VALID UNTIL is the expiry in UTC, whatever the issuer's time zone; member
         // of the operator's groups only; owns nothing; idle timeouts set.

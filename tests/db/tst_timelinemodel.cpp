@@ -364,7 +364,7 @@ private Q_SLOTS:
         QVERIFY(test::waitForCount(counted, 1));
         // Page by page, as a view scrolling down calls fetchMore.
         while (model.canFetchMore({})) {
-            const int before = counted.count();
+            const qsizetype before = counted.count();
             QCOMPARE(counted.last().at(1).toBool(), false); // "at least n" so far
             model.fetchMore({});
             QVERIFY(test::waitForCount(counted, before + 1));

@@ -327,7 +327,7 @@ private Q_SLOTS:
 
         // With the dialog's account choice: mapped, imported, matched.
         dialog->setMapToAccount(QStringLiteral("CASH2"));
-        QSignalSpy done(dialog.data(), &ReconImportDialog::done);
+        QSignalSpy done(dialog.data(), &ReconImportDialog::completed);
         QSignalSpy imported(dialog.data(), &ReconImportDialog::imported);
         QSignalSpy progress(dialog->progressBar(), &QProgressBar::valueChanged);
         QTest::mouseClick(dialog->importButton(), Qt::LeftButton);
