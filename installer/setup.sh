@@ -63,7 +63,7 @@ if [ "$mode" = demo ]; then
 fi
 
 # clang-tidy (.clang-tidy's checks, warnings as errors) over the project's sources, on the
-# dev build's compile_commands.json, one file per core.
+# dev build's compile_commands.json, a target's files about ten at a time (run-tidy.py).
 tidy() {
     echo "== clang-tidy (dev build)"
     local start=$SECONDS rc=0
