@@ -91,7 +91,7 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
         case Currency:
             return a->currency;
         case Balance:
-            return a->balance;
+            return a->balance.toString();
         case NormalSide:
             return toString(normalSide(a->kind));
         case OpenedAt:
@@ -109,7 +109,10 @@ QVariant AccountListModel::data(const QModelIndex &index, int role) const
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case SortRole:
-        return index.column() == Balance ? QVariant(a->balanceMinor) : data(index, Qt::DisplayRole);
+        return index.column() == Balance ? QVariant(a->balance.sortKey())
+                                         : data(index, Qt::DisplayRole);
+    case BalanceRole:
+        return QVariant::fromValue(a->balance);
     case AccountIdRole:
         return a->id;
     case AccountCodeRole:

@@ -31,8 +31,12 @@ public:
         AccountIdRole = Qt::UserRole + 1,
         AccountCodeRole,
         AllowNegativeRole,
+        // One comparable value per cell that orders as the server does (ascending): the
+        // column's text, and for Balance Money::sortKey() (currency first, then the amount
+        // within it; minor units alone would sort 100.00 EUR with 10000 JPY).
         SortRole,
-        LoadedRole // false while the row's page is on its way
+        LoadedRole, // false while the row's page is on its way
+        BalanceRole // ledger::Money: the balance on the account's normal side
     };
 
     // audit: where noteSearch() puts searches on record (none: they are not recorded).

@@ -104,9 +104,9 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
         case Reference:
             return e->externalRef;
         case Amount:
-            return e->amount;
+            return e->amount.toString();
         case Balance:
-            return e->balance;
+            return e->balance.toString();
         case Marks:
             return e->marks();
         case ColumnCount:
@@ -148,7 +148,11 @@ QVariant TimelineModel::data(const QModelIndex &index, int role) const
     case LoadedRole:
         return true;
     case AmountMinorRole:
-        return e->amountMinor;
+        return e->amount.minor();
+    case AmountRole:
+        return QVariant::fromValue(e->amount);
+    case BalanceRole:
+        return QVariant::fromValue(e->balance);
     case IsReversalRole:
         return e->isReversal();
     case IsReversedRole:

@@ -59,7 +59,9 @@ public:
         IsReversalRole,
         IsReversedRole,
         IsBackdatedRole,
-        PendingRequestRole // qint64: the pending reversal request of the transaction (0: none)
+        PendingRequestRole, // qint64: the pending reversal request of the transaction (0: none)
+        AmountRole,         // ledger::Money, on the account's normal side
+        BalanceRole         // ledger::Money: the running balance after the entry
     };
 
     explicit TimelineModel(LedgerService *ledger, QObject *parent = nullptr);

@@ -119,7 +119,7 @@ void AccountWorkspace::accountOpened(const AccountHistory &h)
     m_header->setText(
         tr("<b>%1</b> — %2 · %3, %4 (normal side: %5)%6 · balance <b>%7 %4</b> · %8 entries")
             .arg(h.code.toHtmlEscaped(), h.name.toHtmlEscaped(), h.kind, h.currency, h.normalSide,
-                 h.allowNegative ? QString() : tr(", may not go negative"), h.balance,
+                 h.allowNegative ? QString() : tr(", may not go negative"), h.balance.toString(),
                  locale.toString(h.entryCount)));
     m_chart->setAccount(h);
     m_pointInTime->setAccount(h);

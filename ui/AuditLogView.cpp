@@ -530,9 +530,9 @@ void AuditLogView::openSelectedObject()
         const QJsonValue transaction = QJsonDocument::fromJson(e.details.toUtf8())
                                            .object()
                                            .value(QStringLiteral("transaction_id"));
-        if (transaction.isDouble()) {
-            Q_EMIT openObjectRequested(QStringLiteral("transaction"),
-                                       QString::number(qint64(transaction.toDouble())));
+        // An integer, never through a double (exact only up to 2^53).
+        if (const qint64 id = transaction.toInteger(0); id > 0) {
+            Q_EMIT openObjectRequested(QStringLiteral("transaction"), QString::number(id));
             return;
         }
     }

@@ -18,8 +18,8 @@ void fillBalanceImpactTable(QTableWidget *table, const QList<BalanceImpact> &bal
         const int row = table->rowCount();
         table->insertRow(row);
         table->setItem(row, 0, cell(b.account));
-        table->setItem(row, 1, cell(b.before, true));
-        table->setItem(row, 2, cell(b.after, true));
+        table->setItem(row, 1, cell(b.before.toString(), true));
+        table->setItem(row, 2, cell(b.after.toString(), true));
         table->setItem(row, 3, cell(b.currency));
         table->setItem(
             row, 4,

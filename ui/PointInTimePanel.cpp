@@ -169,11 +169,10 @@ void PointInTimePanel::refresh()
 void PointInTimePanel::present(const PointInTime &p)
 {
     m_result = p;
-    const QString currency = m_history.currency;
-    m_balance->setText(QStringLiteral("%1 %2").arg(p.balance, currency));
-    m_shownThen->setText(QStringLiteral("%1 %2").arg(p.shownThen, currency));
-    m_difference->setText(QStringLiteral("%1%2 %3").arg(
-        p.differenceMinor > 0 ? QStringLiteral("+") : QString(), p.difference, currency));
+    m_balance->setText(p.asKnown.toDisplayString());
+    m_shownThen->setText(p.shownThen.toDisplayString());
+    m_difference->setText((p.difference.isPositive() ? QStringLiteral("+") : QString()) +
+                          p.difference.toDisplayString());
     if (p.knownAt <= p.effectiveAt)
         m_explain->setText(tr("Known at %1, not after the effective time %2: the ledger showed "
                               "this then, nothing has been recorded since that changes it.")
@@ -189,6 +188,12 @@ void PointInTimePanel::present(const PointInTime &p)
                                     p.explainingCount > p.explaining.size()
                                         ? tr("; the first %1 are listed").arg(p.explaining.size())
                                         : QString()));
+    if (!p.final)
+        m_explain->setText(tr("Not final yet: a posting that began before %1 has not committed, "
+                              "and may still change what the ledger knew at %2. Ask again once "
+                              "it has.")
+                               .arg(local(p.horizon), local(p.knownAt)) +
+                           QLatin1Char(' ') + m_explain->text());
     m_entries->setRowCount(int(p.explaining.size()));
     for (int row = 0; row < p.explaining.size(); ++row) {
         const TimelineEntry &e = p.explaining.at(row);
@@ -198,10 +203,11 @@ void PointInTimePanel::present(const PointInTime &p)
             why << tr("reversal of #%1").arg(e.reverses);
         if (e.reversedBy)
             why << tr("reversed by #%1").arg(e.reversedBy);
+        const QString amount = e.amount.toString();
         const QStringList cells = {local(e.recordedAt),
                                    local(e.effectiveAt),
                                    e.description,
-                                   e.amount,
+                                   amount,
                                    why.join(QStringLiteral(", ")),
                                    QString::number(e.transactionId)};
         for (int c = 0; c < cells.size(); ++c) {

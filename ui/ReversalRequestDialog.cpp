@@ -491,8 +491,7 @@ std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why, int *bad
     QSet<QString> originalCurrencies;
     for (const TransactionLeg &l : m_original.legs)
         originalCurrencies.insert(l.currency);
-    QMap<QString, qint64> sums; // per currency, debit positive
-    QMap<QString, int> exponents;
+    QMap<QString, Money> sums; // per currency, debit positive
     if (m_grid->rowCount() < 2)
         return refuse(tr("The corrected posting needs at least two legs."));
     for (int r = 0; r < m_grid->rowCount(); ++r) {
@@ -520,32 +519,37 @@ std::optional<ReversalDraft> ReversalRequestDialog::draft(QString *why, int *bad
                 tr("%1: the original moved %2 only; a rebook moves the same "
                    "currencies, not %3.")
                     .arg(leg, QStringList(originalCurrencies.values()).join(u", "), currency));
-        // The server formats balances with the currency's exponent (ledger.format_minor).
-        const int exponent = Money::decimalsOf(account->balance);
+        // The account's balance carries its currency's exponent.
         QString problem;
-        const auto minor = Money::parseMinor(amountText, exponent, &problem);
-        if (!minor)
+        const std::optional<Money> typed =
+            Money::parse(amountText, currency, account->balance.exponent(), &problem);
+        if (!typed)
             return refuse(
                 tr("%1: amount \"%2\": %3 (%4).").arg(leg, amountText, problem, currency));
-        if (*minor <= 0)
+        if (!typed->isPositive())
             return refuse(
                 tr("%1: the amount must be above zero (the side gives the direction).").arg(leg));
-        const qint64 signedMinor = side == Credit ? -*minor : *minor;
-        sums[currency] += signedMinor;
-        exponents[currency] = exponent;
+        // A positive amount always has a negative counterpart.
+        const Money signedAmount = side == Credit ? typed->negated().value() : *typed;
+        // Checked: legs that add up beyond 64 bits of minor units are refused, not wrapped.
+        const Result<Money> sum =
+            sums.contains(currency) ? sums[currency].plus(signedAmount) : signedAmount;
+        if (!sum)
+            return refuse(tr("%1: %2").arg(leg, sum.error().message));
+        sums.insert(currency, sum.value());
         PreviewLeg p;
         p.account = code;
         p.currency = currency;
-        p.amount = Money::formatMinor(signedMinor, exponent);
+        p.amount = signedAmount.toString();
         rebook.legs.append(p);
     }
     if (badRow)
         *badRow = -1;
-    for (auto it = sums.constBegin(); it != sums.constEnd(); ++it) {
-        if (it.value() != 0)
+    for (const Money &sum : std::as_const(sums)) {
+        if (!sum.isZero())
             return refuse(tr("The corrected posting does not balance in %1: debits exceed "
                              "credits by %2.")
-                              .arg(it.key(), Money::formatMinor(it.value(), exponents[it.key()])));
+                              .arg(sum.currency(), sum.toString()));
     }
     d.rebook = rebook;
     return d;

@@ -1,6 +1,7 @@
 #include "TimelineView.h"
 
 #include "TimelineModel.h"
+#include "domain/SpreadsheetText.h"
 #include "domain/TerminalText.h"
 
 #include <QAction>
@@ -29,16 +30,6 @@ namespace ledger {
 
 namespace {
 
-QString csvField(const QString &s)
-{
-    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) &&
-        !s.contains(QLatin1Char('\n')) && !s.contains(QLatin1Char('\r')))
-        return s;
-    QString q = s;
-    q.replace(QLatin1String("\""), QLatin1String("\"\""));
-    return QLatin1Char('"') + q + QLatin1Char('"');
-}
-
 QString tsvField(QString s)
 {
     return s.replace(QLatin1Char('\t'), QLatin1Char(' '))
@@ -46,15 +37,13 @@ QString tsvField(QString s)
         .replace(QLatin1Char('\r'), QLatin1Char(' '));
 }
 
-// Free text a writer chose (descriptions, references): a spreadsheet would run a cell that
-// starts with = + - @ as a formula, so such a cell starts with an apostrophe instead; and
-// control and format characters (escape sequences, direction overrides) are shown escaped.
-QString textCell(const QString &s)
+// Every copied cell, whatever its column: control and format characters (escape sequences,
+// direction overrides) shown escaped, and a cell a spreadsheet would run as a formula
+// behind an apostrophe; negative amounts ("-12.50") stay numbers (domain/SpreadsheetText.h
+// says why).
+QString copiedCell(const QString &s)
 {
-    QString safe = terminalSafe(s);
-    if (!safe.isEmpty() && QStringLiteral("=+-@").contains(safe.front()))
-        safe.prepend(QLatin1Char('\''));
-    return safe;
+    return spreadsheetSafe(terminalSafe(s));
 }
 
 } // namespace
@@ -318,7 +307,8 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
     std::sort(rows.begin(), rows.end());
     const QString sep = format == CopyFormat::Csv ? QStringLiteral(",") : QStringLiteral("\t");
     const auto field = [format](const QString &s) {
-        return format == CopyFormat::Csv ? csvField(s) : tsvField(s);
+        const QString cell = copiedCell(s);
+        return format == CopyFormat::Csv ? csvField(cell) : tsvField(cell);
     };
     QStringList header = {tr("Effective (UTC)"), tr("Recorded (UTC)"), tr("Description"),
                           tr("Reference"),       tr("Amount"),         tr("Currency"),
@@ -336,11 +326,11 @@ QString TimelineView::selectedRowsAs(CopyFormat format, int *skipped) const
         }
         const QStringList f = {e->effectiveAt.toUTC().toString(Qt::ISODateWithMs),
                                e->recordedAt.toUTC().toString(Qt::ISODateWithMs),
-                               textCell(e->description),
-                               textCell(e->externalRef),
-                               e->amount,
-                               m_model->history().currency,
-                               e->balance,
+                               e->description,
+                               e->externalRef,
+                               e->amount.toString(),
+                               e->amount.currency(),
+                               e->balance.toString(),
                                e->marks(),
                                QString::number(e->transactionId)};
         QStringList out;

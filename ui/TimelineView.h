@@ -36,8 +36,10 @@ public:
     void applyFilter();
     void setFilterFields(const TimelineFilter &filter);
 
-    // The selected rows that are loaded, with a header line; tab-separated or CSV.
-    // Times in UTC (ISO 8601), amounts as the exact strings the ledger gave.
+    // The selected rows that are loaded, with a header line; tab-separated or CSV (RFC 4180).
+    // Times in UTC (ISO 8601), amounts exact in the currency's decimals. Every cell is made
+    // safe for a spreadsheet (domain/SpreadsheetText.h): formulas behind an apostrophe,
+    // negative amounts left as numbers, controls escaped.
     QString selectedRowsAs(CopyFormat format, int *skipped = nullptr) const;
 
 public Q_SLOTS:

@@ -1,6 +1,7 @@
 #include "Cli.h"
 
 #include "audit/ChainVerifier.h"
+#include "audit/LedgerVerifier.h"
 #include "db/AuditRepository.h"
 #include "db/Connection.h"
 
@@ -132,6 +133,35 @@ int runVerify(const Invocation &inv)
         if (!inv.json)
             inv.printLine(QStringLiteral("SQL verifier:    %1").arg(summary));
     }
+    // The ledger's rows against the digests the chain holds, and heads against entries.
+    const auto ledgerReport = [&](const QString &key, const QString &label,
+                                  const LedgerVerification &v) {
+        QJsonObject o{{QStringLiteral("intact"), v.intact()},
+                      {QStringLiteral("transactions_checked"), v.transactionsChecked},
+                      {QStringLiteral("entries_checked"), v.entriesChecked},
+                      {QStringLiteral("accounts_checked"), v.accountsChecked},
+                      {QStringLiteral("transactions_broken"), v.transactionsBroken},
+                      {QStringLiteral("accounts_broken"), v.accountsBroken}};
+        if (v.firstTransaction) {
+            o.insert(QStringLiteral("first_transaction"), QString::number(*v.firstTransaction));
+            o.insert(QStringLiteral("transaction_reason"), v.transactionReason);
+        }
+        if (v.accountsBroken > 0) {
+            o.insert(QStringLiteral("first_account"), v.firstAccount);
+            o.insert(QStringLiteral("account_reason"), v.accountReason);
+        }
+        if (!v.intact())
+            broken << QStringLiteral("%1: %2").arg(label.trimmed(), v.summary());
+        report.insert(key, o);
+        if (!inv.json)
+            inv.printLine(QStringLiteral("%1 %2").arg(label, v.summary()));
+    };
+    if (verifier != QLatin1String("sql"))
+        ledgerReport(QStringLiteral("client_ledger"), QStringLiteral("client ledger check:"),
+                     verifyLedger(connection));
+    if (verifier != QLatin1String("client"))
+        ledgerReport(QStringLiteral("sql_ledger"), QStringLiteral("SQL ledger check:   "),
+                     AuditRepository::verifyLedgerInSql(connection));
     report.insert(QStringLiteral("intact"), broken.isEmpty());
     report.insert(QStringLiteral("ok"), broken.isEmpty());
     if (!inv.json)
@@ -239,14 +269,19 @@ QList<Command> auditCommands()
 
     Command verify;
     verify.name = QStringLiteral("audit verify");
-    verify.summary = QStringLiteral("verify the audit hash chain (in C++ and in SQL)");
+    verify.summary = QStringLiteral(
+        "verify the audit hash chain and the ledger's rows against it (in C++ and in SQL)");
     verify.description = QStringLiteral(
         "Seals the chain's tail, then recomputes every hash: here in C++ from the rows read, "
         "and with the database's own audit.verify_chain(). Both check the links, the "
         "checkpoints recorded in the database and, with --checkpoint, the given file. Prints "
         "the first broken sequence number and why (row changed, row missing, order changed, "
-        "chain rewritten after a checkpoint) and exits 1 when either finds the chain broken. "
-        "Each run is itself recorded as an audit event.");
+        "chain rewritten after a checkpoint). Then both check the ledger itself: every "
+        "transaction's rows against the digest its sealed event holds (a changed amount, a "
+        "deleted or inserted entry or transaction is named by the first transaction id it "
+        "touches), and every account's sequence numbers, running balances and head against "
+        "its entries (the first account that disagrees is named). Exits 1 when any check "
+        "fails. Each run is itself recorded as an audit event.");
     verify.addOptions = [](QCommandLineParser &p) {
         p.addOption({QStringLiteral("checkpoint"),
                      QStringLiteral("A file from `audit checkpoint` (- for standard input)."),

@@ -150,13 +150,17 @@ Result<QDateTime> parseTime(const QString &text, const QString &optionName)
     const QString t = text.trimmed();
     if (t.compare(QLatin1String("now"), Qt::CaseInsensitive) == 0)
         return QDateTime::currentDateTimeUtc();
+    // A date alone is that day's start in UTC (as --help says).
+    if (const QDate date = QDate::fromString(t, Qt::ISODate); date.isValid() && t.size() == 10)
+        return date.startOfDay(Qt::UTC);
     QDateTime parsed = QDateTime::fromString(t, Qt::ISODateWithMs);
-    if (!parsed.isValid()) {
-        const QDate date = QDate::fromString(t, Qt::ISODate);
-        if (date.isValid())
-            parsed = date.startOfDay(Qt::UTC);
-    } else if (parsed.timeSpec() == Qt::LocalTime) {
-        parsed.setTimeSpec(Qt::UTC); // no offset given: UTC, never the machine's zone
+    if (parsed.isValid() && parsed.timeSpec() == Qt::LocalTime) {
+        // No offset: which instant is meant depends on a zone nobody named. Refused, as the
+        // database refuses it.
+        return Error::make(Error::Kind::Input,
+                           QStringLiteral("--%1 \"%2\" has no UTC offset: add Z or the offset, "
+                                          "e.g. %2Z or %2+01:00.")
+                               .arg(optionName, t));
     }
     if (!parsed.isValid())
         return Error::make(Error::Kind::Input,

@@ -125,11 +125,11 @@ void printPreview(const Invocation &inv, const ReversalPreview &p,
     line(QStringLiteral("  net effect: %1").arg(legsText(p.net)));
     for (const BalanceImpact &b : p.balances)
         line(QStringLiteral("  balance %1: %2 -> %3%4 %5%6")
-                 .arg(b.account, b.before,
+                 .arg(b.account, b.before.toString(),
                       p.hasRebook && b.afterReversal != b.after
-                          ? QStringLiteral("%1 (reversal) -> ").arg(b.afterReversal)
+                          ? QStringLiteral("%1 (reversal) -> ").arg(b.afterReversal.toString())
                           : QString(),
-                      b.after, b.currency,
+                      b.after.toString(), b.currency,
                       b.goesNegative ? QStringLiteral(" (may not go below zero)") : QString()));
     for (const QString &w : p.warnings)
         line(QStringLiteral("  warning: %1").arg(w));

@@ -25,7 +25,9 @@ QList<Account> list(Connection &connection, const ListFilter &filter = {});
 
 // The navigator's questions, for ledgers of any size: how many accounts match, one page of
 // them in a chosen order, and where one account is in that order. Filtered and sorted by
-// the server (indexes on code, name, kind, currency; balance sorts sort). The query types
+// the server (indexes on code, name, kind, currency; balance sorts sort: by currency first,
+// then the amount within it, as minor units of different currencies are not comparable).
+// The query types
 // are domain types (domain/AccountQuery.h): the console's models build them too.
 using SortKey = AccountSortKey;
 using Query = AccountQuery;

@@ -5,6 +5,8 @@
 #include <QJsonDocument>
 #include <QtEndian>
 
+#include <limits>
+
 namespace ledger::AuditRepository {
 
 namespace {
@@ -284,6 +286,232 @@ void recordVerification(Connection &connection, const QJsonObject &result)
     db::guarded([&] {
         pqxx::work tx(db::native(connection));
         tx.exec_params("SELECT audit.record_verification($1::jsonb)",
+                       QJsonDocument(result).toJson(QJsonDocument::Compact).toStdString());
+        tx.commit();
+    });
+}
+
+namespace {
+
+// A BINARY cursor over one query, read batch by batch.
+class Cursor
+{
+public:
+    Cursor(pqxx::transaction_base &tx, std::string name, const std::string &query, int batch)
+        : m_tx(tx)
+        , m_name(std::move(name))
+        , m_fetch("FETCH FORWARD " + std::to_string(batch) + " FROM " + m_name)
+        , m_batch(size_t(batch))
+    {
+        m_tx.exec("DECLARE " + m_name + " BINARY NO SCROLL CURSOR FOR " + query);
+    }
+    // The next row, or nullptr at the end. Valid until the next call.
+    const pqxx::row *next()
+    {
+        if (m_at >= m_rows.size()) {
+            if (m_done)
+                return nullptr;
+            m_rows = m_tx.exec(m_fetch);
+            m_at = 0;
+            m_done = m_rows.size() < m_batch;
+            if (m_rows.empty())
+                return nullptr;
+        }
+        m_row = m_rows[pqxx::result::size_type(m_at++)];
+        return &m_row;
+    }
+
+private:
+    pqxx::transaction_base &m_tx;
+    std::string m_name, m_fetch;
+    size_t m_batch;
+    pqxx::result m_rows;
+    pqxx::row m_row;
+    size_t m_at = 0;
+    bool m_done = false;
+};
+
+std::optional<qint64> optionalInt8At(const pqxx::field &f)
+{
+    return f.is_null() ? std::nullopt : std::optional(int8At(f));
+}
+
+qint64 microsAt(const pqxx::field &f)
+{
+    return int8At(f) + kPostgresEpochMicros;
+}
+
+// Entry columns at `first` of a row: id, transaction_id, account_id, amount, currency,
+// effective_at, recorded_at, account_seq, balance_after.
+constexpr char kEntryColumns[] = "e.id, e.transaction_id, e.account_id, e.amount, e.currency, "
+                                 "e.effective_at, e.recorded_at, e.account_seq, e.balance_after";
+EntryContent entryAt(const pqxx::row &r, int first)
+{
+    EntryContent e;
+    e.id = int8At(r[first]);
+    e.transactionId = int8At(r[first + 1]);
+    e.accountId = int8At(r[first + 2]);
+    e.amount = int8At(r[first + 3]);
+    e.currency = rawAt(r[first + 4]);
+    e.effectiveAtMicros = microsAt(r[first + 5]);
+    e.recordedAtMicros = microsAt(r[first + 6]);
+    e.accountSeq = int8At(r[first + 7]);
+    e.balanceAfter = int8At(r[first + 8]);
+    return e;
+}
+
+} // namespace
+
+bool readLedgerContent(Connection &connection, LedgerContentSink &sink, int batchSize)
+{
+    return db::guarded([&] {
+        // The read is on record before the snapshot is taken (0032_reads_on_record.sql).
+        db::putOnRecord(connection, {{"ledger_content", {}}});
+        // One snapshot for all four reads: a posting that commits meanwhile is either wholly
+        // in them (rows and event) or wholly out.
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(db::native(connection));
+        tx.exec("SET LOCAL client_encoding = 'UTF8'");
+        tx.exec("SET LOCAL work_mem = '64MB'");
+        const int batch = qMax(1, batchSize);
+        {
+            Cursor c(tx, "digests",
+                     "SELECT id, seq, action, object_type, object_id, details FROM "
+                     "ledger.digest_events",
+                     batch);
+            while (const pqxx::row *r = c.next()) {
+                DigestEvent e;
+                e.id = int8At((*r)[0]);
+                e.seq = optionalInt8At((*r)[1]);
+                e.action = rawAt((*r)[2]);
+                e.objectType = rawAt((*r)[3]);
+                if (!(*r)[4].is_null())
+                    e.objectId = rawAt((*r)[4]);
+                e.details = rawAt((*r)[5], 1); // jsonb's binary form: a version byte, then text
+                if (!sink.digestEvent(e))
+                    return false;
+            }
+        }
+        {
+            // Rows of one transaction are adjacent (ordered by its id); a transaction without
+            // entries comes as one row with NULL entry columns.
+            Cursor c(tx, "transactions",
+                     std::string("SELECT t.id, t.idempotency_key, t.request_hash, t.kind, "
+                                 "t.effective_at, t.recorded_at, t.reverses, t.description, "
+                                 "t.external_ref, t.created_by, t.created_role, ") +
+                         kEntryColumns +
+                         " FROM ledger.transaction_content t LEFT JOIN ledger.entry_content e"
+                         " ON e.transaction_id = t.id ORDER BY t.id",
+                     batch);
+            TransactionContent current;
+            std::vector<EntryContent> entries;
+            bool have = false;
+            while (const pqxx::row *r = c.next()) {
+                const qint64 id = int8At((*r)[0]);
+                if (!have || id != current.id) {
+                    if (have && !sink.transaction(current, std::move(entries)))
+                        return false;
+                    entries.clear();
+                    have = true;
+                    current.id = id;
+                    current.idempotencyKey = rawAt((*r)[1]);
+                    current.requestHash = rawAt((*r)[2]);
+                    current.kind = rawAt((*r)[3]);
+                    current.effectiveAtMicros = microsAt((*r)[4]);
+                    current.recordedAtMicros = microsAt((*r)[5]);
+                    current.reverses = optionalInt8At((*r)[6]).value_or(0);
+                    current.description = rawAt((*r)[7]);
+                    current.externalRef =
+                        (*r)[8].is_null() ? std::nullopt : std::optional(rawAt((*r)[8]));
+                    current.createdBy = rawAt((*r)[9]);
+                    current.createdRole = rawAt((*r)[10]);
+                }
+                if (!(*r)[11].is_null())
+                    entries.push_back(entryAt(*r, 11));
+            }
+            if (have && !sink.transaction(current, std::move(entries)))
+                return false;
+        }
+        {
+            Cursor c(tx, "strays",
+                     std::string("SELECT ") + kEntryColumns +
+                         ", NOT EXISTS (SELECT 1 FROM ledger.transaction_content t"
+                         " WHERE t.id = e.transaction_id) FROM ledger.entry_content e"
+                         " WHERE NOT EXISTS (SELECT 1 FROM ledger.transaction_content t"
+                         " WHERE t.id = e.transaction_id) OR NOT EXISTS (SELECT 1 FROM"
+                         " ledger.head_content h WHERE h.account_id = e.account_id)"
+                         " ORDER BY e.transaction_id, e.id",
+                     batch);
+            while (const pqxx::row *r = c.next()) {
+                if (!sink.strayEntry(entryAt(*r, 0), *(*r)[9].c_str() != 0))
+                    return false;
+            }
+        }
+        {
+            Cursor c(tx, "heads",
+                     std::string("SELECT h.account_id, h.code, h.last_seq, h.balance, "
+                                 "h.last_recorded_at, ") +
+                         kEntryColumns +
+                         " FROM ledger.head_content h LEFT JOIN ledger.entry_content e"
+                         " ON e.account_id = h.account_id ORDER BY h.account_id, e.account_seq",
+                     batch);
+            qint64 currentAccount = 0;
+            bool have = false;
+            while (const pqxx::row *r = c.next()) {
+                const qint64 account = int8At((*r)[0]);
+                if (!have || account != currentAccount) {
+                    have = true;
+                    currentAccount = account;
+                    HeadContent h;
+                    h.accountId = account;
+                    h.code = QString::fromUtf8(rawAt((*r)[1]));
+                    h.lastSeq = int8At((*r)[2]);
+                    h.balance = int8At((*r)[3]);
+                    // -infinity (no entry yet) arrives as the int64 minimum.
+                    const qint64 raw = int8At((*r)[4]);
+                    h.lastRecordedAtMicros = raw == std::numeric_limits<qint64>::min()
+                                                 ? raw
+                                                 : raw + kPostgresEpochMicros;
+                    if (!sink.head(h))
+                        return false;
+                }
+                if (!(*r)[5].is_null() && !sink.accountEntry(entryAt(*r, 5)))
+                    return false;
+            }
+        }
+        tx.commit();
+        return true;
+    });
+}
+
+LedgerVerification verifyLedgerInSql(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        const auto r = tx.exec(
+            "SELECT transactions_checked, entries_checked, accounts_checked, transactions_broken,"
+            " first_transaction, transaction_reason, accounts_broken, first_account,"
+            " account_reason FROM ledger.verify_ledger()");
+        LedgerVerification v;
+        v.transactionsChecked = r[0][0].as<qint64>();
+        v.entriesChecked = r[0][1].as<qint64>();
+        v.accountsChecked = r[0][2].as<qint64>();
+        v.transactionsBroken = r[0][3].as<qint64>(0);
+        if (!r[0][4].is_null())
+            v.firstTransaction = r[0][4].as<qint64>();
+        v.transactionReason = db::toQString(r[0][5]);
+        v.accountsBroken = r[0][6].as<qint64>(0);
+        v.firstAccount = db::toQString(r[0][7]);
+        v.accountReason = db::toQString(r[0][8]);
+        tx.commit();
+        return v;
+    });
+}
+
+void recordLedgerVerification(Connection &connection, const QJsonObject &result)
+{
+    db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        tx.exec_params("SELECT ledger.record_ledger_verification($1::jsonb)",
                        QJsonDocument(result).toJson(QJsonDocument::Compact).toStdString());
         tx.commit();
     });

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "domain/AuditEvent.h"
+#include "domain/AuditVerification.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -91,6 +92,62 @@ void recordClientAction(Connection &connection, const QString &action, const QSt
 
 // Records the C++ verifier's result as an audit.verified event.
 void recordVerification(Connection &connection, const QJsonObject &result);
+
+// --- The ledger's rows, for the C++ ledger verifier (audit/LedgerVerifier) ---------------
+// Values as stored, times in microseconds since 1970-01-01 UTC, text in UTF-8.
+struct DigestEvent // a transaction.posted or ledger.attested event
+{
+    qint64 id = 0;
+    std::optional<qint64> seq; // unset while unsealed
+    QByteArray action, objectType;
+    std::optional<QByteArray> objectId;
+    QByteArray details; // jsonb as text
+};
+struct TransactionContent
+{
+    qint64 id = 0;
+    QByteArray idempotencyKey, requestHash, kind;
+    qint64 effectiveAtMicros = 0, recordedAtMicros = 0;
+    qint64 reverses = 0; // 0: reverses nothing
+    QByteArray description;
+    std::optional<QByteArray> externalRef;
+    QByteArray createdBy, createdRole;
+};
+struct EntryContent
+{
+    qint64 id = 0, transactionId = 0, accountId = 0, amount = 0;
+    QByteArray currency;
+    qint64 effectiveAtMicros = 0, recordedAtMicros = 0, accountSeq = 0, balanceAfter = 0;
+};
+struct HeadContent
+{
+    qint64 accountId = 0;
+    QString code;
+    qint64 lastSeq = 0, balance = 0, lastRecordedAtMicros = 0;
+};
+// What readLedgerContent() delivers, in this order. A false return stops the read.
+class LedgerContentSink
+{
+public:
+    virtual ~LedgerContentSink() = default;
+    virtual bool digestEvent(const DigestEvent &event) = 0;
+    // Every transaction in id order with its entries (in no particular order).
+    virtual bool transaction(const TransactionContent &t, std::vector<EntryContent> &&entries) = 0;
+    // Entries whose transaction or account head is not in the ledger.
+    virtual bool strayEntry(const EntryContent &entry, bool transactionMissing) = 0;
+    // Every head in account id order, then that account's entries in sequence order.
+    virtual bool head(const HeadContent &head) = 0;
+    virtual bool accountEntry(const EntryContent &entry) = 0;
+};
+// One read-only snapshot of the digest events, the transactions and entries and the heads,
+// read through BINARY cursors batchSize rows at a time. Needs console_auditor or
+// console_compliance. Returns false when the sink stopped it.
+bool readLedgerContent(Connection &connection, LedgerContentSink &sink, int batchSize = 4000);
+
+// The SQL ledger check (ledger.verify_ledger): verifies and records an audit event.
+LedgerVerification verifyLedgerInSql(Connection &connection);
+// Records the C++ ledger verifier's result as a ledger.verified event.
+void recordLedgerVerification(Connection &connection, const QJsonObject &result);
 
 } // namespace AuditRepository
 } // namespace ledger

@@ -319,24 +319,26 @@ Balance balance(Connection &connection, const QString &accountCode,
                 const std::optional<QDateTime> &effective, const std::optional<QDateTime> &knownAt)
 {
     return db::guarded([&] {
-        pqxx::nontransaction tx(db::native(connection)); // one statement: no BEGIN/COMMIT
-        const std::optional<std::string> e =
-            effective ? std::optional(isoUtc(*effective)) : std::nullopt;
-        const std::optional<std::string> k =
-            knownAt ? std::optional(isoUtc(*knownAt)) : std::nullopt;
-        const auto r =
-            tx.exec_params("SELECT account, currency, amount, minor_units, " +
-                               utcColumn("effective_at") + ", " + utcColumn("known_at") +
-                               " FROM ledger.balance($1, $2::timestamptz, $3::timestamptz)",
-                           db::toStd(accountCode), e, k);
-        Balance b;
-        b.account = db::toQString(r[0][0]);
-        b.currency = db::toQString(r[0][1]);
-        b.amount = db::toQString(r[0][2]);
-        b.minorUnits = r[0][3].as<qint64>();
-        b.effectiveAt = parseUtc(r[0][4]);
-        b.knownAt = parseUtc(r[0][5]);
-        return b;
+        return db::onRecord(connection, {{"balance", db::toStd(accountCode)}}, [&] {
+            pqxx::nontransaction tx(db::native(connection)); // one statement: no BEGIN/COMMIT
+            const std::optional<std::string> e =
+                effective ? std::optional(isoUtc(*effective)) : std::nullopt;
+            const std::optional<std::string> k =
+                knownAt ? std::optional(isoUtc(*knownAt)) : std::nullopt;
+            const auto r =
+                tx.exec_params("SELECT account, currency, amount, minor_units, " +
+                                   utcColumn("effective_at") + ", " + utcColumn("known_at") +
+                                   " FROM ledger.balance($1, $2::timestamptz, $3::timestamptz)",
+                               db::toStd(accountCode), e, k);
+            Balance b;
+            b.account = db::toQString(r[0][0]);
+            b.currency = db::toQString(r[0][1]);
+            b.amount = db::toQString(r[0][2]);
+            b.minorUnits = r[0][3].as<qint64>();
+            b.effectiveAt = parseUtc(r[0][4]);
+            b.knownAt = parseUtc(r[0][5]);
+            return b;
+        });
     });
 }
 

@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 namespace ledger {
 
@@ -15,6 +16,9 @@ struct Migration
     QString name; // file name without the .sql suffix, e.g. "0001_roles_and_schemas"
     QByteArray sql;
     QString sha256; // lowercase hex of the file's bytes
+    // Checksums the same migration had before an edit of its comments alone (a database
+    // migrated then still matches): see kEarlierTexts in MigrationSet.cpp.
+    QStringList earlierSha256;
 };
 
 // The ordered, validated list of migrations shipped with a build.

@@ -92,7 +92,7 @@ void Migrator::verifyApplied(const QList<AppliedMigration> &applied)
                     .arg(a.name)));
         }
         const Migration &m = known.at(a.version - 1);
-        if (m.sha256 != a.sha256) {
+        if (m.sha256 != a.sha256 && !m.earlierSha256.contains(a.sha256)) {
             throw DbException(Error::make(
                 Error::Kind::Conflict,
                 QStringLiteral("Migration %1 was changed after it was applied to this database "

@@ -6,6 +6,7 @@
 #include "Connection.h"
 #include "DbException.h"
 #include "ErrorTranslation.h"
+#include "domain/Money.h"
 #include "session/ScramVerifier.h"
 
 #include <pqxx/pqxx>
@@ -14,8 +15,10 @@
 #include <QDateTime>
 #include <QString>
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -75,6 +78,8 @@ struct ConnectionImpl
     // The server's notices and warnings, escaped for a terminal (Connection.cpp). Declared
     // after conn: it unregisters itself before the connection goes.
     std::unique_ptr<::pqxx::errorhandler> notices;
+    // Reads this connection's session has on record, until when (ReadsOnRecord.cpp).
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> readsOnRecord;
     static ConnectionImpl &of(Connection &c) { return *c.d; }
 };
 
@@ -93,6 +98,45 @@ template <class F> auto guarded(F &&f) -> decltype(f())
     } catch (...) {
         rethrowTranslated();
     }
+}
+
+// A read of customer data, as the server gates it (0032_reads_on_record.sql): its kind and
+// subject ("#<account id>", an account code, a transaction id, "" or an account search's
+// terms as JSON).
+struct ReadKey
+{
+    const char *kind;
+    std::string subject;
+};
+
+// Puts the reads on record unless this connection already holds them inside their window:
+// each in a statement of its own (autocommit), so the record is committed before the read
+// is made, whatever becomes of the reader's transaction. Call it with no transaction open.
+void putOnRecord(Connection &connection, const std::vector<ReadKey> &reads);
+
+// Whether e is the server's refusal of a read that is not on record (LG090).
+bool isReadNotOnRecord(const std::exception &e);
+
+// Forgets the reads this connection holds (the server said one was not on record: its
+// window ended, or the session is new).
+void forgetReadsOnRecord(Connection &connection);
+
+// Runs read (which opens and ends its own transaction) with the reads on record; when the
+// server says one is not (a window ended under it), records them again and reads once more.
+template <class F>
+auto onRecord(Connection &connection, const std::vector<ReadKey> &reads, F &&read)
+    -> decltype(read())
+{
+    putOnRecord(connection, reads);
+    try {
+        return read();
+    } catch (const std::exception &e) {
+        if (!isReadNotOnRecord(e))
+            throw;
+    }
+    forgetReadsOnRecord(connection);
+    putOnRecord(connection, reads);
+    return read();
 }
 
 // SQLSTATE of a server error: libpqxx's own when it kept it, else from the verbose message.
@@ -142,6 +186,23 @@ inline std::string toStd(const QString &s)
 {
     const QByteArray utf8 = s.toUtf8();
     return std::string(utf8.constData(), size_t(utf8.size()));
+}
+
+// An amount the server handed over: minor units, the currency, and the server's own
+// formatting of them (ledger.format_minor, with the currency's exponent, which the console
+// roles cannot read otherwise). Text and number disagreeing is a bug on one side: an
+// Internal error, never a guess.
+inline Money money(qint64 minor, const QString &currency, const QString &formatted)
+{
+    const std::optional<Money> m = Money::fromServer(minor, currency, formatted);
+    if (!m)
+        throw DbException(Error::make(
+            Error::Kind::Internal,
+            QStringLiteral("The ledger sent an amount the console cannot read: \"%1\" %2 as %3 "
+                           "minor units.")
+                .arg(formatted.left(40), currency.left(8))
+                .arg(minor)));
+    return *m;
 }
 
 // The SCRAM-SHA-256 verifier to send in place of a secret (CREATE/ALTER ROLE ... PASSWORD

@@ -93,12 +93,13 @@ ReversalPreview previewFrom(const QJsonObject &o)
         impact.account = b.value(QStringLiteral("account")).toString();
         impact.accountName = b.value(QStringLiteral("account_name")).toString();
         impact.currency = b.value(QStringLiteral("currency")).toString();
-        impact.before = b.value(QStringLiteral("before")).toString();
-        impact.afterReversal = b.value(QStringLiteral("after_reversal")).toString();
-        impact.after = b.value(QStringLiteral("after")).toString();
-        impact.beforeMinor = b.value(QStringLiteral("before_minor")).toInteger();
-        impact.afterReversalMinor = b.value(QStringLiteral("after_reversal_minor")).toInteger();
-        impact.afterMinor = b.value(QStringLiteral("after_minor")).toInteger();
+        const auto amount = [&b, &impact](const char *text, const char *minor) {
+            return db::money(b.value(QLatin1String(minor)).toInteger(), impact.currency,
+                             b.value(QLatin1String(text)).toString());
+        };
+        impact.before = amount("before", "before_minor");
+        impact.afterReversal = amount("after_reversal", "after_reversal_minor");
+        impact.after = amount("after", "after_minor");
         impact.noNegative = b.value(QStringLiteral("no_negative")).toBool();
         impact.goesNegative = b.value(QStringLiteral("goes_negative")).toBool();
         p.balances.append(impact);

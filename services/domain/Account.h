@@ -1,5 +1,7 @@
 #pragma once
 
+#include "Money.h"
+
 #include <QDateTime>
 #include <QList>
 #include <QMetaType>
@@ -29,8 +31,7 @@ struct Account
     AccountKind kind = AccountKind::Asset;
     bool allowNegative = true;
     QDateTime openedAt;
-    QString balance;         // exact decimal string on the normal side, e.g. "1234.50"
-    qint64 balanceMinor = 0; // the same in minor units (for sorting)
+    Money balance; // on the account's normal side (a positive balance is the usual one)
     qint64 entryCount = 0;
 };
 

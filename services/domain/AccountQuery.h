@@ -9,6 +9,10 @@
 namespace ledger {
 
 // The account navigator's question: which accounts (filtered by the server) in which order.
+// Every order ends with the code (unique); descending reverses it. Balance orders by
+// currency first, alphabetically in both directions, then by the amount within the
+// currency, ascending or descending (Money::orderByCurrencyThenAmount): 100.00 EUR and
+// 10000 JPY are both 10000 minor units, and never sort as one number.
 enum class AccountSortKey { Code, Name, Kind, Currency, Balance, NormalSide, OpenedAt };
 struct AccountQuery
 {

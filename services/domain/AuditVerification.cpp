@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonValue>
+#include <QStringList>
 
 namespace ledger {
 
@@ -70,10 +71,12 @@ std::optional<CheckpointFile> CheckpointFile::fromJson(const QByteArray &json, Q
         return fail(QStringLiteral(
             "This is not a Ledger Console audit checkpoint file (format version 1)."));
     CheckpointFile c;
-    c.checkpointId = qint64(o.value(QStringLiteral("checkpoint_id")).toDouble());
-    const QJsonValue seqValue = o.value(QStringLiteral("seq"));
-    c.seq = qint64(seqValue.toDouble(-1));
-    if (!seqValue.isDouble() || c.seq < 0)
+    // Ids and sequence numbers are whole 64-bit numbers: read as integers (toInteger), never
+    // through a double, which holds integers exactly only up to 2^53 and would silently
+    // move a large sequence number to its neighbour.
+    c.checkpointId = o.value(QStringLiteral("checkpoint_id")).toInteger();
+    c.seq = o.value(QStringLiteral("seq")).toInteger(-1);
+    if (c.seq < 0)
         return fail(QStringLiteral("The checkpoint file has no valid sequence number."));
     const auto head = hashFromHex(o.value(QStringLiteral("hash")));
     if (!head)
@@ -86,7 +89,7 @@ std::optional<CheckpointFile> CheckpointFile::fromJson(const QByteArray &json, Q
     qint64 last = 0;
     for (const QJsonValue &v : o.value(QStringLiteral("anchors")).toArray()) {
         const QJsonArray pair = v.toArray();
-        const qint64 s = qint64(pair.at(0).toDouble(-1));
+        const qint64 s = pair.at(0).toInteger(-1);
         const auto h = hashFromHex(pair.at(1));
         if (pair.size() != 2 || s <= last || s > c.seq || !h)
             return fail(QStringLiteral("The checkpoint file's anchor list is damaged near "
@@ -131,6 +134,30 @@ QString VerificationResult::summary() const
     return QStringLiteral("Verified through sequence %1 (%2 events).")
         .arg(verifiedThrough)
         .arg(eventsChecked);
+}
+
+QString LedgerVerification::summary() const
+{
+    if (cancelled)
+        return QStringLiteral("Cancelled: the ledger check proves nothing.");
+    if (intact())
+        return QStringLiteral("%1 transactions, %2 entries and %3 accounts match their digests "
+                              "and heads.")
+            .arg(transactionsChecked)
+            .arg(entriesChecked)
+            .arg(accountsChecked);
+    QStringList parts;
+    if (transactionsBroken > 0)
+        parts << QStringLiteral("transaction %1 (first of %2): %3")
+                     .arg(firstTransaction.value_or(0))
+                     .arg(transactionsBroken)
+                     .arg(transactionReason);
+    if (accountsBroken > 0)
+        parts << QStringLiteral("account %1 (first of %2): %3")
+                     .arg(firstAccount)
+                     .arg(accountsBroken)
+                     .arg(accountReason);
+    return QStringLiteral("Ledger rows do not match: %1.").arg(parts.join(QStringLiteral("; ")));
 }
 
 } // namespace ledger

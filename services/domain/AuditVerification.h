@@ -56,4 +56,26 @@ struct VerificationResult
     QString summary() const;
 };
 
+// The ledger's own check (0030_ledger_digest.sql; the C++ one in audit/LedgerVerifier):
+// every transaction's rows against the digest the chain holds for it, and every account's
+// sequence numbers, running balances and head against its entries.
+struct LedgerVerification
+{
+    qint64 transactionsChecked = 0;
+    qint64 entriesChecked = 0;
+    qint64 accountsChecked = 0;
+    qint64 transactionsBroken = 0;
+    std::optional<qint64> firstTransaction; // the lowest id whose rows do not match
+    QString transactionReason;
+    qint64 accountsBroken = 0;
+    QString firstAccount; // the code of the lowest account id that disagrees
+    QString accountReason;
+    bool cancelled = false;
+    double seconds = 0;
+
+    bool intact() const { return transactionsBroken == 0 && accountsBroken == 0 && !cancelled; }
+    // "N transactions, M entries and K accounts match." or what broke first.
+    QString summary() const;
+};
+
 } // namespace ledger

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "Error.h"
+#include "Money.h"
 
 #include <QDateTime>
 #include <QJsonObject>
@@ -32,18 +33,16 @@ struct PreviewLeg
     QString amount;
 };
 
-// What posting a reversal (and its rebook) would do to one account.
+// What posting a reversal (and its rebook) would do to one account. Balances are on the
+// account's normal side, in its currency.
 struct BalanceImpact
 {
     QString account;
     QString accountName;
     QString currency;
-    QString before;        // the account's balance now, on its normal side
-    QString afterReversal; // after the reversal, before the rebook (approval posts them in turn)
-    QString after;         // after the reversal and the rebook
-    qint64 beforeMinor = 0;
-    qint64 afterReversalMinor = 0;
-    qint64 afterMinor = 0;
+    Money before;            // the account's balance now
+    Money afterReversal;     // after the reversal, before the rebook (approval posts them in turn)
+    Money after;             // after the reversal and the rebook
     bool noNegative = false; // the account may not go below zero
     // noNegative and afterReversal or after < 0: the request is refused (each posting of an
     // approval is checked on its own)

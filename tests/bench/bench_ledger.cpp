@@ -2,12 +2,15 @@
 // run. Not a test: no timed assertions; targets are compared and reported.
 //
 //   bench_ledger [--seconds S] [--pit-entries N] [--pit-small N] [--skip-pit] [--skip-posting]
+//                [--skip-digest]
 //
 // Starts its own durable throwaway cluster (fsync on, as in production), then:
 //  1. postings/s with 1, 2 and 8 clients on random accounts and on one hot account, one
 //     posting per call (ledger.post_transaction), then set-based batches of 100 and 1,000
 //     (ledger.post_batch), each with its ratio to single postings measured in the same run;
-//  2. point-in-time balance on an account with N entries (default 10M) and one with 100k:
+//  2. the transaction digest's cost (0030): a single posting's server CPU and batches of
+//     1,000 per second with the digest and with its computation swapped out, alternating;
+//  3. point-in-time balance on an account with N entries (default 10M) and one with 100k:
 //     warm latency of the O(log n) function vs the naive sum over all entries.
 
 #include "BenchCluster.h"
@@ -22,14 +25,18 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QHash>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <random>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace ledger;
 using bench::say;
@@ -94,6 +101,70 @@ QByteArray transfer(const QString &key, int from, int to, const QString &hot = {
         .toUtf8();
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+double cpuSeconds(qint64 pid)
+{
+    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray text = f.readAll();
+    // Fields after the command name (which may hold spaces) start at the state, field 3;
+    // utime and stime are fields 14 and 15.
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    return double(fields.at(11).toLongLong() + fields.at(12).toLongLong()) /
+           double(sysconf(_SC_CLK_TCK));
+}
+
+struct CpuRun
+{
+    qint64 postings = 0;
+    double perSecond = 0;
+    double serverCpuMs = 0; // per posting, in the connection's server process
+};
+
+// One client for `seconds`: single postings, or batches of batchSize; the server process's
+// CPU per posting.
+CpuRun serverCpu(const QString &dsn, SqlSession &admin, double seconds, int batchSize,
+                 std::atomic<qint64> &keys)
+{
+    const QString name = QStringLiteral("bench-cpu-%1").arg(++keys);
+    Connection connection(dsn, name);
+    auto one = [&] {
+        if (batchSize <= 1) {
+            const qint64 k = ++keys;
+            LedgerRepository::post(connection, transfer(QStringLiteral("c-%1").arg(k),
+                                                        1 + int(k % 9999), 2 + int(k % 9999)));
+            return qint64(1);
+        }
+        QList<QByteArray> items;
+        for (int i = 0; i < batchSize; ++i) {
+            const qint64 k = ++keys;
+            items.append(
+                transfer(QStringLiteral("cb-%1").arg(k), 1 + int(k % 9999), 2 + int(k % 9999)));
+        }
+        return qint64(LedgerRepository::postBatch(connection, items).size());
+    };
+    one(); // connected, plans cached
+    const qint64 pid =
+        admin
+            .scalar(QStringLiteral("SELECT pid FROM pg_stat_activity WHERE application_name = $1"),
+                    {name})
+            .toLongLong();
+    CpuRun run;
+    const double cpuBefore = cpuSeconds(pid);
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < qint64(seconds * 1000))
+        run.postings += one();
+    const double elapsed = double(timer.nsecsElapsed()) / 1e9;
+    run.serverCpuMs =
+        (cpuSeconds(pid) - cpuBefore) * 1000.0 / double(qMax<qint64>(1, run.postings));
+    run.perSecond = double(run.postings) / elapsed;
+    return run;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -114,6 +185,8 @@ int main(int argc, char *argv[])
                       QStringLiteral("N"), QStringLiteral("100000")});
     parser.addOption({QStringLiteral("skip-pit"), QStringLiteral("Skip the point-in-time part.")});
     parser.addOption({QStringLiteral("skip-posting"), QStringLiteral("Skip the posting part.")});
+    parser.addOption({QStringLiteral("skip-digest"),
+                      QStringLiteral("Skip the digest cost part (with and without).")});
     parser.process(app);
     const double seconds = parser.value(QStringLiteral("seconds")).toDouble();
 
@@ -237,6 +310,60 @@ int main(int argc, char *argv[])
                            "(best batch size) %2")
                 .arg(verdict(single.value(QStringLiteral("1/8")), 1500),
                      verdict(best.value(QStringLiteral("1/8")), 1500)));
+    }
+
+    if (!parser.isSet(QStringLiteral("skip-digest")) &&
+        !parser.isSet(QStringLiteral("skip-posting"))) {
+        // The content digest of 0030 against the same functions with the digest computation
+        // swapped out (ledger.transaction_digests returning nothing: the events then carry
+        // no digest), rounds alternating, one client.
+        say(QStringLiteral("\n== the transaction digest's cost (0030): one client, rounds "
+                           "alternating with and without"));
+        const QString original = admin.scalar(QStringLiteral(
+            "SELECT pg_get_functiondef('ledger.transaction_digests(bigint[])'::regprocedure)"));
+        const QString without = QStringLiteral(
+            "CREATE OR REPLACE FUNCTION ledger.transaction_digests(p_ids bigint[]) RETURNS TABLE "
+            "(transaction_id bigint, digest bytea) LANGUAGE plpgsql STABLE SET search_path = "
+            "pg_catalog, ledger SET plan_cache_mode = force_generic_plan AS $$ BEGIN RETURN; END "
+            "$$");
+        std::atomic<qint64> keys{1000000000};
+        QList<double> cpuWith, cpuWithout, rateWith, rateWithout, batchWith, batchWithout;
+        constexpr int kRounds = 3;
+        for (int round = 0; round < kRounds; ++round) {
+            for (const bool digest : {round % 2 == 0, round % 2 != 0}) {
+                admin.exec(digest ? original : without);
+                const CpuRun single = serverCpu(writer, admin, seconds, 1, keys);
+                const CpuRun batch = serverCpu(writer, admin, seconds, 1000, keys);
+                (digest ? cpuWith : cpuWithout).append(single.serverCpuMs);
+                (digest ? rateWith : rateWithout).append(single.perSecond);
+                (digest ? batchWith : batchWithout).append(batch.perSecond);
+                say(QStringLiteral("round %1 %2: single %3 ms server CPU/posting, %4/s; batch "
+                                   "x1000 %5/s")
+                        .arg(round + 1)
+                        .arg(digest ? QStringLiteral("with   ") : QStringLiteral("without"))
+                        .arg(single.serverCpuMs, 0, 'f', 3)
+                        .arg(single.perSecond, 0, 'f', 0)
+                        .arg(batch.perSecond, 0, 'f', 0));
+            }
+        }
+        admin.exec(original);
+        auto median = [](QList<double> v) {
+            std::sort(v.begin(), v.end());
+            return v.at(v.size() / 2);
+        };
+        const double cpu = median(cpuWith) / median(cpuWithout);
+        say(QStringLiteral("median: single %1 vs %2 ms server CPU per posting (x%3: %4); %5 vs "
+                           "%6 postings/s; batches of 1000: %7 vs %8 postings/s (x%9)")
+                .arg(median(cpuWith), 0, 'f', 3)
+                .arg(median(cpuWithout), 0, 'f', 3)
+                .arg(cpu, 0, 'f', 3)
+                .arg(cpu < 1.10 ? QStringLiteral("under 10% more, met")
+                                : QStringLiteral("10% or more, NOT met"))
+                .arg(median(rateWith), 0, 'f', 0)
+                .arg(median(rateWithout), 0, 'f', 0)
+                .arg(median(batchWith), 0, 'f', 0)
+                .arg(median(batchWithout), 0, 'f', 0)
+                .arg(median(batchWith) / median(batchWithout), 0, 'f', 3));
     }
 
     if (!parser.isSet(QStringLiteral("skip-pit"))) {

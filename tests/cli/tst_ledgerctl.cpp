@@ -464,6 +464,15 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains(QLatin1String("--accounts must be a whole number")),
                  qPrintable(r.err));
+        // A time without its offset names no instant: refused before anything is asked.
+        r = ledgerctl({QStringLiteral("balance"), QStringLiteral("--account"),
+                       QStringLiteral("CASH"), QStringLiteral("--known-at"),
+                       QStringLiteral("2026-11-20T10:00:00"), QStringLiteral("--dsn"),
+                       m_db.adminDsn()});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QLatin1String("has no UTC offset")) &&
+                     r.err.contains(QLatin1String("2026-11-20T10:00:00Z")),
+                 qPrintable(r.err));
     }
 
     void migrateIsANoOpWhenUpToDate()

@@ -157,7 +157,7 @@ private Q_SLOTS:
             {AccountListModel::Name, QStringLiteral("name %1, code %1")},
             {AccountListModel::Kind, QStringLiteral("kind %1, code %1")},
             {AccountListModel::Currency, QStringLiteral("currency %1, code %1")},
-            {AccountListModel::Balance, QStringLiteral("balance_minor %1, code %1")},
+            {AccountListModel::Balance, QStringLiteral("currency, balance_minor %1, code %1")},
             {AccountListModel::NormalSide, QStringLiteral("normal_side %1, code %1")},
             {AccountListModel::OpenedAt, QStringLiteral("opened_at %1, code %1")}};
         for (const auto &[column, order] : columns)

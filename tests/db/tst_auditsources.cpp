@@ -472,6 +472,8 @@ private Q_SLOTS:
         const auto ann = issue(QStringLiteral("ann"));
         SqlSession s(sessionDsn(ann));
         const QString pid = QString::number(s.backendPid()); // before any BEGIN: it commits
+        // The balance reads below are on record first (0032_reads_on_record.sql).
+        QVERIFY(s.exec(QStringLiteral("SELECT ledger.record_read('balance', 'S-CASH')")).ok);
         const auto announced = [&] {
             return scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = "
                                          "'advisory' AND mode = 'ShareLock' AND granted AND "

@@ -510,6 +510,9 @@ private Q_SLOTS:
         SqlSession r(sessionDsn(reader));
         const int wPid = w.backendPid();
         const int rPid = r.backendPid();
+        // Their reads are on record first (0032), so that each transaction gets to the gate.
+        QVERIFY(w.exec(QStringLiteral("SELECT ledger.record_read('balance', 'AV-CASH')")).ok);
+        QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
         // Both start their transactions here, then stay busy in a statement at the gate.
         QVERIFY(w.run(QStringLiteral("BEGIN; SELECT amount FROM ledger.balance('AV-CASH')")).ok);
         QVERIFY(r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list")).ok);
@@ -694,6 +697,9 @@ private Q_SLOTS:
         QVERIFY(idle.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
                                         "SELECT ledger.lock_accounts(ARRAY['AV-CASH', 'AV-DEP'])"))
                     .ok);
+        // The console's read is on record first (0032), so that its transaction gets to the
+        // gate.
+        QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
         // A writer's transaction and a console's read, both then busy at the gate.
         QVERIFY(busy.run(QStringLiteral("BEGIN")).ok);
         QVERIFY(r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list")).ok);
@@ -938,6 +944,10 @@ private Q_SLOTS:
             s = std::make_unique<SqlSession>(brokerDsn(QStringLiteral("una")));
         } else if (login == QLatin1String("session")) {
             s = std::make_unique<SqlSession>(sessionDsn(*m_una));
+            // On record (0032), so that what is measured is the input's bound.
+            QVERIFY(s->exec(QStringLiteral("SELECT ledger.record_read('timeline_search', "
+                                           "'AV-CASH')"))
+                        .ok);
         } else if (login == QLatin1String("auditor")) {
             s = std::make_unique<SqlSession>(m_db.dsnFor(QStringLiteral("console_auditor")));
         } else {

@@ -329,9 +329,9 @@ private Q_SLOTS:
             std::find_if(p.balances.cbegin(), p.balances.cend(),
                          [](const BalanceImpact &b) { return b.account == u"SAVER"; });
         QVERIFY(saver != p.balances.cend());
-        QCOMPARE(saver->before, QStringLiteral("5.00"));
-        QCOMPARE(saver->afterReversal, QStringLiteral("-25.00"));
-        QCOMPARE(saver->after, QStringLiteral("4.00"));
+        QCOMPARE(saver->before.toString(), QStringLiteral("5.00"));
+        QCOMPARE(saver->afterReversal.toString(), QStringLiteral("-25.00"));
+        QCOMPARE(saver->after.toString(), QStringLiteral("4.00"));
         QVERIFY(saver->goesNegative);
         QCOMPARE(p.warnings.size(), 1);
         QVERIFY2(p.warnings.first().contains(QLatin1String("posted before the rebook")),

@@ -324,8 +324,8 @@ private Q_SLOTS:
         QCOMPARE(p.balances.size(), 2);
         const BalanceImpact saver = p.balances.at(1);
         QCOMPARE(saver.account, QStringLiteral("SAVER"));
-        QCOMPARE(saver.before, QStringLiteral("5.00"));
-        QCOMPARE(saver.after, QStringLiteral("-25.00"));
+        QCOMPARE(saver.before.toString(), QStringLiteral("5.00"));
+        QCOMPARE(saver.after.toString(), QStringLiteral("-25.00"));
         QVERIFY(saver.noNegative && saver.goesNegative);
         QCOMPARE(p.warnings.size(), 1);
         QVERIFY2(p.warnings.first().contains(QLatin1String("SAVER (Saver) may not go below zero")),

@@ -151,9 +151,14 @@ private:
                                  "'reversal.expired' AND object_id = '%1'")
                       .arg(request)),
             1, 90000);
-        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM cron.job_run_details WHERE status "
-                                      "<> 'succeeded'")),
-                 0);
+        const auto failedRuns =
+            m_admin->exec(QStringLiteral("SELECT command, return_message FROM cron.job_run_details "
+                                         "WHERE status = 'failed'")); // not those still running
+        QVERIFY2(failedRuns.ok && failedRuns.rows.isEmpty(),
+                 qPrintable(failedRuns.message +
+                            (failedRuns.rows.isEmpty()
+                                 ? QString()
+                                 : failedRuns.rows.first().join(QLatin1String(": ")))));
     }
 };
 

@@ -133,6 +133,51 @@ private Q_SLOTS:
         QCOMPARE(Migrator(c, setOf(chain().mid(0, 2))).status().databaseVersion, 2);
     }
 
+    // An edit of comments alone is accepted when the set knows the earlier text's checksum
+    // (MigrationSet's kEarlierTexts); any other edit is still refused.
+    void acceptsTheEarlierTextOfACommentEdit()
+    {
+        Connection c(freshDatabase());
+        QCOMPARE(Migrator(c, setOf(chain().mid(0, 2))).migrate().size(), 2);
+
+        QList<Migration> commented = chain();
+        const QString before = commented[1].sha256;
+        commented[1] =
+            make(2, QStringLiteral("add_column"), "-- A comment written later.\n" + chain()[1].sql);
+        commented[1].earlierSha256 << before;
+        const auto applied = Migrator(c, setOf(commented)).migrate();
+        QCOMPARE(applied.size(), 1);
+        QCOMPARE(applied.first().name, QStringLiteral("0003_fill"));
+
+        // The real list: a database migrated before Step 10's comment edits (its recorded
+        // checksums are the earlier texts') is accepted by this build.
+        Connection builtIn(m_db.adminDsn());
+        const auto set = MigrationSet::builtIn();
+        QVERIFY(set.ok());
+        int edited = 0;
+        test::SqlSession admin(m_db.adminDsn());
+        for (const Migration &m : set.value().migrations()) {
+            if (m.earlierSha256.isEmpty())
+                continue;
+            ++edited;
+            QVERIFY(!m.earlierSha256.contains(m.sha256));
+            QVERIFY(admin
+                        .exec(QStringLiteral("UPDATE ledger_meta.schema_migrations SET sha256 = $1 "
+                                             "WHERE version = $2"),
+                              {m.earlierSha256.first(), QString::number(m.version)})
+                        .ok);
+        }
+        QCOMPARE(edited, 5);
+        QVERIFY(Migrator(builtIn, set.value()).migrate().isEmpty());
+        for (const Migration &m : set.value().migrations())
+            if (!m.earlierSha256.isEmpty())
+                QVERIFY(admin
+                            .exec(QStringLiteral("UPDATE ledger_meta.schema_migrations SET "
+                                                 "sha256 = $1 WHERE version = $2"),
+                                  {m.sha256, QString::number(m.version)})
+                            .ok);
+    }
+
     void rollsBackAFailingMigration()
     {
         Connection c(freshDatabase());

@@ -371,7 +371,8 @@ private Q_SLOTS:
                            "SELECT substr(a.code, 4), e.account_seq, e.amount, e.balance_after, "
                            "       e.currency, e.effective_at, substr(t.idempotency_key, 4), "
                            "       t.kind, t.description, t.external_ref, t.created_by, "
-                           "       ev.operator, ev.session_role, ev.details - 'idempotency_key', "
+                           "       ev.operator, ev.session_role, "
+                           "       ev.details - 'idempotency_key' - 'digest', "
                            "       substr(ev.details->>'idempotency_key', 4) "
                            "FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "
                            "JOIN ledger.transactions t ON t.id = e.transaction_id "
@@ -765,7 +766,8 @@ private Q_SLOTS:
         QCOMPARE(disagreements, QStringLiteral("0"));
     }
 
-    // The audit event of a batch posting is the single path's, field for field.
+    // The audit event of a batch posting is the single path's, field for field (the digest
+    // is each transaction's own).
     void auditEventsAreTheSinglePaths()
     {
         const QString legs = test::postingLeg(QStringLiteral("CASH"), QStringLiteral("1.00")) +
@@ -777,8 +779,10 @@ private Q_SLOTS:
             postBatch(*m_writer, {test::postingRequest(QStringLiteral("audit-x-2"), legs)});
         const auto events = m_admin->exec(
             QStringLiteral(
-                "SELECT operator, session_role, action, object_type, details - 'idempotency_key', "
-                "       client_info, seq IS NOT NULL "
+                "SELECT operator, session_role, action, object_type, "
+                "       details - 'idempotency_key' - 'digest', client_info, seq IS NOT NULL, "
+                "       details->>'digest' = (SELECT encode(d.digest, 'hex') FROM "
+                "           ledger.transaction_digests(ARRAY[object_id::bigint]) d) "
                 "FROM audit.events WHERE action = 'transaction.posted' AND object_id IN ($1, $2) "
                 "ORDER BY id"),
             {QString::number(one.transactionId), QString::number(many[0].transactionId)});
@@ -787,6 +791,7 @@ private Q_SLOTS:
         QCOMPARE(events.rows[0][0], QStringLiteral("test_ledger_writer"));
         QVERIFY(events.rows[0][5].contains(QLatin1String("tst_postbatch")));
         QCOMPARE(events.rows[0][6], QStringLiteral("t")); // sealed into the chain at commit
+        QCOMPARE(events.rows[0][7], QStringLiteral("t")); // each with its own rows' digest
     }
 
     void ingestEventsSetBased()

@@ -221,6 +221,10 @@ private Q_SLOTS:
         const QString dsn = m_db.dsnFor(QStringLiteral("console_operator"), user);
         QVERIFY(m_admin->exec(QStringLiteral("GRANT TEMP ON DATABASE ledger TO %1").arg(user)).ok);
         SqlSession attacker(dsn);
+        QVERIFY(attacker
+                    .exec(QStringLiteral("SELECT ledger.record_read('balance', 'P-CASH'), "
+                                         "ledger.record_read('account_list', '')"))
+                    .ok);
         const QString shadow = QStringLiteral(
             "CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (VALUE = 'shadowed'); ");
         // Before: ledger.format_amount (which ledger.balance uses) with the old search_path,

@@ -692,8 +692,10 @@ private Q_SLOTS:
             Connection c(m_db.dsnFor(QStringLiteral("console_auditor")));
             const TransactionDetail d =
                 TimelineRepository::transactionDetail(c, posted.rows[0][0].toLongLong());
-            QCOMPARE(d.auditEvents.size(), 1);
+            // Its posting, and this read of it (on record before it was served).
+            QCOMPARE(d.auditEvents.size(), 2);
             QCOMPARE(d.auditEvents.first().action, QStringLiteral("transaction.posted"));
+            QCOMPARE(d.auditEvents.last().action, QStringLiteral("read.transaction"));
         }
         {
             Connection c(m_db.dsnFor(QStringLiteral("console_auditor")));

@@ -56,6 +56,10 @@ const Check kChecks[] = {
      // Bulk demo loads (ledgerctl seed) write one 'ledger.seeded' event for the whole load.
      "WHERE t.kind <> 'seed' AND t.idempotency_key NOT LIKE 'seed-%' GROUP BY t.id HAVING "
      "count(ev.id) <> 1 LIMIT 5"},
+    // 0030: every transaction's rows still match the digest the audit chain holds for it.
+    {"transaction rows differ from their digest on record (or no digest)",
+     "SELECT v.first_transaction, v.transaction_reason FROM ledger.verify_ledger_unrecorded() v "
+     "WHERE v.transactions_broken > 0"},
     {"reversal does not mirror its original",
      "SELECT r.id FROM ledger.transactions r WHERE r.reverses IS NOT NULL AND EXISTS ("
      "  (SELECT account_id, -amount FROM ledger.entries WHERE transaction_id = r.reverses "

@@ -287,8 +287,8 @@ private Q_SLOTS:
         for (const BalanceImpact &b : p.balances) {
             if (b.account == QLatin1String("CUST")) {
                 sawCustomer = true;
-                QCOMPARE(b.before, QStringLiteral("25.00"));
-                QCOMPARE(b.after, QStringLiteral("0.00"));
+                QCOMPARE(b.before.toString(), QStringLiteral("25.00"));
+                QCOMPARE(b.after.toString(), QStringLiteral("0.00"));
                 QVERIFY(!b.goesNegative);
             }
         }
@@ -633,7 +633,7 @@ private Q_SLOTS:
         QCOMPARE(previewLegs->rowCount(), 4); // the mirror and the rebook
         for (const BalanceImpact &b : p.balances) {
             if (b.account == QLatin1String("CUST-B"))
-                QCOMPARE(b.after, QStringLiteral("28.00"));
+                QCOMPARE(b.after.toString(), QStringLiteral("28.00"));
         }
         save(dialog, QStringLiteral("corrections-rebook-preview.png"));
         QSignalSpy submitted(dialog.data(), &ReversalRequestDialog::submitted);

@@ -1,4 +1,4 @@
--- Roles and schemas of the ledger (see DESIGN.md, "Database").
+-- Roles and schemas of the ledger (CONTRIBUTING.md, "Architecture": roles and schemas).
 --
 -- Roles are cluster-wide while migrations run per database, so only the missing ones are
 -- created: several ledger databases may share one cluster. All of them are NOLOGIN group

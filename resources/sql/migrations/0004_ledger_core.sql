@@ -1,7 +1,6 @@
 -- The double-entry ledger: transactions and entries (append-only), idempotent posting,
 -- per-account sequence and running balance, bitemporal point-in-time balances, and
--- reversals with four-eyes approval. See DESIGN.md ("Ledger", "Point-in-time balances",
--- "Reversals"). Sign convention: debit positive, credit negative; every transaction sums
+-- reversals with four-eyes approval (CONTRIBUTING.md, "Architecture"). Sign convention: debit positive, credit negative; every transaction sums
 -- to zero per currency. Balances are presented on the account's normal side.
 
 -- Interval stabbing queries for late entries need GiST over (account, time range).

@@ -1,4 +1,4 @@
--- Time-limited credentials (DESIGN.md, "Time-limited credentials"). Each operator has a
+-- Time-limited credentials (CONTRIBUTING.md, "Architecture"). Each operator has a
 -- broker login (a long-lived secret, kept in the OS keychain by the console) whose only
 -- right is access.issue_session(). That mints a login role that lives minutes: a member
 -- of the operator's functional groups only, owning nothing, VALID UNTIL a UTC time, with

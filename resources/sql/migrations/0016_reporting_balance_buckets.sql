@@ -10,7 +10,7 @@
 -- pixel of many hours has its first, least, greatest and last balance (M4 downsampling:
 -- what a line drawn through every entry would show in that pixel column).
 --
--- It is fed from the ledger, never by the write path (DESIGN: heavy reports read a
+-- It is fed from the ledger, never by the write path (the design rule: heavy reports read a
 -- reporting store): reporting.bucket_marks remembers, per account, the account_seq up to
 -- which every entry is in the buckets. A committed entry with a higher sequence number
 -- implies every lower one committed first (postings take the account's head row lock

@@ -1,4 +1,4 @@
--- Step 6, least privilege and sessions that cannot be bent (DESIGN.md, "Trust boundaries").
+-- Step 6, least privilege and sessions that cannot be bent (CONTRIBUTING.md, "Architecture").
 --
 -- Until now ledger_owner, under which every SECURITY DEFINER function runs, held
 -- CREATEROLE, pg_signal_backend, pg_read_all_settings, dblink and the server-file
