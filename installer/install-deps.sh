@@ -15,6 +15,8 @@ packages=(
     # Bank file parsers (Step 9): the fuzz preset's clang and its libFuzzer/ASan runtimes
     # (libclang_rt.fuzzer is in libclang-rt-14-dev, which clang only recommends).
     clang libclang-rt-14-dev
+    # clang-tidy over the sources (installer/setup.sh test, `cmake --build --preset tidy`).
+    clang-tidy
 )
 
 # Locales the test suites need: a server that answers in German shows that errors are

@@ -3,12 +3,16 @@
 #
 #   bash installer/setup.sh demo   install what is missing, build, start a private demo
 #                                  PostgreSQL with demo data, open the console on it
-#   bash installer/setup.sh test   install what is missing, build, run every test suite
+#   bash installer/setup.sh test   install what is missing, build, run clang-tidy over the
+#                                  sources and every test suite
 #
 # Builds out of the source tree, in build/<preset>. Options:
 #   LEDGER_TEST_PRESETS="dev asan fuzz"   presets whose suites `test` runs (default: all
 #                                  three; fuzz builds only the libFuzzer targets with clang
-#                                  and runs each for 30 s over its seed corpus)
+#                                  and runs each for 30 s over its seed corpus); clang-tidy
+#                                  runs on the dev build, when dev is one of them
+#   LEDGER_WERROR=ON                 compiler warnings are errors (.ci/run sets it; so does
+#                                  CI=true); clang-tidy's findings are errors always
 #   LEDGER_DEMO_DIR=DIR              where the demo cluster lives (default: ledgerctl's)
 set -euo pipefail
 
@@ -24,7 +28,7 @@ bash "$repo/installer/install-deps.sh"
 jobs=$(nproc 2>/dev/null || echo 2)
 build() {
     local preset=$1
-    local werror=OFF
+    local werror=${LEDGER_WERROR:-OFF}
     [ "${CI:-}" = "true" ] && werror=ON   # warnings are errors in CI
     echo "== configure and build ($preset)"
     # From the source folder: the build preset says which targets (fuzz: ledger_fuzzers only).
@@ -58,9 +62,22 @@ if [ "$mode" = demo ]; then
         --host "$host" --port 5432 --database ledger --operator demo --secret-stdin --remember
 fi
 
+# clang-tidy (.clang-tidy's checks, warnings as errors) over the project's sources, on the
+# dev build's compile_commands.json, a target's files about ten at a time (run-tidy.py).
+tidy() {
+    echo "== clang-tidy (dev build)"
+    local start=$SECONDS rc=0
+    (cd "$repo" && cmake --build --preset tidy) || rc=$?
+    echo "== clang-tidy: $((SECONDS - start)) s, $([ $rc -eq 0 ] && echo clean || echo FAILED)"
+    return $rc
+}
+
 status=0
 for preset in ${LEDGER_TEST_PRESETS:-dev asan fuzz}; do
     build "$preset"
+    if [ "$preset" = dev ]; then
+        tidy || status=1
+    fi
     echo "== tests ($preset)"
     (cd "$repo" && ctest --preset "$preset" -j "$jobs") || status=1
 done

@@ -55,6 +55,8 @@ public:
     bool canFetchMore(const QModelIndex &parent) const override;
     void fetchMore(const QModelIndex &parent) override;
 
+    // (QObject::event, the event handler, stays callable beside this accessor.)
+    using QAbstractTableModel::event;
     const AuditEvent &event(int row) const { return m_events.at(row); }
     const AuditFilter &filter() const { return m_filter; }
     bool isLoading() const { return m_loading; }

@@ -123,6 +123,8 @@ void BalanceChartView::setAccount(const AccountHistory &history)
 void BalanceChartView::clear()
 {
     ++m_generation;
+    m_awaiting = false;
+    m_reloadTimer->stop();
     m_history = {};
     m_line->clear();
     m_reversals->clear();
@@ -162,6 +164,11 @@ int BalanceChartView::plotWidth() const
     return qMax(w > 0 ? w : width() - 80, 50);
 }
 
+bool BalanceChartView::isLoading() const
+{
+    return m_awaiting || m_reloadTimer->isActive();
+}
+
 int BalanceChartView::plottedPoints() const
 {
     return int(m_line->count());
@@ -177,6 +184,7 @@ void BalanceChartView::load()
     if (!m_ledger || !m_history.accountId || !m_from.isValid())
         return;
     const quint64 generation = ++m_generation;
+    m_awaiting = true;
     const qint64 accountId = m_history.accountId;
     const QDateTime from = m_from;
     const QDateTime to = m_to;
@@ -188,6 +196,7 @@ void BalanceChartView::load()
               [this, generation, width](const Result<BalanceSeries> &result) {
                   if (generation != m_generation)
                       return;
+                  m_awaiting = false;
                   if (!result) {
                       Q_EMIT loadFailed(result.error());
                       return;

@@ -41,6 +41,10 @@ public:
     int plottedPoints() const;
     int markerCount() const;
     bool isExact() const { return m_exact; }
+    // A range is on its way, or about to be asked for (a zoom, pan or resize waits a moment
+    // before it asks): plotted() or loadFailed() follows. False once the chart shows what
+    // was last asked for.
+    bool isLoading() const;
     QDateTime rangeFrom() const { return m_from; }
     QDateTime rangeTo() const { return m_to; }
 
@@ -73,6 +77,7 @@ private:
     QDateTime m_from;
     QDateTime m_to;
     quint64 m_generation = 0;
+    bool m_awaiting = false; // the answer to the newest load() is on its way
     bool m_exact = false;
     QLineSeries *m_line = nullptr;
     QScatterSeries *m_reversals = nullptr;

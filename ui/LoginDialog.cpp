@@ -273,6 +273,7 @@ void LoginDialog::lookUpStoredSecret()
             m_remember->setToolTip(r.error().message);
             m_message->setText(r.error().message);
         }
+        Q_EMIT storedSecretLookedUp(r.ok());
     });
 }
 

@@ -46,6 +46,13 @@ public:
     // Starts sign-in as if the user pressed the button (tests, the demo).
     void signIn();
 
+Q_SIGNALS:
+    // The keychain answered the look-up of a stored secret for the server and operator in
+    // the fields (GUI thread): found (the dialog offers it), or not (none stored, or no
+    // keychain, which the dialog then says). An answer for fields changed meanwhile is
+    // dropped unannounced; the look-up for the new fields answers instead.
+    void storedSecretLookedUp(bool found);
+
 private:
     void lookUpStoredSecret();
     void onSignedIn();

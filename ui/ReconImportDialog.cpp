@@ -329,7 +329,7 @@ void ReconImportDialog::matchNext()
             Q_EMIT matched(m_runs);
         if (!m_importText.isEmpty())
             setStatus(m_importText, false);
-        Q_EMIT done();
+        Q_EMIT completed();
         return;
     }
     m_matching = true;

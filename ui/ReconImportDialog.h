@@ -74,8 +74,9 @@ Q_SIGNALS:
     void matched(const QList<ledger::ReconRunSummary> &runs);
     // The import or the run failed (or was cancelled: Error::Kind::Cancelled).
     void failed(const ledger::Error &error);
-    // Imported and matched (or nothing to match): the summary is complete.
-    void done();
+    // Imported and matched (or nothing to match): the summary is complete. (Not "done":
+    // that name would hide QDialog::done(int).)
+    void completed();
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;

@@ -259,7 +259,7 @@ int runReap(const Invocation &inv)
     else
         log = QStringLiteral("failed sign-ins not collected: the server keeps no CSV log "
                              "(log_destination)");
-    if (r.collectorError.isEmpty() && r.logBacklogBytes && *r.logBacklogBytes > 1024 * 1024)
+    if (r.collectorError.isEmpty() && r.logBacklogBytes && *r.logBacklogBytes > qint64(1024) * 1024)
         log += QStringLiteral(" (%1 MiB of it not read yet: the log grows faster than it is "
                               "read; run the reaper more often and find what writes so much)")
                    .arg(double(*r.logBacklogBytes) / (1024.0 * 1024.0), 0, 'f', 1);

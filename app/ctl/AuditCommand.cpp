@@ -14,7 +14,7 @@ namespace ledger::cli {
 
 namespace {
 
-constexpr qint64 kMaxCheckpointBytes = 64 * 1024 * 1024;
+constexpr qint64 kMaxCheckpointBytes = qint64(64) * 1024 * 1024; // in qint64, not int
 
 QString hex(const QByteArray &bytes)
 {

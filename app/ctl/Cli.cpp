@@ -141,7 +141,7 @@ Result<QByteArray> readInput(const Invocation &invocation, const QString &option
         return Error::make(Error::Kind::Input,
                            QStringLiteral("%1 is larger than %2 MiB; split it.")
                                .arg(isStdin ? QStringLiteral("The input") : path)
-                               .arg(maxBytes / (1024 * 1024)));
+                               .arg(maxBytes / (qint64(1024) * 1024)));
     return data;
 }
 

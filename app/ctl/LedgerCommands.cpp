@@ -10,7 +10,7 @@ namespace ledger::cli {
 
 namespace {
 
-constexpr qint64 kMaxPostBytes = 1024 * 1024;
+constexpr qint64 kMaxPostBytes = qint64(1024) * 1024;
 constexpr qint64 kMaxIngestBytes = qint64(2) * 1024 * 1024 * 1024;
 
 void addFileOption(QCommandLineParser &p, const QString &what)

@@ -588,7 +588,7 @@ int runProfileSave(const Invocation &inv)
     const QString name = inv.parser->value(QStringLiteral("name"));
     if (name.isEmpty())
         return inv.usage(QStringLiteral("--name is required."));
-    auto input = readInput(inv, QStringLiteral("file"), 64 * 1024);
+    auto input = readInput(inv, QStringLiteral("file"), qint64(64) * 1024);
     if (!input)
         return inv.fail(input.error());
     QJsonParseError error;

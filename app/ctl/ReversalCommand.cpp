@@ -44,7 +44,7 @@ bool rebookOption(const Invocation &inv, QByteArray *rebook, int *exitCode)
 {
     if (!inv.parser->isSet(QStringLiteral("rebook-file")))
         return true;
-    auto input = readInput(inv, QStringLiteral("rebook-file"), 1024 * 1024);
+    auto input = readInput(inv, QStringLiteral("rebook-file"), qint64(1024) * 1024);
     if (!input) {
         *exitCode = inv.fail(input.error());
         return false;

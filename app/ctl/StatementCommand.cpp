@@ -460,10 +460,12 @@ int runBatch(const Invocation &inv)
             inv.printRow({record.reference, record.accountCode,
                           QString::number(record.sequenceNumber), path, record.fileSha256});
         if (done % 100 == 0 || done == total)
-            inv.progress(QStringLiteral("%1 of %2 written (%3 per second)")
-                             .arg(done)
-                             .arg(total)
-                             .arg(done * 1000.0 / std::max<qint64>(1, clock.elapsed()), 0, 'f', 1));
+            inv.progress(
+                QStringLiteral("%1 of %2 written (%3 per second)")
+                    .arg(done)
+                    .arg(total)
+                    .arg(double(done) * 1000.0 / double(std::max<qint64>(1, clock.elapsed())), 0,
+                         'f', 1));
     };
     callbacks.cancelled = [] { return batchInterrupted.load(); };
     const StatementBatchOutcome outcome = StatementBatch::run(connection, request, callbacks);
@@ -497,7 +499,7 @@ int runBatch(const Invocation &inv)
     if (!inv.json)
         inv.progress(QStringLiteral("%1 statements written and issued in %2 s")
                          .arg(outcome.written.size())
-                         .arg(clock.elapsed() / 1000.0, 0, 'f', 1));
+                         .arg(double(clock.elapsed()) / 1000.0, 0, 'f', 1));
     return Ok;
 }
 

@@ -98,7 +98,8 @@ QByteArray LedgerVerifier::encode(const TransactionContent &t, std::vector<Entry
     QByteArray out;
     out.reserve(12 + 8 * 4 + 4 * 7 + 32 + t.idempotencyKey.size() + t.kind.size() +
                 t.description.size() + (t.externalRef ? t.externalRef->size() : 0) +
-                t.createdBy.size() + t.createdRole.size() + int(entries.size()) * (8 * 7 + 4 + 3));
+                t.createdBy.size() + t.createdRole.size() +
+                qsizetype(entries.size()) * (8 * 7 + 4 + 3));
     out.append(kFormatTag, int(sizeof(kFormatTag) - 1));
     appendInt64(out, t.id);
     appendField(out, &t.idempotencyKey);

@@ -282,7 +282,7 @@ private:
         const DemoHistory::Transaction original = (*m_txs)[size_t(p.original)];
         std::vector<DemoHistory::Leg> mirror;
         for (int i = 0; i < original.legCount; ++i) {
-            DemoHistory::Leg l = (*m_legs)[size_t(original.firstLeg + i)];
+            DemoHistory::Leg l = (*m_legs)[size_t(original.firstLeg) + size_t(i)];
             l.amount = -l.amount;
             mirror.push_back(l);
         }

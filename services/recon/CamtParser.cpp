@@ -119,7 +119,7 @@ public:
     struct Leaf
     {
         QStringView path; // "RltdPties/Dbtr/Pty/Nm"; "Amt@Ccy" for the attribute
-        int slot;
+        int slot = -1;
         bool joined = false;
     };
     struct Node
@@ -1104,8 +1104,8 @@ std::optional<Cut> findCut(const QByteArray &bytes, bool *statement)
     // The message's start tag, by a reader of the file's start: the tail reader reads the
     // file up to there first.
     QXmlStreamReader xml;
-    xml.addData(
-        QByteArray::fromRawData(bytes.constData(), std::min<qsizetype>(bytes.size(), 64 * 1024)));
+    xml.addData(QByteArray::fromRawData(bytes.constData(),
+                                        std::min<qsizetype>(bytes.size(), qsizetype(64) * 1024)));
     int elements = 0;
     while (elements < 2) {
         const auto token = xml.readNext();

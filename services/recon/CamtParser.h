@@ -21,7 +21,7 @@ namespace ledger::recon {
 // start tag (so the root's namespace declarations are in scope there too); the result, and
 // the first error with its element path, line and column, is the same as one reader's.
 // `readInHalves` (tests) tells whether it was.
-constexpr qsizetype kCamtTwoThreadsAbove = 4 * 1024 * 1024;
+constexpr qsizetype kCamtTwoThreadsAbove = qsizetype(4) * 1024 * 1024;
 Result<BankFile> parseCamt(const QByteArray &bytes,
                            qsizetype twoThreadsAbove = kCamtTwoThreadsAbove,
                            bool *readInHalves = nullptr);

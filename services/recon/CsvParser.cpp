@@ -8,7 +8,7 @@ namespace ledger::recon {
 
 namespace {
 
-constexpr qsizetype kMaxRecordChars = 64 * 1024;
+constexpr qsizetype kMaxRecordChars = qsizetype(64) * 1024;
 
 // A QDate format compiled once: numeric day, month and year fields between literal
 // separators; anything else falls back to QDate::fromString.

@@ -9,7 +9,7 @@ namespace ledger::recon {
 
 namespace {
 
-constexpr qsizetype kMaxFieldChars = 64 * 1024;
+constexpr qsizetype kMaxFieldChars = qsizetype(64) * 1024;
 
 // Where a message is in its field order.
 enum class State {

@@ -24,7 +24,7 @@ namespace ledger::recon {
 // A text larger than `twoThreadsAbove` bytes is read in two halves, cut after a message's
 // end ("-"), the second on another thread; the result (and the first error, with its line)
 // is the same as one reader's.
-constexpr qsizetype kMt940TwoThreadsAbove = 4 * 1024 * 1024;
+constexpr qsizetype kMt940TwoThreadsAbove = qsizetype(4) * 1024 * 1024;
 Result<BankFile> parseMt940(const QByteArray &bytes,
                             qsizetype twoThreadsAbove = kMt940TwoThreadsAbove);
 

@@ -151,7 +151,7 @@ public:
 
     bool isSequential() const override { return true; }
 
-    qsizetype size() const { return m_size; }
+    qint64 size() const override { return m_size; }
     const char *data() const { return m_bytes.constData(); }
     void clear() { m_size = 0; }
 

@@ -46,7 +46,7 @@ public:
     {
         m_buffer.append("\r\n");
         m_first = true;
-        if (m_buffer.size() >= 64 * 1024)
+        if (m_buffer.size() >= qsizetype(64) * 1024)
             flush();
     }
 

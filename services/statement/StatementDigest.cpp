@@ -84,7 +84,7 @@ struct HashSink
     void add(const QByteArray &data)
     {
         pending.append(data);
-        if (pending.size() >= 64 * 1024)
+        if (pending.size() >= qsizetype(64) * 1024)
             flush();
     }
     void flush()

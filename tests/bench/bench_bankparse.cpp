@@ -33,7 +33,8 @@ double statusMb(const char *field)
         return -1;
     for (const QByteArray &line : f.readAll().split('\n')) {
         if (line.startsWith(field))
-            return line.mid(qstrlen(field)).trimmed().split(' ').first().toDouble() / 1024.0;
+            return line.mid(qsizetype(qstrlen(field))).trimmed().split(' ').first().toDouble() /
+                   1024.0;
     }
     return -1;
 }
@@ -188,7 +189,7 @@ Run parseOnce(const QByteArray &bytes, BankFileParser::Format format, const CsvP
         const auto result = BankFileParser::parse(bytes, format, profile);
         if (!result.ok())
             qFatal("bench: parse failed: %s", qPrintable(result.error().message));
-        run.seconds = timer.nsecsElapsed() / 1e9;
+        run.seconds = double(timer.nsecsElapsed()) / 1e9;
         run.peakMb = statusMb("VmHWM:");
         for (const BankStatement &s : result.value().statements)
             run.lines += s.lines.size();
@@ -215,7 +216,7 @@ double xmlTokensOnly(const QByteArray &bytes)
             fed += size;
         }
     }
-    return timer.nsecsElapsed() / 1e9;
+    return double(timer.nsecsElapsed()) / 1e9;
 }
 
 } // namespace
@@ -267,7 +268,7 @@ int main(int argc, char **argv)
         if (which != u"all" && which != c.name)
             continue;
         const QByteArray bytes = c.make(lines);
-        const double mb = bytes.size() / 1e6;
+        const double mb = double(bytes.size()) / 1e6;
         const double fileRss = statusMb("VmRSS:");
         Run best;
         for (int r = 0; r < reps; ++r) {

@@ -580,7 +580,7 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "bench: load: %s\n", qPrintable(error));
         return 1;
     }
-    say(QStringLiteral("ledger loaded in %1 s").arg(t.elapsed() / 1000.0, 0, 'f', 1));
+    say(QStringLiteral("ledger loaded in %1 s").arg(double(t.elapsed()) / 1000.0, 0, 'f', 1));
 
     // -- 1. The bank file: generated, parsed, imported.
     Noise noise;
@@ -594,7 +594,7 @@ int main(int argc, char *argv[])
                        "%8 one-to-many, %9 many-to-one, %10 out of the window, %11 off in amount, "
                        "%12 unknown; %13 entries not on it")
             .arg(lines)
-            .arg(bytes.size() / 1e6, 0, 'f', 1)
+            .arg(double(bytes.size()) / 1e6, 0, 'f', 1)
             .arg(noise.withRef)
             .arg(noise.withoutRef)
             .arg(noise.fee)

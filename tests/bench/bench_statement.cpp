@@ -187,7 +187,7 @@ int main(int argc, char **argv)
             const std::clock_t cpu = std::clock();
             t.start();
             const Result<int> written = writer.write(s, dir.filePath(name));
-            ms.append(t.nsecsElapsed() / 1e6);
+            ms.append(double(t.nsecsElapsed()) / 1e6);
             cpuMs.append(double(std::clock() - cpu) * 1000.0 / CLOCKS_PER_SEC);
             if (!written.ok()) {
                 say(QStringLiteral("write failed: ") + written.error().describe());
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
             .arg(bigMs, 0, 'f', 0)
             .arg(reps)
             .arg(bigPages)
-            .arg(QFileInfo(dir.filePath(QStringLiteral("big.pdf"))).size() / 1e6, 0, 'f', 1)
+            .arg(double(QFileInfo(dir.filePath(QStringLiteral("big.pdf"))).size()) / 1e6, 0, 'f', 1)
             .arg(bigMs * 1000 / double(std::max<qsizetype>(1, lines)), 0, 'f', 2)
             .arg(writerPeak, 0, 'f', 1)
             .arg(bigCpuMs, 0, 'f', 0));
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
                 t.start();
                 const Status st = w(&f);
                 f.close();
-                ms.append(t.nsecsElapsed() / 1e6);
+                ms.append(double(t.nsecsElapsed()) / 1e6);
                 if (!st)
                     return -1.0;
                 bytes = QFileInfo(f.fileName()).size();
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
         const QString digest = StatementDigest::hex(issued);
         say(QStringLiteral("StatementDigest %1 lines: %2 ms (%3...)")
                 .arg(lines)
-                .arg(t.nsecsElapsed() / 1e6, 0, 'f', 0)
+                .arg(double(t.nsecsElapsed()) / 1e6, 0, 'f', 0)
                 .arg(digest.left(12)));
     }
 
@@ -285,7 +285,7 @@ int main(int argc, char **argv)
     QElapsedTimer t;
     t.start();
     const bool naiveOk = writeWithTextDocument(small, dir.filePath(QStringLiteral("naive.pdf")));
-    const double naiveMs = t.nsecsElapsed() / 1e6;
+    const double naiveMs = double(t.nsecsElapsed()) / 1e6;
     if (!naiveOk) {
         say(QStringLiteral("the QTextDocument baseline wrote nothing"));
         return 1;

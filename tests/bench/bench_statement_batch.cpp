@@ -138,7 +138,7 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "bench: load: %s\n", qPrintable(error));
         return 1;
     }
-    say(QStringLiteral("loaded in %1 s").arg(t.elapsed() / 1000.0, 0, 'f', 1));
+    say(QStringLiteral("loaded in %1 s").arg(double(t.elapsed()) / 1000.0, 0, 'f', 1));
 
     QTemporaryDir out(QDir::temp().filePath(QStringLiteral("bench-statements-XXXXXX")));
     StatementBatchRequest request;
@@ -155,7 +155,7 @@ int main(int argc, char *argv[])
     Connection connection(bench.cluster().dsn(), QStringLiteral("bench_statement_batch"));
     t.restart();
     const StatementBatchOutcome outcome = StatementBatch::run(connection, request);
-    const double batchS = t.elapsed() / 1000.0;
+    const double batchS = double(t.elapsed()) / 1000.0;
     if (!outcome.error.isEmpty() || outcome.written.size() != accounts) {
         std::fprintf(stderr, "bench: batch: %s (%lld of %d written)\n", qPrintable(outcome.error),
                      qlonglong(outcome.written.size()), accounts);
@@ -168,11 +168,11 @@ int main(int argc, char *argv[])
     say(QStringLiteral("\n== batch (StatementBatch, CSV): %1 statements, %2 lines, %3 MB in %4 s")
             .arg(accounts)
             .arg(lines)
-            .arg(folderBytes(batchDir) / 1e6, 0, 'f', 1)
+            .arg(double(folderBytes(batchDir)) / 1e6, 0, 'f', 1)
             .arg(batchS, 0, 'f', 1));
     say(QStringLiteral("  %1 statements/s, %2 lines/s; peak RSS %3 MB")
             .arg(batchRate, 0, 'f', 1)
-            .arg(lines / batchS, 0, 'f', 0)
+            .arg(double(lines) / batchS, 0, 'f', 0)
             .arg(peakRssMb()));
 
     // -- Naive 1: a new connection (sign-in) per statement, first `naive` accounts.
@@ -196,7 +196,7 @@ int main(int argc, char *argv[])
                 request.format, request.camtVersion, request.pageSize,
                 QDir(perConnDir).filePath(r.accountCode + QStringLiteral(".csv"))));
     }
-    const double perConnRate = naive / (t.elapsed() / 1000.0);
+    const double perConnRate = double(naive) / (double(t.elapsed()) / 1000.0);
     say(QStringLiteral("\n== naive: a new connection per statement: %1 statements/s (%2 of them)")
             .arg(perConnRate, 0, 'f', 1)
             .arg(naive));
@@ -222,7 +222,7 @@ int main(int argc, char *argv[])
             return 1;
         }
     }
-    const double perProcessRate = processes / (t.elapsed() / 1000.0);
+    const double perProcessRate = double(processes) / (double(t.elapsed()) / 1000.0);
     say(QStringLiteral("== naive: one ledgerctl process per statement: %1 statements/s (%2 of "
                        "them)")
             .arg(perProcessRate, 0, 'f', 1)

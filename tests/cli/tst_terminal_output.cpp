@@ -10,7 +10,7 @@
 // before the escaping, to see them fail); the default is the binary built with this test.
 
 // terminalSafe() lives in ledgerctl's Cli.cpp, which is part of no library: compile it in.
-#include "../../app/ctl/Cli.cpp"
+#include "../../app/ctl/Cli.cpp" // NOLINT(bugprone-suspicious-include): on purpose, see above
 
 #include "Ledgerctl.h"
 #include "SqlSession.h"

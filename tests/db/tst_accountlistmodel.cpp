@@ -4,6 +4,7 @@
 // loaded only where looked at.
 
 #include "AccountListModel.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -15,6 +16,9 @@
 #include <QTest>
 
 using namespace ledger;
+using test::waitForCount;
+using test::waitForFinished;
+using test::waitForModel;
 
 class TestAccountListModel : public QObject
 {
@@ -28,8 +32,8 @@ class TestAccountListModel : public QObject
         QStringList codes;
         for (int row = 0; row < model.rowCount(); ++row) {
             const QModelIndex i = model.index(row, AccountListModel::Code);
-            if (!QTest::qWaitFor([&] { return i.data(AccountListModel::LoadedRole).toBool(); },
-                                 20000))
+            if (!waitForModel(&model,
+                              [&] { return i.data(AccountListModel::LoadedRole).toBool(); }))
                 return {QStringLiteral("row %1 never arrived").arg(row)};
             codes << i.data().toString();
         }
@@ -51,7 +55,7 @@ class TestAccountListModel : public QObject
     {
         QSignalSpy loaded(&model, &AccountListModel::loaded);
         model.refresh();
-        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 30000);
+        QVERIFY(waitForCount(loaded, 1));
     }
 
 private Q_SLOTS:
@@ -95,7 +99,7 @@ private Q_SLOTS:
         QSignalSpy currencies(&model, &AccountListModel::currenciesChanged);
         model.refresh();
         QVERIFY(model.isLoading());
-        QTRY_COMPARE(loaded.count(), 1);
+        QVERIFY(waitForCount(loaded, 1));
         QCOMPARE(loaded.first().first().toInt(), 251);
         QCOMPARE(model.rowCount(), 251);
         QCOMPARE(model.cachedPageCount(), 1); // the first page came with the count
@@ -125,7 +129,8 @@ private Q_SLOTS:
         // A row beyond the first page is asked for when looked at, then arrives.
         const QModelIndex far = model.index(230, AccountListModel::Code);
         QVERIFY(!far.data(AccountListModel::LoadedRole).toBool());
-        QTRY_VERIFY(far.data(AccountListModel::LoadedRole).toBool());
+        QVERIFY(
+            waitForModel(&model, [&] { return far.data(AccountListModel::LoadedRole).toBool(); }));
         QCOMPARE(far.data().toString(), QStringLiteral("2000-DEP-0230"));
         QCOMPARE(model.cachedPageCount(), 2);
 
@@ -136,7 +141,7 @@ private Q_SLOTS:
                         "SELECT ledger.open_account('0001-NEW', 'New', 'EUR', 'asset')"))
                     .ok);
         model.refresh();
-        QTRY_COMPARE(loaded.count(), 2);
+        QVERIFY(waitForCount(loaded, 2));
         QCOMPARE(model.rowCount(), 252);
         QCOMPARE(model.index(0, 0).data().toString(), QStringLiteral("0001-NEW"));
         QVERIFY(admin.exec(QStringLiteral("SELECT 1")).ok);
@@ -189,9 +194,8 @@ private Q_SLOTS:
         // Sorting again reloads in the new order.
         QSignalSpy loaded(&model, &AccountListModel::loaded);
         model.sort(AccountListModel::Code, Qt::AscendingOrder);
-        if (column != AccountListModel::Code || descending) {
-            QTRY_COMPARE(loaded.count(), 1);
-        }
+        if (column != AccountListModel::Code || descending)
+            QVERIFY(waitForCount(loaded, 1));
         QCOMPARE(model.index(0, 0).data().toString(),
                  sqlCodes(QStringLiteral("ORDER BY code")).first());
     }
@@ -209,9 +213,9 @@ private Q_SLOTS:
         const int all = model.rowCount();
         const auto filtered = [&](const QString &text, const QString &kind,
                                   const QString &currency) {
-            const int before = int(loaded.count());
+            const qsizetype before = loaded.count();
             model.setFilter(text, kind, currency);
-            if (!QTest::qWaitFor([&] { return loaded.count() > before; }, 20000))
+            if (!waitForCount(loaded, before + 1))
                 return QStringList{QStringLiteral("never loaded")};
             return allCodes(model);
         };
@@ -241,22 +245,22 @@ private Q_SLOTS:
         loadAndWait(model);
         const QStringList byName = sqlCodes(QStringLiteral("ORDER BY name DESC, code DESC"));
         model.locate(QStringLiteral("2000-DEP-0123"));
-        QTRY_COMPARE(located.count(), 1);
+        QVERIFY(waitForCount(located, 1));
         QCOMPARE(located.last().at(0).toString(), QStringLiteral("2000-DEP-0123"));
         QCOMPARE(located.last().at(1).toInt(), byName.indexOf(QStringLiteral("2000-DEP-0123")));
         QSignalSpy loaded(&model, &AccountListModel::loaded);
         model.setFilter({}, {}, QStringLiteral("USD"));
-        QTRY_COMPARE(loaded.count(), 1);
+        QVERIFY(waitForCount(loaded, 1));
         model.locate(QStringLiteral("2000-DEP-0123")); // USD: listed
-        QTRY_COMPARE(located.count(), 2);
+        QVERIFY(waitForCount(located, 2));
         QCOMPARE(located.last().at(1).toInt(),
                  sqlCodes(QStringLiteral("WHERE currency = 'USD' ORDER BY name DESC, code DESC"))
                      .indexOf(QStringLiteral("2000-DEP-0123")));
         model.locate(QStringLiteral("2000-DEP-0124")); // EUR: filtered out
-        QTRY_COMPARE(located.count(), 3);
+        QVERIFY(waitForCount(located, 3));
         QCOMPARE(located.last().at(1).toInt(), -1);
         model.locate(QStringLiteral("NO-SUCH-ACCOUNT"));
-        QTRY_COMPARE(located.count(), 4);
+        QVERIFY(waitForCount(located, 4));
         QCOMPARE(located.last().at(1).toInt(), -1);
     }
 
@@ -269,12 +273,17 @@ private Q_SLOTS:
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy loaded(&model, &AccountListModel::loaded);
+        QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
         model.setFilter(QStringLiteral("Deposit"), {}, {});
         model.refresh();
-        QTRY_COMPARE(loaded.count(), 1);
-        QTest::qWait(200); // the two older results must not arrive later
+        QVERIFY(waitForCount(loaded, 1));
+        // The two older results must not arrive later: the worker runs jobs in order, so once
+        // a job given after all three has finished and its answer is back here, so are theirs.
+        const auto after = worker.submit([](Connection &) { return true; });
+        QVERIFY(waitForFinished(after));
         QCOMPARE(loaded.count(), 1);
+        QCOMPARE(failed.count(), 0);
         QCOMPARE(model.rowCount(), 250); // the last filter's answer
     }
 
@@ -288,7 +297,7 @@ private Q_SLOTS:
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(waitForCount(failed, 1));
         const auto error = failed.first().first().value<ledger::Error>();
         QCOMPARE(error.kind, Error::Kind::Connection);
         QCOMPARE(model.rowCount(), 0);
@@ -303,7 +312,7 @@ private Q_SLOTS:
         AccountListModel model(&ledger, &audit);
         QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(waitForCount(failed, 1));
         const auto error = failed.first().first().value<ledger::Error>();
         QVERIFY2(error.kind == Error::Kind::Permission,
                  qPrintable(error.describe() + QLatin1Char(' ') + error.detail));
@@ -335,15 +344,19 @@ private Q_SLOTS:
         QCOMPARE(model.cachedPageCount(), 1);
         const QModelIndex last = model.index(model.rowCount() - 1, AccountListModel::Code);
         QVERIFY(!last.data(AccountListModel::LoadedRole).toBool());
-        QTRY_VERIFY(last.data(AccountListModel::LoadedRole).toBool());
+        QVERIFY(
+            waitForModel(&model, [&] { return last.data(AccountListModel::LoadedRole).toBool(); }));
         QCOMPARE(last.data().toString(), QStringLiteral("9000-MANY-10001"));
         // Jumping around: at most six pages are kept.
         for (int row = 0; row < model.rowCount(); row += 997) {
             const QModelIndex i = model.index(row, AccountListModel::Code);
-            QTRY_VERIFY(i.data(AccountListModel::LoadedRole).toBool());
+            QVERIFY(waitForModel(&model,
+                                 [&] { return i.data(AccountListModel::LoadedRole).toBool(); }));
         }
         QVERIFY(model.cachedPageCount() <= 6);
-        QTRY_VERIFY(model.index(5000, 0).data(AccountListModel::LoadedRole).toBool());
+        const QModelIndex middle = model.index(5000, 0);
+        QVERIFY(waitForModel(&model,
+                             [&] { return middle.data(AccountListModel::LoadedRole).toBool(); }));
         QCOMPARE(model.index(5000, 0).data().toString(),
                  sqlCodes(QStringLiteral("ORDER BY code OFFSET 5000 LIMIT 1")).value(0));
     }

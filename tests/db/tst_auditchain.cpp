@@ -4,6 +4,7 @@
 // verifiers (SQL and C++) at the right sequence number.
 
 #include "LedgerInvariants.h"
+#include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "audit/ChainVerifier.h"
@@ -223,7 +224,7 @@ private Q_SLOTS:
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
         AuditRepository::seal(*m_auditor);
         const qint64 after = count(QStringLiteral("SELECT count(*) FROM audit.events"));
-        QCOMPARE(after, before + kClients * kEach + 1);
+        QCOMPARE(after, before + qint64(kClients) * kEach + 1);
         QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")), after);
         const VerificationResult r = verifyChain(*m_auditor, {});
         QVERIFY2(r.intact(), qPrintable(r.summary()));
@@ -247,10 +248,13 @@ private Q_SLOTS:
                     join();
             }
         };
+        // Each logs its lock waits as they begin (superusers may), which wakes the waits below.
         auto inThread = [&](const QString &sql) {
             return Joining([admin, sql] {
                 SqlSession session(admin);
-                const SqlOutcome r = session.exec(sql);
+                const SqlOutcome r = session.exec(
+                    QStringLiteral("SET log_lock_waits = on; SET deadlock_timeout = '10ms'; ") +
+                    sql);
                 if (!r.ok)
                     qWarning("%s", qPrintable(r.message));
             });
@@ -263,14 +267,18 @@ private Q_SLOTS:
         SqlSession gate(admin);
         QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_lock(42), pg_advisory_lock(43)")).ok);
         auto count2 = [&](const char *sql) { return count(QString::fromLatin1(sql)); };
+        test::ServerLogWatcher log(m_db.dataDir());
         // A: records an event, then stays in progress until gate 42 opens.
         a.emplace(
             inThread(QStringLiteral("SELECT audit.record('test.in_progress', 'test', 'a', '{}'); "
                                     "SELECT pg_advisory_xact_lock(42)")));
-        QTRY_COMPARE_WITH_TIMEOUT(
-            count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
-                   "AND mode = 'ShareLock'"),
-            qint64(1), 10000);
+        // (Announced, and waiting at the gate.)
+        QVERIFY(log.waitUntil([&] {
+            return count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "objsubid = 1 AND mode = 'ShareLock'") == 1 &&
+                   count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "objid = 42 AND NOT granted") == 1;
+        }));
         // Other transactions commit and seal meanwhile.
         for (int i = 0; i < 5; ++i)
             post();
@@ -280,9 +288,12 @@ private Q_SLOTS:
         b.emplace(
             inThread(QStringLiteral("SELECT pg_advisory_xact_lock(audit.chain_lock_key(), 0); "
                                     "SELECT pg_advisory_xact_lock(43)")));
-        QTRY_COMPARE_WITH_TIMEOUT(count2("SELECT count(*) FROM pg_locks WHERE locktype = "
-                                         "'advisory' AND objsubid = 2 AND granted"),
-                                  qint64(1), 10000);
+        QVERIFY(log.waitUntil([&] {
+            return count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "objsubid = 2 AND granted") == 1 &&
+                   count2("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "objid = 43 AND NOT granted") == 1;
+        }));
         QCOMPARE(gate.scalar(QStringLiteral("SELECT pg_advisory_unlock(42)")), QStringLiteral("t"));
         a->join();
         const qint64 aId = count2("SELECT id FROM audit.events WHERE action = 'test.in_progress'");

@@ -5,6 +5,7 @@
 
 #include "AuditLogModel.h"
 #include "LedgerInvariants.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "async/WhenReady.h"
@@ -17,6 +18,7 @@
 #include <QSet>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTestEventLoop>
 
 using namespace ledger;
 
@@ -59,19 +61,25 @@ class TestAuditLogModel : public QObject
     {
         QObject context;
         bool done = false;
+        QTestEventLoop loop;
         whenReady(worker.submit([](Connection &) { return 0; }), &context,
-                  [&done](const Result<int> &) { done = true; });
-        QTRY_VERIFY(done);
+                  [&](const Result<int> &) {
+                      done = true;
+                      loop.exitLoop();
+                  });
+        if (!done)
+            loop.enterLoopMSecs(test::kWaitTimeoutMs);
+        QVERIFY(done);
     }
 
     // Fetches page after page until the model says there is no more.
     static void fetchAll(AuditLogModel &model)
     {
-        QTRY_VERIFY(!model.isLoading());
+        QVERIFY(test::waitForModel(&model, [&] { return !model.isLoading(); }));
         while (model.canFetchMore({})) {
             model.fetchMore({});
             QVERIFY(model.isLoading());
-            QTRY_VERIFY(!model.isLoading());
+            QVERIFY(test::waitForModel(&model, [&] { return !model.isLoading(); }));
         }
     }
 
@@ -136,7 +144,8 @@ private Q_SLOTS:
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         // The tester asked for the first page (fetchMore), as a view would.
-        QTRY_COMPARE(pages.count(), 1);
+        QVERIFY(test::waitForCount(pages, 1));
+        QCOMPARE(pages.count(), 1);
         QCOMPARE(pages.first().at(0).toInt(), AuditLogModel::DefaultPageSize);
         QCOMPARE(pages.first().at(1).toBool(), false);
         QCOMPARE(model.rowCount(), AuditLogModel::DefaultPageSize);
@@ -195,7 +204,7 @@ private Q_SLOTS:
     void pagingReachesTheEndOnceWithoutDuplicates()
     {
         const qint64 total = scalarId(QStringLiteral("SELECT count(*) FROM audit.events"));
-        QVERIFY(total > 2 * AuditLogModel::DefaultPageSize); // at least three pages
+        QVERIFY(total > qint64(2) * AuditLogModel::DefaultPageSize); // at least three pages
 
         DbWorker worker(m_db.dsnFor(QStringLiteral("console_auditor")));
         AuditService audit(&worker);
@@ -228,7 +237,7 @@ private Q_SLOTS:
         QCOMPARE(ends, 1);
         QCOMPARE(pages.last().at(1).toBool(), true);
         QCOMPARE(pages.last().at(0).toInt(),
-                 int(total - (expectedPages - 1) * AuditLogModel::DefaultPageSize));
+                 int(total - qint64(expectedPages - 1) * AuditLogModel::DefaultPageSize));
 
         // Past the end, fetchMore() does nothing.
         QSignalSpy loading(&model, &AuditLogModel::loadingChanged);
@@ -247,7 +256,8 @@ private Q_SLOTS:
         QSignalSpy pages(&model, &AuditLogModel::pageLoaded);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
-        QTRY_COMPARE(pages.count(), 1);
+        QVERIFY(test::waitForCount(pages, 1));
+        QCOMPARE(pages.count(), 1);
         QCOMPARE(pages.first().at(0).toInt(), int(total));
         QCOMPARE(pages.first().at(1).toBool(), true);
         QVERIFY(!model.canFetchMore({}));
@@ -374,7 +384,7 @@ private Q_SLOTS:
         AuditLogModel model(&audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
-        QTRY_VERIFY(!model.isLoading());
+        QVERIFY(test::waitForModel(&model, [&] { return !model.isLoading(); }));
         QCOMPARE(model.rowCount(), AuditLogModel::DefaultPageSize);
 
         // A second page under way, then two filters in a row: only the last one's rows
@@ -390,7 +400,8 @@ private Q_SLOTS:
         bob.operatorName = QStringLiteral("bob");
         model.setFilter(bob);
         QCOMPARE(model.rowCount(), 0);
-        QTRY_COMPARE(pages.count(), 1);
+        QVERIFY(test::waitForCount(pages, 1));
+        QCOMPARE(pages.count(), 1);
         drain(worker);
         QCOMPARE(pages.count(), 1);
         const qint64 bobs =
@@ -428,7 +439,7 @@ private Q_SLOTS:
         AuditLogModel model(&audit);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
-        QTRY_VERIFY(model.rowCount() > 0);
+        QVERIFY(test::waitForModel(&model, [&] { return model.rowCount() > 0; }));
         const QModelIndex newest = model.index(0, AuditLogModel::Sequence);
         QCOMPARE(model.index(0, AuditLogModel::ObjectId).data().toString(), QStringLiteral("C3"));
         QCOMPARE(newest.data(AuditLogModel::SealedRole).toBool(), false);
@@ -442,7 +453,8 @@ private Q_SLOTS:
         QCOMPARE(admin.scalar(QStringLiteral("SELECT audit.seal()")), QStringLiteral("1"));
         QSignalSpy pages(&model, &AuditLogModel::pageLoaded);
         model.refresh();
-        QTRY_COMPARE(pages.count(), 1);
+        QVERIFY(test::waitForCount(pages, 1));
+        QCOMPARE(pages.count(), 1);
         const QModelIndex sealed = model.index(0, AuditLogModel::Sequence);
         QCOMPARE(sealed.data(AuditLogModel::SealedRole).toBool(), true);
         QCOMPARE(sealed.data().toString(),
@@ -457,7 +469,8 @@ private Q_SLOTS:
         QSignalSpy failed(&model, &AuditLogModel::loadFailed);
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().first().value<ledger::Error>().kind, Error::Kind::Connection);
         QVERIFY(!model.isLoading());
         QCOMPARE(model.rowCount(), 0);
@@ -465,7 +478,8 @@ private Q_SLOTS:
         // refresh() tries again.
         model.refresh();
         QVERIFY(model.isLoading());
-        QTRY_COMPARE(failed.count(), 2);
+        QVERIFY(test::waitForCount(failed, 2));
+        QCOMPARE(failed.count(), 2);
     }
 
     void roleWithoutReadRightsGetsAPermissionError()
@@ -475,7 +489,8 @@ private Q_SLOTS:
         AuditLogModel model(&audit);
         QSignalSpy failed(&model, &AuditLogModel::loadFailed);
         model.refresh();
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         const auto error = failed.first().first().value<ledger::Error>();
         QVERIFY2(error.kind == Error::Kind::Permission,
                  qPrintable(error.describe() + QLatin1Char(' ') + error.detail));

@@ -11,6 +11,8 @@
 #include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "PostingRequests.h"
+#include "ServerLogWatcher.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccessRepository.h"
@@ -104,6 +106,36 @@ class TestAvailability : public QObject
         return m_admin->scalar(sql, params);
     }
 
+    // An instant the server computes (a timestamptz expression over `params`), rounded up to
+    // the millisecond: when a limit is passed, for test::waitUntilPast().
+    QDateTime serverInstant(const QString &expression, const QStringList &params = {})
+    {
+        return QDateTime::fromString(
+            scalar(QStringLiteral("SELECT to_char(date_trunc('milliseconds', %1) + interval '1 "
+                                  "millisecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+                       .arg(expression),
+                   params),
+            Qt::ISODateWithMs);
+    }
+
+    // A session busy in a statement until the test lets go (instead of pg_sleep): it reads
+    // test_gate.gate while a superuser's transaction holds it exclusively. Every login may
+    // read it; nothing else in the ledger needs it.
+    struct Gate
+    {
+        std::unique_ptr<SqlSession> holder;
+        bool close(const QString &dsn)
+        {
+            holder = std::make_unique<SqlSession>(dsn);
+            return holder
+                ->run(QStringLiteral("BEGIN; LOCK TABLE test_gate.gate IN ACCESS "
+                                     "EXCLUSIVE MODE"))
+                .ok;
+        }
+        void open() { holder.reset(); } // its connection closes: the lock goes with it
+    };
+    static QString waitAtTheGate() { return QStringLiteral("SELECT count(*) FROM test_gate.gate"); }
+
     // The SQLSTATE, or else read from the verbose message (libpqxx 6's transaction_rollback
     // family, 40001 and 40P01, carries none; SqlSession fills it in from the exception's class).
     static QString stateOf(const test::SqlOutcome &r)
@@ -120,7 +152,10 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
-        for (const char *sql : {"SELECT ledger.open_account('AV-CASH', 'Cash', 'EUR', 'asset')",
+        for (const char *sql : {"CREATE SCHEMA test_gate; CREATE TABLE test_gate.gate (); GRANT "
+                                "USAGE ON SCHEMA test_gate TO PUBLIC; GRANT SELECT ON "
+                                "test_gate.gate TO PUBLIC",
+                                "SELECT ledger.open_account('AV-CASH', 'Cash', 'EUR', 'asset')",
                                 "SELECT ledger.open_account('AV-DEP', 'Deposits', 'EUR', "
                                 "'liability')",
                                 "SELECT ledger.open_account('AV-HOT', 'Hot account', 'EUR', "
@@ -417,15 +452,18 @@ private Q_SLOTS:
                  QStringLiteral("idle,idle,idle in transaction"));
 
         Connection admin(m_db.adminDsn());
-        int idleTerminated = 0;
-        const auto reaped = [&] {
-            idleTerminated += AccessRepository::reap(admin).idleTerminated;
-            return scalar(QStringLiteral(
-                              "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
-                          {pidArray})
-                .toInt();
-        };
-        QTRY_COMPARE_WITH_TIMEOUT(reaped(), 0, 20000);
+        // Each is over its limit (1 s) once that long has passed since its state last
+        // changed: wait for the last of those instants; then one run of the reaper ends all
+        // three (and waits until they are gone).
+        test::waitUntilPast(
+            serverInstant(QStringLiteral("(SELECT max(state_change) + interval '1 second' FROM "
+                                         "pg_stat_activity WHERE pid = ANY ($1::int[]))"),
+                          {pidArray}));
+        const int idleTerminated = AccessRepository::reap(admin).idleTerminated;
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
+                        {pidArray}),
+                 QStringLiteral("0"));
         QCOMPARE(idleTerminated, 3);
         // One event each, naming what was ended and in which state.
         QList<QPair<int, QString>> expected{
@@ -465,31 +503,50 @@ private Q_SLOTS:
         addOperator(QStringLiteral("wes"), {QStringLiteral("console_auditor")});
         const auto writer = issue(QStringLiteral("wes"));
         const auto reader = issue(QStringLiteral("wes"));
+        // Both log their lock waits as they begin (see the gate below).
+        QVERIFY(test::logLockWaitsOf(*m_admin, writer.role));
+        QVERIFY(test::logLockWaitsOf(*m_admin, reader.role));
         SqlSession w(sessionDsn(writer));
         SqlSession r(sessionDsn(reader));
         const int wPid = w.backendPid();
         const int rPid = r.backendPid();
-        // Their reads are on record first (0032), so that each transaction gets to its sleep.
+        // Their reads are on record first (0032), so that each transaction gets to the gate.
         QVERIFY(w.exec(QStringLiteral("SELECT ledger.record_read('balance', 'AV-CASH')")).ok);
         QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
-        std::thread writing([&] {
-            w.run(QStringLiteral("BEGIN; SELECT amount FROM ledger.balance('AV-CASH'); "
-                                 "SELECT pg_sleep(60); COMMIT"));
-        });
+        // Both start their transactions here, then stay busy in a statement at the gate.
+        QVERIFY(w.run(QStringLiteral("BEGIN; SELECT amount FROM ledger.balance('AV-CASH')")).ok);
+        QVERIFY(r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list")).ok);
+        Gate gate;
+        QVERIFY(gate.close(m_db.adminDsn()));
+        std::thread writing([&] { w.run(waitAtTheGate()); });
         std::thread reading([&] {
-            r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list; "
-                                 "SELECT pg_sleep(6); COMMIT"));
+            if (r.run(waitAtTheGate()).ok)
+                r.run(QStringLiteral("COMMIT"));
         });
         const auto cleanupThreads = qScopeGuard([&] {
+            gate.open();
             writing.join();
             reading.join();
         });
-        // Both are active in transactions older than the limit; the writer holds the floor.
-        const QString age = QStringLiteral(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[]) AND state = "
-            "'active' AND xact_start < clock_timestamp() - interval '1.5 seconds'");
+        // Both are busy at the gate (their waits are logged), and their transactions are
+        // older than the limit (1 s) from the last of their starts on; the writer holds the
+        // floor.
         const QString both = QStringLiteral("{%1,%2}").arg(wPid).arg(rPid);
-        QTRY_COMPARE_WITH_TIMEOUT(scalar(age, {both}), QStringLiteral("2"), 10000);
+        test::ServerLogWatcher log(m_db.dataDir());
+        QVERIFY(log.waitUntil([&] {
+            return scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE pid = ANY "
+                                         "($1::int[]) AND NOT granted"),
+                          {both}) == QLatin1String("2");
+        }));
+        test::waitUntilPast(serverInstant(
+            QStringLiteral("(SELECT max(xact_start) + interval '1 second' FROM pg_stat_activity "
+                           "WHERE pid = ANY ($1::int[]))"),
+            {both}));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY "
+                                       "($1::int[]) AND state = 'active' AND xact_start < "
+                                       "clock_timestamp() - interval '1 second'"),
+                        {both}),
+                 QStringLiteral("2"));
         QVERIFY(scalar(QStringLiteral("SELECT audit.seal_bound() < last_value FROM "
                                       "audit.events_id_seq")) == QLatin1String("t"));
 
@@ -529,20 +586,23 @@ private Q_SLOTS:
         }
         SqlSession h(sessionDsn(holder));
         const int hPid = h.backendPid();
-        std::thread holding([&] {
-            h.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
-                                 "ALTER ROLE %1 PASSWORD 'held'; SELECT pg_sleep(60)")
-                      .arg(holder.role));
+        QVERIFY(h.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
+                                     "ALTER ROLE %1 PASSWORD 'held'")
+                          .arg(holder.role))
+                    .ok);
+        Gate gate;
+        QVERIFY(gate.close(m_db.adminDsn()));
+        std::thread holding([&] { h.run(waitAtTheGate()); }); // busy, holding the row
+        const auto joinHolding = qScopeGuard([&] {
+            gate.open();
+            holding.join();
         });
-        const auto joinHolding = qScopeGuard([&] { holding.join(); });
-        // Holding its role's row, and expired: the reaper must end it.
-        QTRY_COMPARE_WITH_TIMEOUT(scalar(QStringLiteral("SELECT count(*) FROM pg_locks l WHERE "
-                                                        "l.pid = $1 AND l.granted AND l.locktype = "
-                                                        "'transactionid'"),
-                                         {QString::number(hPid)}),
-                                  QStringLiteral("1"), 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentDateTimeUtc() > holder.expiresAt.addMSecs(200),
-                                 10000);
+        // Holding its role's row, and expired (its 2 s are up): the reaper must end it.
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_locks l WHERE l.pid = $1 AND "
+                                       "l.granted AND l.locktype = 'transactionid'"),
+                        {QString::number(hPid)}),
+                 QStringLiteral("1"));
+        test::waitUntilPast(holder.expiresAt);
         Connection admin(m_db.adminDsn());
         AccessRepository::ReapReport report;
         try {
@@ -576,17 +636,26 @@ private Q_SLOTS:
         const auto auditor = issue(QStringLiteral("aud"));
         SqlSession a(sessionDsn(auditor));
         const int aPid = a.backendPid();
-        std::thread holding(
-            [&] { a.run(QStringLiteral("BEGIN; SELECT audit.seal(); SELECT pg_sleep(60)")); });
-        const auto joinHolding = qScopeGuard([&] { holding.join(); });
-        QTRY_COMPARE_WITH_TIMEOUT(
-            scalar(
-                QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity x ON x.pid "
-                               "= l.pid WHERE l.pid = $1 AND l.locktype = 'advisory' AND "
-                               "l.granted AND x.xact_start < clock_timestamp() - interval "
-                               "'1.5 seconds'"),
-                {QString::number(aPid)}),
-            QStringLiteral("1"), 10000);
+        QVERIFY(a.run(QStringLiteral("BEGIN; SELECT audit.seal()")).ok);
+        Gate gate;
+        QVERIFY(gate.close(m_db.adminDsn()));
+        std::thread holding([&] { a.run(waitAtTheGate()); }); // busy, holding the chain
+        const auto joinHolding = qScopeGuard([&] {
+            gate.open();
+            holding.join();
+        });
+        // Older than the limit (1 s) from its start on.
+        test::waitUntilPast(
+            serverInstant(QStringLiteral("(SELECT xact_start + interval '1 second' FROM "
+                                         "pg_stat_activity WHERE pid = $1::int)"),
+                          {QString::number(aPid)}));
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity x ON x.pid "
+                            "= l.pid WHERE l.pid = $1 AND l.locktype = 'advisory' AND "
+                            "l.granted AND x.xact_start < clock_timestamp() - interval "
+                            "'1 second'"),
+                        {QString::number(aPid)}),
+                 QStringLiteral("1"));
         QCOMPARE(scalar(QStringLiteral("SELECT pg_current_xact_id_if_assigned() IS NULL")),
                  QStringLiteral("t")); // (ours; the auditor's wrote nothing either)
         Connection admin(m_db.adminDsn());
@@ -628,11 +697,18 @@ private Q_SLOTS:
         QVERIFY(idle.run(QStringLiteral("SET idle_in_transaction_session_timeout = 0; BEGIN; "
                                         "SELECT ledger.lock_accounts(ARRAY['AV-CASH', 'AV-DEP'])"))
                     .ok);
+        // The console's read is on record first (0032), so that its transaction gets to the
+        // gate.
         QVERIFY(r.exec(QStringLiteral("SELECT ledger.record_read('account_list', '')")).ok);
-        std::thread busyThread([&] { busy.run(QStringLiteral("BEGIN; SELECT pg_sleep(60)")); });
-        std::thread readThread(
-            [&] { r.run(QStringLiteral("SELECT pg_sleep(60) FROM ledger.account_list LIMIT 1")); });
+        // A writer's transaction and a console's read, both then busy at the gate.
+        QVERIFY(busy.run(QStringLiteral("BEGIN")).ok);
+        QVERIFY(r.run(QStringLiteral("BEGIN; SELECT count(*) FROM ledger.account_list")).ok);
+        Gate gate;
+        QVERIFY(gate.close(m_db.adminDsn()));
+        std::thread busyThread([&] { busy.run(waitAtTheGate()); });
+        std::thread readThread([&] { r.run(waitAtTheGate()); });
         const auto joinThreads = qScopeGuard([&] {
+            gate.open();
             busyThread.join();
             readThread.join();
         });
@@ -642,14 +718,23 @@ private Q_SLOTS:
         const QString pidArray =
             QLatin1Char('{') + pidList.join(QLatin1Char(',')) + QLatin1Char('}');
         Connection admin(m_db.adminDsn());
-        const auto alive = [&] {
-            AccessRepository::reap(admin);
-            return scalar(QStringLiteral(
-                              "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
-                          {pidArray})
-                .toInt();
-        };
-        QTRY_COMPARE_WITH_TIMEOUT(alive(), 0, 20000);
+        // The reaper ends each as its limit passes (and waits until it is gone): the idle
+        // writer transaction and the console read after 1 s, the busy writer after 2 s.
+        test::waitUntilPast(serverInstant(
+            QStringLiteral("(SELECT max(CASE pid WHEN $1::int THEN state_change ELSE xact_start "
+                           "END) + interval '1 second' FROM pg_stat_activity WHERE pid IN "
+                           "($1::int, $2::int))"),
+            {QString::number(pids[0]), QString::number(pids[2])}));
+        AccessRepository::reap(admin);
+        test::waitUntilPast(serverInstant(
+            QStringLiteral("(SELECT xact_start + interval '2 seconds' FROM pg_stat_activity "
+                           "WHERE pid = $1::int)"),
+            {QString::number(pids[1])}));
+        AccessRepository::reap(admin);
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1::int[])"),
+                        {pidArray}),
+                 QStringLiteral("0"));
         QCOMPARE(scalar(QStringLiteral(
                             "SELECT string_agg(object_type || ': ' || (details->>'reason'), ', ' "
                             "ORDER BY array_position($1::int[], (details->>'pid')::int)) FROM "
@@ -895,10 +980,10 @@ private Q_SLOTS:
     {
         // 1,100 requests of about 62 kB each (each under the 256 kB request bound).
         QByteArray batch("[");
-        batch.reserve(70 * 1024 * 1024);
+        batch.reserve(qsizetype(70) * 1024 * 1024);
         QElapsedTimer build;
         build.start();
-        QByteArray description(62 * 1024, 'x');
+        QByteArray description(qsizetype(62) * 1024, 'x');
         for (int i = 0; i < 1100; ++i) {
             for (int j = 0; j < description.size(); j += 61)
                 description[j] = "0123456789abcdef"[(i + j) % 16];

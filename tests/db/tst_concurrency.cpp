@@ -5,6 +5,7 @@
 // a batch committing a key while a single posting of it waits.
 
 #include "LedgerInvariants.h"
+#include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/Connection.h"
@@ -15,7 +16,6 @@
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QTest>
-#include <QThread>
 
 #include <atomic>
 #include <barrier>
@@ -23,6 +23,7 @@
 #include <thread>
 
 using namespace ledger;
+using test::SqlOutcome;
 using test::SqlSession;
 
 namespace {
@@ -301,30 +302,22 @@ private Q_SLOTS:
     void aKeyCommittedByABatchWhileAPostingWaitsIsAnswered()
     {
         const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
-        auto waitUntil = [&](const QString &sql) {
-            for (int i = 0; i < 1500; ++i) {
-                if (m_admin->scalar(sql) == QLatin1String("t"))
-                    return true;
-                QThread::msleep(20);
-            }
-            return false;
-        };
-        // A session holds ACC-5's head until the gate opens.
-        SqlSession gate(m_db.adminDsn());
-        QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_lock(770077)")).ok);
-        std::thread blocker([&] {
-            SqlSession s(m_db.adminDsn());
-            s.exec(QStringLiteral(
-                "SELECT 1 FROM ledger.account_heads h JOIN ledger.accounts a ON a.id = "
-                "h.account_id WHERE a.code = 'ACC-5' FOR UPDATE OF h; "
-                "SELECT pg_advisory_xact_lock(770077)"));
-        });
-        QVERIFY(waitUntil(QStringLiteral("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = "
-                                         "'advisory' AND objid = 770077 AND NOT granted)")));
+        // The poster's own login logs its lock waits as they begin: the server's log is
+        // written when it starts waiting, which wakes the test up to look at its state.
+        const QString posterDsn =
+            m_db.dsnFor(QStringLiteral("ledger_writer"), QStringLiteral("race_poster"));
+        QVERIFY(test::logLockWaitsOf(*m_admin, QStringLiteral("race_poster")));
+        test::ServerLogWatcher log(m_db.dataDir());
+        // A session holds ACC-5's head, in a transaction left open until the end.
+        auto holder = std::make_unique<SqlSession>(m_db.adminDsn());
+        const SqlOutcome held = holder->run(QStringLiteral(
+            "BEGIN; SELECT 1 FROM ledger.account_heads h JOIN ledger.accounts a ON a.id = "
+            "h.account_id WHERE a.code = 'ACC-5' FOR UPDATE OF h"));
+        QVERIFY2(held.ok && held.rows.size() == 1, qPrintable(held.message));
         // A single posting of key K on ACC-5: past its key check, waiting for ACC-5.
         QString singleOutcome;
         std::thread poster([&] {
-            Connection c(writer, QStringLiteral("race-poster"));
+            Connection c(posterDsn, QStringLiteral("race-poster"));
             try {
                 const auto r = LedgerRepository::post(
                     c, transfer(QStringLiteral("race-key"), QStringLiteral("ACC-5"),
@@ -334,9 +327,15 @@ private Q_SLOTS:
                 singleOutcome = e.error().sqlState + QLatin1Char(' ') + e.error().message;
             }
         });
-        const bool waiting = waitUntil(QStringLiteral(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'race-poster' "
-            "AND wait_event_type = 'Lock')"));
+        // Its backend waits for a lock once its check is behind it (the key lock is taken
+        // before the check, the heads only after it). Its request stays in pg_locks, not
+        // granted, for the whole wait (wait_event is empty while it writes the log line).
+        const bool waiting = log.waitUntil([&] {
+            return m_admin->scalar(QStringLiteral(
+                       "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON "
+                       "a.pid = l.pid WHERE a.application_name = 'race-poster' AND NOT "
+                       "l.granted)")) == QLatin1String("t");
+        });
         // Meanwhile a batch posts K for another request, on other accounts, and commits.
         QList<LedgerRepository::BatchOutcome> out;
         if (waiting) {
@@ -345,10 +344,12 @@ private Q_SLOTS:
                 c, {transfer(QStringLiteral("race-key"), QStringLiteral("ACC-7"),
                              QStringLiteral("ACC-8"), QStringLiteral("2.00"))});
         }
-        QVERIFY(gate.exec(QStringLiteral("SELECT pg_advisory_unlock(770077)")).ok);
-        blocker.join();
+        const bool released = holder->run(QStringLiteral("COMMIT")).ok;
+        if (!released)
+            holder.reset(); // its connection closes: the lock goes with it
         poster.join();
-        QVERIFY(waiting);
+        QVERIFY(released);
+        QVERIFY2(waiting, qPrintable(singleOutcome));
         QCOMPARE(out.size(), 1);
         QCOMPARE(out[0].kind, LedgerRepository::BatchOutcome::Kind::Posted);
         QVERIFY2(singleOutcome.startsWith(QLatin1String("LG011")), qPrintable(singleOutcome));

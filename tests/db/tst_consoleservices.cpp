@@ -3,6 +3,7 @@
 // gone (never a crash), and verify the audit chain on a worker of its own, so that pages
 // are answered while a verification waits.
 
+#include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "async/WhenReady.h"
@@ -11,6 +12,7 @@
 #include "db/DbWorker.h"
 
 #include <QTest>
+#include <QTestEventLoop>
 
 #include <atomic>
 #include <memory>
@@ -24,10 +26,14 @@ namespace {
 template <class T> std::optional<Result<T>> await(QFuture<Result<T>> future)
 {
     QObject context;
+    QTestEventLoop loop;
     std::optional<Result<T>> out;
-    whenReady(std::move(future), &context, [&out](const Result<T> &r) { out = r; });
-    if (!QTest::qWaitFor([&out] { return out.has_value(); }, 15000))
-        return std::nullopt;
+    whenReady(std::move(future), &context, [&](const Result<T> &r) {
+        out = r;
+        loop.exitLoop();
+    });
+    if (!out)
+        loop.enterLoopMSecs(15000);
     return out;
 }
 
@@ -54,6 +60,8 @@ private Q_SLOTS:
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_auditor = m_db.dsnFor(QStringLiteral("console_auditor"));
         test::SqlSession admin(m_db.adminDsn());
+        // Its backends log their lock waits as they begin (a verifier waiting for the chain).
+        QVERIFY(test::logLockWaitsOf(admin, QStringLiteral("test_console_auditor")));
         for (const char *sql :
              {"SELECT ledger.open_account('C1', 'Cash', 'EUR', 'asset')",
               "SELECT ledger.open_account('C2', 'Deposits', 'EUR', 'liability')",
@@ -151,14 +159,19 @@ private Q_SLOTS:
 
         auto cancel = std::make_shared<std::atomic_bool>(false);
         QObject context;
+        QTestEventLoop verifying;
         std::optional<Result<VerificationResult>> verified;
+        test::ServerLogWatcher log(m_db.dataDir());
         whenReady(audit.verifyChain({}, this, {}, cancel), &context,
-                  [&verified](const Result<VerificationResult> &r) { verified = r; });
-        // The verifier is running, waiting for the chain lock.
-        QTRY_COMPARE_WITH_TIMEOUT(
-            admin.scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                        "AND NOT granted")),
-            QStringLiteral("1"), 15000);
+                  [&](const Result<VerificationResult> &r) {
+                      verified = r;
+                      verifying.exitLoop();
+                  });
+        // The verifier is running, waiting for the chain lock (its wait is logged).
+        QVERIFY(log.waitUntil([&] {
+            return admin.scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                               "'advisory' AND NOT granted")) == QLatin1String("1");
+        }));
 
         const auto page = await(audit.logPage({}, std::nullopt, 5));
         QVERIFY2(page, "a page of the log waited behind the verification");
@@ -169,7 +182,9 @@ private Q_SLOTS:
         const auto released =
             admin.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)"));
         QVERIFY2(released.ok, qPrintable(released.message));
-        QTRY_VERIFY_WITH_TIMEOUT(verified.has_value(), 15000);
+        if (!verified)
+            verifying.enterLoopMSecs(15000);
+        QVERIFY(verified.has_value());
         QVERIFY2(verified->ok(), why(verified).constData());
         QVERIFY(verified->value().intact());
         QVERIFY(verified->value().verifiedThrough > 0);

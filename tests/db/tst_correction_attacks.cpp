@@ -16,6 +16,8 @@
 #include "ErrorOf.h"
 #include "LedgerInvariants.h"
 #include "Ledgerctl.h"
+#include "ServerLogWatcher.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccessRepository.h"
@@ -95,11 +97,22 @@ class TestCorrectionAttacks : public QObject
     }
 
     // Waits until the backend of application `app` waits for a lock.
+    // A backend of `app` has asked for a lock it has not been granted (its request stays in
+    // pg_locks for the whole wait; wait_event is empty while it logs the wait).
     bool waitsForALock(const QString &app)
     {
-        return scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE "
-                                     "application_name = $1 AND wait_event_type = 'Lock'"),
+        return scalar(QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                                     "ON a.pid = l.pid WHERE a.application_name = $1 AND NOT "
+                                     "l.granted"),
                       {app}) == QLatin1String("1");
+    }
+
+    // Until a backend of `app` waits for a lock: its login logs the wait as it begins
+    // (logLockWaitsOf, before it connected), and the log's writes wake this up to look.
+    bool waitForLockWait(const QString &app)
+    {
+        test::ServerLogWatcher log(m_db.dataDir());
+        return log.waitUntil([&] { return waitsForALock(app); });
     }
 
     ReversalDraft draft(qint64 tx, const QString &key = {})
@@ -117,6 +130,11 @@ private Q_SLOTS:
     {
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
+        // The concurrency cases wait for a second window's backend to wait for a lock.
+        olivia();
+        sam();
+        for (const char *role : {"olivia", "sam"})
+            QVERIFY(test::logLockWaitsOf(*m_admin, QString::fromLatin1(role)));
         for (const char *sql :
              {"SELECT ledger.open_account('CARD', 'Card settlement', 'EUR', 'asset')",
               "SELECT ledger.open_account('CUST', 'Customer', 'EUR', 'liability')",
@@ -190,9 +208,10 @@ private Q_SLOTS:
             });
         });
         // It waits on the key's first insert, which then commits.
-        QTRY_VERIFY_WITH_TIMEOUT(waitsForALock(app), 20000);
+        const bool waited = waitForLockWait(app);
         QVERIFY(first.run(QStringLiteral("COMMIT")).ok);
         other.join();
+        QVERIFY(waited);
         QCOMPARE(second.sqlState, QStringLiteral("LG053"));
         QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.reversal_requests WHERE "
                                        "transaction_id = $1"),
@@ -281,9 +300,10 @@ private Q_SLOTS:
                                            QStringLiteral("d-same"));
             });
         });
-        QTRY_VERIFY_WITH_TIMEOUT(waitsForALock(app), 20000);
+        const bool waited = waitForLockWait(app);
         QVERIFY(first.run(QStringLiteral("COMMIT")).ok);
         other.join();
+        QVERIFY(waited);
         QCOMPARE(second.sqlState, QStringLiteral("LG053"));
         QCOMPARE(scalar(QStringLiteral("SELECT state FROM ledger.reversal_request_status WHERE "
                                        "id = $1"),
@@ -428,10 +448,19 @@ private Q_SLOTS:
                     ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings "
                                           "SET reversal_request_ttl = '7 days'"))
                     .ok);
-        QTRY_COMPARE(scalar(QStringLiteral("SELECT string_agg(state, ',') FROM "
-                                           "ledger.reversal_request_status WHERE id IN ($1, $2)"),
-                            {QString::number(busy), QString::number(idle)}),
-                     QStringLiteral("expired,expired"));
+        // They expire at their expires_at (1 ms after they were made; the state is derived
+        // from the clock at each read): wait for that instant, then the server must agree.
+        test::waitUntilPast(QDateTime::fromString(
+            scalar(
+                QStringLiteral("SELECT to_char(date_trunc('milliseconds', max(expires_at)) + "
+                               "interval '1 millisecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                               "FROM ledger.reversal_request_status WHERE id = ANY ($1::bigint[])"),
+                {QStringLiteral("{%1,%2}").arg(busy).arg(idle)}),
+            Qt::ISODateWithMs));
+        QCOMPARE(scalar(QStringLiteral("SELECT string_agg(state, ',') FROM "
+                                       "ledger.reversal_request_status WHERE id IN ($1, $2)"),
+                        {QString::number(busy), QString::number(idle)}),
+                 QStringLiteral("expired,expired"));
         SqlSession holder(m_db.adminDsn());
         QVERIFY(holder.run(QStringLiteral("BEGIN")).ok);
         QVERIFY(holder

@@ -2,6 +2,7 @@
 // announced (jobFailed); a lost connection is reported and the next job reconnects; without
 // credentials nothing connects; using a connection on the GUI thread fails loudly.
 
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccountRepository.h"
@@ -89,7 +90,9 @@ private Q_SLOTS:
         QVERIFY(r.error().retryable);
         QVERIFY2(r.error().message.contains(QLatin1String("Could not reach the database server")),
                  qPrintable(r.error().message));
-        QTRY_COMPARE(lost.count(), 1);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::connectionLost, [&] { return lost.count() >= 1; }));
+        QCOMPARE(lost.count(), 1);
     }
 
     void lostConnectionIsReportedThenReopened()
@@ -100,7 +103,9 @@ private Q_SLOTS:
         QSignalSpy lost(&worker, &DbWorker::connectionLost);
         QVERIFY(
             wait(worker.submit([](Connection &c) { return AccountRepository::count(c); })).ok());
-        QTRY_COMPARE(connected.count(), 1);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::connected, [&] { return connected.count() >= 1; }));
+        QCOMPARE(connected.count(), 1);
 
         // The server ends the worker's session (as a DBA, a restart or a reaper would).
         test::SqlSession admin(m_db.adminDsn());
@@ -115,13 +120,17 @@ private Q_SLOTS:
         QVERIFY(!failed.ok());
         QCOMPARE(failed.error().kind, Error::Kind::Connection);
         QVERIFY(failed.error().retryable);
-        QTRY_COMPARE(lost.count(), 1);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::connectionLost, [&] { return lost.count() >= 1; }));
+        QCOMPARE(lost.count(), 1);
 
         // Retry: a new connection, the job succeeds.
         const auto retried =
             wait(worker.submit([](Connection &c) { return AccountRepository::count(c); }));
         QVERIFY2(retried.ok(), retried.ok() ? "" : qPrintable(retried.error().message));
-        QTRY_COMPARE(connected.count(), 2);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::connected, [&] { return connected.count() >= 2; }));
+        QCOMPARE(connected.count(), 2);
     }
 
     // No credentials: every job fails at once with NotSignedIn, nothing is connected (libpq
@@ -138,7 +147,9 @@ private Q_SLOTS:
         QVERIFY(!r.ok());
         QCOMPARE(r.error().kind, Error::Kind::NotSignedIn);
         QCOMPARE(r.error().message, QStringLiteral("The session is locked."));
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::jobFailed, [&] { return failed.count() >= 1; }));
+        QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().first().value<Error>().kind, Error::Kind::NotSignedIn);
         QCOMPARE(connected.count(), 0);
         QCOMPARE(lost.count(), 0);
@@ -166,21 +177,37 @@ private Q_SLOTS:
         QVERIFY(!wait(worker.submit([](Connection &) -> int {
                      throw DbException(Error::make(Error::Kind::Input, QStringLiteral("no")));
                  })).ok());
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::jobFailed, [&] { return failed.count() >= 1; }));
+        QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().at(1).toULongLong(), quint64(0));
 
         test::SqlSession admin(m_db.adminDsn());
         const QString backends =
             QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1");
         QCOMPARE(admin.scalar(backends, {app}), QStringLiteral("1"));
+        // The worker's session holds a session-level advisory lock: it is free once that
+        // session has ended, and not before.
+        QVERIFY(wait(worker.submit([](Connection &c) {
+                    test::execOn(c, QStringLiteral("SELECT pg_advisory_lock(770177)"));
+                    return true;
+                })).ok());
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT pg_try_advisory_lock(770177)")),
+                 QStringLiteral("f"));
         const quint64 locked =
             worker.setSettings(ConnectionSettings::none(QStringLiteral("Locked.")));
         QVERIFY(locked > 0);
         const auto refused = wait(worker.submit([](Connection &c) { return c.user(); }));
         QCOMPARE(refused.error().kind, Error::Kind::NotSignedIn);
-        QTRY_COMPARE(failed.count(), 2);
+        QVERIFY(
+            test::waitUntil(&worker, &DbWorker::jobFailed, [&] { return failed.count() >= 2; }));
+        QCOMPARE(failed.count(), 2);
         QCOMPARE(failed.last().at(1).toULongLong(), locked);
-        QTRY_COMPARE(admin.scalar(backends, {app}), QStringLiteral("0"));
+        // The connection closes: the lock comes free (waited for, the wait bounded).
+        const test::SqlOutcome freed =
+            admin.run(QStringLiteral("SET lock_timeout = '30s'; SELECT pg_advisory_lock(770177), "
+                                     "pg_advisory_unlock(770177)"));
+        QVERIFY2(freed.ok, qPrintable(freed.message));
 
         const quint64 again = worker.setSettings(ConnectionSettings::direct(m_db.adminDsn()));
         QVERIFY(again > locked);

@@ -5,6 +5,7 @@
 //  - control characters in notes, forging lines in a terminal.
 
 #include "LedgerInvariants.h"
+#include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/Connection.h"
@@ -374,6 +375,9 @@ private Q_SLOTS:
             m_db.dsnFor(QStringLiteral("console_operator"), QStringLiteral("olivia_operator"));
         const QString request =
             QStringLiteral("SELECT ledger.request_reversal(%1, 'DUPLICATE', 'twice')").arg(tx);
+        // B's backend logs when it starts waiting for a lock, which wakes the wait below.
+        QVERIFY(test::logLockWaitsOf(*m_admin, QStringLiteral("olivia_operator")));
+        test::ServerLogWatcher log(m_db.dataDir());
         SqlSession a(dsn), b(dsn);
         // Snapshots first, then A requests and commits, then B (whose snapshot misses A).
         QVERIFY(a.run(QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")).ok);
@@ -393,13 +397,15 @@ private Q_SLOTS:
         QVERIFY(a.run(request2).ok);
         QString bState;
         std::thread second([&] { bState = b.run(request2).sqlState; });
-        QTRY_COMPARE_WITH_TIMEOUT(
-            m_admin->scalar(QStringLiteral("SELECT coalesce(wait_event_type, '') "
-                                           "FROM pg_stat_activity WHERE pid = $1"),
-                            {QString::number(bPid)}),
-            QStringLiteral("Lock"), 10000);
+        // (Its request stays in pg_locks, not granted, for the whole wait.)
+        const bool bWaits = log.waitUntil([&] {
+            return m_admin->scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE pid = $1 "
+                                                  "AND NOT granted"),
+                                   {QString::number(bPid)}) == QLatin1String("1");
+        });
         QVERIFY(a.run(QStringLiteral("COMMIT")).ok);
         second.join();
+        QVERIFY(bWaits);
         QCOMPARE(bState, QStringLiteral("LG033"));
         b.run(QStringLiteral("ROLLBACK"));
 

@@ -1,6 +1,7 @@
 // Migrations against a real PostgreSQL: order, checksum refusal, idempotent re-run,
 // rollback of a failing migration, refusal of a newer database, concurrent migrators.
 
+#include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccountRepository.h"
@@ -220,10 +221,20 @@ private Q_SLOTS:
     void concurrentMigratorsApplyEachMigrationOnce()
     {
         const QString dsn = freshDatabase();
-        // Slow first migration so that the migrators really overlap.
+        const QString database = QStringLiteral("mig_%1").arg(m_counter);
+        // The first migration waits at a gate the test holds, so that the migrators really
+        // overlap: one applying it, the others waiting for the migration lock. Their
+        // backends log their lock waits as they begin, which wakes the test to count them.
+        auto gate = std::make_unique<test::SqlSession>(dsn);
+        for (const char *setting : {"log_lock_waits = on", "deadlock_timeout = '10ms'"})
+            QVERIFY(gate->run(QStringLiteral("ALTER DATABASE %1 SET %2")
+                                  .arg(database, QString::fromLatin1(setting)))
+                        .ok);
+        QVERIFY(gate->run(QStringLiteral("SELECT pg_advisory_lock(770377)")).ok);
         QList<Migration> list = chain();
-        list[0] = make(1, QStringLiteral("create"),
-                       "SELECT pg_sleep(0.3); CREATE TABLE t (id int PRIMARY KEY);");
+        list[0] =
+            make(1, QStringLiteral("create"),
+                 "SELECT pg_advisory_xact_lock(770377); CREATE TABLE t (id int PRIMARY KEY);");
         const MigrationSet set = setOf(list);
         constexpr int kMigrators = 4;
         QList<int> appliedCounts(kMigrators, -1);
@@ -243,8 +254,21 @@ private Q_SLOTS:
                 }
             });
         }
+        // All four wait: one at the gate, three for the migration lock.
+        test::ServerLogWatcher log(m_db.dataDir());
+        const bool overlapping = log.waitUntil([&] {
+            return gate->scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                               "'advisory' AND NOT granted AND database = (SELECT "
+                                               "oid FROM pg_database WHERE datname = $1)"),
+                                {database}) == QLatin1String("4");
+        });
+        const bool opened = gate->run(QStringLiteral("SELECT pg_advisory_unlock(770377)")).ok;
+        if (!opened)
+            gate.reset(); // the gate closes with its session
         for (auto &t : threads)
             t.join();
+        QVERIFY(overlapping);
+        QVERIFY(opened);
         QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
         int total = 0;
         for (int n : appliedCounts)

@@ -149,7 +149,8 @@ private Q_SLOTS:
         auto amount = [&] { return qint64(1 + rng() % 20000); };
         auto when = [&] {
             const QDateTime base(QDate(2026, 11, 20), QTime(10, 0), Qt::UTC);
-            return base.addSecs(qint64(rng() % (40 * 86400)) - 30 * 86400).toString(Qt::ISODate);
+            return base.addSecs(qint64(rng() % (40ULL * 86400)) - qint64(30) * 86400)
+                .toString(Qt::ISODate);
         };
         QStringList bodies;
         for (int n = 0; n < 400; ++n) {

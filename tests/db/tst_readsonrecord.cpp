@@ -31,10 +31,10 @@ const QStringList kConsoleRoles{
 // stand for the account's and a transaction's id).
 struct Read
 {
-    const char *name;
-    const char *kind;
-    const char *subject;
-    const char *sql;
+    const char *name = nullptr;
+    const char *kind = nullptr;
+    const char *subject = nullptr;
+    const char *sql = nullptr;
     bool auditorsOnly = false;
 };
 

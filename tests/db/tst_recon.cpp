@@ -148,6 +148,17 @@ class TestRecon : public QObject
         return {};
     }
 
+    // An amount in minor units as the decimal text the ledger takes, exactly (never through
+    // a double).
+    static QString decimal(qint64 minor)
+    {
+        const qint64 abs = minor < 0 ? -minor : minor;
+        return QStringLiteral("%1%2.%3")
+            .arg(minor < 0 ? QStringLiteral("-") : QString())
+            .arg(abs / 100)
+            .arg(abs % 100, 2, 10, QLatin1Char('0'));
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -570,18 +581,16 @@ private Q_SLOTS:
             }
             if (kind == 1) { // a settlement of two entries
                 const qint64 a = cents / 3;
-                const qint64 t1 =
-                    postIn(QStringLiteral("CASH3"), QString::number(a / 100.0, 'f', 2), day, {});
-                const qint64 t2 = postIn(QStringLiteral("CASH3"),
-                                         QString::number((cents - a) / 100.0, 'f', 2), day, {});
+                const qint64 t1 = postIn(QStringLiteral("CASH3"), decimal(a), day, {});
+                const qint64 t2 = postIn(QStringLiteral("CASH3"), decimal(cents - a), day, {});
                 truthOfEntry.insert(entryOf(t1, QStringLiteral("CASH3")), ref);
                 truthOfEntry.insert(entryOf(t2, QStringLiteral("CASH3")), ref);
                 lines << line(cents, day, ref, ref);
                 continue;
             }
             const QDate bankDay = kind == 2 ? day.addDays(int(rng.bounded(3))) : day;
-            const qint64 t = postIn(QStringLiteral("CASH3"), QString::number(cents / 100.0, 'f', 2),
-                                    day, kind == 3 ? QString() : ref);
+            const qint64 t =
+                postIn(QStringLiteral("CASH3"), decimal(cents), day, kind == 3 ? QString() : ref);
             truthOfEntry.insert(entryOf(t, QStringLiteral("CASH3")), ref);
             lines << line(cents, bankDay, ref, ref);
         }

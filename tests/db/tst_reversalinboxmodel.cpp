@@ -6,6 +6,7 @@
 // size, a superseded query's page is dropped, own requests are flagged.
 
 #include "ReversalInboxModel.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/ReversalService.h"
@@ -41,13 +42,13 @@ class TestReversalInboxModel : public QObject
     static QList<qint64> loadAll(ReversalInboxModel &model)
     {
         QList<qint64> ids;
-        if (!QTest::qWaitFor([&] { return !model.isLoading(); }, 20000))
+        if (!test::waitForModel(&model, [&] { return !model.isLoading(); }))
             return {-1};
         while (model.canFetchMore({})) {
             const int before = model.rowCount();
             model.fetchMore({});
-            if (!QTest::qWaitFor([&] { return !model.isLoading() && model.rowCount() > before; },
-                                 20000))
+            if (!test::waitForModel(
+                    &model, [&] { return !model.isLoading() && model.rowCount() > before; }))
                 return {-2};
         }
         for (int r = 0; r < model.rowCount(); ++r)
@@ -116,7 +117,7 @@ private Q_SLOTS:
                         QStringLiteral("tst_reversalinboxmodel writer"));
         auto posted = writer.submit(
             [batch](Connection &c) { return LedgerRepository::postBatch(c, batch).size(); });
-        QTRY_VERIFY_WITH_TIMEOUT(posted.isFinished(), 120000);
+        QVERIFY(test::waitForFinished(posted, 120000));
         QVERIFY2(posted.result(),
                  qPrintable(posted.result() ? QString() : posted.result().error().describe()));
         QCOMPARE(posted.result().value(), qsizetype(Transactions));
@@ -246,7 +247,8 @@ private Q_SLOTS:
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy pages(&model, &ReversalInboxModel::pageLoaded);
         model.refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(!model.isLoading() && model.rowCount() > 0, 20000);
+        QVERIFY(
+            test::waitForModel(&model, [&] { return !model.isLoading() && model.rowCount() > 0; }));
         QCOMPARE(model.rowCount(), 100); // one page, not everything
         QVERIFY(model.canFetchMore({}));
         QVERIFY(model.total() > 100);
@@ -267,7 +269,8 @@ private Q_SLOTS:
         other.reasonCode = QStringLiteral("OTHER");
         model.setQuery(fraud);
         model.setQuery(other);
-        QTRY_VERIFY_WITH_TIMEOUT(!model.isLoading() && model.rowCount() > 0, 20000);
+        QVERIFY(
+            test::waitForModel(&model, [&] { return !model.isLoading() && model.rowCount() > 0; }));
         for (int r = 0; r < model.rowCount(); ++r)
             QCOMPARE(model.row(r).reasonCode, QStringLiteral("OTHER"));
     }

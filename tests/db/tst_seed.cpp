@@ -178,7 +178,7 @@ private Q_SLOTS:
             QCOMPARE(sum, qint64(0));
         }
         QVERIFY(h.windowEndUs() <= options.nowUs - 60'000'000);
-        QVERIFY(h.windowEndUs() - h.windowStartUs() > 2 * 365 * 86'400'000'000LL);
+        QVERIFY(h.windowEndUs() - h.windowStartUs() > 2LL * 365 * 86'400'000'000LL);
     }
 
     void seedLoadsAHistory()

@@ -230,7 +230,7 @@ private Q_SLOTS:
         rlimit old{};
         QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
         rlimit small = old;
-        small.rlim_cur = 16 * 1024;
+        small.rlim_cur = rlim_t(16) * 1024;
         QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
         StatementBatchRequest r = octoberCsv(dir.path());
         r.timeZone = QStringLiteral("Europe/Berlin");

@@ -7,6 +7,7 @@
 
 #include "DemoSeed.h"
 #include "LedgerInvariants.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
@@ -17,7 +18,6 @@
 #include "db/TimelineRepository.h"
 
 #include <QAbstractItemModelTester>
-#include <QElapsedTimer>
 #include <QRegularExpression>
 #include <QSet>
 #include <QSignalSpy>
@@ -69,25 +69,20 @@ class TestTimelineModel : public QObject
         return out;
     }
 
-    // Asks for every page the way a scrolling view does, and waits for each to arrive.
+    // Asks for the row's page the way a scrolling view does (reading it), and waits for it
+    // to arrive.
     static bool loadRow(TimelineModel &model, int row)
     {
         const QModelIndex i = model.index(row, 0);
-        QElapsedTimer waited;
-        waited.start();
-        while (!model.data(i, TimelineModel::LoadedRole).toBool()) {
-            if (waited.elapsed() > 20000)
-                return false;
-            QTest::qWait(2);
-        }
-        return true;
+        return test::waitForModel(
+            &model, [&] { return model.data(i, TimelineModel::LoadedRole).toBool(); });
     }
 
     static void openAndWait(TimelineModel &model, const QString &code)
     {
         QSignalSpy counted(&model, &TimelineModel::countChanged);
         model.openAccount(code);
-        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
+        QVERIFY(test::waitForCount(counted, 1));
     }
 
 private Q_SLOTS:
@@ -223,12 +218,14 @@ private Q_SLOTS:
             fullWhenCounted = model.isFullyShown();
         });
         model.openAccount(m_code);
-        QTRY_COMPARE(counted.count(), 1);
+        QVERIFY(test::waitForCount(counted, 1));
+        QCOMPARE(counted.count(), 1);
         QCOMPARE(counted.first().first().toLongLong(), m_entries); // the count is exact at once
         QCOMPARE(rowsWhenCounted, 50);                             // the first page first
         QVERIFY(loadedWhenCounted);
         QVERIFY(!fullWhenCounted);
-        QTRY_COMPARE(model.rowCount(), int(m_entries)); // then all of it
+        QVERIFY(test::waitForModel(&model, [&] { return model.rowCount() == int(m_entries); }));
+        QCOMPARE(model.rowCount(), int(m_entries)); // then all of it
         QVERIFY(model.isFullyShown());
         QCOMPARE(inserted.count(), 1);
         // A jump asked for before the growth lands on a valid row.
@@ -237,9 +234,11 @@ private Q_SLOTS:
         QSignalSpy jumped(&again, &TimelineModel::jumpReady);
         QSignalSpy againCounted(&again, &TimelineModel::countChanged);
         again.openAccount(m_code);
-        QTRY_COMPARE(againCounted.count(), 1);
+        QVERIFY(test::waitForCount(againCounted, 1));
+        QCOMPARE(againCounted.count(), 1);
         again.jumpToDate(QDateTime::currentDateTimeUtc().addYears(1));
-        QTRY_COMPARE(jumped.count(), 1);
+        QVERIFY(test::waitForCount(jumped, 1));
+        QCOMPARE(jumped.count(), 1);
         QCOMPARE(jumped.first().first().toInt(), int(m_entries) - 1);
         QVERIFY(jumped.first().first().toInt() < again.rowCount());
     }
@@ -289,7 +288,8 @@ private Q_SLOTS:
         QSignalSpy counted(&model, &TimelineModel::countChanged);
         model.setFilter(filter);
         QVERIFY(!model.isSearchMode());
-        QTRY_COMPARE(counted.count(), 1);
+        QVERIFY(test::waitForCount(counted, 1));
+        QCOMPARE(counted.count(), 1);
         QCOMPARE(counted.first().at(0).toLongLong(), qint64(inRange));
         QCOMPARE(counted.first().at(1).toBool(), true);
         QCOMPARE(model.rowCount(), inRange);
@@ -361,13 +361,13 @@ private Q_SLOTS:
         QSignalSpy counted(&model, &TimelineModel::countChanged);
         model.setFilter(filter);
         QVERIFY(model.isSearchMode());
-        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
+        QVERIFY(test::waitForCount(counted, 1));
         // Page by page, as a view scrolling down calls fetchMore.
         while (model.canFetchMore({})) {
-            const int before = counted.count();
+            const qsizetype before = counted.count();
             QCOMPARE(counted.last().at(1).toBool(), false); // "at least n" so far
             model.fetchMore({});
-            QTRY_VERIFY_WITH_TIMEOUT(counted.count() > before, 20000);
+            QVERIFY(test::waitForCount(counted, before + 1));
         }
         QCOMPARE(model.rowCount(), expected);
         QCOMPARE(counted.last().at(0).toLongLong(), qint64(expected));
@@ -418,14 +418,16 @@ private Q_SLOTS:
         TimelineFilter filter;
         filter.minAmount = QStringLiteral("12.345"); // EUR has two decimals
         model.setFilter(filter);
-        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         const auto error = failed.first().first().value<ledger::Error>();
         QCOMPARE(error.sqlState, QStringLiteral("LG013"));
         QCOMPARE(model.rowCount(), 0);
         filter.minAmount = QStringLiteral("300");
         filter.maxAmount = QStringLiteral("20");
         model.setFilter(filter);
-        QTRY_COMPARE(failed.count(), 2);
+        QVERIFY(test::waitForCount(failed, 2));
+        QCOMPARE(failed.count(), 2);
         QCOMPARE(failed.last().first().value<ledger::Error>().sqlState, QStringLiteral("LG072"));
     }
 
@@ -471,7 +473,8 @@ private Q_SLOTS:
         QSignalSpy jumped(&model, &TimelineModel::jumpReady);
         QSignalSpy counted(&model, &TimelineModel::countChanged);
         model.jumpToDate(QDateTime::fromString(at, Qt::ISODateWithMs));
-        QTRY_VERIFY_WITH_TIMEOUT(jumped.count() == 1, 30000);
+        QVERIFY(test::waitForCount(jumped, 1));
+        QCOMPARE(jumped.count(), 1);
         if (search) {
             QSet<qint64> seen;
             for (int row = 0; row < model.rowCount(); ++row)
@@ -486,7 +489,8 @@ private Q_SLOTS:
         }
         // Past the end: the last row.
         model.jumpToDate(QDateTime::currentDateTimeUtc().addYears(5));
-        QTRY_VERIFY_WITH_TIMEOUT(jumped.count() == 2, 30000);
+        QVERIFY(test::waitForCount(jumped, 2));
+        QCOMPARE(jumped.count(), 2);
         QCOMPARE(jumped.last().first().toInt(), int(m_entries) - 1);
     }
 
@@ -550,7 +554,8 @@ private Q_SLOTS:
                                             QAbstractItemModelTester::FailureReportingMode::QtTest);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
             model.openAccount(QStringLiteral("NO-SUCH-ACCOUNT"));
-            QTRY_COMPARE(failed.count(), 1);
+            QVERIFY(test::waitForCount(failed, 1));
+            QCOMPARE(failed.count(), 1);
             const auto error = failed.first().first().value<ledger::Error>();
             QCOMPARE(error.sqlState, QStringLiteral("LG018"));
             QVERIFY(error.message.contains(QLatin1String("NO-SUCH-ACCOUNT")));
@@ -563,7 +568,8 @@ private Q_SLOTS:
             TimelineModel model(&ledger);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
             model.openAccount(m_code);
-            QTRY_COMPARE(failed.count(), 1);
+            QVERIFY(test::waitForCount(failed, 1));
+            QCOMPARE(failed.count(), 1);
             QCOMPARE(failed.first().first().value<ledger::Error>().kind, Error::Kind::Permission);
         }
         {
@@ -573,10 +579,12 @@ private Q_SLOTS:
             TimelineModel model(&ledger);
             QSignalSpy failed(&model, &TimelineModel::loadFailed);
             model.openAccount(m_code);
-            QTRY_COMPARE(failed.count(), 1);
+            QVERIFY(test::waitForCount(failed, 1));
+            QCOMPARE(failed.count(), 1);
             QCOMPARE(failed.first().first().value<ledger::Error>().kind, Error::Kind::Connection);
             model.reload();
-            QTRY_COMPARE(failed.count(), 2);
+            QVERIFY(test::waitForCount(failed, 2));
+            QCOMPARE(failed.count(), 2);
         }
     }
 

@@ -5,6 +5,7 @@
 // does not name the host, and a missing CA file; the console signs in over it; a server on
 // the network gets verify-full unless someone chose otherwise.
 
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccessRepository.h"
@@ -316,16 +317,18 @@ private Q_SLOTS:
         session.signIn(
             profile(m_address, QStringLiteral("verify-full"), path(QStringLiteral("other.crt"))),
             QStringLiteral("tess"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 20000);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().first().value<Error>().kind, Error::Kind::Tls);
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
 
         session.signIn(
             profile(m_address, QStringLiteral("verify-full"), path(QStringLiteral("ca.crt"))),
             QStringLiteral("tess"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 20000);
+        QVERIFY(test::waitForCount(signedIn, 1));
+        QCOMPARE(signedIn.count(), 1);
         auto user = worker.submit([](Connection &c) { return c.user(); });
-        QTRY_VERIFY_WITH_TIMEOUT(user.isFinished(), 20000);
+        QVERIFY(test::waitForFinished(user));
         QVERIFY2(user.result().ok(),
                  user.result().ok() ? "" : qPrintable(user.result().error().describe()));
         QCOMPARE(user.result().value(), session.role());

@@ -2,6 +2,7 @@
 // LEDGER_KEYCHAIN_MODE=real), and with none at all (LEDGER_KEYCHAIN_MODE=none): then a
 // clear error, and the secret is nowhere in plain text.
 
+#include "SignalWait.h"
 #include "keychain/SecretStore.h"
 
 #include <QDirIterator>
@@ -17,8 +18,8 @@ namespace {
 
 template <class T> T await(QFuture<T> future)
 {
-    // Spin the event loop (D-Bus replies arrive through it) without blocking it.
-    if (!QTest::qWaitFor([&] { return future.isFinished(); }, 60000))
+    // The event loop runs while waiting (D-Bus replies arrive through it).
+    if (!test::waitForFinished(future, 60000))
         return T(
             Error::make(Error::Kind::Timeout, QStringLiteral("test: the future never settled")));
     return future.result();
@@ -45,7 +46,7 @@ QStringList filesContaining(const QByteArray &needle)
         QDirIterator it(root, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
         while (it.hasNext()) {
             QFile f(it.next());
-            if (f.size() < 10 * 1024 * 1024 && f.open(QIODevice::ReadOnly) &&
+            if (f.size() < qint64(10) * 1024 * 1024 && f.open(QIODevice::ReadOnly) &&
                 f.readAll().contains(needle))
                 hits << f.fileName();
         }

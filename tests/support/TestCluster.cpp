@@ -11,6 +11,10 @@
 #include <QProcess>
 #include <QRandomGenerator>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <exception>
 #include <optional>
 #include <thread>
@@ -72,6 +76,8 @@ TestCluster::~TestCluster()
         (void)m_cluster->stop(/*immediate=*/true);
     if (m_dir.isValid())
         QDir(m_dir.path()).removeRecursively();
+    if (m_aliveFd >= 0)
+        ::close(m_aliveFd); // the watchdog finds nothing left to do
 }
 
 QString TestCluster::dataDir() const
@@ -143,10 +149,17 @@ void TestCluster::startWatchdog()
     QStringList quoted;
     for (const QString &part : pgCtl.value())
         quoted << shellQuote(part);
-    const QString script = QStringLiteral("while kill -0 %1 2>/dev/null; do sleep 1; done; "
-                                          "%2 -D %3 -m immediate stop >/dev/null 2>&1; rm -rf %3")
-                               .arg(QCoreApplication::applicationPid())
-                               .arg(quoted.join(QLatin1Char(' ')), shellQuote(m_dir.path()));
+    // This process holds an exclusive lock on a file for as long as it lives (the kernel lets
+    // go of it when the process ends, however it ends); the watchdog waits for that lock.
+    // Close-on-exec: the server and the watchdog itself do not inherit it.
+    const QString alive = m_dir.path() + QStringLiteral("/.alive");
+    m_aliveFd = ::open(QFile::encodeName(alive).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (m_aliveFd < 0 || ::flock(m_aliveFd, LOCK_EX) != 0)
+        return;
+    const QString script =
+        QStringLiteral("flock %1 true 2>/dev/null; "
+                       "%2 -D %3 -m immediate stop >/dev/null 2>&1; rm -rf %3")
+            .arg(shellQuote(alive), quoted.join(QLatin1Char(' ')), shellQuote(m_dir.path()));
     QProcess::startDetached(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), script},
                             QStringLiteral("/"));
 }

@@ -62,6 +62,7 @@ private:
     QString m_localAuth;
     QString m_extraHba;
     bool m_started = false;
+    int m_aliveFd = -1; // locked while this process lives: the watchdog waits for it
 };
 
 } // namespace ledger::test

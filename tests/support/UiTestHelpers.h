@@ -3,6 +3,7 @@
 // Helpers of the console's widget tests (tests/ui): waiting for a service's future, hashing a
 // written file, saving a screenshot. Header-only: LEDGER_SCREENSHOT_DIR is defined per test.
 
+#include "SignalWait.h"
 #include "domain/Error.h"
 #include "domain/Result.h"
 
@@ -18,7 +19,7 @@ namespace ledger::test {
 template <class T> Result<T> await(QFuture<Result<T>> future)
 {
     // Test code only: the console itself continues with whenReady() and never waits.
-    if (!QTest::qWaitFor([&] { return future.isFinished(); }, 30000))
+    if (!waitForFinished(future, 30000))
         return Error::make(Error::Kind::Timeout, QStringLiteral("no answer in 30 s"));
     return future.result();
 }

@@ -10,8 +10,10 @@
 #include "AuditVerifyPanel.h"
 #include "LedgerInvariants.h"
 #include "MainWindow.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
+#include "TimelineModel.h"
 #include "audit/ChainVerifier.h"
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
@@ -76,7 +78,9 @@ class TestAuditLog : public QObject
 
     static void waitUntilLoaded(AuditLogView &view)
     {
-        QTRY_VERIFY(view.model()->rowCount() > 0 && !view.model()->isLoading());
+        QVERIFY(test::waitForModel(view.model(), [&] {
+            return view.model()->rowCount() > 0 && !view.model()->isLoading();
+        }));
     }
 
 private Q_SLOTS:
@@ -246,7 +250,7 @@ private Q_SLOTS:
         // A filter that matches nothing says so.
         operatorField->setText(QStringLiteral("nobody"));
         QTest::mouseClick(child<QPushButton>(&view, "filterApply"), Qt::LeftButton);
-        QTRY_VERIFY(!model->isLoading() && model->atEnd());
+        QVERIFY(test::waitForModel(model, [&] { return !model->isLoading() && model->atEnd(); }));
         QCOMPARE(model->rowCount(), 0);
         QCOMPARE(child<QLabel>(&view, "auditStatus")->text(),
                  QStringLiteral("No events match the filter."));
@@ -275,7 +279,7 @@ private Q_SLOTS:
         waitUntilLoaded(view);
         auto *operatorField = child<QLineEdit>(&view, "filterOperator");
         operatorField->setFocus();
-        QTRY_VERIFY(operatorField->hasFocus());
+        QVERIFY(operatorField->hasFocus());
         QStringList visited{operatorField->objectName()};
         for (int i = 0; i < 11; ++i) {
             QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
@@ -379,7 +383,8 @@ private Q_SLOTS:
         QTest::mouseClick(child<QPushButton>(&view, "verifyButton"), Qt::LeftButton);
         QVERIFY(panel->isRunning());
         QVERIFY(!child<QPushButton>(&view, "verifyButton")->isEnabled());
-        QTRY_COMPARE(finished.count(), 1);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         QVERIFY(!panel->isRunning());
         QVERIFY(result->isVisible());
         QVERIFY2(result->text().startsWith(
@@ -388,8 +393,12 @@ private Q_SLOTS:
         QVERIFY(child<QPushButton>(&view, "verifyButton")->isEnabled());
 
         // The run is itself audited, and the log shows it at the top.
-        QTRY_COMPARE(view.model()->index(0, AuditLogModel::Action).data().toString(),
-                     QStringLiteral("audit.verified"));
+        QVERIFY(test::waitForModel(view.model(), [&] {
+            return view.model()->index(0, AuditLogModel::Action).data().toString() ==
+                   QStringLiteral("audit.verified");
+        }));
+        QCOMPARE(view.model()->index(0, AuditLogModel::Action).data().toString(),
+                 QStringLiteral("audit.verified"));
         waitUntilLoaded(view);
         screenshot(&view, "audit-verify-ok.png");
     }
@@ -443,7 +452,8 @@ private Q_SLOTS:
                  qPrintable(fileLabel->text()));
         QVERIFY(child<QWidget>(&panel, "clearCheckpointFile")->isVisible());
         panel.verify();
-        QTRY_COMPARE(finished.count(), 1);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         QVERIFY2(panel.resultText().startsWith(
                      QStringLiteral("Verified through sequence %1").arg(head)) &&
                      panel.resultText().contains(QLatin1String("good.json")),
@@ -451,7 +461,8 @@ private Q_SLOTS:
 
         QVERIFY(panel.setCheckpointFile(rewrittenFile));
         panel.verify();
-        QTRY_COMPARE(finished.count(), 2);
+        QVERIFY(test::waitForCount(finished, 2));
+        QCOMPARE(finished.count(), 2);
         QVERIFY2(panel.resultText().startsWith(QLatin1String("Broken at sequence 5: ")),
                  qPrintable(panel.resultText()));
         QVERIFY2(panel.resultText().contains(QLatin1String("rewritten.json")),
@@ -506,7 +517,8 @@ private Q_SLOTS:
         QVERIFY(
             holder.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)")).ok);
 
-        QTRY_COMPARE(finished.count(), 1);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         const auto result = finished.first().first().value<VerificationResult>();
         QVERIFY(result.cancelled);
         QVERIFY(!panel->isRunning());
@@ -538,7 +550,9 @@ private Q_SLOTS:
         QCOMPARE(tabs->tabText(0), QStringLiteral("&Accounts"));
         QCOMPARE(tabs->tabText(1), QStringLiteral("Au&dit log"));
         QVERIFY(window.accountView()->isVisible());
-        QTRY_COMPARE(window.accountView()->model()->rowCount(), 2);
+        QVERIFY(test::waitForModel(window.accountView()->model(),
+                                   [&] { return window.accountView()->model()->rowCount() == 2; }));
+        QCOMPARE(window.accountView()->model()->rowCount(), 2);
         tabs->setCurrentWidget(view);
         waitUntilLoaded(*view);
         QCOMPARE(view->model()->rowCount(), AuditLogModel::DefaultPageSize);
@@ -549,10 +563,19 @@ private Q_SLOTS:
             window.accountView()->model()->index(1, AccountListModel::Code).data().toString();
         Q_EMIT view->openObjectRequested(QStringLiteral("account"), code);
         QCOMPARE(tabs->currentIndex(), 0);
-        QTRY_COMPARE( // where the server says it is in the navigator's order
+        // Where the server says it is in the navigator's order.
+        QVERIFY(test::waitForModel(window.accountView()->model(), [&] {
+            return window.accountView()
+                       ->currentIndex()
+                       .data(AccountListModel::AccountCodeRole)
+                       .toString() == code;
+        }));
+        QCOMPARE(
             window.accountView()->currentIndex().data(AccountListModel::AccountCodeRole).toString(),
             code);
-        QTRY_COMPARE(workspace->accountCode(), code); // its timeline opens beside the list
+        QVERIFY(test::waitForSignals(workspace->timelineModel(),
+                                     [&] { return workspace->accountCode() == code; }));
+        QCOMPARE(workspace->accountCode(), code); // its timeline opens beside the list
         // A transaction's event opens the transaction's detail.
         QSignalSpy opened(workspace, &AccountWorkspace::transactionOpened);
         tabs->setCurrentWidget(view);
@@ -593,7 +616,10 @@ private Q_SLOTS:
         table->setFocus();
         QTest::keyClick(table, Qt::Key_Home, Qt::ControlModifier);
         auto *object = child<QLabel>(&view, "detailObject");
-        QTRY_COMPARE(object->text(), QStringLiteral("account ") + forged);
+        QVERIFY(test::waitForSignals({&view, view.model()}, [&] {
+            return object->text() == QStringLiteral("account ") + forged;
+        }));
+        QCOMPARE(object->text(), QStringLiteral("account ") + forged);
         QCOMPARE(object->textFormat(), Qt::PlainText);
         QCOMPARE(child<QLabel>(&view, "detailOperator")->textFormat(), Qt::PlainText);
         QCOMPARE(child<QLabel>(&view, "detailOperator")->text(), QStringLiteral("<b>alice</b>"));
@@ -622,7 +648,8 @@ private Q_SLOTS:
         waitUntilLoaded(view);
         QSignalSpy finished(view.verifyPanel(), &AuditVerifyPanel::finished);
         QTest::mouseClick(child<QPushButton>(&view, "verifyButton"), Qt::LeftButton);
-        QTRY_COMPARE(finished.count(), 1);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         const QString text = view.verifyPanel()->resultText();
         QVERIFY2(text.startsWith(QLatin1String("Broken at sequence 3: ")), qPrintable(text));
         QVERIFY2(text.contains(QLatin1String("row changed")), qPrintable(text));

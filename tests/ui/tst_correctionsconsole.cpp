@@ -17,6 +17,7 @@
 #include "MyRequestsView.h"
 #include "ReversalInboxModel.h"
 #include "ReversalRequestDialog.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
@@ -81,7 +82,7 @@ struct Console
 template <class T> Result<T> await(QFuture<Result<T>> future)
 {
     // Test code only: the console itself continues with whenReady() and never waits.
-    if (!QTest::qWaitFor([&] { return future.isFinished(); }, 20000))
+    if (!test::waitForFinished(future, 20000))
         return Error::make(Error::Kind::Timeout, QStringLiteral("no answer in 20 s"));
     return future.result();
 }
@@ -146,7 +147,7 @@ class TestCorrections : public QObject
         auto c = std::make_unique<Console>();
         QSignalSpy signedIn(&c->session, &ConsoleSession::signedIn);
         c->session.signIn(profile(), name, m_secret);
-        if (!QTest::qWaitFor([&] { return signedIn.count() == 1; }, 20000))
+        if (!test::waitForCount(signedIn, 1, 20000))
             return nullptr;
         c->window.show();
         return c;
@@ -240,7 +241,7 @@ private Q_SLOTS:
         Console &olga = *m_olga;
         olga.workspace->openAccount(QStringLiteral("CUST"));
         TimelineModel *timeline = olga.workspace->timelineModel();
-        QTRY_VERIFY_WITH_TIMEOUT(timelineRow(timeline, tx) >= 0, 15000);
+        QVERIFY(test::waitForModel(timeline, [&] { return timelineRow(timeline, tx) >= 0; }));
         QTableView *table = olga.workspace->timelineView()->tableView();
         // Shortcuts go to the active window: Olga's.
         olga.window.activateWindow();
@@ -249,12 +250,13 @@ private Q_SLOTS:
         table->setCurrentIndex(timeline->index(timelineRow(timeline, tx), 0));
         QSignalSpy opened(&olga.window, &MainWindow::reversalDialogOpened);
         QTest::keyClick(table, Qt::Key_R, Qt::ControlModifier);
-        QTRY_COMPARE(opened.count(), 1);
+        QVERIFY(test::waitForCount(opened, 1));
+        QCOMPARE(opened.count(), 1);
         QPointer<ReversalRequestDialog> dialog =
             qobject_cast<ReversalRequestDialog *>(opened.first().first().value<QWidget *>());
         QVERIFY(dialog);
         QCOMPARE(dialog->transactionId(), tx);
-        QTRY_VERIFY_WITH_TIMEOUT(dialog->isReady(), 15000);
+        QVERIFY(test::waitForSignals(dialog, [&] { return dialog->isReady(); }));
         QVERIFY(QTest::qWaitForWindowExposed(dialog));
 
         // Nothing can be sent before a preview, nor without a note.
@@ -264,14 +266,16 @@ private Q_SLOTS:
         QVERIFY(!dialog->findChild<QGroupBox *>(QStringLiteral("rebookBox"))->isVisible());
         QSignalSpy refused(dialog.data(), &ReversalRequestDialog::refusedBeforeSending);
         dialog->requestPreview();
-        QTRY_COMPARE(refused.count(), 1);
+        QVERIFY(test::waitForCount(refused, 1));
+        QCOMPARE(refused.count(), 1);
         QVERIFY(refused.first().first().toString().contains(QLatin1String("note is required")));
 
         dialog->setNote(QStringLiteral("The card feed delivered this payment twice."));
         QSignalSpy previewed(dialog.data(), &ReversalRequestDialog::previewShown);
         QTest::mouseClick(dialog->findChild<QPushButton *>(QStringLiteral("previewButton")),
                           Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(previewed.count(), 1, 15000);
+        QVERIFY(test::waitForCount(previewed, 1));
+        QCOMPARE(previewed.count(), 1);
         QCOMPARE(previewed.first().first().toBool(), false);
         const ReversalPreview p = *dialog->currentPreview();
         QCOMPARE(p.transactionId, tx);
@@ -294,7 +298,7 @@ private Q_SLOTS:
         // Nothing is posted or requested by a preview.
         QCOMPARE(balance(QStringLiteral("CUST")), QStringLiteral("25.00"));
         QCOMPARE(auditCount(QStringLiteral("reversal.request%")), requestedBefore);
-        QTRY_VERIFY(submit->isEnabled());
+        QVERIFY(test::waitForSignals(dialog, [&] { return submit->isEnabled(); }));
         save(dialog, QStringLiteral("corrections-request-dialog.png"));
 
         // Send it; the same draft again (a double click, a retry) is the same request.
@@ -304,10 +308,15 @@ private Q_SLOTS:
         QSignalSpy submitted(dialog.data(), &ReversalRequestDialog::submitted);
         QTest::mouseClick(submit, Qt::LeftButton);
         QTest::mouseClick(submit, Qt::LeftButton); // disabled while the first is on its way
-        QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 1, 15000);
+        QVERIFY(test::waitForCount(submitted, 1));
+        QCOMPARE(submitted.count(), 1);
         const qint64 requestId = submitted.first().first().toLongLong();
         QVERIFY(requestId > 0);
-        QTRY_VERIFY(!dialog); // it closes once the server said yes
+        if (dialog) { // it closes once the server said yes
+            QSignalSpy closed(dialog.data(), &QObject::destroyed);
+            QVERIFY(test::waitForCount(closed, 1));
+        }
+        QVERIFY(!dialog);
         const auto again = await(olga.service.submitRequest(*sent));
         QVERIFY2(again, qPrintable(again ? QString() : again.error().describe()));
         QCOMPARE(again.value(), requestId);
@@ -319,11 +328,12 @@ private Q_SLOTS:
 
         // The timeline marks the pending request.
         timeline->reload();
-        QTRY_VERIFY_WITH_TIMEOUT(timelineRow(timeline, tx) >= 0 &&
-                                     timeline->index(timelineRow(timeline, tx), 0)
-                                             .data(TimelineModel::PendingRequestRole)
-                                             .toLongLong() == requestId,
-                                 15000);
+        QVERIFY(test::waitForModel(timeline, [&] {
+            return timelineRow(timeline, tx) >= 0 &&
+                   timeline->index(timelineRow(timeline, tx), 0)
+                           .data(TimelineModel::PendingRequestRole)
+                           .toLongLong() == requestId;
+        }));
         const QString pendingMark =
             timeline->index(timelineRow(timeline, tx), TimelineModel::Marks).data().toString();
         QVERIFY2(pendingMark.contains(QLatin1String("reversal requested")),
@@ -334,7 +344,8 @@ private Q_SLOTS:
         // Choosing the tab reloads it (others decide meanwhile).
         olga.window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))
             ->setCurrentWidget(olgaInbox);
-        QTRY_VERIFY_WITH_TIMEOUT(olgaInbox->model()->rowOf(requestId) >= 0, 15000);
+        QVERIFY(test::waitForModel(olgaInbox->model(),
+                                   [&] { return olgaInbox->model()->rowOf(requestId) >= 0; }));
         const QModelIndex own = olgaInbox->model()->index(olgaInbox->model()->rowOf(requestId), 0);
         QVERIFY(own.data(ReversalInboxModel::OwnRequestRole).toBool());
         QCOMPARE(own.data(Qt::ToolTipRole).toString(),
@@ -342,7 +353,8 @@ private Q_SLOTS:
         QVERIFY(own.data(Qt::ForegroundRole).isValid());
         QSignalSpy olgaPreview(olgaInbox, &ApprovalsInboxView::previewLoaded);
         QVERIFY(olgaInbox->selectRequest(requestId));
-        QTRY_COMPARE_WITH_TIMEOUT(olgaPreview.count(), 1, 15000);
+        QVERIFY(test::waitForCount(olgaPreview, 1));
+        QCOMPARE(olgaPreview.count(), 1);
         QVERIFY(!olgaInbox->approveButton()->isEnabled());
         QVERIFY(!olgaInbox->rejectButton()->isEnabled());
         QVERIFY(olgaInbox->findChild<QLabel *>(QStringLiteral("ownRequestLabel"))->isVisible());
@@ -360,35 +372,41 @@ private Q_SLOTS:
         ApprovalsInboxView *samInbox = sam.window.approvalsInbox();
         sam.window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(samInbox);
         samInbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(samInbox->model()->rowOf(requestId) >= 0, 15000);
+        QVERIFY(test::waitForModel(samInbox->model(),
+                                   [&] { return samInbox->model()->rowOf(requestId) >= 0; }));
         QVERIFY(!samInbox->model()
                      ->index(samInbox->model()->rowOf(requestId), 0)
                      .data(ReversalInboxModel::OwnRequestRole)
                      .toBool());
         QSignalSpy samPreview(samInbox, &ApprovalsInboxView::previewLoaded);
         QVERIFY(samInbox->selectRequest(requestId));
-        QTRY_COMPARE_WITH_TIMEOUT(samPreview.count(), 1, 15000);
-        QTRY_VERIFY(samInbox->approveButton()->isEnabled());
+        QVERIFY(test::waitForCount(samPreview, 1));
+        QCOMPARE(samPreview.count(), 1);
+        QVERIFY(
+            test::waitForSignals(samInbox, [&] { return samInbox->approveButton()->isEnabled(); }));
         save(&sam.window, QStringLiteral("corrections-inbox-supervisor.png"));
         QSignalSpy decided(samInbox, &ApprovalsInboxView::decided);
         QTest::mouseClick(samInbox->approveButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 1, 15000);
+        QVERIFY(test::waitForCount(decided, 1));
+        QCOMPARE(decided.count(), 1);
         const auto decision = decided.first().at(1).value<ReversalDecision>();
         const qint64 reversal = decision.reversalTransactionId;
         QVERIFY(reversal > tx);
         QCOMPARE(balance(QStringLiteral("CUST")), QStringLiteral("0.00"));
         QCOMPARE(balance(QStringLiteral("CARD")), QStringLiteral("0.00"));
         // The decided request leaves the pending inbox.
-        QTRY_VERIFY_WITH_TIMEOUT(
-            samInbox->model()->rowOf(requestId) < 0 && !samInbox->model()->isLoading(), 15000);
+        QVERIFY(test::waitForModel(samInbox->model(), [&] {
+            return samInbox->model()->rowOf(requestId) < 0 && !samInbox->model()->isLoading();
+        }));
 
         // Both accounts' timelines: the reversal, linked both ways.
         for (const QString &account : {QStringLiteral("CUST"), QStringLiteral("CARD")}) {
             sam.workspace->openAccount(account);
             TimelineModel *m = sam.workspace->timelineModel();
-            QTRY_VERIFY_WITH_TIMEOUT(m->history().code == account && timelineRow(m, tx) >= 0 &&
-                                         timelineRow(m, reversal) >= 0,
-                                     15000);
+            QVERIFY(test::waitForModel(m, [&] {
+                return m->history().code == account && timelineRow(m, tx) >= 0 &&
+                       timelineRow(m, reversal) >= 0;
+            }));
             const QModelIndex original = m->index(timelineRow(m, tx), TimelineModel::Marks);
             const QModelIndex mirror = m->index(timelineRow(m, reversal), TimelineModel::Marks);
             QVERIFY(original.data(TimelineModel::IsReversedRole).toBool());
@@ -403,12 +421,13 @@ private Q_SLOTS:
         // Olga's requests: approved, with the reversal one double-click away.
         MyRequestsView *mine = olga.window.myRequests();
         olga.window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(mine);
-        QTRY_VERIFY_WITH_TIMEOUT(mine->model()->rowOf(requestId) >= 0 &&
-                                     mine->model()
-                                             ->index(mine->model()->rowOf(requestId), 0)
-                                             .data(ReversalInboxModel::StateRole)
-                                             .toString() == QLatin1String("approved"),
-                                 15000);
+        QVERIFY(test::waitForModel(mine->model(), [&] {
+            return mine->model()->rowOf(requestId) >= 0 &&
+                   mine->model()
+                           ->index(mine->model()->rowOf(requestId), 0)
+                           .data(ReversalInboxModel::StateRole)
+                           .toString() == QLatin1String("approved");
+        }));
         const int row = mine->model()->rowOf(requestId);
         const QModelIndex reversalCell = mine->model()->index(row, ReversalInboxModel::Reversal);
         QCOMPARE(reversalCell.data().toString(), QStringLiteral("#%1").arg(reversal));
@@ -422,11 +441,13 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("%1,%2").arg(rect.x()).arg(rect.y())));
         QTest::mouseClick(mine->tableView()->viewport(), Qt::LeftButton, {}, rect.center());
         QTest::mouseDClick(mine->tableView()->viewport(), Qt::LeftButton, {}, rect.center());
-        QTRY_COMPARE(transactionOpened.count(), 1);
+        QVERIFY(test::waitForCount(transactionOpened, 1));
+        QCOMPARE(transactionOpened.count(), 1);
         auto *detail = qobject_cast<TransactionDetailDialog *>(
             transactionOpened.first().first().value<QWidget *>());
         QVERIFY(detail);
-        QTRY_COMPARE_WITH_TIMEOUT(detail->detail().id, reversal, 15000);
+        QVERIFY(test::waitForSignals(detail, [&] { return detail->detail().id == reversal; }));
+        QCOMPARE(detail->detail().id, reversal);
         QCOMPARE(detail->detail().reverses, tx);
         QVERIFY(!detail->requestReversalButton()->isEnabled() || detail->detail().reverses);
         detail->close();
@@ -439,8 +460,9 @@ private Q_SLOTS:
         AuditLogView *log = olga.window.auditLog();
         QCOMPARE(olga.window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->currentWidget(),
                  log);
-        QTRY_VERIFY_WITH_TIMEOUT(log->model()->rowCount() >= 3 && !log->model()->isLoading(),
-                                 15000);
+        QVERIFY(test::waitForModel(log->model(), [&] {
+            return log->model()->rowCount() >= 3 && !log->model()->isLoading();
+        }));
         QStringList actions;
         for (int i = 0; i < log->model()->rowCount(); ++i) {
             QCOMPARE(log->model()->event(i).objectId, QString::number(requestId));
@@ -479,10 +501,12 @@ private Q_SLOTS:
         ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
         m_sam->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(inbox);
         inbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(inbox->model()->rowOf(requestId) >= 0, 15000);
+        QVERIFY(test::waitForModel(inbox->model(),
+                                   [&] { return inbox->model()->rowOf(requestId) >= 0; }));
         QSignalSpy previewLoaded(inbox, &ApprovalsInboxView::previewLoaded);
         QVERIFY(inbox->selectRequest(requestId));
-        QTRY_COMPARE_WITH_TIMEOUT(previewLoaded.count(), 1, 15000);
+        QVERIFY(test::waitForCount(previewLoaded, 1));
+        QCOMPARE(previewLoaded.count(), 1);
         inbox->decisionNote()->clear();
         QVERIFY(inbox->approveButton()->isEnabled());
         QVERIFY(!inbox->rejectButton()->isEnabled());
@@ -494,14 +518,16 @@ private Q_SLOTS:
         QVERIFY(inbox->rejectButton()->isEnabled());
         QSignalSpy decided(inbox, &ApprovalsInboxView::decided);
         QTest::mouseClick(inbox->rejectButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 1, 15000);
+        QVERIFY(test::waitForCount(decided, 1));
+        QCOMPARE(decided.count(), 1);
         QCOMPARE(decided.first().at(1).value<ReversalDecision>().decision,
                  QStringLiteral("rejected"));
         QCOMPARE(balance(QStringLiteral("CUST")), customerBefore); // nothing posted
 
         MyRequestsView *mine = m_olga->window.myRequests();
         mine->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(mine->model()->rowOf(requestId) >= 0, 15000);
+        QVERIFY(test::waitForModel(mine->model(),
+                                   [&] { return mine->model()->rowOf(requestId) >= 0; }));
         const QModelIndex state =
             mine->model()->index(mine->model()->rowOf(requestId), ReversalInboxModel::State);
         QCOMPARE(state.data().toString(), QStringLiteral("rejected"));
@@ -516,17 +542,20 @@ private Q_SLOTS:
         // From the transaction's detail this time.
         QSignalSpy detailOpened(m_olga->workspace, &AccountWorkspace::transactionOpened);
         m_olga->workspace->openTransaction(tx);
-        QTRY_COMPARE(detailOpened.count(), 1);
+        QVERIFY(test::waitForCount(detailOpened, 1));
+        QCOMPARE(detailOpened.count(), 1);
         auto *detail = qobject_cast<TransactionDetailDialog *>(
             detailOpened.first().first().value<QWidget *>());
-        QTRY_VERIFY_WITH_TIMEOUT(
-            detail->detail().id == tx && detail->requestReversalButton()->isEnabled(), 15000);
+        QVERIFY(test::waitForSignals(detail, [&] {
+            return detail->detail().id == tx && detail->requestReversalButton()->isEnabled();
+        }));
         QSignalSpy opened(&m_olga->window, &MainWindow::reversalDialogOpened);
         QTest::mouseClick(detail->requestReversalButton(), Qt::LeftButton);
-        QTRY_COMPARE(opened.count(), 1);
+        QVERIFY(test::waitForCount(opened, 1));
+        QCOMPARE(opened.count(), 1);
         QPointer<ReversalRequestDialog> dialog =
             qobject_cast<ReversalRequestDialog *>(opened.first().first().value<QWidget *>());
-        QTRY_VERIFY_WITH_TIMEOUT(dialog->isReady(), 15000);
+        QVERIFY(test::waitForSignals(dialog, [&] { return dialog->isReady(); }));
         QVERIFY(dialog->selectReason(QStringLiteral("WRONG_AMOUNT")));
         dialog->setNote(QStringLiteral("The customer paid 28.00, not 30.00."));
         auto *box = dialog->findChild<QGroupBox *>(QStringLiteral("rebookBox"));
@@ -571,7 +600,8 @@ private Q_SLOTS:
             dialog->setLeg(1, b.account1, QStringLiteral("credit"), b.amount1, b.currency1);
             const int before = int(refused.count());
             dialog->requestPreview();
-            QTRY_COMPARE_WITH_TIMEOUT(refused.count(), before + 1, 15000);
+            QVERIFY(test::waitForCount(refused, before + 1));
+            QCOMPARE(refused.count(), before + 1);
             const QString said = refused.last().first().toString();
             QVERIFY2(said.contains(b.expected), qPrintable(said));
             QCOMPARE(dialog->findChild<QLabel *>(QStringLiteral("requestMessage"))->text(), said);
@@ -594,7 +624,8 @@ private Q_SLOTS:
                        QStringLiteral("28.00"), QStringLiteral("EUR"));
         QSignalSpy previewed(dialog.data(), &ReversalRequestDialog::previewShown);
         dialog->requestPreview();
-        QTRY_COMPARE_WITH_TIMEOUT(previewed.count(), 1, 15000);
+        QVERIFY(test::waitForCount(previewed, 1));
+        QCOMPARE(previewed.count(), 1);
         const ReversalPreview p = *dialog->currentPreview();
         QVERIFY(p.hasRebook);
         QCOMPARE(p.rebook.size(), 2);
@@ -608,17 +639,20 @@ private Q_SLOTS:
         QSignalSpy submitted(dialog.data(), &ReversalRequestDialog::submitted);
         QTest::mouseClick(dialog->findChild<QPushButton *>(QStringLiteral("submitButton")),
                           Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 1, 15000);
+        QVERIFY(test::waitForCount(submitted, 1));
+        QCOMPARE(submitted.count(), 1);
         const qint64 requestId = submitted.first().first().toLongLong();
         detail->close();
 
         ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
         m_sam->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(inbox);
         inbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(inbox->model()->rowOf(requestId) >= 0, 15000);
+        QVERIFY(test::waitForModel(inbox->model(),
+                                   [&] { return inbox->model()->rowOf(requestId) >= 0; }));
         QSignalSpy previewLoaded(inbox, &ApprovalsInboxView::previewLoaded);
         QVERIFY(inbox->selectRequest(requestId));
-        QTRY_COMPARE_WITH_TIMEOUT(previewLoaded.count(), 1, 15000);
+        QVERIFY(test::waitForCount(previewLoaded, 1));
+        QCOMPARE(previewLoaded.count(), 1);
         // The original beside the rebook, the changed amounts highlighted.
         auto *compare = inbox->findChild<QTableWidget *>(QStringLiteral("compareLegs"));
         QCOMPARE(compare->rowCount(), 2);
@@ -629,18 +663,21 @@ private Q_SLOTS:
         save(&m_sam->window, QStringLiteral("corrections-inbox-rebook.png"));
         QSignalSpy decided(inbox, &ApprovalsInboxView::decided);
         QTest::mouseClick(inbox->approveButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 1, 15000);
+        QVERIFY(test::waitForCount(decided, 1));
+        QCOMPARE(decided.count(), 1);
         QVERIFY(decided.first().at(1).value<ReversalDecision>().rebookTransactionId > 0);
         QCOMPARE(balance(QStringLiteral("CUST-B")), QStringLiteral("28.00"));
 
         // The original's detail shows the request, its decision and the rebook's legs.
         QSignalSpy reopened(m_olga->workspace, &AccountWorkspace::transactionOpened);
         m_olga->workspace->openTransaction(tx);
-        QTRY_COMPARE(reopened.count(), 1);
+        QVERIFY(test::waitForCount(reopened, 1));
+        QCOMPARE(reopened.count(), 1);
         auto *after =
             qobject_cast<TransactionDetailDialog *>(reopened.first().first().value<QWidget *>());
-        QTRY_VERIFY_WITH_TIMEOUT(after->detail().id == tx && !after->detail().requests.isEmpty(),
-                                 15000);
+        QVERIFY(test::waitForSignals(after, [&] {
+            return after->detail().id == tx && !after->detail().requests.isEmpty();
+        }));
         auto *requests = after->findChild<QTableWidget *>(QStringLiteral("transactionRequests"));
         QVERIFY(requests);
         QString shown;
@@ -663,26 +700,29 @@ private Q_SLOTS:
         QVERIFY(requestId);
         MyRequestsView *mine = m_olga->window.myRequests();
         m_olga->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(mine);
-        QTRY_VERIFY_WITH_TIMEOUT(
-            mine->model()->rowOf(requestId) >= 0 && !mine->model()->isLoading(), 15000);
+        QVERIFY(test::waitForModel(mine->model(), [&] {
+            return mine->model()->rowOf(requestId) >= 0 && !mine->model()->isLoading();
+        }));
         QVERIFY(mine->selectRequest(requestId));
         QVERIFY(mine->withdrawButton()->isEnabled());
         QTest::keyClicks(mine->withdrawNote(), QStringLiteral("Found the second order after all."));
         QSignalSpy withdrawn(mine, &MyRequestsView::withdrawn);
         QTest::mouseClick(mine->withdrawButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(withdrawn.count(), 1, 15000);
-        QTRY_VERIFY_WITH_TIMEOUT(mine->model()->rowOf(requestId) >= 0 &&
-                                     mine->model()
-                                             ->index(mine->model()->rowOf(requestId), 0)
-                                             .data(ReversalInboxModel::StateRole)
-                                             .toString() == QLatin1String("withdrawn"),
-                                 15000);
+        QVERIFY(test::waitForCount(withdrawn, 1));
+        QCOMPARE(withdrawn.count(), 1);
+        QVERIFY(test::waitForModel(mine->model(), [&] {
+            return mine->model()->rowOf(requestId) >= 0 &&
+                   mine->model()
+                           ->index(mine->model()->rowOf(requestId), 0)
+                           .data(ReversalInboxModel::StateRole)
+                           .toString() == QLatin1String("withdrawn");
+        }));
         QVERIFY(mine->selectRequest(requestId));
         QVERIFY(!mine->withdrawButton()->isEnabled());
         // Gone from the inbox; an approval of it is refused.
         ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
         inbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(!inbox->model()->isLoading(), 15000);
+        QVERIFY(test::waitForModel(inbox->model(), [&] { return !inbox->model()->isLoading(); }));
         QCOMPARE(inbox->model()->rowOf(requestId), -1);
         const auto preview = await(m_sam->service.preview(requestId));
         QVERIFY2(preview, qPrintable(preview ? QString() : preview.error().describe()));
@@ -713,18 +753,18 @@ private Q_SLOTS:
         MyRequestsView *mine = m_olga->window.myRequests();
         m_olga->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(mine);
         mine->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(mine->model()->rowOf(requestId) >= 0 &&
-                                     !mine->model()->isLoading() &&
-                                     mine->model()
-                                             ->index(mine->model()->rowOf(requestId), 0)
-                                             .data(ReversalInboxModel::StateRole)
-                                             .toString() == QLatin1String("expired"),
-                                 15000);
+        QVERIFY(test::waitForModel(mine->model(), [&] {
+            return mine->model()->rowOf(requestId) >= 0 && !mine->model()->isLoading() &&
+                   mine->model()
+                           ->index(mine->model()->rowOf(requestId), 0)
+                           .data(ReversalInboxModel::StateRole)
+                           .toString() == QLatin1String("expired");
+        }));
         QVERIFY(mine->selectRequest(requestId));
         QVERIFY(!mine->withdrawButton()->isEnabled());
         ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
         inbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(!inbox->model()->isLoading(), 15000);
+        QVERIFY(test::waitForModel(inbox->model(), [&] { return !inbox->model()->isLoading(); }));
         QCOMPARE(inbox->model()->rowOf(requestId), -1);
         const auto preview = await(m_sam->service.preview(requestId));
         QVERIFY2(preview, qPrintable(preview ? QString() : preview.error().describe()));
@@ -749,11 +789,13 @@ private Q_SLOTS:
         QVERIFY(own);
         ApprovalsInboxView *inbox = m_sam->window.approvalsInbox();
         inbox->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(
-            inbox->model()->rowOf(own) >= 0 && inbox->model()->rowOf(requests.last()) >= 0, 15000);
+        QVERIFY(test::waitForModel(inbox->model(), [&] {
+            return inbox->model()->rowOf(own) >= 0 && inbox->model()->rowOf(requests.last()) >= 0;
+        }));
         m_sam->window.findChild<QTabWidget *>(QStringLiteral("mainTabs"))->setCurrentWidget(inbox);
-        QTRY_VERIFY_WITH_TIMEOUT(inbox->model()->rowOf(own) >= 0 && !inbox->model()->isLoading(),
-                                 15000);
+        QVERIFY(test::waitForModel(inbox->model(), [&] {
+            return inbox->model()->rowOf(own) >= 0 && !inbox->model()->isLoading();
+        }));
         // These five only (the inbox may hold others' requests).
         inbox->tableView()->clearSelection();
         for (qint64 id : requests + QList<qint64>{own})
@@ -763,7 +805,8 @@ private Q_SLOTS:
         QVERIFY(inbox->bulkApproveButton()->isEnabled());
         QSignalSpy finished(inbox, &ApprovalsInboxView::bulkFinished);
         QTest::mouseClick(inbox->bulkApproveButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         QCOMPARE(finished.first().at(0).toInt(), 4);
         QCOMPARE(finished.first().at(1).toInt(), 1);
         QDialog *result = inbox->bulkResultDialog();

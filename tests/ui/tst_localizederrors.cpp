@@ -14,6 +14,7 @@
 #include "AuditLogModel.h"
 #include "AuditLogView.h"
 #include "MainWindow.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
@@ -242,10 +243,13 @@ private Q_SLOTS:
 
         auto signInAndSettle = [&](int count) {
             session.signIn(profile(), QStringLiteral("gerda"), m_secret);
-            QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), count, 15000);
+            QVERIFY(test::waitForCount(signedIn, count));
+            QCOMPARE(signedIn.count(), count);
             // Both screens loaded (the window refreshes them on sign-in).
-            QTRY_VERIFY_WITH_TIMEOUT(accounts.rowCount() >= 1 && !accounts.isLoading(), 15000);
-            QTRY_VERIFY_WITH_TIMEOUT(auditLog->model()->rowCount() > 0, 15000);
+            QVERIFY(test::waitForModel(
+                &accounts, [&] { return accounts.rowCount() >= 1 && !accounts.isLoading(); }));
+            QVERIFY(test::waitForModel(auditLog->model(),
+                                       [&] { return auditLog->model()->rowCount() > 0; }));
             QVERIFY(!lock->isVisible());
             QVERIFY(window.centralWidget()->isVisible());
         };
@@ -256,7 +260,8 @@ private Q_SLOTS:
         QCOMPARE(m_admin->scalar(QStringLiteral("SELECT access.revoke_operator_sessions('gerda')")),
                  QStringLiteral("1"));
         auditLog->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY(test::waitForCount(locked, 1));
+        QVERIFY(lock->isVisible());
         QCOMPARE(session.state(), ConsoleSession::State::Locked);
         QCOMPARE(locked.count(), 1);
         QVERIFY(!window.centralWidget()->isVisible());
@@ -277,7 +282,8 @@ private Q_SLOTS:
                 .arg(role));
         QVERIFY2(expired.ok, qPrintable(expired.message));
         workspace->openAccount(QStringLiteral("GER-1"));
-        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY(test::waitForCount(locked, 2));
+        QVERIFY(lock->isVisible());
         QCOMPARE(session.state(), ConsoleSession::State::Locked);
         QCOMPARE(locked.count(), 2);
         QVERIFY2(reason->text().contains(QLatin1String("expired")), qPrintable(reason->text()));

@@ -4,6 +4,7 @@
 
 #include "AccountListModel.h"
 #include "MainWindow.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -23,6 +24,9 @@
 #include <QTest>
 
 using namespace ledger;
+using test::waitForCount;
+using test::waitForFinished;
+using test::waitUntil;
 
 class TestMainWindow : public QObject
 {
@@ -88,12 +92,34 @@ private Q_SLOTS:
         QVERIFY(window.windowTitle().contains(QLatin1String("direct connection")));
         QCOMPARE(window.menuBar()->actions().size(), 3);
 
+        // The question each list that arrives answers (recorded after the window has seen it).
+        AccountQuery answered;
+        bool arrived = false;
+        QObject::connect(&model, &AccountListModel::loaded, &window, [&] {
+            answered = model.query();
+            arrived = true;
+        });
+        // Until the list for this search text (and order) has arrived.
+        const auto listFor = [&](const QString &text, AccountSortKey sort, bool descending) {
+            return waitUntil(&model, &AccountListModel::loaded, [&] {
+                return arrived && answered.text == text && answered.sort == sort &&
+                       answered.descending == descending;
+            });
+        };
+        // Until every job given to the worker so far has finished (it runs them in order).
+        const auto workerDone = [&] {
+            const auto barrier = worker.submit([](Connection &) { return true; });
+            return waitForFinished(barrier) && barrier.result().ok();
+        };
+        QSignalSpy loaded(&model, &AccountListModel::loaded);
+
         model.refresh();
         QTableView *view = window.accountView();
-        QTRY_COMPARE(view->model()->rowCount(), 122);
+        QVERIFY(waitForCount(loaded, 1));
+        QCOMPARE(view->model()->rowCount(), 122);
         auto *count = window.findChild<QLabel *>(QStringLiteral("countStatus"));
         QVERIFY(count);
-        QTRY_COMPARE(count->text(), QStringLiteral("122 account(s)"));
+        QCOMPARE(count->text(), QStringLiteral("122 account(s)"));
         QCOMPARE(view->model()->index(0, AccountListModel::Code).data().toString(),
                  QStringLiteral("1000-CASH-EUR"));
         auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
@@ -104,12 +130,15 @@ private Q_SLOTS:
         QVERIFY(search);
         // The server filters, once typing pauses.
         QTest::keyClicks(search, QStringLiteral("hopper"));
-        QTRY_COMPARE(view->model()->rowCount(), 30);
+        QVERIFY(listFor(QStringLiteral("hopper"), AccountSortKey::Code, false));
+        QCOMPARE(view->model()->rowCount(), 30);
         search->clear();
         QTest::keyClicks(search, QStringLiteral("fees"));
-        QTRY_COMPARE(view->model()->rowCount(), 1);
+        QVERIFY(listFor(QStringLiteral("fees"), AccountSortKey::Code, false));
+        QCOMPARE(view->model()->rowCount(), 1);
         search->clear();
-        QTRY_COMPARE(view->model()->rowCount(), 122);
+        QVERIFY(listFor(QString(), AccountSortKey::Code, false));
+        QCOMPARE(view->model()->rowCount(), 122);
 
         // A search the user settles on (Enter) goes on record, once.
         const QString searches = QStringLiteral(
@@ -120,9 +149,14 @@ private Q_SLOTS:
         QCOMPARE(admin.scalar(searches), QStringLiteral("0  "));
         QTest::keyClicks(search, QStringLiteral("fees"));
         QTest::keyClick(search, Qt::Key_Return);
-        QTRY_COMPARE(admin.scalar(searches), QStringLiteral("1 fees 1"));
+        // Recorded when its list has arrived, by a job given to the worker then.
+        QVERIFY(listFor(QStringLiteral("fees"), AccountSortKey::Code, false));
+        QVERIFY(workerDone());
+        QCOMPARE(admin.scalar(searches), QStringLiteral("1 fees 1"));
+        // Enter again on the same search: nothing more is loaded or recorded.
         QTest::keyClick(search, Qt::Key_Return);
-        QTest::qWait(200);
+        QVERIFY(!model.isLoading());
+        QVERIFY(workerDone());
         QCOMPARE(admin.scalar(searches), QStringLiteral("1 fees 1"));
         search->clear();
 
@@ -134,14 +168,17 @@ private Q_SLOTS:
             return view->model()->index(row, AccountListModel::Balance).data().toString();
         };
         view->sortByColumn(AccountListModel::Balance, Qt::DescendingOrder); // the server sorts
-        QTRY_COMPARE(codeOf(0), QStringLiteral("1000-CASH-EUR"));
+        // (The search just cleared applies once typing would have paused.)
+        QVERIFY(listFor(QString(), AccountSortKey::Balance, true));
+        QCOMPARE(codeOf(0), QStringLiteral("1000-CASH-EUR"));
         QCOMPARE(balanceOf(0), QStringLiteral("1099.50"));
         QCOMPARE(codeOf(1), QStringLiteral("CUST-000003"));
         QCOMPARE(balanceOf(1), QStringLiteral("1000.00"));
         QCOMPARE(codeOf(2), QStringLiteral("CUST-000006"));
         QCOMPARE(balanceOf(2), QStringLiteral("99.50"));
         view->sortByColumn(AccountListModel::Code, Qt::AscendingOrder);
-        QTRY_COMPARE(codeOf(0), QStringLiteral("1000-CASH-EUR"));
+        QVERIFY(listFor(QString(), AccountSortKey::Code, false));
+        QCOMPARE(codeOf(0), QStringLiteral("1000-CASH-EUR"));
         QVERIFY(codeOf(0) < codeOf(1));
 
         // Fixed row height: never sized to contents.
@@ -164,9 +201,11 @@ private Q_SLOTS:
         MainWindow window(&model, QStringLiteral("nobody@ledger"), true);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy failed(&model, &AccountListModel::loadFailed);
         model.refresh();
         auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
-        QTRY_VERIFY(banner->isVisible());
+        QVERIFY(waitForCount(failed, 1));
+        QVERIFY(banner->isVisible());
         auto labels = banner->findChildren<QLabel *>();
         QVERIFY(!labels.isEmpty());
         QVERIFY2(
@@ -176,8 +215,9 @@ private Q_SLOTS:
         QVERIFY(retry && retry->isVisible());
         QSignalSpy loading(&model, &AccountListModel::loadingChanged);
         QTest::mouseClick(retry, Qt::LeftButton);
-        QTRY_VERIFY(loading.count() >= 2); // retried, failed again, banner stays
-        QTRY_VERIFY(banner->isVisible());
+        QVERIFY(waitForCount(failed, 2)); // retried, failed again, banner stays
+        QCOMPARE(loading.count(), 2);     // loading, then not
+        QVERIFY(banner->isVisible());
         QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
         QVERIFY(window.grab().save(QStringLiteral(LEDGER_SCREENSHOT_DIR) +
                                    QStringLiteral("/mainwindow-unreachable.png")));

@@ -19,6 +19,7 @@
 #include "ReconImportDialog.h"
 #include "ReconciliationView.h"
 #include "ReversalRequestDialog.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -222,19 +223,21 @@ class TestReconConsole : public QObject
         view->setFilters(f);
         if (!view->applyFilters())
             return false;
-        return QTest::qWaitFor([&] { return loaded.count() > 0 && queueSettled(view); }, 15000);
+        return test::waitForModel(view->model(),
+                                  [&] { return loaded.count() > 0 && queueSettled(view); });
     }
 
     // Selects the exception and waits for its candidates.
     static bool open(ReconciliationView *view, qint64 exception)
     {
         QSignalSpy loaded(view->panel(), &ReconExceptionPanel::candidatesLoaded);
-        if (!QTest::qWaitFor([&] { return view->model()->rowOf(exception) >= 0; }, 15000))
+        if (!test::waitForModel(view->model(),
+                                [&] { return view->model()->rowOf(exception) >= 0; }))
             return false;
         view->selectException(exception);
-        return QTest::qWaitFor(
-            [&] { return !loaded.isEmpty() && loaded.last().first().toLongLong() == exception; },
-            15000);
+        return test::waitForSignals(view->panel(), [&] {
+            return !loaded.isEmpty() && loaded.last().first().toLongLong() == exception;
+        });
     }
 
     static int candidateRow(ReconExceptionPanel *panel, const QString &reference)
@@ -309,7 +312,8 @@ private Q_SLOTS:
         QVERIFY(enter.isAccepted());
         QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(view, &drop);
-        QTRY_COMPARE(opened.count(), 1);
+        QVERIFY(test::waitForCount(opened, 1));
+        QCOMPARE(opened.count(), 1);
         QPointer<ReconImportDialog> dialog =
             qobject_cast<ReconImportDialog *>(opened.first().first().value<QWidget *>());
         QVERIFY(dialog);
@@ -319,7 +323,8 @@ private Q_SLOTS:
         // Unmapped, without an account: refused, naming the bank account; nothing imported.
         QSignalSpy failed(dialog.data(), &ReconImportDialog::failed);
         QTest::mouseClick(dialog->importButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 20000);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         QVERIFY2(dialog->statusLabel()->text().contains(kIban),
                  qPrintable(dialog->statusLabel()->text()));
         QCOMPARE(m_admin->scalar(QStringLiteral("SELECT count(*) FROM recon.files")),
@@ -327,12 +332,13 @@ private Q_SLOTS:
 
         // With the dialog's account choice: mapped, imported, matched.
         dialog->setMapToAccount(QStringLiteral("CASH2"));
-        QSignalSpy done(dialog.data(), &ReconImportDialog::done);
+        QSignalSpy done(dialog.data(), &ReconImportDialog::completed);
         QSignalSpy imported(dialog.data(), &ReconImportDialog::imported);
         QSignalSpy progress(dialog->progressBar(), &QProgressBar::valueChanged);
         QTest::mouseClick(dialog->importButton(), Qt::LeftButton);
         QVERIFY(!dialog->importButton()->isEnabled()); // running
-        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 30000);
+        QVERIFY(test::waitForCount(done, 1));
+        QCOMPARE(done.count(), 1);
         QCOMPARE(imported.count(), 1);
         QVERIFY(progress.count() > 0);
         const auto summary = imported.first().first().value<ReconImportSummary>();
@@ -359,11 +365,15 @@ private Q_SLOTS:
 
         // The same file again: nothing imported, and it says so.
         dialog->startImport();
-        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 20000);
+        QVERIFY(test::waitForCount(done, 2));
+        QCOMPARE(done.count(), 2);
         QVERIFY2(dialog->statusLabel()->text().contains(QLatin1String("already imported")),
                  qPrintable(dialog->statusLabel()->text()));
+        // Closing deletes it (WA_DeleteOnClose): a deferred delete posted right here, outside
+        // any event loop, which Qt delivers when asked to.
         dialog->close();
-        QTRY_VERIFY(!dialog);
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        QVERIFY(!dialog);
     }
 
     void queueFiltersAndSortsOnTheServer()
@@ -447,7 +457,8 @@ private Q_SLOTS:
         QVERIFY(filter(view, {}));
         QSignalSpy loaded(view->model(), &ReconExceptionModel::pageLoaded);
         view->queueView()->sortByColumn(ReconExceptionModel::Amount, Qt::DescendingOrder);
-        QTRY_VERIFY(loaded.count() > 0 && queueSettled(view));
+        QVERIFY(test::waitForModel(view->model(),
+                                   [&] { return loaded.count() > 0 && queueSettled(view); }));
         QCOMPARE(view->model()->query().sort, QStringLiteral("amount"));
         QVERIFY(view->model()->query().descending);
         QCOMPARE(rows(view).first(), unknown); // 999.00
@@ -456,21 +467,25 @@ private Q_SLOTS:
                     qAbs(view->model()->exception(r).amountMinor));
         loaded.clear();
         view->queueView()->sortByColumn(ReconExceptionModel::Id, Qt::AscendingOrder);
-        QTRY_VERIFY(loaded.count() > 0 && queueSettled(view));
+        QVERIFY(test::waitForModel(view->model(),
+                                   [&] { return loaded.count() > 0 && queueSettled(view); }));
         QCOMPARE(view->model()->query().sort, QStringLiteral("id"));
         QList<qint64> sorted = rows(view);
         std::sort(sorted.begin(), sorted.end());
         QCOMPARE(rows(view), sorted);
         view->queueView()->sortByColumn(ReconExceptionModel::Raised, Qt::AscendingOrder);
-        QTRY_VERIFY(view->model()->query().sort == QLatin1String("age") && queueSettled(view));
+        QVERIFY(test::waitForModel(view->model(), [&] {
+            return view->model()->query().sort == QLatin1String("age") && queueSettled(view);
+        }));
     }
 
     void agingChartHasTheServersBars()
     {
         ReconciliationView *view = m_olivia->view;
         QSignalSpy loaded(view, &ReconciliationView::agingLoaded);
+        QSignalSpy summaryLoaded(view, &ReconciliationView::summaryLoaded);
         view->refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(loaded.count() > 0, 15000);
+        QVERIFY(test::waitForCount(loaded, 1));
         QMap<QString, QList<qreal>> bars;
         for (QBarSet *set : view->agingSeries()->barSets()) {
             QList<qreal> values;
@@ -489,7 +504,9 @@ private Q_SLOTS:
 
         // The summary per mapped account.
         QTableWidget *summary = view->summaryTable();
-        QTRY_COMPARE(summary->rowCount(), 1);
+        // (The table may still show an earlier load's rows: wait for this refresh's.)
+        QVERIFY(test::waitForCount(summaryLoaded, 1));
+        QCOMPARE(summary->rowCount(), 1);
         QCOMPARE(summary->item(0, 0)->text(), QStringLiteral("CASH2"));
         QCOMPARE(summary->item(0, 1)->text(), kIban);
         QCOMPARE(summary->item(0, 4)->text(), QStringLiteral("9")); // lines
@@ -561,7 +578,8 @@ private Q_SLOTS:
     {
         ReconciliationView *view = m_olivia->view;
         view->lowerTabs()->setCurrentIndex(2);
-        QTRY_COMPARE(view->proposals().size(), 2);
+        QVERIFY(test::waitForSignals(view, [&] { return view->proposals().size() == 2; }));
+        QCOMPARE(view->proposals().size(), 2);
         int oneToMany = -1, manyToOne = -1;
         for (int r = 0; r < view->proposals().size(); ++r) {
             if (view->proposals().at(r).rule == QLatin1String("one_to_many"))
@@ -583,13 +601,17 @@ private Q_SLOTS:
         QSignalSpy decided(view, &ReconciliationView::proposalDecided);
         view->proposalNote()->setPlainText(QStringLiteral("not that settlement"));
         QVERIFY(view->rejectSelectedProposal());
-        QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 1, 15000);
-        QTRY_COMPARE(view->proposals().size(), 1);
+        QVERIFY(test::waitForCount(decided, 1));
+        QCOMPARE(decided.count(), 1);
+        QVERIFY(test::waitForSignals(view, [&] { return view->proposals().size() == 1; }));
+        QCOMPARE(view->proposals().size(), 1);
         QCOMPARE(view->proposals().first().groupId, split);
         view->proposalTable()->setCurrentCell(0, 0);
         view->confirmSelectedProposal();
-        QTRY_COMPARE_WITH_TIMEOUT(decided.count(), 2, 15000);
-        QTRY_COMPARE(view->proposals().size(), 0);
+        QVERIFY(test::waitForCount(decided, 2));
+        QCOMPARE(decided.count(), 2);
+        QVERIFY(test::waitForSignals(view, [&] { return view->proposals().size() == 0; }));
+        QCOMPARE(view->proposals().size(), 0);
         QCOMPARE(m_admin->scalar(
                      QStringLiteral("SELECT string_agg(decision, ',' ORDER BY group_id) FROM "
                                     "recon.match_decisions WHERE group_id IN ($1, $2)"),
@@ -602,7 +624,7 @@ private Q_SLOTS:
         ReconciliationView *view = m_olivia->view;
         // The rejected settlement's line is missing in the ledger once matched again.
         const auto run = m_olivia->recon.match(QStringLiteral("CASH2"), false);
-        QTRY_VERIFY_WITH_TIMEOUT(run.isFinished(), 20000);
+        QVERIFY(test::waitForFinished(run));
         QVERIFY2(run.result(), qPrintable(run.result() ? QString() : run.result().error().message));
         QCOMPARE(run.result().value().runs.first().exceptionsRaised.value(
                      QStringLiteral("missing_in_ledger")),
@@ -636,9 +658,11 @@ private Q_SLOTS:
         QVERIFY(panel->sumLabel()->text().contains(QLatin1String("43.00 EUR")));
         QSignalSpy acted(panel, &ReconExceptionPanel::acted);
         QTest::mouseClick(panel->matchButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(acted.count(), 1, 15000);
+        QVERIFY(test::waitForCount(acted, 1));
+        QCOMPARE(acted.count(), 1);
         QCOMPARE(stateOf(settle), QStringLiteral("resolved"));
-        QTRY_VERIFY(view->model()->rowOf(settle) < 0 && queueSettled(view));
+        QVERIFY(test::waitForModel(
+            view->model(), [&] { return view->model()->rowOf(settle) < 0 && queueSettled(view); }));
         QCOMPARE(m_admin->scalar(QStringLiteral("SELECT rule FROM recon.match_groups ORDER BY id "
                                                 "DESC LIMIT 1")),
                  QStringLiteral("manual"));
@@ -658,7 +682,8 @@ private Q_SLOTS:
 
         QSignalSpy assigned(m_olivia->view->panel(), &ReconExceptionPanel::acted);
         QTest::mouseClick(m_olivia->view->panel()->assignButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(assigned.count(), 1, 15000);
+        QVERIFY(test::waitForCount(assigned, 1));
+        QCOMPARE(assigned.count(), 1);
 
         // Oscar's row is stale: accepting it is refused, naming Olivia, and the row reloads.
         ReconExceptionPanel *panel = oscar->view->panel();
@@ -667,16 +692,18 @@ private Q_SLOTS:
         QSignalSpy reloaded(oscar->view->model(), &ReconExceptionModel::pageLoaded);
         panel->reasonBox()->setCurrentIndex(panel->reasonBox()->findData(QStringLiteral("TIMING")));
         QTest::mouseClick(panel->acceptButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 15000);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         const auto error = failed.first().at(1).value<Error>();
         QCOMPARE(error.sqlState, QStringLiteral("LG084"));
         const QString shown = oscar->view->messageLabel()->text();
         QVERIFY2(shown.contains(QLatin1String("olivia")) &&
                      shown.contains(QLatin1String("changed meanwhile")),
                  qPrintable(shown));
-        QTRY_VERIFY_WITH_TIMEOUT(reloaded.count() > 0 && panel->exceptionId() == missing &&
-                                     panel->exception().state == QLatin1String("assigned"),
-                                 15000);
+        QVERIFY(test::waitForSignals({panel, oscar->view->model()}, [&] {
+            return reloaded.count() > 0 && panel->exceptionId() == missing &&
+                   panel->exception().state == QLatin1String("assigned");
+        }));
         QCOMPARE(panel->exception().assignee, QStringLiteral("olivia"));
         const int row = oscar->view->model()->rowOf(missing);
         QCOMPARE(oscar->view->model()->index(row, ReconExceptionModel::Assignee).data().toString(),
@@ -700,7 +727,8 @@ private Q_SLOTS:
         QSignalSpy finished(view, &ReconciliationView::bulkFinished);
         view->setBulkFields(QStringLiteral("oscar"), {}, {});
         QTest::mouseClick(view->bulkAssignButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 15000);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         QCOMPARE(finished.first().at(0).toInt(), 2);
         QCOMPARE(finished.first().at(1).toInt(), 0);
         ReconciliationView::Filters f;
@@ -714,7 +742,8 @@ private Q_SLOTS:
                               QItemSelectionModel::Select | QItemSelectionModel::Rows);
         view->setBulkFields({}, QStringLiteral("OTHER"), {});
         QTest::mouseClick(view->bulkAcceptButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 15000);
+        QVERIFY(test::waitForCount(finished, 2));
+        QCOMPARE(finished.count(), 2);
         QCOMPARE(finished.last().at(1).toInt(), 2);
         QVERIFY2(view->messageLabel()->text().contains(QLatin1String("refused")),
                  qPrintable(view->messageLabel()->text()));
@@ -724,11 +753,13 @@ private Q_SLOTS:
                               QItemSelectionModel::Select | QItemSelectionModel::Rows);
         view->setBulkFields({}, QStringLiteral("NOT_OURS"), QStringLiteral("misdirected"));
         QTest::mouseClick(view->bulkAcceptButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 15000);
+        QVERIFY(test::waitForCount(finished, 3));
+        QCOMPARE(finished.count(), 3);
         QCOMPARE(finished.last().at(0).toInt(), 2);
         QCOMPARE(stateOf(unknown), QStringLiteral("accepted"));
         QCOMPARE(stateOf(latest), QStringLiteral("accepted"));
-        QTRY_VERIFY(view->model()->total() == 0 && queueSettled(view));
+        QVERIFY(test::waitForModel(
+            view->model(), [&] { return view->model()->total() == 0 && queueSettled(view); }));
 
         // Reopen from the closed list, with a note.
         f = {};
@@ -741,7 +772,8 @@ private Q_SLOTS:
         panel->noteEdit()->setPlainText(QStringLiteral("the customer says it was ours"));
         QSignalSpy acted(panel, &ReconExceptionPanel::acted);
         QTest::mouseClick(panel->reopenButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(acted.count(), 1, 15000);
+        QVERIFY(test::waitForCount(acted, 1));
+        QCOMPARE(acted.count(), 1);
         QCOMPARE(stateOf(latest), QStringLiteral("open"));
     }
 
@@ -758,22 +790,26 @@ private Q_SLOTS:
         QVERIFY(panel->correctionButton()->isEnabled());
         QSignalSpy opened(&m_olivia->window, &MainWindow::reversalDialogOpened);
         QTest::mouseClick(panel->correctionButton(), Qt::LeftButton);
-        QTRY_COMPARE(opened.count(), 1);
+        QVERIFY(test::waitForCount(opened, 1));
+        QCOMPARE(opened.count(), 1);
         QPointer<ReversalRequestDialog> dialog =
             qobject_cast<ReversalRequestDialog *>(opened.first().first().value<QWidget *>());
         QVERIFY(dialog);
         QCOMPARE(dialog->transactionId(), panel->exception().transactionId);
-        QTRY_VERIFY_WITH_TIMEOUT(dialog->isReady(), 15000);
+        QVERIFY(test::waitForSignals(dialog, [&] { return dialog->isReady(); }));
         QVERIFY(dialog->selectReason(QStringLiteral("DUPLICATE")));
         dialog->setNote(QStringLiteral("the bank has 17.50: reverse and post again"));
         QSignalSpy previewed(dialog.data(), &ReversalRequestDialog::previewShown);
         dialog->requestPreview();
-        QTRY_COMPARE_WITH_TIMEOUT(previewed.count(), 1, 15000);
+        QVERIFY(test::waitForCount(previewed, 1));
+        QCOMPARE(previewed.count(), 1);
         QSignalSpy submitted(dialog.data(), &ReversalRequestDialog::submitted);
         QSignalSpy acted(panel, &ReconExceptionPanel::acted);
         dialog->submit();
-        QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 1, 15000);
-        QTRY_COMPARE_WITH_TIMEOUT(acted.count(), 1, 15000);
+        QVERIFY(test::waitForCount(submitted, 1));
+        QCOMPARE(submitted.count(), 1);
+        QVERIFY(test::waitForCount(acted, 1));
+        QCOMPARE(acted.count(), 1);
         QCOMPARE(stateOf(mismatch), QStringLiteral("resolved"));
         QCOMPARE(m_admin->scalar(QStringLiteral("SELECT reversal_request_id FROM "
                                                 "recon.exception_events WHERE exception_id = $1 "
@@ -796,7 +832,8 @@ private Q_SLOTS:
         QVERIFY(open(view, id));
         QSignalSpy failed(view->panel(), &ReconExceptionPanel::actionFailed);
         QTest::mouseClick(view->panel()->assignButton(), Qt::LeftButton);
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 15000);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().at(1).value<Error>().kind, Error::Kind::Permission);
         QVERIFY2(view->messageLabel()->text().contains(QLatin1String("Not allowed")),
                  qPrintable(view->messageLabel()->text()));

@@ -6,6 +6,8 @@
 // expiry, signs out, and every job after that fails with NotSignedIn while the cluster's
 // log (log_connections) shows that nothing even knocked.
 
+#include "ServerLogWatcher.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "db/AccessRepository.h"
@@ -95,6 +97,7 @@ class TestSessionIsolation : public QObject
 
     test::TestCluster m_db;
     std::unique_ptr<test::SqlSession> m_admin; // opened before the environment is poisoned
+    std::unique_ptr<test::ServerLogWatcher> m_log;
     QTemporaryDir m_home;
     const QString m_secret = QStringLiteral("iris-long-lived-secret-42");
     const QString m_superSecret = QStringLiteral("dba-super-secret-99");
@@ -129,7 +132,7 @@ class TestSessionIsolation : public QObject
     {
         QString log;
         // The log collector is a separate process: wait until the mark is in the file.
-        if (!QTest::qWaitFor([&] { return (log = serverLog()).contains(to); }, 10000))
+        if (!m_log->waitUntil([&] { return (log = serverLog()).contains(to); }))
             return QStringLiteral("(the second mark never reached the log)");
         const qsizetype start = log.indexOf(from);
         const qsizetype end = log.indexOf(to);
@@ -173,14 +176,18 @@ class TestSessionIsolation : public QObject
             QCOMPARE(r.error().kind, Error::Kind::NotSignedIn);
             QVERIFY2(r.error().message.contains(why), qPrintable(r.error().message));
         }
-        QTRY_COMPARE(failed.count(), 3);
+        QVERIFY(test::waitForCount(failed, 3));
+        QCOMPARE(failed.count(), 3);
     }
 
 private Q_SLOTS:
     void initTestCase()
     {
-        m_db.setExtraConfig(QStringLiteral("log_connections = on"));
+        // Connections on record; disconnections too, written once the backend has gone from
+        // pg_stat_activity (which wakes the waits for a closed connection).
+        m_db.setExtraConfig(QStringLiteral("log_connections = on\nlog_disconnections = on"));
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        m_log = std::make_unique<test::ServerLogWatcher>(m_db.dataDir());
         QVERIFY(m_home.isValid());
         m_admin = std::make_unique<test::SqlSession>(m_db.adminDsn());
         QVERIFY(m_admin
@@ -263,7 +270,8 @@ private Q_SLOTS:
 
         // Signed in: the session's own role and application name, not the environment's.
         session.signIn(profile(), QStringLiteral("iris"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QVERIFY(test::waitForCount(signedIn, 1));
+        QCOMPARE(signedIn.count(), 1);
         const QString role = session.role();
         QVERIFY(role.startsWith(QLatin1String("lc_s_iris_")));
         const auto user = await(worker.submit([](Connection &c) { return c.user(); }));
@@ -280,9 +288,10 @@ private Q_SLOTS:
         const auto refused = await(
             worker.submit([](Connection &c) { return AccessRepository::sessionInfo(c).role; }));
         QCOMPARE(refused.error().kind, Error::Kind::SessionRevoked);
-        QTRY_COMPARE(session.state(), ConsoleSession::State::Locked);
+        QVERIFY(test::waitForCount(locked, 1)); // the worker's failure reaches the session
+        QCOMPARE(session.state(), ConsoleSession::State::Locked);
         QCOMPARE(locked.count(), 1);
-        QTRY_COMPARE(backendsOf(role), 0);
+        QVERIFY(m_log->waitUntil([&] { return backendsOf(role) == 0; }));
         from = mark();
         expectRefusedJobs(worker, QStringLiteral("locked"));
         if (QTest::currentTestFailed())
@@ -294,13 +303,14 @@ private Q_SLOTS:
         // Signed in again, then signed out: the session ends on the server and nothing
         // connects afterwards.
         session.signIn(profile(), QStringLiteral("iris"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 2, 15000);
+        QVERIFY(test::waitForCount(signedIn, 2));
+        QCOMPARE(signedIn.count(), 2);
         const QString second = session.role();
         QVERIFY(await(worker.submit([](Connection &c) { return c.user(); })).ok());
         QCOMPARE(backendsOf(second), 1);
         session.signOut();
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
-        QTRY_COMPARE(backendsOf(second), 0);
+        QVERIFY(m_log->waitUntil([&] { return backendsOf(second) == 0; }));
         QCOMPARE(m_admin->scalar(
                      QStringLiteral("SELECT end_reason FROM access.sessions WHERE role_name = $1"),
                      {second}),
@@ -316,10 +326,13 @@ private Q_SLOTS:
         // Expiry: the console locks on its own clock; nothing connects afterwards.
         session.setRequestedTtl(2);
         session.signIn(profile(), QStringLiteral("iris"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 3, 15000);
+        QVERIFY(test::waitForCount(signedIn, 3));
+        QCOMPARE(signedIn.count(), 3);
         QVERIFY(await(worker.submit([](Connection &c) { return c.user(); })).ok());
-        QTRY_COMPARE_WITH_TIMEOUT(session.state(), ConsoleSession::State::Locked, 10000);
-        QTRY_COMPARE(backendsOf(session.role()), 0);
+        // (Its 2 s: the console's own clock locks it.)
+        QVERIFY(test::waitForCount(locked, 2));
+        QCOMPARE(session.state(), ConsoleSession::State::Locked);
+        QVERIFY(m_log->waitUntil([&] { return backendsOf(session.role()) == 0; }));
         from = mark();
         expectRefusedJobs(worker, QStringLiteral("locked"));
         if (QTest::currentTestFailed())
@@ -353,7 +366,8 @@ private Q_SLOTS:
         QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
         QSignalSpy failed(&session, &ConsoleSession::signInFailed);
         session.signIn(profile(), QStringLiteral("iris"), m_secret);
-        QTRY_VERIFY_WITH_TIMEOUT(signedIn.count() + failed.count() == 1, 15000);
+        QVERIFY(
+            test::waitForSignals(&session, [&] { return signedIn.count() + failed.count() == 1; }));
         QVERIFY2(signedIn.count() == 1,
                  failed.isEmpty() ? ""
                                   : qPrintable(failed.first().first().value<Error>().describe()));

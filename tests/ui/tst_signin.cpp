@@ -7,6 +7,7 @@
 #include "AccountListModel.h"
 #include "LoginDialog.h"
 #include "MainWindow.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -31,6 +32,9 @@
 #include <QTest>
 
 using namespace ledger;
+using test::waitForCount;
+using test::waitForFinished;
+using test::waitUntil;
 
 class TestSignIn : public QObject
 {
@@ -99,6 +103,15 @@ private Q_SLOTS:
             login.open();
         });
         QObject::connect(&login, &QDialog::accepted, &window, [&] { window.show(); });
+        // What the session and the window announce, from the start.
+        QSignalSpy failed(&session, &ConsoleSession::signInFailed);
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        QSignalSpy expiring(&session, &ConsoleSession::expiring);
+        QSignalSpy locked(&session, &ConsoleSession::locked);
+        QSignalSpy loaded(&accounts, &AccountListModel::loaded);
+        QSignalSpy located(&accounts, &AccountListModel::located);
+        QSignalSpy lookedUp(&login, &LoginDialog::storedSecretLookedUp);
+        QSignalSpy signInRequested(&window, &MainWindow::signInRequested);
 
         login.setProfile(profile());
         login.setOperator(QStringLiteral("olga"));
@@ -110,26 +123,29 @@ private Q_SLOTS:
         // A wrong secret: refused, clearly, and the dialog stays.
         QTest::keyClicks(secretField, QStringLiteral("not-the-secret-at-all"));
         login.signIn();
-        QTRY_VERIFY_WITH_TIMEOUT(message->text().contains(QLatin1String("Sign-in refused")), 15000);
+        QVERIFY(waitForCount(failed, 1));
+        QVERIFY2(message->text().contains(QLatin1String("Sign-in refused")),
+                 qPrintable(message->text()));
         QVERIFY(login.isVisible());
 
         // The right one, remembered in the keychain.
         secretField->clear();
         QTest::keyClicks(secretField, m_secret);
         login.findChild<QCheckBox *>(QStringLiteral("remember"))->setChecked(true);
-        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
         login.signIn();
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
-        QTRY_VERIFY(!login.isVisible());
+        QVERIFY(waitForCount(signedIn, 1));
+        QVERIFY(!login.isVisible()); // accepted as the session signed in
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QVERIFY(window.windowTitle().contains(QLatin1String("olga")));
         QVERIFY(!window.windowTitle().contains(QLatin1String("direct connection")));
-        QTRY_COMPARE_WITH_TIMEOUT(window.accountView()->model()->rowCount(), 40, 15000);
+        QVERIFY(waitForCount(loaded, 1)); // the window loads the accounts once signed in
+        QCOMPARE(window.accountView()->model()->rowCount(), 40);
         QVERIFY(statusText(window).startsWith(QStringLiteral("olga as lc_s_olga_")));
 
-        // The countdown moves.
+        // The countdown moves, a tick at a time.
         const QString before = statusText(window);
-        QTRY_VERIFY_WITH_TIMEOUT(statusText(window) != before, 3000);
+        QVERIFY(waitUntil(&session, &ConsoleSession::tick,
+                          [&] { return statusText(window) != before; }));
 
         // The user is somewhere: account ACC-017 selected.
         QTableView *view = window.accountView();
@@ -142,13 +158,16 @@ private Q_SLOTS:
 
         // A warning before the end.
         auto *banner = window.findChild<QWidget *>(QStringLiteral("errorBanner"));
-        QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), 10000);
+        QVERIFY(waitForCount(expiring, 1));
+        QVERIFY(banner->isVisible());
         QVERIFY(
             banner->findChild<QLabel *>()->text().contains(QLatin1String("Your session ends in")));
 
-        // Expiry: the window locks and hides the data.
+        // Expiry (the 5 s lifetime asked for above): the window locks and hides the data.
         auto *lock = window.findChild<QWidget *>(QStringLiteral("sessionLock"));
-        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY(waitForCount(locked, 1));
+        QCOMPARE(session.state(), ConsoleSession::State::Locked);
+        QVERIFY(lock->isVisible());
         QVERIFY(!window.centralWidget()->isVisible());
         QVERIFY(lock->findChild<QLabel *>(QStringLiteral("lockReason"))
                     ->text()
@@ -160,25 +179,33 @@ private Q_SLOTS:
         // Sign in again: the secret comes from the keychain; the same account is selected.
         QTest::mouseClick(lock->findChild<QPushButton *>(QStringLiteral("signInAgain")),
                           Qt::LeftButton);
-        QTRY_VERIFY(login.isVisible());
+        QVERIFY(waitForCount(signInRequested, 1));
+        QVERIFY(login.isVisible());
         QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("operator"))->isReadOnly());
         // The same server, as secure as before: only the secret may be given.
         QVERIFY(login.findChild<QLineEdit *>(QStringLiteral("host"))->isReadOnly());
         QVERIFY(!login.findChild<QComboBox *>(QStringLiteral("sslMode"))->isEnabled());
-        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(),
-                                 10000); // found in the keychain
+        // Found in the keychain (the look-up starts afresh for the locked window).
+        QVERIFY(waitUntil(&login, &LoginDialog::storedSecretLookedUp,
+                          [&] { return !secretField->placeholderText().isEmpty(); }));
+        QCOMPARE(lookedUp.last().first().toBool(), true);
         QVERIFY(secretField->text().isEmpty());
         session.setRequestedTtl(60);
+        const qsizetype locatedBefore = located.count();
         login.signIn();
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 2, 15000);
-        QTRY_VERIFY(!lock->isVisible());
+        QVERIFY(waitForCount(signedIn, 2));
+        QVERIFY(!lock->isVisible());
         QVERIFY(window.centralWidget()->isVisible());
-        QTRY_COMPARE_WITH_TIMEOUT(view->currentIndex().data().toString(), QStringLiteral("ACC-017"),
-                                  10000);
+        // The window reloads the list and finds the account the user was on.
+        QVERIFY(waitUntil(&accounts, &AccountListModel::located, [&] {
+            return located.count() > locatedBefore &&
+                   located.last().first().toString() == QLatin1String("ACC-017");
+        }));
+        QCOMPARE(view->currentIndex().data().toString(), QStringLiteral("ACC-017"));
 
         // The secret is in the keychain and nowhere in the settings or data directories.
         auto stored = secrets.read(QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir()));
-        QTRY_VERIFY_WITH_TIMEOUT(stored.isFinished(), 10000);
+        QVERIFY(waitForFinished(stored));
         QVERIFY(stored.result().ok());
         QCOMPARE(stored.result().value(), m_secret);
         QSettings().sync();
@@ -202,7 +229,8 @@ private Q_SLOTS:
                      QLatin1String("1"),
                  qPrintable(live));
         accounts.refresh();
-        QTRY_VERIFY_WITH_TIMEOUT(lock->isVisible(), 10000);
+        QVERIFY(waitForCount(locked, 2));
+        QVERIFY(lock->isVisible());
         QVERIFY2(lock->findChild<QLabel *>(QStringLiteral("lockReason"))
                      ->text()
                      .contains(QLatin1String("revoked")),
@@ -220,16 +248,19 @@ private Q_SLOTS:
         SecretStore secrets(QStringLiteral("ledger-console-test-server"));
         const QString key = QStringLiteral("olga@%1:5432/ledger").arg(m_db.dataDir());
         auto written = secrets.write(key, m_secret);
-        QTRY_VERIFY_WITH_TIMEOUT(written.isFinished(), 10000);
+        QVERIFY(waitForFinished(written));
         QVERIFY(written.result().ok());
         DbWorker worker(QString(), QStringLiteral("tst_signin"));
         ConsoleSession session(&worker);
         LoginDialog login(&session, &secrets);
+        QSignalSpy lookedUp(&login, &LoginDialog::storedSecretLookedUp);
         login.setProfile(profile());
         login.setOperator(QStringLiteral("olga"));
         login.show();
         auto *secretField = login.findChild<QLineEdit *>(QStringLiteral("secret"));
-        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000);
+        QVERIFY(waitForCount(lookedUp, 1));
+        QCOMPARE(lookedUp.last().first().toBool(), true);
+        QVERIFY(!secretField->placeholderText().isEmpty());
         // Another server, typed in the dialog (127.0.0.1:1, where nothing listens).
         auto *host = login.findChild<QLineEdit *>(QStringLiteral("host"));
         host->setText(QStringLiteral("127.0.0.1"));
@@ -242,14 +273,16 @@ private Q_SLOTS:
         // Back to its own server, the stored secret is found again and used.
         host->setText(m_db.dataDir());
         login.signIn(); // looks it up for this server
-        QTRY_VERIFY_WITH_TIMEOUT(!secretField->placeholderText().isEmpty(), 10000);
+        // (The other server's look-up may answer first: its answer shows nothing.)
+        QVERIFY(waitUntil(&login, &LoginDialog::storedSecretLookedUp,
+                          [&] { return !secretField->placeholderText().isEmpty(); }));
         QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
         login.signIn();
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QVERIFY(waitForCount(signedIn, 1));
         QCOMPARE(failed.count(), 0);
         session.signOut();
         auto removed = secrets.remove(key);
-        QTRY_VERIFY_WITH_TIMEOUT(removed.isFinished(), 10000);
+        QVERIFY(waitForFinished(removed));
     }
 
     void activityRenewsTheSession()
@@ -269,13 +302,16 @@ private Q_SLOTS:
         QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
         QSignalSpy renewed(&session, &ConsoleSession::renewed);
         session.signIn(profile(), QStringLiteral("olga"), m_secret);
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QVERIFY(waitForCount(signedIn, 1));
         window.show();
         const QDateTime first = session.expiresAt();
-        // Past half its life, a key press renews it (on the worker; the GUI never waits).
-        QTRY_VERIFY_WITH_TIMEOUT(session.secondsLeft() <= 4, 15000);
+        // Past half its life (the countdown says when), a key press renews it (on the
+        // worker; the GUI never waits).
+        QVERIFY(
+            waitUntil(&session, &ConsoleSession::tick, [&] { return session.secondsLeft() <= 4; }));
+        QCOMPARE(session.state(), ConsoleSession::State::Active);
         QTest::keyClick(window.accountView(), Qt::Key_Down);
-        QTRY_COMPARE_WITH_TIMEOUT(renewed.count(), 1, 10000);
+        QVERIFY(waitForCount(renewed, 1));
         QVERIFY(session.expiresAt() > first);
         QCOMPARE(session.state(), ConsoleSession::State::Active);
         test::SqlSession admin(m_db.adminDsn());
@@ -283,15 +319,20 @@ private Q_SLOTS:
                      QStringLiteral("SELECT renewals FROM access.sessions WHERE role_name = $1"),
                      {session.role()}),
                  QStringLiteral("1"));
-        // Signing out ends the session on the server.
+        // Signing out ends the session on the server: the worker runs its jobs in order, so
+        // once a job given after the sign-out has finished, the sign-out's has too.
         const QString role = session.role();
         session.signOut();
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
-        QTRY_COMPARE_WITH_TIMEOUT(
+        const auto after = worker.submit([](Connection &) { return true; });
+        QVERIFY(waitForFinished(after));
+        QVERIFY(!after.result().ok()); // no credentials now
+        QCOMPARE(after.result().error().kind, Error::Kind::NotSignedIn);
+        QCOMPARE(
             admin.scalar(QStringLiteral("SELECT coalesce(end_reason, 'open') FROM access.sessions "
                                         "WHERE role_name = $1"),
                          {role}),
-            QStringLiteral("ended"), 10000);
+            QStringLiteral("ended"));
     }
 
     // TLS: the dialog says which mode is in use and what it means; a server on the network
@@ -356,7 +397,7 @@ private Q_SLOTS:
         login.setSecret(m_secret);
         QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
         login.signIn();
-        QTRY_COMPARE_WITH_TIMEOUT(signedIn.count(), 1, 15000);
+        QVERIFY(waitForCount(signedIn, 1));
         QCOMPARE(session.profile().sslMode, QStringLiteral("disable"));
         session.signOut();
         enterHost(QStringLiteral("db.example.com"));
@@ -383,6 +424,8 @@ private Q_SLOTS:
         ConsoleSession session(&worker);
         SecretStore secrets(QStringLiteral("ledger-console-test-none"));
         LoginDialog login(&session, &secrets);
+        QSignalSpy lookedUp(&login, &LoginDialog::storedSecretLookedUp);
+        QSignalSpy failed(&session, &ConsoleSession::signInFailed);
         ServerProfile nowhere = profile();
         nowhere.host = QStringLiteral("/nonexistent/socket-dir");
         login.setProfile(nowhere);
@@ -394,14 +437,17 @@ private Q_SLOTS:
         if (qEnvironmentVariable("LEDGER_KEYCHAIN_MODE") != QLatin1String("real")) {
             // (With a real Secret Service already connected in this process, the bus
             // address no longer matters; the keychain part runs in tst_signin_nokeychain.)
-            QTRY_VERIFY_WITH_TIMEOUT(!remember->isEnabled(), 15000);
+            QVERIFY(waitForCount(lookedUp, 1));
+            QCOMPARE(lookedUp.last().first().toBool(), false);
+            QVERIFY(!remember->isEnabled());
             QVERIFY2(message->text().contains(QLatin1String("No keychain")),
                      qPrintable(message->text()));
         }
         login.setSecret(m_secret);
         login.signIn();
-        QTRY_VERIFY_WITH_TIMEOUT(
-            message->text().contains(QLatin1String("Could not reach the database server")), 15000);
+        QVERIFY(waitForCount(failed, 1));
+        QVERIFY2(message->text().contains(QLatin1String("Could not reach the database server")),
+                 qPrintable(message->text()));
         QVERIFY(login.isVisible());
         QCOMPARE(session.state(), ConsoleSession::State::SignedOut);
     }

@@ -10,9 +10,11 @@
 #include "AccountWorkspace.h"
 #include "ComplianceConsole.h"
 #include "MainWindow.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "StatementExportDialog.h"
 #include "TestCluster.h"
+#include "TimelineModel.h"
 #include "UiTestHelpers.h"
 #include "console/StatementService.h"
 #include "db/Connection.h"
@@ -116,7 +118,9 @@ private Q_SLOTS:
         QCOMPARE(m_console.window->statementAction()->shortcut(),
                  QKeySequence(Qt::CTRL | Qt::Key_E));
         workspace->openAccount(QStringLiteral("CUST-EUR"));
-        QTRY_COMPARE_WITH_TIMEOUT(workspace->accountCode(), QStringLiteral("CUST-EUR"), 20000);
+        QVERIFY(test::waitForSignals(workspace->timelineModel(), [&] {
+            return workspace->accountCode() == QLatin1String("CUST-EUR");
+        }));
     }
 
     void exportsCsvAndPdf()
@@ -134,7 +138,9 @@ private Q_SLOTS:
         QSignalSpy failed(dialog, &StatementExportDialog::failed);
         dialog->exportStatement();
         QVERIFY(dialog->isBusy()); // returned at once; the worker writes
-        QTRY_COMPARE_WITH_TIMEOUT(exported.count() + failed.count(), 1, 30000);
+        QVERIFY(
+            test::waitForSignals(dialog, [&] { return exported.count() + failed.count() >= 1; }));
+        QCOMPARE(exported.count() + failed.count(), 1);
         QVERIFY2(failed.isEmpty(), qPrintable(dialog->errorText()));
         QVERIFY(!dialog->isBusy());
         m_csv = exported.at(0).at(0).value<StatementRecord>();
@@ -165,7 +171,9 @@ private Q_SLOTS:
         dialog->setFormat(QStringLiteral("pdf"));
         dialog->setOutputPath(pdf);
         dialog->exportStatement();
-        QTRY_COMPARE_WITH_TIMEOUT(exported.count() + failed.count(), 2, 60000);
+        QVERIFY(test::waitForSignals(
+            dialog, [&] { return exported.count() + failed.count() >= 2; }, 60000));
+        QCOMPARE(exported.count() + failed.count(), 2);
         QVERIFY2(failed.isEmpty(), qPrintable(dialog->errorText()));
         const auto pdfRecord = exported.at(1).at(0).value<StatementRecord>();
         QCOMPARE(pdfRecord.format, QStringLiteral("pdf"));
@@ -210,12 +218,14 @@ private Q_SLOTS:
         // File > Verify a statement file…
         QSignalSpy verified(m_console.window.get(), &MainWindow::statementVerified);
         m_console.window->verifyStatementFile(csv);
-        QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 1, 30000);
+        QVERIFY(test::waitForCount(verified, 1));
+        QCOMPARE(verified.count(), 1);
         QCOMPARE(verified.at(0).at(1).toBool(), true);
         QVERIFY(verified.at(0).at(0).toString().contains(m_csv.reference));
         QVERIFY(verified.at(0).at(0).toString().contains(QStringLiteral("carla")));
         m_console.window->verifyStatementFile(changed);
-        QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 2, 30000);
+        QVERIFY(test::waitForCount(verified, 2));
+        QCOMPARE(verified.count(), 2);
         QCOMPARE(verified.at(1).at(1).toBool(), false);
         QVERIFY(verified.at(1).at(0).toString().contains(QStringLiteral("No statement")));
     }
@@ -233,7 +243,8 @@ private Q_SLOTS:
         dialog->setFormat(QStringLiteral("csv"));
         dialog->setOutputPath(unwritable);
         dialog->exportStatement();
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+        QVERIFY(test::waitForCount(failed, 1));
+        QCOMPARE(failed.count(), 1);
         QVERIFY(!dialog->errorText().isEmpty());
         QVERIFY(dialog->resultText().isEmpty());
         QVERIFY(!QFile::exists(unwritable));
@@ -243,7 +254,8 @@ private Q_SLOTS:
         dialog->setFormat(QStringLiteral("pdf"));
         dialog->setOutputPath(m_dir.filePath(QStringLiteral("no-such-folder/statement.pdf")));
         dialog->exportStatement();
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 2, 30000);
+        QVERIFY(test::waitForCount(failed, 2));
+        QCOMPARE(failed.count(), 2);
         QVERIFY(!QDir(m_dir.filePath(QStringLiteral("no-such-folder"))).exists());
 
         // A known-at time in the future.
@@ -252,7 +264,8 @@ private Q_SLOTS:
         dialog->setOutputPath(future);
         dialog->setKnownAt(QDateTime::currentDateTimeUtc().addDays(1));
         dialog->exportStatement();
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 3, 30000);
+        QVERIFY(test::waitForCount(failed, 3));
+        QCOMPARE(failed.count(), 3);
         QVERIFY(dialog->errorText().contains(QStringLiteral("future")));
         QVERIFY(!QFile::exists(future));
 

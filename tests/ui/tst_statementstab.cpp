@@ -13,6 +13,7 @@
 #include "IssuedStatementModel.h"
 #include "MainWindow.h"
 #include "PostingRequests.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "StatementsView.h"
 #include "TestCluster.h"
@@ -111,7 +112,8 @@ class TestStatementsTab : public QObject
         QSignalSpy loaded(m_view->model(), &IssuedStatementModel::pageLoaded);
         QSignalSpy failed(m_view->model(), &IssuedStatementModel::loadFailed);
         action();
-        return QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, 30000) &&
+        return test::waitForModel(m_view->model(),
+                                  [&] { return loaded.count() + failed.count() > 0; }) &&
                failed.isEmpty();
     }
 
@@ -228,7 +230,7 @@ private Q_SLOTS:
         m_console.window->show();
         QVERIFY(QTest::qWaitForWindowExposed(m_console.window.get()));
         // The tab loaded its (empty) list when it was made.
-        QTRY_VERIFY_WITH_TIMEOUT(!m_view->model()->isLoading(), 30000);
+        QVERIFY(test::waitForModel(m_view->model(), [&] { return !m_view->model()->isLoading(); }));
         QCOMPARE(m_view->model()->rowCount(), 0);
         QVERIFY2(m_view->errorText().isEmpty(), qPrintable(m_view->errorText()));
     }
@@ -376,7 +378,8 @@ private Q_SLOTS:
         m_view->startButton()->click();
         QVERIFY(!m_view->startButton()->isEnabled()); // one batch at a time
         QVERIFY(m_view->cancelButton()->isEnabled());
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         const auto outcome = finished.at(0).at(0).value<StatementBatchOutcome>();
         QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
         QVERIFY(!outcome.cancelled);
@@ -415,8 +418,10 @@ private Q_SLOTS:
         m_batchRecords = outcome.written;
 
         // The new statements head the list (the view reloads after a batch).
-        QTRY_COMPARE_WITH_TIMEOUT(m_view->model()->rowCount(), 7, 30000);
-        QTRY_VERIFY_WITH_TIMEOUT(!m_view->model()->isLoading(), 30000);
+        QVERIFY(
+            test::waitForModel(m_view->model(), [&] { return m_view->model()->rowCount() == 7; }));
+        QCOMPARE(m_view->model()->rowCount(), 7);
+        QVERIFY(test::waitForModel(m_view->model(), [&] { return !m_view->model()->isLoading(); }));
         QCOMPARE(cell(0, IssuedStatementModel::Reference), m_batchRecords.last().reference);
 
         m_view->tableView()->selectRow(6); // the restated one, for the screenshot
@@ -434,11 +439,13 @@ private Q_SLOTS:
         QSignalSpy finished(m_view, &StatementsView::batchFinished);
         QSignalSpy progress(m_view, &StatementsView::batchProgress);
         m_view->startButton()->click();
-        QTRY_COMPARE_WITH_TIMEOUT(progress.count(), 1, 30000);
+        QVERIFY(test::waitForCount(progress, 1));
+        QCOMPARE(progress.count(), 1);
         m_view->cancelButton()->click();
         QVERIFY(!m_view->cancelButton()->isEnabled());
         QVERIFY(lock->run(QStringLiteral("COMMIT")).ok);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         const auto outcome = finished.at(0).at(0).value<StatementBatchOutcome>();
         QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
         QVERIFY(outcome.cancelled);
@@ -466,7 +473,8 @@ private Q_SLOTS:
         setBatchInputs(m_view, folder);
         QSignalSpy finished(m_view, &StatementsView::batchFinished);
         m_view->startButton()->click();
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QVERIFY(test::waitForCount(finished, 1));
+        QCOMPARE(finished.count(), 1);
         const auto outcome = finished.at(0).at(0).value<StatementBatchOutcome>();
         QVERIFY(outcome.written.isEmpty());
         QVERIFY2(m_view->batchErrorText().contains(batchName(QStringLiteral("CASH-EUR-2"))),
@@ -478,7 +486,8 @@ private Q_SLOTS:
         // An input error (no folder) is shown the same way, at once.
         setBatchInputs(m_view, m_dir.filePath(QStringLiteral("no-such-folder")));
         m_view->startButton()->click();
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 30000);
+        QVERIFY(test::waitForCount(finished, 2));
+        QCOMPARE(finished.count(), 2);
         QVERIFY2(m_view->batchErrorText().contains(QStringLiteral("not a folder")),
                  qPrintable(m_view->batchErrorText()));
         QVERIFY(m_view->startButton()->isEnabled());
@@ -494,7 +503,8 @@ private Q_SLOTS:
         QVERIFY(lock);
         QSignalSpy progress(view, &StatementsView::batchProgress);
         view->startBatch();
-        QTRY_COMPARE_WITH_TIMEOUT(progress.count(), 1, 30000);
+        QVERIFY(test::waitForCount(progress, 1));
+        QCOMPARE(progress.count(), 1);
         delete view;
         QVERIFY(lock->run(QStringLiteral("COMMIT")).ok);
         // The long-jobs worker runs one job at a time, in order: when this answers, the
@@ -515,13 +525,15 @@ private Q_SLOTS:
         bool accepted = false;
         sendDrop(m_console.window.get(), {QUrl::fromLocalFile(issued)}, &accepted);
         QVERIFY(accepted);
-        QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 1, 30000);
+        QVERIFY(test::waitForCount(verified, 1));
+        QCOMPARE(verified.count(), 1);
         QCOMPARE(verified.at(0).at(1).toBool(), true);
         QVERIFY(verified.at(0).at(0).toString().contains(m_batchRecords.first().reference));
 
         sendDrop(m_console.window.get(), {QUrl::fromLocalFile(changed)}, &accepted);
         QVERIFY(accepted);
-        QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 2, 30000);
+        QVERIFY(test::waitForCount(verified, 2));
+        QCOMPARE(verified.count(), 2);
         QCOMPARE(verified.at(1).at(1).toBool(), false);
 
         // Several files at once: each is verified.
@@ -529,7 +541,8 @@ private Q_SLOTS:
                  {QUrl::fromLocalFile(m_batchFiles.at(1)), QUrl::fromLocalFile(changed)},
                  &accepted);
         QVERIFY(accepted);
-        QTRY_COMPARE_WITH_TIMEOUT(verified.count(), 4, 30000);
+        QVERIFY(test::waitForCount(verified, 4));
+        QCOMPARE(verified.count(), 4);
         QCOMPARE(verified.at(2).at(1).toBool() + verified.at(3).at(1).toBool(), 1);
 
         // Something that is not a local file is not taken.

@@ -10,6 +10,7 @@
 #include "DemoSeed.h"
 #include "MainWindow.h"
 #include "PointInTimePanel.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "TimelineModel.h"
@@ -37,8 +38,51 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTest>
+#include <QTestEventLoop>
 
 using namespace ledger;
+using test::waitForCount;
+using test::waitForFinished;
+using test::waitForModel;
+using test::waitUntil;
+
+namespace {
+
+// Sees an event of one type arrive at an object (events posted to it come through the event
+// loop): install it before whatever causes the event.
+class EventSeen : public QObject
+{
+public:
+    EventSeen(QObject *target, QEvent::Type type)
+        : m_type(type)
+    {
+        target->installEventFilter(this);
+    }
+    // True once the event has arrived (and been handled: the loop ends after it).
+    bool wait(int timeoutMs = test::kWaitTimeoutMs)
+    {
+        if (!m_seen)
+            m_loop.enterLoopMSecs(timeoutMs);
+        return m_seen;
+    }
+
+protected:
+    bool eventFilter(QObject *, QEvent *event) override
+    {
+        if (event->type() == m_type) {
+            m_seen = true;
+            m_loop.exitLoop();
+        }
+        return false;
+    }
+
+private:
+    QEvent::Type m_type;
+    QTestEventLoop m_loop;
+    bool m_seen = false;
+};
+
+} // namespace
 
 class TestTimeline : public QObject
 {
@@ -92,9 +136,16 @@ private Q_SLOTS:
         window.resize(1500, 950);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
+        // Until every job given to the worker so far has finished (it runs them in order).
+        const auto workerDone = [&] {
+            const auto barrier = worker.submit([](Connection &) { return true; });
+            return waitForFinished(barrier) && barrier.result().ok();
+        };
+        QSignalSpy listed(&accounts, &AccountListModel::loaded);
         accounts.refresh();
         QTableView *navigator = window.accountView();
-        QTRY_VERIFY(navigator->model()->rowCount() > 10);
+        QVERIFY(waitForCount(listed, 1));
+        QVERIFY(navigator->model()->rowCount() > 10);
 
         // Navigator: kind and currency filters, then find the account by typing its code.
         auto *kind = window.findChild<QComboBox *>(QStringLiteral("kindFilter"));
@@ -109,26 +160,33 @@ private Q_SLOTS:
         };
         QSignalSpy reloaded(&accounts, &AccountListModel::loaded);
         kind->setCurrentIndex(kind->findData(QStringLiteral("income")));
-        QTRY_COMPARE(reloaded.count(), 1);
+        QVERIFY(waitForCount(reloaded, 1));
+        QCOMPARE(reloaded.count(), 1);
         QVERIFY(every(AccountListModel::Kind, QStringLiteral("income")));
         kind->setCurrentIndex(0);
-        QTRY_COMPARE(reloaded.count(), 2);
+        QVERIFY(waitForCount(reloaded, 2));
+        QCOMPARE(reloaded.count(), 2);
         currency->setCurrentIndex(currency->findData(QStringLiteral("USD")));
-        QTRY_COMPARE(reloaded.count(), 3);
+        QVERIFY(waitForCount(reloaded, 3));
+        QCOMPARE(reloaded.count(), 3);
         QVERIFY(every(AccountListModel::Currency, QStringLiteral("USD")));
         currency->setCurrentIndex(0);
-        QTRY_COMPARE(reloaded.count(), 4);
+        QVERIFY(waitForCount(reloaded, 4));
+        QCOMPARE(reloaded.count(), 4);
         auto *search = window.findChild<QLineEdit *>(QStringLiteral("accountSearch"));
         QTest::keyClicks(search, m_code);
-        QTRY_COMPARE(navigator->model()->rowCount(), 1);
+        QVERIFY(waitForCount(reloaded, 5)); // once typing pauses
+        QCOMPARE(accounts.query().text, m_code);
+        QCOMPARE(navigator->model()->rowCount(), 1);
 
         // Keyboard: to the list, Enter opens the account.
         navigator->setFocus();
         navigator->setCurrentIndex(navigator->model()->index(0, 0));
         TimelineModel *model = workspace->timelineModel();
         QSignalSpy counted(model, &TimelineModel::countChanged);
+        QSignalSpy historyOpened(model, &TimelineModel::accountOpened);
         QTest::keyClick(navigator, Qt::Key_Return);
-        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
+        QVERIFY(waitForCount(counted, 1));
         const int entries =
             scalar(QStringLiteral("SELECT h.last_seq FROM ledger.account_heads h JOIN "
                                   "ledger.accounts a ON a.id = h.account_id WHERE a.code = $1"),
@@ -136,30 +194,34 @@ private Q_SLOTS:
                 .toInt();
         QCOMPARE(model->rowCount(), entries);
         auto *header = workspace->findChild<QLabel *>(QStringLiteral("accountHeader"));
-        QTRY_VERIFY(header->text().contains(m_code));
+        QVERIFY(waitForCount(historyOpened, 1));
+        QVERIFY(header->text().contains(m_code));
         auto *count = workspace->findChild<QLabel *>(QStringLiteral("timelineCount"));
         QVERIFY2(count->text().contains(QLocale().toString(entries)), qPrintable(count->text()));
         QTableView *table = workspace->timelineView()->tableView();
-        QTRY_VERIFY(table->model()->index(0, 0).data(TimelineModel::LoadedRole).toBool());
+        QVERIFY(waitForModel(table->model(), [&] {
+            return table->model()->index(0, 0).data(TimelineModel::LoadedRole).toBool();
+        }));
 
         // The chart: whole life, LTTB'd to the plot width, markers for reversals.
         BalanceChartView *chart = workspace->chartView();
         QSignalSpy plotted(chart, &BalanceChartView::plotted);
-        QTRY_VERIFY_WITH_TIMEOUT(chart->plottedPoints() > 10, 20000);
-        // Once the layout has settled (a resize re-plots for the new width).
-        QTRY_VERIFY2_WITH_TIMEOUT(chart->plottedPoints() <=
-                                      int(chart->chart()->plotArea().width()) + 2,
-                                  qPrintable(QStringLiteral("%1 points, %2 px")
-                                                 .arg(chart->plottedPoints())
-                                                 .arg(chart->chart()->plotArea().width())),
-                                  20000);
+        // Once the layout has settled (a resize re-plots for the new width, a moment later):
+        // plotted, and nothing more on its way.
+        QVERIFY(waitUntil(chart, &BalanceChartView::plotted,
+                          [&] { return !chart->isLoading() && chart->plottedPoints() > 0; }));
+        QVERIFY(chart->plottedPoints() > 10);
+        QVERIFY2(chart->plottedPoints() <= int(chart->chart()->plotArea().width()) + 2,
+                 qPrintable(QStringLiteral("%1 points, %2 px")
+                                .arg(chart->plottedPoints())
+                                .arg(chart->chart()->plotArea().width())));
         QVERIFY(chart->markerCount() >= 1);
         save(&window, QStringLiteral("timeline-opened.png"));
 
         // Scroll to the end: the last entry's running balance is the account's balance.
         table->scrollToBottom();
         const QModelIndex last = model->index(model->rowCount() - 1, TimelineModel::Balance);
-        QTRY_VERIFY_WITH_TIMEOUT(last.data(TimelineModel::LoadedRole).toBool(), 20000);
+        QVERIFY(waitForModel(model, [&] { return last.data(TimelineModel::LoadedRole).toBool(); }));
         QCOMPARE(last.data().toString(),
                  scalar(QStringLiteral("SELECT balance FROM ledger.account_list WHERE code = $1"),
                         {m_code}));
@@ -196,14 +258,18 @@ private Q_SLOTS:
                    {m_code})
                 .toInt();
         QVERIFY(fees > 0);
-        QTRY_VERIFY_WITH_TIMEOUT(model->isSearchMode() && model->rowCount() > 0, 20000);
+        QVERIFY(waitUntil(model, &TimelineModel::countChanged,
+                          [&] { return model->isSearchMode() && model->rowCount() > 0; }));
+        // The view asks for more as it reaches the end: each page found is counted.
         while (model->canFetchMore({})) {
-            table->scrollToBottom(); // the view asks for more as it reaches the end
-            QTest::qWait(20);
+            const qsizetype pages = counted.count();
+            table->scrollToBottom();
+            QVERIFY(waitUntil(model, &TimelineModel::countChanged,
+                              [&] { return counted.count() > pages || !model->canFetchMore({}); }));
         }
-        QTRY_COMPARE(model->rowCount(), fees);
-        QTRY_VERIFY2(count->text().contains(QLatin1String("matching entries")),
-                     qPrintable(count->text()));
+        QCOMPARE(model->rowCount(), fees);
+        QVERIFY2(count->text().contains(QLatin1String("matching entries")),
+                 qPrintable(count->text()));
         for (int row = 0; row < model->rowCount(); ++row) {
             const auto e = model->entryAt(row);
             QVERIFY(e->description.contains(QLatin1String("fee"), Qt::CaseInsensitive) ||
@@ -211,8 +277,11 @@ private Q_SLOTS:
         }
         save(&window, QStringLiteral("timeline-filtered.png"));
         text->clear();
+        const qsizetype beforeClear = counted.count();
         QTest::keyClick(text, Qt::Key_Return);
-        QTRY_COMPARE(model->rowCount(), entries);
+        QVERIFY(waitForCount(counted, beforeClear + 1));
+        QVERIFY(!model->isSearchMode());
+        QCOMPARE(model->rowCount(), entries);
 
         // Point in time: just after a backdated entry's effective time, known now.
         const QString effective = scalar(
@@ -232,7 +301,7 @@ private Q_SLOTS:
         pit->findChild<QDateTimeEdit *>(QStringLiteral("pitEffective"))
             ->setDateTime(QDateTime::fromString(effective, Qt::ISODate).toLocalTime());
         QTest::mouseClick(pit->findChild<QPushButton *>(QStringLiteral("pitShow")), Qt::LeftButton);
-        QTRY_VERIFY_WITH_TIMEOUT(!answered.isEmpty(), 20000);
+        QVERIFY(waitForCount(answered, 1));
         const PointInTime p = answered.last().first().value<PointInTime>();
         QVERIFY(p.explainingCount >= 1);
         QCOMPARE(pit->entriesTable()->rowCount(), int(p.explaining.size()));
@@ -256,9 +325,11 @@ private Q_SLOTS:
         const qint64 reversedId = reversedAt.section(QLatin1Char(' '), 1, 1).toLongLong();
         QSignalSpy jumped(model, &TimelineModel::jumpReady);
         workspace->timelineView()->jumpTo(at);
-        QTRY_VERIFY_WITH_TIMEOUT(jumped.count() == 1, 20000);
+        QVERIFY(waitForCount(jumped, 1));
+        QCOMPARE(jumped.count(), 1);
         int row = jumped.first().first().toInt();
-        QTRY_VERIFY(model->index(row, 0).data(TimelineModel::LoadedRole).toBool());
+        QVERIFY(waitForModel(
+            model, [&] { return model->index(row, 0).data(TimelineModel::LoadedRole).toBool(); }));
         while (model->index(row, 0).data(TimelineModel::TransactionIdRole).toLongLong() !=
                    reversedId &&
                row + 1 < model->rowCount())
@@ -270,11 +341,13 @@ private Q_SLOTS:
         table->setFocus();
         QSignalSpy opened(workspace, &AccountWorkspace::transactionOpened);
         QTest::keyClick(table, Qt::Key_Return);
-        QTRY_COMPARE(opened.count(), 1);
+        QVERIFY(waitForCount(opened, 1));
+        QCOMPARE(opened.count(), 1);
         auto *dialog =
             qobject_cast<TransactionDetailDialog *>(opened.first().first().value<QWidget *>());
         QVERIFY(dialog);
-        QTRY_COMPARE(dialog->detail().id, reversedId);
+        QVERIFY(waitUntil(dialog, &TransactionDetailDialog::loaded,
+                          [&] { return dialog->detail().id == reversedId; }));
         QVERIFY(dialog->detail().legs.size() >= 2);
         QVERIFY(dialog->reversalLink()->isVisible());
         QCOMPARE(dialog->detail().requests.size(), 1);
@@ -283,21 +356,24 @@ private Q_SLOTS:
         save(dialog, QStringLiteral("transaction-detail.png"));
         const qint64 reversalId = dialog->detail().reversedBy;
         QTest::mouseClick(dialog->reversalLink(), Qt::LeftButton);
-        QTRY_COMPARE(dialog->detail().id, reversalId);
+        QVERIFY(waitUntil(dialog, &TransactionDetailDialog::loaded,
+                          [&] { return dialog->detail().id == reversalId; }));
         QCOMPARE(dialog->detail().reverses, reversedId);
         QVERIFY(dialog->reversedLink()->isVisible());
         dialog->close();
 
         // Clicking the chart shows the timeline at that time (effective order).
         workspace->tabs()->setCurrentWidget(chart);
-        QTRY_VERIFY(chart->isVisible());
+        QVERIFY(chart->isVisible());
         jumped.clear();
         const QRectF plot = chart->chart()->plotArea();
         QTest::mouseClick(chart->viewport(), Qt::LeftButton, {},
                           QPoint(int(plot.left() + plot.width() / 2), int(plot.center().y())));
-        QTRY_VERIFY_WITH_TIMEOUT(jumped.count() >= 1, 20000);
-        QTest::qWait(200);
-        QCOMPARE(jumped.count(), 1); // one click, one jump (also on a marker)
+        QVERIFY(waitForCount(jumped, 1));
+        // One click, one jump (also on a marker): a second jump would have been asked for
+        // during the click, so its answer is back once the worker is past that moment.
+        QVERIFY(workerDone());
+        QCOMPARE(jumped.count(), 1);
         const int middle = jumped.first().first().toInt();
         QVERIFY2(middle > 0 && middle < model->rowCount() - 1, qPrintable(QString::number(middle)));
         QVERIFY(model->order() == TimelineOrder::Effective);
@@ -306,7 +382,7 @@ private Q_SLOTS:
         chart->setFocus();
         QTest::keyClick(chart, Qt::Key_Plus);
         QTest::keyClick(chart, Qt::Key_Plus);
-        QTRY_VERIFY_WITH_TIMEOUT(plotted.count() >= 1, 20000);
+        QVERIFY(waitForCount(plotted, 1));
         QVERIFY(chart->rangeFrom().msecsTo(chart->rangeTo()) <
                 model->history().firstEffectiveAt.msecsTo(model->history().lastEffectiveAt) / 3);
         save(&window, QStringLiteral("chart-zoomed.png"));
@@ -325,8 +401,9 @@ private Q_SLOTS:
         dark.setColor(QPalette::Highlight, QColor(0x3d, 0x8e, 0xe0));
         dark.setColor(QPalette::HighlightedText, Qt::white);
         dark.setColor(QPalette::PlaceholderText, QColor(0xa0, 0xa0, 0xa0));
-        QApplication::setPalette(dark);
-        QTest::qWait(300);
+        EventSeen paletteArrived(chart, QEvent::PaletteChange);
+        QApplication::setPalette(dark); // posted to every widget
+        QVERIFY(paletteArrived.wait());
         QCOMPARE(chart->chart()->theme(), QChart::ChartThemeDark);
         save(&window, QStringLiteral("timeline-dark.png"));
         QApplication::setPalette(light);
@@ -377,9 +454,9 @@ private Q_SLOTS:
         TimelineModel *model = workspace.timelineModel();
         QSignalSpy counted(model, &TimelineModel::countChanged);
         workspace.openAccount(QStringLiteral("HOSTILE-A"));
-        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
-        QTRY_COMPARE(model->rowCount(), 1);
-        QTRY_VERIFY(model->entryAt(0).has_value());
+        QVERIFY(waitForCount(counted, 1));
+        QCOMPARE(model->rowCount(), 1);
+        QVERIFY(waitForModel(model, [&] { return model->entryAt(0).has_value(); }));
         QTableView *table = workspace.timelineView()->tableView();
         table->selectRow(0);
         table->setFocus();
@@ -411,19 +488,26 @@ private Q_SLOTS:
         model->setPageSize(50);
         QSignalSpy counted(model, &TimelineModel::countChanged);
         workspace.openAccount(m_code);
-        QTRY_VERIFY_WITH_TIMEOUT(counted.count() >= 1, 20000);
+        QVERIFY(waitForCount(counted, 1));
         auto *banner = workspace.findChild<QWidget *>(QStringLiteral("workspaceBanner"));
         QVERIFY(!banner->isVisible());
         // Let the chart and the point-in-time panel finish first, so that the next query
-        // on the connection is the timeline's.
-        QTRY_VERIFY_WITH_TIMEOUT(workspace.chartView()->plottedPoints() > 0, 20000);
-        QTRY_VERIFY_WITH_TIMEOUT(workspace.pointInTimePanel()->result().knownAt.isValid(), 20000);
-        QTest::qWait(500); // any re-plot for the final size (a debounce timer) happens now
+        // on the connection is the timeline's: the chart has plotted with no re-plot for the
+        // final size still to come, the panel has answered, and the worker is idle.
+        BalanceChartView *chart = workspace.chartView();
+        QVERIFY(waitUntil(chart, &BalanceChartView::plotted,
+                          [&] { return chart->plottedPoints() > 0 && !chart->isLoading(); }));
+        PointInTimePanel *pit = workspace.pointInTimePanel();
+        QVERIFY(waitUntil(pit, &PointInTimePanel::answered,
+                          [&] { return pit->result().knownAt.isValid(); }));
+        const auto idle = worker.submit([](Connection &) { return true; });
+        QVERIFY(waitForFinished(idle));
+        QVERIFY(!chart->isLoading());
 
         // The server ends our connection (a restart, a network cut, a DBA).
-        QTRY_VERIFY(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE "
-                                          "application_name = 'tst_timeline_lost'"))
-                        .toInt() == 1);
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE "
+                                       "application_name = 'tst_timeline_lost'")),
+                 QStringLiteral("1"));
         QCOMPARE(scalar(QStringLiteral("SELECT count(pg_terminate_backend(pid)) FROM "
                                        "pg_stat_activity WHERE application_name = "
                                        "'tst_timeline_lost'")),
@@ -431,8 +515,8 @@ private Q_SLOTS:
         QSignalSpy failed(model, &TimelineModel::loadFailed);
         QTableView *table = workspace.timelineView()->tableView();
         table->scrollToBottom(); // rows not loaded yet: asks the (dead) connection
-        QTRY_VERIFY_WITH_TIMEOUT(failed.count() >= 1, 20000);
-        QTRY_VERIFY(banner->isVisible());
+        QVERIFY(waitForCount(failed, 1));
+        QVERIFY(banner->isVisible());
         // The rows of the page that failed say so (not blank, not stale).
         const auto notLoaded = [model] {
             int n = 0;
@@ -441,17 +525,18 @@ private Q_SLOTS:
                      QStringLiteral("(not loaded — retry)");
             return n;
         };
-        QTRY_VERIFY(notLoaded() > 0);
+        QVERIFY(waitForModel(model, [&] { return notLoaded() > 0; }));
         save(&workspace, QStringLiteral("timeline-connection-lost.png"));
 
         // Retry: a new connection, the rows come, the banner goes.
         auto *retry = banner->findChild<QPushButton *>();
         QTest::mouseClick(retry, Qt::LeftButton);
         table->scrollToBottom();
-        QTRY_VERIFY_WITH_TIMEOUT(
-            model->index(model->rowCount() - 1, 0).data(TimelineModel::LoadedRole).toBool(), 20000);
-        QTRY_VERIFY(!banner->isVisible());
-        QTRY_COMPARE(notLoaded(), 0);
+        QVERIFY(waitForModel(model, [&] {
+            return model->index(model->rowCount() - 1, 0).data(TimelineModel::LoadedRole).toBool();
+        }));
+        QVERIFY(!banner->isVisible());
+        QVERIFY(waitForModel(model, [&] { return notLoaded() == 0; }));
     }
 };
 

@@ -387,7 +387,7 @@ private Q_SLOTS:
         const int count = 5000;
         QByteArray big = v08.left(from) + entry.repeated(count) + v08.mid(to);
         big.replace("<Amt Ccy=\"GBP\">424.75</Amt>", "<Amt Ccy=\"GBP\">0.00</Amt>");
-        QVERIFY(big.size() > 3 * 1024 * 1024);
+        QVERIFY(big.size() > qsizetype(3) * 1024 * 1024);
         const BankFile f = parseOk(big);
         QCOMPARE(f.statements[1].lines.size(), count);
         for (const BankLine &line : f.statements[1].lines) {
@@ -440,7 +440,7 @@ private Q_SLOTS:
         QVERIFY2(whole.ok(), qPrintable(whole.ok() ? QString() : whole.error().message));
         QVERIFY2(halves.ok(), qPrintable(halves.ok() ? QString() : halves.error().message));
         QVERIFY(halved);
-        const int perCopy = whole.value().statements.size() / copies;
+        const qsizetype perCopy = whole.value().statements.size() / copies;
         QCOMPARE(whole.value().statements.size(), perCopy * copies);
         const QString difference = firstDifference(whole.value(), halves.value());
         QVERIFY2(difference.isEmpty(), qPrintable(difference));

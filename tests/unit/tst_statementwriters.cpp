@@ -73,7 +73,8 @@ Statement makeStatement(const QString &currency, int exponent, qint64 opening,
         line.transactionId = id + 1000;
         line.accountSeq = id - 90;
         // One line a week from the 2nd, in winter time; the period ends in summer time.
-        line.valueAt = s.from.addDays(1 + 7 * (id - 101)).addSecs(3600 * 9 + 60 * (id % 60));
+        line.valueAt = s.from.addDays(1 + qint64(7) * (id - 101))
+                           .addSecs(qint64(3600) * 9 + qint64(60) * (id % 60));
         line.bookedAt = line.valueAt.addSecs(300).addMSecs(123);
         line.description = spec.description;
         line.reference = spec.reference;
