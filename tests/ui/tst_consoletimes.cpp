@@ -297,7 +297,7 @@ private Q_SLOTS:
         c.auditLog->tableView()->selectRow(0);
         auto *detailTime = c.auditLog->findChild<QLabel *>(QStringLiteral("detailTime"));
         QVERIFY(detailTime);
-        QCOMPARE(detailTime->text(), formatInstant(audit->event(0).occurredAt, QTimeZone::utc(),
+        QCOMPARE(detailTime->text(), formatInstant(audit->event(int(0)).occurredAt, QTimeZone::utc(),
                                                    TimePrecision::Milliseconds));
         QVERIFY(detailTime->text().startsWith(
             audit->index(0, AuditLogModel::OccurredAt).data().toString().left(19)));
