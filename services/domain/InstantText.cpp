@@ -8,7 +8,7 @@ namespace ledger {
 
 namespace {
 
-constexpr qint64 kDay = 24 * 60 * 60;
+constexpr qint64 kDay = qint64(24) * 60 * 60;
 constexpr int kLargestOffset = 14 * 60 * 60; // the widest any zone has had (Pacific/Kiritimati)
 
 // The wall time as written in messages: seconds only when there are some.
