@@ -25,6 +25,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -227,6 +228,15 @@ private Q_SLOTS:
         const auto r = tryConnect(ConnectionSettings::direct(QString()));
         QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().describe()));
         QCOMPARE(r.value(), QStringLiteral("dba_super"));
+        // The server logs the disconnection after the client has gone: wait for it here, or
+        // it lands between the next test's marks.
+        QVERIFY(m_log->waitUntil([&] {
+            const QStringList lines = serverLog().split(QLatin1Char('\n'));
+            return std::any_of(lines.cbegin(), lines.cend(), [](const QString &line) {
+                return line.contains(QLatin1String("dba_super")) &&
+                       line.contains(QLatin1String("disconnection:"));
+            });
+        }));
     }
 
     void noCredentialsNoConnection()
