@@ -20,6 +20,10 @@ namespace {
 
 using db::parseUtc;
 using db::toQString;
+
+// The queue, its count, aging and status, proposals and candidates: one kind of read of the
+// whole ledger (0033_more_reads_on_record.sql), on record before it is served.
+const db::ReadKey kQueueRead{"recon_queue", ""};
 using db::toStd;
 using db::utcColumn;
 
@@ -617,49 +621,55 @@ QList<qint64> exceptionsOfRequest(Connection &connection, qint64 requestId)
 QList<ReconCandidate> lineCandidates(Connection &connection, qint64 lineId, int limit)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<ReconCandidate> out;
-        for (const auto &r : tx.exec_params(
-                 "SELECT entry_id, transaction_id, effective_date, amount_minor, external_ref, "
-                 "description, amount_difference, days, score FROM recon.line_candidates($1, $2)",
-                 lineId, limit)) {
-            ReconCandidate c;
-            c.id = r[0].as<qint64>();
-            c.transactionId = r[1].as<qint64>();
-            c.date = QDate::fromString(toQString(r[2]), Qt::ISODate);
-            c.amountMinor = r[3].as<qint64>();
-            c.reference = toQString(r[4]);
-            c.text = toQString(r[5]);
-            c.amountDifference = r[6].as<qint64>();
-            c.days = r[7].as<int>();
-            c.score = r[8].as<int>();
-            out.append(c);
-        }
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<ReconCandidate> out;
+            for (const auto &r : tx.exec_params(
+                     "SELECT entry_id, transaction_id, effective_date, amount_minor, external_ref, "
+                     "description, amount_difference, days, score FROM recon.line_candidates($1, "
+                     "$2)",
+                     lineId, limit)) {
+                ReconCandidate c;
+                c.id = r[0].as<qint64>();
+                c.transactionId = r[1].as<qint64>();
+                c.date = QDate::fromString(toQString(r[2]), Qt::ISODate);
+                c.amountMinor = r[3].as<qint64>();
+                c.reference = toQString(r[4]);
+                c.text = toQString(r[5]);
+                c.amountDifference = r[6].as<qint64>();
+                c.days = r[7].as<int>();
+                c.score = r[8].as<int>();
+                out.append(c);
+            }
+            return out;
+        });
     });
 }
 
 QList<ReconCandidate> entryCandidates(Connection &connection, qint64 entryId, int limit)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<ReconCandidate> out;
-        for (const auto &r : tx.exec_params(
-                 "SELECT line_id, value_date, amount_minor, bank_reference, counterparty, "
-                 "remittance, amount_difference, days, score FROM recon.entry_candidates($1, $2)",
-                 entryId, limit)) {
-            ReconCandidate c;
-            c.id = r[0].as<qint64>();
-            c.date = QDate::fromString(toQString(r[1]), Qt::ISODate);
-            c.amountMinor = r[2].as<qint64>();
-            c.reference = toQString(r[3]);
-            c.text = QStringList{toQString(r[4]), toQString(r[5])}.join(QStringLiteral(" · "));
-            c.amountDifference = r[6].as<qint64>();
-            c.days = r[7].as<int>();
-            c.score = r[8].as<int>();
-            out.append(c);
-        }
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<ReconCandidate> out;
+            for (const auto &r : tx.exec_params(
+                     "SELECT line_id, value_date, amount_minor, bank_reference, counterparty, "
+                     "remittance, amount_difference, days, score FROM recon.entry_candidates($1, "
+                     "$2)",
+                     entryId, limit)) {
+                ReconCandidate c;
+                c.id = r[0].as<qint64>();
+                c.date = QDate::fromString(toQString(r[1]), Qt::ISODate);
+                c.amountMinor = r[2].as<qint64>();
+                c.reference = toQString(r[3]);
+                c.text = QStringList{toQString(r[4]), toQString(r[5])}.join(QStringLiteral(" · "));
+                c.amountDifference = r[6].as<qint64>();
+                c.days = r[7].as<int>();
+                c.score = r[8].as<int>();
+                out.append(c);
+            }
+            return out;
+        });
     });
 }
 
@@ -667,37 +677,39 @@ QList<ReconProposal> proposals(Connection &connection, const QString &accountCod
                                int limit)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<ReconProposal> out;
-        const auto ids = [](const pqxx::field &f) {
-            QList<qint64> list;
-            QString text = toQString(f);
-            text.remove(QLatin1Char('{')).remove(QLatin1Char('}'));
-            for (const QString &id : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
-                list.append(id.toLongLong());
-            return list;
-        };
-        for (const auto &r : tx.exec_params(
-                 "SELECT group_id, rule, score, bank_account, account, currency, exponent, "
-                 "line_ids, entry_ids, lines_minor, entries_minor, " +
-                     utcColumn("created_at") + " FROM recon.proposed_matches($1, $2, $3)",
-                 optionalText(accountCode), offset, limit)) {
-            ReconProposal p;
-            p.groupId = r[0].as<qint64>();
-            p.rule = toQString(r[1]);
-            p.score = r[2].as<int>();
-            p.bankAccount = toQString(r[3]);
-            p.account = toQString(r[4]);
-            p.currency = toQString(r[5]);
-            p.exponent = r[6].as<int>();
-            p.lineIds = ids(r[7]);
-            p.entryIds = ids(r[8]);
-            p.linesMinor = r[9].as<qint64>();
-            p.entriesMinor = r[10].as<qint64>();
-            p.createdAt = parseUtc(r[11]);
-            out.append(p);
-        }
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<ReconProposal> out;
+            const auto ids = [](const pqxx::field &f) {
+                QList<qint64> list;
+                QString text = toQString(f);
+                text.remove(QLatin1Char('{')).remove(QLatin1Char('}'));
+                for (const QString &id : text.split(QLatin1Char(','), Qt::SkipEmptyParts))
+                    list.append(id.toLongLong());
+                return list;
+            };
+            for (const auto &r : tx.exec_params(
+                     "SELECT group_id, rule, score, bank_account, account, currency, exponent, "
+                     "line_ids, entry_ids, lines_minor, entries_minor, " +
+                         utcColumn("created_at") + " FROM recon.proposed_matches($1, $2, $3)",
+                     optionalText(accountCode), offset, limit)) {
+                ReconProposal p;
+                p.groupId = r[0].as<qint64>();
+                p.rule = toQString(r[1]);
+                p.score = r[2].as<int>();
+                p.bankAccount = toQString(r[3]);
+                p.account = toQString(r[4]);
+                p.currency = toQString(r[5]);
+                p.exponent = r[6].as<int>();
+                p.lineIds = ids(r[7]);
+                p.entryIds = ids(r[8]);
+                p.linesMinor = r[9].as<qint64>();
+                p.entriesMinor = r[10].as<qint64>();
+                p.createdAt = parseUtc(r[11]);
+                out.append(p);
+            }
+            return out;
+        });
     });
 }
 
@@ -789,127 +801,139 @@ int saveCsvProfile(Connection &connection, const QString &name, const QJsonObjec
 QList<ReconException> exceptions(Connection &connection, const ReconExceptionQuery &q)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        const auto rows = tx.exec_params(
-            "SELECT id, type, state, assignee, account, bank_account, currency, exponent, "
-            "amount_minor, difference_minor, " +
-                utcColumn("raised_at") + ", " + utcColumn("due_at") +
-                ", overdue, line_id, value_date, bank_reference, counterparty, remittance, "
-                "entry_id, transaction_id, entry_date, external_ref, statement_id, last_event_id "
-                "FROM recon.exception_queue($1::text[], $2, $3::text[], $4, $5, $6, "
-                "$7::interval, $8, $9, $10, $11, $12)",
-            typesArray(q.types), optionalText(q.account), typesArray(q.states),
-            optionalText(q.assignee), bound(q.minAmountMinor), bound(q.maxAmountMinor),
-            minAge(q.minAgeDays), overdueFilter(q.overdue), toStd(q.sort), q.descending, q.offset,
-            q.limit);
-        QList<ReconException> out;
-        out.reserve(int(rows.size()));
-        const auto id = [](const pqxx::field &f) { return f.is_null() ? 0 : f.as<qint64>(); };
-        const auto date = [](const pqxx::field &f) {
-            return f.is_null() ? QDate() : QDate::fromString(toQString(f), Qt::ISODate);
-        };
-        for (const auto &r : rows) {
-            ReconException e;
-            e.id = r[0].as<qint64>();
-            e.type = toQString(r[1]);
-            e.state = toQString(r[2]);
-            e.assignee = toQString(r[3]);
-            e.account = toQString(r[4]);
-            e.bankAccount = toQString(r[5]);
-            e.currency = toQString(r[6]);
-            e.exponent = r[7].as<int>();
-            e.amountMinor = r[8].as<qint64>();
-            e.hasDifference = !r[9].is_null();
-            e.differenceMinor = id(r[9]);
-            e.raisedAt = parseUtc(r[10]);
-            e.dueAt = parseUtc(r[11]);
-            e.overdue = r[12].as<bool>();
-            e.lineId = id(r[13]);
-            e.valueDate = date(r[14]);
-            e.bankReference = toQString(r[15]);
-            e.counterparty = toQString(r[16]);
-            e.remittance = toQString(r[17]);
-            e.entryId = id(r[18]);
-            e.transactionId = id(r[19]);
-            e.entryDate = date(r[20]);
-            e.externalRef = toQString(r[21]);
-            e.statementId = id(r[22]);
-            e.lastEventId = id(r[23]);
-            out.append(e);
-        }
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            const auto rows = tx.exec_params(
+                "SELECT id, type, state, assignee, account, bank_account, currency, exponent, "
+                "amount_minor, difference_minor, " +
+                    utcColumn("raised_at") + ", " + utcColumn("due_at") +
+                    ", overdue, line_id, value_date, bank_reference, counterparty, remittance, "
+                    "entry_id, transaction_id, entry_date, external_ref, statement_id, "
+                    "last_event_id "
+                    "FROM recon.exception_queue($1::text[], $2, $3::text[], $4, $5, $6, "
+                    "$7::interval, $8, $9, $10, $11, $12)",
+                typesArray(q.types), optionalText(q.account), typesArray(q.states),
+                optionalText(q.assignee), bound(q.minAmountMinor), bound(q.maxAmountMinor),
+                minAge(q.minAgeDays), overdueFilter(q.overdue), toStd(q.sort), q.descending,
+                q.offset, q.limit);
+            QList<ReconException> out;
+            out.reserve(int(rows.size()));
+            const auto id = [](const pqxx::field &f) { return f.is_null() ? 0 : f.as<qint64>(); };
+            const auto date = [](const pqxx::field &f) {
+                return f.is_null() ? QDate() : QDate::fromString(toQString(f), Qt::ISODate);
+            };
+            for (const auto &r : rows) {
+                ReconException e;
+                e.id = r[0].as<qint64>();
+                e.type = toQString(r[1]);
+                e.state = toQString(r[2]);
+                e.assignee = toQString(r[3]);
+                e.account = toQString(r[4]);
+                e.bankAccount = toQString(r[5]);
+                e.currency = toQString(r[6]);
+                e.exponent = r[7].as<int>();
+                e.amountMinor = r[8].as<qint64>();
+                e.hasDifference = !r[9].is_null();
+                e.differenceMinor = id(r[9]);
+                e.raisedAt = parseUtc(r[10]);
+                e.dueAt = parseUtc(r[11]);
+                e.overdue = r[12].as<bool>();
+                e.lineId = id(r[13]);
+                e.valueDate = date(r[14]);
+                e.bankReference = toQString(r[15]);
+                e.counterparty = toQString(r[16]);
+                e.remittance = toQString(r[17]);
+                e.entryId = id(r[18]);
+                e.transactionId = id(r[19]);
+                e.entryDate = date(r[20]);
+                e.externalRef = toQString(r[21]);
+                e.statementId = id(r[22]);
+                e.lastEventId = id(r[23]);
+                out.append(e);
+            }
+            return out;
+        });
     });
 }
 
 qint64 exceptionCount(Connection &connection, const ReconExceptionQuery &q)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        return tx
-            .exec_params("SELECT recon.exception_count($1::text[], $2, $3::text[], $4, $5, $6, "
-                         "$7::interval, $8)",
-                         typesArray(q.types), optionalText(q.account), typesArray(q.states),
-                         optionalText(q.assignee), bound(q.minAmountMinor), bound(q.maxAmountMinor),
-                         minAge(q.minAgeDays), overdueFilter(q.overdue))[0][0]
-            .as<qint64>();
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            return tx
+                .exec_params("SELECT recon.exception_count($1::text[], $2, $3::text[], $4, $5, $6, "
+                             "$7::interval, $8)",
+                             typesArray(q.types), optionalText(q.account), typesArray(q.states),
+                             optionalText(q.assignee), bound(q.minAmountMinor),
+                             bound(q.maxAmountMinor), minAge(q.minAgeDays),
+                             overdueFilter(q.overdue))[0][0]
+                .as<qint64>();
+        });
     });
 }
 
 QList<ReconAgingBucket> aging(Connection &connection, const QString &accountCode)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<ReconAgingBucket> out;
-        for (const auto &r : tx.exec_params("SELECT type, bucket, open, overdue FROM "
-                                            "recon.exception_aging($1)",
-                                            optionalText(accountCode)))
-            out.append({toQString(r[0]), toQString(r[1]), r[2].as<qint64>(), r[3].as<qint64>()});
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<ReconAgingBucket> out;
+            for (const auto &r : tx.exec_params("SELECT type, bucket, open, overdue FROM "
+                                                "recon.exception_aging($1)",
+                                                optionalText(accountCode)))
+                out.append(
+                    {toQString(r[0]), toQString(r[1]), r[2].as<qint64>(), r[3].as<qint64>()});
+            return out;
+        });
     });
 }
 
 QList<ReconAccountStatus> status(Connection &connection, const QString &accountCode)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        const QJsonArray all =
-            QJsonDocument::fromJson(
-                QByteArray::fromStdString(
-                    tx.exec_params("SELECT recon.status($1)::text", optionalText(accountCode))[0][0]
-                        .as<std::string>()))
-                .array();
-        QList<ReconAccountStatus> out;
-        for (const auto &v : all) {
-            const QJsonObject o = v.toObject();
-            ReconAccountStatus s;
-            s.bankAccount = o.value(QLatin1String("bank_account")).toString();
-            s.currency = o.value(QLatin1String("currency")).toString();
-            s.account = o.value(QLatin1String("account")).toString();
-            s.statements = o.value(QLatin1String("statements")).toInteger();
-            s.lines = o.value(QLatin1String("lines")).toInteger();
-            s.matchedLines = o.value(QLatin1String("matched_lines")).toInteger();
-            s.proposedLines = o.value(QLatin1String("proposed_lines")).toInteger();
-            const QJsonObject last = o.value(QLatin1String("last_statement")).toObject();
-            s.hasLastStatement = !last.isEmpty();
-            s.lastStatementId = last.value(QLatin1String("statement_id")).toString();
-            s.lastClosingDate = QDate::fromString(
-                last.value(QLatin1String("closing_date")).toString(), Qt::ISODate);
-            s.lastClosing = last.value(QLatin1String("closing")).toString();
-            s.ledgerAtClosing = last.value(QLatin1String("ledger")).toString();
-            s.agrees = last.value(QLatin1String("agrees")).toBool();
-            s.lastAgreement =
-                QDate::fromString(o.value(QLatin1String("last_agreement")).toString(), Qt::ISODate);
-            const QJsonObject open = o.value(QLatin1String("open_exceptions")).toObject();
-            for (auto it = open.begin(); it != open.end(); ++it)
-                s.openExceptions.insert(it.key(), it.value().toInteger());
-            s.overdueExceptions = o.value(QLatin1String("overdue_exceptions")).toInteger();
-            s.exponent = o.value(QLatin1String("exponent")).toInt(2);
-            s.amountToleranceMinor = o.value(QLatin1String("amount_tolerance_minor")).toInteger();
-            s.amountToleranceBp = o.value(QLatin1String("amount_tolerance_bp")).toInt();
-            s.dateWindowDays = o.value(QLatin1String("date_window_days")).toInt();
-            out.append(s);
-        }
-        return out;
+        return db::onRecord(connection, {kQueueRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            const QJsonArray all =
+                QJsonDocument::fromJson(
+                    QByteArray::fromStdString(tx.exec_params("SELECT recon.status($1)::text",
+                                                             optionalText(accountCode))[0][0]
+                                                  .as<std::string>()))
+                    .array();
+            QList<ReconAccountStatus> out;
+            for (const auto &v : all) {
+                const QJsonObject o = v.toObject();
+                ReconAccountStatus s;
+                s.bankAccount = o.value(QLatin1String("bank_account")).toString();
+                s.currency = o.value(QLatin1String("currency")).toString();
+                s.account = o.value(QLatin1String("account")).toString();
+                s.statements = o.value(QLatin1String("statements")).toInteger();
+                s.lines = o.value(QLatin1String("lines")).toInteger();
+                s.matchedLines = o.value(QLatin1String("matched_lines")).toInteger();
+                s.proposedLines = o.value(QLatin1String("proposed_lines")).toInteger();
+                const QJsonObject last = o.value(QLatin1String("last_statement")).toObject();
+                s.hasLastStatement = !last.isEmpty();
+                s.lastStatementId = last.value(QLatin1String("statement_id")).toString();
+                s.lastClosingDate = QDate::fromString(
+                    last.value(QLatin1String("closing_date")).toString(), Qt::ISODate);
+                s.lastClosing = last.value(QLatin1String("closing")).toString();
+                s.ledgerAtClosing = last.value(QLatin1String("ledger")).toString();
+                s.agrees = last.value(QLatin1String("agrees")).toBool();
+                s.lastAgreement = QDate::fromString(
+                    o.value(QLatin1String("last_agreement")).toString(), Qt::ISODate);
+                const QJsonObject open = o.value(QLatin1String("open_exceptions")).toObject();
+                for (auto it = open.begin(); it != open.end(); ++it)
+                    s.openExceptions.insert(it.key(), it.value().toInteger());
+                s.overdueExceptions = o.value(QLatin1String("overdue_exceptions")).toInteger();
+                s.exponent = o.value(QLatin1String("exponent")).toInt(2);
+                s.amountToleranceMinor =
+                    o.value(QLatin1String("amount_tolerance_minor")).toInteger();
+                s.amountToleranceBp = o.value(QLatin1String("amount_tolerance_bp")).toInt();
+                s.dateWindowDays = o.value(QLatin1String("date_window_days")).toInt();
+                out.append(s);
+            }
+            return out;
+        });
     });
 }
 

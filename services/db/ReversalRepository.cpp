@@ -170,6 +170,9 @@ std::optional<long long> optionalSeconds(const std::optional<qint64> &s)
     return s ? std::optional<long long>(*s) : std::nullopt;
 }
 
+// The inbox and its count are one kind of read, of the whole ledger (0033).
+const db::ReadKey kInboxRead{"reversal_requests", ""};
+
 // The filter arguments shared by ledger.reversal_inbox and reversal_inbox_count ($1-$9).
 constexpr const char *kFilterArgs =
     "string_to_array($1, ','), $2, $3, $4, $5, $6::numeric, $7::numeric, "
@@ -241,13 +244,16 @@ ReversalPreview previewDraft(Connection &connection, qint64 transactionId,
                              const QString &reasonCode, const QByteArray &rebook)
 {
     return db::guarded([&] {
-        pqxx::work tx(db::native(connection));
-        const auto r =
-            tx.exec_params("SELECT ledger.reversal_preview_draft($1, $2, $3::jsonb)::text",
-                           transactionId, toStd(reasonCode), optionalJson(rebook));
-        ReversalPreview p = previewFrom(jsonObject(r[0][0]));
-        tx.commit();
-        return p;
+        // The preview shows the transaction: that read is on record first.
+        return db::onRecord(connection, {{"transaction", std::to_string(transactionId)}}, [&] {
+            pqxx::work tx(db::native(connection));
+            const auto r =
+                tx.exec_params("SELECT ledger.reversal_preview_draft($1, $2, $3::jsonb)::text",
+                               transactionId, toStd(reasonCode), optionalJson(rebook));
+            ReversalPreview p = previewFrom(jsonObject(r[0][0]));
+            tx.commit();
+            return p;
+        });
     });
 }
 
@@ -262,11 +268,13 @@ ReversalPreview previewDraft(Connection &connection, const ReversalDraft &draft)
 ReversalPreview preview(Connection &connection, qint64 requestId)
 {
     return db::guarded([&] {
-        pqxx::work tx(db::native(connection));
-        const auto r = tx.exec_params("SELECT ledger.reversal_preview($1)::text", requestId);
-        ReversalPreview p = previewFrom(jsonObject(r[0][0]));
-        tx.commit();
-        return p;
+        return db::onRecord(connection, {{"reversal_request", std::to_string(requestId)}}, [&] {
+            pqxx::work tx(db::native(connection));
+            const auto r = tx.exec_params("SELECT ledger.reversal_preview($1)::text", requestId);
+            ReversalPreview p = previewFrom(jsonObject(r[0][0]));
+            tx.commit();
+            return p;
+        });
     });
 }
 
@@ -385,56 +393,61 @@ ReversalInboxPage inbox(Connection &connection, const ReversalInboxQuery &query,
                         int limit)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        ReversalInboxPage page;
-        const auto rows = inboxPage(
-            tx, query, offset, limit,
-            "id, transaction_id, reason_code, note, rebook::text, attempt, requested_by, " +
-                utcColumn("requested_at") + ", " + utcColumn("expires_at") +
-                ", state, amount, currency, accounts, description, decided_by, " +
-                utcColumn("decided_at") +
-                ", decision_note, reversal_transaction_id, rebook_transaction_id, own");
-        for (const auto &row : rows) {
-            ReversalRequestRow q;
-            q.id = row[0].as<qint64>();
-            q.transactionId = row[1].as<qint64>();
-            q.reasonCode = toQString(row[2]);
-            q.note = toQString(row[3]);
-            q.rebookRequest = jsonObject(row[4]);
-            q.rebook = !row[4].is_null();
-            q.attempt = row[5].as<int>();
-            q.requestedBy = toQString(row[6]);
-            q.requestedAt = parseUtc(row[7]);
-            q.expiresAt = parseUtc(row[8]);
-            q.state = toQString(row[9]);
-            q.amount = toQString(row[10]);
-            q.currency = toQString(row[11]);
-            q.accounts = toQString(row[12]);
-            q.transactionDescription = toQString(row[13]);
-            q.decidedBy = toQString(row[14]);
-            q.decidedAt = parseUtc(row[15]);
-            q.decisionNote = toQString(row[16]);
-            q.reversalTransactionId = idOrZero(row[17]);
-            q.rebookTransactionId = idOrZero(row[18]);
-            q.ownRequest = row[19].as<bool>();
-            page.rows.append(q);
-        }
-        page.total =
-            inboxCall(tx, std::string("SELECT ledger.reversal_inbox_count(") + kFilterArgs + ")",
-                      query)[0][0]
-                .as<qint64>();
-        return page;
+        return db::onRecord(connection, {kInboxRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            ReversalInboxPage page;
+            const auto rows = inboxPage(
+                tx, query, offset, limit,
+                "id, transaction_id, reason_code, note, rebook::text, attempt, requested_by, " +
+                    utcColumn("requested_at") + ", " + utcColumn("expires_at") +
+                    ", state, amount, currency, accounts, description, decided_by, " +
+                    utcColumn("decided_at") +
+                    ", decision_note, reversal_transaction_id, rebook_transaction_id, own");
+            for (const auto &row : rows) {
+                ReversalRequestRow q;
+                q.id = row[0].as<qint64>();
+                q.transactionId = row[1].as<qint64>();
+                q.reasonCode = toQString(row[2]);
+                q.note = toQString(row[3]);
+                q.rebookRequest = jsonObject(row[4]);
+                q.rebook = !row[4].is_null();
+                q.attempt = row[5].as<int>();
+                q.requestedBy = toQString(row[6]);
+                q.requestedAt = parseUtc(row[7]);
+                q.expiresAt = parseUtc(row[8]);
+                q.state = toQString(row[9]);
+                q.amount = toQString(row[10]);
+                q.currency = toQString(row[11]);
+                q.accounts = toQString(row[12]);
+                q.transactionDescription = toQString(row[13]);
+                q.decidedBy = toQString(row[14]);
+                q.decidedAt = parseUtc(row[15]);
+                q.decisionNote = toQString(row[16]);
+                q.reversalTransactionId = idOrZero(row[17]);
+                q.rebookTransactionId = idOrZero(row[18]);
+                q.ownRequest = row[19].as<bool>();
+                page.rows.append(q);
+            }
+            page.total =
+                inboxCall(tx,
+                          std::string("SELECT ledger.reversal_inbox_count(") + kFilterArgs + ")",
+                          query)[0][0]
+                    .as<qint64>();
+            return page;
+        });
     });
 }
 
 QList<qint64> inboxIds(Connection &connection, const ReversalInboxQuery &query, int limit)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<qint64> out;
-        for (const auto &row : inboxPage(tx, query, 0, limit, "id"))
-            out.append(row[0].as<qint64>());
-        return out;
+        return db::onRecord(connection, {kInboxRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<qint64> out;
+            for (const auto &row : inboxPage(tx, query, 0, limit, "id"))
+                out.append(row[0].as<qint64>());
+            return out;
+        });
     });
 }
 

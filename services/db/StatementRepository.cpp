@@ -26,6 +26,14 @@ std::optional<std::string> knownAtOrNow(const Request &r)
     return r.knownAt.isValid() ? std::optional(iso(r.knownAt)) : std::nullopt;
 }
 
+// A statement's header and lines are a read of its account; the lists of statements, a
+// read of the ledger (0033_more_reads_on_record.sql). On record before they are served.
+db::ReadKey statementRead(const Request &request)
+{
+    return {"statement", toStd(request.accountCode)};
+}
+const db::ReadKey kListRead{"statement_list", ""};
+
 // The header and lines of the statement, on the caller's transaction.
 Statement loadOn(pqxx::transaction_base &tx, const Request &request, const std::string &knownAt)
 {
@@ -117,14 +125,16 @@ std::optional<StatementRecord> find(Connection &connection, const char *function
                                     const QString &key)
 {
     return db::guarded([&]() -> std::optional<StatementRecord> {
-        pqxx::work tx(db::native(connection)); // the verification is audited
-        const auto r =
-            tx.exec_params(std::string("SELECT ledger.") + function + "($1)::text", toStd(key));
-        tx.commit();
-        if (r[0][0].is_null())
-            return std::nullopt;
-        return recordFrom(
-            QJsonDocument::fromJson(QByteArray(r[0][0].c_str(), int(r[0][0].size()))).object());
+        return db::onRecord(connection, {kListRead}, [&]() -> std::optional<StatementRecord> {
+            pqxx::work tx(db::native(connection)); // the verification is audited
+            const auto r =
+                tx.exec_params(std::string("SELECT ledger.") + function + "($1)::text", toStd(key));
+            tx.commit();
+            if (r[0][0].is_null())
+                return std::nullopt;
+            return recordFrom(
+                QJsonDocument::fromJson(QByteArray(r[0][0].c_str(), int(r[0][0].size()))).object());
+        });
     });
 }
 
@@ -133,8 +143,10 @@ std::optional<StatementRecord> find(Connection &connection, const char *function
 Statement load(Connection &connection, const Request &request)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        return loadOn(tx, request, resolveKnownAt(tx, request));
+        return db::onRecord(connection, {statementRead(request)}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            return loadOn(tx, request, resolveKnownAt(tx, request));
+        });
     });
 }
 
@@ -142,76 +154,78 @@ StatementRecord issue(Connection &connection, const Request &request, const Issu
                       const std::function<Result<Written>(const Statement &)> &write)
 {
     return db::guarded([&] {
-        pqxx::work tx(db::native(connection));
-        const std::string knownAt = resolveKnownAt(tx, request);
-        const auto b = tx.exec_params(
-            "SELECT sequence_number, reference, " + utcColumn("issued_at") +
-                ", issued_by, reissue FROM ledger.begin_statement_issue($1, $2::timestamptz, "
-                "$3::timestamptz, $4::timestamptz, $5, $6, $7)",
-            toStd(request.accountCode), iso(request.from), iso(request.to), knownAt,
-            toStd(request.timeZone.isEmpty() ? QStringLiteral("UTC") : request.timeZone),
-            toStd(options.format),
-            options.formatVersion.isEmpty() ? std::nullopt
-                                            : std::optional(toStd(options.formatVersion)));
-        Statement s = loadOn(tx, request, knownAt);
-        s.sequenceNumber = b[0][0].as<qint64>();
-        s.reference = toQString(b[0][1]);
-        s.issuedAt = parseUtc(b[0][2]);
-        s.issuedBy = toQString(b[0][3]);
-        const bool reissue = b[0][4].as<bool>();
-        s.institution = options.institution.trimmed().isEmpty()
-                            ? toQString(tx.exec("SELECT ledger.statement_institution()")[0][0])
-                            : options.institution;
-        s.messageId = QStringLiteral("%1-%2").arg(s.reference).arg(s.sequenceNumber);
-        const QString digest = options.contentDigest ? options.contentDigest(s) : QString();
-        const Result<Written> written = write(s);
-        if (!written)
-            throw DbException(written.error()); // rolled back: no number, no record
-        const Written &w = written.value();
-        try {
-            tx.exec_params("SELECT ledger.record_statement_issue($1, $2::timestamptz, "
-                           "$3::timestamptz, $4, $5::timestamptz, $6, $7, $8, $9, "
-                           "$10::timestamptz, $11, $12, $13)",
-                           toStd(request.accountCode), iso(request.from), iso(request.to),
-                           toStd(s.timeZone), knownAt, toStd(options.format),
-                           options.formatVersion.isEmpty()
-                               ? std::nullopt
-                               : std::optional(toStd(options.formatVersion)),
-                           s.sequenceNumber, toStd(s.reference), iso(s.issuedAt), toStd(digest),
-                           toStd(w.file.sha256), w.file.bytes);
-            if (w.commit) {
-                if (const Status renamed = w.commit(); !renamed)
-                    throw DbException(renamed.error());
+        return db::onRecord(connection, {statementRead(request)}, [&] {
+            pqxx::work tx(db::native(connection));
+            const std::string knownAt = resolveKnownAt(tx, request);
+            const auto b = tx.exec_params(
+                "SELECT sequence_number, reference, " + utcColumn("issued_at") +
+                    ", issued_by, reissue FROM ledger.begin_statement_issue($1, $2::timestamptz, "
+                    "$3::timestamptz, $4::timestamptz, $5, $6, $7)",
+                toStd(request.accountCode), iso(request.from), iso(request.to), knownAt,
+                toStd(request.timeZone.isEmpty() ? QStringLiteral("UTC") : request.timeZone),
+                toStd(options.format),
+                options.formatVersion.isEmpty() ? std::nullopt
+                                                : std::optional(toStd(options.formatVersion)));
+            Statement s = loadOn(tx, request, knownAt);
+            s.sequenceNumber = b[0][0].as<qint64>();
+            s.reference = toQString(b[0][1]);
+            s.issuedAt = parseUtc(b[0][2]);
+            s.issuedBy = toQString(b[0][3]);
+            const bool reissue = b[0][4].as<bool>();
+            s.institution = options.institution.trimmed().isEmpty()
+                                ? toQString(tx.exec("SELECT ledger.statement_institution()")[0][0])
+                                : options.institution;
+            s.messageId = QStringLiteral("%1-%2").arg(s.reference).arg(s.sequenceNumber);
+            const QString digest = options.contentDigest ? options.contentDigest(s) : QString();
+            const Result<Written> written = write(s);
+            if (!written)
+                throw DbException(written.error()); // rolled back: no number, no record
+            const Written &w = written.value();
+            try {
+                tx.exec_params("SELECT ledger.record_statement_issue($1, $2::timestamptz, "
+                               "$3::timestamptz, $4, $5::timestamptz, $6, $7, $8, $9, "
+                               "$10::timestamptz, $11, $12, $13)",
+                               toStd(request.accountCode), iso(request.from), iso(request.to),
+                               toStd(s.timeZone), knownAt, toStd(options.format),
+                               options.formatVersion.isEmpty()
+                                   ? std::nullopt
+                                   : std::optional(toStd(options.formatVersion)),
+                               s.sequenceNumber, toStd(s.reference), iso(s.issuedAt), toStd(digest),
+                               toStd(w.file.sha256), w.file.bytes);
+                if (w.commit) {
+                    if (const Status renamed = w.commit(); !renamed)
+                        throw DbException(renamed.error());
+                }
+                tx.commit();
+            } catch (...) {
+                if (w.discard)
+                    w.discard();
+                throw;
             }
-            tx.commit();
-        } catch (...) {
-            if (w.discard)
-                w.discard();
-            throw;
-        }
-        StatementRecord r;
-        r.reference = s.reference;
-        r.accountCode = s.accountCode;
-        r.accountName = s.accountName;
-        r.currency = s.currency;
-        r.exponent = s.exponent;
-        r.sequenceNumber = s.sequenceNumber;
-        r.from = s.from;
-        r.to = s.to;
-        r.timeZone = s.timeZone;
-        r.knownAt = s.knownAt;
-        r.format = options.format;
-        r.formatVersion = options.formatVersion;
-        r.contentDigest = digest;
-        r.fileSha256 = w.file.sha256;
-        r.fileBytes = w.file.bytes;
-        r.openingMinor = s.openingMinor;
-        r.closingMinor = s.closingMinor;
-        r.lineCount = s.lines.size();
-        r.issuedBy = s.issuedBy;
-        r.issuedAt = s.issuedAt;
-        r.reissued = reissue;
-        return r;
+            StatementRecord r;
+            r.reference = s.reference;
+            r.accountCode = s.accountCode;
+            r.accountName = s.accountName;
+            r.currency = s.currency;
+            r.exponent = s.exponent;
+            r.sequenceNumber = s.sequenceNumber;
+            r.from = s.from;
+            r.to = s.to;
+            r.timeZone = s.timeZone;
+            r.knownAt = s.knownAt;
+            r.format = options.format;
+            r.formatVersion = options.formatVersion;
+            r.contentDigest = digest;
+            r.fileSha256 = w.file.sha256;
+            r.fileBytes = w.file.bytes;
+            r.openingMinor = s.openingMinor;
+            r.closingMinor = s.closingMinor;
+            r.lineCount = s.lines.size();
+            r.issuedBy = s.issuedBy;
+            r.issuedAt = s.issuedAt;
+            r.reissued = reissue;
+            return r;
+        });
     });
 }
 
@@ -228,31 +242,34 @@ std::optional<StatementRecord> findByReference(Connection &connection, const QSt
 QList<Restatement> restated(Connection &connection, const std::optional<QDateTime> &since)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        QList<Restatement> out;
-        const auto rows = tx.exec_params(
-            "SELECT statement_id, reference, account, " + utcColumn("period_from") + ", " +
-                utcColumn("period_to") + ", " + utcColumn("known_at") + ", " +
-                utcColumn("issued_at") +
-                ", opening_difference, closing_difference, array_to_string(late_entries, ',') "
-                "FROM ledger.restated_statements($1::timestamptz)",
-            since ? std::optional(iso(*since)) : std::nullopt);
-        for (const auto &row : rows) {
-            Restatement r;
-            r.statementId = row[0].as<qint64>();
-            r.reference = toQString(row[1]);
-            r.accountCode = toQString(row[2]);
-            r.from = parseUtc(row[3]);
-            r.to = parseUtc(row[4]);
-            r.knownAt = parseUtc(row[5]);
-            r.issuedAt = parseUtc(row[6]);
-            r.openingDifference = row[7].as<qint64>();
-            r.closingDifference = row[8].as<qint64>();
-            for (const QString &id : toQString(row[9]).split(QLatin1Char(','), Qt::SkipEmptyParts))
-                r.lateEntries.append(id.toLongLong());
-            out.append(r);
-        }
-        return out;
+        return db::onRecord(connection, {kListRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            QList<Restatement> out;
+            const auto rows = tx.exec_params(
+                "SELECT statement_id, reference, account, " + utcColumn("period_from") + ", " +
+                    utcColumn("period_to") + ", " + utcColumn("known_at") + ", " +
+                    utcColumn("issued_at") +
+                    ", opening_difference, closing_difference, array_to_string(late_entries, ',') "
+                    "FROM ledger.restated_statements($1::timestamptz)",
+                since ? std::optional(iso(*since)) : std::nullopt);
+            for (const auto &row : rows) {
+                Restatement r;
+                r.statementId = row[0].as<qint64>();
+                r.reference = toQString(row[1]);
+                r.accountCode = toQString(row[2]);
+                r.from = parseUtc(row[3]);
+                r.to = parseUtc(row[4]);
+                r.knownAt = parseUtc(row[5]);
+                r.issuedAt = parseUtc(row[6]);
+                r.openingDifference = row[7].as<qint64>();
+                r.closingDifference = row[8].as<qint64>();
+                for (const QString &id :
+                     toQString(row[9]).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                    r.lateEntries.append(id.toLongLong());
+                out.append(r);
+            }
+            return out;
+        });
     });
 }
 
@@ -269,56 +286,62 @@ int recordRestatements(Connection &connection)
 QList<IssuedStatement> issued(Connection &connection, const IssuedStatementQuery &query)
 {
     return db::guarded([&] {
-        pqxx::work tx(db::native(connection)); // the listing is audited
-        const auto rows = tx.exec_params(
-            "SELECT statement_id, record::text, exponent, copies, opening_difference, "
-            "closing_difference, array_to_string(late_entries, ','), " +
-                utcColumn("restatement_recorded_at") +
-                " FROM ledger.issued_statements($1, $2, $3, $4)",
-            query.accountCode.isEmpty() ? std::nullopt : std::optional(toStd(query.accountCode)),
-            query.restatedOnly, query.beforeId > 0 ? std::optional(query.beforeId) : std::nullopt,
-            query.limit);
-        tx.commit();
-        QList<IssuedStatement> out;
-        out.reserve(int(rows.size()));
-        for (const auto &row : rows) {
-            IssuedStatement s;
-            s.id = row[0].as<qint64>();
-            s.record = recordFrom(
-                QJsonDocument::fromJson(QByteArray(row[1].c_str(), int(row[1].size()))).object());
-            s.record.exponent = row[2].as<int>();
-            s.copies = row[3].as<qint64>();
-            s.restated = !row[4].is_null();
-            if (s.restated) {
-                s.openingDifference = row[4].as<qint64>();
-                s.closingDifference = row[5].as<qint64>();
-                for (const QString &id :
-                     toQString(row[6]).split(QLatin1Char(','), Qt::SkipEmptyParts))
-                    s.lateEntries.append(id.toLongLong());
+        return db::onRecord(connection, {kListRead}, [&] {
+            pqxx::work tx(db::native(connection)); // the listing is audited
+            const auto rows = tx.exec_params(
+                "SELECT statement_id, record::text, exponent, copies, opening_difference, "
+                "closing_difference, array_to_string(late_entries, ','), " +
+                    utcColumn("restatement_recorded_at") +
+                    " FROM ledger.issued_statements($1, $2, $3, $4)",
+                query.accountCode.isEmpty() ? std::nullopt
+                                            : std::optional(toStd(query.accountCode)),
+                query.restatedOnly,
+                query.beforeId > 0 ? std::optional(query.beforeId) : std::nullopt, query.limit);
+            tx.commit();
+            QList<IssuedStatement> out;
+            out.reserve(int(rows.size()));
+            for (const auto &row : rows) {
+                IssuedStatement s;
+                s.id = row[0].as<qint64>();
+                s.record = recordFrom(
+                    QJsonDocument::fromJson(QByteArray(row[1].c_str(), int(row[1].size())))
+                        .object());
+                s.record.exponent = row[2].as<int>();
+                s.copies = row[3].as<qint64>();
+                s.restated = !row[4].is_null();
+                if (s.restated) {
+                    s.openingDifference = row[4].as<qint64>();
+                    s.closingDifference = row[5].as<qint64>();
+                    for (const QString &id :
+                         toQString(row[6]).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                        s.lateEntries.append(id.toLongLong());
+                }
+                if (!row[7].is_null())
+                    s.restatementRecordedAt = parseUtc(row[7]);
+                out.append(s);
             }
-            if (!row[7].is_null())
-                s.restatementRecordedAt = parseUtc(row[7]);
-            out.append(s);
-        }
-        return out;
+            return out;
+        });
     });
 }
 
 BatchSelection batchAccounts(Connection &connection, const QString &kind, const QString &currency)
 {
     return db::guarded([&] {
-        pqxx::read_transaction tx(db::native(connection));
-        const auto rows =
-            tx.exec_params("SELECT code FROM ledger.statement_batch_accounts($1, $2) AS code",
-                           kind.isEmpty() ? std::nullopt : std::optional(toStd(kind)),
-                           currency.isEmpty() ? std::nullopt : std::optional(toStd(currency)));
-        BatchSelection out;
-        out.accounts.reserve(int(rows.size()));
-        for (const auto &row : rows)
-            out.accounts.append(toQString(row[0]));
-        out.serverNow = parseUtc(
-            tx.exec("SELECT " + utcColumn("date_trunc('milliseconds', clock_timestamp())"))[0][0]);
-        return out;
+        return db::onRecord(connection, {kListRead}, [&] {
+            pqxx::read_transaction tx(db::native(connection));
+            const auto rows =
+                tx.exec_params("SELECT code FROM ledger.statement_batch_accounts($1, $2) AS code",
+                               kind.isEmpty() ? std::nullopt : std::optional(toStd(kind)),
+                               currency.isEmpty() ? std::nullopt : std::optional(toStd(currency)));
+            BatchSelection out;
+            out.accounts.reserve(int(rows.size()));
+            for (const auto &row : rows)
+                out.accounts.append(toQString(row[0]));
+            out.serverNow = parseUtc(tx.exec(
+                "SELECT " + utcColumn("date_trunc('milliseconds', clock_timestamp())"))[0][0]);
+            return out;
+        });
     });
 }
 

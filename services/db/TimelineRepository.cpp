@@ -103,10 +103,9 @@ QList<TimelineEntry> entriesFrom(pqxx::transaction_base &tx, const pqxx::result 
     if (out.isEmpty())
         return out;
     QHash<qint64, qint64> pending;
-    for (const auto &row :
-         tx.exec_params("SELECT transaction_id, id FROM ledger.reversal_request_status "
-                        "WHERE transaction_id = ANY ($1::bigint[]) AND state = 'pending'",
-                        ids))
+    for (const auto &row : tx.exec_params("SELECT transaction_id, request_id FROM "
+                                          "ledger.pending_reversal_requests($1::bigint[])",
+                                          ids))
         pending.insert(row[0].as<qint64>(), row[1].as<qint64>());
     for (TimelineEntry &e : out)
         e.pendingRequestId = pending.value(e.transactionId);

@@ -188,8 +188,10 @@ private Q_SLOTS:
                                     "BY id) FROM audit.events "
                                     "WHERE object_type = 'reversal_request' AND object_id = $1"),
                      {QString::number(request)}),
-                 // requested, her preview, his preview, approved (0026 audits previews)
-                 QStringLiteral("alice/%1,alice/%1,bob/%2,bob/%2").arg(c.role, bob.role));
+                 // requested, her preview's read and preview, his read, preview and approval
+                 // (0026 audits previews, 0033 puts the read on record first)
+                 QStringLiteral("alice/%1,alice/%1,alice/%1,bob/%2,bob/%2,bob/%2")
+                     .arg(c.role, bob.role));
     }
 
     void brokerCanOnlyIssue()

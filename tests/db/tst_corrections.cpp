@@ -330,9 +330,10 @@ private Q_SLOTS:
         QCOMPARE(p.warnings.size(), 1);
         QVERIFY2(p.warnings.first().contains(QLatin1String("SAVER (Saver) may not go below zero")),
                  qPrintable(p.warnings.first()));
-        // Only its audit event was written.
+        // Only its audit events were written: the read of the transaction, on record first
+        // (0033), and the preview asked.
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events")).toInt(),
-                 eventsBefore.toInt() + 1);
+                 eventsBefore.toInt() + 2);
         QCOMPARE(
             count(QStringLiteral("SELECT action || ' ' || operator || ' ' || (details->>'refused') "
                                  "FROM audit.events ORDER BY id DESC LIMIT 1")),

@@ -223,7 +223,8 @@ private Q_SLOTS:
         SqlSession attacker(dsn);
         QVERIFY(attacker
                     .exec(QStringLiteral("SELECT ledger.record_read('balance', 'P-CASH'), "
-                                         "ledger.record_read('account_list', '')"))
+                                         "ledger.record_read('account_list', ''), "
+                                         "ledger.record_read('reversal_requests', '')"))
                     .ok);
         const QString shadow = QStringLiteral(
             "CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (VALUE = 'shadowed'); ");

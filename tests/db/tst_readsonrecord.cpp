@@ -14,6 +14,9 @@
 #include "db/AuditRepository.h"
 #include "db/Connection.h"
 #include "db/LedgerRepository.h"
+#include "db/ReconRepository.h"
+#include "db/ReversalRepository.h"
+#include "db/StatementRepository.h"
 #include "db/TimelineRepository.h"
 
 #include <QTest>
@@ -35,8 +38,12 @@ struct Read
     const char *kind = nullptr;
     const char *subject = nullptr;
     const char *sql = nullptr;
-    bool auditorsOnly = false;
+    const char *roles =
+        nullptr; // the roles that may make it, comma-separated; null: every console role
 };
+
+constexpr const char *kAuditors = "console_auditor,console_compliance";
+constexpr const char *kRequesters = "console_operator,console_supervisor";
 
 const Read kReads[] = {
     {"balance", "balance", "CUST", "SELECT amount FROM ledger.balance('CUST')"},
@@ -66,9 +73,49 @@ const Read kReads[] = {
     {"entry list", "ledger_rows", "", "SELECT count(*) FROM ledger.entry_list"},
     {"transaction list", "ledger_rows", "", "SELECT count(*) FROM ledger.transaction_list"},
     {"transaction content", "ledger_content", "", "SELECT count(*) FROM ledger.transaction_content",
-     true},
-    {"entry content", "ledger_content", "", "SELECT count(*) FROM ledger.entry_content", true},
-    {"head content", "ledger_content", "", "SELECT count(*) FROM ledger.head_content", true},
+     kAuditors},
+    {"entry content", "ledger_content", "", "SELECT count(*) FROM ledger.entry_content", kAuditors},
+    {"head content", "ledger_content", "", "SELECT count(*) FROM ledger.head_content", kAuditors},
+    // 0033: the approvals inbox, statements and the reconciliation queue.
+    {"reversal inbox", "reversal_requests", "",
+     "SELECT count(*) FROM ledger.reversal_inbox(NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, "
+     "NULL, 'age', false, 0, 50)"},
+    {"reversal inbox count", "reversal_requests", "",
+     "SELECT ledger.reversal_inbox_count(NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL)"},
+    {"reversal request status", "reversal_requests", "",
+     "SELECT count(*) FROM ledger.reversal_request_status"},
+    {"reversal preview", "reversal_request", "{rq}",
+     "SELECT ledger.reversal_preview({rq}) ->> 'digest'"},
+    {"draft reversal preview", "transaction", "{tx}",
+     "SELECT ledger.reversal_preview_draft({tx}, 'DUPLICATE', NULL)::text", kRequesters},
+    {"statement header", "statement", "CUST",
+     "SELECT closing_minor FROM ledger.statement_header('CUST', '2026-11-01T00:00:00Z', "
+     "'2026-12-01T00:00:00Z', statement_timestamp())",
+     kAuditors},
+    {"statement lines", "statement", "#{id}",
+     "SELECT count(*) FROM ledger.statement_lines('CUST', '2026-11-01T00:00:00Z', "
+     "'2026-12-01T00:00:00Z', statement_timestamp())",
+     kAuditors},
+    {"issued statements", "statement_list", "", "SELECT count(*) FROM ledger.issued_statements()",
+     kAuditors},
+    {"restated statements", "statement_list", "",
+     "SELECT count(*) FROM ledger.restated_statements()", kAuditors},
+    {"statement batch accounts", "statement_list", "",
+     "SELECT count(*) FROM ledger.statement_batch_accounts()", kAuditors},
+    {"statement by file", "statement_list", "",
+     "SELECT coalesce(ledger.verify_statement_file(repeat('0', 64))::text, 'none')", kAuditors},
+    {"statement by reference", "statement_list", "",
+     "SELECT coalesce(ledger.verify_statement_reference('ST-1')::text, 'none')", kAuditors},
+    {"reconciliation queue", "recon_queue", "",
+     "SELECT count(*) FROM recon.exception_queue(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+     "'age', false, 0, 50)"},
+    {"reconciliation count", "recon_queue", "",
+     "SELECT recon.exception_count(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"},
+    {"reconciliation aging", "recon_queue", "", "SELECT count(*) FROM recon.exception_aging()"},
+    {"reconciliation status", "recon_queue", "", "SELECT recon.status()::text"},
+    {"proposed matches", "recon_queue", "",
+     "SELECT count(*) FROM recon.proposed_matches(NULL, 0, 50)"},
+    {"entry candidates", "recon_queue", "", "SELECT count(*) FROM recon.entry_candidates({entry})"},
 };
 
 } // namespace
@@ -81,12 +128,16 @@ class TestReadsOnRecord : public QObject
     std::unique_ptr<SqlSession> m_admin;
     QString m_accountId;
     QString m_transactionId;
+    QString m_requestId;
+    QString m_entryId;
     int m_user = 0;
 
     QString fill(QString text) const
     {
         return text.replace(QLatin1String("{id}"), m_accountId)
-            .replace(QLatin1String("{tx}"), m_transactionId);
+            .replace(QLatin1String("{tx}"), m_transactionId)
+            .replace(QLatin1String("{rq}"), m_requestId)
+            .replace(QLatin1String("{entry}"), m_entryId);
     }
 
     // A fresh login in `role`: a session of its own, with no reads on record.
@@ -99,9 +150,10 @@ class TestReadsOnRecord : public QObject
     qint64 readEvents(const QString &user, const QString &kind = {})
     {
         return m_admin
-            ->scalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE session_role = $1 "
-                                    "AND action LIKE 'read.%' AND (coalesce($2, '') = '' OR action = 'read.' "
-                                    "|| $2)"),
+            ->scalar(QStringLiteral(
+                         "SELECT count(*) FROM audit.events WHERE session_role = $1 "
+                         "AND action LIKE 'read.%' AND (coalesce($2, '') = '' OR action = 'read.' "
+                         "|| $2)"),
                      {user, kind})
             .toLongLong();
     }
@@ -129,6 +181,17 @@ private Q_SLOTS:
                                                      "'CUST'"));
         m_transactionId =
             m_admin->scalar(QStringLiteral("SELECT min(id) FROM ledger.transactions"));
+        m_entryId = m_admin->scalar(
+            QStringLiteral("SELECT min(id) FROM ledger.entries WHERE transaction_id = $1"),
+            {m_transactionId});
+        // A pending reversal request (of another transaction) for the inbox and its preview.
+        SqlSession requester(
+            m_db.dsnFor(QStringLiteral("console_operator"), QStringLiteral("requester")));
+        m_requestId = requester.scalar(
+            QStringLiteral("SELECT ledger.request_reversal($1::bigint, 'DUPLICATE', "
+                           "'posted twice', NULL, NULL)"),
+            {m_admin->scalar(QStringLiteral("SELECT max(id) FROM ledger.transactions"))});
+        QVERIFY2(m_requestId.toLongLong() > 0, qPrintable(m_requestId));
     }
 
     void cleanup()
@@ -143,9 +206,8 @@ private Q_SLOTS:
         QTest::addColumn<int>("read");
         for (const QString &role : kConsoleRoles)
             for (int i = 0; i < int(std::size(kReads)); ++i) {
-                const bool auditor = role == QLatin1String("console_auditor") ||
-                                     role == QLatin1String("console_compliance");
-                if (kReads[i].auditorsOnly && !auditor)
+                if (kReads[i].roles &&
+                    !QString::fromLatin1(kReads[i].roles).split(QLatin1Char(',')).contains(role))
                     continue;
                 QTest::addRow("%s, %s", qPrintable(role), kReads[i].name) << role << i;
             }
@@ -222,8 +284,61 @@ private Q_SLOTS:
             QCOMPARE(object, QStringLiteral("ledger"));
         else if (kind == QLatin1String("transaction"))
             QCOMPARE(object, QStringLiteral("transaction:") + m_transactionId);
+        else if (kind == QLatin1String("reversal_request"))
+            QCOMPARE(object, QStringLiteral("reversal_request:") + m_requestId);
         else
             QCOMPARE(object, QStringLiteral("account:CUST"));
+    }
+
+    // The approvals inbox, statements and the reconciliation queue through their
+    // repositories (0033): one event per kind and subject, however often they are read; the
+    // timeline still marks the pending request without reading the requests.
+    void inboxStatementsAndReconciliationPutTheirReadsOnRecord()
+    {
+        QString user;
+        Connection c(freshLogin(QStringLiteral("console_auditor"), &user));
+        for (int i = 0; i < 3; ++i) {
+            const ReversalInboxPage page = ReversalRepository::inbox(c, {}, 0, 50);
+            QCOMPARE(page.total, 1);
+            QCOMPARE(page.rows.at(0).id, m_requestId.toLongLong());
+            QCOMPARE(ReversalRepository::preview(c, m_requestId.toLongLong()).requestId,
+                     m_requestId.toLongLong());
+        }
+        StatementRepository::Request request;
+        request.accountCode = QStringLiteral("CUST");
+        request.from = QDateTime::fromString(QStringLiteral("2026-11-01T00:00:00Z"), Qt::ISODate);
+        request.to = QDateTime::fromString(QStringLiteral("2026-12-01T00:00:00Z"), Qt::ISODate);
+        for (int i = 0; i < 2; ++i) {
+            QCOMPARE(StatementRepository::load(c, request).lines.size(), 5);
+            QVERIFY(StatementRepository::issued(c, {}).isEmpty());
+            QVERIFY(!StatementRepository::findByReference(c, QStringLiteral("ST-1")));
+        }
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(ReconRepository::exceptions(c, {}).isEmpty());
+            QCOMPARE(ReconRepository::exceptionCount(c, {}), 0);
+            QVERIFY(ReconRepository::status(c, QString()).isEmpty());
+            QVERIFY(ReconRepository::proposals(c, QString(), 0, 50).isEmpty());
+        }
+        QCOMPARE(readEvents(user, QStringLiteral("reversal_requests")), 1);
+        QCOMPARE(readEvents(user, QStringLiteral("reversal_request")), 1);
+        QCOMPARE(readEvents(user, QStringLiteral("statement")), 1);
+        QCOMPARE(readEvents(user, QStringLiteral("statement_list")), 1);
+        QCOMPARE(readEvents(user, QStringLiteral("recon_queue")), 1);
+        QCOMPARE(readEvents(user), 5);
+
+        const AccountHistory h = TimelineRepository::openHistory(c, QStringLiteral("CUST"));
+        const auto rows =
+            TimelineRepository::page(c, h.accountId, TimelineOrder::Recorded, 0, 10, 0);
+        QCOMPARE(rows.size(), 5);
+        const qint64 requested =
+            m_admin
+                ->scalar(QStringLiteral("SELECT transaction_id FROM ledger.reversal_requests "
+                                        "WHERE id = $1"),
+                         {m_requestId})
+                .toLongLong();
+        for (const TimelineEntry &e : rows)
+            QCOMPARE(e.pendingRequestId,
+                     e.transactionId == requested ? m_requestId.toLongLong() : 0);
     }
 
     // Through the console's repositories: each read puts itself on record, and scrolling a

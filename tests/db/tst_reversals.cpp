@@ -140,8 +140,8 @@ private Q_SLOTS:
                                "WHERE object_type = 'reversal_request' AND object_id = $1"),
                 {QString::number(request)}),
             QStringLiteral(
-                "reversal.requested:olivia_operator,reversal.preview_asked:sam_supervisor,"
-                "reversal.approved:sam_supervisor"));
+                "reversal.requested:olivia_operator,read.reversal_request:sam_supervisor,"
+                "reversal.preview_asked:sam_supervisor,reversal.approved:sam_supervisor"));
     }
 
     void reversedAtMostOnce()

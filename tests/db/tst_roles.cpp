@@ -145,7 +145,8 @@ private Q_SLOTS:
         if (role.startsWith(QLatin1String("console_")) && role != QLatin1String("console_broker"))
             QVERIFY(s.exec(QStringLiteral("SELECT ledger.record_read('account_list', ''), "
                                           "ledger.record_read('ledger_rows', ''), "
-                                          "ledger.record_read('balance', 'M-DEP')"))
+                                          "ledger.record_read('balance', 'M-DEP'), "
+                                          "ledger.record_read('reversal_requests', '')"))
                         .ok);
         const auto r = s.exec(sql);
         const QString got = r.ok ? QStringLiteral("ok") : r.sqlState;

@@ -300,6 +300,10 @@ private Q_SLOTS:
         const auto request = op.exec(
             QStringLiteral("SELECT ledger.request_reversal($1, 'OTHER', 'demo')"), {deposit});
         QVERIFY2(request.ok, qPrintable(request.message));
+        // The supervisor's preview is a read on record first (0033), in a statement of its own.
+        QVERIFY(sup.exec(QStringLiteral("SELECT ledger.record_read('reversal_request', $1)"),
+                         {request.rows[0][0]})
+                    .ok);
         const auto approved = sup.exec(
             QStringLiteral("SELECT reversal_transaction_id FROM ledger.approve_reversal($1, "
                            "ledger.reversal_preview($1)->>'digest')"),
