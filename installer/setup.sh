@@ -30,10 +30,12 @@ build() {
     local preset=$1
     local werror=${LEDGER_WERROR:-OFF}
     [ "${CI:-}" = "true" ] && werror=ON   # warnings are errors in CI
+    local start=$SECONDS
     echo "== configure and build ($preset)"
     # From the source folder: the build preset says which targets (fuzz: ledger_fuzzers only).
     (cd "$repo" && cmake --preset "$preset" -DLEDGER_WERROR=$werror >/dev/null &&
         cmake --build --preset "$preset" -j "$jobs")
+    echo "== build ($preset): $((SECONDS - start)) s"
 }
 
 if [ "$mode" = demo ]; then
@@ -79,6 +81,8 @@ for preset in ${LEDGER_TEST_PRESETS:-dev asan fuzz}; do
         tidy || status=1
     fi
     echo "== tests ($preset)"
+    start=$SECONDS
     (cd "$repo" && ctest --preset "$preset" -j "$jobs") || status=1
+    echo "== tests ($preset): $((SECONDS - start)) s"
 done
 exit $status
