@@ -16,8 +16,11 @@
 //  4. the exceptions queue over 100,000 open exceptions (a second mapped account whose
 //     statement has no ledger counterpart): recon.exception_queue first page, count, filter
 //     and sort changes on the server; then ReconExceptionModel + QTableView (offscreen) over
-//     ReconService on its workers: first page painted and a filter change.
+//     ReconService on its workers: first page painted and a filter change;
+//  5. import_finish on statements without bank references (--unreferenced lines each), with
+//     recon.lines_by_date as it was before 0034 and as it is.
 // build/release/tests/bench/bench_recon [--lines N] [--naive-lines M] [--format mt940|csv|camt]
+//                                       [--queue Q] [--unreferenced U]
 
 #include "BenchCluster.h"
 #include "ReconExceptionModel.h"
@@ -552,12 +555,18 @@ int main(int argc, char *argv[])
     parser.addOption({QStringLiteral("queue"),
                       QStringLiteral("Open exceptions for the queue (default 100000)."),
                       QStringLiteral("Q"), QStringLiteral("100000")});
+    parser.addOption({QStringLiteral("unreferenced"),
+                      QStringLiteral("Lines of the statements without bank references "
+                                     "(default 100000)."),
+                      QStringLiteral("U"), QStringLiteral("100000")});
     parser.process(app);
     const qint64 n = std::max<qint64>(2000, parser.value(QStringLiteral("lines")).toLongLong());
     const qint64 naiveLines =
         std::max<qint64>(100, parser.value(QStringLiteral("naive-lines")).toLongLong());
     const QString format = parser.value(QStringLiteral("format"));
     const qint64 queue = std::max<qint64>(1000, parser.value(QStringLiteral("queue")).toLongLong());
+    const qint64 unreferenced =
+        std::max<qint64>(1000, parser.value(QStringLiteral("unreferenced")).toLongLong());
     if (format != u"mt940" && format != u"csv" && format != u"camt") {
         std::fprintf(stderr, "bench: --format is mt940, csv or camt\n");
         return 2;
@@ -917,5 +926,84 @@ int main(int argc, char *argv[])
             .arg(QStringLiteral("then sort by amount"), -34)
             .arg(median(sortData), 9, 'f', 1)
             .arg(median(sortPaint), 11, 'f', 1));
+
+    // -- 5. Statements without bank references (a CSV export without a reference column):
+    // import_finish looks for duplicates among them by amount, value date, counterparty,
+    // remittance and end-to-end id. Through recon.lines_by_date as it was (account, value
+    // date: every line of that day read per line) and as 0034 made it (with the amount).
+    say(QStringLiteral("\n== %1 lines without bank references, one account each, over a year: "
+                       "import_finish's duplicate check by index layout")
+            .arg(unreferenced));
+    const auto unreferencedStatement = [&](const QString &iban) {
+        BankStatement s;
+        s.format = QStringLiteral("csv");
+        s.statementId = QStringLiteral("UNREF-") + iban.right(4);
+        s.iban = iban;
+        s.currency = QStringLiteral("EUR");
+        s.sourceLocation = QStringLiteral("line 1");
+        s.lines.reserve(unreferenced);
+        for (qint64 i = 1; i <= unreferenced; ++i) {
+            BankLine l;
+            l.amount = {(i % 3 ? 1 : -1) * ((i * 7919) % 2000000 + 1), 2};
+            l.currency = QStringLiteral("EUR");
+            l.valueDate = l.bookingDate = QDate(2024, 1, 1).addDays(i % 365);
+            l.status = QStringLiteral("BOOK");
+            l.counterpartyName = QStringLiteral("Customer %1").arg(i % 4999);
+            l.counterpartyAccount = QStringLiteral("DE02120300000000202051");
+            l.remittance = QStringLiteral("Invoice %1").arg(i);
+            l.sourceLocation = QStringLiteral("line %1").arg(i + 1);
+            s.lines.append(l);
+        }
+        BankFile file;
+        file.format = QStringLiteral("csv");
+        file.encoding = QStringLiteral("UTF-8");
+        file.statements = {s};
+        return file;
+    };
+    struct Layout
+    {
+        const char *name;
+        const char *columns;
+        const char *iban;
+    };
+    const Layout layouts[] = {
+        {"(account, value date), before 0034", "bank_account_id, value_date",
+         "DE02500105170137075030"},
+        {"(account, value date, amount), 0034", "bank_account_id, value_date, amount_minor",
+         "DE02100500000054540402"},
+    };
+    double finishMs[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+        const Layout &layout = layouts[i];
+        if (!admin
+                 .exec(QStringLiteral("DROP INDEX recon.lines_by_date; CREATE INDEX lines_by_date "
+                                      "ON recon.lines (%1)")
+                           .arg(QLatin1String(layout.columns)))
+                 .ok) {
+            std::fprintf(stderr, "bench: cannot lay out recon.lines_by_date\n");
+            return 1;
+        }
+        const BankFile file = unreferencedStatement(QLatin1String(layout.iban));
+        ReconRepository::ImportTimings times;
+        ReconImportSummary summary;
+        if (!offGui([&] {
+                Connection c(bench.cluster().dsn(), QStringLiteral("bench_recon"));
+                ReconRepository::mapAccount(c, QLatin1String(layout.iban), QStringLiteral("EUR"),
+                                            QStringLiteral("CASH2"));
+                ReconRepository::ImportOptions options;
+                options.timings = &times;
+                summary = ReconRepository::importFile(
+                    c, file, QString(64, QLatin1Char(i == 0 ? 'b' : 'c')), unreferenced, options);
+            }))
+            return 1;
+        finishMs[i] = times.finishMs;
+        say(QStringLiteral("%1 %2 ms import_finish (%3 lines, %4 duplicates found)")
+                .arg(QLatin1String(layout.name), -40)
+                .arg(times.finishMs, 10, 'f', 1)
+                .arg(summary.lines)
+                .arg(summary.duplicateLines));
+    }
+    say(QStringLiteral("import_finish with 0034's layout: x%1 faster")
+            .arg(finishMs[0] / std::max(finishMs[1], 0.001), 0, 'f', 1));
     return 0;
 }

@@ -615,6 +615,60 @@ private Q_SLOTS:
                 QCOMPARE(truthOfEntry.value(entry.toLongLong()), row.at(1));
     }
 
+    // (Late: the account it maps would show in the other tests' status.)
+    // Lines without a bank reference (a CSV export without a reference column) are duplicates
+    // when amount, value date, counterparty account, remittance and end-to-end id are equal,
+    // in the same file or an earlier one; a line differing in any of them is not (0034 moved
+    // the amount into the index this check reads).
+    void linesWithoutABankReferenceAreCheckedForDuplicates()
+    {
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CASH-NOREF', 'No references', 'EUR', "
+                        "'asset')"))
+                    .ok);
+        const QString iban = QStringLiteral("DE21500105170000000002");
+        QVERIFY(ReconRepository::mapAccount(*m_olivia, iban, QStringLiteral("EUR"),
+                                            QStringLiteral("CASH-NOREF")) > 0);
+        const auto noRef = [](qint64 cents, int day, const QString &remittance,
+                              const QString &location) {
+            BankLine l = line(cents, {2026, 11, day}, QString(), location);
+            l.counterpartyAccount = QStringLiteral("DE02120300000000202051");
+            l.remittance = remittance;
+            return l;
+        };
+        ReconRepository::importFile(
+            *m_olivia,
+            fileOf(
+                {statement(iban, QStringLiteral("NOREF-1"), 1, 0,
+                           {noRef(1000, 2, QStringLiteral("Invoice 1"), QStringLiteral("a1")),
+                            noRef(2000, 2, QStringLiteral("Invoice 2"), QStringLiteral("a2")),
+                            noRef(3000, 3, QStringLiteral("Invoice 3"), QStringLiteral("a3"))})}),
+            shaFor(QStringLiteral("noref-1")), 10);
+        const ReconImportSummary second = ReconRepository::importFile(
+            *m_olivia,
+            fileOf({statement(
+                iban, QStringLiteral("NOREF-2"), 2, 6000,
+                {noRef(1000, 2, QStringLiteral("Invoice 1"), QStringLiteral("b1")), // a1 again
+                 noRef(1001, 2, QStringLiteral("Invoice 1"), QStringLiteral("b2")), // amount
+                 noRef(2000, 3, QStringLiteral("Invoice 2"), QStringLiteral("b3")), // date
+                 noRef(3000, 3, QStringLiteral("Invoice 4"), QStringLiteral("b4")), // text
+                 noRef(5000, 4, QStringLiteral("Invoice 5"), QStringLiteral("b5")),
+                 noRef(5000, 4, QStringLiteral("Invoice 5"), QStringLiteral("b6"))})}), // b5
+            shaFor(QStringLiteral("noref-2")), 10);
+        QCOMPARE(second.lines, 6); // without a reference nothing is skipped: it is flagged
+        QCOMPARE(second.duplicateLines, 2);
+        QCOMPARE(count(QStringLiteral(
+                           "SELECT string_agg(l.source_location || '=' || o.source_location, ',' "
+                           "ORDER BY l.source_location) FROM recon.exceptions x "
+                           "JOIN recon.lines l ON l.id = x.line_id "
+                           "JOIN recon.lines o ON o.id = (x.detail ->> 'duplicate_of')::bigint "
+                           "JOIN recon.bank_accounts b ON b.id = x.bank_account_id "
+                           "WHERE x.type = 'duplicate_line' AND b.identifier = $1"),
+                       {iban}),
+                 QStringLiteral("b1=a1,b6=b5"));
+    }
+
     // (Last: the account it maps would show in the other tests' status.)
     // Red team: a client calling the import functions itself. Line numbers are the server's
     // to check: a chunk that reuses them is refused, not half-skipped (a line seen before is
