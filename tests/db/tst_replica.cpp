@@ -1,0 +1,260 @@
+// Step 11, the reporting store on a server of its own (0036_reporting_replica.sql,
+// ReplicaAdmin): two real clusters, the ledger with wal_level = logical. Setup is refused
+// with what to change when the ledger's server cannot publish or the reporting store's
+// server cannot reach it; it is idempotent; postings (backdated ones included) reach the
+// reporting store and its daily totals equal the same totals computed from its raw entries
+// and from the ledger's; the reporting store stopped mid-stream and started again loses
+// and doubles nothing; status and `ledgerctl reporting replica status` say where it stands.
+//
+// Waiting for the apply worker without a timer: the test gives the reporting store a row
+// trigger of its own (enabled for the apply worker) that logs each applied entry, and
+// re-reads the counts each time the server log is written (ServerLogWatcher).
+
+#include "ErrorOf.h"
+#include "Ledgerctl.h"
+#include "ServerLogWatcher.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+#include "db/Connection.h"
+#include "db/ReplicaAdmin.h"
+
+#include <QTest>
+
+using namespace ledger;
+using test::errorOf;
+using test::SqlSession;
+
+class TestReplica : public QObject
+{
+    Q_OBJECT
+
+    test::TestCluster m_primary;
+    test::TestCluster m_replica;
+    std::unique_ptr<SqlSession> m_ledger;
+    std::unique_ptr<test::ServerLogWatcher> m_replicaLog;
+    std::unique_ptr<test::ServerLogWatcher> m_primaryLog;
+    int m_key = 0;
+
+    // A transfer on the ledger, effective on `day` (backdated when in the past).
+    void post(const QString &from, const QString &to, const QString &amount, const QString &day)
+    {
+        const auto r = m_ledger->exec(
+            QStringLiteral(
+                "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', 'rp-' || $1, "
+                "'effective_at', $2 || 'T12:00:00Z', 'description', 'transfer', 'legs', "
+                "jsonb_build_array(jsonb_build_object('account', $3::text, 'amount', $5::text, "
+                "'currency', 'EUR'), jsonb_build_object('account', $4::text, 'amount', '-' || $5, "
+                "'currency', 'EUR'))))"),
+            {QString::number(++m_key), day, to, from, amount});
+        QVERIFY2(r.ok, qPrintable(r.message));
+    }
+
+    void postSome(int n)
+    {
+        const QStringList accounts{QStringLiteral("CASH"), QStringLiteral("CUST-1"),
+                                   QStringLiteral("CUST-2"), QStringLiteral("FEES")};
+        for (int i = 0; i < n; ++i) {
+            const int k = m_key + i;
+            post(accounts.at(k % 4), accounts.at((k + 1 + k % 3) % 4),
+                 QStringLiteral("%1.%2")
+                     .arg(1 + (k * 37) % 500)
+                     .arg(k % 100, 2, 10, QLatin1Char('0')),
+                 // Days spread over two years: most of them backdated.
+                 QDate(2025, 1, 1).addDays((k * 53) % 700).toString(Qt::ISODate));
+            if (QTest::currentTestFailed())
+                return;
+        }
+    }
+
+    QString replicaScalar(const QString &sql)
+    {
+        SqlSession s(m_replica.adminDsn());
+        return s.scalar(sql);
+    }
+
+    // Until the reporting store holds every entry of the ledger; each applied entry writes
+    // a log line (the test's trigger), which wakes the wait.
+    bool replicaCaughtUp()
+    {
+        const QString want =
+            m_ledger->scalar(QStringLiteral("SELECT count(*) FROM ledger.entries"));
+        return m_replicaLog->waitUntil(
+            [&] {
+                return replicaScalar(QStringLiteral("SELECT count(*) FROM ledger.entries")) == want;
+            },
+            60000);
+    }
+
+    // The reporting store's daily totals, against the same totals from its raw entries and
+    // from the ledger's: rows that differ (none when they agree).
+    QString totalsDiffer()
+    {
+        const QString query = QStringLiteral(
+            "SELECT coalesce(string_agg(format('%s %s %s %s %s', account_id, day, entries, "
+            "debits_minor, credits_minor), ', ' ORDER BY account_id, day), '') FROM (%1) d");
+        const QString theirs = m_ledger->scalar(
+            query.arg(QStringLiteral("SELECT * FROM reporting.daily_totals_from_entries()")));
+        const QString raw = replicaScalar(
+            query.arg(QStringLiteral("SELECT * FROM reporting.daily_totals_from_entries()")));
+        const QString folded =
+            replicaScalar(query.arg(QStringLiteral("SELECT * FROM reporting.daily_totals")));
+        if (theirs.isEmpty())
+            return QStringLiteral("the ledger has no entries");
+        if (folded != raw || raw != theirs)
+            return QStringLiteral("folded: %1\nraw: %2\nledger: %3").arg(folded, raw, theirs);
+        return {};
+    }
+
+    QString ledgerConninfo() const { return m_primary.adminDsn(); }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_primary.setExtraConfig(
+            QStringLiteral("wal_level = logical\nmax_wal_senders = 8\nmax_replication_slots = 8"));
+        QVERIFY2(m_primary.start(), qPrintable(m_primary.lastError()));
+        // The reporting store: an empty database; setup migrates it.
+        QVERIFY2(m_replica.start(false), qPrintable(m_replica.lastError()));
+        m_ledger = std::make_unique<SqlSession>(m_primary.adminDsn());
+        m_replicaLog = std::make_unique<test::ServerLogWatcher>(m_replica.dataDir());
+        m_primaryLog = std::make_unique<test::ServerLogWatcher>(m_primary.dataDir());
+        QVERIFY(m_ledger
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CASH', 'Cash', 'EUR', 'asset', true), "
+                        "ledger.open_account('CUST-1', 'Customer 1', 'EUR', 'liability', true), "
+                        "ledger.open_account('CUST-2', 'Customer 2', 'EUR', 'liability', true), "
+                        "ledger.open_account('FEES', 'Fees', 'EUR', 'income', true)"))
+                    .ok);
+        postSome(20); // before the setup: the initial copy brings them
+    }
+
+    void aLedgerThatCannotPublishIsRefusedWithWhatToChange()
+    {
+        // The reporting store's server has the default wal_level (replica): as a "ledger" it
+        // cannot publish.
+        Connection notLogical(m_replica.adminDsn());
+        Connection other(m_primary.adminDsn());
+        const Error e =
+            errorOf([&] { ReplicaAdmin::setup(notLogical, other, m_replica.adminDsn()); });
+        QCOMPARE(e.kind, Error::Kind::Input);
+        QVERIFY2(e.message.contains(QLatin1String("wal_level = logical")) &&
+                     e.message.contains(QLatin1String("restart")),
+                 qPrintable(e.message));
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT count(*) FROM pg_publication")),
+                 QStringLiteral("0"));
+        // One server as both: refused before anything is made.
+        Connection again(m_primary.adminDsn());
+        const Error same =
+            errorOf([&] { ReplicaAdmin::setup(other, again, m_primary.adminDsn()); });
+        QVERIFY2(same.message.contains(QLatin1String("another PostgreSQL server")),
+                 qPrintable(same.message));
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT count(*) FROM pg_publication")),
+                 QStringLiteral("0"));
+    }
+
+    void anUnreachableLedgerIsRefusedWithWhatToChange()
+    {
+        Connection primary(m_primary.adminDsn());
+        Connection replica(m_replica.adminDsn());
+        const QString wrong = m_primary.adminDsn() + QStringLiteral(" port=1 password=s3cret");
+        const Error e = errorOf([&] { ReplicaAdmin::setup(primary, replica, wrong); });
+        QCOMPARE(e.kind, Error::Kind::Connection);
+        QVERIFY2(e.message.contains(QLatin1String("could not reach the ledger")) &&
+                     e.message.contains(QLatin1String("pg_hba.conf")),
+                 qPrintable(e.message));
+        QVERIFY2(!e.message.contains(QLatin1String("s3cret")), qPrintable(e.message));
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM pg_subscription")),
+                 QStringLiteral("0"));
+        QCOMPARE(ReplicaAdmin::status(&primary, replica).state(), QStringLiteral("not set up"));
+    }
+
+    void setupCopiesTheLedgerAndIsIdempotent()
+    {
+        Connection primary(m_primary.adminDsn());
+        Connection replica(m_replica.adminDsn());
+        const ReplicaAdmin::SetupReport first =
+            ReplicaAdmin::setup(primary, replica, ledgerConninfo());
+        QVERIFY(first.subscriptionCreated);
+        QCOMPARE(first.tables.size(), 4);
+        // The test's own instrument on the reporting store: a log line per applied entry.
+        SqlSession store(m_replica.adminDsn());
+        QVERIFY(store
+                    .exec(QStringLiteral(
+                        "CREATE FUNCTION public.log_applied() RETURNS trigger LANGUAGE plpgsql AS "
+                        "$$BEGIN RAISE LOG 'tst_replica applied entry %', NEW.id; RETURN NULL; "
+                        "END$$; CREATE TRIGGER tst_log_applied AFTER INSERT ON ledger.entries FOR "
+                        "EACH ROW EXECUTE FUNCTION public.log_applied(); ALTER TABLE "
+                        "ledger.entries ENABLE ALWAYS TRIGGER tst_log_applied"))
+                    .ok);
+        QVERIFY(replicaCaughtUp());
+        QCOMPARE(totalsDiffer(), QString());
+
+        const ReplicaAdmin::SetupReport again =
+            ReplicaAdmin::setup(primary, replica, ledgerConninfo());
+        QVERIFY(!again.publicationCreated);
+        QVERIFY(!again.subscriptionCreated);
+        QCOMPARE(again.replicaMigrations, 0);
+        // The ledger itself folds nothing: its trigger stays off there.
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT count(*) FROM reporting.daily_totals")),
+                 QStringLiteral("0"));
+    }
+
+    void postingsArriveAndTheTotalsAgree()
+    {
+        postSome(60);
+        QVERIFY(replicaCaughtUp());
+        QCOMPARE(totalsDiffer(), QString());
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM ledger.transactions")),
+                 m_ledger->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions")));
+        // The apply worker marks a table ready after the first transaction it applies past
+        // the table's initial copy, before it applies the next: one more posting applied,
+        // every table is ready and status says streaming.
+        postSome(1);
+        QVERIFY(replicaCaughtUp());
+        Connection primary(m_primary.adminDsn());
+        Connection replica(m_replica.adminDsn());
+        const ReplicaAdmin::Status s = ReplicaAdmin::status(&primary, replica);
+        QCOMPARE(s.state(), QStringLiteral("streaming"));
+        QCOMPARE(s.tablesReady, 4);
+        QCOMPARE(s.tablesTotal, 4);
+        QVERIFY(s.lagBytes >= 0);
+        QVERIFY(s.lastMessageAt.isValid());
+
+        const test::LedgerctlRun run = test::runLedgerctl(
+            {QStringLiteral("reporting"), QStringLiteral("replica"), QStringLiteral("status"),
+             QStringLiteral("--replica"), m_replica.adminDsn(), QStringLiteral("--primary"),
+             m_primary.adminDsn(), QStringLiteral("--json")});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.describe()));
+        QCOMPARE(run.json().value(QStringLiteral("tables")).toInt(), 4);
+        QVERIFY(run.json().value(QStringLiteral("lag_bytes")).toDouble() >= 0);
+    }
+
+    void aStoppedStoreCatchesUpWithNothingLostOrDoubled()
+    {
+        QVERIFY(m_replica.cluster().stop());
+        postSome(40); // while the reporting store is down
+        {
+            // The ledger keeps the changes for it (its slot holds them back).
+            QVERIFY(m_ledger->scalar(QStringLiteral("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), "
+                                                    "confirmed_flush_lsn) > 0 FROM "
+                                                    "pg_replication_slots WHERE slot_name = "
+                                                    "'ledger_reporting'")) == QLatin1String("t"));
+        }
+        QVERIFY(m_replica.cluster().start());
+        QVERIFY(replicaCaughtUp());
+        QCOMPARE(totalsDiffer(), QString());
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM (SELECT id FROM ledger.entries "
+                                              "GROUP BY id HAVING count(*) > 1) d")),
+                 QStringLiteral("0"));
+    }
+
+    void cleanupTestCase()
+    {
+        // The subscription goes first, or the ledger's server waits for its walsender.
+        SqlSession store(m_replica.adminDsn());
+        store.exec(QStringLiteral("DROP SUBSCRIPTION IF EXISTS ledger_reporting"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestReplica)
+#include "tst_replica.moc"
