@@ -13,6 +13,7 @@
 #include "IssuedStatementModel.h"
 #include "MainWindow.h"
 #include "PostingRequests.h"
+#include "ServerLogWatcher.h"
 #include "SignalWait.h"
 #include "SqlSession.h"
 #include "StatementsView.h"
@@ -65,6 +66,7 @@ class TestStatementsTab : public QObject
 
     test::TestCluster m_db;
     std::unique_ptr<test::SqlSession> m_admin;
+    std::unique_ptr<test::ServerLogWatcher> m_log;
     std::unique_ptr<DbWorker> m_writer;
     test::ComplianceConsole m_console;
     StatementsView *m_view = nullptr;
@@ -169,6 +171,16 @@ class TestStatementsTab : public QObject
         return session;
     }
 
+    // Until a batch waits for the lock holdStatementLock() holds: the statement under way
+    // when the batch is then cancelled is that one.
+    bool batchWaitsForTheLock()
+    {
+        return m_log->waitUntil([&] {
+            return m_admin->scalar(QStringLiteral("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                                  "'advisory' AND NOT granted")) != u"0";
+        });
+    }
+
     qint64 issuedCount()
     {
         return m_admin->scalar(QStringLiteral("SELECT count(*) FROM ledger.statements"))
@@ -216,6 +228,11 @@ private Q_SLOTS:
         QVERIFY(post(QStringLiteral("CASH-EUR-1"), QStringLiteral("CUST-EUR"),
                      QStringLiteral("9.99"), 12) > 0);
 
+        // Carla's sessions log their lock waits, so that a test can wait for her batch to
+        // block on a statement lock (ServerLogWatcher) before it cancels.
+        m_log = std::make_unique<test::ServerLogWatcher>(m_db.dataDir());
+        m_db.dsnFor(QStringLiteral("console_compliance"), QStringLiteral("carla"));
+        QVERIFY(test::logLockWaitsOf(*m_admin, QStringLiteral("carla")));
         m_console.start(m_db, QStringLiteral("tst_statementstab"));
         m_console.window->addStatements(m_console.statements.get());
         m_view = m_console.window->statementsView();
@@ -441,6 +458,7 @@ private Q_SLOTS:
         m_view->startButton()->click();
         QVERIFY(test::waitForCount(progress, 1));
         QCOMPARE(progress.count(), 1);
+        QVERIFY(batchWaitsForTheLock());
         m_view->cancelButton()->click();
         QVERIFY(!m_view->cancelButton()->isEnabled());
         QVERIFY(lock->run(QStringLiteral("COMMIT")).ok);
@@ -505,6 +523,7 @@ private Q_SLOTS:
         view->startBatch();
         QVERIFY(test::waitForCount(progress, 1));
         QCOMPARE(progress.count(), 1);
+        QVERIFY(batchWaitsForTheLock());
         delete view;
         QVERIFY(lock->run(QStringLiteral("COMMIT")).ok);
         // The long-jobs worker runs one job at a time, in order: when this answers, the
