@@ -1,7 +1,7 @@
 // Step 11, the reporting store on a server of its own (0036_reporting_replica.sql,
 // ReplicaAdmin): two real clusters, the ledger with wal_level = logical. Setup is refused
 // with what to change when the ledger's server cannot publish or the reporting store's
-// server cannot reach it; it is idempotent; postings (backdated ones included) reach the
+// server cannot reach it; it is idempotent; postings (backdated ones and a reversal) reach the
 // reporting store and its daily totals equal the same totals computed from its raw entries
 // and from the ledger's; the reporting store stopped mid-stream and started again loses
 // and doubles nothing; status and `ledgerctl reporting replica status` say where it stands.
@@ -202,7 +202,30 @@ private Q_SLOTS:
     void postingsArriveAndTheTotalsAgree()
     {
         postSome(60);
+        // And a reversal, through the four-eyes workflow: its entries are folded like any.
+        SqlSession operatorSession(
+            m_primary.dsnFor(QStringLiteral("console_operator"), QStringLiteral("olga")));
+        const QString request = operatorSession.scalar(
+            QStringLiteral("SELECT ledger.request_reversal($1::bigint, 'DUPLICATE', 'posted "
+                           "twice', NULL, NULL)"),
+            {m_ledger->scalar(QStringLiteral("SELECT max(id) FROM ledger.transactions"))});
+        QVERIFY2(request.toLongLong() > 0, qPrintable(request));
+        SqlSession supervisor(
+            m_primary.dsnFor(QStringLiteral("console_supervisor"), QStringLiteral("sam")));
+        QVERIFY(supervisor
+                    .exec(QStringLiteral("SELECT ledger.record_read('reversal_request', $1)"),
+                          {request})
+                    .ok);
+        const auto approved = supervisor.exec(
+            QStringLiteral(
+                "SELECT reversal_transaction_id FROM ledger.approve_reversal($1::bigint, "
+                "ledger.reversal_preview($1::bigint) ->> 'digest')"),
+            {request});
+        QVERIFY2(approved.ok, qPrintable(approved.message));
         QVERIFY(replicaCaughtUp());
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                              "kind = 'reversal'")),
+                 QStringLiteral("1"));
         QCOMPARE(totalsDiffer(), QString());
         QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM ledger.transactions")),
                  m_ledger->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions")));
