@@ -14,9 +14,11 @@ namespace {
 using db::toQString;
 using db::toStd;
 
-// What the reporting store copies: the reports' tables and the operator registry.
+// What the reporting store copies: the reports' tables, the operator registry and the
+// brokers' verifiers (0037: operators sign in there with their ledger secret).
 const QStringList kTables{QStringLiteral("ledger.accounts"), QStringLiteral("ledger.transactions"),
-                          QStringLiteral("ledger.entries"), QStringLiteral("access.operators")};
+                          QStringLiteral("ledger.entries"), QStringLiteral("access.operators"),
+                          QStringLiteral("access.broker_verifiers")};
 
 [[noreturn]] void fail(Error::Kind kind, const QString &message)
 {
@@ -80,7 +82,7 @@ SetupReport setup(Connection &primary, Connection &replica, const QString &prima
                                 "postgresql.conf (or ALTER SYSTEM SET wal_level = logical), "
                                 "restart it, and run the setup again.")
                      .arg(QString::fromStdString(walLevel)));
-        if (one(primary, "SELECT to_regclass('reporting.daily_totals') IS NOT NULL") != "t")
+        if (one(primary, "SELECT to_regclass('access.broker_verifiers') IS NOT NULL") != "t")
             fail(Error::Kind::Input,
                  QStringLiteral("The ledger database is not migrated to this version: run "
                                 "`ledgerctl migrate` on it first."));
@@ -138,11 +140,17 @@ SetupReport setup(Connection &primary, Connection &replica, const QString &prima
         {
             // On the reporting store the rows are the ledger's, checked there: its balance
             // check (a deferred trigger that fires for the apply worker too) would refuse the
-            // initial copy of transactions before their entries; the aggregates are folded
-            // in here.
+            // initial copy of transactions before their entries, and the registry's guard
+            // (fired always until now) the apply worker's update of an operator. The
+            // aggregates are folded in here, and the brokers and disabled operators follow
+            // the ledger's (0037).
             pqxx::work tx(db::native(replica));
             tx.exec("ALTER TABLE ledger.transactions DISABLE TRIGGER transactions_balanced");
+            tx.exec("ALTER TABLE access.operators ENABLE TRIGGER operators_guard");
             tx.exec("ALTER TABLE ledger.entries ENABLE ALWAYS TRIGGER entries_fold_on_replica");
+            tx.exec("ALTER TABLE access.broker_verifiers ENABLE ALWAYS TRIGGER "
+                    "broker_verifiers_on_store");
+            tx.exec("ALTER TABLE access.operators ENABLE ALWAYS TRIGGER operators_on_store");
             tx.commit();
         }
         try {

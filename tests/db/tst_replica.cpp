@@ -5,6 +5,11 @@
 // reporting store and its daily totals equal the same totals computed from its raw entries
 // and from the ledger's; the reporting store stopped mid-stream and started again loses
 // and doubles nothing; status and `ledgerctl reporting replica status` say where it stands.
+// Operators sign in to the reporting store with their ledger secret (0037): one registered
+// before the setup and one after; a secret changed on the ledger changes there, an operator
+// disabled on the ledger is disabled there (sessions revoked); the verifiers that make this
+// work are out of reach of every session on both servers; sign-ins on the ledger (which
+// update the replicated registry) do not stop replication.
 //
 // Waiting for the apply worker without a timer: the test gives the reporting store a row
 // trigger of its own (enabled for the apply worker) that logs each applied entry, and
@@ -107,6 +112,53 @@ class TestReplica : public QObject
 
     QString ledgerConninfo() const { return m_primary.adminDsn(); }
 
+    static QByteArray secretOf(const QString &op, int version = 1)
+    {
+        return QStringLiteral("%1-secret-v%2-0123456789\n").arg(op).arg(version).toUtf8();
+    }
+
+    test::LedgerctlRun ledgerctlOn(const test::TestCluster &cluster, QStringList args,
+                                   const QByteArray &input = {})
+    {
+        args << QStringLiteral("--dsn") << cluster.adminDsn();
+        return test::runLedgerctl(args, {}, input);
+    }
+
+    test::LedgerctlRun addOperator(const QString &op)
+    {
+        return ledgerctlOn(m_primary,
+                           {QStringLiteral("access"), QStringLiteral("operator"),
+                            QStringLiteral("add"), op, QStringLiteral("--groups"),
+                            QStringLiteral("console_auditor"), QStringLiteral("--secret-stdin")},
+                           secretOf(op));
+    }
+
+    test::LedgerctlRun signIn(const test::TestCluster &cluster, const QString &op,
+                              const QByteArray &secret)
+    {
+        return ledgerctlOn(cluster,
+                           {QStringLiteral("access"), QStringLiteral("session"),
+                            QStringLiteral("issue"), QStringLiteral("--operator"), op,
+                            QStringLiteral("--secret-stdin"), QStringLiteral("--ttl"),
+                            QStringLiteral("10m"), QStringLiteral("--json")},
+                           secret);
+    }
+
+    // Until the reporting store's broker of `op` has the verifier the ledger's has (the
+    // store's trigger logs when it sets one).
+    bool storeHasBrokerOf(const QString &op)
+    {
+        const QString query = QStringLiteral(
+            "SELECT a.rolpassword FROM pg_authid a WHERE a.rolname = 'lc_op_' || $1");
+        const QString want = m_ledger->scalar(query, {op});
+        return !want.isEmpty() && m_replicaLog->waitUntil(
+                                      [&] {
+                                          SqlSession store(m_replica.adminDsn());
+                                          return store.scalar(query, {op}) == want;
+                                      },
+                                      60000);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -126,6 +178,9 @@ private Q_SLOTS:
                         "ledger.open_account('FEES', 'Fees', 'EUR', 'income', true)"))
                     .ok);
         postSome(20); // before the setup: the initial copy brings them
+        // An operator registered before the setup: the initial copy brings their broker.
+        const test::LedgerctlRun added = addOperator(QStringLiteral("rita"));
+        QVERIFY2(added.exitCode == 0, qPrintable(added.describe()));
     }
 
     void aLedgerThatCannotPublishIsRefusedWithWhatToChange()
@@ -175,7 +230,7 @@ private Q_SLOTS:
         const ReplicaAdmin::SetupReport first =
             ReplicaAdmin::setup(primary, replica, ledgerConninfo());
         QVERIFY(first.subscriptionCreated);
-        QCOMPARE(first.tables.size(), 4);
+        QCOMPARE(first.tables.size(), 5);
         // The test's own instrument on the reporting store: a log line per applied entry.
         SqlSession store(m_replica.adminDsn());
         QVERIFY(store
@@ -238,8 +293,8 @@ private Q_SLOTS:
         Connection replica(m_replica.adminDsn());
         const ReplicaAdmin::Status s = ReplicaAdmin::status(&primary, replica);
         QCOMPARE(s.state(), QStringLiteral("streaming"));
-        QCOMPARE(s.tablesReady, 4);
-        QCOMPARE(s.tablesTotal, 4);
+        QCOMPARE(s.tablesReady, 5);
+        QCOMPARE(s.tablesTotal, 5);
         QVERIFY(s.lagBytes >= 0);
         QVERIFY(s.lastMessageAt.isValid());
 
@@ -248,8 +303,92 @@ private Q_SLOTS:
              QStringLiteral("--replica"), m_replica.adminDsn(), QStringLiteral("--primary"),
              m_primary.adminDsn(), QStringLiteral("--json")});
         QVERIFY2(run.exitCode == 0, qPrintable(run.describe()));
-        QCOMPARE(run.json().value(QStringLiteral("tables")).toInt(), 4);
+        QCOMPARE(run.json().value(QStringLiteral("tables")).toInt(), 5);
         QVERIFY(run.json().value(QStringLiteral("lag_bytes")).toDouble() >= 0);
+    }
+
+    void operatorsSignInToTheStoreWithTheirLedgerSecret()
+    {
+        // Registered before the setup.
+        QVERIFY(storeHasBrokerOf(QStringLiteral("rita")));
+        test::LedgerctlRun r =
+            signIn(m_replica, QStringLiteral("rita"), secretOf(QStringLiteral("rita")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(r.json()
+                    .value(QStringLiteral("role"))
+                    .toString()
+                    .startsWith(QLatin1String("lc_s_rita_")));
+        SqlSession ritaOnStore(r.json().value(QStringLiteral("dsn")).toString());
+        QCOMPARE(ritaOnStore.scalar(QStringLiteral("SELECT access.check_session()")),
+                 QStringLiteral("t"));
+        // The store's own trail records its sessions.
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                              "'session.issued' AND operator = 'rita'")),
+                 QStringLiteral("1"));
+        r = signIn(m_replica, QStringLiteral("rita"), "not-ritas-secret-0123456789\n");
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("refused the sign-in")), qPrintable(r.err));
+
+        // The attack: a session, on either server, reading the verifiers it could attack
+        // offline, or forging one for the store to set.
+        for (const test::SqlOutcome &o :
+             {ritaOnStore.exec(QStringLiteral("SELECT verifier FROM access.broker_verifiers")),
+              ritaOnStore.exec(
+                  QStringLiteral("INSERT INTO access.broker_verifiers VALUES ('lc_op_rita', 'x')")),
+              SqlSession(m_primary.dsnFor(QStringLiteral("console_auditor")))
+                  .exec(QStringLiteral("SELECT verifier FROM access.broker_verifiers"))}) {
+            QVERIFY(!o.ok);
+            QVERIFY2(o.message.contains(QLatin1String("permission denied")), qPrintable(o.message));
+        }
+
+        // Registered after the setup, signing in on the ledger first: a sign-in updates the
+        // replicated registry, and replication goes on past it.
+        QVERIFY2(addOperator(QStringLiteral("victor")).exitCode == 0, "victor not added");
+        r = signIn(m_primary, QStringLiteral("victor"), secretOf(QStringLiteral("victor")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        postSome(3);
+        QVERIFY(replicaCaughtUp());
+        QVERIFY(storeHasBrokerOf(QStringLiteral("victor")));
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT last_issued_at IS NOT NULL FROM access.operators WHERE name = "
+                     "'victor'")),
+                 QStringLiteral("t"));
+        r = signIn(m_replica, QStringLiteral("victor"), secretOf(QStringLiteral("victor")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+
+        // A new secret on the ledger: the store takes it, the old one no longer works there.
+        r = ledgerctlOn(m_primary,
+                        {QStringLiteral("access"), QStringLiteral("operator"),
+                         QStringLiteral("set-secret"), QStringLiteral("victor"),
+                         QStringLiteral("--secret-stdin")},
+                        secretOf(QStringLiteral("victor"), 2));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(storeHasBrokerOf(QStringLiteral("victor")));
+        QCOMPARE(signIn(m_replica, QStringLiteral("victor"), secretOf(QStringLiteral("victor")))
+                     .exitCode,
+                 1);
+        r = signIn(m_replica, QStringLiteral("victor"), secretOf(QStringLiteral("victor"), 2));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+
+        // Disabled on the ledger: disabled on the store, her session there revoked.
+        r = ledgerctlOn(m_primary, {QStringLiteral("access"), QStringLiteral("operator"),
+                                    QStringLiteral("disable"), QStringLiteral("rita")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(m_replicaLog->waitUntil(
+            [&] {
+                return replicaScalar(QStringLiteral(
+                           "SELECT count(*) FROM access.sessions WHERE operator = 'rita' AND "
+                           "end_reason = 'revoked'")) == QLatin1String("1");
+            },
+            60000));
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'lc_op_rita'")),
+                 QStringLiteral("f"));
+        const test::SqlOutcome refused =
+            ritaOnStore.exec(QStringLiteral("SELECT access.check_session()"));
+        QVERIFY(!refused.ok);
+        r = signIn(m_replica, QStringLiteral("rita"), secretOf(QStringLiteral("rita")));
+        QCOMPARE(r.exitCode, 1);
     }
 
     void aStoppedStoreCatchesUpWithNothingLostOrDoubled()
