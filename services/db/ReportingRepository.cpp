@@ -4,6 +4,7 @@
 #include "Native.h"
 
 #include <QElapsedTimer>
+#include <QJsonDocument>
 
 #include <limits>
 
@@ -42,6 +43,68 @@ RefreshReport refreshAccount(Connection &connection, const QString &accountCode)
         tx.commit();
         const qint64 folded = r[0][0].as<qint64>();
         return RefreshReport{folded > 0 ? 1 : 0, folded, t.elapsed()};
+    });
+}
+
+qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &params)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(ledger));
+        const qint64 event =
+            tx.exec_params("SELECT ledger.record_report($1, $2::jsonb)", db::toStd(name),
+                           QJsonDocument(params).toJson(QJsonDocument::Compact).toStdString())[0][0]
+                .as<qint64>();
+        tx.commit();
+        return event;
+    });
+}
+
+namespace {
+
+StoreState stateIn(pqxx::transaction_base &tx)
+{
+    const auto r = tx.exec("SELECT is_store, " + db::utcColumn("replicated_at") +
+                           " FROM reporting.store_state()");
+    StoreState s;
+    s.isStore = r[0][0].as<bool>();
+    if (!r[0][1].is_null())
+        s.replicatedAt = db::parseUtc(r[0][1]);
+    return s;
+}
+
+} // namespace
+
+StoreState storeState(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        return stateIn(tx);
+    });
+}
+
+TrialBalance trialBalance(Connection &connection, const QDate &asOf,
+                          const std::optional<QDateTime> &knownAt)
+{
+    return db::guarded([&] {
+        // One snapshot: the rows and the replication point they are as of.
+        pqxx::read_transaction tx(db::native(connection));
+        TrialBalance tb;
+        tb.asOf = asOf;
+        tb.knownAt = knownAt;
+        tb.source = stateIn(tx);
+        tb.fromDailyTotals = tb.source.isStore && !knownAt;
+        std::optional<std::string> known;
+        if (knownAt)
+            known = knownAt->toUTC().toString(Qt::ISODateWithMs).toStdString();
+        const auto rows = tx.exec_params(
+            "SELECT account_code, account_name, kind, currency, exponent, debit_minor, "
+            "credit_minor, entries FROM reporting.trial_balance($1::date, $2::timestamptz)",
+            asOf.toString(Qt::ISODate).toStdString(), known);
+        for (const auto &r : rows)
+            tb.rows.append({db::toQString(r[0]), db::toQString(r[1]), db::toQString(r[2]),
+                            db::toQString(r[3]), r[4].as<int>(), r[5].as<qint64>(),
+                            r[6].as<qint64>(), r[7].as<qint64>()});
+        return tb;
     });
 }
 

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <QDate>
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
 #include <QString>
+
+#include <optional>
 
 namespace ledger {
 
@@ -25,6 +31,44 @@ RefreshReport refreshStale(Connection &connection, qint64 minEntries = 2000, qin
 
 // One account, by code, whatever its size.
 RefreshReport refreshAccount(Connection &connection, const QString &accountCode);
+
+// Reports (0038). A report run goes on the ledger's audit chain first (recordReport, over
+// the ledger connection, committed), then runs where the reports are read: a reporting store
+// or, where none is configured, the ledger (where the report is gated on that record).
+// Console sessions of every group.
+
+// Returns the audit event's id.
+qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &params);
+
+struct StoreState
+{
+    bool isStore = false;   // false: the ledger database itself
+    QDateTime replicatedAt; // the last change received from the ledger (invalid: none yet)
+};
+StoreState storeState(Connection &connection);
+
+struct TrialBalanceRow
+{
+    QString account;
+    QString name;
+    QString kind;
+    QString currency;
+    int exponent = 2;
+    qint64 debitMinor = 0;
+    qint64 creditMinor = 0;
+    qint64 entries = 0;
+};
+
+struct TrialBalance
+{
+    QDate asOf;                       // the end of this UTC day, effective time
+    std::optional<QDateTime> knownAt; // none: now
+    StoreState source;
+    bool fromDailyTotals = false; // the store's daily totals (else the entries)
+    QList<TrialBalanceRow> rows;  // by currency, then account
+};
+TrialBalance trialBalance(Connection &connection, const QDate &asOf,
+                          const std::optional<QDateTime> &knownAt);
 
 } // namespace ReportingRepository
 

@@ -23,6 +23,7 @@
 #include "db/Connection.h"
 #include "db/ReplicaAdmin.h"
 
+#include <QJsonArray>
 #include <QTest>
 
 using namespace ledger;
@@ -389,6 +390,115 @@ private Q_SLOTS:
         QVERIFY(!refused.ok);
         r = signIn(m_replica, QStringLiteral("rita"), secretOf(QStringLiteral("rita")));
         QCOMPARE(r.exitCode, 1);
+    }
+
+    // `ledgerctl report trial-balance` on the store and on the ledger: the same rows, debits
+    // equal to credits; each run on the ledger's audit chain first; the ledger's copy gated
+    // on that record; an unreachable store refused unless the operator chooses the ledger.
+    void aTrialBalanceReadsTheStoreAndIsOnTheLedgersRecord()
+    {
+        postSome(5);
+        QVERIFY(replicaCaughtUp());
+        test::LedgerctlRun r =
+            signIn(m_primary, QStringLiteral("victor"), secretOf(QStringLiteral("victor"), 2));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QString onLedger = r.json().value(QStringLiteral("dsn")).toString();
+        r = signIn(m_replica, QStringLiteral("victor"), secretOf(QStringLiteral("victor"), 2));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QString onStore = r.json().value(QStringLiteral("dsn")).toString();
+        const QString eventsBefore = m_ledger->scalar(
+            QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'report.run'"));
+
+        const auto report = [&](QStringList extra, const QString &store = {}) {
+            QStringList args{QStringLiteral("report"), QStringLiteral("trial-balance"),
+                             QStringLiteral("--dsn"), onLedger};
+            if (!store.isEmpty())
+                args << QStringLiteral("--reporting-dsn") << store;
+            return test::runLedgerctl(args + extra);
+        };
+        for (const QString &asOf : {QStringLiteral("2025-06-30"), QStringLiteral("2026-12-31")}) {
+            const test::LedgerctlRun fromStore =
+                report({QStringLiteral("--as-of"), asOf, QStringLiteral("--json")}, onStore);
+            QVERIFY2(fromStore.exitCode == 0, qPrintable(fromStore.describe()));
+            const QJsonObject s = fromStore.json();
+            QVERIFY(s.value(QStringLiteral("reporting_store")).toBool());
+            QCOMPARE(s.value(QStringLiteral("from")).toString(), QStringLiteral("daily_totals"));
+            QVERIFY(!s.value(QStringLiteral("replicated_at")).toString().isEmpty());
+            QVERIFY(s.value(QStringLiteral("balanced")).toBool());
+            QVERIFY(!s.value(QStringLiteral("rows")).toArray().isEmpty());
+            const test::LedgerctlRun fromLedger =
+                report({QStringLiteral("--as-of"), asOf, QStringLiteral("--json")});
+            QVERIFY2(fromLedger.exitCode == 0, qPrintable(fromLedger.describe()));
+            QVERIFY(!fromLedger.json().value(QStringLiteral("reporting_store")).toBool());
+            QCOMPARE(s.value(QStringLiteral("rows")),
+                     fromLedger.json().value(QStringLiteral("rows")));
+            QCOMPARE(s.value(QStringLiteral("totals")),
+                     fromLedger.json().value(QStringLiteral("totals")));
+        }
+        // Known at a time before the last postings: the store reads its copy of the entries.
+        const QString knownAt = m_ledger->scalar(QStringLiteral(
+            "SELECT to_char((max(recorded_at) - interval '1 millisecond') AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM ledger.entries"));
+        const test::LedgerctlRun known =
+            report({QStringLiteral("--as-of"), QStringLiteral("2026-12-31"),
+                    QStringLiteral("--known-at"), knownAt, QStringLiteral("--json")},
+                   onStore);
+        QVERIFY2(known.exitCode == 0, qPrintable(known.describe()));
+        QCOMPARE(known.json().value(QStringLiteral("from")).toString(), QStringLiteral("entries"));
+        const test::LedgerctlRun knownLedger =
+            report({QStringLiteral("--as-of"), QStringLiteral("2026-12-31"),
+                    QStringLiteral("--known-at"), knownAt, QStringLiteral("--json")});
+        QCOMPARE(known.json().value(QStringLiteral("rows")),
+                 knownLedger.json().value(QStringLiteral("rows")));
+        QVERIFY(known.json().value(QStringLiteral("rows")) !=
+                report({QStringLiteral("--as-of"), QStringLiteral("2026-12-31"),
+                        QStringLiteral("--json")})
+                    .json()
+                    .value(QStringLiteral("rows")));
+        // CSV and text.
+        r = report({QStringLiteral("--as-of"), QStringLiteral("2026-12-31"),
+                    QStringLiteral("--format"), QStringLiteral("csv")},
+                   onStore);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.outLines().first(),
+                 QStringLiteral("account,name,kind,currency,debit,credit,entries"));
+        QVERIFY2(r.outLines().last().startsWith(QLatin1String(",Total,,EUR,")), qPrintable(r.out));
+        r = report({QStringLiteral("--as-of"), QStringLiteral("2026-12-31")}, onStore);
+        QVERIFY2(r.out.contains(QLatin1String("from the reporting store, replicated through")),
+                 qPrintable(r.out));
+        QVERIFY2(r.outLines().last().endsWith(QLatin1String(": balanced")), qPrintable(r.out));
+        // Every run is on the ledger's chain, with where it ran.
+        QCOMPARE(
+            m_ledger->scalar(
+                QStringLiteral(
+                    "SELECT count(*) - $1::bigint FROM audit.events WHERE action = 'report.run'"),
+                {eventsBefore}),
+            QStringLiteral("9"));
+
+        // An unreachable store: refused, or run on the ledger by choice, the choice recorded.
+        const QString nowhere = QStringLiteral("host=/nonexistent/dir dbname=ledger user=victor");
+        r = report({QStringLiteral("--json")}, nowhere);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("could not be reached")) &&
+                     r.err.contains(QLatin1String("--use-ledger")),
+                 qPrintable(r.err));
+        r = report({QStringLiteral("--json"), QStringLiteral("--use-ledger")}, nowhere);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(!r.json().value(QStringLiteral("reporting_store")).toBool());
+        QCOMPARE(m_ledger->scalar(QStringLiteral(
+                     "SELECT details -> 'params' ->> 'source' || ' ' || (details -> 'params' ? "
+                     "'store_refused') FROM audit.events WHERE action = 'report.run' ORDER BY id "
+                     "DESC LIMIT 1")),
+                 QStringLiteral("ledger true"));
+
+        // The attack: a session that skips the record and reads the ledger's trial balance.
+        r = signIn(m_primary, QStringLiteral("victor"), secretOf(QStringLiteral("victor"), 2));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        SqlSession sneak(r.json().value(QStringLiteral("dsn")).toString());
+        const test::SqlOutcome refused = sneak.exec(
+            QStringLiteral("SELECT count(*) FROM reporting.trial_balance(current_date)"));
+        QVERIFY(!refused.ok);
+        QCOMPARE(refused.sqlState, QStringLiteral("LG090"));
     }
 
     void aStoppedStoreCatchesUpWithNothingLostOrDoubled()
