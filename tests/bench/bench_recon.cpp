@@ -583,6 +583,14 @@ int main(int argc, char *argv[])
             .arg(std::thread::hardware_concurrency())
             .arg(n)
             .arg(format));
+    // This machine is shared: the same build's import took 10.3 s one day and 16.5 s two
+    // days later. A CPU yardstick in the same run says which kind of day the figures are from
+    // (2.5 s on the slow day, 2026-12-03).
+    say(QStringLiteral("yardstick: SELECT count(*) FROM generate_series(1, 20000000): %1 ms "
+                       "(median of 3)")
+            .arg(timeSql(admin, QStringLiteral("SELECT count(*) FROM generate_series(1, 20000000)"),
+                         {}, 3),
+                 0, 'f', 0));
     QElapsedTimer t;
     t.start();
     if (const QString error = load(admin, n); !error.isEmpty()) {
