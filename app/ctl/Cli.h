@@ -95,7 +95,8 @@ QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();
 QList<Command> reconCommands();     // recon map, import, match, status, exceptions...
-QList<Command> reportingCommands(); // reporting refresh
+QList<Command> reportingCommands(); // reporting refresh, replica setup/status
+QList<Command> reportCommands();    // report trial-balance, balance-sheet, ...
 QList<Command> seedCommands();
 QList<Command> statementCommands(); // statement export, verify, restated
 

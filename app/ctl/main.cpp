@@ -61,6 +61,7 @@ int main(int argc, char *argv[])
     commands += ledger::cli::accessCommands();
     commands += ledger::cli::auditCommands();
     commands += ledger::cli::reportingCommands();
+    commands += ledger::cli::reportCommands();
     commands += ledger::cli::statementCommands();
     commands += ledger::cli::reconCommands();
     const QStringList arguments = QCoreApplication::arguments();

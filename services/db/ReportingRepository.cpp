@@ -46,6 +46,16 @@ RefreshReport refreshAccount(Connection &connection, const QString &accountCode)
     });
 }
 
+int takeSnapshots(Connection &connection)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(connection));
+        const int taken = tx.exec("SELECT reporting.take_snapshots()")[0][0].as<int>();
+        tx.commit();
+        return taken;
+    });
+}
+
 qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &params)
 {
     return db::guarded([&] {
@@ -105,6 +115,47 @@ TrialBalance trialBalance(Connection &connection, const QDate &asOf,
                             db::toQString(r[3]), r[4].as<int>(), r[5].as<qint64>(),
                             r[6].as<qint64>(), r[7].as<qint64>()});
         return tb;
+    });
+}
+
+QList<MovementRow> movements(Connection &connection, const QDate &from, const QDate &to,
+                             const std::optional<QDateTime> &knownAt)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        std::optional<std::string> known;
+        if (knownAt)
+            known = knownAt->toUTC().toString(Qt::ISODateWithMs).toStdString();
+        const auto rows = tx.exec_params(
+            "SELECT account_code, account_name, kind, currency, exponent, opening_minor, "
+            "movement_minor, closing_minor, entries FROM reporting.account_movements($1::date, "
+            "$2::date, $3::timestamptz)",
+            from.toString(Qt::ISODate).toStdString(), to.toString(Qt::ISODate).toStdString(),
+            known);
+        QList<MovementRow> out;
+        for (const auto &r : rows)
+            out.append({db::toQString(r[0]), db::toQString(r[1]), db::toQString(r[2]),
+                        db::toQString(r[3]), r[4].as<int>(), r[5].as<qint64>(), r[6].as<qint64>(),
+                        r[7].as<qint64>(), r[8].as<qint64>()});
+        return out;
+    });
+}
+
+QList<VolumeRow> volumes(Connection &connection, const QDate &from, const QDate &to,
+                         const QString &unit)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(connection));
+        const auto rows = tx.exec_params(
+            "SELECT period::text, currency, exponent, entries, debits_minor, credits_minor FROM "
+            "reporting.volumes($1::date, $2::date, $3)",
+            from.toString(Qt::ISODate).toStdString(), to.toString(Qt::ISODate).toStdString(),
+            db::toStd(unit));
+        QList<VolumeRow> out;
+        for (const auto &r : rows)
+            out.append({QDate::fromString(db::toQString(r[0]), Qt::ISODate), db::toQString(r[1]),
+                        r[2].as<int>(), r[3].as<qint64>(), r[4].as<qint64>(), r[5].as<qint64>()});
+        return out;
     });
 }
 

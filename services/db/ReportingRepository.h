@@ -32,6 +32,11 @@ RefreshReport refreshStale(Connection &connection, qint64 minEntries = 2000, qin
 // One account, by code, whatever its size.
 RefreshReport refreshAccount(Connection &connection, const QString &accountCode);
 
+// On a reporting store, the month-end balance snapshots trial balances start from (0039):
+// every month end since the first entry that is a day past and not taken yet. Returns how
+// many were taken (0 in a ledger database).
+int takeSnapshots(Connection &connection);
+
 // Reports (0038). A report run goes on the ledger's audit chain first (recordReport, over
 // the ledger connection, committed), then runs where the reports are read: a reporting store
 // or, where none is configured, the ledger (where the report is gated on that record).
@@ -69,6 +74,37 @@ struct TrialBalance
 };
 TrialBalance trialBalance(Connection &connection, const QDate &asOf,
                           const std::optional<QDateTime> &knownAt);
+
+// Per account with entries by `to`: the balance before `from`, the net movement from `from`
+// to `to` (UTC days, both included) and the balance at the end (debit positive).
+struct MovementRow
+{
+    QString account;
+    QString name;
+    QString kind;
+    QString currency;
+    int exponent = 2;
+    qint64 openingMinor = 0;
+    qint64 movementMinor = 0;
+    qint64 closingMinor = 0;
+    qint64 entries = 0; // in the period
+};
+QList<MovementRow> movements(Connection &connection, const QDate &from, const QDate &to,
+                             const std::optional<QDateTime> &knownAt);
+
+// Entries, debits and credits per currency and day, ISO week or month ("day", "week",
+// "month"), the period starting on its first day.
+struct VolumeRow
+{
+    QDate period;
+    QString currency;
+    int exponent = 2;
+    qint64 entries = 0;
+    qint64 debitsMinor = 0;
+    qint64 creditsMinor = 0;
+};
+QList<VolumeRow> volumes(Connection &connection, const QDate &from, const QDate &to,
+                         const QString &unit);
 
 } // namespace ReportingRepository
 

@@ -111,6 +111,28 @@ class TestReplica : public QObject
         return {};
     }
 
+    // The store's trial balance from its month-end snapshots (0039), forwards from the one
+    // before the date, backwards from the one after it or from the totals now, equals the
+    // trial balance from its copy of the entries: before and after late entries for days
+    // the snapshots cover, and after the totals are rebuilt from the entries.
+    QString storeTrialBalancesDiffer()
+    {
+        const QString rows = QStringLiteral(
+            "SELECT coalesce(string_agg(format('%s %s %s %s', account_code, debit_minor, "
+            "credit_minor, entries), ', '), 'none') FROM reporting.trial_balance('%1'%2)");
+        QStringList differ;
+        for (const QString &day : {QStringLiteral("2024-12-31"), QStringLiteral("2025-01-31"),
+                                   QStringLiteral("2025-03-04"), QStringLiteral("2025-03-29"),
+                                   QStringLiteral("2025-12-31"), QStringLiteral("2026-02-14"),
+                                   QStringLiteral("2026-11-30"), QStringLiteral("2026-12-31")}) {
+            const QString folded = replicaScalar(rows.arg(day, QString()));
+            const QString raw = replicaScalar(rows.arg(day, QStringLiteral(", now()")));
+            if (folded != raw)
+                differ << QStringLiteral("%1: %2 | %3").arg(day, folded, raw);
+        }
+        return differ.join(QLatin1Char('\n'));
+    }
+
     QString ledgerConninfo() const { return m_primary.adminDsn(); }
 
     static QByteArray secretOf(const QString &op, int version = 1)
@@ -422,7 +444,7 @@ private Q_SLOTS:
             QVERIFY2(fromStore.exitCode == 0, qPrintable(fromStore.describe()));
             const QJsonObject s = fromStore.json();
             QVERIFY(s.value(QStringLiteral("reporting_store")).toBool());
-            QCOMPARE(s.value(QStringLiteral("from")).toString(), QStringLiteral("daily_totals"));
+            QCOMPARE(s.value(QStringLiteral("from")).toString(), QStringLiteral("aggregates"));
             QVERIFY(!s.value(QStringLiteral("replicated_at")).toString().isEmpty());
             QVERIFY(s.value(QStringLiteral("balanced")).toBool());
             QVERIFY(!s.value(QStringLiteral("rows")).toArray().isEmpty());
@@ -475,6 +497,60 @@ private Q_SLOTS:
                 {eventsBefore}),
             QStringLiteral("9"));
 
+        // The other reports: the store's aggregates and the ledger's entries agree.
+        const QStringList period{QStringLiteral("--from"), QStringLiteral("2025-01-01"),
+                                 QStringLiteral("--to"), QStringLiteral("2026-12-31"),
+                                 QStringLiteral("--json")};
+        const QList<QStringList> others{
+            {QStringLiteral("--as-of"), QStringLiteral("2025-09-30"), QStringLiteral("--json")},
+            period,
+            period + QStringList{QStringLiteral("--limit"), QStringLiteral("2")},
+            period + QStringList{QStringLiteral("--by"), QStringLiteral("month")}};
+        const QStringList names{QStringLiteral("balance-sheet"), QStringLiteral("income-statement"),
+                                QStringLiteral("top-movers"), QStringLiteral("volumes")};
+        for (int i = 0; i < names.size(); ++i) {
+            const auto run = [&](const QString &store) {
+                QStringList args{QStringLiteral("report"), names.at(i), QStringLiteral("--dsn"),
+                                 onLedger};
+                if (!store.isEmpty())
+                    args << QStringLiteral("--reporting-dsn") << store;
+                return test::runLedgerctl(args + others.at(i));
+            };
+            const test::LedgerctlRun a = run(onStore);
+            const test::LedgerctlRun b = run({});
+            QVERIFY2(a.exitCode == 0 && b.exitCode == 0,
+                     qPrintable(a.describe() + QLatin1Char('\n') + b.describe()));
+            QCOMPARE(a.json().value(QStringLiteral("from")).toString(),
+                     QStringLiteral("aggregates"));
+            QVERIFY2(!a.json().value(QStringLiteral("rows")).toArray().isEmpty(),
+                     qPrintable(names.at(i)));
+            QCOMPARE(a.json().value(QStringLiteral("rows")),
+                     b.json().value(QStringLiteral("rows")));
+            QCOMPARE(a.json().value(QStringLiteral("totals")),
+                     b.json().value(QStringLiteral("totals")));
+            if (names.at(i) == QLatin1String("balance-sheet"))
+                QVERIFY(a.json().value(QStringLiteral("balanced")).toBool());
+            if (names.at(i) == QLatin1String("top-movers"))
+                QCOMPARE(a.json().value(QStringLiteral("rows")).toArray().size(), 2);
+            if (names.at(i) == QLatin1String("volumes"))
+                QCOMPARE(a.json()
+                             .value(QStringLiteral("totals"))
+                             .toArray()
+                             .first()
+                             .toObject()
+                             .value(QStringLiteral("entries"))
+                             .toString(),
+                         m_ledger->scalar(QStringLiteral(
+                             "SELECT count(*) FROM ledger.entries WHERE effective_at >= "
+                             "'2025-01-01Z' AND effective_at < '2027-01-01Z'")));
+        }
+        r = report({QStringLiteral("--json")}, QString());
+        QVERIFY(r.exitCode == 0);
+        r = test::runLedgerctl({QStringLiteral("report"), QStringLiteral("volumes"),
+                                QStringLiteral("--dsn"), onLedger, QStringLiteral("--known-at"),
+                                QStringLiteral("now")});
+        QCOMPARE(r.exitCode, 2);
+
         // An unreachable store: refused, or run on the ledger by choice, the choice recorded.
         const QString nowhere = QStringLiteral("host=/nonexistent/dir dbname=ledger user=victor");
         r = report({QStringLiteral("--json")}, nowhere);
@@ -499,6 +575,44 @@ private Q_SLOTS:
             QStringLiteral("SELECT count(*) FROM reporting.trial_balance(current_date)"));
         QVERIFY(!refused.ok);
         QCOMPARE(refused.sqlState, QStringLiteral("LG090"));
+    }
+
+    // The store's month-end snapshots (0039) keep its trial balance exact.
+    void snapshotsKeepTheStoresTrialBalanceExact()
+    {
+        const test::LedgerctlRun taken =
+            ledgerctlOn(m_replica, {QStringLiteral("reporting"), QStringLiteral("refresh"),
+                                    QStringLiteral("--json")});
+        QVERIFY2(taken.exitCode == 0, qPrintable(taken.describe()));
+        const int snapshots = taken.json().value(QStringLiteral("snapshots")).toInt();
+        QVERIFY2(snapshots >= 20, qPrintable(taken.out)); // month ends since January 2025
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM reporting.snapshot_dates")),
+                 QString::number(snapshots));
+        // Nothing more to take; the ledger takes none.
+        QCOMPARE(ledgerctlOn(m_replica, {QStringLiteral("reporting"), QStringLiteral("refresh"),
+                                         QStringLiteral("--json")})
+                     .json()
+                     .value(QStringLiteral("snapshots"))
+                     .toInt(),
+                 0);
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT reporting.take_snapshots()")),
+                 QStringLiteral("0"));
+        QCOMPARE(storeTrialBalancesDiffer(), QString());
+        // Late entries, most for days the snapshots cover.
+        postSome(30);
+        QVERIFY(replicaCaughtUp());
+        QCOMPARE(storeTrialBalancesDiffer(), QString());
+        QCOMPARE(totalsDiffer(), QString());
+        // Rebuilt from the entries: the same.
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT reporting.rebuild_totals()")),
+                 QString::number(snapshots));
+        QCOMPARE(storeTrialBalancesDiffer(), QString());
+        QCOMPARE(totalsDiffer(), QString());
+        const test::SqlOutcome refused =
+            m_ledger->exec(QStringLiteral("SELECT reporting.rebuild_totals()"));
+        QVERIFY(!refused.ok);
+        QVERIFY2(refused.message.contains(QLatin1String("Not a reporting store")),
+                 qPrintable(refused.message));
     }
 
     void aStoppedStoreCatchesUpWithNothingLostOrDoubled()
