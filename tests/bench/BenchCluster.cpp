@@ -17,20 +17,22 @@ namespace ledger::bench {
 
 namespace {
 
-LocalCluster::Settings benchSettings()
+LocalCluster::Settings benchSettings(const QString &extraConfig)
 {
     LocalCluster::Settings settings; // durable by default
     settings.purpose = QStringLiteral("test");
     settings.extraConfig = QStringLiteral(
         "shared_buffers = 1GB\nmax_wal_size = 8GB\nwork_mem = 64MB\nmaintenance_work_mem = 1GB");
+    if (!extraConfig.isEmpty())
+        settings.extraConfig += QLatin1Char('\n') + extraConfig;
     return settings;
 }
 
 } // namespace
 
-BenchCluster::BenchCluster(const QString &name)
+BenchCluster::BenchCluster(const QString &name, const QString &extraConfig)
     : m_dir(QStringLiteral("/tmp/ledger-bench-%1-XXXXXX").arg(name))
-    , m_cluster(std::make_unique<LocalCluster>(m_dir.path(), benchSettings()))
+    , m_cluster(std::make_unique<LocalCluster>(m_dir.path(), benchSettings(extraConfig)))
 {}
 
 BenchCluster::~BenchCluster()

@@ -1,15 +1,24 @@
 #pragma once
 
 #include "cluster/LocalCluster.h"
+#include "db/Connection.h"
+#include "db/DbException.h"
 #include "domain/Result.h"
 
+#include <QElapsedTimer>
 #include <QList>
 #include <QString>
 #include <QStringList>
 #include <QTemporaryDir>
 
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
+#include <thread>
+#include <vector>
 
 namespace ledger::test {
 class SqlSession;
@@ -25,7 +34,9 @@ namespace ledger::bench {
 class BenchCluster
 {
 public:
-    explicit BenchCluster(const QString &name); // in /tmp/ledger-bench-<name>-XXXXXX
+    // In /tmp/ledger-bench-<name>-XXXXXX; extraConfig goes into postgresql.conf after the
+    // benchmarks' settings (e.g. "wal_level = logical").
+    explicit BenchCluster(const QString &name, const QString &extraConfig = {});
     ~BenchCluster();
     BenchCluster(const BenchCluster &) = delete;
     BenchCluster &operator=(const BenchCluster &) = delete;
@@ -65,5 +76,52 @@ double timeSql(test::SqlSession &session, const QString &sql, const QStringList 
 // Runs the event loop until done() (GUI thread; database work runs on workers). False after
 // timeoutMs.
 bool waitFor(const std::function<bool()> &done, int timeoutMs = 120000);
+
+struct Rate
+{
+    double perSecond = 0;
+    qint64 posted = 0;
+    qint64 refused = 0;
+    qint64 errors = 0;
+};
+
+// Runs `clients` threads (a connection each) for `seconds`; each calls step(connection, client, n)
+// in a loop. step returns how many postings it made (0 or more), or -1 for a refused posting.
+template <class Step> Rate measure(const QString &dsn, int clients, double seconds, Step step)
+{
+    std::atomic<qint64> posted{0}, refused{0}, errors{0};
+    std::atomic<bool> stop{false};
+    std::barrier start(clients + 1);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            Connection connection(dsn, QStringLiteral("bench"));
+            start.arrive_and_wait();
+            for (qint64 n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+                try {
+                    const int made = step(connection, c, n);
+                    if (made < 0)
+                        ++refused;
+                    else
+                        posted += made;
+                } catch (const DbException &e) {
+                    if (e.error().sqlState == QLatin1String("LG020"))
+                        ++refused;
+                    else if (++errors < 3)
+                        std::fprintf(stderr, "bench: %s\n", e.what());
+                }
+            }
+        });
+    }
+    start.arrive_and_wait();
+    QElapsedTimer timer;
+    timer.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(qint64(seconds * 1000)));
+    stop = true;
+    for (auto &t : threads)
+        t.join();
+    const double elapsed = double(timer.nsecsElapsed()) / 1e9;
+    return {double(posted.load()) / elapsed, posted.load(), refused.load(), errors.load()};
+}
 
 } // namespace ledger::bench

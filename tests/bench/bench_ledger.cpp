@@ -39,57 +39,12 @@
 #include <unistd.h>
 
 using namespace ledger;
+using bench::measure;
+using bench::Rate;
 using bench::say;
 using test::SqlSession;
 
 namespace {
-
-struct Rate
-{
-    double perSecond = 0;
-    qint64 posted = 0;
-    qint64 refused = 0;
-    qint64 errors = 0;
-};
-
-// Runs `clients` threads for `seconds`; each calls step(connection, client, n) in a loop.
-// step returns how many postings it made (0 or more), or -1 for a refused posting.
-template <class Step> Rate measure(const QString &dsn, int clients, double seconds, Step step)
-{
-    std::atomic<qint64> posted{0}, refused{0}, errors{0};
-    std::atomic<bool> stop{false};
-    std::barrier start(clients + 1);
-    std::vector<std::thread> threads;
-    for (int c = 0; c < clients; ++c) {
-        threads.emplace_back([&, c] {
-            Connection connection(dsn, QStringLiteral("bench"));
-            start.arrive_and_wait();
-            for (qint64 n = 0; !stop.load(std::memory_order_relaxed); ++n) {
-                try {
-                    const int made = step(connection, c, n);
-                    if (made < 0)
-                        ++refused;
-                    else
-                        posted += made;
-                } catch (const DbException &e) {
-                    if (e.error().sqlState == QLatin1String("LG020"))
-                        ++refused;
-                    else if (++errors < 3)
-                        std::fprintf(stderr, "bench: %s\n", e.what());
-                }
-            }
-        });
-    }
-    start.arrive_and_wait();
-    QElapsedTimer timer;
-    timer.start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(qint64(seconds * 1000)));
-    stop = true;
-    for (auto &t : threads)
-        t.join();
-    const double elapsed = double(timer.nsecsElapsed()) / 1e9;
-    return {double(posted.load()) / elapsed, posted.load(), refused.load(), errors.load()};
-}
 
 QByteArray transfer(const QString &key, int from, int to, const QString &hot = {})
 {
