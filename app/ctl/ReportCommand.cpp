@@ -104,7 +104,7 @@ int openReportSource(const Invocation &inv, ReportSource *source)
     return Ok;
 }
 
-using Make = std::function<Table(Connection &, bool fromAggregates)>;
+using Make = std::function<Table(Connection &)>;
 
 // Every report: the source chosen, the run recorded on the ledger's chain (committed), the
 // report read, printed as text, CSV or JSON.
@@ -128,7 +128,7 @@ int runReport(const Invocation &inv, const QString &name, QJsonObject params, bo
     Connection &reads = source.store ? *source.store : ledger;
     const ReportingRepository::StoreState state = ReportingRepository::storeState(reads);
     const bool fromAggregates = state.isStore && !knownAtGiven;
-    const Table table = make(reads, fromAggregates);
+    const Table table = make(reads);
     const QString sourceText =
         state.isStore ? QStringLiteral("the reporting store, replicated through %1 (%2)")
                             .arg(state.replicatedAt.isValid() ? utcText(state.replicatedAt)
@@ -215,7 +215,8 @@ int readDates(const Invocation &inv, bool period, Dates *d)
         return inv.usage(QStringLiteral("--as-of is a date, YYYY-MM-DD (the report is as of the "
                                         "end of that UTC day)."));
     }
-    if (inv.parser->isSet(QStringLiteral("known-at"))) {
+    // Volumes define no --known-at (their figures are as known now).
+    if (inv.parser->optionNames().contains(QStringLiteral("known-at"))) {
         auto t =
             parseTime(inv.parser->value(QStringLiteral("known-at")), QStringLiteral("known-at"));
         if (!t)
@@ -261,8 +262,8 @@ int runTrialBalance(const Invocation &inv)
         return code;
     return runReport(
         inv, QStringLiteral("trial_balance"), paramsOf(d, false), bool(d.knownAt),
-        [&](Connection &c, bool) {
-            const auto tb = ReportingRepository::trialBalance(c, d.asOf, d.knownAt);
+        [&](Connection &c) {
+            const auto rows = ReportingRepository::trialBalance(c, d.asOf, d.knownAt);
             Table t;
             t.title = QStringLiteral("Trial balance as of the end of %1 (UTC), %2")
                           .arg(d.asOf.toString(Qt::ISODate), knownText(d));
@@ -271,7 +272,7 @@ int runTrialBalance(const Invocation &inv)
                                     QStringLiteral("debit"),   QStringLiteral("credit"),
                                     QStringLiteral("entries")};
             QMap<QString, Sums> sums;
-            for (const auto &r : tb.rows) {
+            for (const auto &r : rows) {
                 t.rows.append({r.account, r.name, r.kind, r.currency,
                                money(r.debitMinor, r.exponent), money(r.creditMinor, r.exponent),
                                QString::number(r.entries)});
@@ -310,8 +311,8 @@ int runBalanceSheet(const Invocation &inv)
         return code;
     return runReport(
         inv, QStringLiteral("balance_sheet"), paramsOf(d, false), bool(d.knownAt),
-        [&](Connection &c, bool) {
-            const auto tb = ReportingRepository::trialBalance(c, d.asOf, d.knownAt);
+        [&](Connection &c) {
+            const auto rows = ReportingRepository::trialBalance(c, d.asOf, d.knownAt);
             Table t;
             t.title = QStringLiteral("Balance sheet as of the end of %1 (UTC), %2")
                           .arg(d.asOf.toString(Qt::ISODate), knownText(d));
@@ -322,7 +323,7 @@ int runBalanceSheet(const Invocation &inv)
             QMap<QString, Sums> sums;
             for (const QString &kind :
                  {QStringLiteral("asset"), QStringLiteral("liability"), QStringLiteral("equity")})
-                for (const auto &r : tb.rows) {
+                for (const auto &r : rows) {
                     if (r.kind != kind)
                         continue;
                     const qint64 net = r.debitMinor - r.creditMinor;
@@ -334,7 +335,7 @@ int runBalanceSheet(const Invocation &inv)
                      : kind == QLatin1String("liability") ? s.b
                                                           : s.c) += shown;
                 }
-            for (const auto &r : tb.rows)
+            for (const auto &r : rows)
                 if (r.kind == QLatin1String("income") || r.kind == QLatin1String("expense")) {
                     Sums &s = sums[r.currency];
                     s.exponent = r.exponent;
@@ -378,7 +379,7 @@ int runIncomeStatement(const Invocation &inv)
         return code;
     return runReport(
         inv, QStringLiteral("income_statement"), paramsOf(d, true), bool(d.knownAt),
-        [&](Connection &c, bool) {
+        [&](Connection &c) {
             const auto rows = ReportingRepository::movements(c, d.from, d.to, d.knownAt);
             Table t;
             t.title =
@@ -434,7 +435,7 @@ int runTopMovers(const Invocation &inv)
     QJsonObject params = paramsOf(d, true);
     params.insert(QStringLiteral("limit"), limit);
     return runReport(
-        inv, QStringLiteral("top_movers"), params, bool(d.knownAt), [&](Connection &c, bool) {
+        inv, QStringLiteral("top_movers"), params, bool(d.knownAt), [&](Connection &c) {
             auto rows = ReportingRepository::movements(c, d.from, d.to, d.knownAt);
             std::stable_sort(rows.begin(), rows.end(), [](const auto &x, const auto &y) {
                 if (x.currency != y.currency)
@@ -469,15 +470,13 @@ int runVolumes(const Invocation &inv)
     Dates d;
     if (int code = readDates(inv, true, &d); code != Ok)
         return code;
-    if (d.knownAt)
-        return inv.usage(QStringLiteral("Volumes are as known now: --known-at does not apply."));
     const QString unit = inv.parser->value(QStringLiteral("by")).toLower();
     if (unit != QLatin1String("day") && unit != QLatin1String("week") &&
         unit != QLatin1String("month"))
         return inv.usage(QStringLiteral("--by is day, week or month."));
     QJsonObject params = paramsOf(d, true);
     params.insert(QStringLiteral("by"), unit);
-    return runReport(inv, QStringLiteral("volumes"), params, false, [&](Connection &c, bool) {
+    return runReport(inv, QStringLiteral("volumes"), params, false, [&](Connection &c) {
         const auto rows = ReportingRepository::volumes(c, d.from, d.to, unit);
         Table t;
         t.title = QStringLiteral("Volumes per %1 from %2 to %3 (UTC days, effective time)")

@@ -71,15 +71,12 @@ qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &
 
 namespace {
 
-StoreState stateIn(pqxx::transaction_base &tx)
+// A known-at time as the report functions take it (none: now).
+std::optional<std::string> knownParam(const std::optional<QDateTime> &knownAt)
 {
-    const auto r = tx.exec("SELECT is_store, " + db::utcColumn("replicated_at") +
-                           " FROM reporting.store_state()");
-    StoreState s;
-    s.isStore = r[0][0].as<bool>();
-    if (!r[0][1].is_null())
-        s.replicatedAt = db::parseUtc(r[0][1]);
-    return s;
+    if (!knownAt)
+        return std::nullopt;
+    return knownAt->toUTC().toString(Qt::ISODateWithMs).toStdString();
 }
 
 } // namespace
@@ -88,33 +85,31 @@ StoreState storeState(Connection &connection)
 {
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
-        return stateIn(tx);
+        const auto r = tx.exec("SELECT is_store, " + db::utcColumn("replicated_at") +
+                               " FROM reporting.store_state()");
+        StoreState s;
+        s.isStore = r[0][0].as<bool>();
+        if (!r[0][1].is_null())
+            s.replicatedAt = db::parseUtc(r[0][1]);
+        return s;
     });
 }
 
-TrialBalance trialBalance(Connection &connection, const QDate &asOf,
-                          const std::optional<QDateTime> &knownAt)
+QList<TrialBalanceRow> trialBalance(Connection &connection, const QDate &asOf,
+                                    const std::optional<QDateTime> &knownAt)
 {
     return db::guarded([&] {
-        // One snapshot: the rows and the replication point they are as of.
         pqxx::read_transaction tx(db::native(connection));
-        TrialBalance tb;
-        tb.asOf = asOf;
-        tb.knownAt = knownAt;
-        tb.source = stateIn(tx);
-        tb.fromDailyTotals = tb.source.isStore && !knownAt;
-        std::optional<std::string> known;
-        if (knownAt)
-            known = knownAt->toUTC().toString(Qt::ISODateWithMs).toStdString();
         const auto rows = tx.exec_params(
             "SELECT account_code, account_name, kind, currency, exponent, debit_minor, "
             "credit_minor, entries FROM reporting.trial_balance($1::date, $2::timestamptz)",
-            asOf.toString(Qt::ISODate).toStdString(), known);
+            asOf.toString(Qt::ISODate).toStdString(), knownParam(knownAt));
+        QList<TrialBalanceRow> out;
         for (const auto &r : rows)
-            tb.rows.append({db::toQString(r[0]), db::toQString(r[1]), db::toQString(r[2]),
-                            db::toQString(r[3]), r[4].as<int>(), r[5].as<qint64>(),
-                            r[6].as<qint64>(), r[7].as<qint64>()});
-        return tb;
+            out.append({db::toQString(r[0]), db::toQString(r[1]), db::toQString(r[2]),
+                        db::toQString(r[3]), r[4].as<int>(), r[5].as<qint64>(), r[6].as<qint64>(),
+                        r[7].as<qint64>()});
+        return out;
     });
 }
 
@@ -123,15 +118,12 @@ QList<MovementRow> movements(Connection &connection, const QDate &from, const QD
 {
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
-        std::optional<std::string> known;
-        if (knownAt)
-            known = knownAt->toUTC().toString(Qt::ISODateWithMs).toStdString();
         const auto rows = tx.exec_params(
             "SELECT account_code, account_name, kind, currency, exponent, opening_minor, "
             "movement_minor, closing_minor, entries FROM reporting.account_movements($1::date, "
             "$2::date, $3::timestamptz)",
             from.toString(Qt::ISODate).toStdString(), to.toString(Qt::ISODate).toStdString(),
-            known);
+            knownParam(knownAt));
         QList<MovementRow> out;
         for (const auto &r : rows)
             out.append({db::toQString(r[0]), db::toQString(r[1]), db::toQString(r[2]),

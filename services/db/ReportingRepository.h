@@ -64,16 +64,10 @@ struct TrialBalanceRow
     qint64 entries = 0;
 };
 
-struct TrialBalance
-{
-    QDate asOf;                       // the end of this UTC day, effective time
-    std::optional<QDateTime> knownAt; // none: now
-    StoreState source;
-    bool fromDailyTotals = false; // the store's daily totals (else the entries)
-    QList<TrialBalanceRow> rows;  // by currency, then account
-};
-TrialBalance trialBalance(Connection &connection, const QDate &asOf,
-                          const std::optional<QDateTime> &knownAt);
+// Every account with entries by the end of the UTC day asOf (effective time), as known at
+// knownAt (none: now), by currency and then account code.
+QList<TrialBalanceRow> trialBalance(Connection &connection, const QDate &asOf,
+                                    const std::optional<QDateTime> &knownAt);
 
 // Per account with entries by `to`: the balance before `from`, the net movement from `from`
 // to `to` (UTC days, both included) and the balance at the end (debit positive).
