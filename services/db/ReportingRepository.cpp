@@ -81,13 +81,13 @@ std::optional<std::string> knownParam(const std::optional<QDateTime> &knownAt)
 
 } // namespace
 
-StoreState storeState(Connection &connection)
+ReportSourceState storeState(Connection &connection)
 {
     return db::guarded([&] {
         pqxx::read_transaction tx(db::native(connection));
         const auto r = tx.exec("SELECT is_store, " + db::utcColumn("replicated_at") +
                                " FROM reporting.store_state()");
-        StoreState s;
+        ReportSourceState s;
         s.isStore = r[0][0].as<bool>();
         if (!r[0][1].is_null())
             s.replicatedAt = db::parseUtc(r[0][1]);

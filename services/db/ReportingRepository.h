@@ -1,5 +1,7 @@
 #pragma once
 
+#include "domain/Report.h"
+
 #include <QDate>
 #include <QDateTime>
 #include <QJsonObject>
@@ -45,24 +47,8 @@ int takeSnapshots(Connection &connection);
 // Returns the audit event's id.
 qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &params);
 
-struct StoreState
-{
-    bool isStore = false;   // false: the ledger database itself
-    QDateTime replicatedAt; // the last change received from the ledger (invalid: none yet)
-};
-StoreState storeState(Connection &connection);
-
-struct TrialBalanceRow
-{
-    QString account;
-    QString name;
-    QString kind;
-    QString currency;
-    int exponent = 2;
-    qint64 debitMinor = 0;
-    qint64 creditMinor = 0;
-    qint64 entries = 0;
-};
+// Whether this database is a reporting store, and how far it has replicated.
+ReportSourceState storeState(Connection &connection);
 
 // Every account with entries by the end of the UTC day asOf (effective time), as known at
 // knownAt (none: now), by currency and then account code.
@@ -71,32 +57,11 @@ QList<TrialBalanceRow> trialBalance(Connection &connection, const QDate &asOf,
 
 // Per account with entries by `to`: the balance before `from`, the net movement from `from`
 // to `to` (UTC days, both included) and the balance at the end (debit positive).
-struct MovementRow
-{
-    QString account;
-    QString name;
-    QString kind;
-    QString currency;
-    int exponent = 2;
-    qint64 openingMinor = 0;
-    qint64 movementMinor = 0;
-    qint64 closingMinor = 0;
-    qint64 entries = 0; // in the period
-};
 QList<MovementRow> movements(Connection &connection, const QDate &from, const QDate &to,
                              const std::optional<QDateTime> &knownAt);
 
 // Entries, debits and credits per currency and day, ISO week or month ("day", "week",
 // "month"), the period starting on its first day.
-struct VolumeRow
-{
-    QDate period;
-    QString currency;
-    int exponent = 2;
-    qint64 entries = 0;
-    qint64 debitsMinor = 0;
-    qint64 creditsMinor = 0;
-};
 QList<VolumeRow> volumes(Connection &connection, const QDate &from, const QDate &to,
                          const QString &unit);
 
