@@ -10,11 +10,13 @@
 #include "ReconExceptionPanel.h"
 #include "ReconImportDialog.h"
 #include "ReconciliationView.h"
+#include "ReportsView.h"
 #include "ReversalRequestDialog.h"
 #include "SessionLockOverlay.h"
 #include "StatementExportDialog.h"
 #include "StatementsView.h"
 #include "async/WhenReady.h"
+#include "console/ReportService.h"
 #include "console/StatementService.h"
 #include "session/ConsoleSession.h"
 
@@ -64,6 +66,7 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     createCentralWidget();
     createActions();
 
+    m_connectionLabel = connectionLabel;
     m_connectionStatus = new QLabel(connectionLabel, this);
 
     // Plain text: it shows values from the database (or messages quoting them).
@@ -328,6 +331,68 @@ ReconciliationView *MainWindow::addReconciliation(ReconService *recon)
     const QList<QAction *> items = m_fileMenu->actions();
     m_fileMenu->insertAction(items.value(items.size() - 2), import); // above Quit's separator
     return m_recon;
+}
+
+ReportsView *MainWindow::addReports(ReportService *reports)
+{
+    m_reportService = reports;
+    ensureTabs();
+    m_reports = new ReportsView(reports, m_tabs);
+    m_reports->setExportedBy(m_connectionLabel);
+    m_tabs->addTab(m_reports, tr("Re&ports"));
+    m_reportsStatus = new QLabel(this);
+    m_reportsStatus->setObjectName(QStringLiteral("reportsStatus"));
+    m_reportsStatus->setTextFormat(Qt::PlainText);
+    statusBar()->addPermanentWidget(m_reportsStatus);
+    m_reportsPoll = new QTimer(this);
+    m_reportsPoll->setInterval(30'000);
+    connect(m_reportsPoll, &QTimer::timeout, this, &MainWindow::refreshReportsStatus);
+    m_reportsPoll->start();
+    // A report shows where it was read: the indicator follows at once.
+    connect(m_reports, &ReportsView::reportShown, this, &MainWindow::refreshReportsStatus);
+    if (!m_session) { // a direct connection: no sign-in to wait for
+        refreshReportsStatus();
+        m_reports->refreshExports();
+    }
+    return m_reports;
+}
+
+void MainWindow::refreshReportsStatus()
+{
+    if (!m_reportService || (m_session && m_session->state() != ConsoleSession::State::Active))
+        return;
+    const int maxLag = m_reportService->maxLagSeconds();
+    whenReady(
+        m_reportService->sourceState(), m_reportsStatus,
+        [this, maxLag](const Result<ReportSourceState> &state) {
+            QString text;
+            QString tip;
+            bool warn = false;
+            if (!state) {
+                text = tr("Reports: store unreachable");
+                tip = state.error().message;
+                warn = true;
+            } else if (!state.value().isStore) {
+                text = tr("Reports: from the ledger");
+                tip = tr("No separate reporting store: the ledger serves reports.");
+            } else {
+                const QDateTime at = state.value().replicatedAt;
+                const QString verdict = ReportService::storeVerdict(
+                    state.value(), QDateTime::currentDateTimeUtc(), maxLag);
+                warn = !verdict.isEmpty();
+                text =
+                    at.isValid()
+                        ? tr("Reports: store %1 s behind")
+                              .arg(std::max<qint64>(0, at.secsTo(QDateTime::currentDateTimeUtc())))
+                        : tr("Reports: store has nothing yet");
+                tip = warn ? verdict
+                           : tr("The reporting store has replicated the ledger through %1.")
+                                 .arg(DisplayZone::instance()->format(at));
+            }
+            m_reportsStatus->setText(text);
+            m_reportsStatus->setToolTip(tip);
+            m_reportsStatus->setStyleSheet(warn ? QStringLiteral("color: #b00020;") : QString());
+        });
 }
 
 ReconImportDialog *MainWindow::importBankStatement(const QString &path)
@@ -667,6 +732,11 @@ void MainWindow::attachSession(ConsoleSession *session)
             m_myRequests->refresh();
         if (m_recon)
             m_recon->refresh();
+        if (m_reports) {
+            m_reports->setExportedBy(m_session->operatorName());
+            m_reports->refreshExports();
+        }
+        refreshReportsStatus();
     });
     // Any key or click counts as activity and renews the session past half its life.
     qApp->installEventFilter(this);

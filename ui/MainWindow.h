@@ -27,6 +27,8 @@ class MyRequestsView;
 class ReconImportDialog;
 class ReconService;
 class ReconciliationView;
+class ReportService;
+class ReportsView;
 class ReversalRequestDialog;
 class LedgerService;
 class ReversalService;
@@ -89,6 +91,12 @@ public:
     // the request sent resolves the exception.
     ReconciliationView *addReconciliation(ReconService *recon);
     ReconciliationView *reconciliationView() const { return m_recon; }
+    // Reports: the "Reports" tab (ReportsView) and, in the status bar, where reports are read
+    // and how far behind the ledger that place is (asked every 30 s while signed in).
+    ReportsView *addReports(ReportService *reports);
+    ReportsView *reportsView() const { return m_reports; }
+    // Asks where reports are read now and updates the status bar's indicator.
+    void refreshReportsStatus();
     // Opens the import dialog, with the file when given (non-modal; reconImportDialogOpened
     // tells).
     ReconImportDialog *importBankStatement(const QString &path = {});
@@ -164,6 +172,11 @@ private:
     QTabWidget *m_tabs = nullptr;
     ReconService *m_reconService = nullptr;
     ReconciliationView *m_recon = nullptr;
+    ReportService *m_reportService = nullptr;
+    ReportsView *m_reports = nullptr;
+    QLabel *m_reportsStatus = nullptr;
+    QTimer *m_reportsPoll = nullptr;
+    QString m_connectionLabel;
     QWidget *m_accountsPage = nullptr;
     QString m_selectedCode;        // restored after a reload
     QString m_recordedSearch;      // the last navigator search put on record

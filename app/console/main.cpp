@@ -8,6 +8,7 @@
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
 #include "console/ReconService.h"
+#include "console/ReportService.h"
 #include "console/ReversalService.h"
 #include "console/StatementService.h"
 #include "db/Connection.h"
@@ -18,7 +19,9 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QRegularExpression>
+#include <QSettings>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -160,6 +163,14 @@ int main(int argc, char *argv[])
     // and supervisors act and refuses the others (the tab shows why).
     ReconService recon(&worker, &longJobs);
     window.addReconciliation(&recon);
+    // Reports: each run recorded over the interactive worker, read on the long-jobs one (the
+    // ledger serves reports: the console has no reporting store session yet).
+    ReportService reports(&worker, &longJobs);
+    // How far behind a reporting store may be (QSettings reports/maxLagSeconds, default 300).
+    reports.setMaxLagSeconds(
+        std::clamp(QSettings().value(QStringLiteral("reports/maxLagSeconds"), 300).toInt(), 1,
+                   31 * 24 * 3600));
+    window.addReports(&reports);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -239,6 +239,60 @@ int runVolumes(const Invocation &inv)
     });
 }
 
+// The exported reports (the console's exports) and whether entries recorded since change
+// them.
+int runExports(const Invocation &inv)
+{
+    int limit = 0;
+    int code = 0;
+    if (!intOption(inv, QStringLiteral("limit"), 1, 1000, &limit, &code))
+        return code;
+    Connection ledger(inv.dsn(), QStringLiteral("ledgerctl"));
+    const QList<ReportExport> exports = ReportingRepository::reportExports(ledger, limit);
+    const auto when = [](const ReportExport &x) {
+        return x.asOf.isValid() ? x.asOf.toString(Qt::ISODate)
+                                : QStringLiteral("%1..%2").arg(x.from.toString(Qt::ISODate),
+                                                               x.to.toString(Qt::ISODate));
+    };
+    int restated = 0;
+    for (const ReportExport &x : exports)
+        restated += x.restated() ? 1 : 0;
+    if (inv.json) {
+        QJsonArray rows;
+        for (const ReportExport &x : exports)
+            rows.append(QJsonObject{
+                {QStringLiteral("id"), double(x.id)},
+                {QStringLiteral("run_event"), double(x.runEvent)},
+                {QStringLiteral("report"), x.report},
+                {QStringLiteral("as_of"),
+                 x.asOf.isValid() ? QJsonValue(x.asOf.toString(Qt::ISODate)) : QJsonValue()},
+                {QStringLiteral("from"),
+                 x.from.isValid() ? QJsonValue(x.from.toString(Qt::ISODate)) : QJsonValue()},
+                {QStringLiteral("to"),
+                 x.to.isValid() ? QJsonValue(x.to.toString(Qt::ISODate)) : QJsonValue()},
+                {QStringLiteral("known_at"), x.knownAt.toUTC().toString(Qt::ISODateWithMs)},
+                {QStringLiteral("format"), x.format},
+                {QStringLiteral("sha256"), x.sha256},
+                {QStringLiteral("exported_by"), x.exportedBy},
+                {QStringLiteral("exported_at"), x.exportedAt.toUTC().toString(Qt::ISODateWithMs)},
+                {QStringLiteral("late_entries"), double(x.lateEntries)},
+                {QStringLiteral("restated"), x.restated()}});
+        inv.printJson(
+            QJsonObject{{QStringLiteral("exports"), rows}, {QStringLiteral("restated"), restated}});
+        return Ok;
+    }
+    inv.printRow({QStringLiteral("exported_at"), QStringLiteral("by"), QStringLiteral("report"),
+                  QStringLiteral("date"), QStringLiteral("format"), QStringLiteral("sha256"),
+                  QStringLiteral("since")});
+    for (const ReportExport &x : exports)
+        inv.printRow({utcText(x.exportedAt), x.exportedBy, x.report, when(x), x.format, x.sha256,
+                      x.restated()
+                          ? QStringLiteral("RESTATED (%1 later entries)").arg(x.lateEntries)
+                          : QStringLiteral("unchanged")});
+    inv.printLine(QStringLiteral("%1 exports, %2 restated.").arg(exports.size()).arg(restated));
+    return Ok;
+}
+
 void addSourceOptions(QCommandLineParser &p)
 {
     p.addOption({QStringLiteral("format"), QStringLiteral("text, csv or json."),
@@ -367,7 +421,21 @@ QList<Command> reportCommands()
         addSourceOptions(p);
     };
     volumes.run = runVolumes;
-    return {trial, sheet, income, movers, volumes};
+    Command exports;
+    exports.name = QStringLiteral("report exports");
+    exports.summary = QStringLiteral("the exported reports, and which entries since have restated");
+    exports.description = QStringLiteral(
+        "The latest exported reports (the console's CSV and PDF exports, each on the ledger's "
+        "record with its file's SHA-256), newest first, each with the number of entries "
+        "recorded after the report was known that change it (late or backdated postings, "
+        "reversals): such a report is RESTATED, like a statement. Over --dsn, a console "
+        "session of any group.");
+    exports.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("limit"), QStringLiteral("Exports to list (default 100)."),
+                     QStringLiteral("N"), QStringLiteral("100")});
+    };
+    exports.run = runExports;
+    return {trial, sheet, income, movers, volumes, exports};
 }
 
 } // namespace ledger::cli

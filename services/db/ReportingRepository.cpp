@@ -69,6 +69,52 @@ qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &
     });
 }
 
+qint64 recordReportExport(Connection &ledger, qint64 runEvent, const QString &format,
+                          const QString &sha256)
+{
+    return db::guarded([&] {
+        pqxx::work tx(db::native(ledger));
+        const qint64 id = tx.exec_params("SELECT ledger.record_report_export($1, $2, $3)", runEvent,
+                                         db::toStd(format), db::toStd(sha256))[0][0]
+                              .as<qint64>();
+        tx.commit();
+        return id;
+    });
+}
+
+QList<ReportExport> reportExports(Connection &ledger, int limit)
+{
+    return db::guarded([&] {
+        pqxx::read_transaction tx(db::native(ledger));
+        const auto rows = tx.exec_params(
+            "SELECT id, run_event, report, as_of::text, period_from::text, period_to::text, " +
+                db::utcColumn("known_at") + ", format, file_sha256, exported_by, " +
+                db::utcColumn("exported_at") + ", late_entries FROM ledger.report_exports($1)",
+            limit);
+        QList<ReportExport> out;
+        for (const auto &r : rows) {
+            ReportExport x;
+            x.id = r[0].as<qint64>();
+            x.runEvent = r[1].as<qint64>();
+            x.report = db::toQString(r[2]);
+            const auto day = [](const pqxx::field &f) {
+                return f.is_null() ? QDate() : QDate::fromString(db::toQString(f), Qt::ISODate);
+            };
+            x.asOf = day(r[3]);
+            x.from = day(r[4]);
+            x.to = day(r[5]);
+            x.knownAt = db::parseUtc(r[6]);
+            x.format = db::toQString(r[7]);
+            x.sha256 = db::toQString(r[8]);
+            x.exportedBy = db::toQString(r[9]);
+            x.exportedAt = db::parseUtc(r[10]);
+            x.lateEntries = r[11].as<qint64>();
+            out.append(x);
+        }
+        return out;
+    });
+}
+
 namespace {
 
 // A known-at time as the report functions take it (none: now).

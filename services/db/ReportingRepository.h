@@ -47,6 +47,13 @@ int takeSnapshots(Connection &connection);
 // Returns the audit event's id.
 qint64 recordReport(Connection &ledger, const QString &name, const QJsonObject &params);
 
+// Records the export of a report this operator ran (the run's audit event), with the file's
+// SHA-256 (lowercase hex), and the audit event report.exported; committed. Returns its id.
+qint64 recordReportExport(Connection &ledger, qint64 runEvent, const QString &format,
+                          const QString &sha256);
+// The latest exports (newest first), each with the entries recorded since that change it.
+QList<ReportExport> reportExports(Connection &ledger, int limit = 100);
+
 // Whether this database is a reporting store, and how far it has replicated.
 ReportSourceState storeState(Connection &connection);
 

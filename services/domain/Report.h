@@ -106,4 +106,23 @@ struct ReportResult
     QList<VolumeRow> volumes; // volumes: the rows, for the chart
 };
 
+// An exported report (ledger.report_exports) and whether entries recorded since change it.
+struct ReportExport
+{
+    qint64 id = 0;
+    qint64 runEvent = 0; // the report.run audit event it came from
+    QString report;      // "trial_balance" and so on
+    QDate asOf;          // or the period:
+    QDate from;
+    QDate to;
+    QDateTime knownAt; // what the report knew: its known-at, or when it was run
+    QString format;    // csv or pdf
+    QString sha256;    // the file's
+    QString exportedBy;
+    QDateTime exportedAt;
+    qint64 lateEntries = 0; // entries recorded after knownAt that change it: restated if > 0
+
+    bool restated() const { return lateEntries > 0; }
+};
+
 } // namespace ledger
