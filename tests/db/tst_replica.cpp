@@ -20,7 +20,9 @@
 #include "ServerLogWatcher.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
+#include "console/ReportService.h"
 #include "db/Connection.h"
+#include "db/DbWorker.h"
 #include "db/ReplicaAdmin.h"
 
 #include <QJsonArray>
@@ -575,6 +577,79 @@ private Q_SLOTS:
             QStringLiteral("SELECT count(*) FROM reporting.trial_balance(current_date)"));
         QVERIFY(!refused.ok);
         QCOMPARE(refused.sqlState, QStringLiteral("LG090"));
+    }
+
+    // The console's ReportService on two sessions, as the console holds them: the run goes on
+    // the ledger's record and is read on the store (equal to the ledger's own figures); with
+    // a store that cannot be reached it is refused with the reason, and, the operator
+    // choosing so, read on the ledger with the reason on record.
+    void theConsolesReportServiceReadsTheStoreOrSaysWhyNot()
+    {
+        test::LedgerctlRun r = addOperator(QStringLiteral("rosa"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        postSome(3);
+        QVERIFY(replicaCaughtUp());
+        QVERIFY(storeHasBrokerOf(QStringLiteral("rosa")));
+        r = signIn(m_primary, QStringLiteral("rosa"), secretOf(QStringLiteral("rosa")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        DbWorker ledger(r.json().value(QStringLiteral("dsn")).toString(), QStringLiteral("tst"));
+        r = signIn(m_replica, QStringLiteral("rosa"), secretOf(QStringLiteral("rosa")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        DbWorker store(r.json().value(QStringLiteral("dsn")).toString(), QStringLiteral("tst"));
+        const auto run = [](ReportService &service, bool useLedger, QString *refusal) {
+            ReportRequest request;
+            request.kind = ReportKind::TrialBalance;
+            request.asOf = {2026, 12, 31};
+            ReportJob *job = service.start(request, useLedger, nullptr);
+            std::unique_ptr<ReportJob> owned(job);
+            if (!QTest::qWaitFor([job] { return job->isFinished(); }, 60000))
+                return Result<ReportResult>(
+                    Error::make(Error::Kind::Timeout, QStringLiteral("no answer")));
+            *refusal = job->storeRefusal();
+            return job->result();
+        };
+        QString refusal;
+        ReportService fromStore(&ledger, &store, true);
+        const Result<ReportResult> stored = run(fromStore, false, &refusal);
+        QVERIFY2(stored, qPrintable(stored ? QString() : stored.error().message));
+        QVERIFY(stored.value().source.isStore);
+        QVERIFY(stored.value().source.replicatedAt.isValid());
+        QVERIFY(refusal.isEmpty());
+        ReportService fromLedger(&ledger, &ledger, false);
+        const Result<ReportResult> direct = run(fromLedger, false, &refusal);
+        QVERIFY(direct);
+        QVERIFY(!direct.value().source.isStore);
+        QCOMPARE(stored.value().table.rows, direct.value().table.rows);
+        QCOMPARE(stored.value().table.totalRows, direct.value().table.totalRows);
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT details->'params'->>'source' FROM "
+                                                 "audit.events WHERE id = $1"),
+                                  {QString::number(stored.value().auditEvent)}),
+                 QStringLiteral("reporting_store"));
+
+        // A store that cannot be reached: refused, nothing recorded; then on the ledger.
+        DbWorker nowhere(QStringLiteral("host=127.0.0.1 port=1 dbname=ledger user=nobody "
+                                        "password=x sslmode=disable connect_timeout=2"),
+                         QStringLiteral("tst"));
+        ReportService unreachable(&ledger, &nowhere, true);
+        const QString runsBefore = m_ledger->scalar(
+            QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'report.run'"));
+        const Result<ReportResult> refused = run(unreachable, false, &refusal);
+        QVERIFY(!refused);
+        QVERIFY2(refusal.contains(QStringLiteral("could not be reached")), qPrintable(refusal));
+        QVERIFY(refused.error().message.contains(QStringLiteral("Run it on the ledger instead")));
+        QCOMPARE(m_ledger->scalar(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE action = 'report.run'")),
+                 runsBefore);
+        const Result<ReportResult> onLedger = run(unreachable, true, &refusal);
+        QVERIFY2(onLedger, qPrintable(onLedger ? QString() : onLedger.error().message));
+        QVERIFY(!onLedger.value().source.isStore);
+        QVERIFY(onLedger.value().storeRefused.contains(QStringLiteral("could not be reached")));
+        QCOMPARE(onLedger.value().table.rows, direct.value().table.rows);
+        QCOMPARE(m_ledger->scalar(QStringLiteral("SELECT (details->'params'->>'source') || ' ' "
+                                                 "|| (details->'params' ? 'store_refused') FROM "
+                                                 "audit.events WHERE id = $1"),
+                                  {QString::number(onLedger.value().auditEvent)}),
+                 QStringLiteral("ledger true"));
     }
 
     // The store's month-end snapshots (0039) keep its trial balance exact.
