@@ -311,6 +311,14 @@ void LoginDialog::signIn()
     }
     setBusy(true);
     m_session->signIn(profile(), operatorName(), secret);
+    if (m_companion)
+        m_companion->signIn(m_companionProfile, operatorName(), secret);
+}
+
+void LoginDialog::setCompanion(ConsoleSession *session, const ServerProfile &profile)
+{
+    m_companion = session;
+    m_companionProfile = profile;
 }
 
 void LoginDialog::onSignedIn()

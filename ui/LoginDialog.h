@@ -4,6 +4,7 @@
 #include "session/ConsoleSession.h"
 
 #include <QDialog>
+#include <QPointer>
 
 class QCheckBox;
 class QComboBox;
@@ -43,6 +44,11 @@ public:
     // The explanation of the TLS mode in use, as shown.
     QString tlsDescription() const;
 
+    // A second session signed in with the same operator and secret at the same time, to its
+    // own server: the reporting store's. Its outcome does not hold up the console's sign-in
+    // (the Reports tab and the status bar say when it failed). Held weakly.
+    void setCompanion(ConsoleSession *session, const ServerProfile &profile);
+
     // Starts sign-in as if the user pressed the button (tests, the demo).
     void signIn();
 
@@ -64,6 +70,8 @@ private:
     void describeTls();
 
     ConsoleSession *m_session;
+    QPointer<ConsoleSession> m_companion;
+    ServerProfile m_companionProfile;
     SecretStore *m_secrets;
     QLineEdit *m_host = nullptr;
     QSpinBox *m_port = nullptr;

@@ -357,6 +357,32 @@ ReportsView *MainWindow::addReports(ReportService *reports)
     return m_reports;
 }
 
+void MainWindow::attachReportingSession(ConsoleSession *session)
+{
+    m_storeSession = session;
+    if (m_session)
+        connect(m_session, &ConsoleSession::locked, session, [session] {
+            if (session->state() == ConsoleSession::State::Active)
+                session->signOut();
+        });
+    connect(session, &ConsoleSession::signedIn, this, &MainWindow::refreshReportsStatus);
+    const auto ended = [this](const QString &why) {
+        if (!m_reportsStatus)
+            return;
+        m_reportsStatus->setText(tr("Reports: no store session"));
+        m_reportsStatus->setToolTip(why);
+        m_reportsStatus->setStyleSheet(QStringLiteral("color: #b00020;"));
+    };
+    connect(session, &ConsoleSession::signInFailed, this,
+            [ended](const Error &error) { ended(error.message); });
+    connect(session, &ConsoleSession::locked, this, ended);
+    connect(session, &ConsoleSession::stateChanged, this, [ended](ConsoleSession::State state) {
+        if (state == ConsoleSession::State::SignedOut)
+            ended(tr("Signed out of the reporting store: sign in again for reports "
+                     "from it."));
+    });
+}
+
 void MainWindow::refreshReportsStatus()
 {
     if (!m_reportService || (m_session && m_session->state() != ConsoleSession::State::Active))
@@ -747,8 +773,11 @@ void MainWindow::attachSession(ConsoleSession *session)
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 {
     if (m_session &&
-        (event->type() == QEvent::KeyPress || event->type() == QEvent::MouseButtonPress))
+        (event->type() == QEvent::KeyPress || event->type() == QEvent::MouseButtonPress)) {
         m_session->noteActivity();
+        if (m_storeSession && m_storeSession->state() == ConsoleSession::State::Active)
+            m_storeSession->noteActivity();
+    }
     return QMainWindow::eventFilter(watched, event);
 }
 

@@ -95,6 +95,10 @@ public:
     // and how far behind the ledger that place is (asked every 30 s while signed in).
     ReportsView *addReports(ReportService *reports);
     ReportsView *reportsView() const { return m_reports; }
+    // The reporting store's session (signed in with the same secret by the login dialog):
+    // renewed by the same activity as the console's, signed out when the console's locks;
+    // the status bar says when it has ended.
+    void attachReportingSession(ConsoleSession *session);
     // Asks where reports are read now and updates the status bar's indicator.
     void refreshReportsStatus();
     // Opens the import dialog, with the file when given (non-modal; reconImportDialogOpened
@@ -175,6 +179,7 @@ private:
     ReportService *m_reportService = nullptr;
     ReportsView *m_reports = nullptr;
     QLabel *m_reportsStatus = nullptr;
+    ConsoleSession *m_storeSession = nullptr;
     QTimer *m_reportsPoll = nullptr;
     QString m_connectionLabel;
     QWidget *m_accountsPage = nullptr;

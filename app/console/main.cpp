@@ -61,6 +61,18 @@ void setUpParser(QCommandLineParser &parser)
                       QStringLiteral("NAME")});
     parser.addOption({QStringLiteral("operator"), QStringLiteral("Operator name for sign-in."),
                       QStringLiteral("NAME")});
+    parser.addOption({QStringLiteral("reporting-host"),
+                      QStringLiteral("A reporting store to read reports from (host or socket "
+                                     "directory): the console signs in there too, with the same "
+                                     "operator and secret. Default: the reports/storeHost "
+                                     "setting; none: the ledger serves reports."),
+                      QStringLiteral("HOST")});
+    parser.addOption({QStringLiteral("reporting-port"),
+                      QStringLiteral("The reporting store's port (default 5432)."),
+                      QStringLiteral("PORT")});
+    parser.addOption({QStringLiteral("reporting-database"),
+                      QStringLiteral("The reporting store's database (default ledger)."),
+                      QStringLiteral("NAME")});
     parser.addOption(
         {QStringLiteral("secret-stdin"),
          QStringLiteral(
@@ -163,13 +175,28 @@ int main(int argc, char *argv[])
     // and supervisors act and refuses the others (the tab shows why).
     ReconService recon(&worker, &longJobs);
     window.addReconciliation(&recon);
-    // Reports: each run recorded over the interactive worker, read on the long-jobs one (the
-    // ledger serves reports: the console has no reporting store session yet).
-    ReportService reports(&worker, &longJobs);
+    // Reports: each run recorded over the interactive worker, read on a reporting store's
+    // session when one is configured (signed in with the same secret), else on the long-jobs
+    // worker (the ledger serves reports).
+    QSettings settings;
+    ServerProfile storeProfile;
+    storeProfile.host = parser.isSet(QStringLiteral("reporting-host"))
+                            ? parser.value(QStringLiteral("reporting-host"))
+                            : settings.value(QStringLiteral("reports/storeHost")).toString();
+    storeProfile.port = parser.isSet(QStringLiteral("reporting-port"))
+                            ? parser.value(QStringLiteral("reporting-port")).toInt()
+                            : settings.value(QStringLiteral("reports/storePort"), 5432).toInt();
+    storeProfile.database =
+        parser.isSet(QStringLiteral("reporting-database"))
+            ? parser.value(QStringLiteral("reporting-database"))
+            : settings.value(QStringLiteral("reports/storeDatabase"), QStringLiteral("ledger"))
+                  .toString();
+    const bool withStore = !direct && !storeProfile.host.trimmed().isEmpty();
+    DbWorker storeWorker(ConnectionSettings(), QStringLiteral("ledger-console reporting store"));
+    ReportService reports(&worker, withStore ? &storeWorker : &longJobs, withStore);
     // How far behind a reporting store may be (QSettings reports/maxLagSeconds, default 300).
-    reports.setMaxLagSeconds(
-        std::clamp(QSettings().value(QStringLiteral("reports/maxLagSeconds"), 300).toInt(), 1,
-                   31 * 24 * 3600));
+    reports.setMaxLagSeconds(std::clamp(
+        settings.value(QStringLiteral("reports/maxLagSeconds"), 300).toInt(), 1, 31 * 24 * 3600));
     window.addReports(&reports);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
@@ -180,16 +207,25 @@ int main(int argc, char *argv[])
 
     ConsoleSession session(&worker);
     session.addWorker(&longJobs);
+    // The reporting store's own time-limited session (minted there from the replicated
+    // operator registry), signed in with the same secret, renewed and ended with the first.
+    ConsoleSession storeSession(&storeWorker);
     // Closing the console signs out: the session ends on the server at once instead of
     // counting against the operator's open sessions until it expires (the worker runs the
     // queued end_session before it goes).
-    QObject::connect(&app, &QCoreApplication::aboutToQuit, &session, [&session] {
+    QObject::connect(&app, &QCoreApplication::aboutToQuit, &session, [&session, &storeSession] {
         if (session.state() == ConsoleSession::State::Active)
             session.signOut();
+        if (storeSession.state() == ConsoleSession::State::Active)
+            storeSession.signOut();
     });
     SecretStore secrets(QStringLiteral("ledger-console"));
     window.attachSession(&session);
     LoginDialog login(&session, &secrets);
+    if (withStore) {
+        window.attachReportingSession(&storeSession);
+        login.setCompanion(&storeSession, storeProfile);
+    }
 
     ServerProfile profile = login.profile();
     bool otherServer = false;

@@ -106,7 +106,12 @@ ReportJob *ReportService::start(const ReportRequest &request, bool useLedger, QO
                       state ? storeVerdict(state.value(), QDateTime::currentDateTimeUtc(), maxLag)
                             : tr("the reporting store could not be reached (%1)")
                                   .arg(state.error().message);
-                  if (problem.isEmpty())
+                  if (problem.isEmpty() && state && !state.value().isStore)
+                      // Configured as a store but a ledger database: the ledger serves the
+                      // report, read over the session that recorded it (its read gate is
+                      // per session).
+                      run(job, request, m_ledger, {});
+                  else if (problem.isEmpty())
                       run(job, request, m_reads, {});
                   else if (useLedger)
                       run(job, request, m_ledger, problem);

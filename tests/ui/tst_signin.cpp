@@ -7,11 +7,13 @@
 #include "AccountListModel.h"
 #include "LoginDialog.h"
 #include "MainWindow.h"
+#include "ReportsView.h"
 #include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
 #include "console/LedgerService.h"
+#include "console/ReportService.h"
 #include "db/DbWorker.h"
 #include "keychain/SecretStore.h"
 #include "session/ConsoleSession.h"
@@ -333,6 +335,89 @@ private Q_SLOTS:
                                         "WHERE role_name = $1"),
                          {role}),
             QStringLiteral("ended"));
+    }
+
+    // The reporting store's session (Step 11): the dialog signs it in with the same operator
+    // and secret at once (here the same server stands in for the store: a session of its
+    // own all the same); the Reports tab reads over it; activity renews both; when the
+    // console's session locks (revoked), the store's is signed out too and the status bar
+    // says so.
+    void theReportingStoreSessionFollowsTheConsoles()
+    {
+        DbWorker worker(QString(), QStringLiteral("tst_signin"));
+        DbWorker storeWorker(QString(), QStringLiteral("tst_signin store"));
+        LedgerService ledger(&worker);
+        AuditService audit(&worker);
+        AccountListModel accounts(&ledger, &audit);
+        ReportService reports(&worker, &storeWorker, true);
+        ConsoleSession session(&worker);
+        ConsoleSession store(&storeWorker);
+        session.setRequestedTtl(10);
+        store.setRequestedTtl(10);
+        MainWindow window(&accounts, QStringLiteral("not signed in"), false);
+        window.attachSession(&session);
+        ReportsView *view = window.addReports(&reports);
+        window.attachReportingSession(&store);
+        LoginDialog login(&session, nullptr, &window);
+        login.setCompanion(&store, profile());
+        QObject::connect(&login, &QDialog::accepted, &window, [&] { window.show(); });
+        QSignalSpy signedIn(&session, &ConsoleSession::signedIn);
+        QSignalSpy storeSignedIn(&store, &ConsoleSession::signedIn);
+        QSignalSpy renewed(&session, &ConsoleSession::renewed);
+        QSignalSpy storeRenewed(&store, &ConsoleSession::renewed);
+        login.setProfile(profile());
+        login.setOperator(QStringLiteral("olga"));
+        login.setSecret(m_secret);
+        login.show();
+        login.signIn();
+        QVERIFY(waitForCount(signedIn, 1));
+        QVERIFY(waitForCount(storeSignedIn, 1));
+        QCOMPARE(store.state(), ConsoleSession::State::Active);
+        QVERIFY(!store.role().isEmpty());
+        QVERIFY(store.role() != session.role());
+
+        // A report: recorded over the console's session, read over the store's.
+        QSignalSpy shown(view, &ReportsView::reportShown);
+        view->run();
+        QVERIFY(waitForCount(shown, 1));
+        test::SqlSession admin(m_db.adminDsn());
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT session_role FROM audit.events WHERE id = "
+                                             "$1"),
+                              {QString::number(view->lastResult()->auditEvent)}),
+                 session.role());
+        // The store's worker is connected as the store's session role.
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT count(*) > 0 FROM pg_stat_activity WHERE "
+                                             "usename = $1"),
+                              {store.role()}),
+                 QStringLiteral("t"));
+
+        // Past half their life, one key press renews both.
+        const QDateTime first = store.expiresAt();
+        QVERIFY(
+            waitUntil(&session, &ConsoleSession::tick, [&] { return session.secondsLeft() <= 4; }));
+        QTest::keyClick(window.accountView(), Qt::Key_Down);
+        QVERIFY(waitForCount(renewed, 1));
+        QVERIFY(waitForCount(storeRenewed, 1));
+        QVERIFY(store.expiresAt() > first);
+
+        // The console's session revoked: it locks, and the store's is signed out with it.
+        const QString storeRole = store.role();
+        QSignalSpy locked(&session, &ConsoleSession::locked);
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT access.revoke_session($1, 'test')"),
+                              {session.role()}),
+                 QStringLiteral("t"));
+        accounts.refresh();
+        QVERIFY(waitForCount(locked, 1));
+        QCOMPARE(store.state(), ConsoleSession::State::SignedOut);
+        QCOMPARE(window.findChild<QLabel *>(QStringLiteral("reportsStatus"))->text(),
+                 QStringLiteral("Reports: no store session"));
+        const auto after = storeWorker.submit([](Connection &) { return true; });
+        QVERIFY(waitForFinished(after));
+        QCOMPARE(after.result().error().kind, Error::Kind::NotSignedIn);
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT coalesce(end_reason, 'open') FROM "
+                                             "access.sessions WHERE role_name = $1"),
+                              {storeRole}),
+                 QStringLiteral("ended"));
     }
 
     // TLS: the dialog says which mode is in use and what it means; a server on the network
