@@ -372,6 +372,7 @@ void MainWindow::attachReportingSession(ConsoleSession *session)
         m_reportsStatus->setText(tr("Reports: no store session"));
         m_reportsStatus->setToolTip(why);
         m_reportsStatus->setStyleSheet(QStringLiteral("color: #b00020;"));
+        Q_EMIT reportsStatusChanged(m_reportsStatus->text());
     };
     connect(session, &ConsoleSession::signInFailed, this,
             [ended](const Error &error) { ended(error.message); });
@@ -418,6 +419,7 @@ void MainWindow::refreshReportsStatus()
             m_reportsStatus->setText(text);
             m_reportsStatus->setToolTip(tip);
             m_reportsStatus->setStyleSheet(warn ? QStringLiteral("color: #b00020;") : QString());
+            Q_EMIT reportsStatusChanged(text);
         });
 }
 

@@ -121,6 +121,8 @@ Q_SIGNALS:
     void reversalDialogOpened(QWidget *dialog);    // a ReversalRequestDialog
     void statementDialogOpened(QWidget *dialog);   // a StatementExportDialog
     void reconImportDialogOpened(QWidget *dialog); // a ReconImportDialog
+    // The status bar's reports indicator changed (where reports are read, the store's lag).
+    void reportsStatusChanged(const QString &text);
     // A file was verified (GUI thread): `found` when the ledger issued exactly this file.
     void statementVerified(const QString &text, bool found);
 

@@ -18,6 +18,7 @@
 #include "ErrorOf.h"
 #include "Ledgerctl.h"
 #include "ServerLogWatcher.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/ReportService.h"
@@ -602,7 +603,8 @@ private Q_SLOTS:
             request.asOf = {2026, 12, 31};
             ReportJob *job = service.start(request, useLedger, nullptr);
             std::unique_ptr<ReportJob> owned(job);
-            if (!QTest::qWaitFor([job] { return job->isFinished(); }, 60000))
+            if (!test::waitUntil(
+                    job, &ReportJob::finished, [job] { return job->isFinished(); }, 60000))
                 return Result<ReportResult>(
                     Error::make(Error::Kind::Timeout, QStringLiteral("no answer")));
             *refusal = job->storeRefusal();

@@ -15,6 +15,7 @@
 #include "MainWindow.h"
 #include "ReportTableModel.h"
 #include "ReportsView.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -123,7 +124,8 @@ private:
         QSignalSpy shown(m_olivia->view, &ReportsView::reportShown);
         QSignalSpy failed(m_olivia->view, &ReportsView::reportFailed);
         m_olivia->view->run();
-        if (!QTest::qWaitFor([&] { return shown.count() + failed.count() > 0; }, 20000))
+        if (!test::waitForSignals(m_olivia->view,
+                                  [&] { return shown.count() + failed.count() > 0; }))
             return false;
         return expectShown ? shown.count() == 1 : failed.count() == 1;
     }
@@ -202,8 +204,9 @@ private Q_SLOTS:
     {
         auto *status = m_olivia->window.findChild<QLabel *>(QStringLiteral("reportsStatus"));
         QVERIFY(status);
-        QTRY_COMPARE_WITH_TIMEOUT(status->text(), QStringLiteral("Reports: from the ledger"),
-                                  10000);
+        QVERIFY(test::waitUntil(&m_olivia->window, &MainWindow::reportsStatusChanged, [&] {
+            return status->text() == QLatin1String("Reports: from the ledger");
+        }));
     }
 
     void aTrialBalanceBalancesAndIsOnRecordFirst()

@@ -12,6 +12,8 @@
 #include "MainWindow.h"
 #include "ReportTableModel.h"
 #include "ReportsView.h"
+#include "ServerLogWatcher.h"
+#include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
 #include "console/AuditService.h"
@@ -40,6 +42,7 @@ class TestReportsStore : public QObject
     test::TestCluster m_primary;
     test::TestCluster m_replica;
     std::unique_ptr<SqlSession> m_ledger;
+    std::unique_ptr<test::ServerLogWatcher> m_storeLog;
     int m_key = 0;
 
     static QByteArray secret() { return QByteArrayLiteral("rosa-secret-0123456789-abcdef\n"); }
@@ -58,8 +61,9 @@ class TestReportsStore : public QObject
         QVERIFY2(r.ok, qPrintable(r.message));
     }
 
-    // A session of rosa's on the cluster: its DSN.
-    QString signIn(test::TestCluster &cluster, const QString &ttl = QStringLiteral("10m"))
+    // A session of rosa's on the cluster: its DSN (and when it expires).
+    QString signIn(test::TestCluster &cluster, const QString &ttl = QStringLiteral("10m"),
+                   QDateTime *expiresAt = nullptr)
     {
         const auto r = test::runLedgerctl({QStringLiteral("access"), QStringLiteral("session"),
                                            QStringLiteral("issue"), QStringLiteral("--operator"),
@@ -69,15 +73,19 @@ class TestReportsStore : public QObject
                                           {}, secret());
         if (r.exitCode != 0)
             qWarning("%s", qPrintable(r.describe()));
+        if (expiresAt)
+            *expiresAt = QDateTime::fromString(
+                r.json().value(QStringLiteral("expires_at")).toString(), Qt::ISODateWithMs);
         return r.json().value(QStringLiteral("dsn")).toString();
     }
 
-    // Until the store's copy answers the query as the ledger does (the apply worker is
-    // asynchronous: polled on each turn of the event loop, bounded).
+    // Until the store's copy answers the query as the ledger does: read again each time the
+    // store's log is written (the table sync, the broker trigger and the test's own trigger
+    // on applied entries write there).
     bool storeAgrees(const QString &query)
     {
         const QString want = m_ledger->scalar(query);
-        return QTest::qWaitFor(
+        return m_storeLog->waitUntil(
             [&] { return SqlSession(m_replica.adminDsn()).scalar(query) == want; }, 60000);
     }
 
@@ -113,6 +121,16 @@ private Q_SLOTS:
                                                QStringLiteral("--primary"), m_primary.adminDsn(),
                                                QStringLiteral("--replica"), m_replica.adminDsn()});
         QVERIFY2(setup.exitCode == 0, qPrintable(setup.describe()));
+        m_storeLog = std::make_unique<test::ServerLogWatcher>(m_replica.dataDir());
+        // The test's instrument on the store: a log line per applied entry.
+        QVERIFY(SqlSession(m_replica.adminDsn())
+                    .exec(QStringLiteral(
+                        "CREATE FUNCTION public.log_applied() RETURNS trigger LANGUAGE plpgsql AS "
+                        "$$BEGIN RAISE LOG 'tst_reportsstore applied entry %', NEW.id; RETURN "
+                        "NULL; END$$; CREATE TRIGGER tst_log_applied AFTER INSERT ON "
+                        "ledger.entries FOR EACH ROW EXECUTE FUNCTION public.log_applied(); "
+                        "ALTER TABLE ledger.entries ENABLE ALWAYS TRIGGER tst_log_applied"))
+                    .ok);
         // A backdated entry after the setup: it reaches the store too.
         post(QStringLiteral("CASH"), QStringLiteral("SALES"), QStringLiteral("10.00"),
              QStringLiteral("2026-09-15"));
@@ -142,8 +160,9 @@ private Q_SLOTS:
         auto *source = view->findChild<QLabel *>(QStringLiteral("reportSource"));
         auto *onLedgerButton = view->findChild<QPushButton *>(QStringLiteral("runOnLedger"));
         static const QRegularExpression behind(QStringLiteral("^Reports: store \\d+ s behind$"));
-        QTRY_VERIFY2_WITH_TIMEOUT(behind.match(status->text()).hasMatch(),
-                                  qPrintable(status->text()), 20000);
+        QVERIFY2(test::waitUntil(&window, &MainWindow::reportsStatusChanged,
+                                 [&] { return behind.match(status->text()).hasMatch(); }),
+                 qPrintable(status->text()));
 
         ReportRequest r;
         r.kind = ReportKind::TrialBalance;
@@ -152,7 +171,7 @@ private Q_SLOTS:
         QSignalSpy shown(view, &ReportsView::reportShown);
         QSignalSpy failed(view, &ReportsView::reportFailed);
         view->run();
-        QVERIFY(QTest::qWaitFor([&] { return shown.count() + failed.count() > 0; }, 30000));
+        QVERIFY(test::waitForSignals(view, [&] { return shown.count() + failed.count() > 0; }));
         QCOMPARE(shown.count(), 1);
         const ReportResult fromStore = *view->lastResult();
         QVERIFY(fromStore.source.isStore);
@@ -173,14 +192,15 @@ private Q_SLOTS:
         // The store's server stops: the indicator warns; the report is refused, unrecorded.
         QVERIFY(m_replica.cluster().stop());
         window.refreshReportsStatus();
-        QTRY_COMPARE_WITH_TIMEOUT(status->text(), QStringLiteral("Reports: store unreachable"),
-                                  20000);
+        QVERIFY(test::waitUntil(&window, &MainWindow::reportsStatusChanged, [&] {
+            return status->text() == QLatin1String("Reports: store unreachable");
+        }));
         const QString runs = m_ledger->scalar(
             QStringLiteral("SELECT count(*) FROM audit.events WHERE action = 'report.run'"));
         shown.clear();
         failed.clear();
         view->run();
-        QVERIFY(QTest::qWaitFor([&] { return shown.count() + failed.count() > 0; }, 30000));
+        QVERIFY(test::waitForSignals(view, [&] { return shown.count() + failed.count() > 0; }));
         QCOMPARE(failed.count(), 1);
         QVERIFY2(source->text().contains(QStringLiteral("could not be reached")),
                  qPrintable(source->text()));
@@ -190,7 +210,7 @@ private Q_SLOTS:
                  runs);
         // The operator chooses the ledger: read there, the reason on record.
         QTest::mouseClick(onLedgerButton, Qt::LeftButton);
-        QVERIFY(QTest::qWaitFor([&] { return shown.count() > 0; }, 30000));
+        QVERIFY(test::waitForCount(shown, 1));
         const ReportResult fromLedger = *view->lastResult();
         QVERIFY(!fromLedger.source.isStore);
         QCOMPARE(fromLedger.table.rows, fromStore.table.rows);
@@ -205,21 +225,23 @@ private Q_SLOTS:
         QVERIFY(m_replica.cluster().start());
     }
 
-    // A session on the store expires there as it does on the ledger: refused, saying so.
+    // A session on the store expires there as it does on the ledger: it works until the
+    // instant the store set, and is refused after it, saying so.
     void aStoreSessionThatExpiresIsRefused()
     {
-        const QString onStore = signIn(m_replica, QStringLiteral("3s"));
+        QDateTime expiresAt;
+        const QString onStore = signIn(m_replica, QStringLiteral("3s"), &expiresAt);
         QVERIFY(!onStore.isEmpty());
+        QVERIFY(expiresAt.isValid());
         SqlSession store(onStore);
-        // Until the store refuses it (three seconds at most; polled, bounded).
-        test::SqlOutcome refused;
-        QVERIFY(QTest::qWaitFor(
-            [&] {
-                refused = store.exec(QStringLiteral("SELECT count(*) FROM "
-                                                    "reporting.trial_balance(current_date)"));
-                return !refused.ok;
-            },
-            20000));
+        QVERIFY(store
+                    .exec(QStringLiteral("SELECT count(*) FROM "
+                                         "reporting.trial_balance(current_date)"))
+                    .ok);
+        test::waitUntilPast(expiresAt);
+        const test::SqlOutcome refused = store.exec(
+            QStringLiteral("SELECT count(*) FROM reporting.trial_balance(current_date)"));
+        QVERIFY(!refused.ok);
         QCOMPARE(refused.sqlState, QStringLiteral("LG041"));
     }
 };
