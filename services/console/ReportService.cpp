@@ -130,7 +130,8 @@ void ReportService::run(ReportJob *job, const ReportRequest &request,
                         const QPointer<DbWorker> &reads, const QString &storeRefused)
 {
     QJsonObject params = ReportTables::params(request);
-    const bool fromStore = m_storeIsSeparate && storeRefused.isEmpty();
+    // Read on the store's session (not passed over, nor found to be a ledger database).
+    const bool fromStore = m_storeIsSeparate && reads == m_reads;
     params.insert(QStringLiteral("source"),
                   fromStore ? QStringLiteral("reporting_store") : QStringLiteral("ledger"));
     if (!storeRefused.isEmpty())

@@ -376,15 +376,18 @@ private Q_SLOTS:
         QVERIFY(!store.role().isEmpty());
         QVERIFY(store.role() != session.role());
 
-        // A report: recorded over the console's session, read over the store's.
+        // A report: recorded over the console's session. The "store" here is a ledger
+        // database, so it is read over the console's session too (the read gate is per
+        // session) and recorded as read from the ledger.
         QSignalSpy shown(view, &ReportsView::reportShown);
         view->run();
         QVERIFY(waitForCount(shown, 1));
         test::SqlSession admin(m_db.adminDsn());
-        QCOMPARE(admin.scalar(QStringLiteral("SELECT session_role FROM audit.events WHERE id = "
-                                             "$1"),
+        QCOMPARE(admin.scalar(QStringLiteral("SELECT session_role || ' ' || "
+                                             "(details->'params'->>'source') FROM audit.events "
+                                             "WHERE id = $1"),
                               {QString::number(view->lastResult()->auditEvent)}),
-                 session.role());
+                 session.role() + QStringLiteral(" ledger")); // the "store" is a ledger database
         // The store's worker is connected as the store's session role.
         QCOMPARE(admin.scalar(QStringLiteral("SELECT count(*) > 0 FROM pg_stat_activity WHERE "
                                              "usename = $1"),
