@@ -17,6 +17,10 @@ packages=(
     clang libclang-rt-14-dev
     # clang-tidy over the sources (installer/setup.sh test, `cmake --build --preset tidy`).
     clang-tidy
+    # Kafka ingestion (Step 12): librdkafka, whose mock cluster the tests run against.
+    librdkafka-dev
+    # bench_partitions (Step 11): monthly partitions kept by pg_partman.
+    postgresql-15-partman
 )
 
 # Locales the test suites need: a server that answers in German shows that errors are

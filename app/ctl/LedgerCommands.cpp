@@ -2,9 +2,13 @@
 
 #include "db/Connection.h"
 #include "db/LedgerRepository.h"
+#include "ingest/KafkaIngester.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
+
+#include <atomic>
+#include <csignal>
 
 namespace ledger::cli {
 
@@ -52,8 +56,83 @@ int runPost(const Invocation &inv)
     return Ok;
 }
 
+// Set by SIGTERM and SIGINT while a Kafka ingester runs: it finishes the round it is in
+// (each partition batch committed or not at all) and leaves the group.
+std::atomic<bool> g_stopIngest{false};
+
+void stopIngest(int)
+{
+    g_stopIngest.store(true);
+}
+
+int runKafkaIngest(const Invocation &inv)
+{
+    KafkaIngestOptions options;
+    options.brokers = inv.parser->value(QStringLiteral("kafka"));
+    options.topic = inv.parser->value(QStringLiteral("topic"));
+    options.group = inv.parser->value(QStringLiteral("group"));
+    options.source = inv.parser->value(QStringLiteral("source"));
+    if (options.topic.isEmpty() || options.group.isEmpty())
+        return inv.usage(QStringLiteral("--kafka needs --topic and --group."));
+    if (inv.parser->isSet(QStringLiteral("file")))
+        return inv.usage(QStringLiteral("Give either --file or --kafka, not both."));
+    if (inv.parser->isSet(QStringLiteral("all-or-nothing")))
+        return inv.usage(
+            QStringLiteral("--all-or-nothing is for files; a stream parks what it cannot post."));
+    if (inv.parser->isSet(QStringLiteral("contra")))
+        options.contraTemplate = inv.parser->value(QStringLiteral("contra"));
+    int code = 0;
+    if (!intOption(inv, QStringLiteral("batch-size"), 1, 100000, &options.maxBatch, &code))
+        return code;
+    int idle = 0;
+    if (inv.parser->isSet(QStringLiteral("until-idle")) &&
+        !intOption(inv, QStringLiteral("until-idle"), 1, 86400, &idle, &code))
+        return code;
+    options.untilIdleSeconds = idle;
+    int brokerTimeout = 30;
+    if (inv.parser->isSet(QStringLiteral("broker-timeout")) &&
+        !intOption(inv, QStringLiteral("broker-timeout"), 1, 3600, &brokerTimeout, &code))
+        return code;
+    options.brokerTimeoutSeconds = brokerTimeout;
+
+    struct sigaction action = {};
+    action.sa_handler = stopIngest;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto report = ledger::runKafkaIngest(connection, options, g_stopIngest,
+                                               [&](const QString &line) { inv.progress(line); });
+    if (!report)
+        return inv.fail(report.error());
+    const KafkaIngestReport &r = report.value();
+    if (inv.json) {
+        QJsonObject positions;
+        for (auto it = r.positions.constBegin(); it != r.positions.constEnd(); ++it)
+            positions.insert(QString::number(it.key()), QString::number(it.value()));
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("messages"), r.messages},
+                       {QStringLiteral("posted"), r.posted},
+                       {QStringLiteral("duplicates"), r.duplicates},
+                       {QStringLiteral("parked"), r.parked},
+                       {QStringLiteral("skipped"), r.skipped},
+                       {QStringLiteral("positions"), positions}});
+    } else {
+        inv.printLine(QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped %5")
+                          .arg(r.messages)
+                          .arg(r.posted)
+                          .arg(r.duplicates)
+                          .arg(r.parked)
+                          .arg(r.skipped));
+    }
+    return Ok;
+}
+
 int runIngest(const Invocation &inv)
 {
+    if (inv.parser->isSet(QStringLiteral("kafka")))
+        return runKafkaIngest(inv);
     auto input = readInput(inv, QStringLiteral("file"), kMaxIngestBytes);
     if (!input)
         return inv.fail(input.error());
@@ -218,7 +297,14 @@ QList<Command> ledgerCommands()
         "nothing. Events are posted in batches, one call and one database transaction per batch "
         "(set-based, ledger.ingest_events); a bad line is reported with its line number and "
         "nothing of it is written, and the rest of its batch still posts. Prints the counts "
-        "posted, duplicates, rejected; exits 1 when any line was rejected.");
+        "posted, duplicates, rejected; exits 1 when any line was rejected.\n"
+        "With --kafka, it is a member of a consumer group: each round's events are posted per "
+        "partition with the partition's new offset in the same database transaction "
+        "(ledger.ingest_source_batch), and on every assignment it resumes from the offsets "
+        "the ledger holds, so a crash, a rebalance or a redelivery never posts twice and "
+        "never skips. Events it cannot post are parked in ledger.dead_letters with the "
+        "reason. Runs until SIGTERM or SIGINT (it finishes the round) or --until-idle; "
+        "prints one line per committed batch and the counts on exit.");
     ingest.addOptions = [](QCommandLineParser &p) {
         addFileOption(p, QStringLiteral("NDJSON file of events"));
         p.addOption({QStringLiteral("contra"),
@@ -230,6 +316,25 @@ QList<Command> ledgerCommands()
                      QStringLiteral("N"), QStringLiteral("500")});
         p.addOption({QStringLiteral("all-or-nothing"),
                      QStringLiteral("Post nothing at all if any line is rejected.")});
+        p.addOption({QStringLiteral("kafka"),
+                     QStringLiteral("Consume from Kafka instead of a file: bootstrap brokers "
+                                    "host:port[,host:port]."),
+                     QStringLiteral("BROKERS")});
+        p.addOption({QStringLiteral("topic"), QStringLiteral("Kafka topic of the events."),
+                     QStringLiteral("T")});
+        p.addOption({QStringLiteral("group"), QStringLiteral("Kafka consumer group."),
+                     QStringLiteral("G")});
+        p.addOption({QStringLiteral("source"),
+                     QStringLiteral("Name the ledger keeps the stream's positions under "
+                                    "(default: the group)."),
+                     QStringLiteral("NAME")});
+        p.addOption({QStringLiteral("until-idle"),
+                     QStringLiteral("Kafka: stop after this many seconds without a new event."),
+                     QStringLiteral("SECONDS")});
+        p.addOption({QStringLiteral("broker-timeout"),
+                     QStringLiteral("Kafka: fail when no broker answers, or no partition is "
+                                    "assigned, for this many seconds (default 30)."),
+                     QStringLiteral("SECONDS")});
     };
     ingest.run = runIngest;
 

@@ -5,6 +5,7 @@
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 
 #include <algorithm>
 
@@ -312,6 +313,111 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                 throw;
             }
         }
+    });
+}
+
+namespace {
+
+// {"offset": n, "event": {...}} or {"offset": n, "raw": "...", "error": "..."}.
+QByteArray sourceItem(const SourceMessage &m)
+{
+    if (m.error.isEmpty())
+        return "{\"offset\":" + QByteArray::number(m.offset) + ",\"event\":" + m.event + '}';
+    // A payload that is not UTF-8 is kept as base64, marked as such.
+    const QString text = QString::fromUtf8(m.raw);
+    const QString raw = text.toUtf8() == m.raw
+                            ? text
+                            : QStringLiteral("base64:") + QString::fromLatin1(m.raw.toBase64());
+    return QJsonDocument(QJsonObject{{QStringLiteral("offset"), double(m.offset)},
+                                     {QStringLiteral("raw"), raw},
+                                     {QStringLiteral("error"), m.error}})
+        .toJson(QJsonDocument::Compact);
+}
+
+SourceBatchResult callSourceBatch(pqxx::connection_base &c, const std::string &source,
+                                  const std::string &topic, int partition,
+                                  const QList<SourceMessage> &messages, const std::string &contra)
+{
+    QByteArray items = "[";
+    for (const SourceMessage &m : messages) {
+        if (items.size() > 1)
+            items += ',';
+        items += sourceItem(m);
+    }
+    items += ']';
+    pqxx::nontransaction tx(c);
+    const pqxx::result r =
+        tx.exec_params("SELECT posted, duplicates, parked, skipped, next_offset FROM "
+                       "ledger.ingest_source_batch($1, $2, $3, $4::jsonb, $5)",
+                       source, topic, partition, view(items), contra);
+    return {r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>(), r[0][3].as<int>(),
+            r[0][4].as<qint64>()};
+}
+
+} // namespace
+
+SourceBatchResult ingestSourceBatch(Connection &connection, const QString &source,
+                                    const QString &topic, int partition,
+                                    const QList<SourceMessage> &messages,
+                                    const QString &contraTemplate)
+{
+    return db::guarded([&] {
+        pqxx::connection_base &c = db::native(connection);
+        const std::string src = db::toStd(source), top = db::toStd(topic),
+                          contra = db::toStd(contraTemplate);
+        for (int attempt = 1;; ++attempt) {
+            try {
+                return callSourceBatch(c, src, top, partition, messages, contra);
+            } catch (const pqxx::sql_error &e) {
+                const QString state = db::sqlStateOf(e);
+                if (isRetryable(state) && attempt < kAttempts)
+                    continue;
+                if (!state.startsWith(QLatin1String("22")) || messages.isEmpty())
+                    throw;
+                // A message the server cannot read: one call per message, in order; the one
+                // that fails alone is parked with the server's reason. Each call commits, so
+                // a crash in between resumes behind the last one.
+                SourceBatchResult total;
+                for (const SourceMessage &m : messages) {
+                    SourceBatchResult one;
+                    try {
+                        one = callSourceBatch(c, src, top, partition, {m}, contra);
+                    } catch (const pqxx::sql_error &single) {
+                        if (!db::sqlStateOf(single).startsWith(QLatin1String("22")))
+                            throw;
+                        SourceMessage parked = m;
+                        parked.error = QString::fromUtf8(single.what()).trimmed().left(900);
+                        parked.raw = m.error.isEmpty() ? m.event : m.raw;
+                        one = callSourceBatch(c, src, top, partition, {parked}, contra);
+                    }
+                    total.posted += one.posted;
+                    total.duplicates += one.duplicates;
+                    total.parked += one.parked;
+                    total.skipped += one.skipped;
+                    total.nextOffset = one.nextOffset;
+                }
+                return total;
+            } catch (const pqxx::transaction_rollback &) {
+                if (attempt < kAttempts)
+                    continue;
+                throw;
+            }
+        }
+    });
+}
+
+QHash<int, qint64> sourcePositions(Connection &connection, const QString &source,
+                                   const QString &topic)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        const pqxx::result r =
+            tx.exec_params("SELECT partition, next_offset FROM ledger.source_positions_of($1, $2)",
+                           db::toStd(source), db::toStd(topic));
+        QHash<int, qint64> out;
+        for (const auto &row : r)
+            out.insert(row[0].as<int>(), row[1].as<qint64>());
+        return out;
     });
 }
 

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QHash>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -90,6 +91,40 @@ constexpr int kMaxBatchItems = 100000;
 IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
                     const IngestOptions &options = {},
                     const std::function<void(int)> &progress = {});
+
+// One message of a stream partition (Kafka): its offset and either the event (a JSON
+// object, as an NDJSON line of `ingest`) or, for a message the client could not read, the
+// reason and the raw payload (parked as a dead letter).
+struct SourceMessage
+{
+    qint64 offset = 0;
+    QByteArray event;
+    QString error;
+    QByteArray raw;
+};
+
+struct SourceBatchResult
+{
+    int posted = 0;
+    int duplicates = 0;
+    int parked = 0;  // dead letters written
+    int skipped = 0; // below the stored position: taken before (a redelivery)
+    qint64 nextOffset = 0;
+};
+
+// Posts one partition's messages (offset order) with ledger.ingest_source_batch: the
+// postings, the dead letters and the partition's new position in one database
+// transaction. A message the server cannot read at all is found by sending the messages
+// one by one and is parked with the server's reason; a serialization failure or deadlock is
+// retried. Throws for what is no message's fault (connection, permission).
+SourceBatchResult ingestSourceBatch(Connection &connection, const QString &source,
+                                    const QString &topic, int partition,
+                                    const QList<SourceMessage> &messages,
+                                    const QString &contraTemplate);
+
+// The next offset per partition the ledger holds for (source, topic).
+QHash<int, qint64> sourcePositions(Connection &connection, const QString &source,
+                                   const QString &topic);
 
 struct Balance
 {

@@ -1,0 +1,332 @@
+#include "KafkaIngester.h"
+
+#include "db/Connection.h"
+#include "db/DbException.h"
+#include "db/LedgerRepository.h"
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QMap>
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <optional>
+
+namespace ledger {
+
+namespace {
+
+using LedgerRepository::SourceMessage;
+
+struct KafkaDeleter
+{
+    void operator()(rd_kafka_t *rk) const { rd_kafka_destroy(rk); }
+    void operator()(rd_kafka_conf_t *c) const { rd_kafka_conf_destroy(c); }
+    void operator()(rd_kafka_topic_partition_list_t *l) const
+    {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    void operator()(rd_kafka_message_t *m) const { rd_kafka_message_destroy(m); }
+};
+template <class T> using KafkaPtr = std::unique_ptr<T, KafkaDeleter>;
+
+// What the callbacks (served from rd_kafka_consumer_poll, on this thread) share with the loop.
+struct Context
+{
+    Connection *connection = nullptr;
+    const KafkaIngestOptions *options = nullptr;
+    QString source;
+    std::optional<Error> failure;
+    bool assigned = false;    // an assignment was received (possibly empty)
+    int assignments = 0;      // how many (the idle time counts from the latest)
+    bool brokersDown = false; // librdkafka says no broker is up
+    QElapsedTimer brokersDownFor;
+    QHash<int, qint64> positions; // where each assigned partition was sought to
+};
+
+void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    auto *ctx = static_cast<Context *>(opaque);
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, nullptr); // revoked (or an error): let go of everything
+        return;
+    }
+    ctx->assigned = true;
+    ++ctx->assignments;
+    // The ledger says where each partition resumes, not the broker.
+    QHash<int, qint64> stored;
+    try {
+        stored =
+            LedgerRepository::sourcePositions(*ctx->connection, ctx->source, ctx->options->topic);
+    } catch (const DbException &e) {
+        ctx->failure = e.error();
+        rd_kafka_assign(rk, nullptr);
+        return;
+    }
+    for (int i = 0; i < partitions->cnt; ++i) {
+        rd_kafka_topic_partition_t &p = partitions->elems[i];
+        const auto at = stored.constFind(p.partition);
+        p.offset = at == stored.constEnd() ? RD_KAFKA_OFFSET_BEGINNING : at.value();
+        ctx->positions.insert(p.partition, at == stored.constEnd() ? 0 : at.value());
+    }
+    rd_kafka_assign(rk, partitions);
+}
+
+void onError(rd_kafka_t *, int err, const char *reason, void *opaque)
+{
+    auto *ctx = static_cast<Context *>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (!ctx->brokersDown)
+            ctx->brokersDownFor.start();
+        ctx->brokersDown = true;
+    } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        ctx->failure = Error::make(Error::Kind::Connection,
+                                   QStringLiteral("Kafka: %1").arg(QString::fromUtf8(reason)));
+    }
+}
+
+bool set(rd_kafka_conf_t *conf, const char *name, const QString &value, QString *error)
+{
+    char text[512];
+    if (rd_kafka_conf_set(conf, name, value.toUtf8().constData(), text, sizeof text) ==
+        RD_KAFKA_CONF_OK)
+        return true;
+    *error = QStringLiteral("Kafka setting %1: %2")
+                 .arg(QString::fromLatin1(name), QString::fromUtf8(text));
+    return false;
+}
+
+// The message as the ledger takes it: an event (a JSON object) or, unreadable, the reason.
+SourceMessage toSourceMessage(const rd_kafka_message_t *m)
+{
+    SourceMessage out;
+    out.offset = m->offset;
+    const QByteArray payload =
+        m->payload ? QByteArray(static_cast<const char *>(m->payload), qsizetype(m->len))
+                   : QByteArray();
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(payload, &parseError);
+    if (payload.isEmpty()) {
+        out.error = QStringLiteral("empty message");
+    } else if (doc.isNull()) {
+        out.error = QStringLiteral("not valid JSON: %1 at byte %2")
+                        .arg(parseError.errorString())
+                        .arg(parseError.offset + 1);
+    } else if (!doc.isObject()) {
+        out.error = QStringLiteral("not a JSON object");
+    }
+    if (out.error.isEmpty())
+        out.event = payload;
+    else
+        out.raw = payload.left(qsizetype(64) * 1024);
+    return out;
+}
+
+} // namespace
+
+Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaIngestOptions &options,
+                                         const std::atomic<bool> &stop,
+                                         const std::function<void(const QString &)> &progress)
+{
+    auto fail = [](Error::Kind kind, const QString &message) {
+        return Result<KafkaIngestReport>(Error::make(kind, message));
+    };
+    if (options.brokers.isEmpty() || options.topic.isEmpty() || options.group.isEmpty())
+        return fail(Error::Kind::Input,
+                    QStringLiteral("Kafka ingestion needs brokers, a topic and a group."));
+
+    Context ctx;
+    ctx.connection = &connection;
+    ctx.options = &options;
+    ctx.source = options.source.isEmpty() ? options.group : options.source;
+
+    KafkaPtr<rd_kafka_conf_t> conf(rd_kafka_conf_new());
+    QString confError;
+    if (!set(conf.get(), "bootstrap.servers", options.brokers, &confError) ||
+        !set(conf.get(), "group.id", options.group, &confError) ||
+        !set(conf.get(), "client.id", QStringLiteral("ledgerctl-ingest"), &confError) ||
+        // Positions live in the ledger: nothing is committed or stored behind our back.
+        !set(conf.get(), "enable.auto.commit", QStringLiteral("false"), &confError) ||
+        !set(conf.get(), "enable.auto.offset.store", QStringLiteral("false"), &confError) ||
+        !set(conf.get(), "auto.offset.reset", QStringLiteral("earliest"), &confError) ||
+        !set(conf.get(), "allow.auto.create.topics", QStringLiteral("false"), &confError) ||
+        // Bounded memory: at most this much fetched ahead per partition.
+        !set(conf.get(), "queued.max.messages.kbytes", QStringLiteral("16384"), &confError) ||
+        // A member that died (kill -9, a lost machine) gives its partitions up after 10 s.
+        !set(conf.get(), "session.timeout.ms", QStringLiteral("10000"), &confError) ||
+        !set(conf.get(), "heartbeat.interval.ms", QStringLiteral("2000"), &confError))
+        return fail(Error::Kind::Input, confError);
+    rd_kafka_conf_set_opaque(conf.get(), &ctx);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), onRebalance);
+    rd_kafka_conf_set_error_cb(conf.get(), onError);
+
+    char text[512];
+    KafkaPtr<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), text, sizeof text));
+    if (!rk)
+        return fail(Error::Kind::Input,
+                    QStringLiteral("Kafka consumer: %1").arg(QString::fromUtf8(text)));
+    (void)conf.release(); // rd_kafka_new took it
+    rd_kafka_poll_set_consumer(rk.get());
+
+    // The topic must exist (asked for all topics: asking for one may create it on brokers
+    // that create topics on demand).
+    {
+        const rd_kafka_metadata_t *metadata = nullptr;
+        const rd_kafka_resp_err_t err =
+            rd_kafka_metadata(rk.get(), 1, nullptr, &metadata, options.brokerTimeoutSeconds * 1000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return fail(Error::Kind::Connection,
+                        QStringLiteral("No Kafka broker answers at %1 (%2 within %3 s): check "
+                                       "--kafka and that the brokers run.")
+                            .arg(options.brokers, QString::fromUtf8(rd_kafka_err2str(err)))
+                            .arg(options.brokerTimeoutSeconds));
+        bool found = false;
+        for (int i = 0; i < metadata->topic_cnt && !found; ++i)
+            found = QString::fromUtf8(metadata->topics[i].topic) == options.topic &&
+                    metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        rd_kafka_metadata_destroy(metadata);
+        if (!found)
+            return fail(Error::Kind::NotFound,
+                        QStringLiteral("Kafka topic %1 does not exist at %2: create it, or check "
+                                       "--topic and --kafka.")
+                            .arg(options.topic, options.brokers));
+    }
+
+    KafkaPtr<rd_kafka_topic_partition_list_t> topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), options.topic.toUtf8().constData(),
+                                      RD_KAFKA_PARTITION_UA);
+    if (const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk.get(), topics.get()); err)
+        return fail(Error::Kind::Input,
+                    QStringLiteral("Kafka subscribe to %1: %2")
+                        .arg(options.topic, QString::fromUtf8(rd_kafka_err2str(err))));
+
+    KafkaIngestReport report;
+    QElapsedTimer sinceStart, idle;
+    sinceStart.start();
+    idle.start();
+    const int maxBatch = qBound(1, options.maxBatch, LedgerRepository::kMaxBatchItems);
+    std::optional<Error> failure;
+
+    int assignmentsSeen = 0;
+    while (!stop.load() && !failure) {
+        // One round: wait briefly for the first message, then take what is there.
+        QMap<int, QList<SourceMessage>> byPartition;
+        int taken = 0;
+        for (int timeout = 200; taken < maxBatch; timeout = 0) {
+            KafkaPtr<rd_kafka_message_t> m(rd_kafka_consumer_poll(rk.get(), timeout));
+            if (ctx.failure) {
+                failure = ctx.failure;
+                break;
+            }
+            if (!m)
+                break;
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                continue;
+            if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+                failure = Error::make(Error::Kind::NotFound,
+                                      QStringLiteral("Kafka topic %1 does not exist at %2: "
+                                                     "create it, or check --topic and --kafka.")
+                                          .arg(options.topic, options.brokers));
+                break;
+            }
+            if (m->err) {
+                // Transient consumer errors (a broker going away) are retried by librdkafka.
+                if (progress)
+                    progress(QStringLiteral("kafka: %1")
+                                 .arg(QString::fromUtf8(rd_kafka_message_errstr(m.get()))));
+                continue;
+            }
+            ctx.brokersDown = false;
+            // After a rebalance inside the round a partition starts again from the ledger's
+            // position: what this round holds from there on comes again, once.
+            QList<SourceMessage> &list = byPartition[m->partition];
+            while (!list.isEmpty() && list.constLast().offset >= m->offset) {
+                list.removeLast();
+                --taken;
+            }
+            list.append(toSourceMessage(m.get()));
+            ++taken;
+        }
+        if (failure)
+            break;
+        if (ctx.assignments != assignmentsSeen) {
+            assignmentsSeen = ctx.assignments;
+            idle.restart(); // idle counts from when there was something to consume from
+        }
+
+        if (taken == 0) {
+            if (ctx.brokersDown &&
+                ctx.brokersDownFor.elapsed() > qint64(options.brokerTimeoutSeconds) * 1000) {
+                failure = Error::make(Error::Kind::Connection,
+                                      QStringLiteral("No Kafka broker answers at %1 (for %2 s): "
+                                                     "check --kafka and that the brokers run.")
+                                          .arg(options.brokers)
+                                          .arg(options.brokerTimeoutSeconds));
+                break;
+            }
+            if (!ctx.assigned &&
+                sinceStart.elapsed() > qint64(options.brokerTimeoutSeconds) * 1000) {
+                failure = Error::make(Error::Kind::Timeout,
+                                      QStringLiteral("The consumer group %1 assigned no partition "
+                                                     "of %2 within %3 s.")
+                                          .arg(options.group, options.topic)
+                                          .arg(options.brokerTimeoutSeconds));
+                break;
+            }
+            if (options.untilIdleSeconds > 0 && ctx.assigned &&
+                idle.elapsed() >= qint64(options.untilIdleSeconds * 1000))
+                break;
+            continue;
+        }
+        idle.restart();
+
+        // Each partition's messages in one database transaction with its new position.
+        KafkaPtr<rd_kafka_topic_partition_list_t> done(
+            rd_kafka_topic_partition_list_new(int(byPartition.size())));
+        for (auto it = byPartition.constBegin(); it != byPartition.constEnd(); ++it) {
+            LedgerRepository::SourceBatchResult r;
+            try {
+                r = LedgerRepository::ingestSourceBatch(connection, ctx.source, options.topic,
+                                                        it.key(), it.value(),
+                                                        options.contraTemplate);
+            } catch (const DbException &e) {
+                failure = e.error();
+                break;
+            }
+            report.messages += it.value().size();
+            report.posted += r.posted;
+            report.duplicates += r.duplicates;
+            report.parked += r.parked;
+            report.skipped += r.skipped;
+            report.positions.insert(it.key(), r.nextOffset);
+            rd_kafka_topic_partition_list_add(done.get(), options.topic.toUtf8().constData(),
+                                              it.key())
+                ->offset = r.nextOffset;
+            if (progress)
+                progress(QStringLiteral("partition %1: offsets %2-%3 committed: posted %4, "
+                                        "duplicates %5, parked %6, skipped %7; next %8")
+                             .arg(it.key())
+                             .arg(it.value().constFirst().offset)
+                             .arg(it.value().constLast().offset)
+                             .arg(r.posted)
+                             .arg(r.duplicates)
+                             .arg(r.parked)
+                             .arg(r.skipped)
+                             .arg(r.nextOffset));
+        }
+        // For lag tools only; the ledger's positions are what a consumer resumes from.
+        if (done->cnt > 0)
+            rd_kafka_commit(rk.get(), done.get(), 1);
+    }
+
+    rd_kafka_consumer_close(rk.get());
+    if (failure)
+        return *failure;
+    return report;
+}
+
+} // namespace ledger

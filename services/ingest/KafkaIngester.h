@@ -1,0 +1,53 @@
+#pragma once
+
+#include "domain/Result.h"
+
+#include <QHash>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+
+namespace ledger {
+
+class Connection;
+
+struct KafkaIngestOptions
+{
+    QString brokers; // bootstrap servers, host:port[,host:port...]
+    QString topic;
+    QString group;  // consumer group
+    QString source; // the name positions are kept under (default: the group)
+    QString contraTemplate = QStringLiteral("1000-CASH-{currency}");
+    int maxBatch = 500;            // messages taken per round (all partitions together)
+    double untilIdleSeconds = 0;   // > 0: stop after that long without a message
+    int brokerTimeoutSeconds = 30; // no broker answering, or no partition assigned, this long: fail
+};
+
+struct KafkaIngestReport
+{
+    qint64 messages = 0;
+    qint64 posted = 0;
+    qint64 duplicates = 0;
+    qint64 parked = 0;
+    qint64 skipped = 0;
+    QHash<int, qint64> positions; // next offset per partition this consumer took from
+};
+
+// A member of a Kafka consumer group (librdkafka) that posts what it consumes exactly once:
+// each round's messages go to the ledger per partition, in offset order, with
+// ledger.ingest_source_batch, which stores the partition's new position in the same
+// database transaction as the postings and the dead letters. The database, not the broker,
+// says where to resume: on every partition assignment the consumer seeks to the positions
+// the ledger holds (from the beginning of a partition it never saw). Offsets are committed
+// to Kafka only afterwards, for monitoring tools, and never read back.
+//
+// Runs until `stop` is set (a signal handler may set it), until idle for
+// options.untilIdleSeconds, or until an error: brokers that do not answer, a topic that does
+// not exist, the database lost (what was committed stays; a restart resumes behind it).
+// `progress` gets one line per committed partition batch.
+Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaIngestOptions &options,
+                                         const std::atomic<bool> &stop,
+                                         const std::function<void(const QString &)> &progress);
+
+} // namespace ledger

@@ -1,0 +1,388 @@
+// ledgerctl ingest --kafka against librdkafka's own mock cluster (real Kafka protocol over
+// local TCP, consumer groups included), started by the test in this process, and a real
+// PostgreSQL cluster: a stream with duplicates and poison messages is posted exactly once
+// and what cannot be posted is parked; the positions live in the ledger, so running again,
+// under another group, or after a kill -9 between commits, posts nothing twice and skips
+// nothing; two consumers of one group share the topic and post every event once; brokers
+// that do not answer and a topic that does not exist are clear errors.
+
+#include "Ledgerctl.h"
+#include "SignalWait.h"
+#include "SqlSession.h"
+#include "TestCluster.h"
+
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <memory>
+
+using namespace ledger;
+using namespace ledger::test;
+
+namespace {
+
+constexpr int kPartitions = 4;
+const char *kTopic = "money-events";
+
+// The mock cluster, hosted by a producer handle of its own, and a producer for the test's
+// messages (through the brokers' TCP ports, as any client would).
+class MockKafka
+{
+public:
+    bool start(QString *error)
+    {
+        char text[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        m_host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof text);
+        if (!m_host) {
+            *error = QString::fromUtf8(text);
+            return false;
+        }
+        m_cluster = rd_kafka_mock_cluster_new(m_host, 1);
+        if (!m_cluster) {
+            *error = QStringLiteral("rd_kafka_mock_cluster_new failed");
+            return false;
+        }
+        m_bootstraps = QString::fromUtf8(rd_kafka_mock_cluster_bootstraps(m_cluster));
+        if (rd_kafka_mock_topic_create(m_cluster, kTopic, kPartitions, 1)) {
+            *error = QStringLiteral("rd_kafka_mock_topic_create failed");
+            return false;
+        }
+        conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", m_bootstraps.toUtf8().constData(), text,
+                              sizeof text) != RD_KAFKA_CONF_OK) {
+            *error = QString::fromUtf8(text);
+            return false;
+        }
+        m_producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof text);
+        if (!m_producer) {
+            *error = QString::fromUtf8(text);
+            return false;
+        }
+        return true;
+    }
+
+    ~MockKafka()
+    {
+        if (m_producer)
+            rd_kafka_destroy(m_producer);
+        if (m_cluster)
+            rd_kafka_mock_cluster_destroy(m_cluster);
+        if (m_host)
+            rd_kafka_destroy(m_host);
+    }
+
+    // Each message to the given partition; true once every one is acknowledged.
+    bool produce(const QList<QPair<int, QByteArray>> &messages)
+    {
+        for (const auto &[partition, payload] : messages) {
+            for (;;) {
+                rd_kafka_vu_t values[4] = {};
+                values[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+                values[0].u.cstr = kTopic;
+                values[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+                values[1].u.i32 = partition;
+                values[2].vtype = RD_KAFKA_VTYPE_VALUE;
+                values[2].u.mem.ptr = const_cast<char *>(payload.constData());
+                values[2].u.mem.size = size_t(payload.size());
+                values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+                values[3].u.i = RD_KAFKA_MSG_F_COPY;
+                rd_kafka_error_t *error = rd_kafka_produceva(m_producer, values, 4);
+                const rd_kafka_resp_err_t err =
+                    error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
+                if (error)
+                    rd_kafka_error_destroy(error);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                    return false;
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                    break;
+                rd_kafka_poll(m_producer, 100); // the queue drains as acknowledgements arrive
+            }
+        }
+        return rd_kafka_flush(m_producer, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+
+    QString bootstraps() const { return m_bootstraps; }
+
+private:
+    rd_kafka_t *m_host = nullptr;
+    rd_kafka_mock_cluster_t *m_cluster = nullptr;
+    rd_kafka_t *m_producer = nullptr;
+    QString m_bootstraps;
+};
+
+QByteArray eventJson(const QString &id, int account, const QString &amount = QStringLiteral("1.00"))
+{
+    return QStringLiteral(
+               R"({"event_id": "%1", "type": "income", "account": "K-%2", "amount": "%3", "currency": "EUR", "occurred_at": "2026-11-20T10:00:00Z", "contra_account": "K-CASH"})")
+        .arg(id)
+        .arg(account)
+        .arg(amount)
+        .toUtf8();
+}
+
+// Events of one account always go to the same partition (their order is kept).
+QList<QPair<int, QByteArray>> events(const QString &prefix, int count)
+{
+    QList<QPair<int, QByteArray>> out;
+    for (int i = 0; i < count; ++i)
+        out.append(
+            {i % 8 % kPartitions, eventJson(QStringLiteral("%1-%2").arg(prefix).arg(i), i % 8)});
+    return out;
+}
+
+} // namespace
+
+class TestKafkaIngest : public QObject
+{
+    Q_OBJECT
+
+    TestCluster m_db;
+    std::unique_ptr<SqlSession> m_admin;
+    MockKafka m_kafka;
+    QString m_writer;
+
+    LedgerctlRun ingest(const QString &group, const QStringList &extra = {})
+    {
+        return runLedgerctl(QStringList{QStringLiteral("ingest"), QStringLiteral("--kafka"),
+                                        m_kafka.bootstraps(), QStringLiteral("--topic"),
+                                        QString::fromLatin1(kTopic), QStringLiteral("--group"),
+                                        group, QStringLiteral("--until-idle"), QStringLiteral("2"),
+                                        QStringLiteral("--json")} +
+                                extra,
+                            m_writer);
+    }
+
+    QString scalar(const QString &sql) { return m_admin->scalar(sql); }
+
+    // Every event posted at most once, and the books balanced.
+    void checkOnce()
+    {
+        QCOMPARE(scalar(QStringLiteral(
+                     "SELECT count(*) FROM (SELECT external_ref FROM ledger.transactions WHERE "
+                     "idempotency_key LIKE 'event:%' GROUP BY 1 HAVING count(*) > 1) d")),
+                 QStringLiteral("0"));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM (SELECT transaction_id FROM "
+                                       "ledger.entries GROUP BY 1 HAVING sum(amount) <> 0) u")),
+                 QStringLiteral("0"));
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
+        m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
+        QString error;
+        QVERIFY2(m_kafka.start(&error), qPrintable(error));
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('K-CASH', 'Cash', 'EUR', 'asset'); "
+                        "SELECT ledger.open_account('K-' || i, 'Customer ' || i, 'EUR', "
+                        "'asset') FROM generate_series(0, 7) i"))
+                    .ok);
+        m_writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+    }
+
+    // 400 events, 20 of them sent twice, one message that is no JSON and one event for an
+    // account that does not exist: 400 postings, 20 duplicates, 2 dead letters, and the
+    // partitions' positions past the last message.
+    void aStreamIsPostedOnceAndWhatCannotBeIsParked()
+    {
+        auto messages = events(QStringLiteral("a"), 400);
+        for (int i = 0; i < 20; ++i)
+            messages.append(messages.at(qsizetype(i) * 7));
+        messages.append({1, QByteArrayLiteral("{\"event_id\": \"a-broken\", \"type\": ")});
+        messages.append({2, eventJson(QStringLiteral("a-nobody"), 99)});
+        QVERIFY(m_kafka.produce(messages));
+
+        LedgerctlRun r = ingest(QStringLiteral("writer"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QJsonObject json = r.json();
+        QCOMPARE(json.value(QStringLiteral("messages")).toInt(), 422);
+        QCOMPARE(json.value(QStringLiteral("posted")).toInt(), 400);
+        QCOMPARE(json.value(QStringLiteral("duplicates")).toInt(), 20);
+        QCOMPARE(json.value(QStringLiteral("parked")).toInt(), 2);
+        QVERIFY2(r.err.contains(QLatin1String("committed: posted")), qPrintable(r.err));
+        QCOMPARE(scalar(QStringLiteral("SELECT sum(next_offset) FROM ledger.source_positions "
+                                       "WHERE source = 'writer'")),
+                 QStringLiteral("422"));
+        QCOMPARE(scalar(QStringLiteral(
+                     "SELECT string_agg(error_code || ' ' || left(reason, 35), ' | ' ORDER BY "
+                     "partition) FROM ledger.dead_letters WHERE source = 'writer'")),
+                 QStringLiteral("LG017 not valid JSON: unterminated object | LG018 No "
+                                "account with code \"K-99\""));
+        QVERIFY(scalar(QStringLiteral("SELECT payload FROM ledger.dead_letters WHERE partition = "
+                                      "1 AND source = 'writer'"))
+                    .startsWith(QLatin1String("{\"event_id\": \"a-broken\"")));
+        checkOnce();
+
+        // Again, same group: it resumes where the ledger is; nothing comes.
+        r = ingest(QStringLiteral("writer"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("messages")).toInt(), 0);
+        // Another group keeping its positions under the same source: the ledger's positions
+        // still rule (the broker has never heard of this group).
+        r = ingest(QStringLiteral("another-group"),
+                   {QStringLiteral("--source"), QStringLiteral("writer")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("messages")).toInt(), 0);
+        // A replay under a new source reads everything again: the events are duplicates.
+        r = ingest(QStringLiteral("replay"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("messages")).toInt(), 422);
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 0);
+        QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 420);
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                       "idempotency_key LIKE 'event:a-%'")),
+                 QStringLiteral("400"));
+        checkOnce();
+    }
+
+    // A batch the ledger took before (a redelivery) is skipped below the position, even when
+    // its events would be new: the position, not the events, says what was consumed.
+    void aRedeliveredBatchIsSkipped()
+    {
+        const QString items = QStringLiteral(R"([{"offset": 0, "event": %1}])")
+                                  .arg(QString::fromUtf8(eventJson(QStringLiteral("never"), 1)));
+        SqlSession writer(m_writer);
+        const auto r =
+            writer.exec(QStringLiteral("SELECT posted, skipped, next_offset FROM "
+                                       "ledger.ingest_source_batch('writer', '%1', 0, $1::jsonb)")
+                            .arg(QString::fromLatin1(kTopic)),
+                        {items});
+        QVERIFY2(r.ok, qPrintable(r.message));
+        QCOMPARE(r.rows.value(0).value(0), QStringLiteral("0"));
+        QCOMPARE(r.rows.value(0).value(1), QStringLiteral("1"));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                       "idempotency_key = 'event:never'")),
+                 QStringLiteral("0"));
+        // The writer may not move positions or write dead letters by hand.
+        for (const QString &sql :
+             {QStringLiteral("UPDATE ledger.source_positions SET next_offset = 0"),
+              QStringLiteral("INSERT INTO ledger.dead_letters (source, topic, partition, "
+                             "kafka_offset, error_code, reason, payload) VALUES ('x', 'y', 0, "
+                             "0, 'X', 'x', 'x')")}) {
+            const auto refused = writer.exec(sql);
+            QVERIFY2(!refused.ok && refused.sqlState == QLatin1String("42501"),
+                     qPrintable(sql + QLatin1String(": ") + refused.message));
+        }
+    }
+
+    // Killed with SIGKILL right after a batch was committed, before the next round: started
+    // again, it posts the rest, and every event is in the ledger exactly once.
+    void aKillBetweenCommitsLosesAndDoublesNothing()
+    {
+        QVERIFY(m_kafka.produce(events(QStringLiteral("b"), 3000)));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LEDGER_DSN"), m_writer);
+        p.setProcessEnvironment(env);
+        QByteArray err;
+        bool killed = false;
+        connect(&p, &QProcess::readyReadStandardError, this, [&] {
+            err += p.readAllStandardError();
+            if (!killed && err.contains("committed: posted")) {
+                killed = true;
+                p.kill(); // SIGKILL
+            }
+        });
+        QSignalSpy finished(&p, &QProcess::finished);
+        p.start(QStringLiteral(LEDGERCTL_PATH),
+                {QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+                 QStringLiteral("--topic"), QString::fromLatin1(kTopic), QStringLiteral("--group"),
+                 QStringLiteral("writer"), QStringLiteral("--batch-size"), QStringLiteral("50"),
+                 QStringLiteral("--until-idle"), QStringLiteral("30")});
+        QVERIFY(waitForCount(finished, 1, 120000));
+        QVERIFY2(killed, err.constData());
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+        const int before = scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                                 "idempotency_key LIKE 'event:b-%'"))
+                               .toInt();
+        QVERIFY2(before > 0 && before < 3000, qPrintable(QString::number(before)));
+
+        // Started again in the same group: the killed member never left, so the group hands
+        // its partitions on only when its session times out (10 s); idle long enough for that.
+        const LedgerctlRun r = ingest(QStringLiteral("writer"),
+                                      {QStringLiteral("--until-idle"), QStringLiteral("15")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        // (The killed client's last commit may land after `before` was counted: its backend
+        // finishes the statement. The restart then skips those messages; it never posts them
+        // again, so no duplicates either way.)
+        QVERIFY2(r.json().value(QStringLiteral("posted")).toInt() + before <= 3000,
+                 qPrintable(QStringLiteral("before %1; %2").arg(before).arg(r.describe())));
+        QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 0);
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                       "idempotency_key LIKE 'event:b-%'")),
+                 QStringLiteral("3000"));
+        checkOnce();
+    }
+
+    // Two members of one group at once: the topic's partitions are shared between them (a
+    // rebalance when the second joins), and every event is posted once.
+    void twoConsumersOfOneGroupPostEveryEventOnce()
+    {
+        QVERIFY(m_kafka.produce(events(QStringLiteral("c"), 4000)));
+        QList<std::shared_ptr<QProcess>> consumers;
+        QList<std::shared_ptr<QSignalSpy>> spies;
+        for (int i = 0; i < 2; ++i) {
+            auto p = std::make_shared<QProcess>();
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("LEDGER_DSN"), m_writer);
+            p->setProcessEnvironment(env);
+            spies.append(std::make_shared<QSignalSpy>(p.get(), &QProcess::finished));
+            p->start(QStringLiteral(LEDGERCTL_PATH),
+                     {QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+                      QStringLiteral("--topic"), QString::fromLatin1(kTopic),
+                      QStringLiteral("--group"), QStringLiteral("pair"), QStringLiteral("--source"),
+                      QStringLiteral("writer"), QStringLiteral("--batch-size"),
+                      QStringLiteral("100"), QStringLiteral("--until-idle"), QStringLiteral("5"),
+                      QStringLiteral("--json")});
+            consumers.append(p);
+        }
+        int posted = 0;
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(waitForCount(*spies[i], 1, 180000));
+            const QByteArray out = consumers[i]->readAllStandardOutput();
+            QVERIFY2(consumers[i]->exitCode() == 0,
+                     consumers[i]->readAllStandardError().constData());
+            posted += QJsonDocument::fromJson(out).object().value(QStringLiteral("posted")).toInt();
+        }
+        QCOMPARE(posted, 4000);
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                       "idempotency_key LIKE 'event:c-%'")),
+                 QStringLiteral("4000"));
+        checkOnce();
+    }
+
+    void badBrokersAndTopicsSayWhatToDo()
+    {
+        LedgerctlRun r = runLedgerctl(
+            {QStringLiteral("ingest"), QStringLiteral("--kafka"), QStringLiteral("127.0.0.1:1"),
+             QStringLiteral("--topic"), QString::fromLatin1(kTopic), QStringLiteral("--group"),
+             QStringLiteral("lost"), QStringLiteral("--broker-timeout"), QStringLiteral("3")},
+            m_writer);
+        QVERIFY2(r.exitCode != 0, qPrintable(r.describe()));
+        QVERIFY2(r.err.contains(QLatin1String("127.0.0.1:1")), qPrintable(r.describe()));
+
+        r = runLedgerctl({QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+                          QStringLiteral("--topic"), QStringLiteral("no-such-topic"),
+                          QStringLiteral("--group"), QStringLiteral("lost"),
+                          QStringLiteral("--broker-timeout"), QStringLiteral("10")},
+                         m_writer);
+        QVERIFY2(r.exitCode != 0, qPrintable(r.describe()));
+        QVERIFY2(r.err.contains(QLatin1String("no-such-topic")), qPrintable(r.describe()));
+
+        r = runLedgerctl({QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+                          QStringLiteral("--topic"), QString::fromLatin1(kTopic)},
+                         m_writer);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QLatin1String("--group")), qPrintable(r.describe()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestKafkaIngest)
+#include "tst_kafkaingest.moc"
