@@ -90,7 +90,7 @@ struct Command
 QList<Command> accessCommands();
 QList<Command> accountCommands();
 QList<Command> auditCommands();  // checkpoint, verify, seal, log
-QList<Command> ledgerCommands(); // post, ingest, balance
+QList<Command> ledgerCommands(); // post, ingest, balance, deadletters list
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();

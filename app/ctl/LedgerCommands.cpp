@@ -129,6 +129,43 @@ int runKafkaIngest(const Invocation &inv)
     return Ok;
 }
 
+// What a stream delivered that could not be posted, newest first.
+int runDeadLetters(const Invocation &inv)
+{
+    int limit = 0;
+    int code = 0;
+    if (!intOption(inv, QStringLiteral("limit"), 1, 10000, &limit, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto letters = LedgerRepository::deadLetters(connection, limit);
+    const auto at = [](const QDateTime &t) { return t.toUTC().toString(Qt::ISODateWithMs); };
+    if (inv.json) {
+        QJsonArray rows;
+        for (const auto &d : letters)
+            rows.append(QJsonObject{{QStringLiteral("id"), double(d.id)},
+                                    {QStringLiteral("source"), d.source},
+                                    {QStringLiteral("topic"), d.topic},
+                                    {QStringLiteral("partition"), d.partition},
+                                    {QStringLiteral("offset"), double(d.offset)},
+                                    {QStringLiteral("parked_at"), at(d.parkedAt)},
+                                    {QStringLiteral("error_code"), d.errorCode},
+                                    {QStringLiteral("reason"), d.reason},
+                                    {QStringLiteral("payload"), d.payload}});
+        inv.printJson(
+            QJsonObject{{QStringLiteral("ok"), true}, {QStringLiteral("dead_letters"), rows}});
+        return Ok;
+    }
+    inv.printRow({QStringLiteral("id"), QStringLiteral("parked_at"), QStringLiteral("where"),
+                  QStringLiteral("code"), QStringLiteral("reason")});
+    for (const auto &d : letters)
+        inv.printRow(
+            {QString::number(d.id), at(d.parkedAt),
+             QStringLiteral("%1 %2/%3@%4").arg(d.source, d.topic).arg(d.partition).arg(d.offset),
+             d.errorCode, d.reason});
+    inv.printLine(QStringLiteral("%1 dead letter(s).").arg(letters.size()));
+    return Ok;
+}
+
 int runIngest(const Invocation &inv)
 {
     if (inv.parser->isSet(QStringLiteral("kafka")))
@@ -357,7 +394,20 @@ QList<Command> ledgerCommands()
                      QStringLiteral("T")});
     };
     balance.run = runBalance;
-    return {post, ingest, balance};
+    Command deadLetters;
+    deadLetters.name = QStringLiteral("deadletters list");
+    deadLetters.summary = QStringLiteral("events a stream delivered that could not be posted");
+    deadLetters.description = QStringLiteral(
+        "Lists the newest dead letters (ledger.dead_letters): where each came from (source, "
+        "topic, partition and offset), when it was parked, the SQLSTATE and the reason. With "
+        "--json, the raw payload too. Dead letters are never dropped or changed.");
+    deadLetters.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("limit"), QStringLiteral("How many (default 100)."),
+                     QStringLiteral("N"), QStringLiteral("100")});
+    };
+    deadLetters.run = runDeadLetters;
+
+    return {post, ingest, balance, deadLetters};
 }
 
 } // namespace ledger::cli

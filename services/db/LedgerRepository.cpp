@@ -318,11 +318,13 @@ IngestReport ingest(Connection &connection, const QList<IngestLine> &lines,
 
 namespace {
 
-// {"offset": n, "event": {...}} or {"offset": n, "raw": "...", "error": "..."}.
+// {"offset": n, "event": "<JSON text>"} or {"offset": n, "raw": "...", "error": "..."}.
 QByteArray sourceItem(const SourceMessage &m)
 {
     if (m.error.isEmpty())
-        return "{\"offset\":" + QByteArray::number(m.offset) + ",\"event\":" + m.event + '}';
+        return QJsonDocument(QJsonObject{{QStringLiteral("offset"), double(m.offset)},
+                                         {QStringLiteral("event"), QString::fromUtf8(m.event)}})
+            .toJson(QJsonDocument::Compact);
     // A payload that is not UTF-8 is kept as base64, marked as such.
     const QString text = QString::fromUtf8(m.raw);
     const QString raw = text.toUtf8() == m.raw
@@ -417,6 +419,23 @@ QHash<int, qint64> sourcePositions(Connection &connection, const QString &source
         QHash<int, qint64> out;
         for (const auto &row : r)
             out.insert(row[0].as<int>(), row[1].as<qint64>());
+        return out;
+    });
+}
+
+QList<DeadLetter> deadLetters(Connection &connection, int limit)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        const pqxx::result r = tx.exec_params(
+            "SELECT id, source, topic, partition, kafka_offset, " + utcColumn("parked_at") +
+                ", error_code, reason, payload FROM ledger.dead_letter_list($1)",
+            limit);
+        QList<DeadLetter> out;
+        for (const auto &row : r)
+            out.append({row[0].as<qint64>(), db::toQString(row[1]), db::toQString(row[2]),
+                        row[3].as<int>(), row[4].as<qint64>(), parseUtc(row[5]),
+                        db::toQString(row[6]), db::toQString(row[7]), db::toQString(row[8])});
         return out;
     });
 }

@@ -126,6 +126,21 @@ SourceBatchResult ingestSourceBatch(Connection &connection, const QString &sourc
 QHash<int, qint64> sourcePositions(Connection &connection, const QString &source,
                                    const QString &topic);
 
+// One parked message (ledger.dead_letter_list), newest first.
+struct DeadLetter
+{
+    qint64 id = 0;
+    QString source;
+    QString topic;
+    int partition = 0;
+    qint64 offset = 0;
+    QDateTime parkedAt;
+    QString errorCode;
+    QString reason;
+    QString payload;
+};
+QList<DeadLetter> deadLetters(Connection &connection, int limit);
+
 struct Balance
 {
     QString account;

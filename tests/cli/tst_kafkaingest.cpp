@@ -11,6 +11,7 @@
 #include "SqlSession.h"
 #include "TestCluster.h"
 
+#include <QJsonArray>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTest>
@@ -218,6 +219,27 @@ private slots:
         QVERIFY(scalar(QStringLiteral("SELECT payload FROM ledger.dead_letters WHERE partition = "
                                       "1 AND source = 'writer'"))
                     .startsWith(QLatin1String("{\"event_id\": \"a-broken\"")));
+        // ledgerctl deadletters list: where each came from, why, and (JSON) the payload.
+        LedgerctlRun letters = runLedgerctl(
+            {QStringLiteral("deadletters"), QStringLiteral("list"), QStringLiteral("--json")},
+            m_writer);
+        QVERIFY2(letters.exitCode == 0, qPrintable(letters.describe()));
+        const QJsonArray rows = letters.json().value(QStringLiteral("dead_letters")).toArray();
+        QCOMPARE(rows.size(), 2);
+        QStringList payloads;
+        for (const QJsonValue &row : rows)
+            payloads << row.toObject().value(QStringLiteral("error_code")).toString() +
+                            QLatin1Char(' ') +
+                            row.toObject().value(QStringLiteral("payload")).toString().left(23);
+        payloads.sort();
+        QCOMPARE(payloads, (QStringList{QStringLiteral("LG017 {\"event_id\": \"a-broken\""),
+                                        QStringLiteral("LG018 {\"event_id\": \"a-nobody\"")}));
+        letters = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list")}, m_writer);
+        QVERIFY2(
+            letters.out.contains(QStringLiteral("writer %1/2@").arg(QString::fromLatin1(kTopic))),
+            qPrintable(letters.describe()));
+        QVERIFY2(letters.out.contains(QLatin1String("2 dead letter(s).")),
+                 qPrintable(letters.describe()));
         checkOnce();
 
         // Again, same group: it resumes where the ledger is; nothing comes.
@@ -246,8 +268,12 @@ private slots:
     // its events would be new: the position, not the events, says what was consumed.
     void aRedeliveredBatchIsSkipped()
     {
-        const QString items = QStringLiteral(R"([{"offset": 0, "event": %1}])")
-                                  .arg(QString::fromUtf8(eventJson(QStringLiteral("never"), 1)));
+        const QString items = QString::fromUtf8(
+            QJsonDocument(
+                QJsonArray{QJsonObject{{QStringLiteral("offset"), 0},
+                                       {QStringLiteral("event"),
+                                        QString::fromUtf8(eventJson(QStringLiteral("never"), 1))}}})
+                .toJson(QJsonDocument::Compact));
         SqlSession writer(m_writer);
         const auto r =
             writer.exec(QStringLiteral("SELECT posted, skipped, next_offset FROM "

@@ -55,6 +55,7 @@ private Q_SLOTS:
                                     "post",
                                     "ingest",
                                     "balance",
+                                    "deadletters list",
                                     "reversal request",
                                     "reversal approve",
                                     "reversal reject",
@@ -129,6 +130,8 @@ private Q_SLOTS:
                                 << "event_id";
         QTest::newRow("balance") << "balance"
                                  << "--known-at";
+        QTest::newRow("deadletters list") << "deadletters list"
+                                          << "--limit";
         QTest::newRow("reversal request") << "reversal request"
                                           << "--rebook-file";
         QTest::newRow("reversal approve") << "reversal approve"

@@ -9,8 +9,10 @@
 --   unknown account, a refused posting), with the reason and the raw payload, parked and
 --   never dropped. Append-only.
 -- * ledger.ingest_source_batch(source, topic, partition, items, contra): one partition's
---   messages in offset order, as [{"offset": n, "event": {...}}] or, for a message the
---   client could not read, [{"offset": n, "raw": "...", "error": "..."}]. In one statement
+--   messages in offset order, as [{"offset": n, "event": "<the message's JSON text>"}] or,
+--   for a message the client could not read, [{"offset": n, "raw": "...", "error": "..."}]
+--   (the text as it came, so that a parked event keeps its payload byte for byte; text that
+--   is no JSON fails the call, and the client sends the messages one by one). In one statement
 --   (one transaction): the partition's position is locked; messages below it were taken
 --   before (a redelivery after a crash or a rebalance) and are skipped; the rest are posted
 --   set-based through ledger.ingest_events (idempotency keys "event:<event_id>", so an event
@@ -99,6 +101,7 @@ DECLARE
     v_last bigint;
     v_events jsonb;
     v_offsets bigint[];
+    v_texts text[];
 BEGIN
     PERFORM ledger.check_batch(p_items, 'A batch of messages must be a JSON array of {"offset", "event"} objects', 'messages');
     PERFORM ledger.check_source(p_source, p_topic);
@@ -108,8 +111,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) m
                WHERE jsonb_typeof(m) IS DISTINCT FROM 'object' OR jsonb_typeof(m->'offset') IS DISTINCT FROM 'number'
                   OR (m->>'offset')::numeric <> trunc((m->>'offset')::numeric) OR (m->>'offset')::numeric NOT BETWEEN 0 AND 9223372036854775806
-                  OR (m ? 'event') = (m ? 'error')) THEN
-        RAISE EXCEPTION 'Each message is {"offset": n, "event": {...}} or {"offset": n, "raw": "...", "error": "..."}'
+                  OR (m ? 'event') = (m ? 'error') OR (m ? 'event' AND jsonb_typeof(m->'event') IS DISTINCT FROM 'string')) THEN
+        RAISE EXCEPTION 'Each message is {"offset": n, "event": "<JSON text>"} or {"offset": n, "raw": "...", "error": "..."}'
             USING ERRCODE = 'LG093';
     END IF;
     SELECT min((m->>'offset')::bigint), max((m->>'offset')::bigint) INTO v_first, v_last
@@ -142,8 +145,10 @@ BEGIN
     GET DIAGNOSTICS parked = ROW_COUNT;
 
     -- The events, in offset order, through the batch path.
-    SELECT jsonb_agg(m->'event' ORDER BY (m->>'offset')::bigint), array_agg((m->>'offset')::bigint ORDER BY (m->>'offset')::bigint)
-    INTO v_events, v_offsets
+    SELECT jsonb_agg((m->>'event')::jsonb ORDER BY (m->>'offset')::bigint),
+           array_agg((m->>'offset')::bigint ORDER BY (m->>'offset')::bigint),
+           array_agg(m->>'event' ORDER BY (m->>'offset')::bigint)
+    INTO v_events, v_offsets, v_texts
     FROM jsonb_array_elements(p_items) m
     WHERE m ? 'event' AND (m->>'offset')::bigint >= v_next;
     IF v_events IS NOT NULL THEN
@@ -151,7 +156,7 @@ BEGIN
              parking AS (
                  INSERT INTO ledger.dead_letters (source, topic, partition, kafka_offset, error_code, reason, payload)
                  SELECT p_source, p_topic, p_partition, v_offsets[o.ordinal], coalesce(o.error_code, 'LG017'),
-                        left(coalesce(o.message, 'refused'), 1000), (v_events->(o.ordinal - 1))::text
+                        left(coalesce(o.message, 'refused'), 1000), v_texts[o.ordinal]
                  FROM o WHERE o.outcome = 'rejected'
                  ON CONFLICT (source, topic, partition, kafka_offset) DO NOTHING)
         SELECT count(*) FILTER (WHERE o.outcome = 'posted'), count(*) FILTER (WHERE o.outcome = 'duplicate'),
