@@ -42,7 +42,6 @@ struct Context
     int assignments = 0;      // how many (the idle time counts from the latest)
     bool brokersDown = false; // librdkafka says no broker is up
     QElapsedTimer brokersDownFor;
-    QHash<int, qint64> positions; // where each assigned partition was sought to
 };
 
 void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -69,7 +68,6 @@ void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_topic_partition_t &p = partitions->elems[i];
         const auto at = stored.constFind(p.partition);
         p.offset = at == stored.constEnd() ? RD_KAFKA_OFFSET_BEGINNING : at.value();
-        ctx->positions.insert(p.partition, at == stored.constEnd() ? 0 : at.value());
     }
     rd_kafka_assign(rk, partitions);
 }
