@@ -90,6 +90,7 @@ struct Command
 QList<Command> accessCommands();
 QList<Command> accountCommands();
 QList<Command> auditCommands();  // checkpoint, verify, seal, log
+QList<Command> checkCommands();  // check
 QList<Command> ledgerCommands(); // post, ingest, balance, deadletters list
 QList<Command> reversalCommands();
 QList<Command> demoCommands();

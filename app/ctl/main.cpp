@@ -60,6 +60,7 @@ int main(int argc, char *argv[])
     commands += ledger::cli::seedCommands();
     commands += ledger::cli::accessCommands();
     commands += ledger::cli::auditCommands();
+    commands += ledger::cli::checkCommands();
     commands += ledger::cli::reportingCommands();
     commands += ledger::cli::reportCommands();
     commands += ledger::cli::statementCommands();

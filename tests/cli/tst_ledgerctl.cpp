@@ -160,6 +160,8 @@ private Q_SLOTS:
                                           << "--anchor-every";
         QTest::newRow("audit verify") << "audit verify"
                                       << "chain rewritten";
+        QTest::newRow("check") << "check"
+                               << "--reporting-dsn";
         QTest::newRow("reporting refresh") << "reporting refresh"
                                            << "--min-entries";
     }

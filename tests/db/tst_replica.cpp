@@ -692,6 +692,74 @@ private Q_SLOTS:
                  qPrintable(refused.message));
     }
 
+    // ledgerctl check --reporting-dsn: the store's totals, volumes and snapshots against its
+    // copy of the entries, recorded with the ledger's own checks; a total changed on the
+    // store is named.
+    void theStoreIsCheckedWithTheLedger()
+    {
+        const QString op = QStringLiteral("cora"); // an auditor
+        test::LedgerctlRun r = addOperator(op);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        r = signIn(m_primary, op, secretOf(op)); // the ledger first makes her broker
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QString onLedger = r.json().value(QStringLiteral("dsn")).toString();
+        postSome(3);
+        QVERIFY(replicaCaughtUp());
+        QVERIFY(storeHasBrokerOf(op));
+        r = signIn(m_replica, op, secretOf(op));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QString onStore = r.json().value(QStringLiteral("dsn")).toString();
+        const auto check = [&] {
+            return test::runLedgerctl({QStringLiteral("check"), QStringLiteral("--dsn"), onLedger,
+                                       QStringLiteral("--reporting-dsn"), onStore,
+                                       QStringLiteral("--json")});
+        };
+        const auto storeResult = [](const test::LedgerctlRun &run, const QString &name) {
+            for (const QJsonValue &v : run.json().value(QStringLiteral("invariants")).toArray())
+                if (v.toObject().value(QStringLiteral("invariant")).toString() == name)
+                    return v.toObject();
+            return QJsonObject();
+        };
+        r = check();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        for (const QString &name :
+             {QStringLiteral("store_aggregates"), QStringLiteral("store_in_step")}) {
+            const QJsonObject o = storeResult(r, name);
+            QVERIFY2(o.value(QStringLiteral("ok")).toBool(), qPrintable(r.describe()));
+            QCOMPARE(o.value(QStringLiteral("reported")).toBool(), true);
+        }
+        QVERIFY(storeResult(r, QStringLiteral("store_aggregates"))
+                    .value(QStringLiteral("checked"))
+                    .toInteger() > 0);
+
+        SqlSession store(m_replica.adminDsn());
+        const QString account = store.scalar(QStringLiteral(
+            "SELECT a.code FROM reporting.account_totals t JOIN ledger.accounts a ON a.id = "
+            "t.account_id ORDER BY a.id LIMIT 1"));
+        const QString shift = QStringLiteral(
+            "UPDATE reporting.account_totals SET net_minor = net_minor + %1 WHERE account_id = "
+            "(SELECT id FROM ledger.accounts WHERE code = $1)");
+        QVERIFY(store.exec(shift.arg(1), {account}).ok);
+        r = check();
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.json().value(QStringLiteral("failed")).toArray().size(), 1);
+        QCOMPARE(storeResult(r, QStringLiteral("store_aggregates"))
+                     .value(QStringLiteral("first_failure"))
+                     .toString(),
+                 QStringLiteral("the store's totals of account %1 do not match its entries")
+                     .arg(account));
+        QVERIFY2(r.err.contains(QLatin1String("ledgerctl check: store_aggregates: the store's "
+                                              "totals of account")),
+                 qPrintable(r.describe()));
+        // Recorded on the ledger with the rest of the run.
+        QCOMPARE(m_ledger->scalar(QStringLiteral(
+                     "SELECT array_to_string(failed, ',') FROM ledger.invariant_checks ORDER BY "
+                     "id DESC LIMIT 1")),
+                 QStringLiteral("store_aggregates"));
+        QVERIFY(store.exec(shift.arg(-1), {account}).ok);
+        QCOMPARE(check().exitCode, 0);
+    }
+
     void aStoppedStoreCatchesUpWithNothingLostOrDoubled()
     {
         QVERIFY(m_replica.cluster().stop());
