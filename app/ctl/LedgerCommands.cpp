@@ -130,6 +130,16 @@ int runKafkaIngest(const Invocation &inv)
 }
 
 // What a stream delivered that could not be posted, newest first.
+// What became of a dead letter, in a few words.
+QString stateOf(const LedgerRepository::DeadLetter &d)
+{
+    if (d.outcome == QLatin1String("retried"))
+        return QStringLiteral("retried: transaction %1").arg(d.transactionId);
+    if (d.outcome == QLatin1String("discarded"))
+        return QStringLiteral("discarded: %1").arg(d.outcomeReason);
+    return QStringLiteral("open");
+}
+
 int runDeadLetters(const Invocation &inv)
 {
     int limit = 0;
@@ -137,32 +147,91 @@ int runDeadLetters(const Invocation &inv)
     if (!intOption(inv, QStringLiteral("limit"), 1, 10000, &limit, &code))
         return code;
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    const auto letters = LedgerRepository::deadLetters(connection, limit);
+    const auto letters =
+        LedgerRepository::deadLetters(connection, limit, inv.parser->isSet(QStringLiteral("open")));
     const auto at = [](const QDateTime &t) { return t.toUTC().toString(Qt::ISODateWithMs); };
     if (inv.json) {
         QJsonArray rows;
-        for (const auto &d : letters)
-            rows.append(QJsonObject{{QStringLiteral("id"), double(d.id)},
-                                    {QStringLiteral("source"), d.source},
-                                    {QStringLiteral("topic"), d.topic},
-                                    {QStringLiteral("partition"), d.partition},
-                                    {QStringLiteral("offset"), double(d.offset)},
-                                    {QStringLiteral("parked_at"), at(d.parkedAt)},
-                                    {QStringLiteral("error_code"), d.errorCode},
-                                    {QStringLiteral("reason"), d.reason},
-                                    {QStringLiteral("payload"), d.payload}});
+        for (const auto &d : letters) {
+            QJsonObject o{{QStringLiteral("id"), double(d.id)},
+                          {QStringLiteral("source"), d.source},
+                          {QStringLiteral("topic"), d.topic},
+                          {QStringLiteral("partition"), d.partition},
+                          {QStringLiteral("offset"), double(d.offset)},
+                          {QStringLiteral("parked_at"), at(d.parkedAt)},
+                          {QStringLiteral("error_code"), d.errorCode},
+                          {QStringLiteral("reason"), d.reason},
+                          {QStringLiteral("payload"), d.payload},
+                          {QStringLiteral("state"),
+                           d.outcome.isEmpty() ? QStringLiteral("open") : d.outcome}};
+            if (!d.outcome.isEmpty()) {
+                o.insert(QStringLiteral("decided_by"), d.decidedBy);
+                o.insert(QStringLiteral("decided_at"), at(d.decidedAt));
+            }
+            if (d.transactionId > 0)
+                o.insert(QStringLiteral("transaction_id"), double(d.transactionId));
+            if (!d.outcomeReason.isEmpty())
+                o.insert(QStringLiteral("discard_reason"), d.outcomeReason);
+            rows.append(o);
+        }
         inv.printJson(
             QJsonObject{{QStringLiteral("ok"), true}, {QStringLiteral("dead_letters"), rows}});
         return Ok;
     }
     inv.printRow({QStringLiteral("id"), QStringLiteral("parked_at"), QStringLiteral("where"),
-                  QStringLiteral("code"), QStringLiteral("reason")});
+                  QStringLiteral("code"), QStringLiteral("reason"), QStringLiteral("state")});
     for (const auto &d : letters)
         inv.printRow(
             {QString::number(d.id), at(d.parkedAt),
              QStringLiteral("%1 %2/%3@%4").arg(d.source, d.topic).arg(d.partition).arg(d.offset),
-             d.errorCode, d.reason});
+             d.errorCode, d.reason, stateOf(d)});
     inv.printLine(QStringLiteral("%1 dead letter(s).").arg(letters.size()));
+    return Ok;
+}
+
+int runRetryDeadLetter(const Invocation &inv)
+{
+    qint64 id = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("id"), &id, &code))
+        return code;
+    const QString contraTemplate = inv.parser->isSet(QStringLiteral("contra"))
+                                       ? inv.parser->value(QStringLiteral("contra"))
+                                       : LedgerRepository::IngestOptions().contraTemplate;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto r = LedgerRepository::retryDeadLetter(connection, id, contraTemplate);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("transaction_id"), double(r.transactionId)},
+                       {QStringLiteral("duplicate"), r.duplicate},
+                       {QStringLiteral("event_id"), double(r.eventId)}});
+    else
+        inv.printLine(r.duplicate ? QStringLiteral("dead letter %1: posted before, as transaction "
+                                                   "%2; marked retried")
+                                        .arg(id)
+                                        .arg(r.transactionId)
+                                  : QStringLiteral("dead letter %1: posted as transaction %2")
+                                        .arg(id)
+                                        .arg(r.transactionId));
+    return Ok;
+}
+
+int runDiscardDeadLetter(const Invocation &inv)
+{
+    qint64 id = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("id"), &id, &code))
+        return code;
+    const QString reason = inv.parser->value(QStringLiteral("reason")).trimmed();
+    if (reason.isEmpty())
+        return inv.usage(QStringLiteral("--reason says why the dead letter is given up."));
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const qint64 event = LedgerRepository::discardDeadLetter(connection, id, reason);
+    if (inv.json)
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("event_id"), double(event)}});
+    else
+        inv.printLine(
+            QStringLiteral("dead letter %1 discarded (audit event %2)").arg(id).arg(event));
     return Ok;
 }
 
@@ -399,15 +468,52 @@ QList<Command> ledgerCommands()
     deadLetters.summary = QStringLiteral("events a stream delivered that could not be posted");
     deadLetters.description = QStringLiteral(
         "Lists the newest dead letters (ledger.dead_letters): where each came from (source, "
-        "topic, partition and offset), when it was parked, the SQLSTATE and the reason. With "
+        "topic, partition and offset), when it was parked, the SQLSTATE, the reason, and what "
+        "became of it (open, retried into a transaction, or discarded with a reason). With "
         "--json, the raw payload too. Dead letters are never dropped or changed.");
     deadLetters.addOptions = [](QCommandLineParser &p) {
         p.addOption({QStringLiteral("limit"), QStringLiteral("How many (default 100)."),
                      QStringLiteral("N"), QStringLiteral("100")});
+        p.addOption(
+            {QStringLiteral("open"), QStringLiteral("Only those neither retried nor discarded.")});
     };
     deadLetters.run = runDeadLetters;
 
-    return {post, ingest, balance, deadLetters};
+    Command retry;
+    retry.name = QStringLiteral("deadletters retry");
+    retry.summary = QStringLiteral("post a dead letter's event again, now that it may pass");
+    retry.description = QStringLiteral(
+        "Sends the dead letter's payload through the ingest path again (the same rules and "
+        "idempotency key as `ingest`), for when what refused it has changed: an account opened, "
+        "say. Posted, or found posted already, it is marked retried with its transaction and an "
+        "audit event; still refused, the reason is printed and it stays open. A dead letter is "
+        "retried or discarded once. Operators, supervisors, or the ledger writer.");
+    retry.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("id"), QStringLiteral("The dead letter."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("contra"),
+                     QStringLiteral("Contra account template for events without one (default "
+                                    "1000-CASH-{currency})."),
+                     QStringLiteral("TEMPLATE")});
+    };
+    retry.run = runRetryDeadLetter;
+
+    Command discard;
+    discard.name = QStringLiteral("deadletters discard");
+    discard.summary = QStringLiteral("give a dead letter up, with a reason (audited)");
+    discard.description = QStringLiteral(
+        "Marks the dead letter discarded: it will not be posted. The reason (3 to 500 "
+        "characters) is kept with it and in the audit event that records who gave it up. The "
+        "dead letter itself stays, as it came. Operators or supervisors.");
+    discard.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("id"), QStringLiteral("The dead letter."), QStringLiteral("ID")});
+        p.addOption({QStringLiteral("reason"), QStringLiteral("Why it is given up."),
+                     QStringLiteral("TEXT")});
+    };
+    discard.run = runDiscardDeadLetter;
+
+    return {post, ingest, balance, deadLetters, retry, discard};
 }
 
 } // namespace ledger::cli

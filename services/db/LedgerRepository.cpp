@@ -423,20 +423,58 @@ QHash<int, qint64> sourcePositions(Connection &connection, const QString &source
     });
 }
 
-QList<DeadLetter> deadLetters(Connection &connection, int limit)
+QList<DeadLetter> deadLetters(Connection &connection, int limit, bool openOnly)
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
         const pqxx::result r = tx.exec_params(
             "SELECT id, source, topic, partition, kafka_offset, " + utcColumn("parked_at") +
-                ", error_code, reason, payload FROM ledger.dead_letter_list($1)",
-            limit);
+                ", error_code, reason, payload, outcome, transaction_id, outcome_reason, "
+                "decided_by, " +
+                utcColumn("decided_at") + " FROM ledger.dead_letter_list($1, $2)",
+            limit, openOnly);
         QList<DeadLetter> out;
-        for (const auto &row : r)
-            out.append({row[0].as<qint64>(), db::toQString(row[1]), db::toQString(row[2]),
-                        row[3].as<int>(), row[4].as<qint64>(), parseUtc(row[5]),
-                        db::toQString(row[6]), db::toQString(row[7]), db::toQString(row[8])});
+        for (const auto &row : r) {
+            DeadLetter d;
+            d.id = row[0].as<qint64>();
+            d.source = db::toQString(row[1]);
+            d.topic = db::toQString(row[2]);
+            d.partition = row[3].as<int>();
+            d.offset = row[4].as<qint64>();
+            d.parkedAt = parseUtc(row[5]);
+            d.errorCode = db::toQString(row[6]);
+            d.reason = db::toQString(row[7]);
+            d.payload = db::toQString(row[8]);
+            d.outcome = db::toQString(row[9]);
+            d.transactionId = row[10].is_null() ? 0 : row[10].as<qint64>();
+            d.outcomeReason = db::toQString(row[11]);
+            d.decidedBy = db::toQString(row[12]);
+            if (!row[13].is_null())
+                d.decidedAt = parseUtc(row[13]);
+            out.append(d);
+        }
         return out;
+    });
+}
+
+RetryResult retryDeadLetter(Connection &connection, qint64 id, const QString &contraTemplate)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection)); // one statement: its own transaction
+        const pqxx::result r = tx.exec_params(
+            "SELECT transaction_id, duplicate, event_id FROM ledger.retry_dead_letter($1, $2)", id,
+            db::toStd(contraTemplate));
+        return RetryResult{r[0][0].as<qint64>(), r[0][1].as<bool>(), r[0][2].as<qint64>()};
+    });
+}
+
+qint64 discardDeadLetter(Connection &connection, qint64 id, const QString &reason)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        return tx
+            .exec_params("SELECT ledger.discard_dead_letter($1, $2)", id, db::toStd(reason))[0][0]
+            .as<qint64>();
     });
 }
 

@@ -138,8 +138,27 @@ struct DeadLetter
     QString errorCode;
     QString reason;
     QString payload;
+    // What became of it (0045): empty while open, else "retried" or "discarded".
+    QString outcome;
+    qint64 transactionId = 0; // retried: the transaction posted (or found posted)
+    QString outcomeReason;    // discarded: why
+    QString decidedBy;
+    QDateTime decidedAt;
 };
-QList<DeadLetter> deadLetters(Connection &connection, int limit);
+// The newest dead letters; with openOnly, those neither retried nor discarded.
+QList<DeadLetter> deadLetters(Connection &connection, int limit, bool openOnly = false);
+
+struct RetryResult
+{
+    qint64 transactionId = 0;
+    bool duplicate = false; // the event had been posted already (a replay, say)
+    qint64 eventId = 0;     // the audit event that records the retry
+};
+// Posts a dead letter's payload again through the ingest path (ledger.retry_dead_letter);
+// throws with the reason when it is still refused, not JSON, or already decided.
+RetryResult retryDeadLetter(Connection &connection, qint64 id, const QString &contraTemplate);
+// Gives a dead letter up, with a reason (ledger.discard_dead_letter); returns the audit event.
+qint64 discardDeadLetter(Connection &connection, qint64 id, const QString &reason);
 
 struct Balance
 {

@@ -266,6 +266,120 @@ private slots:
 
     // A batch the ledger took before (a redelivery) is skipped below the position, even when
     // its events would be new: the position, not the events, says what was consumed.
+    // The first test's dead letters, worked: the one that is not JSON cannot be posted and is
+    // discarded with a reason; the one for a missing account stays refused until the account
+    // is opened, then posts; each is decided once, on the audit trail; the replay's copy of
+    // it is found posted already. The ledger's invariants hold afterwards.
+    void deadLettersAreRetriedOrDiscardedOnce()
+    {
+        const QString broken = scalar(QStringLiteral(
+            "SELECT id FROM ledger.dead_letters WHERE source = 'writer' AND partition = 1"));
+        const QString nobody = scalar(QStringLiteral(
+            "SELECT id FROM ledger.dead_letters WHERE source = 'writer' AND partition = 2"));
+        const QString replayed = scalar(QStringLiteral(
+            "SELECT id FROM ledger.dead_letters WHERE source = 'replay' AND partition = 2"));
+        const QString op = m_db.dsnFor(QStringLiteral("console_operator"));
+        const auto deadletters = [](const QString &verb, const QString &id,
+                                    const QStringList &extra = {}) {
+            return QStringList{QStringLiteral("deadletters"), verb, QStringLiteral("--id"), id} +
+                   extra;
+        };
+        LedgerctlRun r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list"),
+                                       QStringLiteral("--open"), QStringLiteral("--json")},
+                                      op);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("dead_letters")).toArray().size(), 4);
+
+        r = runLedgerctl(deadletters(QStringLiteral("retry"), broken), op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("is not JSON: it cannot be posted, only discarded")),
+                 qPrintable(r.describe()));
+        r = runLedgerctl(deadletters(QStringLiteral("retry"), nobody), op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("Dead letter %1 is still refused: No account with "
+                                               "code \"K-99\"")
+                                    .arg(nobody)),
+                 qPrintable(r.describe()));
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.dead_letter_outcomes")),
+                 QStringLiteral("0"));
+
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('K-99', 'Customer 99', 'EUR', 'asset')"))
+                    .ok);
+        r = runLedgerctl(deadletters(QStringLiteral("retry"), nobody, {QStringLiteral("--json")}),
+                         op);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        const QString tx =
+            QString::number(r.json().value(QStringLiteral("transaction_id")).toInteger());
+        QCOMPARE(r.json().value(QStringLiteral("duplicate")).toBool(true), false);
+        QCOMPARE(scalar(QStringLiteral("SELECT idempotency_key || ' ' || created_by FROM "
+                                       "ledger.transactions WHERE id = %1")
+                            .arg(tx)),
+                 QStringLiteral("event:a-nobody test_console_operator"));
+        r = runLedgerctl(deadletters(QStringLiteral("retry"), nobody), op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(
+            r.err.contains(
+                QStringLiteral("Dead letter %1 was retried by test_console_operator").arg(nobody)),
+            qPrintable(r.describe()));
+        // The replay parked the same event: it is found posted, not posted twice.
+        r = runLedgerctl(deadletters(QStringLiteral("retry"), replayed, {QStringLiteral("--json")}),
+                         m_writer);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("duplicate")).toBool(), true);
+        QCOMPARE(QString::number(r.json().value(QStringLiteral("transaction_id")).toInteger()), tx);
+
+        // Discarding needs a reason, and the operator's or supervisor's hand.
+        QCOMPARE(runLedgerctl(deadletters(QStringLiteral("discard"), broken), op).exitCode, 2);
+        r = runLedgerctl(deadletters(QStringLiteral("discard"), broken,
+                                     {QStringLiteral("--reason"), QStringLiteral("no")}),
+                         op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QLatin1String("reason of 3 to 500 characters")),
+                 qPrintable(r.describe()));
+        const QStringList reason{
+            QStringLiteral("--reason"),
+            QStringLiteral("cut off at the producer; sent again as a-broken-2")};
+        for (const QString &who : {m_writer, m_db.dsnFor(QStringLiteral("console_auditor"))}) {
+            r = runLedgerctl(deadletters(QStringLiteral("discard"), broken, reason), who);
+            QCOMPARE(r.exitCode, 1);
+            QVERIFY2(r.err.contains(QLatin1String("ermission denied")), qPrintable(r.describe()));
+        }
+        r = runLedgerctl(deadletters(QStringLiteral("discard"), broken, reason), op);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        r = runLedgerctl(deadletters(QStringLiteral("discard"), broken, reason), op);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("Dead letter %1 was discarded by").arg(broken)),
+                 qPrintable(r.describe()));
+
+        // On record: who decided what, with the reason; and the decisions stay as they are.
+        QCOMPARE(scalar(QStringLiteral(
+                     "SELECT string_agg(action || ' ' || object_id || ' ' || operator || ' ' || "
+                     "coalesce(details->>'reason', details->>'transaction_id'), ' | ' ORDER BY id) "
+                     "FROM audit.events WHERE action LIKE 'dead_letter.%'")),
+                 QStringLiteral("dead_letter.retried %1 test_console_operator %2 | "
+                                "dead_letter.retried %3 test_ledger_writer %2 | "
+                                "dead_letter.discarded %4 test_console_operator cut off at the "
+                                "producer; sent again as a-broken-2")
+                     .arg(nobody, tx, replayed, broken));
+        QVERIFY(!m_admin
+                     ->exec(QStringLiteral(
+                         "UPDATE ledger.dead_letter_outcomes SET outcome = 'discarded'"))
+                     .ok);
+        r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list")}, op);
+        QVERIFY2(r.out.contains(QStringLiteral("retried: transaction %1").arg(tx)) &&
+                     r.out.contains(QLatin1String("discarded: cut off at the producer")),
+                 qPrintable(r.describe()));
+        r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list"),
+                          QStringLiteral("--open"), QStringLiteral("--json")},
+                         op);
+        QCOMPARE(r.json().value(QStringLiteral("dead_letters")).toArray().size(), 1);
+        checkOnce();
+        r = runLedgerctl({QStringLiteral("check")}, m_db.dsnFor(QStringLiteral("console_auditor")));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+    }
+
     void aRedeliveredBatchIsSkipped()
     {
         const QString items = QString::fromUtf8(

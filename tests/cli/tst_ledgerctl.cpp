@@ -56,6 +56,8 @@ private Q_SLOTS:
                                     "ingest",
                                     "balance",
                                     "deadletters list",
+                                    "deadletters retry",
+                                    "deadletters discard",
                                     "reversal request",
                                     "reversal approve",
                                     "reversal reject",
@@ -160,6 +162,10 @@ private Q_SLOTS:
                                           << "--anchor-every";
         QTest::newRow("audit verify") << "audit verify"
                                       << "chain rewritten";
+        QTest::newRow("deadletters retry") << "deadletters retry"
+                                           << "idempotency key";
+        QTest::newRow("deadletters discard") << "deadletters discard"
+                                             << "--reason";
         QTest::newRow("check") << "check"
                                << "--reporting-dsn";
         QTest::newRow("reporting refresh") << "reporting refresh"
