@@ -111,20 +111,31 @@ int runKafkaIngest(const Invocation &inv)
         QJsonObject positions;
         for (auto it = r.positions.constBegin(); it != r.positions.constEnd(); ++it)
             positions.insert(QString::number(it.key()), QString::number(it.value()));
+        QJsonObject lag;
+        for (auto it = r.lag.constBegin(); it != r.lag.constEnd(); ++it)
+            lag.insert(QString::number(it.key()), it.value());
         inv.printJson({{QStringLiteral("ok"), true},
                        {QStringLiteral("messages"), r.messages},
                        {QStringLiteral("posted"), r.posted},
                        {QStringLiteral("duplicates"), r.duplicates},
                        {QStringLiteral("parked"), r.parked},
                        {QStringLiteral("skipped"), r.skipped},
-                       {QStringLiteral("positions"), positions}});
+                       {QStringLiteral("positions"), positions},
+                       {QStringLiteral("lag"), lag},
+                       {QStringLiteral("seconds"), r.seconds}});
     } else {
-        inv.printLine(QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped %5")
+        qint64 behind = 0;
+        for (const qint64 n : r.lag)
+            behind += qMax<qint64>(0, n);
+        inv.printLine(QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped "
+                                     "%5; %6 s; %7 left behind on the broker")
                           .arg(r.messages)
                           .arg(r.posted)
                           .arg(r.duplicates)
                           .arg(r.parked)
-                          .arg(r.skipped));
+                          .arg(r.skipped)
+                          .arg(r.seconds, 0, 'f', 1)
+                          .arg(behind));
     }
     return Ok;
 }
@@ -410,7 +421,9 @@ QList<Command> ledgerCommands()
         "the ledger holds, so a crash, a rebalance or a redelivery never posts twice and "
         "never skips. Events it cannot post are parked in ledger.dead_letters with the "
         "reason. Runs until SIGTERM or SIGINT (it finishes the round) or --until-idle; "
-        "prints one line per committed batch and the counts on exit.");
+        "prints one line per committed batch, every 2 s the messages per second and each "
+        "partition's lag (messages on the broker past the ledger's position), and on exit the "
+        "counts and the lag asked of the broker then.");
     ingest.addOptions = [](QCommandLineParser &p) {
         addFileOption(p, QStringLiteral("NDJSON file of events"));
         p.addOption({QStringLiteral("contra"),

@@ -10,6 +10,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -201,9 +202,25 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                         .arg(options.topic, QString::fromUtf8(rd_kafka_err2str(err))));
 
     KafkaIngestReport report;
-    QElapsedTimer sinceStart, idle;
+    QElapsedTimer sinceStart, idle, sinceProgress;
     sinceStart.start();
     idle.start();
+    sinceProgress.start();
+    const QByteArray topicName = options.topic.toUtf8();
+    // Messages behind the broker's end of each partition this consumer posts from, from the
+    // watermarks librdkafka keeps from its fetches (query: ask the broker instead).
+    const auto lagOf = [&](int partition, qint64 position, bool query) -> qint64 {
+        int64_t low = 0;
+        int64_t high = 0;
+        const rd_kafka_resp_err_t err =
+            query ? rd_kafka_query_watermark_offsets(rk.get(), topicName.constData(), partition,
+                                                     &low, &high, 5000)
+                  : rd_kafka_get_watermark_offsets(rk.get(), topicName.constData(), partition, &low,
+                                                   &high);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
+            return -1;
+        return qMax<qint64>(0, high - position);
+    };
     const int maxBatch = qBound(1, options.maxBatch, LedgerRepository::kMaxBatchItems);
     std::optional<Error> failure;
 
@@ -319,8 +336,30 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         // For lag tools only; the ledger's positions are what a consumer resumes from.
         if (done->cnt > 0)
             rd_kafka_commit(rk.get(), done.get(), 1);
+
+        if (progress && sinceProgress.elapsed() >= 2000) {
+            sinceProgress.restart();
+            QStringList lags;
+            QList<int> partitions = report.positions.keys();
+            std::sort(partitions.begin(), partitions.end());
+            for (int partition : partitions) {
+                const qint64 lag = lagOf(partition, report.positions.value(partition), false);
+                lags << QStringLiteral("p%1 %2").arg(partition).arg(lag < 0 ? QStringLiteral("?")
+                                                                            : QString::number(lag));
+            }
+            progress(QStringLiteral("progress: %1 messages in %2 s, %3/s; lag %4")
+                         .arg(report.messages)
+                         .arg(double(sinceStart.elapsed()) / 1000.0, 0, 'f', 1)
+                         .arg(qRound64(double(report.messages) * 1000.0 /
+                                       double(qMax<qint64>(1, sinceStart.elapsed()))))
+                         .arg(lags.join(QStringLiteral(", "))));
+        }
     }
 
+    if (!failure)
+        for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
+            report.lag.insert(it.key(), lagOf(it.key(), it.value(), true));
+    report.seconds = double(sinceStart.elapsed()) / 1000.0;
     rd_kafka_consumer_close(rk.get());
     if (failure)
         return *failure;

@@ -32,6 +32,11 @@ struct KafkaIngestReport
     qint64 parked = 0;
     qint64 skipped = 0;
     QHash<int, qint64> positions; // next offset per partition this consumer took from
+    // At exit, per partition in `positions`: how many messages the broker holds past the
+    // position (its high watermark, asked for then, minus the position); -1 when the broker
+    // did not say.
+    QHash<int, qint64> lag;
+    double seconds = 0; // from start to exit
 };
 
 // A member of a Kafka consumer group (librdkafka) that posts what it consumes exactly once:
@@ -45,7 +50,9 @@ struct KafkaIngestReport
 // Runs until `stop` is set (a signal handler may set it), until idle for
 // options.untilIdleSeconds, or until an error: brokers that do not answer, a topic that does
 // not exist, the database lost (what was committed stays; a restart resumes behind it).
-// `progress` gets one line per committed partition batch.
+// `progress` gets one line per committed partition batch, and every few seconds a line with
+// the messages per second since the start and each partition's lag (from the watermarks the
+// last fetches brought, so it costs no request).
 Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaIngestOptions &options,
                                          const std::atomic<bool> &stop,
                                          const std::function<void(const QString &)> &progress);

@@ -208,6 +208,11 @@ private slots:
         QCOMPARE(json.value(QStringLiteral("duplicates")).toInt(), 20);
         QCOMPARE(json.value(QStringLiteral("parked")).toInt(), 2);
         QVERIFY2(r.err.contains(QLatin1String("committed: posted")), qPrintable(r.err));
+        // Idle at the end: every partition's position is the broker's end (asked at exit).
+        const QJsonObject lag = json.value(QStringLiteral("lag")).toObject();
+        QCOMPARE(lag.size(), kPartitions);
+        for (const QString &partition : lag.keys())
+            QCOMPARE(lag.value(partition).toInteger(-1), 0);
         QCOMPARE(scalar(QStringLiteral("SELECT sum(next_offset) FROM ledger.source_positions "
                                        "WHERE source = 'writer'")),
                  QStringLiteral("422"));
