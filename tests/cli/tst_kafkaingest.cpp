@@ -466,6 +466,59 @@ private slots:
         checkOnce();
     }
 
+    // SIGTERM: the round in hand is finished (each partition batch committed or not at all),
+    // the consumer leaves its group, and the counts it prints are what the ledger holds; what
+    // it left on the broker (its lag) is taken by the next run of the group, which posts the
+    // rest once.
+    void aTermStopsAfterTheRoundAndLeavesTheGroup()
+    {
+        QVERIFY(m_kafka.produce(events(QStringLiteral("t"), 3000)));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("LEDGER_DSN"), m_writer);
+        p.setProcessEnvironment(env);
+        QByteArray err;
+        bool termed = false;
+        connect(&p, &QProcess::readyReadStandardError, this, [&] {
+            err += p.readAllStandardError();
+            if (!termed && err.contains("committed: posted")) {
+                termed = true;
+                p.terminate(); // SIGTERM
+            }
+        });
+        QSignalSpy finished(&p, &QProcess::finished);
+        p.start(QStringLiteral(LEDGERCTL_PATH),
+                {QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+                 QStringLiteral("--topic"), QString::fromLatin1(kTopic), QStringLiteral("--group"),
+                 QStringLiteral("writer"), QStringLiteral("--batch-size"), QStringLiteral("50"),
+                 QStringLiteral("--until-idle"), QStringLiteral("30"), QStringLiteral("--json")});
+        QVERIFY(waitForCount(finished, 1, 120000));
+        QVERIFY2(termed, err.constData());
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() == 0, err.constData());
+        const QJsonObject report = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+        const int posted = report.value(QStringLiteral("posted")).toInt();
+        QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                       "idempotency_key LIKE 'event:t-%'")),
+                 QString::number(posted));
+        QVERIFY2(posted > 0 && posted < 3000, qPrintable(QString::number(posted)));
+        qint64 behind = 0;
+        const QJsonObject lag = report.value(QStringLiteral("lag")).toObject();
+        for (const QString &partition : lag.keys())
+            behind += lag.value(partition).toInteger();
+        // Left behind, as far as the partitions it posted from go (the others it never
+        // reached count nowhere).
+        QVERIFY2(behind > 0 && behind <= 3000 - posted,
+                 qPrintable(QStringLiteral("%1 behind, %2 posted").arg(behind).arg(posted)));
+
+        const LedgerctlRun r = ingest(QStringLiteral("writer"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 3000 - posted);
+        QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 0);
+        QCOMPARE(r.json().value(QStringLiteral("skipped")).toInt(), 0);
+        checkOnce();
+    }
+
     // Two members of one group at once: the topic's partitions are shared between them (a
     // rebalance when the second joins), and every event is posted once.
     void twoConsumersOfOneGroupPostEveryEventOnce()
