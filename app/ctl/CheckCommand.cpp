@@ -25,7 +25,7 @@ QList<InvariantResult> checkStore(const QString &dsn, int maxLag)
         r.failures = 1;
         // Kept with the run (at most 500 characters, one line).
         r.firstFailure = QStringLiteral("the reporting store could not be checked: %1")
-                             .arg(e.error().message.simplified())
+                             .arg(terminalSafe(e.error().message))
                              .left(500);
         return {r};
     }

@@ -94,6 +94,17 @@ int runKafkaIngest(const Invocation &inv)
         !intOption(inv, QStringLiteral("broker-timeout"), 1, 3600, &brokerTimeout, &code))
         return code;
     options.brokerTimeoutSeconds = brokerTimeout;
+    if (inv.parser->isSet(QStringLiteral("replay")) !=
+        inv.parser->isSet(QStringLiteral("from-offset")))
+        return inv.usage(QStringLiteral("--replay needs --from-offset N, and --from-offset is for "
+                                        "--replay."));
+    if (inv.parser->isSet(QStringLiteral("replay"))) {
+        bool ok = false;
+        const qint64 from = inv.parser->value(QStringLiteral("from-offset")).toLongLong(&ok);
+        if (!ok || from < 0)
+            return inv.usage(QStringLiteral("--from-offset is an offset, 0 or more."));
+        options.replayFromOffset = from;
+    }
 
     struct sigaction action = {};
     action.sa_handler = stopIngest;
@@ -115,6 +126,7 @@ int runKafkaIngest(const Invocation &inv)
         for (auto it = r.lag.constBegin(); it != r.lag.constEnd(); ++it)
             lag.insert(QString::number(it.key()), it.value());
         inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("source"), r.source},
                        {QStringLiteral("messages"), r.messages},
                        {QStringLiteral("posted"), r.posted},
                        {QStringLiteral("duplicates"), r.duplicates},
@@ -125,17 +137,21 @@ int runKafkaIngest(const Invocation &inv)
                        {QStringLiteral("seconds"), r.seconds}});
     } else {
         qint64 behind = 0;
-        for (const qint64 n : r.lag)
+        bool unknown = false;
+        for (const qint64 n : r.lag) {
             behind += qMax<qint64>(0, n);
-        inv.printLine(QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped "
-                                     "%5; %6 s; %7 left behind on the broker")
-                          .arg(r.messages)
-                          .arg(r.posted)
-                          .arg(r.duplicates)
-                          .arg(r.parked)
-                          .arg(r.skipped)
-                          .arg(r.seconds, 0, 'f', 1)
-                          .arg(behind));
+            unknown = unknown || n < 0;
+        }
+        inv.printLine(
+            QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped "
+                           "%5; %6 s; %7 left behind on the broker")
+                .arg(r.messages)
+                .arg(r.posted)
+                .arg(r.duplicates)
+                .arg(r.parked)
+                .arg(r.skipped)
+                .arg(r.seconds, 0, 'f', 1)
+                .arg(unknown ? QStringLiteral("%1 or more").arg(behind) : QString::number(behind)));
     }
     return Ok;
 }
@@ -206,11 +222,8 @@ int runRetryDeadLetter(const Invocation &inv)
     int code = 0;
     if (!idOption(inv, QStringLiteral("id"), &id, &code))
         return code;
-    const QString contraTemplate = inv.parser->isSet(QStringLiteral("contra"))
-                                       ? inv.parser->value(QStringLiteral("contra"))
-                                       : LedgerRepository::IngestOptions().contraTemplate;
     Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
-    const auto r = LedgerRepository::retryDeadLetter(connection, id, contraTemplate);
+    const auto r = LedgerRepository::retryDeadLetter(connection, id);
     if (inv.json)
         inv.printJson({{QStringLiteral("ok"), true},
                        {QStringLiteral("transaction_id"), double(r.transactionId)},
@@ -420,8 +433,12 @@ QList<Command> ledgerCommands()
         "(ledger.ingest_source_batch), and on every assignment it resumes from the offsets "
         "the ledger holds, so a crash, a rebalance or a redelivery never posts twice and "
         "never skips. Events it cannot post are parked in ledger.dead_letters with the "
-        "reason. Runs until SIGTERM or SIGINT (it finishes the round) or --until-idle; "
-        "prints one line per committed batch, every 2 s the messages per second and each "
+        "reason. Runs until SIGTERM or SIGINT (it finishes the round) or --until-idle. "
+        "With --replay --from-offset N it reads every partition again from N up to the end it "
+        "has when it starts, outside the group and under a source name of its own (printed), "
+        "leaving the live positions alone, and stops there; what was posted already is "
+        "counted as duplicates. "
+        "It prints one line per committed batch, every 2 s the messages per second and each "
         "partition's lag (messages on the broker past the ledger's position), and on exit the "
         "counts and the lag asked of the broker then.");
     ingest.addOptions = [](QCommandLineParser &p) {
@@ -454,6 +471,14 @@ QList<Command> ledgerCommands()
                      QStringLiteral("Kafka: fail when no broker answers, or no partition is "
                                     "assigned, for this many seconds (default 30)."),
                      QStringLiteral("SECONDS")});
+        p.addOption({QStringLiteral("replay"),
+                     QStringLiteral("Kafka: read every partition again, from --from-offset to "
+                                    "the end it has now, outside the group; posts only what the "
+                                    "ledger lacks.")});
+        p.addOption({QStringLiteral("from-offset"),
+                     QStringLiteral("Kafka replay: the offset to start from in every partition "
+                                    "(its first message when that is later)."),
+                     QStringLiteral("N")});
     };
     ingest.run = runIngest;
 
@@ -480,7 +505,8 @@ QList<Command> ledgerCommands()
     deadLetters.name = QStringLiteral("deadletters list");
     deadLetters.summary = QStringLiteral("events a stream delivered that could not be posted");
     deadLetters.description = QStringLiteral(
-        "Lists the newest dead letters (ledger.dead_letters): where each came from (source, "
+        "Lists the newest dead letters (ledger.dead_letters), for the ledger writer (their "
+        "payloads are customer data): where each came from (source, "
         "topic, partition and offset), when it was parked, the SQLSTATE, the reason, and what "
         "became of it (open, retried into a transaction, or discarded with a reason). With "
         "--json, the raw payload too. Dead letters are never dropped or changed.");
@@ -497,17 +523,14 @@ QList<Command> ledgerCommands()
     retry.summary = QStringLiteral("post a dead letter's event again, now that it may pass");
     retry.description = QStringLiteral(
         "Sends the dead letter's payload through the ingest path again (the same rules and "
-        "idempotency key as `ingest`), for when what refused it has changed: an account opened, "
+        "idempotency key, and the contra account template the stream was ingested with), for "
+        "when what refused it has changed: an account opened, "
         "say. Posted, or found posted already, it is marked retried with its transaction and an "
         "audit event; still refused, the reason is printed and it stays open. A dead letter is "
         "retried or discarded once. Operators, supervisors, or the ledger writer.");
     retry.addOptions = [](QCommandLineParser &p) {
         p.addOption(
             {QStringLiteral("id"), QStringLiteral("The dead letter."), QStringLiteral("ID")});
-        p.addOption({QStringLiteral("contra"),
-                     QStringLiteral("Contra account template for events without one (default "
-                                    "1000-CASH-{currency})."),
-                     QStringLiteral("TEMPLATE")});
     };
     retry.run = runRetryDeadLetter;
 

@@ -457,13 +457,12 @@ QList<DeadLetter> deadLetters(Connection &connection, int limit, bool openOnly)
     });
 }
 
-RetryResult retryDeadLetter(Connection &connection, qint64 id, const QString &contraTemplate)
+RetryResult retryDeadLetter(Connection &connection, qint64 id)
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection)); // one statement: its own transaction
         const pqxx::result r = tx.exec_params(
-            "SELECT transaction_id, duplicate, event_id FROM ledger.retry_dead_letter($1, $2)", id,
-            db::toStd(contraTemplate));
+            "SELECT transaction_id, duplicate, event_id FROM ledger.retry_dead_letter($1)", id);
         return RetryResult{r[0][0].as<qint64>(), r[0][1].as<bool>(), r[0][2].as<qint64>()};
     });
 }

@@ -156,7 +156,8 @@ struct RetryResult
 };
 // Posts a dead letter's payload again through the ingest path (ledger.retry_dead_letter);
 // throws with the reason when it is still refused, not JSON, or already decided.
-RetryResult retryDeadLetter(Connection &connection, qint64 id, const QString &contraTemplate);
+// The contra account template is the one the stream was ingested with (kept with the letter).
+RetryResult retryDeadLetter(Connection &connection, qint64 id);
 // Gives a dead letter up, with a reason (ledger.discard_dead_letter); returns the audit event.
 qint64 discardDeadLetter(Connection &connection, qint64 id, const QString &reason);
 

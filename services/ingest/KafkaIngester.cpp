@@ -4,6 +4,7 @@
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
 
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QMap>
@@ -140,6 +141,10 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
     ctx.connection = &connection;
     ctx.options = &options;
     ctx.source = options.source.isEmpty() ? options.group : options.source;
+    if (options.replay())
+        ctx.source = QStringLiteral("%1/replay/%2")
+                         .arg(ctx.source.left(60), QDateTime::currentDateTimeUtc().toString(
+                                                       QStringLiteral("yyyyMMdd'T'HHmmss.zzz'Z'")));
 
     KafkaPtr<rd_kafka_conf_t> conf(rd_kafka_conf_new());
     QString confError;
@@ -158,7 +163,8 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         !set(conf.get(), "heartbeat.interval.ms", QStringLiteral("2000"), &confError))
         return fail(Error::Kind::Input, confError);
     rd_kafka_conf_set_opaque(conf.get(), &ctx);
-    rd_kafka_conf_set_rebalance_cb(conf.get(), onRebalance);
+    if (!options.replay())
+        rd_kafka_conf_set_rebalance_cb(conf.get(), onRebalance);
     rd_kafka_conf_set_error_cb(conf.get(), onError);
 
     char text[512];
@@ -171,6 +177,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
 
     // The topic must exist (asked for all topics: asking for one may create it on brokers
     // that create topics on demand).
+    int partitionCount = 0;
     {
         const rd_kafka_metadata_t *metadata = nullptr;
         const rd_kafka_resp_err_t err =
@@ -182,9 +189,12 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                             .arg(options.brokers, QString::fromUtf8(rd_kafka_err2str(err)))
                             .arg(options.brokerTimeoutSeconds));
         bool found = false;
-        for (int i = 0; i < metadata->topic_cnt && !found; ++i)
+        for (int i = 0; i < metadata->topic_cnt && !found; ++i) {
             found = QString::fromUtf8(metadata->topics[i].topic) == options.topic &&
                     metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (found)
+                partitionCount = metadata->topics[i].partition_cnt;
+        }
         rd_kafka_metadata_destroy(metadata);
         if (!found)
             return fail(Error::Kind::NotFound,
@@ -193,15 +203,47 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                             .arg(options.topic, options.brokers));
     }
 
-    KafkaPtr<rd_kafka_topic_partition_list_t> topics(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(topics.get(), options.topic.toUtf8().constData(),
-                                      RD_KAFKA_PARTITION_UA);
-    if (const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk.get(), topics.get()); err)
-        return fail(Error::Kind::Input,
-                    QStringLiteral("Kafka subscribe to %1: %2")
-                        .arg(options.topic, QString::fromUtf8(rd_kafka_err2str(err))));
+    // A replay: each partition from its start to the end it has now, assigned directly.
+    QHash<int, qint64> replayEnd; // partitions still to read, and where they end
+    if (options.replay()) {
+        KafkaPtr<rd_kafka_topic_partition_list_t> from(
+            rd_kafka_topic_partition_list_new(partitionCount));
+        for (int partition = 0; partition < partitionCount; ++partition) {
+            int64_t low = 0;
+            int64_t high = 0;
+            if (const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+                    rk.get(), options.topic.toUtf8().constData(), partition, &low, &high,
+                    options.brokerTimeoutSeconds * 1000);
+                err)
+                return fail(Error::Kind::Connection,
+                            QStringLiteral("Kafka: the end of %1/%2 is not known (%3).")
+                                .arg(options.topic)
+                                .arg(partition)
+                                .arg(QString::fromUtf8(rd_kafka_err2str(err))));
+            rd_kafka_topic_partition_list_add(from.get(), options.topic.toUtf8().constData(),
+                                              partition)
+                ->offset = qMax<qint64>(low, *options.replayFromOffset);
+            if (qMax<qint64>(low, *options.replayFromOffset) < high)
+                replayEnd.insert(partition, high); // else nothing to read there
+        }
+        if (const rd_kafka_resp_err_t err = rd_kafka_assign(rk.get(), from.get()); err)
+            return fail(Error::Kind::Input,
+                        QStringLiteral("Kafka assign %1: %2")
+                            .arg(options.topic, QString::fromUtf8(rd_kafka_err2str(err))));
+        ctx.assigned = true;
+        ctx.assignments = 1;
+    } else {
+        KafkaPtr<rd_kafka_topic_partition_list_t> topics(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(topics.get(), options.topic.toUtf8().constData(),
+                                          RD_KAFKA_PARTITION_UA);
+        if (const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk.get(), topics.get()); err)
+            return fail(Error::Kind::Input,
+                        QStringLiteral("Kafka subscribe to %1: %2")
+                            .arg(options.topic, QString::fromUtf8(rd_kafka_err2str(err))));
+    }
 
     KafkaIngestReport report;
+    report.source = ctx.source;
     QElapsedTimer sinceStart, idle, sinceProgress;
     sinceStart.start();
     idle.start();
@@ -225,7 +267,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
     std::optional<Error> failure;
 
     int assignmentsSeen = 0;
-    while (!stop.load() && !failure) {
+    while (!stop.load() && !failure && !(options.replay() && replayEnd.isEmpty())) {
         // One round: wait briefly for the first message, then take what is there.
         QMap<int, QList<SourceMessage>> byPartition;
         int taken = 0;
@@ -256,6 +298,14 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                 continue;
             }
             ctx.brokersDown = false;
+            if (options.replay()) {
+                // Only up to the end the partition had when the replay started.
+                const auto end = replayEnd.constFind(m->partition);
+                if (end == replayEnd.constEnd() || m->offset >= end.value())
+                    continue;
+                if (m->offset + 1 >= end.value())
+                    replayEnd.remove(m->partition);
+            }
             // After a rebalance inside the round a partition starts again from the ledger's
             // position: what this round holds from there on comes again, once.
             QList<SourceMessage> &list = byPartition[m->partition];
@@ -334,7 +384,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                              .arg(r.nextOffset));
         }
         // For lag tools only; the ledger's positions are what a consumer resumes from.
-        if (done->cnt > 0)
+        if (done->cnt > 0 && !options.replay())
             rd_kafka_commit(rk.get(), done.get(), 1);
 
         if (progress && sinceProgress.elapsed() >= 2000) {
@@ -356,9 +406,10 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         }
     }
 
+    // (Not asked when no broker answers: -1, unknown, rather than a wait per partition.)
     if (!failure)
         for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
-            report.lag.insert(it.key(), lagOf(it.key(), it.value(), true));
+            report.lag.insert(it.key(), ctx.brokersDown ? -1 : lagOf(it.key(), it.value(), true));
     report.seconds = double(sinceStart.elapsed()) / 1000.0;
     rd_kafka_consumer_close(rk.get());
     if (failure)

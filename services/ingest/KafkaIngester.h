@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 
 namespace ledger {
 
@@ -22,6 +23,13 @@ struct KafkaIngestOptions
     int maxBatch = 500;            // messages taken per round (all partitions together)
     double untilIdleSeconds = 0;   // > 0: stop after that long without a message
     int brokerTimeoutSeconds = 30; // no broker answering, or no partition assigned, this long: fail
+    // A replay: every partition read again from this offset (or its first, when that is
+    // later) up to the end each partition had when the replay started; outside the group
+    // (assigned, nothing committed to the broker) and under a source name of its own
+    // ("<source>/replay/<UTC time>"), so the live positions are left alone. Idempotency keys
+    // make it post only what the ledger lacks.
+    std::optional<qint64> replayFromOffset;
+    bool replay() const { return replayFromOffset.has_value(); }
 };
 
 struct KafkaIngestReport
@@ -37,6 +45,7 @@ struct KafkaIngestReport
     // did not say.
     QHash<int, qint64> lag;
     double seconds = 0; // from start to exit
+    QString source;     // the name the positions and dead letters were kept under
 };
 
 // A member of a Kafka consumer group (librdkafka) that posts what it consumes exactly once:

@@ -272,8 +272,9 @@ private slots:
     // A batch the ledger took before (a redelivery) is skipped below the position, even when
     // its events would be new: the position, not the events, says what was consumed.
     // The first test's dead letters, worked: the one that is not JSON cannot be posted and is
-    // discarded with a reason; the one for a missing account stays refused until the account
-    // is opened, then posts; each is decided once, on the audit trail; the replay's copy of
+    // discarded with a reason (the writer lists them: the payloads are customer data, which
+    // console roles read only on record); the one for a missing account stays refused until the
+    // account is opened, then posts; each is decided once, on the audit trail; the replay's copy of
     // it is found posted already. The ledger's invariants hold afterwards.
     void deadLettersAreRetriedOrDiscardedOnce()
     {
@@ -291,7 +292,7 @@ private slots:
         };
         LedgerctlRun r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list"),
                                        QStringLiteral("--open"), QStringLiteral("--json")},
-                                      op);
+                                      m_writer);
         QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
         QCOMPARE(r.json().value(QStringLiteral("dead_letters")).toArray().size(), 4);
 
@@ -307,6 +308,19 @@ private slots:
                  qPrintable(r.describe()));
         QCOMPARE(scalar(QStringLiteral("SELECT count(*) FROM ledger.dead_letter_outcomes")),
                  QStringLiteral("0"));
+        // The attack: an operator choosing the other side of the retried posting. The retry
+        // takes no contra account from its caller; it uses the stream's, kept with the letter.
+        {
+            SqlSession operatorSession(op);
+            const SqlOutcome chosen = operatorSession.exec(
+                QStringLiteral("SELECT * FROM ledger.retry_dead_letter($1, 'K-0')"), {nobody});
+            QVERIFY(!chosen.ok);
+            QCOMPARE(chosen.sqlState, QStringLiteral("42883")); // no such function
+        }
+        QCOMPARE(scalar(QStringLiteral("SELECT contra_template FROM ledger.dead_letters WHERE id "
+                                       "= %1")
+                            .arg(nobody)),
+                 QStringLiteral("1000-CASH-{currency}"));
 
         QVERIFY(m_admin
                     ->exec(QStringLiteral(
@@ -372,13 +386,13 @@ private slots:
                      ->exec(QStringLiteral(
                          "UPDATE ledger.dead_letter_outcomes SET outcome = 'discarded'"))
                      .ok);
-        r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list")}, op);
+        r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list")}, m_writer);
         QVERIFY2(r.out.contains(QStringLiteral("retried: transaction %1").arg(tx)) &&
                      r.out.contains(QLatin1String("discarded: cut off at the producer")),
                  qPrintable(r.describe()));
         r = runLedgerctl({QStringLiteral("deadletters"), QStringLiteral("list"),
                           QStringLiteral("--open"), QStringLiteral("--json")},
-                         op);
+                         m_writer);
         QCOMPARE(r.json().value(QStringLiteral("dead_letters")).toArray().size(), 1);
         checkOnce();
         r = runLedgerctl({QStringLiteral("check")}, m_db.dsnFor(QStringLiteral("console_auditor")));
@@ -516,6 +530,57 @@ private slots:
         QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 3000 - posted);
         QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 0);
         QCOMPARE(r.json().value(QStringLiteral("skipped")).toInt(), 0);
+        checkOnce();
+    }
+
+    // ledgerctl ingest --replay --from-offset: every partition read again up to its end at
+    // the start, outside the group, under a source of its own; everything the ledger has is a
+    // duplicate, what is still refused is parked again under the replay's name, the live positions
+    // stay; events the group has not consumed yet are posted by the replay, and the group
+    // then finds them posted.
+    void aReplayPostsOnlyWhatTheLedgerLacks()
+    {
+        QVERIFY(m_kafka.produce(events(QStringLiteral("r"), 40)));
+        const QString positionsBefore = scalar(QStringLiteral(
+            "SELECT string_agg(partition || ':' || next_offset, ',' ORDER BY partition) FROM "
+            "ledger.source_positions WHERE source = 'writer'"));
+        const QString messagesOnBroker = scalar(QStringLiteral(
+            "SELECT sum(next_offset) + 40 FROM ledger.source_positions WHERE source = 'writer'"));
+        // Parked again: what the group parked and no retry has posted since.
+        const QString parkedBefore = scalar(QStringLiteral(
+            "SELECT count(*) FROM ledger.dead_letters d WHERE d.source = 'writer' AND NOT EXISTS "
+            "(SELECT 1 FROM ledger.dead_letter_outcomes o WHERE o.dead_letter_id = d.id AND "
+            "o.outcome = 'retried')"));
+        LedgerctlRun r = ingest(
+            QStringLiteral("writer"),
+            {QStringLiteral("--replay"), QStringLiteral("--from-offset"), QStringLiteral("0")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QJsonObject json = r.json();
+        const QString source = json.value(QStringLiteral("source")).toString();
+        QVERIFY2(source.startsWith(QLatin1String("writer/replay/")), qPrintable(source));
+        QCOMPARE(QString::number(json.value(QStringLiteral("messages")).toInt()), messagesOnBroker);
+        QCOMPARE(json.value(QStringLiteral("posted")).toInt(), 40);
+        QCOMPARE(QString::number(json.value(QStringLiteral("parked")).toInt()), parkedBefore);
+        QCOMPARE(json.value(QStringLiteral("messages")).toInt(),
+                 json.value(QStringLiteral("posted")).toInt() +
+                     json.value(QStringLiteral("duplicates")).toInt() +
+                     json.value(QStringLiteral("parked")).toInt());
+        // The live positions were left alone: the group now finds the 40 posted.
+        QCOMPARE(scalar(QStringLiteral(
+                     "SELECT string_agg(partition || ':' || next_offset, ',' ORDER BY partition) "
+                     "FROM ledger.source_positions WHERE source = 'writer'")),
+                 positionsBefore);
+        r = ingest(QStringLiteral("writer"));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 0);
+        QCOMPARE(r.json().value(QStringLiteral("duplicates")).toInt(), 40);
+        // A replay from past the end reads nothing; --replay needs its offset.
+        r = ingest(QStringLiteral("writer"),
+                   {QStringLiteral("--replay"), QStringLiteral("--from-offset"),
+                    QStringLiteral("100000")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("messages")).toInt(), 0);
+        QCOMPARE(ingest(QStringLiteral("writer"), {QStringLiteral("--replay")}).exitCode, 2);
         checkOnce();
     }
 

@@ -151,6 +151,25 @@ private slots:
             "\"legs\": [{\"account\": \"NEG-1\", \"amount\": \"-3.00\", \"currency\": \"EUR\"}, "
             "{\"account\": \"NEG-2\", \"amount\": \"3.00\", \"currency\": \"EUR\"}]}')"));
         QVERIFY2(negative.ok, qPrintable(negative.message));
+        // An account that may not go below zero, with two legs in one transaction that pass
+        // below zero between them: the posting functions judge the transaction's end, and so
+        // does the check (no false alarm).
+        const SqlOutcome twoLegs = db.exec(QStringLiteral(
+            "SELECT ledger.open_account('NN-1', 'Never negative', 'EUR', 'asset', false); "
+            "SELECT ledger.post_transaction('{\"idempotency_key\": \"nn-1\", "
+            "\"effective_at\": \"2026-11-02T11:00:00Z\", \"description\": \"fund\", "
+            "\"legs\": [{\"account\": \"NN-1\", \"amount\": \"1.00\", \"currency\": \"EUR\"}, "
+            "{\"account\": \"NEG-2\", \"amount\": \"-1.00\", \"currency\": \"EUR\"}]}'); "
+            "SELECT ledger.post_transaction('{\"idempotency_key\": \"nn-2\", "
+            "\"effective_at\": \"2026-11-02T12:00:00Z\", \"description\": \"two legs\", "
+            "\"legs\": [{\"account\": \"NN-1\", \"amount\": \"-1.50\", \"currency\": \"EUR\"}, "
+            "{\"account\": \"NN-1\", \"amount\": \"1.00\", \"currency\": \"EUR\"}, "
+            "{\"account\": \"NEG-2\", \"amount\": \"0.50\", \"currency\": \"EUR\"}]}')"));
+        QVERIFY2(twoLegs.ok, qPrintable(twoLegs.message));
+        QCOMPARE(db.scalar(QStringLiteral("SELECT min(e.balance_after) < 0 FROM ledger.entries e "
+                                          "JOIN ledger.accounts a ON a.id = e.account_id WHERE "
+                                          "a.code = 'NN-1'")),
+                 QStringLiteral("t"));
 
         // A reversal requested by an operator and approved by a supervisor.
         const QString tx = db.scalar(QStringLiteral(
@@ -282,7 +301,7 @@ private slots:
             << "ALTER TABLE ledger.accounts DISABLE TRIGGER ALL; "
                "UPDATE ledger.accounts SET allow_negative = false WHERE code = 'NEG-1'"
             << "no_forbidden_negative"
-            << "^account NEG-1 forbids a negative balance, but after its entry 1 it stood at "
+            << "^account NEG-1 forbids a negative balance, but after transaction \\d+ it stood at "
                "-3\\.00 EUR on its debit side$";
         QTest::newRow("a reversal pointed at another transaction")
             << "ALTER TABLE ledger.transactions DISABLE TRIGGER ALL; "

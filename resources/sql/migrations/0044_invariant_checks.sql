@@ -14,6 +14,7 @@
 --   heads                  every account has a head, equal to its entries (count, balance,
 --                          last recorded time)
 --   no_forbidden_negative  no account that forbids it was ever below zero on its normal side
+--                          after a transaction
 --   trial_balance_zero     all entries sum to zero per currency
 --   reversal_links         every reversal mirrors its original, and every approved reversal
 --                          request names a reversal of its transaction (and a rebooking)
@@ -21,7 +22,12 @@
 --                          (ledger.verify_ledger_unrecorded, 0030)
 --   audit_chain            the audit hash chain verifies (audit.verify_chain_unrecorded)
 --   audit_sealed           no committed audit event stays out of the chain: none older than
---                          a minute unsealed, none below the sealer's floor (0019)
+--                          a minute unsealed, none below the sealer's floor (0019). A commit
+--                          that lost the race for the chain, or a REPEATABLE READ one, leaves
+--                          its events to the next commit or the sealer job (pg_cron, or
+--                          ledgerctl audit seal): on an idle ledger without that job they
+--                          stay out, and this check says so (not sealed here: the check
+--                          leaves the chain to the sealer)
 --   pit_spans              the point-in-time span tree (0018) weighs what the late and
 --                          future-dated entries weigh, per account and kind
 --   reporting_buckets      the balance buckets (0016) equal the entries up to each account's
@@ -95,7 +101,7 @@ ALTER TABLE ledger.source_positions ENABLE ALWAYS TRIGGER source_positions_no_de
 CREATE FUNCTION ledger.invariant_results() RETURNS SETOF ledger.invariant_result
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET work_mem = '256MB'
+SET work_mem = '64MB'
 SET jit = off
 AS $$
 DECLARE
@@ -184,7 +190,12 @@ BEGIN
     v_t := clock_timestamp();
     WITH run AS (
         SELECT e.account_id, e.account_seq, e.amount, e.balance_after, e.recorded_at,
-               row_number() OVER w AS n, sum(e.amount) OVER w AS running, lag(e.recorded_at) OVER w AS previous
+               row_number() OVER w AS n, sum(e.amount) OVER w AS running, lag(e.recorded_at) OVER w AS previous,
+               e.transaction_id,
+               -- The last of its transaction's entries on the account: the posting functions
+               -- judge the balance per transaction (two legs on one account may pass below
+               -- zero between them).
+               lead(e.transaction_id) OVER w IS DISTINCT FROM e.transaction_id AS closes
         FROM ledger.entries e
         WINDOW w AS (PARTITION BY e.account_id ORDER BY e.account_seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     ), per_account AS MATERIALIZED (
@@ -192,9 +203,10 @@ BEGIN
                min(r.account_seq) FILTER (WHERE r.account_seq <> r.n) AS seq_gap,
                min(r.account_seq) FILTER (WHERE r.balance_after <> r.running) AS balance_off,
                min(r.account_seq) FILTER (WHERE r.recorded_at < r.previous) AS time_back,
-               min(r.balance_after) AS lowest, max(r.balance_after) AS highest,
-               (array_agg(r.account_seq ORDER BY r.balance_after) FILTER (WHERE r.balance_after < 0))[1] AS lowest_seq,
-               (array_agg(r.account_seq ORDER BY r.balance_after DESC) FILTER (WHERE r.balance_after > 0))[1] AS highest_seq
+               min(r.balance_after) FILTER (WHERE r.closes) AS lowest,
+               max(r.balance_after) FILTER (WHERE r.closes) AS highest,
+               (array_agg(r.transaction_id ORDER BY r.balance_after) FILTER (WHERE r.closes AND r.balance_after < 0))[1] AS lowest_tx,
+               (array_agg(r.transaction_id ORDER BY r.balance_after DESC) FILTER (WHERE r.closes AND r.balance_after > 0))[1] AS highest_tx
         FROM run r GROUP BY r.account_id
     ), running_bad AS (
         SELECT p.account_id,
@@ -226,8 +238,8 @@ BEGIN
            OR (p.n IS NOT NULL AND h.last_recorded_at <> p.last_recorded)
     ), negative_bad AS (
         SELECT p.account_id,
-               format('account %s forbids a negative balance, but after its entry %s it stood at %s %s on its %s side',
-                      a.code, CASE WHEN a.normal_side = 'debit' THEN p.lowest_seq ELSE p.highest_seq END,
+               format('account %s forbids a negative balance, but after transaction %s it stood at %s %s on its %s side',
+                      a.code, CASE WHEN a.normal_side = 'debit' THEN p.lowest_tx ELSE p.highest_tx END,
                       ledger.format_amount(CASE WHEN a.normal_side = 'debit' THEN p.lowest ELSE -p.highest END, a.currency),
                       a.currency, a.normal_side) AS reason
         FROM per_account p JOIN ledger.accounts a ON a.id = p.account_id
@@ -515,6 +527,11 @@ DECLARE
     v_key text;
 BEGIN
     PERFORM access.check_session();
+    -- One run at a time: each reads the whole ledger.
+    IF NOT pg_try_advisory_xact_lock(hashtext('ledger.check_invariants')) THEN
+        RAISE EXCEPTION 'A check of the invariants is running already' USING ERRCODE = 'LG094',
+            HINT = 'Wait for it to end (ledgerctl check --history shows the runs), then run again.';
+    END IF;
     IF p_store IS NOT NULL THEN
         IF jsonb_typeof(p_store) IS DISTINCT FROM 'array' OR jsonb_array_length(p_store) NOT BETWEEN 1 AND 8
            OR pg_column_size(p_store) > 8192 THEN
@@ -544,6 +561,9 @@ BEGIN
                       OR ledger.has_control_characters(coalesce(s.title, '') || coalesce(s.first_failure, ''))) THEN
             RAISE EXCEPTION 'A reporting store result needs its name (store_aggregates or store_in_step), ok, the counts, and a first failure exactly when it failed'
                 USING ERRCODE = 'LG094';
+        END IF;
+        IF (SELECT count(DISTINCT s.invariant) FROM unnest(v_store) s) <> cardinality(v_store) THEN
+            RAISE EXCEPTION 'The reporting store''s results name each invariant once' USING ERRCODE = 'LG094';
         END IF;
     END IF;
 

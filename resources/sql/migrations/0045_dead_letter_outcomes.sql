@@ -1,17 +1,55 @@
 -- Step 12: dead letters are worked, once each. A dead letter (0043) stays as it came; what
 -- was done about it is a row of its own in ledger.dead_letter_outcomes (append-only), with
 -- who, when and the audit event that records it:
---   * ledger.retry_dead_letter(id, contra): its payload goes through the ingest path again
+--   * ledger.retry_dead_letter(id): its payload goes through the ingest path again
 --     (ledger.ingest_events: the same rules and the same idempotency key "event:<event_id>",
 --     so an event posted meanwhile by a replay is a duplicate, not a second posting). Posted
 --     or found posted: the outcome 'retried' names the transaction. Still refused, or still
 --     not JSON: an error saying why, and nothing is recorded (the letter stays open).
 --   * ledger.discard_dead_letter(id, reason): given up, with a reason of 3 to 500
 --     characters.
+-- The retry posts with the contra account template the stream was ingested with (kept with
+-- each dead letter from now on: ledger.ingest_source_batch records it; letters parked before
+-- this migration retry with the default), never one the caller picks: a console role could
+-- otherwise choose the other side of the posting.
 -- A dead letter decided once cannot be decided again (its row is locked while it is being
 -- decided, and the outcome's key is the letter's id).
 -- ledger.dead_letter_list(limit, open_only) now says what became of each.
 SET LOCAL ROLE ledger_owner;
+
+ALTER TABLE ledger.dead_letters ADD COLUMN contra_template text CHECK (length(contra_template) <= 64);
+
+-- The template reaches the dead letters through a transaction-local setting that only the
+-- ingest function sets (writers cannot insert dead letters themselves).
+CREATE FUNCTION ledger.fill_dead_letter_contra() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.contra_template := nullif(current_setting('ledger.ingest_contra', true), '');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER dead_letters_contra BEFORE INSERT ON ledger.dead_letters
+    FOR EACH ROW EXECUTE FUNCTION ledger.fill_dead_letter_contra();
+ALTER TABLE ledger.dead_letters ENABLE ALWAYS TRIGGER dead_letters_contra;
+
+ALTER FUNCTION ledger.ingest_source_batch(text, text, integer, jsonb, text) RENAME TO ingest_source_batch_0043;
+REVOKE EXECUTE ON FUNCTION ledger.ingest_source_batch_0043(text, text, integer, jsonb, text) FROM ledger_writer;
+CREATE FUNCTION ledger.ingest_source_batch(p_source text, p_topic text, p_partition integer, p_items jsonb,
+                                           p_contra_template text DEFAULT '1000-CASH-{currency}')
+RETURNS TABLE (posted integer, duplicates integer, parked integer, skipped integer, next_offset bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    PERFORM ledger.check_length(p_contra_template, 64, 'The contra account template', 'LG017');
+    PERFORM set_config('ledger.ingest_contra', coalesce(p_contra_template, ''), true);
+    RETURN QUERY SELECT * FROM ledger.ingest_source_batch_0043(p_source, p_topic, p_partition, p_items, p_contra_template);
+    PERFORM set_config('ledger.ingest_contra', '', true);
+END
+$$;
 
 CREATE TABLE ledger.dead_letter_outcomes (
     dead_letter_id bigint      PRIMARY KEY REFERENCES ledger.dead_letters (id),
@@ -57,7 +95,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION ledger.retry_dead_letter(p_id bigint, p_contra_template text DEFAULT '1000-CASH-{currency}')
+CREATE FUNCTION ledger.retry_dead_letter(p_id bigint)
 RETURNS TABLE (transaction_id bigint, duplicate boolean, event_id bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -77,7 +115,7 @@ BEGIN
             USING ERRCODE = 'LG095';
     END;
     SELECT i.transaction_id, i.outcome, i.error_code, i.message INTO o
-    FROM ledger.ingest_events(jsonb_build_array(v_event), p_contra_template) i;
+    FROM ledger.ingest_events(jsonb_build_array(v_event), coalesce(v.contra_template, '1000-CASH-{currency}')) i;
     IF o.outcome = 'rejected' THEN
         RAISE EXCEPTION 'Dead letter % is still refused: %', p_id, o.message
             USING ERRCODE = CASE WHEN o.error_code ~ '^[0-9A-Z]{5}$' THEN o.error_code ELSE 'LG095' END,
@@ -87,6 +125,7 @@ BEGIN
     duplicate := o.outcome = 'duplicate';
     event_id := audit.record('dead_letter.retried', 'dead_letter', p_id::text,
                              jsonb_build_object('transaction_id', o.transaction_id, 'duplicate', duplicate,
+                                                'contra_template', coalesce(v.contra_template, '1000-CASH-{currency}'),
                                                 'source', v.source, 'topic', v.topic, 'partition', v.partition,
                                                 'offset', v.kafka_offset));
     INSERT INTO ledger.dead_letter_outcomes (dead_letter_id, outcome, transaction_id, duplicate, decided_by,
@@ -147,9 +186,12 @@ END
 $$;
 
 REVOKE ALL ON ledger.dead_letter_outcomes FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION ledger.open_dead_letter(bigint), ledger.retry_dead_letter(bigint, text),
+REVOKE EXECUTE ON FUNCTION ledger.fill_dead_letter_contra(), ledger.ingest_source_batch(text, text, integer, jsonb, text),
+    ledger.open_dead_letter(bigint), ledger.retry_dead_letter(bigint),
     ledger.discard_dead_letter(bigint, text), ledger.dead_letter_list(integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ledger.dead_letter_list(integer, boolean)
-    TO ledger_writer, console_operator, console_supervisor, console_auditor, console_compliance;
-GRANT EXECUTE ON FUNCTION ledger.retry_dead_letter(bigint, text) TO ledger_writer, console_operator, console_supervisor;
+GRANT EXECUTE ON FUNCTION ledger.ingest_source_batch(text, text, integer, jsonb, text) TO ledger_writer;
+-- The payloads are customer data: console roles' reads of them would have to be on record
+-- first (0032); until the console's health panel brings that, the writer lists them.
+GRANT EXECUTE ON FUNCTION ledger.dead_letter_list(integer, boolean) TO ledger_writer;
+GRANT EXECUTE ON FUNCTION ledger.retry_dead_letter(bigint) TO ledger_writer, console_operator, console_supervisor;
 GRANT EXECUTE ON FUNCTION ledger.discard_dead_letter(bigint, text) TO console_operator, console_supervisor;
