@@ -327,12 +327,18 @@ private Q_SLOTS:
         QVERIFY(collect());
         QVERIFY(collect());
         QCOMPARE(signinFailuresOf(QStringLiteral("pia")), before + 1);
+        // What the collector remembers of the file is the file's first bytes, as far as it
+        // read (taken before the logger wrote them, it was empty and matched any file).
+        const qint64 offset =
+            scalar(QStringLiteral("SELECT byte_offset FROM access.auth_log_position")).toLongLong();
+        const QByteArray head =
+            scalar(QStringLiteral("SELECT encode(file_head, 'hex') FROM access.auth_log_position"))
+                .toLatin1();
+        QCOMPARE(head, logBytes().left(int(qMin<qint64>(64, offset))).toHex());
 
         // Replaced: the refusal is near the top of the new file, and the file grows past
         // where the collector stopped in the old one before it looks again. Only the file's
         // first bytes tell the two apart.
-        const qint64 offset =
-            scalar(QStringLiteral("SELECT byte_offset FROM access.auth_log_position")).toLongLong();
         QVERIFY(offset > 0);
         QVERIFY(log.resize(0));
         QVERIFY(failSignIn(QStringLiteral("pia")));
