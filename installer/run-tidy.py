@@ -21,7 +21,8 @@ The group's answer stands only when it is clean: a group with findings has the f
 in checked again one by one, so what is reported is exactly what checking that file alone
 reports; a group that still does not compile as one unit is split (the files the errors are
 in become a group of their own, the rest are checked again together), and a file alone is
-checked with its own compile command. --group-size 1 checks every file alone.
+checked with its own compile command. --group-size 1 checks every file alone. Every file is
+checked without the build's precompiled header (LEDGER_PCH): with only what it includes.
 
 A file found clean is remembered in <build>/tidy-cache under a key made of everything its
 result depends on: clang-tidy's version, .clang-tidy, this script, the file's compile command
@@ -87,6 +88,21 @@ def output_of(entry):
 
 
 AUTOGEN_INCLUDE = re.compile(r'_autogen/include/?$')
+PRECOMPILED = re.compile(r'cmake_pch\.hxx$')
+
+
+def without_precompiled(args):
+    """The arguments without the build's precompiled header (LEDGER_PCH): a GCC one clang
+    cannot read, and a file must compile with what it includes itself."""
+    out, i = [], 0
+    while i < len(args):
+        if args[i] == '-include' and i + 1 < len(args) and PRECOMPILED.search(args[i + 1]):
+            i += 2
+            continue
+        if args[i] != '-Winvalid-pch':
+            out.append(args[i])
+        i += 1
+    return out
 TAKES_AN_ARGUMENT = {'-isystem', '-iquote', '-idirafter', '-include', '-imacros', '-x', '-D',
                      '-U', '-I', '-Xclang', '-target', '--target'}
 
@@ -96,7 +112,7 @@ def group_flags(entry):
     source and -Werror (compiler warnings are the build's business; a group may only add
     some), and without the target's autogen include directory, returned apart so that
     targets which differ only there can share a group."""
-    args = arguments_of(entry)[1:]
+    args = without_precompiled(arguments_of(entry))[1:]
     flags, autogen, i = [], [], 0
     while i < len(args):
         a = args[i]
@@ -258,8 +274,15 @@ def main():
                                          if ': error: ' in l and groups_dir not in l)[:3000])
         return r.returncode, r.stdout + r.stderr
 
+    # The compile commands clang-tidy reads for a file alone, without the precompiled header.
+    tidy_db = os.path.join(build_dir, 'tidy-db')
+    os.makedirs(tidy_db, exist_ok=True)
+    with open(os.path.join(tidy_db, 'compile_commands.json'), 'w') as f:
+        json.dump([{'directory': e['directory'], 'file': e['file'],
+                    'arguments': without_precompiled(arguments_of(e))} for e in entries], f)
+
     def check_alone(path):
-        rc, text = tidy(['-p', build_dir,
+        rc, text = tidy(['-p', tidy_db,
                          # GCC's warning flags that clang does not know are not findings.
                          '--extra-arg=-Wno-unknown-warning-option', path])
         found = rc != 0 or re.search(r'(warning|error): ', text) is not None
