@@ -94,16 +94,25 @@ int runKafkaIngest(const Invocation &inv)
         !intOption(inv, QStringLiteral("broker-timeout"), 1, 3600, &brokerTimeout, &code))
         return code;
     options.brokerTimeoutSeconds = brokerTimeout;
-    if (inv.parser->isSet(QStringLiteral("replay")) !=
-        inv.parser->isSet(QStringLiteral("from-offset")))
-        return inv.usage(QStringLiteral("--replay needs --from-offset N, and --from-offset is for "
-                                        "--replay."));
-    if (inv.parser->isSet(QStringLiteral("replay"))) {
+    const bool fromOffset = inv.parser->isSet(QStringLiteral("from-offset"));
+    const bool fromTime = inv.parser->isSet(QStringLiteral("from-time"));
+    if (inv.parser->isSet(QStringLiteral("replay")) != (fromOffset || fromTime) ||
+        (fromOffset && fromTime))
+        return inv.usage(QStringLiteral("--replay needs one of --from-offset N and --from-time T, "
+                                        "and they are for --replay."));
+    if (fromOffset) {
         bool ok = false;
         const qint64 from = inv.parser->value(QStringLiteral("from-offset")).toLongLong(&ok);
         if (!ok || from < 0)
             return inv.usage(QStringLiteral("--from-offset is an offset, 0 or more."));
         options.replayFromOffset = from;
+    }
+    if (fromTime) {
+        auto t =
+            parseTime(inv.parser->value(QStringLiteral("from-time")), QStringLiteral("from-time"));
+        if (!t)
+            return inv.usage(t.error().message);
+        options.replayFromTime = t.value();
     }
 
     struct sigaction action = {};
@@ -132,6 +141,7 @@ int runKafkaIngest(const Invocation &inv)
                        {QStringLiteral("duplicates"), r.duplicates},
                        {QStringLiteral("parked"), r.parked},
                        {QStringLiteral("skipped"), r.skipped},
+                       {QStringLiteral("before_time"), r.beforeTime},
                        {QStringLiteral("positions"), positions},
                        {QStringLiteral("lag"), lag},
                        {QStringLiteral("seconds"), r.seconds}});
@@ -144,14 +154,18 @@ int runKafkaIngest(const Invocation &inv)
         }
         inv.printLine(
             QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped "
-                           "%5; %6 s; %7 left behind on the broker")
+                           "%5%8; %6 s; %7 left behind on the broker")
                 .arg(r.messages)
                 .arg(r.posted)
                 .arg(r.duplicates)
                 .arg(r.parked)
                 .arg(r.skipped)
                 .arg(r.seconds, 0, 'f', 1)
-                .arg(unknown ? QStringLiteral("%1 or more").arg(behind) : QString::number(behind)));
+                .arg(unknown ? QStringLiteral("%1 or more").arg(behind) : QString::number(behind))
+                .arg(options.replayFromTime
+                         ? QStringLiteral(" (and %1 stamped before the time passed over)")
+                               .arg(r.beforeTime)
+                         : QString()));
     }
     return Ok;
 }
@@ -443,7 +457,9 @@ QList<Command> ledgerCommands()
         "With --replay --from-offset N it reads every partition again from N up to the end it "
         "has when it starts, outside the group and under a source name of its own (printed), "
         "leaving the live positions alone, and stops there; what was posted already is "
-        "counted as duplicates. "
+        "counted as duplicates. --replay --from-time T does the same for the messages stamped "
+        "T or later (their Kafka timestamps), from the first offset the broker gives for T (the "
+        "partition's first when it gives none) and passing over any stamped earlier. "
         "It prints one line per committed batch, every 2 s the messages per second and each "
         "partition's lag (messages on the broker past the ledger's position), and on exit the "
         "counts and the lag asked of the broker then.");
@@ -478,9 +494,13 @@ QList<Command> ledgerCommands()
                                     "assigned, for this many seconds (default 30)."),
                      QStringLiteral("SECONDS")});
         p.addOption({QStringLiteral("replay"),
-                     QStringLiteral("Kafka: read every partition again, from --from-offset to "
-                                    "the end it has now, outside the group; posts only what the "
-                                    "ledger lacks.")});
+                     QStringLiteral("Kafka: read every partition again, from --from-offset or "
+                                    "--from-time to the end it has now, outside the group; posts "
+                                    "only what the ledger lacks.")});
+        p.addOption({QStringLiteral("from-time"),
+                     QStringLiteral("Kafka replay: the messages stamped at this time or later "
+                                    "(ISO 8601; UTC without an offset)."),
+                     QStringLiteral("T")});
         p.addOption({QStringLiteral("from-offset"),
                      QStringLiteral("Kafka replay: the offset to start from in every partition "
                                     "(its first message when that is later)."),

@@ -205,7 +205,31 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
 
     // A replay: each partition from its start to the end it has now, assigned directly.
     QHash<int, qint64> replayEnd; // partitions still to read, and where they end
+    const qint64 fromTimeMs =
+        options.replayFromTime ? options.replayFromTime->toMSecsSinceEpoch() : 0;
     if (options.replay()) {
+        // From a time: the first offset stamped then or later, as the broker says.
+        QHash<int, qint64> fromTimeOffset;
+        if (options.replayFromTime) {
+            KafkaPtr<rd_kafka_topic_partition_list_t> times(
+                rd_kafka_topic_partition_list_new(partitionCount));
+            for (int partition = 0; partition < partitionCount; ++partition)
+                rd_kafka_topic_partition_list_add(times.get(), options.topic.toUtf8().constData(),
+                                                  partition)
+                    ->offset = fromTimeMs;
+            if (const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
+                    rk.get(), times.get(), options.brokerTimeoutSeconds * 1000);
+                err)
+                return fail(Error::Kind::Connection,
+                            QStringLiteral("Kafka: the offsets of %1 at %2 are not known (%3).")
+                                .arg(options.topic,
+                                     options.replayFromTime->toUTC().toString(Qt::ISODateWithMs),
+                                     QString::fromUtf8(rd_kafka_err2str(err))));
+            for (int i = 0; i < times->cnt; ++i) {
+                if (!times->elems[i].err && times->elems[i].offset >= 0)
+                    fromTimeOffset.insert(times->elems[i].partition, times->elems[i].offset);
+            }
+        }
         KafkaPtr<rd_kafka_topic_partition_list_t> from(
             rd_kafka_topic_partition_list_new(partitionCount));
         for (int partition = 0; partition < partitionCount; ++partition) {
@@ -220,10 +244,13 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                                 .arg(options.topic)
                                 .arg(partition)
                                 .arg(QString::fromUtf8(rd_kafka_err2str(err))));
+            const qint64 start =
+                qMax<qint64>(low, options.replayFromOffset ? *options.replayFromOffset
+                                                           : fromTimeOffset.value(partition, low));
             rd_kafka_topic_partition_list_add(from.get(), options.topic.toUtf8().constData(),
                                               partition)
-                ->offset = qMax<qint64>(low, *options.replayFromOffset);
-            if (qMax<qint64>(low, *options.replayFromOffset) < high)
+                ->offset = start;
+            if (start < high)
                 replayEnd.insert(partition, high); // else nothing to read there
         }
         if (const rd_kafka_resp_err_t err = rd_kafka_assign(rk.get(), from.get()); err)
@@ -305,6 +332,14 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                     continue;
                 if (m->offset + 1 >= end.value())
                     replayEnd.remove(m->partition);
+                if (options.replayFromTime) {
+                    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+                    const int64_t stamp = rd_kafka_message_timestamp(m.get(), &type);
+                    if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && stamp < fromTimeMs) {
+                        ++report.beforeTime;
+                        continue;
+                    }
+                }
             }
             // After a rebalance inside the round a partition starts again from the ledger's
             // position: what this round holds from there on comes again, once.

@@ -2,6 +2,7 @@
 
 #include "domain/Result.h"
 
+#include <QDateTime>
 #include <QHash>
 #include <QString>
 
@@ -29,7 +30,12 @@ struct KafkaIngestOptions
     // ("<source>/replay/<UTC time>"), so the live positions are left alone. Idempotency keys
     // make it post only what the ledger lacks.
     std::optional<qint64> replayFromOffset;
-    bool replay() const { return replayFromOffset.has_value(); }
+    // A replay of the messages stamped at or after this time (their Kafka timestamp): each
+    // partition from the first offset the broker gives for the time (from its first offset
+    // when the broker gives none: no such message, or a broker that does not look times up,
+    // such as librdkafka's mock), every message stamped earlier passed over and counted.
+    std::optional<QDateTime> replayFromTime;
+    bool replay() const { return replayFromOffset.has_value() || replayFromTime.has_value(); }
 };
 
 struct KafkaIngestReport
@@ -39,6 +45,7 @@ struct KafkaIngestReport
     qint64 duplicates = 0;
     qint64 parked = 0;
     qint64 skipped = 0;
+    qint64 beforeTime = 0;        // a replay --from-time: messages stamped earlier, passed over
     QHash<int, qint64> positions; // next offset per partition this consumer took from
     // At exit, per partition in `positions`: how many messages the broker holds past the
     // position (its high watermark, asked for then, minus the position); -1 when the broker
