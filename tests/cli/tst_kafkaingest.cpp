@@ -7,6 +7,7 @@
 // that do not answer and a topic that does not exist are clear errors.
 
 #include "Ledgerctl.h"
+#include "MockKafka.h"
 #include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -15,9 +16,6 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTest>
-
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <memory>
 
@@ -28,97 +26,6 @@ namespace {
 
 constexpr int kPartitions = 4;
 const char *kTopic = "money-events";
-
-// The mock cluster, hosted by a producer handle of its own, and a producer for the test's
-// messages (through the brokers' TCP ports, as any client would).
-class MockKafka
-{
-public:
-    bool start(QString *error)
-    {
-        char text[512];
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        m_host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof text);
-        if (!m_host) {
-            *error = QString::fromUtf8(text);
-            return false;
-        }
-        m_cluster = rd_kafka_mock_cluster_new(m_host, 1);
-        if (!m_cluster) {
-            *error = QStringLiteral("rd_kafka_mock_cluster_new failed");
-            return false;
-        }
-        m_bootstraps = QString::fromUtf8(rd_kafka_mock_cluster_bootstraps(m_cluster));
-        if (rd_kafka_mock_topic_create(m_cluster, kTopic, kPartitions, 1)) {
-            *error = QStringLiteral("rd_kafka_mock_topic_create failed");
-            return false;
-        }
-        conf = rd_kafka_conf_new();
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", m_bootstraps.toUtf8().constData(), text,
-                              sizeof text) != RD_KAFKA_CONF_OK) {
-            *error = QString::fromUtf8(text);
-            return false;
-        }
-        m_producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof text);
-        if (!m_producer) {
-            *error = QString::fromUtf8(text);
-            return false;
-        }
-        return true;
-    }
-
-    ~MockKafka()
-    {
-        if (m_producer)
-            rd_kafka_destroy(m_producer);
-        if (m_cluster)
-            rd_kafka_mock_cluster_destroy(m_cluster);
-        if (m_host)
-            rd_kafka_destroy(m_host);
-    }
-
-    // Each message to the given partition (stamped with `timestampMs` when given); true once
-    // every one is acknowledged.
-    bool produce(const QList<QPair<int, QByteArray>> &messages, qint64 timestampMs = 0)
-    {
-        for (const auto &[partition, payload] : messages) {
-            for (;;) {
-                rd_kafka_vu_t values[5] = {};
-                values[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-                values[0].u.cstr = kTopic;
-                values[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-                values[1].u.i32 = partition;
-                values[2].vtype = RD_KAFKA_VTYPE_VALUE;
-                values[2].u.mem.ptr = const_cast<char *>(payload.constData());
-                values[2].u.mem.size = size_t(payload.size());
-                values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-                values[3].u.i = RD_KAFKA_MSG_F_COPY;
-                values[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-                values[4].u.i64 = timestampMs;
-                rd_kafka_error_t *error =
-                    rd_kafka_produceva(m_producer, values, timestampMs > 0 ? 5 : 4);
-                const rd_kafka_resp_err_t err =
-                    error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-                if (error)
-                    rd_kafka_error_destroy(error);
-                if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                    return false;
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                    break;
-                rd_kafka_poll(m_producer, 100); // the queue drains as acknowledgements arrive
-            }
-        }
-        return rd_kafka_flush(m_producer, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    }
-
-    QString bootstraps() const { return m_bootstraps; }
-
-private:
-    rd_kafka_t *m_host = nullptr;
-    rd_kafka_mock_cluster_t *m_cluster = nullptr;
-    rd_kafka_t *m_producer = nullptr;
-    QString m_bootstraps;
-};
 
 QByteArray eventJson(const QString &id, int account, const QString &amount = QStringLiteral("1.00"))
 {
@@ -182,7 +89,7 @@ private slots:
         QVERIFY2(m_db.start(), qPrintable(m_db.lastError()));
         m_admin = std::make_unique<SqlSession>(m_db.adminDsn());
         QString error;
-        QVERIFY2(m_kafka.start(&error), qPrintable(error));
+        QVERIFY2(m_kafka.start(kTopic, kPartitions, &error), qPrintable(error));
         QVERIFY(m_admin
                     ->exec(QStringLiteral(
                         "SELECT ledger.open_account('K-CASH', 'Cash', 'EUR', 'asset'); "
