@@ -464,6 +464,57 @@ private slots:
         QVERIFY2(compliance.exitCode == 0, qPrintable(describe(compliance)));
     }
 
+    // What a client reports of the reporting store is its word, but only in the store's own
+    // shape: a result that poses as a ledger invariant, contradicts itself, names one twice,
+    // carries control characters, is not the shape or is too big is refused (LG094) and no
+    // run is recorded.
+    void hostileStoreResultsAreRefused_data()
+    {
+        QTest::addColumn<QString>("store");
+        const QString good = QStringLiteral(
+            R"({"invariant": "store_in_step", "title": "t", "ok": true, "checked": 1, "failures": 0})");
+        QTest::newRow("not an array") << good;
+        QTest::newRow("empty") << QStringLiteral("[]");
+        QTest::newRow("nine") << QStringLiteral("[%1]").arg(
+            QStringList(9, good).join(QLatin1Char(',')));
+        QTest::newRow("too big")
+            << QStringLiteral(
+                   R"([{"invariant": "store_in_step", "title": "%1", "ok": true, "checked": 1, "failures": 0}])")
+                   .arg(QString(9000, QLatin1Char('x')));
+        QTest::newRow("not an object") << QStringLiteral("[1]");
+        QTest::newRow("unknown field") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "ok": true, "checked": 1, "failures": 0, "reported": false}])");
+        QTest::newRow("wrong type") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "ok": "yes", "checked": 1, "failures": 0}])");
+        QTest::newRow("poses as a ledger invariant") << QStringLiteral(
+            R"([{"invariant": "trial_balance_zero", "ok": true, "checked": 1, "failures": 0}])");
+        QTest::newRow("ok with failures") << QStringLiteral(
+            R"([{"invariant": "store_aggregates", "ok": true, "checked": 5, "failures": 3}])");
+        QTest::newRow("failed without a first failure") << QStringLiteral(
+            R"([{"invariant": "store_aggregates", "ok": false, "checked": 5, "failures": 3}])");
+        QTest::newRow("negative count") << QStringLiteral(
+            R"([{"invariant": "store_aggregates", "ok": true, "checked": -5, "failures": 0}])");
+        // (Not a raw string: moc 6.4 mislexes one holding a backslash escape.)
+        QTest::newRow("escape in the text")
+            << QStringLiteral("[{\"invariant\": \"store_aggregates\", \"ok\": false, "
+                              "\"checked\": 5, \"failures\": 1, \"first_failure\": "
+                              "\"fine\\u001b[2K\"}]");
+        QTest::newRow("named twice") << QStringLiteral("[%1, %1]").arg(good);
+    }
+
+    void hostileStoreResultsAreRefused()
+    {
+        QFETCH(QString, store);
+        SqlSession db(m_db.adminDsn());
+        const QString runs =
+            db.scalar(QStringLiteral("SELECT count(*) FROM ledger.invariant_checks"));
+        const SqlOutcome r = db.exec(
+            QStringLiteral("SELECT count(*) FROM ledger.check_invariants($1::jsonb)"), {store});
+        QVERIFY2(!r.ok, "taken");
+        QCOMPARE(r.sqlState, QStringLiteral("LG094"));
+        QCOMPARE(db.scalar(QStringLiteral("SELECT count(*) FROM ledger.invariant_checks")), runs);
+    }
+
     // --reporting-dsn naming the ledger itself (not a store): a failed, recorded check.
     void aLedgerIsNoStore()
     {
