@@ -441,10 +441,23 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         }
     }
 
-    // (Not asked when no broker answers: -1, unknown, rather than a wait per partition.)
-    if (!failure)
+    // (Not asked when no broker answers: -1, unknown, rather than a wait per partition.) Behind
+    // the ledger's positions, not this consumer's: a partition a rebalance gave to another
+    // member has moved on since this one last posted from it.
+    if (!failure) {
+        QHash<int, qint64> ledgerPositions;
+        try {
+            ledgerPositions =
+                LedgerRepository::sourcePositions(connection, ctx.source, options.topic);
+        } catch (const DbException &) {
+            ledgerPositions = report.positions; // the database gone at the end: ours, then
+        }
         for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
-            report.lag.insert(it.key(), ctx.brokersDown ? -1 : lagOf(it.key(), it.value(), true));
+            report.lag.insert(
+                it.key(), ctx.brokersDown
+                              ? -1
+                              : lagOf(it.key(), ledgerPositions.value(it.key(), it.value()), true));
+    }
     report.seconds = double(sinceStart.elapsed()) / 1000.0;
     rd_kafka_consumer_close(rk.get());
     if (failure)

@@ -48,8 +48,9 @@ struct KafkaIngestReport
     qint64 beforeTime = 0;        // a replay --from-time: messages stamped earlier, passed over
     QHash<int, qint64> positions; // next offset per partition this consumer took from
     // At exit, per partition in `positions`: how many messages the broker holds past the
-    // position (its high watermark, asked for then, minus the position); -1 when the broker
-    // did not say.
+    // ledger's position for it then (its high watermark, asked for then, minus the position
+    // the ledger holds, which another member of the group may have moved since); -1 when the
+    // broker did not say.
     QHash<int, qint64> lag;
     double seconds = 0; // from start to exit
     QString source;     // the name the positions and dead letters were kept under

@@ -19,7 +19,11 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 
 #include <atomic>
@@ -62,19 +66,24 @@ bool produceBacklog(MockKafka &kafka, const QString &prefix, qint64 count)
     return kafka.flush();
 }
 
-// `consumers` ledgerctl processes of one group, until each has been idle for 3 s.
+// `consumers` ledgerctl processes of one group, until each has been idle for 3 s. Each
+// one's progress lines go to <temp>/bench_ingest-<group>-<n>.log; `left` gets the messages
+// they left on the broker at exit (their --json lag, summed).
 bool runIngesters(const QString &dsn, const QString &bootstraps, int consumers,
-                  const QString &group, int batchSize)
+                  const QString &group, int batchSize, qint64 *left)
 {
+    *left = 0;
     std::vector<std::unique_ptr<QProcess>> processes;
     for (int c = 0; c < consumers; ++c) {
         auto p = std::make_unique<QProcess>();
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("LEDGER_DSN"), dsn);
         p->setProcessEnvironment(env);
-        // (Their progress lines would only fill pipes nobody reads while another is waited for.)
-        p->setStandardOutputFile(QProcess::nullDevice());
-        p->setStandardErrorFile(QProcess::nullDevice());
+        // To files (pipes would fill while another process is waited for).
+        const QString log =
+            QDir::temp().filePath(QStringLiteral("bench_ingest-%1-%2").arg(group).arg(c));
+        p->setStandardOutputFile(log + QStringLiteral(".json"));
+        p->setStandardErrorFile(log + QStringLiteral(".log"));
         p->start(QStringLiteral(LEDGERCTL_PATH),
                  {QStringLiteral("ingest"), QStringLiteral("--kafka"), bootstraps,
                   QStringLiteral("--topic"), QString::fromLatin1(kTopic), QStringLiteral("--group"),
@@ -86,10 +95,21 @@ bool runIngesters(const QString &dsn, const QString &bootstraps, int consumers,
         processes.push_back(std::move(p));
     }
     bool ok = true;
-    for (auto &p : processes) {
-        ok = p->waitForFinished(3600 * 1000) && p->exitCode() == 0 && ok;
-        if (p->exitCode() != 0)
-            std::fprintf(stderr, "bench: ledgerctl ingest exited with %d\n", p->exitCode());
+    for (int c = 0; c < consumers; ++c) {
+        QProcess &p = *processes[size_t(c)];
+        ok = p.waitForFinished(3600 * 1000) && p.exitCode() == 0 && ok;
+        if (p.exitCode() != 0)
+            std::fprintf(stderr, "bench: ledgerctl ingest exited with %d\n", p.exitCode());
+        QFile out(
+            QDir::temp().filePath(QStringLiteral("bench_ingest-%1-%2.json").arg(group).arg(c)));
+        if (out.open(QIODevice::ReadOnly)) {
+            const QJsonObject lag = QJsonDocument::fromJson(out.readAll())
+                                        .object()
+                                        .value(QStringLiteral("lag"))
+                                        .toObject();
+            for (const QJsonValue &n : lag)
+                *left += qMax<qint64>(0, n.toInteger());
+        }
     }
     return ok;
 }
@@ -157,6 +177,15 @@ Posted postedSince(SqlSession &admin, const QString &prefix, const QDateTime &si
     if (!r.ok || r.rows.isEmpty())
         return {};
     return {r.rows[0][0].toLongLong(), r.rows[0][1].toDouble()};
+}
+
+// What the consumers left on the broker when they stopped idle, if anything.
+QString stoppedEarly(qint64 left, const QString &logs)
+{
+    return left == 0 ? QString()
+                     : QStringLiteral("; %1 left on the broker when the consumers stopped (%2)")
+                           .arg(left)
+                           .arg(logs);
 }
 
 } // namespace
@@ -241,18 +270,21 @@ int main(int argc, char *argv[])
             return 1;
         }
         const QDateTime start = QDateTime::currentDateTimeUtc();
-        if (!runIngesters(dsn, kafka.bootstraps(), consumers, prefix, batchSize))
+        qint64 left = 0;
+        if (!runIngesters(dsn, kafka.bootstraps(), consumers, prefix, batchSize, &left))
             return 1;
         const Posted p = postedSince(admin, prefix, start);
         const double perSecond = double(p.count) / p.seconds;
         say(QStringLiteral("  ledgerctl ingest, %1 consumer%2: %3 posted in %4 s: %5 events/s, "
-                           "%6x naive")
+                           "%6x naive%7")
                 .arg(consumers)
                 .arg(consumers > 1 ? QStringLiteral("s") : QString())
                 .arg(p.count)
                 .arg(p.seconds, 0, 'f', 1)
                 .arg(perSecond, 0, 'f', 0)
-                .arg(perSecond / naiveRate, 0, 'f', 1));
+                .arg(perSecond / naiveRate, 0, 'f', 1)
+                .arg(stoppedEarly(left, QDir::temp().filePath(
+                                            QStringLiteral("bench_ingest-%1-*.log").arg(prefix)))));
     }
 
     // 2. Paced.
@@ -290,7 +322,8 @@ int main(int argc, char *argv[])
             produced = true;
         });
         const QDateTime start = QDateTime::currentDateTimeUtc();
-        const bool ok = runIngesters(dsn, kafka.bootstraps(), consumers, prefix, batchSize);
+        qint64 left = 0;
+        const bool ok = runIngesters(dsn, kafka.bootstraps(), consumers, prefix, batchSize, &left);
         producer.join();
         if (!ok || !produced)
             return 1;
@@ -310,7 +343,7 @@ int main(int argc, char *argv[])
         }
         const QStringList &row = r.rows.first();
         say(QStringLiteral("  %1 consumer%2: %3 of %4 posted, %5 events/s; produce to posted: "
-                           "P50 %6 ms, P95 %7 ms, max %8 ms (target: 5000/s, P95 < 60000 ms)")
+                           "P50 %6 ms, P95 %7 ms, max %8 ms (target: 5000/s, P95 < 60000 ms)%9")
                 .arg(consumers)
                 .arg(consumers > 1 ? QStringLiteral("s") : QString())
                 .arg(row[0])
@@ -318,7 +351,9 @@ int main(int argc, char *argv[])
                 .arg(row[4].toDouble(), 0, 'f', 0)
                 .arg(row[1].toDouble(), 0, 'f', 0)
                 .arg(row[2].toDouble(), 0, 'f', 0)
-                .arg(row[3].toDouble(), 0, 'f', 0));
+                .arg(row[3].toDouble(), 0, 'f', 0)
+                .arg(stoppedEarly(left, QDir::temp().filePath(
+                                            QStringLiteral("bench_ingest-%1-*.log").arg(prefix)))));
     }
     return 0;
 }
