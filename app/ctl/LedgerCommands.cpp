@@ -112,6 +112,8 @@ int runKafkaIngest(const Invocation &inv)
             parseTime(inv.parser->value(QStringLiteral("from-time")), QStringLiteral("from-time"));
         if (!t)
             return inv.usage(t.error().message);
+        if (t.value().toMSecsSinceEpoch() < 0) // (Kafka reads negative times as "latest")
+            return inv.usage(QStringLiteral("--from-time is 1970-01-01T00:00:00Z or later."));
         options.replayFromTime = t.value();
     }
 
@@ -499,7 +501,7 @@ QList<Command> ledgerCommands()
                                     "only what the ledger lacks.")});
         p.addOption({QStringLiteral("from-time"),
                      QStringLiteral("Kafka replay: the messages stamped at this time or later "
-                                    "(ISO 8601; UTC without an offset)."),
+                                    "(ISO 8601 with Z or an offset, a date, or now)."),
                      QStringLiteral("T")});
         p.addOption({QStringLiteral("from-offset"),
                      QStringLiteral("Kafka replay: the offset to start from in every partition "

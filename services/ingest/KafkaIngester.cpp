@@ -337,6 +337,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                     const int64_t stamp = rd_kafka_message_timestamp(m.get(), &type);
                     if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && stamp < fromTimeMs) {
                         ++report.beforeTime;
+                        idle.restart(); // passing over a long run of them is no idleness
                         continue;
                     }
                 }

@@ -486,6 +486,14 @@ private slots:
             R"([{"invariant": "store_in_step", "ok": true, "checked": 1, "failures": 0, "reported": false}])");
         QTest::newRow("wrong type") << QStringLiteral(
             R"([{"invariant": "store_in_step", "ok": "yes", "checked": 1, "failures": 0}])");
+        QTest::newRow("count as text") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "ok": true, "checked": "12", "failures": 0}])");
+        QTest::newRow("failures as text") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "ok": true, "checked": 12, "failures": "0"}])");
+        QTest::newRow("title a number") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "title": 5, "ok": true, "checked": 1, "failures": 0}])");
+        QTest::newRow("seconds as text") << QStringLiteral(
+            R"([{"invariant": "store_in_step", "ok": true, "checked": 1, "failures": 0, "seconds": "1"}])");
         QTest::newRow("poses as a ledger invariant") << QStringLiteral(
             R"([{"invariant": "trial_balance_zero", "ok": true, "checked": 1, "failures": 0}])");
         QTest::newRow("ok with failures") << QStringLiteral(

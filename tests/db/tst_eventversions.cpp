@@ -283,6 +283,7 @@ private Q_SLOTS:
             R"({"type": "income", "version": 1, "event_id": "ver-s1", "account": "CUST-A", "amount_minor": 100, "currency": "EUR", "occurred_at": "2026-10-06T09:00:00Z"})",
             R"({"type":"income","version":3,"event_id":"ver-s2","account":"CUST-A","amount":{"value":"1.00","currency":"EUR"}})",
             R"({"type": "outcome", "version": 1, "event_id": "ver-s3", "account": "CUST-A", "amount_minor": "x", "currency": "EUR", "occurred_at": "2026-10-06T09:00:00Z"})",
+            R"({"type": "income", "version": 2, "event_id": "ver-s5", "account": "NOBODY", "amount": "0.50", "currency": "EUR", "occurred_at": "2026-10-06T10:00:00Z"})",
             R"({"type": "outcome", "event_id": "ver-s4", "account": "CUST-A", "amount": "0.50", "currency": "EUR", "occurred_at": "2026-10-06T10:00:00Z"})"};
         const auto r = m_admin->exec(
             QStringLiteral("SELECT posted, duplicates, parked, next_offset FROM "
@@ -291,20 +292,45 @@ private Q_SLOTS:
             {streamItems(10, messages)});
         QVERIFY2(r.ok, qPrintable(r.message));
         QCOMPARE(r.rows.value(0), (QStringList{QStringLiteral("2"), QStringLiteral("0"),
-                                               QStringLiteral("2"), QStringLiteral("14")}));
+                                               QStringLiteral("3"), QStringLiteral("15")}));
         const auto letters = m_admin->exec(
             QStringLiteral("SELECT kafka_offset, error_code, payload FROM ledger.dead_letters "
                            "WHERE source = 'payments' AND partition = 2 ORDER BY kafka_offset"));
         QVERIFY2(letters.ok, qPrintable(letters.message));
-        QCOMPARE(letters.rows.size(), 2);
+        QCOMPARE(letters.rows.size(), 3);
         QCOMPARE(letters.rows[0], (QStringList{QStringLiteral("11"), QStringLiteral("LG096"),
                                                QString::fromUtf8(messages[1])}));
         QCOMPARE(letters.rows[1], (QStringList{QStringLiteral("12"), QStringLiteral("LG012"),
                                                QString::fromUtf8(messages[2])}));
+        // Refused after the upcast, behind two that were refused by it: its own offset.
+        QCOMPARE(letters.rows[2], (QStringList{QStringLiteral("13"), QStringLiteral("LG018"),
+                                               QString::fromUtf8(messages[3])}));
         QCOMPARE(m_admin->scalar(QStringLiteral(
                      "SELECT string_agg(external_ref, ',' ORDER BY external_ref) FROM "
                      "ledger.transactions WHERE external_ref LIKE 'ver-s%'")),
                  QStringLiteral("ver-s1,ver-s4"));
+    }
+
+    // A batch mixing items the upcast refuses and items the posting refuses: one row per
+    // item, at its own ordinal, in order.
+    void eachItemIsAnsweredAtItsOrdinal()
+    {
+        const auto r = m_admin->exec(QStringLiteral(
+            R"(SELECT ordinal, outcome, coalesce(error_code, '') FROM ledger.ingest_events('[)"
+            R"({"type": "income", "version": 1, "event_id": "ver-o1", "account": "CUST-A", "amount_minor": 1, "currency": "EUR", "occurred_at": "2026-10-07T09:00:00Z"},)"
+            R"({"type": "income", "version": 9, "event_id": "ver-o2"},)"
+            R"({"type": "income", "version": 2, "event_id": "ver-o3", "account": "NOBODY", "amount": "1.00", "currency": "EUR", "occurred_at": "2026-10-07T09:00:00Z"},)"
+            R"({"type": "income", "version": 2.0, "event_id": "ver-o4", "account": "CUST-A", "amount": "0.01", "currency": "EUR", "occurred_at": "2026-10-07T09:00:00Z"},)"
+            R"({"type": "income", "version": 1e0, "event_id": "ver-o5", "account": "CUST-A", "amount_minor": 1, "currency": "EUR", "occurred_at": "2026-10-07T09:00:00Z"})"
+            R"(]'::jsonb, 'CASH-{currency}') ORDER BY ordinal)"));
+        QVERIFY2(r.ok, qPrintable(r.message));
+        QStringList got;
+        for (const QStringList &row : r.rows)
+            got << row.join(QLatin1Char(' ')).trimmed();
+        // (2.0 and 1e0 are the numbers 2 and 1: jsonb compares numbers by value.)
+        QCOMPARE(got, (QStringList{QStringLiteral("1 posted"), QStringLiteral("2 rejected LG096"),
+                                   QStringLiteral("3 rejected LG018"), QStringLiteral("4 posted"),
+                                   QStringLiteral("5 posted")}));
     }
 
     // Parked by the ledger before it read version 1 (the initTestCase); retried now, it

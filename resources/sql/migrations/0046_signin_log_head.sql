@@ -4,7 +4,8 @@
 -- and the scan, the head was remembered empty, an empty head matches every file, and a log
 -- replaced by one that grew past the old position was read from the old position on: the
 -- refused sign-ins at its start were never recorded (seen once in tst_auditsources). The head
--- is now read after the scan, from the bytes the scan consumed.
+-- is now read again after the scan and kept when the first read is its start (the same
+-- file, grown) and it covers the bytes the scan consumed.
 SET LOCAL ROLE ledger_owner;
 
 CREATE OR REPLACE FUNCTION access.collect_signin_failures(p_budget bigint DEFAULT 268435456, p_wait boolean DEFAULT true)
@@ -19,6 +20,7 @@ DECLARE
     v_scan record;
     v_total integer := 0;
     v_head bytea;
+    v_after bytea;
     v_size bigint;
 BEGIN
     v_current := ledger_priv.log_current();
@@ -67,16 +69,22 @@ BEGIN
     v_scan := access.scan_server_log(v_current, v_pos.byte_offset, v_pos.skip_from, v_pos.skip_quotes_odd,
                                      greatest(p_budget, 0));
     v_total := v_total + v_scan.recorded;
+    IF v_pos.file_head IS NULL AND v_scan.next_offset > 0 THEN
+        v_after := ledger_priv.log_read(v_current, 0, 64);
+    END IF;
     UPDATE access.auth_log_position
     SET log_file = v_current, byte_offset = v_scan.next_offset, skip_from = v_scan.skip_from,
         skip_quotes_odd = v_scan.skip_odd, read_at = clock_timestamp(),
         -- Remembered once a whole first record is behind us, so that it cannot change. Read
         -- again here: the head read before the scan may predate the bytes the scan consumed
-        -- (the server's logger writes on its own), and a short head matches any file.
+        -- (the server's logger writes on its own), and a short head matches any file. Kept
+        -- only when the first read is the start of the second (the same file, grown) and it
+        -- covers what was read; otherwise (replaced meanwhile) the next collection takes it.
         file_head = CASE WHEN v_pos.file_head IS NOT NULL THEN v_pos.file_head
                          WHEN v_scan.next_offset > 0
-                         THEN substring(ledger_priv.log_read(v_current, 0, 64)
-                                        FROM 1 FOR least(64, v_scan.next_offset)::integer)
+                              AND substring(v_after FROM 1 FOR octet_length(v_head)) = v_head
+                              AND octet_length(v_after) >= least(64, v_scan.next_offset)
+                         THEN substring(v_after FROM 1 FOR least(64, v_scan.next_offset)::integer)
                          END;
     RETURN v_total;
 END

@@ -83,7 +83,7 @@ END
 $$;
 
 -- The batch path: items whose upcast fails are answered with its error at their ordinals,
--- the rest go through ingest_events_unbounded in their order (a batch of current events
+-- the rest go through the previous ledger.ingest_events (ingest_events_0046) in their order (a batch of current events
 -- pays one scan for "version").
 ALTER FUNCTION ledger.ingest_events(jsonb, text) RENAME TO ingest_events_0046;
 REVOKE EXECUTE ON FUNCTION ledger.ingest_events_0046(jsonb, text) FROM ledger_writer;
