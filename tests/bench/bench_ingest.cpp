@@ -25,6 +25,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QThread>
 
 #include <atomic>
 #include <cstdio>
@@ -140,10 +141,15 @@ bool runNaive(const QString &dsn, const QString &bootstraps, qint64 count)
     SqlSession session(dsn);
     qint64 taken = 0;
     bool ok = true;
+    QElapsedTimer quiet; // a minute without a message: the broker is gone
+    quiet.start();
     while (taken < count && ok) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (!m)
+        if (!m) {
+            ok = quiet.elapsed() < 60000;
             continue;
+        }
+        quiet.restart();
         if (!m->err) {
             const auto r = session.exec(
                 QStringLiteral("SELECT ledger.ingest_event($1::jsonb, '1000-CASH-{currency}')"),
@@ -233,9 +239,10 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "bench: %s\n", qPrintable(opened.message));
         return 1;
     }
-    say(QStringLiteral("Kafka (librdkafka mock, %1 partitions) to ledger; 2 cores shared by "
+    say(QStringLiteral("Kafka (librdkafka mock, %1 partitions) to ledger; %2 cores shared by "
                        "broker, producer, consumers and PostgreSQL")
-            .arg(kPartitions));
+            .arg(kPartitions)
+            .arg(QThread::idealThreadCount()));
 
     // 1. Backlog.
     say(QStringLiteral("backlog: %1 events waiting (naive: %2); ledgerctl ingest --batch-size %3")
@@ -255,7 +262,7 @@ int main(int argc, char *argv[])
         if (!runNaive(dsn, kafka.bootstraps(), naiveEvents))
             return 1;
         const Posted p = postedSince(admin, QStringLiteral("naive"), start);
-        naiveRate = double(p.count) / p.seconds;
+        naiveRate = double(p.count) / std::max(p.seconds, 0.001);
         say(QStringLiteral("  naive, one transaction per event: %1 posted in %2 s: %3 events/s")
                 .arg(p.count)
                 .arg(p.seconds, 0, 'f', 1)
@@ -274,7 +281,7 @@ int main(int argc, char *argv[])
         if (!runIngesters(dsn, kafka.bootstraps(), consumers, prefix, batchSize, &left))
             return 1;
         const Posted p = postedSince(admin, prefix, start);
-        const double perSecond = double(p.count) / p.seconds;
+        const double perSecond = double(p.count) / std::max(p.seconds, 0.001);
         say(QStringLiteral("  ledgerctl ingest, %1 consumer%2: %3 posted in %4 s: %5 events/s, "
                            "%6x naive%7")
                 .arg(consumers)
@@ -311,9 +318,10 @@ int main(int argc, char *argv[])
                     std::min(total, qint64(double(rate) * double(timer.elapsed()) / 1000.0));
                 for (; sent < due; ++sent) {
                     const int account = int(sent % kAccounts);
-                    kafka.enqueue(account % kPartitions,
-                                  event(QStringLiteral("%1-%2").arg(prefix).arg(sent), account,
-                                        QDateTime::currentMSecsSinceEpoch()));
+                    if (!kafka.enqueue(account % kPartitions,
+                                       event(QStringLiteral("%1-%2").arg(prefix).arg(sent), account,
+                                             QDateTime::currentMSecsSinceEpoch())))
+                        return; // produced stays false: the run fails
                 }
                 kafka.poll();
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
