@@ -94,6 +94,12 @@ int runKafkaIngest(const Invocation &inv)
         !intOption(inv, QStringLiteral("broker-timeout"), 1, 3600, &brokerTimeout, &code))
         return code;
     options.brokerTimeoutSeconds = brokerTimeout;
+    if (inv.parser->isSet(QStringLiteral("max-hold"))) {
+        int maxHold = 0;
+        if (!intOption(inv, QStringLiteral("max-hold"), 0, 31622400, &maxHold, &code))
+            return code;
+        options.maxHoldSeconds = maxHold;
+    }
     const bool fromOffset = inv.parser->isSet(QStringLiteral("from-offset"));
     const bool fromTime = inv.parser->isSet(QStringLiteral("from-time"));
     if (inv.parser->isSet(QStringLiteral("replay")) != (fromOffset || fromTime) ||
@@ -143,6 +149,9 @@ int runKafkaIngest(const Invocation &inv)
                        {QStringLiteral("duplicates"), r.duplicates},
                        {QStringLiteral("parked"), r.parked},
                        {QStringLiteral("skipped"), r.skipped},
+                       {QStringLiteral("held"), r.held},
+                       {QStringLiteral("released"), r.released},
+                       {QStringLiteral("expired"), r.expired},
                        {QStringLiteral("before_time"), r.beforeTime},
                        {QStringLiteral("positions"), positions},
                        {QStringLiteral("lag"), lag},
@@ -156,7 +165,8 @@ int runKafkaIngest(const Invocation &inv)
         }
         inv.printLine(
             QStringLiteral("messages %1: posted %2, duplicates %3, parked %4, skipped "
-                           "%5%8; %6 s; %7 left behind on the broker")
+                           "%5%8, held %9, released %10, expired %11; %6 s; %7 left behind on "
+                           "the broker")
                 .arg(r.messages)
                 .arg(r.posted)
                 .arg(r.duplicates)
@@ -167,7 +177,10 @@ int runKafkaIngest(const Invocation &inv)
                 .arg(options.replayFromTime
                          ? QStringLiteral(" (and %1 stamped before the time passed over)")
                                .arg(r.beforeTime)
-                         : QString()));
+                         : QString())
+                .arg(r.held)
+                .arg(r.released)
+                .arg(r.expired));
     }
     return Ok;
 }
@@ -272,6 +285,74 @@ int runDiscardDeadLetter(const Invocation &inv)
     else
         inv.printLine(
             QStringLiteral("dead letter %1 discarded (audit event %2)").arg(id).arg(event));
+    return Ok;
+}
+
+int runHeldEvents(const Invocation &inv)
+{
+    int limit = 0;
+    int code = 0;
+    if (!intOption(inv, QStringLiteral("limit"), 1, 10000, &limit, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto held = LedgerRepository::heldEvents(connection, limit);
+    const auto at = [](const QDateTime &t) { return t.toUTC().toString(Qt::ISODateWithMs); };
+    if (inv.json) {
+        QJsonArray rows;
+        for (const auto &h : held)
+            rows.append(QJsonObject{{QStringLiteral("entity"), h.entity},
+                                    {QStringLiteral("entity_seq"), double(h.sequence)},
+                                    {QStringLiteral("waits_for"), double(h.waitsFor)},
+                                    {QStringLiteral("event_id"), h.eventId},
+                                    {QStringLiteral("source"), h.source},
+                                    {QStringLiteral("topic"), h.topic},
+                                    {QStringLiteral("partition"), h.partition},
+                                    {QStringLiteral("offset"), double(h.offset)},
+                                    {QStringLiteral("held_at"), at(h.heldAt)}});
+        inv.printJson({{QStringLiteral("ok"), true}, {QStringLiteral("held"), rows}});
+        return Ok;
+    }
+    inv.printRow({QStringLiteral("held_at"), QStringLiteral("entity"), QStringLiteral("number"),
+                  QStringLiteral("waits_for"), QStringLiteral("event_id"),
+                  QStringLiteral("where")});
+    for (const auto &h : held)
+        inv.printRow(
+            {at(h.heldAt), h.entity, QString::number(h.sequence), QString::number(h.waitsFor),
+             h.eventId,
+             QStringLiteral("%1 %2/%3@%4").arg(h.source, h.topic).arg(h.partition).arg(h.offset)});
+    inv.printLine(QStringLiteral("%1 held event(s).").arg(held.size()));
+    return Ok;
+}
+
+int runSkipEntity(const Invocation &inv)
+{
+    const QString entity = inv.parser->value(QStringLiteral("entity"));
+    const QString reason = inv.parser->value(QStringLiteral("reason")).trimmed();
+    if (entity.isEmpty() || reason.isEmpty())
+        return inv.usage(QStringLiteral("--entity names the entity and --reason says why its "
+                                        "missing numbers are passed over."));
+    qint64 next = 0;
+    int code = 0;
+    if (!idOption(inv, QStringLiteral("to"), &next, &code))
+        return code;
+    Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+    const auto r = LedgerRepository::skipEntityEvents(connection, entity, next, reason);
+    if (inv.json) {
+        inv.printJson({{QStringLiteral("ok"), true},
+                       {QStringLiteral("event_id"), double(r.eventId)},
+                       {QStringLiteral("skipped_from"), double(r.skippedFrom)},
+                       {QStringLiteral("applied"), r.applied},
+                       {QStringLiteral("parked"), r.parked}});
+        return Ok;
+    }
+    inv.printLine(QStringLiteral("entity %1: numbers %2 to %3 passed over (audit event %4); %5 "
+                                 "held event(s) applied, %6 parked")
+                      .arg(entity)
+                      .arg(r.skippedFrom)
+                      .arg(next - 1)
+                      .arg(r.eventId)
+                      .arg(r.applied)
+                      .arg(r.parked));
     return Ok;
 }
 
@@ -438,12 +519,21 @@ QList<Command> ledgerCommands()
         "   \"amount\": \"12.34\" (positive), \"currency\": \"EUR\", \"occurred_at\": "
         "\"2026-11-20T15:00:00Z\",\n"
         "   \"description\": \"...\" (optional), \"contra_account\": \"CODE\" (optional),\n"
-        "   \"version\": 2 (optional)}\n"
+        "   \"version\": 2 (optional), \"entity\": \"invoice-42\" and \"entity_seq\": 3 "
+        "(optional, together)}\n"
         "That is version 2 of the events' schema, the current one (an event without "
         "\"version\" is version 2). Version 1 events, with \"amount_minor\" (a positive whole "
         "number of the currency's minor units: 1234 for EUR 12.34) instead of \"amount\", are "
         "upcast to version 2 as they are read, on every path (files, Kafka, a dead letter's "
         "retry); an unknown version is refused with LG096 (parked, from Kafka).\n"
+        "Events that name an entity (an account, an invoice) and their number in its sequence "
+        "(1, 2, 3...) are applied in that order: an event whose predecessor has not been "
+        "applied waits (from Kafka: held in ledger.held_events and applied when the "
+        "predecessor lands; holds older than --max-hold become dead letters) or is refused "
+        "with LG097 (from a file, which is put in order within each batch first). An event "
+        "refused by the posting rules keeps its successors waiting until it is retried or "
+        "the entity is moved past it (deadletters skip). A new event under a number the "
+        "entity has passed is refused with LG097; a replayed one is a duplicate.\n"
         "Income raises the account's balance, outcome lowers it; the contra account takes the "
         "other side (default from --contra). An event_id seen before is a duplicate and posts "
         "nothing. Events are posted in batches, one call and one database transaction per batch "
@@ -490,6 +580,10 @@ QList<Command> ledgerCommands()
                      QStringLiteral("NAME")});
         p.addOption({QStringLiteral("until-idle"),
                      QStringLiteral("Kafka: stop after this many seconds without a new event."),
+                     QStringLiteral("SECONDS")});
+        p.addOption({QStringLiteral("max-hold"),
+                     QStringLiteral("Kafka: park events held this many seconds for an earlier "
+                                    "number of their entity as dead letters (default 3600)."),
                      QStringLiteral("SECONDS")});
         p.addOption({QStringLiteral("broker-timeout"),
                      QStringLiteral("Kafka: fail when no broker answers, or no partition is "
@@ -577,7 +671,41 @@ QList<Command> ledgerCommands()
     };
     discard.run = runDiscardDeadLetter;
 
-    return {post, ingest, balance, deadLetters, retry, discard};
+    Command held;
+    held.name = QStringLiteral("deadletters held");
+    held.summary = QStringLiteral("events waiting for an earlier number of their entity");
+    held.description = QStringLiteral(
+        "Lists the events a stream delivered ahead of their entity's earlier numbers "
+        "(ledger.held_events), oldest first: the entity, the event's number, the number the "
+        "entity waits for, and where the event came from. They are applied when that number "
+        "lands, and parked as dead letters when held longer than ingest --max-hold. For the "
+        "ledger writer.");
+    held.addOptions = [](QCommandLineParser &p) {
+        p.addOption({QStringLiteral("limit"), QStringLiteral("How many (default 100)."),
+                     QStringLiteral("N"), QStringLiteral("100")});
+    };
+    held.run = runHeldEvents;
+
+    Command skip;
+    skip.name = QStringLiteral("deadletters skip");
+    skip.summary = QStringLiteral("move an entity past numbers that will never come (audited)");
+    skip.description = QStringLiteral(
+        "For an entity whose next number was lost or given up: its next number becomes --to. "
+        "Its held events from --to on are applied in order, those below are parked as dead "
+        "letters, and dead letters that waited for it can be retried. The reason (3 to 500 "
+        "characters) is kept in the audit event. Operators, supervisors, or the ledger "
+        "writer.");
+    skip.addOptions = [](QCommandLineParser &p) {
+        p.addOption(
+            {QStringLiteral("entity"), QStringLiteral("The entity."), QStringLiteral("ENTITY")});
+        p.addOption({QStringLiteral("to"), QStringLiteral("Its next number from now on."),
+                     QStringLiteral("N")});
+        p.addOption({QStringLiteral("reason"), QStringLiteral("Why the numbers are passed over."),
+                     QStringLiteral("TEXT")});
+    };
+    skip.run = runSkipEntity;
+
+    return {post, ingest, balance, deadLetters, retry, discard, held, skip};
 }
 
 } // namespace ledger::cli

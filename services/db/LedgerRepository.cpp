@@ -349,11 +349,11 @@ SourceBatchResult callSourceBatch(pqxx::connection_base &c, const std::string &s
     items += ']';
     pqxx::nontransaction tx(c);
     const pqxx::result r =
-        tx.exec_params("SELECT posted, duplicates, parked, skipped, next_offset FROM "
-                       "ledger.ingest_source_batch($1, $2, $3, $4::jsonb, $5)",
+        tx.exec_params("SELECT posted, duplicates, parked, skipped, next_offset, held, released "
+                       "FROM ledger.ingest_source_batch($1, $2, $3, $4::jsonb, $5)",
                        source, topic, partition, view(items), contra);
-    return {r[0][0].as<int>(), r[0][1].as<int>(), r[0][2].as<int>(), r[0][3].as<int>(),
-            r[0][4].as<qint64>()};
+    return {r[0][0].as<int>(),    r[0][1].as<int>(), r[0][2].as<int>(), r[0][3].as<int>(),
+            r[0][4].as<qint64>(), r[0][5].as<int>(), r[0][6].as<int>()};
 }
 
 } // namespace
@@ -396,6 +396,8 @@ SourceBatchResult ingestSourceBatch(Connection &connection, const QString &sourc
                     total.duplicates += one.duplicates;
                     total.parked += one.parked;
                     total.skipped += one.skipped;
+                    total.held += one.held;
+                    total.released += one.released;
                     total.nextOffset = one.nextOffset;
                 }
                 return total;
@@ -474,6 +476,58 @@ qint64 discardDeadLetter(Connection &connection, qint64 id, const QString &reaso
         return tx
             .exec_params("SELECT ledger.discard_dead_letter($1, $2)", id, db::toStd(reason))[0][0]
             .as<qint64>();
+    });
+}
+
+QList<HeldEvent> heldEvents(Connection &connection, int limit)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        const pqxx::result r = tx.exec_params(
+            "SELECT entity, entity_seq, waits_for, event_id, source, topic, partition, "
+            "kafka_offset, " +
+                utcColumn("held_at") + " FROM ledger.held_event_list($1)",
+            limit);
+        QList<HeldEvent> out;
+        for (const auto &row : r) {
+            HeldEvent h;
+            h.entity = db::toQString(row[0]);
+            h.sequence = row[1].as<qint64>();
+            h.waitsFor = row[2].as<qint64>();
+            h.eventId = db::toQString(row[3]);
+            h.source = db::toQString(row[4]);
+            h.topic = db::toQString(row[5]);
+            h.partition = row[6].as<int>();
+            h.offset = row[7].as<qint64>();
+            h.heldAt = parseUtc(row[8]);
+            out.append(h);
+        }
+        return out;
+    });
+}
+
+int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        return tx
+            .exec_params("SELECT ledger.expire_held_events(make_interval(secs => $1))",
+                         maxAgeSeconds)[0][0]
+            .as<int>();
+    });
+}
+
+SkipResult skipEntityEvents(Connection &connection, const QString &entity, qint64 next,
+                            const QString &reason)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(connection));
+        const pqxx::result r = tx.exec_params(
+            "SELECT event_id, skipped_from, applied, parked FROM ledger.skip_entity_events($1, "
+            "$2, $3)",
+            db::toStd(entity), next, db::toStd(reason));
+        return SkipResult{r[0][0].as<qint64>(), r[0][1].as<qint64>(), r[0][2].as<int>(),
+                          r[0][3].as<int>()};
     });
 }
 

@@ -110,6 +110,8 @@ struct SourceBatchResult
     int parked = 0;  // dead letters written
     int skipped = 0; // below the stored position: taken before (a redelivery)
     qint64 nextOffset = 0;
+    int held = 0;     // waiting for an earlier number of their entity (0050)
+    int released = 0; // held events this batch let through, posted or found posted
 };
 
 // Posts one partition's messages (offset order) with ledger.ingest_source_batch: the
@@ -160,6 +162,36 @@ struct RetryResult
 RetryResult retryDeadLetter(Connection &connection, qint64 id);
 // Gives a dead letter up, with a reason (ledger.discard_dead_letter); returns the audit event.
 qint64 discardDeadLetter(Connection &connection, qint64 id, const QString &reason);
+
+// An event held until its entity's earlier numbers arrive (ledger.held_event_list, 0050).
+struct HeldEvent
+{
+    QString entity;
+    qint64 sequence = 0;
+    qint64 waitsFor = 0; // the entity's next number
+    QString eventId;
+    QString source;
+    QString topic;
+    int partition = 0;
+    qint64 offset = 0;
+    QDateTime heldAt;
+};
+// The held events, oldest first.
+QList<HeldEvent> heldEvents(Connection &connection, int limit);
+// Parks the holds older than maxAgeSeconds as dead letters (ledger.expire_held_events);
+// returns how many.
+int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds);
+
+struct SkipResult
+{
+    qint64 eventId = 0;     // the audit event
+    qint64 skippedFrom = 0; // the first number passed over
+    int applied = 0;        // held events posted (or found posted) behind the new number
+    int parked = 0;         // held events below it, or refused by the posting rules
+};
+// Moves an entity on to number `next` (ledger.skip_entity_events), with a reason.
+SkipResult skipEntityEvents(Connection &connection, const QString &entity, qint64 next,
+                            const QString &reason);
 
 struct Balance
 {

@@ -294,7 +294,18 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
     std::optional<Error> failure;
 
     int assignmentsSeen = 0;
+    QElapsedTimer sinceExpiry;
     while (!stop.load() && !failure && !(options.replay() && replayEnd.isEmpty())) {
+        if (!sinceExpiry.isValid() || sinceExpiry.elapsed() >= 10000) {
+            try {
+                report.expired +=
+                    LedgerRepository::expireHeldEvents(connection, options.maxHoldSeconds);
+            } catch (const DbException &e) {
+                failure = e.error();
+                break;
+            }
+            sinceExpiry.start();
+        }
         // One round: wait briefly for the first message, then take what is there.
         QMap<int, QList<SourceMessage>> byPartition;
         int taken = 0;
@@ -403,13 +414,16 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
             report.duplicates += r.duplicates;
             report.parked += r.parked;
             report.skipped += r.skipped;
+            report.held += r.held;
+            report.released += r.released;
             report.positions.insert(it.key(), r.nextOffset);
             rd_kafka_topic_partition_list_add(done.get(), options.topic.toUtf8().constData(),
                                               it.key())
                 ->offset = r.nextOffset;
             if (progress)
                 progress(QStringLiteral("partition %1: offsets %2-%3 committed: posted %4, "
-                                        "duplicates %5, parked %6, skipped %7; next %8")
+                                        "duplicates %5, parked %6, skipped %7, held %9, "
+                                        "released %10; next %8")
                              .arg(it.key())
                              .arg(it.value().constFirst().offset)
                              .arg(it.value().constLast().offset)
@@ -417,7 +431,9 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                              .arg(r.duplicates)
                              .arg(r.parked)
                              .arg(r.skipped)
-                             .arg(r.nextOffset));
+                             .arg(r.nextOffset)
+                             .arg(r.held)
+                             .arg(r.released));
         }
         // For lag tools only; the ledger's positions are what a consumer resumes from.
         if (done->cnt > 0 && !options.replay())

@@ -24,6 +24,9 @@ struct KafkaIngestOptions
     int maxBatch = 500;            // messages taken per round (all partitions together)
     double untilIdleSeconds = 0;   // > 0: stop after that long without a message
     int brokerTimeoutSeconds = 30; // no broker answering, or no partition assigned, this long: fail
+    // Events held for an earlier number of their entity this long become dead letters
+    // (ledger.expire_held_events, called on start and every 10 s).
+    qint64 maxHoldSeconds = 3600;
     // A replay: every partition read again from this offset (or its first, when that is
     // later) up to the end each partition had when the replay started; outside the group
     // (assigned, nothing committed to the broker) and under a source name of its own
@@ -45,6 +48,9 @@ struct KafkaIngestReport
     qint64 duplicates = 0;
     qint64 parked = 0;
     qint64 skipped = 0;
+    qint64 held = 0;              // waiting for an earlier number of their entity
+    qint64 released = 0;          // held events (of any run) let through by what this one posted
+    qint64 expired = 0;           // holds this one parked for waiting longer than maxHoldSeconds
     qint64 beforeTime = 0;        // a replay --from-time: messages stamped earlier, passed over
     QHash<int, qint64> positions; // next offset per partition this consumer took from
     // At exit, per partition in `positions`: how many messages the broker holds past the

@@ -606,6 +606,68 @@ private slots:
         checkOnce();
     }
 
+    // Events of one entity consumed ahead of their predecessors (another partition, a later
+    // round) are held, counted, and posted in their order when the predecessors land; one
+    // whose predecessor never comes becomes a dead letter after --max-hold.
+    void entityEventsWaitForTheirPredecessors()
+    {
+        const char *topic = "entity-events";
+        QVERIFY(m_kafka.createTopic(topic, 2));
+        const auto numbered = [](const QString &entity, int seq) -> QByteArray {
+            QByteArray json = eventJson(QStringLiteral("%1-%2").arg(entity).arg(seq), seq % 8);
+            json.chop(1);
+            return json + QStringLiteral(", \"entity\": \"%1\", \"entity_seq\": %2}")
+                              .arg(entity)
+                              .arg(seq)
+                              .toUtf8();
+        };
+        const auto run = [&](const QStringList &extra = {}) {
+            return runLedgerctl(QStringList{QStringLiteral("ingest"), QStringLiteral("--kafka"),
+                                            m_kafka.bootstraps(), QStringLiteral("--topic"),
+                                            QString::fromLatin1(topic), QStringLiteral("--group"),
+                                            QStringLiteral("entities"),
+                                            QStringLiteral("--until-idle"), QStringLiteral("2"),
+                                            QStringLiteral("--json")} +
+                                    extra,
+                                m_writer);
+        };
+        QVERIFY(m_kafka.produce({{0, numbered(QStringLiteral("KE1"), 4)},
+                                 {0, numbered(QStringLiteral("KE1"), 5)},
+                                 {0, numbered(QStringLiteral("KE1"), 6)},
+                                 {0, numbered(QStringLiteral("KE2"), 2)}},
+                                0, topic));
+        LedgerctlRun r = run();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 0);
+        QCOMPARE(r.json().value(QStringLiteral("held")).toInt(), 4);
+
+        QVERIFY(m_kafka.produce({{1, numbered(QStringLiteral("KE1"), 1)},
+                                 {1, numbered(QStringLiteral("KE1"), 2)},
+                                 {1, numbered(QStringLiteral("KE1"), 3)}},
+                                0, topic));
+        r = run();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 3);
+        QCOMPARE(r.json().value(QStringLiteral("released")).toInt(), 3);
+        QCOMPARE(r.json().value(QStringLiteral("expired")).toInt(), 0);
+        QCOMPARE(scalar(QStringLiteral(
+                     "SELECT string_agg(substr(idempotency_key, 11), ',' ORDER BY id) FROM "
+                     "ledger.transactions WHERE idempotency_key LIKE 'event:KE1-%'")),
+                 QStringLiteral("1,2,3,4,5,6"));
+
+        // KE2's number 1 never comes: with --max-hold 0 its number 2 is parked at once.
+        r = run({QStringLiteral("--max-hold"), QStringLiteral("0")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("expired")).toInt(), 1);
+        QCOMPARE(
+            scalar(QStringLiteral("SELECT error_code || ' ' || partition || '@' || kafka_offset "
+                                  "FROM ledger.dead_letters WHERE topic = 'entity-events'")),
+            QStringLiteral("LG097 0@3"));
+        r = run({QStringLiteral("--max-hold"), QStringLiteral("-1")});
+        QCOMPARE(r.exitCode, 2);
+        checkOnce();
+    }
+
     void badBrokersAndTopicsSayWhatToDo()
     {
         LedgerctlRun r = runLedgerctl(

@@ -66,14 +66,23 @@ public:
             rd_kafka_destroy(m_host);
     }
 
+    // Another topic on the same broker.
+    bool createTopic(const char *topic, int partitions)
+    {
+        return rd_kafka_mock_topic_create(m_cluster, topic, partitions, 1) ==
+               RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+
     // Queues one message for the partition (stamped with `timestampMs` when given, else the
-    // time of producing), waiting while the producer's queue is full; false on an error.
-    bool enqueue(int partition, const QByteArray &payload, qint64 timestampMs = 0)
+    // time of producing) of `topic` (default: the one start() made), waiting while the
+    // producer's queue is full; false on an error.
+    bool enqueue(int partition, const QByteArray &payload, qint64 timestampMs = 0,
+                 const char *topic = nullptr)
     {
         for (;;) {
             rd_kafka_vu_t values[5] = {};
             values[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-            values[0].u.cstr = m_topic;
+            values[0].u.cstr = topic ? topic : m_topic;
             values[1].vtype = RD_KAFKA_VTYPE_PARTITION;
             values[1].u.i32 = partition;
             values[2].vtype = RD_KAFKA_VTYPE_VALUE;
@@ -103,10 +112,11 @@ public:
 
     // Each message to the given partition (stamped with `timestampMs` when given); true once
     // every one is acknowledged.
-    bool produce(const QList<QPair<int, QByteArray>> &messages, qint64 timestampMs = 0)
+    bool produce(const QList<QPair<int, QByteArray>> &messages, qint64 timestampMs = 0,
+                 const char *topic = nullptr)
     {
         for (const auto &[partition, payload] : messages) {
-            if (!enqueue(partition, payload, timestampMs))
+            if (!enqueue(partition, payload, timestampMs, topic))
                 return false;
         }
         return flush();
