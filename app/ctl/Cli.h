@@ -95,6 +95,7 @@ QList<Command> ledgerCommands(); // post, ingest, balance, deadletters list
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
 QList<Command> migrateCommands();
+QList<Command> outboxCommands();    // outbox relay, status
 QList<Command> reconCommands();     // recon map, import, match, status, exceptions...
 QList<Command> reportingCommands(); // reporting refresh, replica setup/status
 QList<Command> reportCommands();    // report trial-balance, balance-sheet, ...

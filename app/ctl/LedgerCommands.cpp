@@ -2,10 +2,13 @@
 
 #include "db/Connection.h"
 #include "db/LedgerRepository.h"
+#include "domain/BackfillPacer.h"
 #include "ingest/KafkaIngester.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QThread>
 
 #include <atomic>
 #include <csignal>
@@ -65,6 +68,28 @@ void stopIngest(int)
     g_stopIngest.store(true);
 }
 
+// --backfill: its share of the database's time (--backfill-share, percent), or 0 when it is
+// no backfill; false with the exit code when the share is no percentage.
+bool backfillShare(const Invocation &inv, double *share, int *code)
+{
+    *share = 0;
+    if (!inv.parser->isSet(QStringLiteral("backfill"))) {
+        if (!inv.parser->isSet(QStringLiteral("backfill-share")))
+            return true;
+        *code = inv.usage(QStringLiteral("--backfill-share is for --backfill."));
+        return false;
+    }
+    int percent = 25;
+    if (inv.parser->isSet(QStringLiteral("backfill-share")) &&
+        !intOption(inv, QStringLiteral("backfill-share"), 1, 100, &percent, code))
+        return false;
+    *share = percent / 100.0;
+    return true;
+}
+
+// A backfill's batches are small (short transactions) unless --batch-size says otherwise.
+constexpr int kBackfillBatch = 50;
+
 int runKafkaIngest(const Invocation &inv)
 {
     KafkaIngestOptions options;
@@ -84,6 +109,10 @@ int runKafkaIngest(const Invocation &inv)
     int code = 0;
     if (!intOption(inv, QStringLiteral("batch-size"), 1, 100000, &options.maxBatch, &code))
         return code;
+    if (!backfillShare(inv, &options.backfillShare, &code))
+        return code;
+    if (options.backfillShare > 0 && !inv.parser->isSet(QStringLiteral("batch-size")))
+        options.maxBatch = kBackfillBatch;
     int idle = 0;
     if (inv.parser->isSet(QStringLiteral("until-idle")) &&
         !intOption(inv, QStringLiteral("until-idle"), 1, 86400, &idle, &code))
@@ -106,6 +135,9 @@ int runKafkaIngest(const Invocation &inv)
         (fromOffset && fromTime))
         return inv.usage(QStringLiteral("--replay needs one of --from-offset N and --from-time T, "
                                         "and they are for --replay."));
+    // A backfill of a topic reads it from its start (or the replay's start) outside the group.
+    if (options.backfillShare > 0 && !fromOffset && !fromTime)
+        options.replayFromOffset = 0;
     if (fromOffset) {
         bool ok = false;
         const qint64 from = inv.parser->value(QStringLiteral("from-offset")).toLongLong(&ok);
@@ -153,6 +185,7 @@ int runKafkaIngest(const Invocation &inv)
                        {QStringLiteral("released"), r.released},
                        {QStringLiteral("expired"), r.expired},
                        {QStringLiteral("before_time"), r.beforeTime},
+                       {QStringLiteral("paused_seconds"), r.pausedSeconds},
                        {QStringLiteral("positions"), positions},
                        {QStringLiteral("lag"), lag},
                        {QStringLiteral("seconds"), r.seconds}});
@@ -367,6 +400,14 @@ int runIngest(const Invocation &inv)
     int code = 0;
     if (!intOption(inv, QStringLiteral("batch-size"), 1, 100000, &batchSize, &code))
         return code;
+    double share = 0;
+    if (!backfillShare(inv, &share, &code))
+        return code;
+    if (share > 0 && inv.parser->isSet(QStringLiteral("all-or-nothing")))
+        return inv.usage(QStringLiteral("--backfill commits batch by batch: it cannot be "
+                                        "--all-or-nothing."));
+    if (share > 0 && !inv.parser->isSet(QStringLiteral("batch-size")))
+        batchSize = kBackfillBatch;
 
     const QString contraTemplate = inv.parser->isSet(QStringLiteral("contra"))
                                        ? inv.parser->value(QStringLiteral("contra"))
@@ -410,13 +451,25 @@ int runIngest(const Invocation &inv)
     options.contraTemplate = contraTemplate;
 
     LedgerRepository::IngestReport report;
+    qint64 pausedMs = 0;
     if (options.allOrNothing && local.rejected > 0) {
         report = local; // nothing is sent: one bad line refuses the whole input
     } else {
         Connection connection(inv.dsn(), QStringLiteral("ledgerctl"));
+        // A backfill pauses after each batch (BackfillPacer): the batch's time is what passed
+        // since the last pause ended.
+        BackfillPacer pacer(share);
+        QElapsedTimer batchTime;
+        batchTime.start();
         report = LedgerRepository::ingest(connection, lines, options, [&](int done) {
             if (!inv.json && lines.size() > options.batchSize)
                 inv.progress(QStringLiteral("... %1 of %2 events").arg(done).arg(lines.size()));
+            if (share > 0 && done < lines.size()) {
+                const qint64 pause = pacer.pauseAfter(batchTime.elapsed());
+                pausedMs += pause;
+                QThread::msleep(ulong(pause));
+            }
+            batchTime.restart();
         });
         report.rejected += local.rejected;
         report.rejections = local.rejections + report.rejections;
@@ -435,7 +488,8 @@ int runIngest(const Invocation &inv)
                        {QStringLiteral("posted"), report.posted},
                        {QStringLiteral("duplicates"), report.duplicates},
                        {QStringLiteral("rejected"), report.rejected},
-                       {QStringLiteral("rejections"), rejections}});
+                       {QStringLiteral("rejections"), rejections},
+                       {QStringLiteral("paused_seconds"), double(pausedMs) / 1000.0}});
     } else {
         inv.printLine(QStringLiteral("posted %1, duplicates %2, rejected %3")
                           .arg(report.posted)
@@ -554,7 +608,13 @@ QList<Command> ledgerCommands()
         "partition's first when it gives none) and passing over any stamped earlier. "
         "It prints one line per committed batch, every 2 s the messages per second and each "
         "partition's lag (messages on the broker past the ledger's position), and on exit the "
-        "counts and the lag asked of the broker then.");
+        "counts and the lag asked of the broker then.\n"
+        "--backfill loads old events (a file, or a topic from its start) beside live posting: "
+        "short transactions of 50 events, and after each a pause, so that it spends at most "
+        "--backfill-share percent of its time in the database (default 25), twice as long "
+        "while its batches run more than three times slower than its fastest (the database is "
+        "busy). Live postings wait at most one such short batch for an account it holds. The "
+        "seconds it paused are in the --json counts.");
     ingest.addOptions = [](QCommandLineParser &p) {
         addFileOption(p, QStringLiteral("NDJSON file of events"));
         p.addOption({QStringLiteral("contra"),
@@ -581,6 +641,15 @@ QList<Command> ledgerCommands()
         p.addOption({QStringLiteral("until-idle"),
                      QStringLiteral("Kafka: stop after this many seconds without a new event."),
                      QStringLiteral("SECONDS")});
+        p.addOption({QStringLiteral("backfill"),
+                     QStringLiteral("Load old events beside live ones: batches of 50 (or "
+                                    "--batch-size), a pause after each (see --backfill-share); "
+                                    "with --kafka, the topic from its start outside the group.")});
+        p.addOption({QStringLiteral("backfill-share"),
+                     QStringLiteral("Backfill: the most of its time it spends in the database, "
+                                    "in percent (default 25); it yields more while the database "
+                                    "is slow."),
+                     QStringLiteral("PERCENT")});
         p.addOption({QStringLiteral("max-hold"),
                      QStringLiteral("Kafka: park events held this many seconds for an earlier "
                                     "number of their entity as dead letters (default 3600)."),

@@ -65,6 +65,7 @@ int main(int argc, char *argv[])
     commands += ledger::cli::reportCommands();
     commands += ledger::cli::statementCommands();
     commands += ledger::cli::reconCommands();
+    commands += ledger::cli::outboxCommands();
     const QStringList arguments = QCoreApplication::arguments();
     int exitCode = 0;
     std::thread command([&] { exitCode = ledger::cli::dispatch(arguments, commands); });

@@ -1,13 +1,17 @@
 #include "KafkaIngester.h"
 
+#include "KafkaHandles.h"
+
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "domain/BackfillPacer.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QMap>
+#include <QThread>
 
 #include <librdkafka/rdkafka.h>
 
@@ -21,17 +25,8 @@ namespace {
 
 using LedgerRepository::SourceMessage;
 
-struct KafkaDeleter
-{
-    void operator()(rd_kafka_t *rk) const { rd_kafka_destroy(rk); }
-    void operator()(rd_kafka_conf_t *c) const { rd_kafka_conf_destroy(c); }
-    void operator()(rd_kafka_topic_partition_list_t *l) const
-    {
-        rd_kafka_topic_partition_list_destroy(l);
-    }
-    void operator()(rd_kafka_message_t *m) const { rd_kafka_message_destroy(m); }
-};
-template <class T> using KafkaPtr = std::unique_ptr<T, KafkaDeleter>;
+template <class T> using KafkaPtr = kafka::Ptr<T>;
+using kafka::set;
 
 // What the callbacks (served from rd_kafka_consumer_poll, on this thread) share with the loop.
 struct Context
@@ -85,17 +80,6 @@ void onError(rd_kafka_t *, int err, const char *reason, void *opaque)
         ctx->failure = Error::make(Error::Kind::Connection,
                                    QStringLiteral("Kafka: %1").arg(QString::fromUtf8(reason)));
     }
-}
-
-bool set(rd_kafka_conf_t *conf, const char *name, const QString &value, QString *error)
-{
-    char text[512];
-    if (rd_kafka_conf_set(conf, name, value.toUtf8().constData(), text, sizeof text) ==
-        RD_KAFKA_CONF_OK)
-        return true;
-    *error = QStringLiteral("Kafka setting %1: %2")
-                 .arg(QString::fromLatin1(name), QString::fromUtf8(text));
-    return false;
 }
 
 // The message as the ledger takes it: an event (a JSON object) or, unreadable, the reason.
@@ -177,31 +161,20 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
 
     // The topic must exist (asked for all topics: asking for one may create it on brokers
     // that create topics on demand).
-    int partitionCount = 0;
-    {
-        const rd_kafka_metadata_t *metadata = nullptr;
-        const rd_kafka_resp_err_t err =
-            rd_kafka_metadata(rk.get(), 1, nullptr, &metadata, options.brokerTimeoutSeconds * 1000);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            return fail(Error::Kind::Connection,
-                        QStringLiteral("No Kafka broker answers at %1 (%2 within %3 s): check "
-                                       "--kafka and that the brokers run.")
-                            .arg(options.brokers, QString::fromUtf8(rd_kafka_err2str(err)))
-                            .arg(options.brokerTimeoutSeconds));
-        bool found = false;
-        for (int i = 0; i < metadata->topic_cnt && !found; ++i) {
-            found = QString::fromUtf8(metadata->topics[i].topic) == options.topic &&
-                    metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
-            if (found)
-                partitionCount = metadata->topics[i].partition_cnt;
-        }
-        rd_kafka_metadata_destroy(metadata);
-        if (!found)
-            return fail(Error::Kind::NotFound,
-                        QStringLiteral("Kafka topic %1 does not exist at %2: create it, or check "
-                                       "--topic and --kafka.")
-                            .arg(options.topic, options.brokers));
-    }
+    QString brokerError;
+    const int partitionCount = kafka::topicPartitions(
+        rk.get(), options.topic, options.brokerTimeoutSeconds * 1000, &brokerError);
+    if (partitionCount < 0)
+        return fail(Error::Kind::Connection,
+                    QStringLiteral("No Kafka broker answers at %1 (%2 within %3 s): check "
+                                   "--kafka and that the brokers run.")
+                        .arg(options.brokers, brokerError)
+                        .arg(options.brokerTimeoutSeconds));
+    if (partitionCount == 0)
+        return fail(Error::Kind::NotFound,
+                    QStringLiteral("Kafka topic %1 does not exist at %2: create it, or check "
+                                   "--topic and --kafka.")
+                        .arg(options.topic, options.brokers));
 
     // A replay: each partition from its start to the end it has now, assigned directly.
     QHash<int, qint64> replayEnd; // partitions still to read, and where they end
@@ -295,6 +268,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
 
     int assignmentsSeen = 0;
     QElapsedTimer sinceExpiry;
+    BackfillPacer pacer(options.backfillShare);
     while (!stop.load() && !failure && !(options.replay() && replayEnd.isEmpty())) {
         if (!sinceExpiry.isValid() || sinceExpiry.elapsed() >= 10000) {
             try {
@@ -397,6 +371,8 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         idle.restart();
 
         // Each partition's messages in one database transaction with its new position.
+        QElapsedTimer roundTime;
+        roundTime.start();
         KafkaPtr<rd_kafka_topic_partition_list_t> done(
             rd_kafka_topic_partition_list_new(int(byPartition.size())));
         for (auto it = byPartition.constBegin(); it != byPartition.constEnd(); ++it) {
@@ -438,6 +414,17 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         // For lag tools only; the ledger's positions are what a consumer resumes from.
         if (done->cnt > 0 && !options.replay())
             rd_kafka_commit(rk.get(), done.get(), 1);
+
+        // A backfill yields the database after each round, in slices that notice a stop (it
+        // reads outside the group: there is no heartbeat to keep).
+        if (options.backfillShare > 0 && !failure) {
+            QElapsedTimer paused;
+            paused.start();
+            const qint64 pause = pacer.pauseAfter(roundTime.elapsed());
+            while (!stop.load() && paused.elapsed() < pause)
+                QThread::msleep(ulong(qMin<qint64>(100, pause - paused.elapsed())));
+            report.pausedSeconds += double(paused.elapsed()) / 1000.0;
+        }
 
         if (progress && sinceProgress.elapsed() >= 2000) {
             sinceProgress.restart();

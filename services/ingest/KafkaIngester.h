@@ -27,6 +27,9 @@ struct KafkaIngestOptions
     // Events held for an earlier number of their entity this long become dead letters
     // (ledger.expire_held_events, called on start and every 10 s).
     qint64 maxHoldSeconds = 3600;
+    // > 0: a backfill (BackfillPacer): after each round it pauses so that it spends at most
+    // this share of its time in the database.
+    double backfillShare = 0;
     // A replay: every partition read again from this offset (or its first, when that is
     // later) up to the end each partition had when the replay started; outside the group
     // (assigned, nothing committed to the broker) and under a source name of its own
@@ -48,10 +51,12 @@ struct KafkaIngestReport
     qint64 duplicates = 0;
     qint64 parked = 0;
     qint64 skipped = 0;
-    qint64 held = 0;              // waiting for an earlier number of their entity
-    qint64 released = 0;          // held events (of any run) let through by what this one posted
-    qint64 expired = 0;           // holds this one parked for waiting longer than maxHoldSeconds
-    qint64 beforeTime = 0;        // a replay --from-time: messages stamped earlier, passed over
+    qint64 held = 0;     // waiting for an earlier number of their entity
+    qint64 released = 0; // held events (of any run) let through by what this one posted
+    qint64 expired = 0;  // holds this one parked for waiting longer than maxHoldSeconds
+    qint64 beforeTime = 0;
+    double pausedSeconds = 0;     // a backfill's pauses        // a replay --from-time: messages
+                                  // stamped earlier, passed over
     QHash<int, qint64> positions; // next offset per partition this consumer took from
     // At exit, per partition in `positions`: how many messages the broker holds past the
     // ledger's position for it then (its high watermark, asked for then, minus the position

@@ -668,6 +668,65 @@ private slots:
         checkOnce();
     }
 
+    // A backfill reads a topic from its start outside the group, in rounds of 50 with a pause
+    // after each, and posts what the ledger lacks; from a file the same. Its options are
+    // checked.
+    void aBackfillLoadsInShortBatchesAndPauses()
+    {
+        const char *topic = "backfill-events";
+        QVERIFY(m_kafka.createTopic(topic, 2));
+        QList<QPair<int, QByteArray>> messages;
+        for (int i = 0; i < 300; ++i)
+            messages.append({i % 2, eventJson(QStringLiteral("bf-%1").arg(i), i % 8)});
+        QVERIFY(m_kafka.produce(messages, 0, topic));
+        LedgerctlRun r = runLedgerctl(
+            {QStringLiteral("ingest"), QStringLiteral("--kafka"), m_kafka.bootstraps(),
+             QStringLiteral("--topic"), QString::fromLatin1(topic), QStringLiteral("--group"),
+             QStringLiteral("backfill"), QStringLiteral("--backfill"), QStringLiteral("--json")},
+            m_writer);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 300);
+        QVERIFY2(r.json().value(QStringLiteral("paused_seconds")).toDouble() > 0,
+                 qPrintable(r.out));
+        QVERIFY2(
+            r.json().value(QStringLiteral("source")).toString().contains(QLatin1String("/replay/")),
+            qPrintable(r.out));
+        // Rounds of at most 50 (one progress line per partition batch).
+        int batches = 0;
+        for (const QString &line : r.err.split(QLatin1Char('\n'))) {
+            if (line.contains(QLatin1String("committed: posted")))
+                ++batches;
+        }
+        QVERIFY2(batches >= 6, qPrintable(r.err));
+
+        QByteArray file;
+        for (int i = 0; i < 120; ++i)
+            file += eventJson(QStringLiteral("bf-file-%1").arg(i), i % 8) + '\n';
+        r = runLedgerctl({QStringLiteral("ingest"), QStringLiteral("--file"), QStringLiteral("-"),
+                          QStringLiteral("--backfill"), QStringLiteral("--backfill-share"),
+                          QStringLiteral("50"), QStringLiteral("--json")},
+                         m_writer, file);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("posted")).toInt(), 120);
+        QVERIFY2(r.json().value(QStringLiteral("paused_seconds")).toDouble() > 0,
+                 qPrintable(r.out));
+
+        for (const QStringList &bad :
+             {QStringList{QStringLiteral("--backfill"), QStringLiteral("--all-or-nothing")},
+              QStringList{QStringLiteral("--backfill"), QStringLiteral("--backfill-share"),
+                          QStringLiteral("0")},
+              QStringList{QStringLiteral("--backfill"), QStringLiteral("--backfill-share"),
+                          QStringLiteral("101")},
+              QStringList{QStringLiteral("--backfill-share"), QStringLiteral("50")}}) {
+            r = runLedgerctl(QStringList{QStringLiteral("ingest"), QStringLiteral("--file"),
+                                         QStringLiteral("-")} +
+                                 bad,
+                             m_writer, file);
+            QVERIFY2(r.exitCode == 2, qPrintable(bad.join(QLatin1Char(' ')) + r.describe()));
+        }
+        checkOnce();
+    }
+
     void badBrokersAndTopicsSayWhatToDo()
     {
         LedgerctlRun r = runLedgerctl(

@@ -12,6 +12,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
+
 namespace ledger::test {
 
 class MockKafka
@@ -124,6 +126,82 @@ public:
 
     QString bootstraps() const { return m_bootstraps; }
     rd_kafka_mock_cluster_t *cluster() const { return m_cluster; }
+
+    struct Consumed
+    {
+        int partition = 0;
+        qint64 offset = 0;
+        QByteArray key;
+        QByteArray value;
+        QByteArray messageId; // the "message-id" header, when there is one
+    };
+
+    // Every message `topic` holds now, partition by partition in offset order, read by a
+    // consumer of its own (assigned, no group); false in *ok when the broker did not answer.
+    QList<Consumed> readAll(const char *topic, int partitions, bool *ok)
+    {
+        *ok = false;
+        QList<Consumed> out;
+        char text[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", m_bootstraps.toUtf8().constData(), text,
+                              sizeof text) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "group.id", "readAll", text, sizeof text) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return out;
+        }
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, text, sizeof text);
+        if (!rk)
+            return out;
+        rd_kafka_poll_set_consumer(rk);
+        qint64 left = 0;
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
+        for (int p = 0; p < partitions; ++p) {
+            int64_t low = 0;
+            int64_t high = 0;
+            if (rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, 10000)) {
+                rd_kafka_topic_partition_list_destroy(list);
+                rd_kafka_destroy(rk);
+                return out;
+            }
+            left += high - low;
+            rd_kafka_topic_partition_list_add(list, topic, p)->offset = low;
+        }
+        rd_kafka_assign(rk, list);
+        rd_kafka_topic_partition_list_destroy(list);
+        int quietRounds = 0;
+        while (left > 0 && quietRounds < 60) { // a minute without a message: give up
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+            if (!m) {
+                ++quietRounds;
+                continue;
+            }
+            quietRounds = 0;
+            if (!m->err) {
+                Consumed c;
+                c.partition = m->partition;
+                c.offset = m->offset;
+                c.key = QByteArray(static_cast<const char *>(m->key), qsizetype(m->key_len));
+                c.value = QByteArray(static_cast<const char *>(m->payload), qsizetype(m->len));
+                rd_kafka_headers_t *headers = nullptr;
+                const void *value = nullptr;
+                size_t size = 0;
+                if (!rd_kafka_message_headers(m, &headers) &&
+                    !rd_kafka_header_get_last(headers, "message-id", &value, &size))
+                    c.messageId = QByteArray(static_cast<const char *>(value), qsizetype(size));
+                out.append(c);
+                --left;
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        std::stable_sort(out.begin(), out.end(), [](const Consumed &a, const Consumed &b) {
+            return a.partition != b.partition ? a.partition < b.partition : a.offset < b.offset;
+        });
+        *ok = left == 0;
+        return out;
+    }
 
 private:
     const char *m_topic = nullptr;
