@@ -4,7 +4,8 @@
 // account) two ways, in the same run:
 //   - the naive way: `ledgerctl ingest --file` at full speed, batches of 500;
 //   - `ledgerctl ingest --file --backfill`: batches of 50, pausing after each so that it
-//     spends at most a quarter of its time in the database.
+//     spends at most a quarter of its time in the database;
+// and alone again at the end (what the ledger's growth alone changed).
 // Printed: the live calls' P50, P95 and worst latency in each phase (while the load runs),
 // their ratio to the live writer alone, and each load's events per second.
 //   build/release/tests/bench/bench_backfill [--events N] [--rate R] [--seconds S]
@@ -152,6 +153,12 @@ int main(int argc, char *argv[])
         {QStringLiteral("seconds"),
          QStringLiteral("Most seconds the live writer is measured per phase (default 20)."),
          QStringLiteral("S"), QStringLiteral("20")});
+    parser.addOption({QStringLiteral("backfill-batch"),
+                      QStringLiteral("The backfill's --batch-size (default: its own, 50)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("backfill-share"),
+                      QStringLiteral("The backfill's --backfill-share (default: its own, 25)."),
+                      QStringLiteral("PERCENT")});
     parser.process(app);
     const qint64 events =
         std::max<qint64>(1000, parser.value(QStringLiteral("events")).toLongLong());
@@ -205,12 +212,22 @@ int main(int argc, char *argv[])
     say(QStringLiteral("with ingest --file:     %1; load %2 events/s")
             .arg(describe(bulk.live))
             .arg(bulk.loadRate, 0, 'f', 0));
-    const Phase backfill =
-        runPhase(dsn, rate, QStringLiteral("live-c"),
-                 ingest + QStringList{QStringLiteral("--backfill")}, backfillFile, events, seconds);
-    say(QStringLiteral("with ingest --backfill: %1; load %2 events/s")
+    QStringList backfillOptions{QStringLiteral("--backfill")};
+    if (parser.isSet(QStringLiteral("backfill-batch")))
+        backfillOptions << QStringLiteral("--batch-size")
+                        << parser.value(QStringLiteral("backfill-batch"));
+    if (parser.isSet(QStringLiteral("backfill-share")))
+        backfillOptions << QStringLiteral("--backfill-share")
+                        << parser.value(QStringLiteral("backfill-share"));
+    const Phase backfill = runPhase(dsn, rate, QStringLiteral("live-c"), ingest + backfillOptions,
+                                    backfillFile, events, seconds);
+    say(QStringLiteral("with ingest %3: %1; load %2 events/s")
             .arg(describe(backfill.live))
-            .arg(backfill.loadRate, 0, 'f', 0));
+            .arg(backfill.loadRate, 0, 'f', 0)
+            .arg(backfillOptions.join(QLatin1Char(' '))));
+    // Alone again: what the ledger's growth alone did to the live calls.
+    const Phase after = runPhase(dsn, rate, QStringLiteral("live-d"), {}, {}, 0, seconds);
+    say(QStringLiteral("live alone, after:      %1").arg(describe(after.live)));
     const double base = std::max(0.001, alone.live.percentile(0.95));
     say(QStringLiteral(
             "live P95 against alone: %1x with the full-speed load, %2x with the backfill")
@@ -224,5 +241,5 @@ int main(int argc, char *argv[])
                      static_cast<long long>(2 * events));
         return 1;
     }
-    return alone.ok && bulk.ok && backfill.ok ? 0 : 1;
+    return alone.ok && bulk.ok && backfill.ok && after.ok ? 0 : 1;
 }
