@@ -651,8 +651,9 @@ QList<Command> ledgerCommands()
                                     "is slow."),
                      QStringLiteral("PERCENT")});
         p.addOption({QStringLiteral("max-hold"),
-                     QStringLiteral("Kafka: park events held this many seconds for an earlier "
-                                    "number of their entity as dead letters (default 3600)."),
+                     QStringLiteral("Kafka: park the events this source has held this many "
+                                    "seconds for an earlier number of their entity as dead "
+                                    "letters, once caught up (default 3600)."),
                      QStringLiteral("SECONDS")});
         p.addOption({QStringLiteral("broker-timeout"),
                      QStringLiteral("Kafka: fail when no broker answers, or no partition is "

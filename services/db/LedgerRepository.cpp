@@ -506,13 +506,15 @@ QList<HeldEvent> heldEvents(Connection &connection, int limit)
     });
 }
 
-int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds)
+int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds, const QString &source)
 {
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
+        const std::optional<std::string> from =
+            source.isEmpty() ? std::nullopt : std::optional(db::toStd(source));
         return tx
-            .exec_params("SELECT ledger.expire_held_events(make_interval(secs => $1))",
-                         maxAgeSeconds)[0][0]
+            .exec_params("SELECT ledger.expire_held_events(make_interval(secs => $1), $2)",
+                         maxAgeSeconds, from)[0][0]
             .as<int>();
     });
 }

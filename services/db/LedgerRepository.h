@@ -178,9 +178,9 @@ struct HeldEvent
 };
 // The held events, oldest first.
 QList<HeldEvent> heldEvents(Connection &connection, int limit);
-// Parks the holds older than maxAgeSeconds as dead letters (ledger.expire_held_events);
-// returns how many.
-int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds);
+// Parks the holds of `source` (every source's when empty) older than maxAgeSeconds as dead
+// letters (ledger.expire_held_events); returns how many.
+int expireHeldEvents(Connection &connection, qint64 maxAgeSeconds, const QString &source = {});
 
 struct SkipResult
 {

@@ -268,12 +268,15 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
 
     int assignmentsSeen = 0;
     QElapsedTimer sinceExpiry;
+    bool caughtUp = false; // the last round was not full: no backlog behind it
     BackfillPacer pacer(options.backfillShare);
     while (!stop.load() && !failure && !(options.replay() && replayEnd.isEmpty())) {
-        if (!sinceExpiry.isValid() || sinceExpiry.elapsed() >= 10000) {
+        // Holds expire only once this consumer has caught up: a backlog may hold the very
+        // predecessors they wait for.
+        if (caughtUp && (!sinceExpiry.isValid() || sinceExpiry.elapsed() >= 10000)) {
             try {
-                report.expired +=
-                    LedgerRepository::expireHeldEvents(connection, options.maxHoldSeconds);
+                report.expired += LedgerRepository::expireHeldEvents(
+                    connection, options.maxHoldSeconds, ctx.source);
             } catch (const DbException &e) {
                 failure = e.error();
                 break;
@@ -344,6 +347,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
             idle.restart(); // idle counts from when there was something to consume from
         }
 
+        caughtUp = ctx.assigned && taken < maxBatch;
         if (taken == 0) {
             if (ctx.brokersDown &&
                 ctx.brokersDownFor.elapsed() > qint64(options.brokerTimeoutSeconds) * 1000) {

@@ -24,8 +24,10 @@ struct KafkaIngestOptions
     int maxBatch = 500;            // messages taken per round (all partitions together)
     double untilIdleSeconds = 0;   // > 0: stop after that long without a message
     int brokerTimeoutSeconds = 30; // no broker answering, or no partition assigned, this long: fail
-    // Events held for an earlier number of their entity this long become dead letters
-    // (ledger.expire_held_events, called on start and every 10 s).
+    // Events this consumer's source holds for an earlier number of their entity this long
+    // become dead letters (ledger.expire_held_events, at most every 10 s and only after a
+    // round that was not full: never while it is still catching up on a backlog, which may
+    // hold the very predecessors they wait for).
     qint64 maxHoldSeconds = 3600;
     // > 0: a backfill (BackfillPacer): after each round it pauses so that it spends at most
     // this share of its time in the database.
@@ -51,12 +53,11 @@ struct KafkaIngestReport
     qint64 duplicates = 0;
     qint64 parked = 0;
     qint64 skipped = 0;
-    qint64 held = 0;     // waiting for an earlier number of their entity
-    qint64 released = 0; // held events (of any run) let through by what this one posted
-    qint64 expired = 0;  // holds this one parked for waiting longer than maxHoldSeconds
-    qint64 beforeTime = 0;
-    double pausedSeconds = 0;     // a backfill's pauses        // a replay --from-time: messages
-                                  // stamped earlier, passed over
+    qint64 held = 0;              // waiting for an earlier number of their entity
+    qint64 released = 0;          // held events (of any run) let through by what this one posted
+    qint64 expired = 0;           // holds this one parked for waiting longer than maxHoldSeconds
+    qint64 beforeTime = 0;        // a replay --from-time: messages stamped earlier, passed over
+    double pausedSeconds = 0;     // a backfill's pauses
     QHash<int, qint64> positions; // next offset per partition this consumer took from
     // At exit, per partition in `positions`: how many messages the broker holds past the
     // ledger's position for it then (its high watermark, asked for then, minus the position

@@ -96,8 +96,12 @@ class TestOutboxRelay : public QObject
         for (const auto &m : messages) {
             const QJsonObject o = QJsonDocument::fromJson(m.value).object();
             QCOMPARE(o.value(QStringLiteral("message_id")).toString().toUtf8(), m.messageId);
-            if (!duplicatesAllowed)
-                QVERIFY2(!ids.contains(m.messageId), m.messageId.constData());
+            if (ids.contains(m.messageId)) {
+                // A message sent again (a round the broker took but did not acknowledge in
+                // time): allowed only where the test says so, and not an order to check.
+                QVERIFY2(duplicatesAllowed, m.messageId.constData());
+                continue;
+            }
             ids.insert(m.messageId);
             const qint64 seq = o.value(QStringLiteral("audit_seq")).toInteger();
             QVERIFY2(seq >= lastSeqOfKey.value(m.key, 0), m.key.constData());

@@ -2,12 +2,12 @@
 // an entity's events a hundred places apart: 20,000 events; LEDGER_STREAM_ENTITIES=5000
 // makes it the 100,000, and QTEST_FUNCTION_TIMEOUT=1500000 (ms) gives that the time it
 // needs) replayed three times into one ledger, each time shuffled (every event moved up to 2,000
-// places, so that many arrive ahead of their predecessors and are held) and with 5% of them
-// sent twice, through ledger.ingest_source_batch as the Kafka ingester calls it; and posted
-// once, in order, into a second database. The replayed ledger is the clean one: the same
-// transactions under the same keys with the same legs, the same balances, every entity at its
-// last number, each entity's events applied in its order, nothing held. Each pass's time is
-// printed.
+// places: in the first replay many arrive ahead of their predecessors and are held; the two
+// after it find everything posted) and with 5% of them sent twice, through
+// ledger.ingest_source_batch as the Kafka ingester calls it; and posted once, in order, into a
+// second database. The replayed ledger is the clean one: the same transactions under the same keys
+// with the same legs, the same balances, every entity at its last number, each entity's events
+// applied in its order, nothing held. Each pass's time is printed.
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -64,7 +64,7 @@ QString eventText(int entity, int seq)
 QStringList cleanStream()
 {
     QStringList out;
-    out.reserve(entities() * kPerEntity);
+    out.reserve(qsizetype(entities()) * kPerEntity);
     for (int block = 0; block < entities(); block += 100) {
         for (int seq = 1; seq <= kPerEntity; ++seq) {
             for (int e = block; e < block + 100; ++e)

@@ -11,7 +11,7 @@
 --     numbers after it, in order, in the same transaction.
 --   * a later one, from a stream (ledger.ingest_source_batch): held in ledger.held_events,
 --     with where it came from and its payload as it came, until its predecessor lands.
---     ledger.expire_held_events(max_age) parks holds older than max_age as dead letters
+--     ledger.expire_held_events(max_age, source) parks holds older than max_age as dead letters
 --     (LG097, with the held event's own source, partition and offset), never drops them.
 --   * a later one, from a file or a dead letter's retry (ledger.ingest_events): refused
 --     with LG097 naming the number it waits for (there is no stream position to hold it
@@ -82,8 +82,9 @@ BEGIN
         error := 'LG097entity must be a string of 1 to 200 characters on one line, given with entity_seq';
         RETURN;
     END IF;
-    IF jsonb_typeof(p_event->'entity_seq') IS DISTINCT FROM 'number' OR (p_event->'entity_seq')::text !~ '^[1-9][0-9]{0,15}$' THEN
-        error := 'LG097entity_seq must be a whole number from 1 (the entity''s first event), given with entity';
+    IF jsonb_typeof(p_event->'entity_seq') IS DISTINCT FROM 'number' OR (p_event->'entity_seq')::text !~ '^[1-9][0-9]{0,15}$'
+       OR (p_event->'entity_seq')::text::bigint > 9007199254740991 THEN
+        error := 'LG097entity_seq must be a whole number from 1 (the entity''s first event) to 2^53 - 1, given with entity';
         RETURN;
     END IF;
     entity := p_event->>'entity';
@@ -126,6 +127,12 @@ BEGIN
         RETURN;
     END IF;
     PERFORM ledger.check_batch(p_events, 'A batch of events must be a JSON array of event objects', 'events');
+    -- A hold is seen by whoever posts its predecessor only with a snapshot taken after the
+    -- entity's lock: READ COMMITTED.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'Events that name an entity are ingested in READ COMMITTED transactions only'
+            USING ERRCODE = 'LG097';
+    END IF;
 
     -- The batch's events with their entity fields (verdict NULL: to be classified).
     SELECT coalesce(array_agg(ROW(e.ord::integer, e.ev, f.entity, f.seq,
@@ -149,19 +156,20 @@ BEGIN
     --   duplicate); hold / wait: a batch event after a gap, held (stream) or refused (no
     --   stream); held: stays held (or a batch copy of a held event); refuse: see the message.
     WITH c AS (
-        SELECT i.ord, i.ev, i.entity, i.seq, i.origin FROM unnest(v_items) i WHERE i.verdict IS NULL
+        SELECT i.ord, i.ev, i.ev AS raw, i.entity, i.seq, i.origin FROM unnest(v_items) i WHERE i.verdict IS NULL
         UNION ALL
         SELECT NULL, h.payload::jsonb
                      || CASE WHEN h.payload::jsonb ? 'contra_account' OR h.contra_template IS NULL THEN '{}'::jsonb
                              ELSE jsonb_build_object('contra_account',
                                       replace(h.contra_template, '{currency}', coalesce(upper(h.payload::jsonb->>'currency'), '')))
                         END,
-               h.entity, h.entity_seq, to_jsonb(h)
+               h.payload::jsonb, h.entity, h.entity_seq, to_jsonb(h)
         FROM ledger.held_events h WHERE h.entity = ANY (v_entities)
     ), k AS (
         SELECT c.*, s.last_seq,
                row_number() OVER (PARTITION BY c.entity, c.seq ORDER BY c.ord NULLS FIRST) AS copy,
-               first_value(c.ev->>'event_id') OVER (PARTITION BY c.entity, c.seq ORDER BY c.ord NULLS FIRST) AS first_id
+               first_value(c.ev->>'event_id') OVER (PARTITION BY c.entity, c.seq ORDER BY c.ord NULLS FIRST) AS first_id,
+               first_value(c.raw) OVER (PARTITION BY c.entity, c.seq ORDER BY c.ord NULLS FIRST) AS first_raw
         FROM c JOIN ledger.entity_sequences s ON s.entity = c.entity
     ), r AS (
         -- the n-th distinct number above last is last + n when there is no gap up to it
@@ -178,7 +186,7 @@ BEGIN
                                             WHERE t.idempotency_key = 'event:' || (r.ev->>'event_id'))
                             THEN 'past' ELSE 'refuse' END
                    WHEN r.copy > 1 THEN
-                       CASE WHEN r.ev->>'event_id' IS DISTINCT FROM r.first_id THEN 'refuse'
+                       CASE WHEN r.ev->>'event_id' IS DISTINCT FROM r.first_id OR r.raw IS DISTINCT FROM r.first_raw THEN 'refuse'
                             WHEN bool_or(r.runs) OVER (PARTITION BY r.entity, r.seq) THEN 'copy'
                             WHEN p_origins IS NOT NULL THEN 'held' ELSE 'wait' END
                    WHEN r.runs THEN 'run'
@@ -204,6 +212,9 @@ BEGIN
                              WHEN w.verdict = 'refuse' AND w.seq <= w.last_seq THEN
                                  format('LG097Event "%s" is number %s of entity "%s", which is at %s already: it came after its successors',
                                         left(w.ev->>'event_id', 190), w.seq, w.entity, w.last_seq)
+                             WHEN w.verdict = 'refuse' AND w.ev->>'event_id' IS NOT DISTINCT FROM w.first_id THEN
+                                 format('LG097Event "%s" (number %s of entity "%s") came again with other content',
+                                        left(w.first_id, 190), w.seq, w.entity)
                              WHEN w.verdict = 'refuse' THEN
                                  format('LG097Number %s of entity "%s" is event "%s", not "%s"',
                                         w.seq, w.entity, left(w.first_id, 190), left(w.ev->>'event_id', 190))
@@ -467,9 +478,10 @@ BEGIN
 END
 $$;
 
--- Holds older than p_max_age become dead letters (LG097) under their own origin. Entities
--- another transaction is working on are left for the next call. Answers how many.
-CREATE FUNCTION ledger.expire_held_events(p_max_age interval) RETURNS integer
+-- Holds of p_source (every source's when NULL) older than p_max_age become dead letters
+-- (LG097) under their own origin. Entities another transaction is working on are left for
+-- the next call. Answers how many.
+CREATE FUNCTION ledger.expire_held_events(p_max_age interval, p_source text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '5s'
@@ -488,19 +500,21 @@ BEGIN
     v_cutoff := clock_timestamp() - p_max_age;
     SELECT array_agg(s.entity) INTO v_entities FROM (
         SELECT e.entity FROM ledger.entity_sequences e
-        WHERE e.entity IN (SELECT h.entity FROM ledger.held_events h WHERE h.held_at <= v_cutoff)
+        WHERE e.entity IN (SELECT h.entity FROM ledger.held_events h
+                           WHERE h.held_at <= v_cutoff AND (p_source IS NULL OR h.source = p_source))
         ORDER BY e.entity FOR UPDATE SKIP LOCKED) s;
     IF v_entities IS NULL THEN
         RETURN 0;
     END IF;
     FOR v_template IN
         SELECT DISTINCT h.contra_template FROM ledger.held_events h
-        WHERE h.entity = ANY (v_entities) AND h.held_at <= v_cutoff
+        WHERE h.entity = ANY (v_entities) AND h.held_at <= v_cutoff AND (p_source IS NULL OR h.source = p_source)
     LOOP
         PERFORM set_config('ledger.ingest_contra', coalesce(v_template, ''), true);
         WITH gone AS (
             DELETE FROM ledger.held_events h
             WHERE h.entity = ANY (v_entities) AND h.held_at <= v_cutoff
+              AND (p_source IS NULL OR h.source = p_source)
               AND h.contra_template IS NOT DISTINCT FROM v_template
             RETURNING h.*)
         INSERT INTO ledger.dead_letters (source, topic, partition, kafka_offset, error_code, reason, payload)
@@ -577,9 +591,9 @@ $$;
 REVOKE ALL ON ledger.entity_sequences, ledger.held_events FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION ledger.entity_fields(jsonb), ledger.ingest_ordered(jsonb, text, jsonb, text[]),
     ledger.ingest_events(jsonb, text), ledger.ingest_event(jsonb, text),
-    ledger.ingest_source_batch(text, text, integer, jsonb, text), ledger.expire_held_events(interval),
+    ledger.ingest_source_batch(text, text, integer, jsonb, text), ledger.expire_held_events(interval, text),
     ledger.skip_entity_events(text, bigint, text), ledger.held_event_list(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.ingest_events(jsonb, text), ledger.ingest_event(jsonb, text),
-    ledger.ingest_source_batch(text, text, integer, jsonb, text), ledger.expire_held_events(interval),
+    ledger.ingest_source_batch(text, text, integer, jsonb, text), ledger.expire_held_events(interval, text),
     ledger.held_event_list(integer) TO ledger_writer;
 GRANT EXECUTE ON FUNCTION ledger.skip_entity_events(text, bigint, text) TO ledger_writer, console_operator, console_supervisor;
