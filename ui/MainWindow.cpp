@@ -6,6 +6,7 @@
 #include "AccountWorkspace.h"
 #include "ApprovalsInboxView.h"
 #include "AuditLogView.h"
+#include "HealthView.h"
 #include "MyRequestsView.h"
 #include "ReconExceptionPanel.h"
 #include "ReconImportDialog.h"
@@ -357,6 +358,37 @@ ReportsView *MainWindow::addReports(ReportService *reports)
     return m_reports;
 }
 
+HealthView *MainWindow::addHealth(HealthService *health)
+{
+    ensureTabs();
+    m_health = new HealthView(health, m_reportService, m_tabs);
+    m_tabs->addTab(m_health, tr("&Health"));
+    if (m_session)
+        m_health->setSessionExpiresAt(m_session->expiresAt());
+    connect(m_health, &HealthView::actRequested, this, [this](HealthTarget target) {
+        QWidget *page = nullptr;
+        switch (target) {
+        case HealthTarget::Reconciliation:
+            page = m_recon;
+            break;
+        case HealthTarget::Audit:
+            page = m_auditLog;
+            break;
+        case HealthTarget::Reports:
+            page = m_reports;
+            break;
+        case HealthTarget::DeadLetters:
+        case HealthTarget::Invariants:
+        case HealthTarget::Session:
+        case HealthTarget::None:
+            break; // shown in the health tab itself
+        }
+        if (page)
+            m_tabs->setCurrentWidget(page);
+    });
+    return m_health;
+}
+
 void MainWindow::attachReportingSession(ConsoleSession *session)
 {
     m_storeSession = session;
@@ -705,6 +737,8 @@ void MainWindow::showDisplayZone()
 
 void MainWindow::describeSession(int secondsLeft)
 {
+    if (m_health)
+        m_health->setSessionExpiresAt(m_session->expiresAt());
     m_sessionStatus->setText(tr("%1 as %2 — %3 left, until %4")
                                  .arg(m_session->operatorName(), m_session->role())
                                  .arg(QStringLiteral("%1:%2")

@@ -23,6 +23,8 @@ class AccountWorkspace;
 class ApprovalsInboxView;
 class AuditLogView;
 class AuditService;
+class HealthService;
+class HealthView;
 class MyRequestsView;
 class ReconImportDialog;
 class ReconService;
@@ -95,6 +97,11 @@ public:
     // and how far behind the ledger that place is (asked every 30 s while signed in).
     ReportsView *addReports(ReportService *reports);
     ReportsView *reportsView() const { return m_reports; }
+    // Operations health: the "Health" tab (HealthView). Its buttons go to the reconciliation
+    // queue, the audit log and the reports tab where those were added. Reports' store lag
+    // comes from the ReportService given to addReports (add that first).
+    HealthView *addHealth(HealthService *health);
+    HealthView *healthView() const { return m_health; }
     // The reporting store's session (signed in with the same secret by the login dialog):
     // renewed by the same activity as the console's, signed out when the console's locks;
     // the status bar says when it has ended.
@@ -180,6 +187,7 @@ private:
     ReconciliationView *m_recon = nullptr;
     ReportService *m_reportService = nullptr;
     ReportsView *m_reports = nullptr;
+    HealthView *m_health = nullptr;
     QLabel *m_reportsStatus = nullptr;
     ConsoleSession *m_storeSession = nullptr;
     QTimer *m_reportsPoll = nullptr;

@@ -6,6 +6,7 @@
 #include "LoginDialog.h"
 #include "MainWindow.h"
 #include "console/AuditService.h"
+#include "console/HealthService.h"
 #include "console/LedgerService.h"
 #include "console/ReconService.h"
 #include "console/ReportService.h"
@@ -198,6 +199,10 @@ int main(int argc, char *argv[])
     reports.setMaxLagSeconds(std::clamp(
         settings.value(QStringLiteral("reports/maxLagSeconds"), 300).toInt(), 1, 31 * 24 * 3600));
     window.addReports(&reports);
+    // Operations health: snapshots and dead-letter decisions on the interactive worker, the
+    // invariant checks (a read of the whole ledger) on the long-jobs one.
+    HealthService health(&worker, &longJobs);
+    window.addHealth(&health);
     if (direct) {
         // A DBA's or a test cluster's direct connection: no time-limited session.
         window.show();

@@ -5,6 +5,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QStringList>
 
 namespace ledger::HealthRepository {
 
@@ -99,6 +100,39 @@ QList<InvariantCheckRun> invariantChecks(Connection &ledger, int limit)
             out.append(run);
         }
         return out;
+    });
+}
+
+HealthSnapshot snapshot(Connection &ledger, int expiringWithinSeconds)
+{
+    return db::guarded([&] {
+        pqxx::nontransaction tx(db::native(ledger));
+        // (The JSON's times carry the session zone's offset, which fromJson reads.)
+        const pqxx::row row =
+            tx.exec_params1("SELECT ledger.health_snapshot(make_interval(secs => $1))::text",
+                            expiringWithinSeconds);
+        return HealthSnapshot::fromJson(
+            QJsonDocument::fromJson(QByteArray::fromStdString(row[0].as<std::string>())).object());
+    });
+}
+
+void noteSourceEnds(Connection &ledger, const QString &source, const QString &topic,
+                    const QHash<int, qint64> &ends)
+{
+    db::guarded([&] {
+        // Array literals of numbers only.
+        QStringList partitions;
+        QStringList offsets;
+        for (auto it = ends.constBegin(); it != ends.constEnd(); ++it) {
+            partitions << QString::number(it.key());
+            offsets << QString::number(it.value());
+        }
+        pqxx::nontransaction tx(db::native(ledger));
+        tx.exec_params(
+            "SELECT ledger.note_source_ends($1, $2, $3::integer[], $4::bigint[])",
+            db::toStd(source), db::toStd(topic),
+            db::toStd(QLatin1Char('{') + partitions.join(QLatin1Char(',')) + QLatin1Char('}')),
+            db::toStd(QLatin1Char('{') + offsets.join(QLatin1Char(',')) + QLatin1Char('}')));
     });
 }
 

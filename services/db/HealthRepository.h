@@ -1,6 +1,9 @@
 #pragma once
 
+#include "domain/Health.h"
 #include "domain/Invariant.h"
+
+#include <QHash>
 
 #include <QList>
 
@@ -24,6 +27,15 @@ QList<InvariantResult> checkStore(Connection &store, int maxLagSeconds);
 
 // The latest recorded runs, newest first.
 QList<InvariantCheckRun> invariantChecks(Connection &ledger, int limit);
+
+// What the console's health panel shows (ledger.health_snapshot, 0052): any console role.
+// expiringWithinSeconds: the window for sessions about to end.
+HealthSnapshot snapshot(Connection &ledger, int expiringWithinSeconds = 600);
+
+// A stream consumer saw these partitions end at these offsets (partition -> high
+// watermark), for the panel's lag and rate (ledger.note_source_ends): the writer's role.
+void noteSourceEnds(Connection &ledger, const QString &source, const QString &topic,
+                    const QHash<int, qint64> &ends);
 
 } // namespace HealthRepository
 

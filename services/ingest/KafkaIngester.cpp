@@ -4,6 +4,7 @@
 
 #include "db/Connection.h"
 #include "db/DbException.h"
+#include "db/HealthRepository.h"
 #include "db/LedgerRepository.h"
 #include "domain/BackfillPacer.h"
 
@@ -251,7 +252,7 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
     const QByteArray topicName = options.topic.toUtf8();
     // Messages behind the broker's end of each partition this consumer posts from, from the
     // watermarks librdkafka keeps from its fetches (query: ask the broker instead).
-    const auto lagOf = [&](int partition, qint64 position, bool query) -> qint64 {
+    const auto endOf = [&](int partition, bool query) -> qint64 {
         int64_t low = 0;
         int64_t high = 0;
         const rd_kafka_resp_err_t err =
@@ -259,9 +260,29 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                                                      &low, &high, 5000)
                   : rd_kafka_get_watermark_offsets(rk.get(), topicName.constData(), partition, &low,
                                                    &high);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
-            return -1;
-        return qMax<qint64>(0, high - position);
+        return err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 ? -1 : qint64(high);
+    };
+    const auto lagOf = [&](int partition, qint64 position, bool query) -> qint64 {
+        const qint64 end = endOf(partition, query);
+        return end < 0 ? -1 : qMax<qint64>(0, end - position);
+    };
+    // Where each partition ends, on record for the console's health panel (lag and rate; a
+    // replay's are not a live source's). Not worth failing a run for: said and passed over.
+    QElapsedTimer sinceNote;
+    sinceNote.start();
+    bool noteRefused = false;
+    const auto noteEnds = [&](const QHash<int, qint64> &ends) {
+        if (ends.isEmpty() || options.replay() || noteRefused)
+            return;
+        try {
+            HealthRepository::noteSourceEnds(connection, ctx.source, options.topic, ends);
+        } catch (const DbException &e) {
+            noteRefused = true;
+            if (progress)
+                progress(QStringLiteral("could not note the stream's end for the health panel "
+                                        "(%1); ingesting goes on")
+                             .arg(e.error().message));
+        }
     };
     const int maxBatch = qBound(1, options.maxBatch, LedgerRepository::kMaxBatchItems);
     std::optional<Error> failure;
@@ -430,6 +451,15 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
             report.pausedSeconds += double(paused.elapsed()) / 1000.0;
         }
 
+        if (!failure && sinceNote.elapsed() >= 10000) {
+            sinceNote.restart();
+            QHash<int, qint64> ends;
+            for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
+                if (const qint64 end = endOf(it.key(), false); end >= 0)
+                    ends.insert(it.key(), end);
+            noteEnds(ends);
+        }
+
         if (progress && sinceProgress.elapsed() >= 2000) {
             sinceProgress.restart();
             QStringList lags;
@@ -460,11 +490,16 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         } catch (const DbException &) {
             ledgerPositions = report.positions; // the database gone at the end: ours, then
         }
-        for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
+        QHash<int, qint64> ends;
+        for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it) {
+            const qint64 end = ctx.brokersDown ? -1 : endOf(it.key(), true);
+            if (end >= 0)
+                ends.insert(it.key(), end);
             report.lag.insert(
-                it.key(), ctx.brokersDown
-                              ? -1
-                              : lagOf(it.key(), ledgerPositions.value(it.key(), it.value()), true));
+                it.key(),
+                end < 0 ? -1 : qMax<qint64>(0, end - ledgerPositions.value(it.key(), it.value())));
+        }
+        noteEnds(ends);
     }
     report.seconds = double(sinceStart.elapsed()) / 1000.0;
     rd_kafka_consumer_close(rk.get());

@@ -127,6 +127,13 @@ private slots:
         QCOMPARE(scalar(QStringLiteral("SELECT sum(next_offset) FROM ledger.source_positions "
                                        "WHERE source = 'writer'")),
                  QStringLiteral("422"));
+        // The broker's end of each partition, as seen at exit, is on record for the health
+        // panel (its lag), with the events the ledger had taken then.
+        QCOMPARE(scalar(QStringLiteral(
+                            "SELECT count(*) || ' ' || sum(end_offset) || ' ' || sum(events) FROM "
+                            "ledger.source_ends WHERE source = 'writer' AND topic = '%1'")
+                            .arg(QString::fromLatin1(kTopic))),
+                 QStringLiteral("%1 422 422").arg(kPartitions));
         QCOMPARE(scalar(QStringLiteral(
                      "SELECT string_agg(error_code || ' ' || left(reason, 35), ' | ' ORDER BY "
                      "partition) FROM ledger.dead_letters WHERE source = 'writer'")),
