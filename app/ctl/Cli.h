@@ -94,6 +94,7 @@ QList<Command> checkCommands();  // check
 QList<Command> ledgerCommands(); // post, ingest, balance, deadletters list
 QList<Command> reversalCommands();
 QList<Command> demoCommands();
+QList<Command> maintainCommands(); // maintain, maintain status
 QList<Command> migrateCommands();
 QList<Command> outboxCommands();    // outbox relay, status
 QList<Command> reconCommands();     // recon map, import, match, status, exceptions...

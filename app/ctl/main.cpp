@@ -66,6 +66,7 @@ int main(int argc, char *argv[])
     commands += ledger::cli::statementCommands();
     commands += ledger::cli::reconCommands();
     commands += ledger::cli::outboxCommands();
+    commands += ledger::cli::maintainCommands();
     const QStringList arguments = QCoreApplication::arguments();
     int exitCode = 0;
     std::thread command([&] { exitCode = ledger::cli::dispatch(arguments, commands); });

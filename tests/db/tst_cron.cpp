@@ -5,9 +5,9 @@
 // runs jobs once a minute, so this test takes a little over a minute.
 
 #include "LedgerInvariants.h"
+#include "ScheduledWork.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
-#include "db/AccessRepository.h"
 #include "db/Connection.h"
 #include "db/DbException.h"
 
@@ -75,57 +75,11 @@ private Q_SLOTS:
 private:
     void doTheWork()
     {
-        Connection admin(m_db.adminDsn());
-        AccessRepository::addOperator(admin, QStringLiteral("erin"),
-                                      {QStringLiteral("console_auditor")},
-                                      QStringLiteral("erin-long-lived-secret"));
-        auto dsnAs = [this](const QString &user, const QString &password) {
-            return withCredentials(m_db.adminDsn(), user, password);
-        };
-        // A session that expires in two seconds, still connected.
-        AccessRepository::Credentials c;
-        {
-            Connection broker(
-                dsnAs(QStringLiteral("lc_op_erin"), QStringLiteral("erin-long-lived-secret")));
-            c = AccessRepository::issueSession(broker, 2, {});
-        }
-        Connection session(dsnAs(c.role, c.password));
-        // An event committed unsealed (REPEATABLE READ leaves it to the next sealer).
-        QVERIFY(m_admin
-                    ->exec(QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT "
-                                          "audit.record('test.cron', 'test', 'c', '{}'); COMMIT"))
-                    .ok);
+        const test::ScheduledWork work = test::leaveScheduledWork(
+            m_db, *m_admin, QStringLiteral("erin"), QStringLiteral("CRON"));
+        QVERIFY(!QTest::currentTestFailed());
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 1);
-        // A failed sign-in.
-        QVERIFY_THROWS_EXCEPTION(
-            DbException, Connection(dsnAs(QStringLiteral("lc_op_erin"), QStringLiteral("wrong"))));
-
-        // An account with enough entries for the reporting store (2,000 postings).
-        QVERIFY(m_admin
-                    ->exec(QStringLiteral(
-                        "SELECT ledger.open_account('CRON-A', 'Cron A', 'EUR', 'asset'); "
-                        "SELECT ledger.open_account('CRON-B', 'Cron B', 'EUR', 'liability'); "
-                        "DO $$ BEGIN FOR i IN 1..2000 LOOP PERFORM ledger.post_transaction("
-                        "jsonb_build_object('idempotency_key', 'cron-' || i, 'effective_at', "
-                        "now() - i * interval '1 hour', 'legs', jsonb_build_array("
-                        "jsonb_build_object('account', 'CRON-A', 'amount', '1.00', 'currency', "
-                        "'EUR'), jsonb_build_object('account', 'CRON-B', 'amount', '-1.00', "
-                        "'currency', 'EUR')))); END LOOP; END $$"))
-                    .ok);
-
-        // A reversal request that expires at once (its lifetime shortened for the test).
-        QVERIFY(m_admin
-                    ->exec(QStringLiteral(
-                        "SET LOCAL ROLE ledger_owner; "
-                        "UPDATE access.settings SET reversal_request_ttl = '1 millisecond'"))
-                    .ok);
-        const QString request = m_admin->scalar(QStringLiteral(
-            "SELECT ledger.request_reversal((SELECT min(id) FROM ledger.transactions WHERE "
-            "idempotency_key = 'cron-1'), 'DUPLICATE', 'cron test', NULL, 'cron-expiry')"));
-        QVERIFY(m_admin
-                    ->exec(QStringLiteral("SET LOCAL ROLE ledger_owner; UPDATE access.settings "
-                                          "SET reversal_request_ttl = '7 days'"))
-                    .ok);
+        const QString request = work.request;
 
         // Nobody calls anything now: within about a minute pg_cron has done all five.
         QTRY_VERIFY_WITH_TIMEOUT(
@@ -133,7 +87,8 @@ private:
                                  "'succeeded' AND start_time > now() - interval '5 minutes'")) >= 5,
             150000);
         QTRY_COMPARE_WITH_TIMEOUT(
-            count(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = '%1'").arg(c.role)),
+            count(QStringLiteral("SELECT count(*) FROM pg_roles WHERE rolname = '%1'")
+                      .arg(work.sessionRole)),
             0, 90000);
         QTRY_COMPARE_WITH_TIMEOUT(
             count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0, 90000);

@@ -205,7 +205,8 @@ private Q_SLOTS:
             SELECT coalesce(string_agg(DISTINCT p.oid::regprocedure::text, ', '), 'none') FROM pg_proc p
             JOIN pg_namespace n ON n.oid = p.pronamespace
             CROSS JOIN unnest(ARRAY['console_operator', 'console_supervisor', 'console_auditor',
-                                    'console_compliance', 'ledger_writer', 'console_broker']) r(role)
+                                    'console_compliance', 'ledger_writer', 'console_broker',
+                                    'ledger_maintainer']) r(role)
             WHERE n.nspname IN ('ledger', 'audit', 'access', 'recon', 'reporting') AND p.proname <> 'check_session'
               AND has_function_privilege(r.role, p.oid, 'EXECUTE')
               AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c = 'lock_timeout=5s'))sql")),
