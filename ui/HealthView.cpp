@@ -14,6 +14,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTableWidget>
+#include <QTextDocument>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -164,13 +165,9 @@ HealthView::HealthView(HealthService *health, ReportService *reports, QWidget *p
         if (ok)
             discardDeadLetter(id, reason);
     });
-    const auto enableDeadButtons = [this] {
-        const bool any = selectedDeadLetter() != 0;
-        m_retry->setEnabled(any);
-        m_discard->setEnabled(any);
-    };
-    connect(m_deadLetters, &QTableWidget::itemSelectionChanged, this, enableDeadButtons);
-    enableDeadButtons();
+    connect(m_deadLetters, &QTableWidget::itemSelectionChanged, this,
+            &HealthView::updateDeadLetterButtons);
+    updateDeadLetterButtons();
 
     auto *checksBox = new QGroupBox(tr("Invariant checks (newest first)"), this);
     checksBox->setObjectName(QStringLiteral("checksBox"));
@@ -192,7 +189,7 @@ HealthView::HealthView(HealthService *health, ReportService *reports, QWidget *p
     // Times follow the View menu's zone at once.
     connect(DisplayZone::instance(), &DisplayZone::changed, this, [this] {
         if (m_snapshot && !m_refreshing)
-            show(*m_snapshot);
+            showSnapshot(*m_snapshot, false);
     });
 
     m_poll = new QTimer(this);
@@ -250,7 +247,7 @@ void HealthView::refresh()
         // The store's state next, when reports come from a store of their own.
         if (!m_reports || !m_reports->storeIsSeparate()) {
             m_context.storeIsSeparate = false;
-            show(snapshot);
+            showSnapshot(snapshot, true);
             return;
         }
         whenReady(m_reports->sourceState(), this,
@@ -265,12 +262,12 @@ void HealthView::refresh()
                       m_context.storeError = state ? QString() : state.error().message;
                       m_context.storeReplicatedAt =
                           state ? state.value().replicatedAt : QDateTime();
-                      show(snapshot);
+                      showSnapshot(snapshot, true);
                   });
     });
 }
 
-void HealthView::show(const HealthSnapshot &snapshot)
+void HealthView::showSnapshot(const HealthSnapshot &snapshot, bool announce)
 {
     m_refreshing = false;
     m_refresh->setEnabled(true);
@@ -286,7 +283,10 @@ void HealthView::show(const HealthSnapshot &snapshot)
         setMessage({}, false); // an earlier failure is over
     showItems();
 
+    // The selection follows the letter, never the row: a letter decided meanwhile (here or by
+    // someone else) leaves nothing selected, so no button acts on one the user did not pick.
     const qint64 keep = selectedDeadLetter();
+    m_deadLetters->clearSelection();
     m_deadLetters->setRowCount(int(snapshot.newestDeadLetters.size()));
     int row = 0;
     for (const OpenDeadLetter &d : snapshot.newestDeadLetters) {
@@ -298,7 +298,7 @@ void HealthView::show(const HealthSnapshot &snapshot)
             row, 3,
             plainItem(QStringLiteral("%1 / %2 / %3").arg(d.topic).arg(d.partition).arg(d.offset)));
         m_deadLetters->setItem(row, 4, plainItem(d.errorCode));
-        m_deadLetters->setItem(row, 5, plainItem(d.reason));
+        m_deadLetters->setItem(row, 5, plainItem(d.kind));
         if (d.id == keep)
             m_deadLetters->selectRow(row);
         ++row;
@@ -316,7 +316,8 @@ void HealthView::show(const HealthSnapshot &snapshot)
         ++row;
     }
     m_checks->resizeColumnsToContents();
-    Q_EMIT refreshed();
+    if (announce)
+        Q_EMIT refreshed();
 }
 
 void HealthView::showItems()
@@ -333,7 +334,8 @@ void HealthView::showItems()
         m_itemsTable->setItem(row, 0, status);
         m_itemsTable->setItem(row, 1, plainItem(item.title));
         m_itemsTable->setItem(row, 3, plainItem(item.detail));
-        m_itemsTable->item(row, 3)->setToolTip(item.detail);
+        // Plain text: the detail quotes names from the database.
+        m_itemsTable->item(row, 3)->setToolTip(Qt::convertFromPlainText(item.detail));
         const QString text = actText(item.target);
         if (text.isEmpty()) {
             m_itemsTable->removeCellWidget(row, 2);
@@ -378,6 +380,14 @@ qint64 HealthView::selectedDeadLetter() const
     return 0;
 }
 
+void HealthView::updateDeadLetterButtons()
+{
+    // One decision at a time: the buttons wait for the answer.
+    const bool can = !m_deciding && selectedDeadLetter() != 0;
+    m_retry->setEnabled(can);
+    m_discard->setEnabled(can);
+}
+
 void HealthView::runChecks()
 {
     if (!m_health)
@@ -408,9 +418,11 @@ void HealthView::retryDeadLetter(qint64 id)
 {
     if (!m_health)
         return;
-    m_retry->setEnabled(false);
+    m_deciding = true;
+    updateDeadLetterButtons();
     whenReady(m_health->retryDeadLetter(id), this, [this, id](const Result<DeadLetterRetry> &r) {
-        m_retry->setEnabled(selectedDeadLetter() != 0);
+        m_deciding = false;
+        updateDeadLetterButtons();
         if (!r) {
             const QString text =
                 tr("Dead letter %1 was not retried: %2").arg(id).arg(r.error().message);
@@ -435,9 +447,11 @@ void HealthView::discardDeadLetter(qint64 id, const QString &reason)
 {
     if (!m_health)
         return;
-    m_discard->setEnabled(false);
+    m_deciding = true;
+    updateDeadLetterButtons();
     whenReady(m_health->discardDeadLetter(id, reason), this, [this, id](const Result<qint64> &r) {
-        m_discard->setEnabled(selectedDeadLetter() != 0);
+        m_deciding = false;
+        updateDeadLetterButtons();
         const QString text =
             r ? tr("Dead letter %1 discarded (audit event %2).").arg(id).arg(r.value())
               : tr("Dead letter %1 was not discarded: %2").arg(id).arg(r.error().message);

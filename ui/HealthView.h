@@ -65,10 +65,12 @@ protected:
     void hideEvent(QHideEvent *event) override;
 
 private:
-    void show(const HealthSnapshot &snapshot);
+    // announce: emit refreshed() (a new snapshot, not the same one shown again).
+    void showSnapshot(const HealthSnapshot &snapshot, bool announce);
     void showItems();
     void setMessage(const QString &text, bool error);
     qint64 selectedDeadLetter() const;
+    void updateDeadLetterButtons();
 
     QPointer<HealthService> m_health;
     QPointer<ReportService> m_reports;
@@ -88,6 +90,7 @@ private:
     QDateTime m_sessionEnds;
     bool m_refreshing = false;   // a snapshot asked for, not yet shown
     bool m_refreshAgain = false; // asked again meanwhile
+    bool m_deciding = false;     // a retry or discard sent, not yet answered
 };
 
 } // namespace ledger

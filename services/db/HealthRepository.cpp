@@ -111,8 +111,13 @@ HealthSnapshot snapshot(Connection &ledger, int expiringWithinSeconds)
         const pqxx::row row =
             tx.exec_params1("SELECT ledger.health_snapshot(make_interval(secs => $1))::text",
                             expiringWithinSeconds);
-        return HealthSnapshot::fromJson(
+        HealthSnapshot s = HealthSnapshot::fromJson(
             QJsonDocument::fromJson(QByteArray::fromStdString(row[0].as<std::string>())).object());
+        if (!s.at.isValid()) // never an empty snapshot that looks healthy
+            throw DbException(Error::make(Error::Kind::Internal,
+                                          QStringLiteral("The health snapshot could not be read "
+                                                         "(no time in it).")));
+        return s;
     });
 }
 

@@ -17,9 +17,11 @@ QDateTime timeOf(const QJsonValue &v)
     return t.isValid() ? t.toUTC() : QDateTime();
 }
 
+// A count or offset: whole, from 0 to 2^53 (what a double holds exactly).
 qint64 countOf(const QJsonValue &v)
 {
-    return v.isDouble() ? qint64(v.toDouble()) : 0;
+    constexpr double kMax = 9007199254740992.0;
+    return v.isDouble() ? qint64(qBound(0.0, v.toDouble(), kMax)) : 0;
 }
 
 QString tr(const char *text, const char *disambiguation = nullptr, int n = -1)
@@ -68,6 +70,7 @@ HealthSnapshot HealthSnapshot::fromJson(const QJsonObject &o)
         if (x.value(QStringLiteral("lag")).isDouble())
             h.lag = countOf(x.value(QStringLiteral("lag")));
         h.observedAt = timeOf(x.value(QStringLiteral("observed_at")));
+        h.observedPartitions = int(countOf(x.value(QStringLiteral("observed_partitions"))));
         if (x.value(QStringLiteral("events_per_second")).isDouble())
             h.perSecond = x.value(QStringLiteral("events_per_second")).toDouble();
         s.sources << h;
@@ -85,7 +88,7 @@ HealthSnapshot HealthSnapshot::fromJson(const QJsonObject &o)
         d.offset = countOf(x.value(QStringLiteral("offset")));
         d.parkedAt = timeOf(x.value(QStringLiteral("parked_at")));
         d.errorCode = x.value(QStringLiteral("error_code")).toString();
-        d.reason = x.value(QStringLiteral("reason")).toString();
+        d.kind = x.value(QStringLiteral("kind")).toString();
         s.newestDeadLetters << d;
     }
     const QJsonObject held = o.value(QStringLiteral("held")).toObject();
@@ -144,14 +147,22 @@ QList<HealthItem> assessHealth(const HealthSnapshot &s, const HealthContext &con
             parts << tr("lag unknown: no consumer has reported the stream's end");
         } else {
             const qint64 lag = h.lag.value_or(0);
-            const bool silent = ago(h.observedAt) > limits.sourceSilentSeconds;
-            parts << tr("lag %1 messages (seen %2 ago)").arg(lag).arg(span(ago(h.observedAt)));
+            const qint64 silentFor = ago(h.observedAt);
+            const bool silent = silentFor > limits.sourceSilentSeconds;
+            parts << tr("lag %1 messages (seen %2 ago)").arg(lag).arg(span(silentFor));
+            if (h.observedPartitions < h.partitions)
+                parts << tr("%1 of its %2 partitions reported")
+                             .arg(h.observedPartitions)
+                             .arg(h.partitions);
             if (h.perSecond && !silent)
                 parts << tr("%1 events/s").arg(*h.perSecond, 0, 'f', 1);
             if (lag >= limits.sourceLagBad || (lag > 0 && silent)) {
                 item.level = Level::Bad;
-                parts << (silent && lag > 0 ? tr("no consumer is taking its backlog")
-                                            : tr("far behind"));
+                parts << (silent ? tr("no consumer is taking its backlog") : tr("far behind"));
+            } else if (silent) {
+                // Caught up when last seen, but a live consumer reports every few seconds.
+                item.level = Level::Warning;
+                parts << tr("no consumer has reported for %1").arg(span(silentFor));
             } else {
                 item.level = lag >= limits.sourceLagWarning ? Level::Warning : Level::Ok;
             }

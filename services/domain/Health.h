@@ -21,6 +21,7 @@ struct SourceHealth
     QDateTime lastEventAt;           // the last batch the ledger took from it
     std::optional<qint64> lag;       // messages past the ledger's positions when last observed
     QDateTime observedAt;            // when a consumer last told the ledger where the stream ends
+    int observedPartitions = 0;      // of `partitions`, those a consumer has told the end of
     std::optional<double> perSecond; // events per second between its last two observations
 };
 
@@ -33,7 +34,7 @@ struct OpenDeadLetter
     qint64 offset = 0;
     QDateTime parkedAt;
     QString errorCode;
-    QString reason;
+    QString kind; // the kind of refusal, quoting nothing of the event (its reason may)
 };
 
 struct InvariantCheckSummary

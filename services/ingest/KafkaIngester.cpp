@@ -267,7 +267,8 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         return end < 0 ? -1 : qMax<qint64>(0, end - position);
     };
     // Where each partition ends, on record for the console's health panel (lag and rate; a
-    // replay's are not a live source's). Not worth failing a run for: said and passed over.
+    // replay's are not a live source's). Not worth failing a run for: said and passed over,
+    // and given up only when the ledger has no such function or the role may not call it.
     QElapsedTimer sinceNote;
     sinceNote.start();
     bool noteRefused = false;
@@ -277,12 +278,31 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
         try {
             HealthRepository::noteSourceEnds(connection, ctx.source, options.topic, ends);
         } catch (const DbException &e) {
-            noteRefused = true;
+            noteRefused = e.error().kind == Error::Kind::Permission ||
+                          e.error().sqlState == QLatin1String("42883");
             if (progress)
                 progress(QStringLiteral("could not note the stream's end for the health panel "
                                         "(%1); ingesting goes on")
                              .arg(e.error().message));
         }
+    };
+    // The partitions assigned to this consumer now, with their ends from the last fetches
+    // (an idle consumer fetches too): noted while it is idle as well, so that the panel can
+    // tell a consumer that has caught up from one that has gone.
+    const auto assignedEnds = [&]() {
+        QHash<int, qint64> ends;
+        rd_kafka_topic_partition_list_t *raw = nullptr;
+        if (rd_kafka_assignment(rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw)
+            return ends;
+        KafkaPtr<rd_kafka_topic_partition_list_t> assigned(raw);
+        for (int i = 0; i < assigned->cnt; ++i) {
+            const rd_kafka_topic_partition_t &p = assigned->elems[i];
+            if (options.topic != QString::fromUtf8(p.topic))
+                continue;
+            if (const qint64 end = endOf(p.partition, false); end >= 0)
+                ends.insert(p.partition, end);
+        }
+        return ends;
     };
     const int maxBatch = qBound(1, options.maxBatch, LedgerRepository::kMaxBatchItems);
     std::optional<Error> failure;
@@ -303,6 +323,10 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
                 break;
             }
             sinceExpiry.start();
+        }
+        if (!options.replay() && sinceNote.elapsed() >= 10000) {
+            sinceNote.restart();
+            noteEnds(assignedEnds());
         }
         // One round: wait briefly for the first message, then take what is there.
         QMap<int, QList<SourceMessage>> byPartition;
@@ -449,15 +473,6 @@ Result<KafkaIngestReport> runKafkaIngest(Connection &connection, const KafkaInge
             while (!stop.load() && paused.elapsed() < pause)
                 QThread::msleep(ulong(qMin<qint64>(100, pause - paused.elapsed())));
             report.pausedSeconds += double(paused.elapsed()) / 1000.0;
-        }
-
-        if (!failure && sinceNote.elapsed() >= 10000) {
-            sinceNote.restart();
-            QHash<int, qint64> ends;
-            for (auto it = report.positions.constBegin(); it != report.positions.constEnd(); ++it)
-                if (const qint64 end = endOf(it.key(), false); end >= 0)
-                    ends.insert(it.key(), end);
-            noteEnds(ends);
         }
 
         if (progress && sinceProgress.elapsed() >= 2000) {

@@ -46,6 +46,8 @@ class TestHealth : public QObject
     std::unique_ptr<Connection> m_operator;
     std::unique_ptr<Connection> m_writerConnection;
 
+    qint64 count(const QString &sql) { return m_admin->scalar(sql).toLongLong(); }
+
     HealthSnapshot snap() { return HealthRepository::snapshot(*m_operator, 600); }
 
     // A message list for ledger.ingest_source_batch: events by offset.
@@ -141,14 +143,32 @@ private Q_SLOTS:
         // The broker has 5000 more on partition 1 than the ledger took.
         HealthRepository::noteSourceEnds(*m_writerConnection, QStringLiteral("payments"),
                                          QStringLiteral("money"), {{0, 3}, {1, 5001}});
-        ingest(QStringLiteral("payments/replay/2026-12-04T00:00:00Z"), 0,
+        // A replay's own positions are not a source; a live source may still name itself so.
+        ingest(QStringLiteral("payments/replay/20261204T000000.000Z"), 0,
+               items({{0, income(QStringLiteral("h-1"), QStringLiteral("H-A"))}}));
+        ingest(QStringLiteral("ops/replay/live"), 0,
                items({{0, income(QStringLiteral("h-1"), QStringLiteral("H-A"))}}));
         s = snap();
-        QCOMPARE(s.sources.size(), 1);
+        QCOMPARE(s.sources.size(), 2);
+        QCOMPARE(s.sources[0].source, QStringLiteral("ops/replay/live"));
+        QVERIFY(!s.sources[0].observedAt.isValid());
+        QCOMPARE(itemOf(assessHealth(s, {}), QStringLiteral("source:ops/replay/live/money"))->level,
+                 HealthItem::Level::Unknown);
+        s.sources.removeFirst();
         QCOMPARE(s.sources[0].events, 4);
         QCOMPARE(s.sources[0].lag.value_or(-1), 5000);
+        QCOMPARE(s.sources[0].observedPartitions, 2);
+        // Each partition's events over its own interval, summed.
         QVERIFY(s.sources[0].perSecond);
-        QVERIFY(*s.sources[0].perSecond > 0);
+        const double expected =
+            m_admin
+                ->scalar(QStringLiteral(
+                    "SELECT sum((events - prev_events) / extract(epoch FROM observed_at - "
+                    "prev_observed_at)) FROM ledger.source_ends WHERE source = 'payments'"))
+                .toDouble();
+        QVERIFY(expected > 0);
+        QVERIFY2(qAbs(*s.sources[0].perSecond - expected) <= 0.051,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(*s.sources[0].perSecond).arg(expected)));
         const HealthItem *item =
             itemOf(assessHealth(s, {}), QStringLiteral("source:payments/money"));
         QVERIFY(item);
@@ -158,6 +178,19 @@ private Q_SLOTS:
         later.now = s.at.addSecs(600);
         QCOMPARE(itemOf(assessHealth(s, later), QStringLiteral("source:payments/money"))->level,
                  HealthItem::Level::Bad);
+        // Caught up when last seen, but nobody has reported since: a warning, not OK.
+        s.sources[0].lag = 0;
+        QCOMPARE(itemOf(assessHealth(s, later), QStringLiteral("source:payments/money"))->level,
+                 HealthItem::Level::Warning);
+        QCOMPARE(itemOf(assessHealth(s, {}), QStringLiteral("source:payments/money"))->level,
+                 HealthItem::Level::Ok);
+        // A stream the ledger takes nothing from is passed over, not recorded.
+        QCOMPARE(m_writer->scalar(QStringLiteral(
+                     "SELECT ledger.note_source_ends('nobody', 'money', '{0}', '{9}')")),
+                 QStringLiteral("0"));
+        QCOMPARE(count(QStringLiteral(
+                     "SELECT count(*) FROM ledger.source_ends WHERE source = 'nobody'")),
+                 0);
     }
 
     void noteSourceEndsRefusesBadInput_data()
@@ -224,33 +257,58 @@ private Q_SLOTS:
 
     // A message that is no event is parked; the snapshot counts it and lists it with its
     // reason, never its payload; Act now until it is retried or discarded.
+    // The attack: an event whose fields are customer data (an account code that is a name and
+    // an IBAN, an amount) is parked; the refusal's own text quotes them. An operator reading
+    // the health panel gets the kind of refusal, never the payload or the text quoting it.
     void aDeadLetterIsShownWithoutItsPayload()
     {
-        QJsonArray list{QJsonObject{{QStringLiteral("offset"), 3},
-                                    {QStringLiteral("raw"), QStringLiteral("secret-payload-xyz")},
-                                    {QStringLiteral("error"), QStringLiteral("not UTF-8")}}};
+        QJsonObject secret = income(QStringLiteral("h-secret"),
+                                    QStringLiteral("CUST-JOHN-DOE-DE89370400440532013000"));
+        secret.insert(QStringLiteral("amount"), QStringLiteral("98765.43"));
+        QJsonArray list{
+            QJsonObject{{QStringLiteral("offset"), 3},
+                        {QStringLiteral("raw"), QStringLiteral("secret-payload-xyz")},
+                        {QStringLiteral("error"), QStringLiteral("not UTF-8")}},
+            QJsonObject{{QStringLiteral("offset"), 4},
+                        {QStringLiteral("event"),
+                         QString::fromUtf8(QJsonDocument(secret).toJson(QJsonDocument::Compact))}}};
         ingest(QStringLiteral("payments"), 1,
                QString::fromUtf8(QJsonDocument(list).toJson(QJsonDocument::Compact)));
+        QVERIFY(m_admin
+                    ->scalar(QStringLiteral("SELECT reason FROM ledger.dead_letters WHERE "
+                                            "kafka_offset = 4 AND partition = 1"))
+                    .contains(QLatin1String("JOHN-DOE")));
         SqlSession operatorSql(m_db.dsnFor(QStringLiteral("console_operator")));
         const QString text =
             operatorSql.scalar(QStringLiteral("SELECT ledger.health_snapshot()::text"));
         QVERIFY(!text.isEmpty());
-        QVERIFY(!text.contains(QLatin1String("secret-payload-xyz")));
+        for (const char *leak : {"secret-payload-xyz", "JOHN-DOE", "DE8937", "98765.43"})
+            QVERIFY2(!text.contains(QLatin1String(leak)), leak);
         const HealthSnapshot s = snap();
-        QCOMPARE(s.openDeadLetters, 1);
-        QCOMPARE(s.newestDeadLetters.size(), 1);
-        QCOMPARE(s.newestDeadLetters[0].partition, 1);
-        QCOMPARE(s.newestDeadLetters[0].offset, 3);
-        QVERIFY(!s.newestDeadLetters[0].reason.isEmpty());
+        QCOMPARE(s.openDeadLetters, 2);
+        QCOMPARE(s.newestDeadLetters.size(), 2);
+        QCOMPARE(s.newestDeadLetters[0].offset, 4);
+        QCOMPARE(s.newestDeadLetters[0].errorCode, QStringLiteral("LG018"));
+        QCOMPARE(s.newestDeadLetters[0].kind,
+                 QStringLiteral("names an account the ledger does not have"));
+        QCOMPARE(s.newestDeadLetters[1].partition, 1);
+        QCOMPARE(s.newestDeadLetters[1].offset, 3);
+        QVERIFY(!s.newestDeadLetters[1].kind.isEmpty());
         QVERIFY(s.oldestDeadLetterAt.isValid());
         QCOMPARE(itemOf(assessHealth(s, {}), QStringLiteral("dead_letters"))->level,
                  HealthItem::Level::Bad);
-        // Discarded (audited): no longer open.
-        const auto discard = operatorSql.exec(
-            QStringLiteral("SELECT ledger.discard_dead_letter($1::bigint, 'test: not ours')"),
-            {QString::number(s.newestDeadLetters[0].id)});
-        QVERIFY2(discard.ok, qPrintable(discard.message));
+        // Discarded (audited): no longer open, and the open set follows the outcomes.
+        for (const OpenDeadLetter &d : s.newestDeadLetters) {
+            const auto discard = operatorSql.exec(
+                QStringLiteral("SELECT ledger.discard_dead_letter($1::bigint, 'test: not ours')"),
+                {QString::number(d.id)});
+            QVERIFY2(discard.ok, qPrintable(discard.message));
+        }
         QCOMPARE(snap().openDeadLetters, 0);
+        QCOMPARE(count(QStringLiteral(
+                     "SELECT count(*) FROM ledger.dead_letters d WHERE NOT EXISTS (SELECT 1 FROM "
+                     "ledger.dead_letter_outcomes o WHERE o.dead_letter_id = d.id)")),
+                 0);
     }
 
     void heldEventsAreCounted()
@@ -360,6 +418,16 @@ private Q_SLOTS:
         const HealthItem *item = itemOf(assessHealth(s, {}), QStringLiteral("reconciliation"));
         QCOMPARE(item->level, HealthItem::Level::Bad);
         QCOMPARE(item->target, HealthTarget::Reconciliation);
+    }
+
+    // Every console call looks its session up by session_user (of type name, collation "C"):
+    // the lookup can use an index, whatever the database's collation (0054).
+    void theSessionLookupUsesAnIndex()
+    {
+        const QString plan = m_admin->scalar(QStringLiteral(
+            "SET enable_seqscan = off; EXPLAIN (FORMAT JSON) SELECT 1 FROM access.sessions x "
+            "WHERE x.role_name = session_user"));
+        QVERIFY2(plan.contains(QLatin1String("sessions_by_role_c")), qPrintable(plan));
     }
 
     void sessionsAboutToEndAreCounted()

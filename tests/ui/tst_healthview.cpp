@@ -2,9 +2,11 @@
 // source has taken events and left two dead letters (one unreadable, one naming an account
 // that did not exist yet), and a reconciliation exception is overdue. Olivia (operator) sees
 // each as "Act now" with its detail, the dead letters listed with their reasons and no
-// payload; the reconciliation item's button opens the reconciliation tab; she retries the
-// dead letter whose account now exists (posted once, audited) and the unreadable one (the
-// reason shown, still open), then discards it with a reason (audited; gone from the list).
+// payload (nor the account code its refusal quotes); the reconciliation item's button opens
+// the reconciliation tab; with the buttons she retries the dead letter whose account now
+// exists (posted once, audited; the selection does not move to another letter) and the
+// unreadable one (the reason shown, still open), then discards it with the reason the dialog
+// asks for (audited; gone from the list).
 // She may not run the invariant checks (the database's refusal is shown); Ava (auditor)
 // runs them and the run appears in the history. Screenshot: build/<preset>/screenshots/.
 
@@ -25,6 +27,7 @@
 
 #include <QApplication>
 #include <QDir>
+#include <QInputDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -35,6 +38,7 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
+#include <QTimer>
 
 #include <memory>
 
@@ -193,11 +197,17 @@ private Q_SLOTS:
         QCOMPARE(levelOf(view, QStringLiteral("source:payments/money")), QStringLiteral("OK"));
         QCOMPARE(levelOf(view, QStringLiteral("held")), QStringLiteral("OK"));
         QCOMPARE(levelOf(view, QStringLiteral("invariants")), QStringLiteral("Warning"));
+        // Where each came from and the kind of refusal; nothing of the payload, not even the
+        // account code the refusal's own text quotes.
         auto *dead = view->findChild<QTableWidget *>(QStringLiteral("deadLetters"));
         QCOMPARE(dead->rowCount(), 2);
         for (int r = 0; r < dead->rowCount(); ++r)
-            for (int c = 0; c < dead->columnCount(); ++c)
+            for (int c = 0; c < dead->columnCount(); ++c) {
                 QVERIFY(!dead->item(r, c)->text().contains(QLatin1String("payload-not-for")));
+                QVERIFY(!dead->item(r, c)->text().contains(QLatin1String("HV-B")));
+            }
+        QCOMPARE(dead->item(0, 5)->text(),
+                 QStringLiteral("names an account the ledger does not have"));
         QDir().mkpath(QStringLiteral(LEDGER_SCREENSHOT_DIR));
         const QString file = QStringLiteral(LEDGER_SCREENSHOT_DIR "/healthview.png");
         QVERIFY(m_olivia->window.grab().save(file));
@@ -220,6 +230,7 @@ private Q_SLOTS:
         QVERIFY(m_olivia->open());
     }
 
+    // Through the buttons: a row selected, Retry; Discard… asks for the reason in a dialog.
     void deadLettersAreRetriedAndDiscardedFromThePanel()
     {
         const qint64 unreadable =
@@ -230,38 +241,64 @@ private Q_SLOTS:
                     ->exec(QStringLiteral("SELECT ledger.open_account('HV-B', 'B', 'EUR', "
                                           "'liability')"))
                     .ok);
+        auto *dead = m_olivia->view->findChild<QTableWidget *>(QStringLiteral("deadLetters"));
+        auto *retry = m_olivia->view->findChild<QPushButton *>(QStringLiteral("retryDeadLetter"));
+        auto *discard =
+            m_olivia->view->findChild<QPushButton *>(QStringLiteral("discardDeadLetter"));
+        const auto select = [&](qint64 id) {
+            dead->clearSelection();
+            for (int r = 0; r < dead->rowCount(); ++r)
+                if (dead->item(r, 0)->data(Qt::UserRole).toLongLong() == id)
+                    dead->selectRow(r);
+        };
+        QVERIFY(!retry->isEnabled()); // nothing selected
         QString message;
-        QVERIFY2(decide([&] { m_olivia->view->retryDeadLetter(unknownAccount); }, true, &message),
+        select(unknownAccount);
+        QVERIFY(retry->isEnabled());
+        QVERIFY2(decide([&] { QTest::mouseClick(retry, Qt::LeftButton); }, true, &message),
                  qPrintable(message));
         QVERIFY2(message.contains(QLatin1String("posted as transaction")), qPrintable(message));
         QCOMPARE(
             count(QStringLiteral(
                 "SELECT count(*) FROM ledger.transactions WHERE idempotency_key = 'event:hv-2'")),
             1);
-        QVERIFY(!decide([&] { m_olivia->view->retryDeadLetter(unreadable); }, true, &message));
+        // The letter is gone from the list, and the selection did not move to another one.
+        QCOMPARE(dead->rowCount(), 1);
+        QVERIFY(dead->selectedItems().isEmpty());
+        QVERIFY(!retry->isEnabled());
+
+        // Not JSON: a retry is refused with the reason, and the letter stays open.
+        select(unreadable);
+        QVERIFY(decide([&] { QTest::mouseClick(retry, Qt::LeftButton); }, false, &message));
         auto *shown = m_olivia->view->findChild<QLabel *>(QStringLiteral("healthMessage"));
         QVERIFY(shown->isVisible());
         QCOMPARE(shown->text(), message);
         QVERIFY2(message.contains(QStringLiteral("was not retried")), qPrintable(message));
         QCOMPARE(m_olivia->view->snapshot()->openDeadLetters, 1);
 
-        // Select it and use the buttons' path; a discard needs a reason.
+        // A discard needs a reason the database accepts; the dialog asks for it.
         QVERIFY(decide([&] { m_olivia->view->discardDeadLetter(unreadable, QString()); }, false,
                        &message));
-        QVERIFY(decide(
-            [&] {
-                m_olivia->view->discardDeadLetter(unreadable,
-                                                  QStringLiteral("unreadable, not ours"));
-            },
-            true, &message));
+        select(unreadable);
+        QTimer::singleShot(0, this, [] {
+            auto *dialog = qobject_cast<QInputDialog *>(QApplication::activeModalWidget());
+            QVERIFY(dialog);
+            dialog->setTextValue(QStringLiteral("unreadable, not ours"));
+            dialog->accept();
+        });
+        QVERIFY(decide([&] { QTest::mouseClick(discard, Qt::LeftButton); }, true, &message));
         QCOMPARE(m_olivia->view->snapshot()->openDeadLetters, 0);
-        QCOMPARE(
-            m_olivia->view->findChild<QTableWidget *>(QStringLiteral("deadLetters"))->rowCount(),
-            0);
+        QCOMPARE(dead->rowCount(), 0);
         QCOMPARE(levelOf(m_olivia->view, QStringLiteral("dead_letters")), QStringLiteral("OK"));
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action LIKE "
                                       "'dead_letter.%' AND operator = 'olivia'")),
                  2);
+        QCOMPARE(
+            m_admin->scalar(
+                QStringLiteral(
+                    "SELECT reason FROM ledger.dead_letter_outcomes WHERE dead_letter_id = $1"),
+                {QString::number(unreadable)}),
+            QStringLiteral("unreadable, not ours"));
     }
 
     void invariantChecksRunForAuditorsOnly()

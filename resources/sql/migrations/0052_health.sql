@@ -8,11 +8,15 @@
 --   lag (end minus the ledger's position) and the events per second between the last two
 --   observations are on record where the console can read them. Observations, not history:
 --   one row per partition, replaced.
+-- * ledger.open_dead_letters: the dead letters nobody has retried or discarded yet, kept by
+--   triggers (a letter parked goes in, its outcome takes it out), so that the panel reads the
+--   open ones without scanning every letter ever parked.
 -- * ledger.health_snapshot(): counts and times only (no payload, no amount, no other
 --   operator's name): per source its last event, lag and rate; open dead letters (the newest,
---   with their reasons, so that an operator can retry or discard them); held events; the
+--   each with where it came from and the kind of refusal, never the refusal's own text, which
+--   quotes the payload: account codes, amounts, whatever the event said); held events; the
 --   invariant checks recorded; the reconciliation backlog; the audit chain's unsealed tail and
---   last verification; sessions about to end.
+--   last verification; sessions about to end. Counts stop at 100,000 ("at least").
 SET LOCAL ROLE ledger_owner;
 
 CREATE TABLE ledger.source_ends (
@@ -30,7 +34,8 @@ COMMENT ON TABLE ledger.source_ends IS
     'Per stream partition, the broker''s end offset as the consumer last saw it and the events the ledger had taken then, with the observation before (0052). Written by ledger.note_source_ends only.';
 
 -- The consumer of (source, topic) saw these partitions end at these offsets. Partitions the
--- ledger holds no position for count as having taken nothing.
+-- ledger holds no position for count as having taken nothing; a stream the ledger has taken
+-- nothing from at all is passed over (0 rows).
 CREATE FUNCTION ledger.note_source_ends(p_source text, p_topic text, p_partitions integer[], p_ends bigint[])
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -51,6 +56,11 @@ BEGIN
         RAISE EXCEPTION 'Partition ends come as two arrays of equal length (at most 10000): distinct partitions >= 0 and end offsets >= 0'
             USING ERRCODE = 'LG093';
     END IF;
+    -- Only for a stream the ledger takes from (nothing is shown for others, and a writer
+    -- could otherwise fill the table with names).
+    IF NOT EXISTS (SELECT 1 FROM ledger.source_positions sp WHERE sp.source = p_source AND sp.topic = p_topic) THEN
+        RETURN 0;
+    END IF;
     INSERT INTO ledger.source_ends AS s (source, topic, partition, end_offset, events, observed_at)
     SELECT p_source, p_topic, n.partition, n.end_offset, coalesce(sp.events, 0), clock_timestamp()
     FROM unnest(p_partitions, p_ends) AS n(partition, end_offset)
@@ -63,6 +73,65 @@ BEGIN
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END
+$$;
+
+CREATE TABLE ledger.open_dead_letters (
+    id bigint PRIMARY KEY REFERENCES ledger.dead_letters (id)
+);
+COMMENT ON TABLE ledger.open_dead_letters IS
+    'Dead letters without an outcome yet, kept by triggers on ledger.dead_letters and ledger.dead_letter_outcomes (0052).';
+INSERT INTO ledger.open_dead_letters (id)
+SELECT d.id FROM ledger.dead_letters d
+WHERE NOT EXISTS (SELECT 1 FROM ledger.dead_letter_outcomes o WHERE o.dead_letter_id = d.id);
+
+CREATE FUNCTION ledger.open_dead_letter_parked() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ledger.open_dead_letters (id) SELECT n.id FROM new_letters n;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER dead_letters_open AFTER INSERT ON ledger.dead_letters
+    REFERENCING NEW TABLE AS new_letters
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger.open_dead_letter_parked();
+
+CREATE FUNCTION ledger.open_dead_letter_decided() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM ledger.open_dead_letters l USING new_outcomes n WHERE l.id = n.dead_letter_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER dead_letter_outcomes_close AFTER INSERT ON ledger.dead_letter_outcomes
+    REFERENCING NEW TABLE AS new_outcomes
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger.open_dead_letter_decided();
+ALTER TABLE ledger.dead_letters ENABLE ALWAYS TRIGGER dead_letters_open;
+ALTER TABLE ledger.dead_letter_outcomes ENABLE ALWAYS TRIGGER dead_letter_outcomes_close;
+
+-- What kind of refusal parked a letter, in words that quote nothing of the event.
+CREATE FUNCTION ledger.dead_letter_kind(p_error_code text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE p_error_code
+        WHEN 'LG017' THEN 'not a valid event: not JSON, or a field missing or malformed'
+        WHEN 'LG018' THEN 'names an account the ledger does not have'
+        WHEN 'LG012' THEN 'an amount the ledger cannot take'
+        WHEN 'LG013' THEN 'an amount with more decimals than its currency has'
+        WHEN 'LG014' THEN 'an amount out of range'
+        WHEN 'LG015' THEN 'an amount in another currency than its account''s'
+        WHEN 'LG003' THEN 'a currency the ledger does not know'
+        WHEN 'LG011' THEN 'the same event id sent before with other content'
+        WHEN 'LG016' THEN 'a posting that does not balance'
+        WHEN 'LG020' THEN 'would take an account below zero, which it may not'
+        WHEN 'LG096' THEN 'an event type or version this ledger does not know'
+        WHEN 'LG097' THEN 'waited too long for an earlier number of its entity'
+        ELSE 'refused by the posting rules (SQLSTATE ' || left(coalesce(p_error_code, '?'), 5) || ')'
+    END
 $$;
 
 CREATE FUNCTION ledger.health_snapshot(p_expiring_within interval DEFAULT '10 minutes')
@@ -94,34 +163,36 @@ BEGIN
                    'events', sum(sp.events), 'last_event_at', max(sp.updated_at),
                    'lag', sum(greatest(se.end_offset - sp.next_offset, 0)) FILTER (WHERE se.partition IS NOT NULL),
                    'observed_at', max(se.observed_at),
+                   'observed_partitions', count(se.partition),
+                   -- Per partition over its own interval, summed (NULL: no partition observed twice).
                    'events_per_second',
-                       CASE WHEN bool_and(se.prev_observed_at IS NOT NULL AND se.observed_at > se.prev_observed_at) THEN
-                           round(sum(se.events - se.prev_events)::numeric
-                                 / greatest(extract(epoch FROM max(se.observed_at - se.prev_observed_at)), 0.001), 1)
-                       END) AS x
+                       round(sum((se.events - se.prev_events)::numeric
+                                 / extract(epoch FROM se.observed_at - se.prev_observed_at))
+                             FILTER (WHERE se.prev_observed_at IS NOT NULL AND se.observed_at > se.prev_observed_at), 1)
+               ) AS x
         FROM ledger.source_positions sp
         LEFT JOIN ledger.source_ends se
                ON se.source = sp.source AND se.topic = sp.topic AND se.partition = sp.partition
-        WHERE sp.source NOT LIKE '%/replay/%'
+        WHERE sp.source !~ '/replay/[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$'
         GROUP BY sp.source, sp.topic
     ) s;
 
     SELECT jsonb_build_object(
-               'open', count(*), 'oldest_open_at', min(d.parked_at),
+               'open', (SELECT count(*) FROM (SELECT 1 FROM ledger.open_dead_letters LIMIT 100000) c),
+               'oldest_open_at', (SELECT d.parked_at FROM ledger.open_dead_letters o
+                                  JOIN ledger.dead_letters d ON d.id = o.id ORDER BY o.id LIMIT 1),
                'newest', coalesce((
                    SELECT jsonb_agg(jsonb_build_object('id', n.id, 'source', n.source, 'topic', n.topic,
                                                        'partition', n.partition, 'offset', n.kafka_offset,
                                                        'parked_at', n.parked_at, 'error_code', n.error_code,
-                                                       'reason', n.reason) ORDER BY n.id DESC)
-                   FROM (SELECT d2.* FROM ledger.dead_letters d2
-                         WHERE NOT EXISTS (SELECT 1 FROM ledger.dead_letter_outcomes o WHERE o.dead_letter_id = d2.id)
-                         ORDER BY d2.id DESC LIMIT 50) n), '[]'))
-    INTO v_dead
-    FROM ledger.dead_letters d
-    WHERE NOT EXISTS (SELECT 1 FROM ledger.dead_letter_outcomes o WHERE o.dead_letter_id = d.id);
+                                                       'kind', ledger.dead_letter_kind(n.error_code))
+                                    ORDER BY n.id DESC)
+                   FROM (SELECT d.* FROM ledger.open_dead_letters o JOIN ledger.dead_letters d ON d.id = o.id
+                         ORDER BY o.id DESC LIMIT 50) n), '[]'))
+    INTO v_dead;
 
     SELECT jsonb_build_object('events', count(*), 'entities', count(DISTINCT h.entity), 'oldest_held_at', min(h.held_at))
-    INTO v_held FROM ledger.held_events h;
+    INTO v_held FROM (SELECT * FROM ledger.held_events LIMIT 100000) h;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'checked_at', c.checked_at, 'ok', c.ok,
                                                  'failed', to_jsonb(c.failed), 'seconds', c.seconds)
@@ -154,7 +225,7 @@ BEGIN
                               'next_end_at', min(s.expires_at))
     INTO v_sessions
     FROM access.sessions s
-    WHERE s.ended_at IS NULL AND s.expires_at > v_now;
+    WHERE s.reaped_at IS NULL AND s.ended_at IS NULL AND s.expires_at > v_now;
 
     RETURN jsonb_build_object('at', v_now, 'sources', v_sources, 'dead_letters', v_dead, 'held', v_held,
                               'invariant_checks', v_checks, 'recon', v_recon, 'audit', v_audit,
@@ -162,9 +233,10 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON ledger.source_ends FROM PUBLIC;
+REVOKE ALL ON ledger.source_ends, ledger.open_dead_letters FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION ledger.note_source_ends(text, text, integer[], bigint[]),
-    ledger.health_snapshot(interval) FROM PUBLIC;
+    ledger.health_snapshot(interval), ledger.open_dead_letter_parked(), ledger.open_dead_letter_decided(),
+    ledger.dead_letter_kind(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.note_source_ends(text, text, integer[], bigint[]) TO ledger_writer;
 GRANT EXECUTE ON FUNCTION ledger.health_snapshot(interval)
     TO console_operator, console_supervisor, console_auditor, console_compliance;
