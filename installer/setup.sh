@@ -51,7 +51,9 @@ if [ "$mode" = demo ]; then
     "$ctl" recon demo --dsn "$dsn" --out-dir "$repo/build/dev/demo-bank-statements" --if-empty
     # The demo operator signs in like everyone: its secret mints a time-limited session.
     # A fresh secret each run, handed to the console through a pipe: never on disk,
-    # never on a command line; with a keychain the console keeps it there.
+    # never on a command line, and not kept in the keychain either (the next run sets a new
+    # one; asking to remember it made gnome-keyring prompt for a new keyring on a desktop
+    # without a default collection before the demo could be used).
     if ! "$ctl" access operator list --dsn "$dsn" | grep -q '^demo\b'; then
         "$ctl" access operator add demo --dsn "$dsn" \
             --groups console_operator,console_supervisor,console_auditor,console_compliance >/dev/null
@@ -61,7 +63,7 @@ if [ "$mode" = demo ]; then
     echo "== opening the console: operator 'demo' on $host"
     echo "   (stop the demo database later with: $ctl demo stop ${dir_args[*]})"
     printf '%s\n' "$secret" | exec "$repo/build/dev/app/console/ledger-console" \
-        --host "$host" --port 5432 --database ledger --operator demo --secret-stdin --remember
+        --host "$host" --port 5432 --database ledger --operator demo --secret-stdin
 fi
 
 # clang-tidy (.clang-tidy's checks, warnings as errors) over the project's sources, on the
