@@ -21,6 +21,9 @@ packages=(
     librdkafka-dev
     # bench_partitions (Step 11): monthly partitions kept by pg_partman.
     postgresql-15-partman
+    # The Debian package (Step 13): man pages from --help, and the checks tst_package runs on
+    # the package (lintian, AppStream metainfo, desktop entry).
+    help2man lintian appstream desktop-file-utils
 )
 
 # Locales the test suites need: a server that answers in German shows that errors are
