@@ -154,6 +154,14 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
         e.message = QStringLiteral("The database is missing part of the ledger schema (%1). "
                                    "Run `ledgerctl migrate` against it.")
                         .arg(text);
+    } else if (is("53100")) {
+        // disk_full: waiting does not help; someone must free space on the server.
+        e.kind = Error::Kind::Server;
+        e.retryable = false;
+        e.message = QStringLiteral("The database server's disk is full (%1). Nothing of this "
+                                   "request was saved. Have the database administrator free "
+                                   "space, then try again.")
+                        .arg(text);
     } else if (cls == QLatin1String("53") || is("57014")) {
         e.kind = Error::Kind::Server;
         e.retryable = true;

@@ -119,6 +119,10 @@ private Q_SLOTS:
             << "53300"
             << "FATAL:  53300: too many connections for role \"lc_s_dave_1\""
             << int(Error::Kind::TooManyConnections) << true << false << "Close other console";
+        QTest::newRow("disk full")
+            << "53100"
+            << "ERROR:  53100: could not extend file \"base/16384/16385\": No space left on device"
+            << int(Error::Kind::Server) << false << false << "disk is full";
         QTest::newRow("lock timeout")
             << "55P03"
             << "ERROR:  55P03: canceling statement due to lock timeout" << int(Error::Kind::Busy)
