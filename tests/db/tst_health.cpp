@@ -399,7 +399,7 @@ private Q_SLOTS:
     {
         QVERIFY(m_admin
                     ->exec(QStringLiteral(
-                        "SET ROLE ledger_owner; "
+                        "SET LOCAL ROLE ledger_owner; "
                         "INSERT INTO recon.bank_accounts (identifier, currency, account_id, "
                         "mapped_by) SELECT 'DE00HEALTH', 'EUR', id, 'test' FROM ledger.accounts "
                         "WHERE code = 'H-A'; "

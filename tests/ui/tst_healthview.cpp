@@ -169,7 +169,7 @@ private Q_SLOTS:
         // An overdue exception (as the owner: the matching engine is tested elsewhere).
         QVERIFY(m_admin
                     ->exec(QStringLiteral(
-                        "SET ROLE ledger_owner; "
+                        "SET LOCAL ROLE ledger_owner; "
                         "INSERT INTO recon.bank_accounts (identifier, currency, account_id, "
                         "mapped_by) SELECT 'DE00HV', 'EUR', id, 'test' FROM ledger.accounts "
                         "WHERE code = 'HV-A'; "
