@@ -5,8 +5,9 @@
 // error saying the connection was lost and to try again; nothing of the action is in the
 // ledger; sending it again (the same client key) does it once, and once more changes
 // nothing (a resolution, checked against the state the operator saw, is refused as changed
-// since). Actions: request a reversal, approve, reject, approve in bulk, resolve a
-// reconciliation exception, verify the audit chain.
+// since; a file imported before is "already imported"). Actions: request a reversal,
+// approve, reject, approve in bulk, resolve a reconciliation exception, export a statement,
+// import a bank file, run the matching, verify the audit chain.
 
 #include "LedgerInvariants.h"
 #include "SignalWait.h"
@@ -15,11 +16,17 @@
 #include "console/AuditService.h"
 #include "console/ReconService.h"
 #include "console/ReversalService.h"
+#include "console/StatementService.h"
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/DbWorker.h"
 
+#include <QDir>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
+#include <QTimeZone>
 
 #include <functional>
 #include <memory>
@@ -298,6 +305,100 @@ private Q_SLOTS:
                 QStringLiteral("SELECT state FROM recon.exception_state WHERE exception_id = %1")
                     .arg(exception)),
             QStringLiteral("accepted"));
+    }
+
+    // A statement export: written beside its target, recorded, then renamed. Cut while it is
+    // recorded: no record and no file (not even the staged one); again: issued once.
+    void anExportCutLeavesNoFileAndExportsOnceAgain()
+    {
+        DbWorker compliance(m_db.dsnFor(QStringLiteral("console_compliance")),
+                            QStringLiteral("fc-compliance"));
+        StatementService statements(&compliance);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        StatementExportRequest request;
+        request.accountCode = QStringLiteral("FC-B");
+        request.from = QDateTime(QDate(2026, 11, 1), QTime(0, 0), QTimeZone::utc());
+        request.to = QDateTime(QDate(2026, 12, 1), QTime(0, 0), QTimeZone::utc());
+        request.format = QStringLiteral("csv");
+        request.outPath = dir.filePath(QStringLiteral("fc-b.csv"));
+        const qint64 before = count(QStringLiteral("SELECT count(*) FROM ledger.statements"));
+        checkCut(cutDuring<StatementRecord>(QStringLiteral("fc-compliance"),
+                                            [&] { return statements.issue(request); }));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.statements")), before);
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList());
+        const auto first = await(statements.issue(request));
+        QVERIFY2(first, qPrintable(first ? QString() : first.error().describe()));
+        QVERIFY(QFile::exists(request.outPath));
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{QStringLiteral("fc-b.csv")});
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.statements")), before + 1);
+    }
+
+    // A bank file import is one transaction: cut, nothing of the file; again, imported once;
+    // once more, "already imported".
+    void anImportCutImportsNothingAndImportsOnceAgain()
+    {
+        ReconService recon(m_operator.get(), m_operator.get());
+        const QString file = QStringLiteral(LEDGER_RECON_DATA_DIR "/mt940_cp1252.sta");
+        const auto import = [&]() -> Result<ReconImportSummary> {
+            ReconImportJob *job =
+                recon.startImport(file, QStringLiteral("auto"), {}, QStringLiteral("FC-A"), this);
+            QSignalSpy finished(job, &ReconImportJob::finished);
+            if (!job->isFinished() && !test::waitForCount(finished, 1, 60000))
+                return Error::make(Error::Kind::Timeout, QStringLiteral("the import never ended"));
+            const Result<ReconImportSummary> r = job->result();
+            job->deleteLater();
+            return r;
+        };
+        const qint64 lines = count(QStringLiteral("SELECT count(*) FROM recon.lines"));
+        const qint64 files = count(QStringLiteral("SELECT count(*) FROM recon.files"));
+        Result<ReconImportSummary> cut = Error::make(Error::Kind::Internal, QString());
+        {
+            Connection blocker(m_db.adminDsn(), QStringLiteral("tst_faultconnection blocker"));
+            test::execOn(blocker, QStringLiteral("BEGIN; LOCK TABLE audit.events IN SHARE MODE"));
+            ReconImportJob *job =
+                recon.startImport(file, QStringLiteral("auto"), {}, QStringLiteral("FC-A"), this);
+            QSignalSpy finished(job, &ReconImportJob::finished);
+            QVERIFY(QTest::qWaitFor(
+                [&] {
+                    return count(QStringLiteral(
+                               "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                               "'fc-operator' AND wait_event_type = 'Lock'")) > 0;
+                },
+                30000));
+            m_admin->exec(QStringLiteral("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE application_name = 'fc-operator'"));
+            test::execOn(blocker, QStringLiteral("ROLLBACK"));
+            QVERIFY(job->isFinished() || test::waitForCount(finished, 1, 60000));
+            cut = job->result();
+            job->deleteLater();
+        }
+        checkCut(cut);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.lines")), lines);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.files")), files);
+        const auto first = import();
+        QVERIFY2(first, qPrintable(first ? QString() : first.error().describe()));
+        QVERIFY(!first.value().alreadyImported);
+        QVERIFY(first.value().lines > 0);
+        const auto again = import();
+        QVERIFY(again);
+        QVERIFY(again.value().alreadyImported);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.lines")),
+                 lines + first.value().lines);
+    }
+
+    // A matching run: cut, no run recorded; again, one run.
+    void aMatchingRunCutRecordsNothingAndRunsAgain()
+    {
+        ReconService recon(m_operator.get(), m_operator.get());
+        const qint64 runs = count(QStringLiteral("SELECT count(*) FROM recon.runs"));
+        checkCut(cutDuring<ReconMatchSummary>(QStringLiteral("fc-operator"), [&] {
+            return recon.match(QStringLiteral("FC-A"), false);
+        }));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.runs")), runs);
+        const auto first = await(recon.match(QStringLiteral("FC-A"), false));
+        QVERIFY2(first, qPrintable(first ? QString() : first.error().describe()));
+        QVERIFY(count(QStringLiteral("SELECT count(*) FROM recon.runs")) > runs);
     }
 
     void aVerificationCutRecordsNothingAndVerifiesAgain()
