@@ -12,6 +12,7 @@
 // throughput.
 
 #include "LedgerInvariants.h"
+#include "PostingRequests.h"
 #include "SignalWait.h"
 #include "SqlSession.h"
 #include "TestCluster.h"
@@ -70,22 +71,8 @@ QString accountCode(int n)
 
 QByteArray requestOf(const QString &key, const Transfer &t)
 {
-    const QString amount =
-        QStringLiteral("%1.%2").arg(t.cents / 100).arg(t.cents % 100, 2, 10, QLatin1Char('0'));
-    return QJsonDocument(
-               QJsonObject{
-                   {QStringLiteral("idempotency_key"), key},
-                   {QStringLiteral("effective_at"), QStringLiteral("2026-11-20T12:00:00Z")},
-                   {QStringLiteral("description"), QStringLiteral("storm")},
-                   {QStringLiteral("legs"),
-                    QJsonArray{
-                        QJsonObject{{QStringLiteral("account"), accountCode(t.to)},
-                                    {QStringLiteral("amount"), amount},
-                                    {QStringLiteral("currency"), QStringLiteral("EUR")}},
-                        QJsonObject{{QStringLiteral("account"), accountCode(t.from)},
-                                    {QStringLiteral("amount"), QString(QLatin1Char('-') + amount)},
-                                    {QStringLiteral("currency"), QStringLiteral("EUR")}}}}})
-        .toJson(QJsonDocument::Compact);
+    return test::transferRequest(key, accountCode(t.from), accountCode(t.to), t.cents,
+                                 QStringLiteral("storm"));
 }
 
 } // namespace

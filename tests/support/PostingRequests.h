@@ -26,6 +26,18 @@ inline QString postingLeg(const QString &account, const QString &amount,
         .arg(account, amount, currency);
 }
 
+// A transfer of `cents` (EUR) from one account to another: `to` debited, `from` credited.
+inline QByteArray transferRequest(const QString &key, const QString &from, const QString &to,
+                                  qint64 cents, const QString &description = QStringLiteral("test"))
+{
+    const QString amount =
+        QStringLiteral("%1.%2").arg(cents / 100).arg(cents % 100, 2, 10, QLatin1Char('0'));
+    return postingRequest(key,
+                          postingLeg(to, amount) + QStringLiteral(", ") +
+                              postingLeg(from, QLatin1Char('-') + amount),
+                          QStringLiteral("2026-11-20T12:00:00Z"), description);
+}
+
 // "transactions/entries/audit events": what a refused request must leave unchanged.
 inline QString ledgerCounts(SqlSession &admin)
 {
