@@ -145,6 +145,8 @@ int main(int argc, char *argv[])
     QApplication::setOrganizationName(QStringLiteral("LedgerConsole"));
     QApplication::setApplicationVersion(QStringLiteral(LEDGER_VERSION));
     QApplication::setApplicationDisplayName(QStringLiteral("Ledger Console"));
+    // The desktop entry the package installs (Wayland's app id, the window's icon and name).
+    QGuiApplication::setDesktopFileName(QStringLiteral("org.ledgerconsole.LedgerConsole"));
 
     QCommandLineParser parser;
     setUpParser(parser);

@@ -70,10 +70,9 @@ Round runRound(const Invocation &inv, const QStringList &only, int checkEvery, i
         round.fatal = e.error();
         if (e.error().kind == Error::Kind::Permission)
             round.fatal->message =
-                QStringLiteral("%1 may not run the scheduled jobs: connect as "
-                               "a member of ledger_maintainer (or a "
-                               "superuser). (%2)")
-                    .arg(connection ? connection->user() : QString(), e.error().message);
+                QStringLiteral("This role may not run the scheduled jobs: connect as a member "
+                               "of ledger_maintainer (or a superuser). (%1)")
+                    .arg(e.error().message);
         return round;
     }
     QStringList names;
@@ -113,9 +112,10 @@ Round runRound(const Invocation &inv, const QStringList &only, int checkEvery, i
             o.insert(QStringLiteral("error"), e.error().message);
             if (verbose)
                 inv.progress(QStringLiteral("%1: failed: %2").arg(name, e.error().message));
-            if (e.error().kind == Error::Kind::Permission ||
-                e.error().kind == Error::Kind::Connection) {
-                // The role may not run jobs, or the server went: the rest would fail alike.
+            if (e.error().kind == Error::Kind::Connection) {
+                // The server went: the rest would fail alike. (A permission refused inside a
+                // job is that job's failure: whether the role may run jobs at all was settled
+                // by maintenance_jobs() above.)
                 round.fatal = e.error();
                 round.jobs.append(o);
                 return round;
@@ -207,7 +207,7 @@ int runMaintain(const Invocation &inv)
             QThread::msleep(100);
     }
     if (inv.json)
-        inv.printJson({{QStringLiteral("ok"), true},
+        inv.printJson({{QStringLiteral("ok"), failures == 0},
                        {QStringLiteral("rounds"), rounds},
                        {QStringLiteral("failures"), failures},
                        {QStringLiteral("last"), last}});

@@ -158,9 +158,9 @@ Error translateServerError(const QString &sqlState, const QString &serverMessage
         // disk_full: waiting does not help; someone must free space on the server.
         e.kind = Error::Kind::Server;
         e.retryable = false;
-        e.message = QStringLiteral("The database server's disk is full (%1). Nothing of this "
-                                   "request was saved. Have the database administrator free "
-                                   "space, then try again.")
+        e.message = QStringLiteral("The database server's disk is full (%1). The step that "
+                                   "ran out of space saved nothing. Have the database "
+                                   "administrator free space, then try again.")
                         .arg(text);
     } else if (cls == QLatin1String("53") || is("57014")) {
         e.kind = Error::Kind::Server;

@@ -31,8 +31,10 @@ QList<Job> jobs(Connection &connection)
 JobRun run(Connection &connection, const QString &job, int checkEverySeconds, int timeoutSeconds)
 {
     return db::guarded([&] {
-        pqxx::nontransaction tx(db::native(connection)); // each statement its own transaction
-        tx.exec_params("SELECT set_config('statement_timeout', $1, false)",
+        // The job's own transaction (READ COMMITTED), its timeout local to it: nothing stays
+        // set on the connection whatever happens, and a timeout the site set is not touched.
+        pqxx::work tx(db::native(connection));
+        tx.exec_params("SELECT set_config('statement_timeout', $1, true)",
                        std::to_string(qint64(timeoutSeconds) * 1000));
         const pqxx::row row = tx.exec_params1(
             "SELECT ledger.run_maintenance_job($1, make_interval(secs => $2))::text",
@@ -44,7 +46,7 @@ JobRun run(Connection &connection, const QString &job, int checkEverySeconds, in
         r.skipped = o.value(QStringLiteral("skipped")).toString();
         r.result = o.value(QStringLiteral("result")).toObject();
         r.seconds = o.value(QStringLiteral("seconds")).toDouble();
-        tx.exec("SELECT set_config('statement_timeout', '0', false)");
+        tx.commit();
         return r;
     });
 }

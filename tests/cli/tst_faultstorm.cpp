@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace ledger;
@@ -80,13 +81,16 @@ class TestFaultStorm : public QObject
         m_failures << what;
     }
 
-    // ledgerctl until it does not answer "busy" (55P03: nothing was saved, try again).
-    LedgerctlRun ctl(const QStringList &args, const QString &dsn)
+    // ledgerctl until it does not answer "busy" (55P03: nothing was saved, try again);
+    // nullopt when the storm ended while it was still busy (not a failure).
+    std::optional<LedgerctlRun> ctl(const QStringList &args, const QString &dsn)
     {
         for (;;) {
             LedgerctlRun r = runLedgerctl(args, dsn);
-            if (r.exitCode == 0 || !r.err.contains(QLatin1String("55P03")) || m_stop.load())
+            if (r.exitCode == 0 || !r.err.contains(QLatin1String("55P03")))
                 return r;
+            if (m_stop.load())
+                return std::nullopt;
             ++m_busyRetries;
         }
     }
@@ -132,22 +136,26 @@ class TestFaultStorm : public QObject
                 QThread::msleep(50); // nothing to reverse yet
                 continue;
             }
-            const LedgerctlRun request = ctl(
+            const std::optional<LedgerctlRun> request = ctl(
                 {QStringLiteral("reversal"), QStringLiteral("request"),
                  QStringLiteral("--transaction"), tx, QStringLiteral("--reason"),
                  QStringLiteral("DUPLICATE"), QStringLiteral("--note"), QStringLiteral("storm")},
                 m_operator);
-            if (request.exitCode != 0) {
-                fail(QStringLiteral("reversal request: ") + request.describe());
+            if (!request)
+                return; // the storm ended while the ledger was busy
+            if (request->exitCode != 0) {
+                fail(QStringLiteral("reversal request: ") + request->describe());
                 return;
             }
-            const QString id = request.out.trimmed();
-            const LedgerctlRun approve = ctl(
+            const QString id = request->out.trimmed();
+            const std::optional<LedgerctlRun> approve = ctl(
                 {QStringLiteral("reversal"), QStringLiteral("approve"), QStringLiteral("--request"),
                  id, QStringLiteral("--key"), QStringLiteral("storm-approve-%1").arg(id)},
                 m_supervisor);
-            if (approve.exitCode != 0) {
-                fail(QStringLiteral("reversal approve: ") + approve.describe());
+            if (!approve)
+                return; // the storm ended while the ledger was busy
+            if (approve->exitCode != 0) {
+                fail(QStringLiteral("reversal approve: ") + approve->describe());
                 return;
             }
             ++m_reversals;
@@ -170,20 +178,25 @@ class TestFaultStorm : public QObject
                         .arg(1 + i % 9)
                         .toLatin1());
             f.close();
-            const LedgerctlRun import =
+            const std::optional<LedgerctlRun> import =
                 ctl({QStringLiteral("recon"), QStringLiteral("import"), QStringLiteral("--file"),
                      path, QStringLiteral("--account"), account(0)},
                     m_operator);
-            if (import.exitCode != 0) {
-                fail(QStringLiteral("recon import: ") + import.describe());
+            if (!import)
+                return; // the storm ended while the ledger was busy
+            if (import->exitCode != 0) {
+                fail(QStringLiteral("recon import: ") + import->describe());
                 return;
             }
             ++m_imports;
-            const LedgerctlRun match = ctl({QStringLiteral("recon"), QStringLiteral("match"),
-                                            QStringLiteral("--account"), account(0)},
-                                           m_operator);
-            if (match.exitCode != 0) {
-                fail(QStringLiteral("recon match: ") + match.describe());
+            const std::optional<LedgerctlRun> match =
+                ctl({QStringLiteral("recon"), QStringLiteral("match"), QStringLiteral("--account"),
+                     account(0)},
+                    m_operator);
+            if (!match)
+                return; // the storm ended while the ledger was busy
+            if (match->exitCode != 0) {
+                fail(QStringLiteral("recon match: ") + match->describe());
                 return;
             }
             ++m_matches;
@@ -193,15 +206,17 @@ class TestFaultStorm : public QObject
     void exporter()
     {
         for (int i = 0; !m_stop.load(); ++i) {
-            const LedgerctlRun r = ctl(
+            const std::optional<LedgerctlRun> r = ctl(
                 {QStringLiteral("statement"), QStringLiteral("export"), QStringLiteral("--account"),
                  account(i % kAccounts), QStringLiteral("--from"), QStringLiteral("2026-11-01"),
                  QStringLiteral("--to"), QStringLiteral("2026-11-30"), QStringLiteral("--format"),
                  QStringLiteral("csv"), QStringLiteral("--out"),
                  m_files.filePath(QStringLiteral("statement-%1.csv").arg(i))},
                 m_compliance);
-            if (r.exitCode != 0) {
-                fail(QStringLiteral("statement export: ") + r.describe());
+            if (!r)
+                return; // the storm ended while the ledger was busy
+            if (r->exitCode != 0) {
+                fail(QStringLiteral("statement export: ") + r->describe());
                 return;
             }
             ++m_exports;
@@ -211,10 +226,12 @@ class TestFaultStorm : public QObject
     void verifier()
     {
         while (!m_stop.load()) {
-            const LedgerctlRun r =
+            const std::optional<LedgerctlRun> r =
                 ctl({QStringLiteral("audit"), QStringLiteral("verify")}, m_auditor);
-            if (r.exitCode != 0) {
-                fail(QStringLiteral("audit verify: ") + r.describe());
+            if (!r)
+                return; // the storm ended while the ledger was busy
+            if (r->exitCode != 0) {
+                fail(QStringLiteral("audit verify: ") + r->describe());
                 return;
             }
             ++m_verifications;
@@ -284,6 +301,13 @@ private Q_SLOTS:
                      ->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
                                              "idempotency_key LIKE 'storm-%' AND kind = "
                                              "'posting'"))
+                     .toInt(),
+                 m_posted.load());
+        QCOMPARE(m_admin
+                     ->scalar(QStringLiteral("SELECT count(*) FROM ledger.transactions WHERE "
+                                             "idempotency_key = ANY ($1::text[])"),
+                              {QLatin1Char('{') + m_postedKeys.join(QLatin1Char(',')) +
+                               QLatin1Char('}')})
                      .toInt(),
                  m_posted.load());
         QCOMPARE(m_admin->scalar(QStringLiteral(

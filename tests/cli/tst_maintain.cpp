@@ -130,8 +130,7 @@ private Q_SLOTS:
         QProcess b;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("LEDGER_DSN"), m_maintainer);
-        const QStringList args{QStringLiteral("maintain"), QStringLiteral("--json"),
-                               QStringLiteral("--check-every"), QStringLiteral("0")};
+        const QStringList args{QStringLiteral("maintain"), QStringLiteral("--json")};
         for (QProcess *p : {&a, &b}) {
             p->setProcessEnvironment(env);
             p->start(QStringLiteral(LEDGERCTL_PATH), args);
@@ -224,6 +223,20 @@ private Q_SLOTS:
         const auto unknown =
             maintainer.exec(QStringLiteral("SELECT ledger.run_maintenance_job('drop_everything')"));
         QCOMPARE(unknown.sqlState, QStringLiteral("LG099"));
+        // The invariant checks read the whole ledger: not back to back from a maintainer.
+        const auto often = maintainer.exec(QStringLiteral(
+            "SELECT ledger.run_maintenance_job('check_invariants', interval '1 minute')"));
+        QCOMPARE(often.sqlState, QStringLiteral("LG099"));
+        // Through ledgerctl: that job fails and says why, the others still run.
+        const LedgerctlRun r = maintain(
+            {QStringLiteral("--json"), QStringLiteral("--check-every"), QStringLiteral("60")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(jobIn(r.json(), QStringLiteral("check_invariants"))
+                     .value(QStringLiteral("error"))
+                     .toString()
+                     .contains(QLatin1String("at most once an hour")),
+                 qPrintable(r.describe()));
+        QVERIFY(jobIn(r.json(), QStringLiteral("seal_audit")).contains(QStringLiteral("result")));
     }
 
     void badOptionsAreUsageErrors_data()

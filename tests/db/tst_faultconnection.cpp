@@ -76,13 +76,17 @@ class TestFaultConnection : public QObject
 
     // Runs the action with the audit trail locked, waits until its backend (application
     // name `app`) waits for that lock, terminates the backend, and returns what the caller got.
+    // `block`: what the test holds meanwhile (default: the audit trail, which every action
+    // writes last or nearly so).
     template <class T>
-    Result<T> cutDuring(const QString &app, const std::function<QFuture<Result<T>>()> &action)
+    Result<T>
+    cutDuring(const QString &app, const std::function<QFuture<Result<T>>()> &action,
+              const QString &block = QStringLiteral("LOCK TABLE audit.events IN SHARE MODE"))
     {
         Connection blocker(m_db.adminDsn(), QStringLiteral("tst_faultconnection blocker"));
-        test::execOn(blocker, QStringLiteral("BEGIN; LOCK TABLE audit.events IN SHARE MODE"));
+        test::execOn(blocker, QStringLiteral("BEGIN; ") + block);
         QFuture<Result<T>> future = action();
-        const bool waiting = QTest::qWaitFor(
+        bool waiting = QTest::qWaitFor(
             [&] {
                 return count(QStringLiteral("SELECT count(*) FROM pg_stat_activity WHERE "
                                             "application_name = '%1' "
@@ -90,10 +94,15 @@ class TestFaultConnection : public QObject
                                  .arg(app)) > 0;
             },
             30000);
-        if (waiting)
-            m_admin->exec(QStringLiteral("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                         "WHERE application_name = '%1'")
-                              .arg(app));
+        // Terminated (and gone: the call waits for it) while the lock is still held, so the
+        // action cannot have committed first.
+        if (waiting &&
+            m_admin->scalar(QStringLiteral("SELECT count(*) FILTER (WHERE "
+                                           "pg_terminate_backend(pid, 10000)) FROM "
+                                           "pg_stat_activity WHERE application_name = '%1'")
+                                .arg(app))
+                    .toInt() != 1)
+            waiting = false;
         test::execOn(blocker, QStringLiteral("ROLLBACK"));
         if (!waiting) {
             (void)await(future); // the worker free again for what follows
@@ -224,8 +233,10 @@ private Q_SLOTS:
                  1);
     }
 
-    // Bulk: each request in its own transaction; the cut one is not decided, those before it
-    // are; the same batch key again decides the rest, once each.
+    // Bulk: each request in its own transaction. The second request is held (its row locked by
+    // the test), so the first is decided and committed before the cut: it stays decided, and
+    // the outcome says so; the cut one and the third are not, and say why; the same batch key
+    // decides the rest, once each.
     void aBulkApprovalCutKeepsWhatWasDecidedAndFinishesOnceAgain()
     {
         QList<qint64> ids;
@@ -234,32 +245,41 @@ private Q_SLOTS:
         QVERIFY(!ids.contains(0));
         const QString batch = ReversalService::newClientKey();
         const qint64 txBefore = count(QStringLiteral("SELECT count(*) FROM ledger.transactions"));
-        const auto cut =
-            cutDuring<QList<BulkDecisionOutcome>>(QStringLiteral("fc-supervisor"), [&] {
-                return m_decisions->decideMany(ids, true, QStringLiteral("bulk"), batch);
-            });
-        QVERIFY(!cut || !cut.value().isEmpty());
-        const qint64 decided = count(
-            QStringLiteral(
-                "SELECT count(*) FROM ledger.reversal_decisions WHERE request_id IN (%1, %2, %3)")
-                .arg(ids[0])
-                .arg(ids[1])
-                .arg(ids[2]));
-        QVERIFY(decided < 3);
-        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.transactions")),
-                 txBefore + decided);
+        const auto decided = [&] {
+            return count(QStringLiteral("SELECT count(*) FROM ledger.reversal_decisions WHERE "
+                                        "request_id IN (%1, %2, %3)")
+                             .arg(ids[0])
+                             .arg(ids[1])
+                             .arg(ids[2]));
+        };
+        const auto cut = cutDuring<QList<BulkDecisionOutcome>>(
+            QStringLiteral("fc-supervisor"),
+            [&] { return m_decisions->decideMany(ids, true, QStringLiteral("bulk"), batch); },
+            QStringLiteral("SELECT 1 FROM ledger.reversal_requests WHERE id = %1 FOR UPDATE")
+                .arg(ids[1]));
+        // A bulk run reports each request (it must not say that nothing was done): the first
+        // decided, the cut one lost with the connection, the third not tried.
+        QVERIFY2(cut, qPrintable(cut ? QString() : cut.error().describe()));
+        QCOMPARE(cut.value().size(), 3);
+        QVERIFY(cut.value()[0].decided);
+        QVERIFY(!cut.value()[1].decided);
+        QCOMPARE(cut.value()[1].error.kind, Error::Kind::Connection);
+        QVERIFY2(cut.value()[1].error.message.contains(QLatin1String("try again")),
+                 qPrintable(cut.value()[1].error.message));
+        QVERIFY(!cut.value()[2].decided);
+        QCOMPARE(decided(), 1);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.reversal_decisions WHERE "
+                                      "request_id = %1")
+                           .arg(ids[0])),
+                 1);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.transactions")), txBefore + 1);
         const auto first = await(m_decisions->decideMany(ids, true, QStringLiteral("bulk"), batch));
         QVERIFY2(first, qPrintable(first ? QString() : first.error().describe()));
         for (const BulkDecisionOutcome &o : first.value())
             QVERIFY2(o.decided, qPrintable(o.error.describe()));
         const auto again = await(m_decisions->decideMany(ids, true, QStringLiteral("bulk"), batch));
         QVERIFY(again);
-        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.reversal_decisions WHERE "
-                                      "request_id IN (%1, %2, %3)")
-                           .arg(ids[0])
-                           .arg(ids[1])
-                           .arg(ids[2])),
-                 3);
+        QCOMPARE(decided(), 3);
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM ledger.transactions")), txBefore + 3);
     }
 

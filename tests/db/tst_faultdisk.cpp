@@ -1,11 +1,11 @@
 // Step 13, fault tests: the disk fills during a batch. Every table and index of the ledger
 // is moved to a tablespace on a small filesystem of its own (a tmpfs mounted by the test,
-// so it needs root, as CI has), with only a little room left; a writer then posts one
-// batch of 20,000 transfers (ledger.post_batch, one transaction), which runs out of space
-// half-way. The batch is refused whole with a clear error (nothing of it is in the ledger),
-// and the server stays up. Once space is freed (the filesystem grown), the ledger is intact
-// (its invariants hold, the audit chain verifies), the same batch posts in full, and posting
-// it again is a duplicate of every item.
+// so it needs root with CAP_SYS_ADMIN, as CI has; it skips otherwise), with only a little room
+// left; a writer then posts one batch of 20,000 transfers (ledger.post_batch, one transaction),
+// which runs out of space half-way. The batch is refused whole with a clear error (nothing of it is
+// in the ledger), and the server stays up. Once space is freed (the filesystem grown), the ledger
+// is intact (its invariants hold, the audit chain verifies), the same batch posts in full, and
+// posting it again is a duplicate of every item.
 
 #include "LedgerInvariants.h"
 #include "SqlSession.h"
@@ -96,8 +96,10 @@ private Q_SLOTS:
         QVERIFY(m_mountDir.isValid());
         const QString dir = m_mountDir.path();
         QString out;
-        QVERIFY2(sh(QStringLiteral("mount -t tmpfs -o size=64m tmpfs '%1'").arg(dir), &out),
-                 qPrintable(out));
+        if (!sh(QStringLiteral("mount -t tmpfs -o size=64m tmpfs '%1'").arg(dir), &out))
+            QSKIP(qPrintable(QStringLiteral("this root may not mount a filesystem (a container "
+                                            "without CAP_SYS_ADMIN?): ") +
+                             out.trimmed()));
         m_mounted = true;
         const QString owner = LocalCluster::serverUser();
         if (!owner.isEmpty())
@@ -133,7 +135,11 @@ private Q_SLOTS:
         if (m_mounted) {
             // The cluster goes first (its files are there), then the filesystem.
             (void)m_db.cluster().stop(true);
-            sh(QStringLiteral("umount '%1'").arg(m_mountDir.path()));
+            QString out;
+            if (!sh(QStringLiteral("umount '%1'").arg(m_mountDir.path()), &out) &&
+                !sh(QStringLiteral("umount -l '%1'").arg(m_mountDir.path()), &out))
+                qWarning("could not unmount %s: %s", qPrintable(m_mountDir.path()),
+                         qPrintable(out));
         }
     }
 
@@ -153,7 +159,7 @@ private Q_SLOTS:
             QVERIFY2(
                 e.error().message.startsWith(QLatin1String("The database server's disk is full")),
                 qPrintable(e.error().message));
-            QVERIFY(e.error().message.contains(QLatin1String("Nothing of this request was saved")));
+            QVERIFY(e.error().message.contains(QLatin1String("saved nothing")));
             QVERIFY(!e.error().retryable);
         }
         // Nothing of it, and the server still answers.

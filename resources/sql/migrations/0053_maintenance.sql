@@ -7,9 +7,10 @@
 -- * ledger.run_maintenance_job(job, check_every): one job in the caller's transaction, under
 --   a transaction-level advisory lock of its own: a second maintain running the same job at
 --   the same time is told so and skips it (harmless: every job is idempotent anyway, the lock
---   only keeps two runs from queueing on each other's row locks). Each job is bounded by what
---   it calls (refresh_stale and collect_signin_failures by their budgets; the sealer and the
---   reaper by what is waiting), and the client sets statement_timeout around each call.
+--   only keeps two runs from queueing on each other's row locks). refresh_stale and
+--   collect_signin_failures are bounded by their budgets, the sealer and the reaper by what
+--   is waiting, the invariant checks (a read of the whole ledger) by running at most once an
+--   hour for a maintainer; ledgerctl sets a statement_timeout around each call.
 -- * ledger.maintenance_runs: per job, the last run: when, how long, what it did, by whom.
 --   Replaced on each run (the jobs' own effects are on the audit trail where they matter).
 -- * The invariant checks (ledger.check_invariants, a read of the whole ledger) run only when
@@ -78,6 +79,12 @@ BEGIN
     END IF;
     IF p_check_every IS NULL OR p_check_every < interval '0' OR p_check_every > interval '366 days' THEN
         RAISE EXCEPTION 'check_every is 0 to 366 days' USING ERRCODE = 'LG099';
+    END IF;
+    -- The invariant checks read the whole ledger: a maintainer may not run them back to back.
+    IF p_job = 'check_invariants' AND p_check_every < interval '1 hour'
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user) THEN
+        RAISE EXCEPTION 'The invariant checks run at most once an hour from maintain (check_every %, at least 1 hour)', p_check_every
+            USING ERRCODE = 'LG099', HINT = 'Run `ledgerctl check` to check now.';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'Maintenance jobs run in READ COMMITTED transactions (the sealer cannot seal from an older snapshot)'
