@@ -145,6 +145,21 @@ class TestFaultKill : public QObject
         return true;
     }
 
+    // What the clients said and where the server is, for a wait that timed out.
+    QString diagnosis()
+    {
+        QStringList errors;
+        {
+            const std::lock_guard guard(m_lock);
+            errors = m_clientErrors;
+        }
+        return QStringLiteral("%1 acknowledged, %2 retries; client errors: %3; server log:\n%4")
+            .arg(m_acked.load())
+            .arg(m_retries.load())
+            .arg(errors.isEmpty() ? QStringLiteral("none") : errors.join(QStringLiteral(" | ")),
+                 m_db.cluster().logTail(30));
+    }
+
     // One client: keys "<prefix>-<client>-<i>"; `batch` requests per call (1: post()).
     void client(const QString &prefix, int c, int batch)
     {
@@ -173,6 +188,8 @@ class TestFaultKill : public QObject
                     break;
                 } catch (const DbException &e) {
                     const bool transient = e.error().kind == Error::Kind::Connection ||
+                                           e.error().kind == Error::Kind::Timeout ||
+                                           e.error().kind == Error::Kind::Busy ||
                                            e.error().retryable ||
                                            e.error().kind == Error::Kind::Server;
                     if (!transient || attempt > 2000) {
@@ -234,11 +251,13 @@ class TestFaultKill : public QObject
             QVERIFY2(started, qPrintable(started ? QString() : started.error().describe()));
             // Recovered: the clients get acknowledgements again.
             const int before = m_acked.load();
-            QVERIFY(QTest::qWaitFor([&] { return m_acked.load() > before; }, 120000));
+            QVERIFY2(QTest::qWaitFor([&] { return m_acked.load() > before; }, 120000),
+                     qPrintable(diagnosis()));
             longestRecoveryMs = qMax(longestRecoveryMs, recovery.elapsed());
         }
         const int target = m_acked.load() + kAcksBetweenKills;
-        QVERIFY(QTest::qWaitFor([&] { return m_acked.load() >= target; }, 120000));
+        QVERIFY2(QTest::qWaitFor([&] { return m_acked.load() >= target; }, 120000),
+                 qPrintable(diagnosis()));
         m_stop = true;
         for (std::thread &t : clients)
             t.join();
@@ -332,7 +351,10 @@ private Q_SLOTS:
                                               "'asset')"),
                                {accountCode(a)})
                         .ok);
-        m_writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        // A client never waits forever on a server that is gone or stopped: a connection
+        // attempt gives up after 10 s and a statement after 60 s (then it is retried).
+        m_writer = m_db.dsnFor(QStringLiteral("ledger_writer")) +
+                   QStringLiteral(" connect_timeout=10 options='-c statement_timeout=60000'");
     }
 
     void singlePostingsSurviveKills() { storm(QStringLiteral("kill1"), 1); }

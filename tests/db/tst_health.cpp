@@ -20,18 +20,20 @@
 #include <QTest>
 
 #include <memory>
+#include <optional>
 
 using namespace ledger;
 using test::SqlSession;
 
 namespace {
 
-const HealthItem *itemOf(const QList<HealthItem> &items, const QString &key)
+// A copy: the list is usually a temporary (assessHealth's result).
+std::optional<HealthItem> itemOf(const QList<HealthItem> &items, const QString &key)
 {
     for (const HealthItem &i : items)
         if (i.key == key)
-            return &i;
-    return nullptr;
+            return i;
+    return std::nullopt;
 }
 
 } // namespace
@@ -169,7 +171,7 @@ private Q_SLOTS:
         QVERIFY(expected > 0);
         QVERIFY2(qAbs(*s.sources[0].perSecond - expected) <= 0.051,
                  qPrintable(QStringLiteral("%1 vs %2").arg(*s.sources[0].perSecond).arg(expected)));
-        const HealthItem *item =
+        const std::optional<HealthItem> item =
             itemOf(assessHealth(s, {}), QStringLiteral("source:payments/money"));
         QVERIFY(item);
         QCOMPARE(item->level, HealthItem::Level::Warning);
@@ -349,7 +351,8 @@ private Q_SLOTS:
         QCOMPARE(s.invariantChecks.size(), 2);
         QVERIFY(!s.invariantChecks[0].ok);
         QVERIFY(!s.invariantChecks[0].failed.isEmpty());
-        const HealthItem *item = itemOf(assessHealth(s, {}), QStringLiteral("invariants"));
+        const std::optional<HealthItem> item =
+            itemOf(assessHealth(s, {}), QStringLiteral("invariants"));
         QCOMPARE(item->level, HealthItem::Level::Bad);
         QVERIFY2(item->detail.contains(s.invariantChecks[0].failed[0]), qPrintable(item->detail));
         QVERIFY(m_admin
@@ -390,7 +393,8 @@ private Q_SLOTS:
         QVERIFY(s.lastVerifiedAt.isValid());
         QVERIFY(!s.lastVerificationOk);
         QCOMPARE(s.lastVerificationReason, QStringLiteral("hash mismatch at 2"));
-        const HealthItem *item = itemOf(assessHealth(s, {}), QStringLiteral("audit_chain"));
+        const std::optional<HealthItem> item =
+            itemOf(assessHealth(s, {}), QStringLiteral("audit_chain"));
         QCOMPARE(item->level, HealthItem::Level::Bad);
         QCOMPARE(item->target, HealthTarget::Audit);
     }
@@ -415,7 +419,8 @@ private Q_SLOTS:
         QCOMPARE(s.openExceptions, 1);
         QCOMPARE(s.overdueExceptions, 1);
         QVERIFY(s.oldestExceptionAt.secsTo(s.at) >= 3 * 86400 - 60);
-        const HealthItem *item = itemOf(assessHealth(s, {}), QStringLiteral("reconciliation"));
+        const std::optional<HealthItem> item =
+            itemOf(assessHealth(s, {}), QStringLiteral("reconciliation"));
         QCOMPARE(item->level, HealthItem::Level::Bad);
         QCOMPARE(item->target, HealthTarget::Reconciliation);
     }
