@@ -262,7 +262,8 @@ QList<Command> maintainCommands()
         "(flags statements entries recorded since have changed), refresh_reporting (the "
         "reporting buckets that fell behind) and check_invariants (only when the last recorded "
         "check is older than --check-every). Each job runs in a transaction of its own, "
-        "cancelled after --job-timeout, and prints what it did on stderr; a failing job does "
+        "cancelled after --job-timeout; a line per job says what it did (on stdout with --once, on "
+        "stderr as it goes with --every); a failing job does "
         "not stop the others. Two maintains at once are harmless: a job another one is running "
         "is skipped (an advisory lock per job). Connect as a member of ledger_maintainer (or "
         "a superuser). Exits 1 when a job failed (--once); with --every it goes on after "
@@ -275,10 +276,12 @@ QList<Command> maintainCommands()
                      QStringLiteral("SECONDS")});
         p.addOption({QStringLiteral("job"), QStringLiteral("Run only this job (repeatable)."),
                      QStringLiteral("NAME")});
-        p.addOption({QStringLiteral("check-every"),
-                     QStringLiteral("Check the invariants only when the last check is older "
-                                    "than this (default 86400; 0: every time)."),
-                     QStringLiteral("SECONDS")});
+        p.addOption(
+            {QStringLiteral("check-every"),
+             QStringLiteral(
+                 "Check the invariants only when the last check is older "
+                 "than this (default 86400; at least 3600 unless connected as a superuser)."),
+             QStringLiteral("SECONDS")});
         p.addOption({QStringLiteral("job-timeout"),
                      QStringLiteral("Cancel a job after this many seconds (default 300)."),
                      QStringLiteral("SECONDS"), QStringLiteral("300")});
