@@ -1,10 +1,66 @@
 #include "ItemViews.h"
 
+#include <QAction>
+#include <QEvent>
 #include <QHeaderView>
+#include <QScrollBar>
 #include <QTableView>
 #include <QTableWidget>
 
 namespace ledger {
+
+namespace {
+
+// Where widthForAllColumns() finds a stretchWithMinimum() column and its minimum.
+constexpr const char *kStretchColumn = "ledgerStretchColumn";
+constexpr const char *kStretchMinimum = "ledgerStretchMinimum";
+
+class StretchWithMinimum : public QObject
+{
+public:
+    StretchWithMinimum(QTableView *view, int column, int minimum)
+        : QObject(view)
+        , m_view(view)
+        , m_column(column)
+        , m_minimum(minimum)
+    {
+        view->viewport()->installEventFilter(this);
+        // Another column resized, hidden or shown (hiding resizes it to 0).
+        connect(view->horizontalHeader(), &QHeaderView::sectionResized, this, [this](int logical) {
+            if (logical != m_column)
+                fit();
+        });
+        fit();
+    }
+
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (watched == m_view->viewport() && event->type() == QEvent::Resize)
+            fit();
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    void fit()
+    {
+        QHeaderView *header = m_view->horizontalHeader();
+        if (m_column >= header->count() || header->isSectionHidden(m_column))
+            return;
+        int others = 0;
+        for (int c = 0; c < header->count(); ++c)
+            if (c != m_column && !header->isSectionHidden(c))
+                others += header->sectionSize(c);
+        const int width = qMax(m_minimum, m_view->viewport()->width() - others);
+        if (header->sectionSize(m_column) != width)
+            header->resizeSection(m_column, width);
+    }
+
+    QTableView *m_view;
+    int m_column;
+    int m_minimum;
+};
+
+} // namespace
 
 QTableWidget *makeReadOnlyTable(QWidget *parent, const char *name, const QStringList &headers,
                                 const QString &accessibleName)
@@ -39,6 +95,89 @@ void setUpServerSortedTable(QTableView *view, QAbstractItemModel *model, int sor
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
     view->verticalHeader()->hide();
     view->horizontalHeader()->setStretchLastSection(true);
+}
+
+void fitToContents(QTableView *view, std::initializer_list<int> columns, ColumnFit how)
+{
+    QHeaderView *header = view->horizontalHeader();
+    // Precision 0: QTableView measures the rows in view and no others (a hidden view would
+    // measure every row: then only the header counts).
+    const int precision = header->resizeContentsPrecision();
+    header->setResizeContentsPrecision(0);
+    for (int c : columns) {
+        if (header->isSectionHidden(c))
+            continue;
+        // QAbstractItemView's public sizeHintForColumn (QTableView's override is protected).
+        const int content = view->isVisible()
+                                ? static_cast<const QAbstractItemView *>(view)->sizeHintForColumn(c)
+                                : 0;
+        const int wanted = qMax(content, header->sectionSizeHint(c));
+        if (header->sectionSize(c) < wanted ||
+            (how == ColumnFit::Fit && header->sectionSize(c) != wanted))
+            header->resizeSection(c, wanted);
+    }
+    header->setResizeContentsPrecision(precision);
+}
+
+void stretchWithMinimum(QTableView *view, int column, int minimum)
+{
+    view->horizontalHeader()->setStretchLastSection(false);
+    view->setProperty(kStretchColumn, column);
+    view->setProperty(kStretchMinimum, minimum);
+    new StretchWithMinimum(view, column, minimum);
+}
+
+int widthForAllColumns(const QTableView *view)
+{
+    const QHeaderView *header = view->horizontalHeader();
+    const QVariant stretchColumn = view->property(kStretchColumn);
+    int width = 0;
+    for (int c = 0; c < header->count(); ++c) {
+        if (header->isSectionHidden(c))
+            continue;
+        if (stretchColumn.isValid() && stretchColumn.toInt() == c)
+            width += view->property(kStretchMinimum).toInt();
+        else if (header->sectionResizeMode(c) == QHeaderView::Stretch ||
+                 (header->stretchLastSection() && c == header->count() - 1))
+            width += qMax(header->minimumSectionSize(), header->sectionSizeHint(c));
+        else
+            width += header->sectionSize(c);
+    }
+    return width + 2 * view->frameWidth() + view->verticalScrollBar()->sizeHint().width();
+}
+
+void addColumnChooser(QTableView *view)
+{
+    QHeaderView *header = view->horizontalHeader();
+    header->setContextMenuPolicy(Qt::ActionsContextMenu);
+    QList<QAction *> shown;
+    for (int c = 0; c < header->count(); ++c) {
+        auto *action = new QAction(
+            view->model()->headerData(c, Qt::Horizontal, Qt::DisplayRole).toString(), header);
+        action->setObjectName(QStringLiteral("showColumn%1").arg(c));
+        action->setCheckable(true);
+        header->addAction(action);
+        shown.append(action);
+    }
+    // The menu follows the header (restoreState() may hide or show columns); the last
+    // visible column cannot be hidden.
+    const auto sync = [header, shown] {
+        const bool several = header->count() - header->hiddenSectionCount() > 1;
+        for (int c = 0; c < shown.size(); ++c) {
+            const QSignalBlocker quiet(shown.at(c));
+            shown.at(c)->setChecked(!header->isSectionHidden(c));
+            shown.at(c)->setEnabled(header->isSectionHidden(c) || several);
+        }
+    };
+    for (int c = 0; c < shown.size(); ++c)
+        QObject::connect(shown.at(c), &QAction::toggled, view, [view, c, sync](bool on) {
+            view->setColumnHidden(c, !on);
+            if (on)
+                fitToContents(view, {c});
+            sync();
+        });
+    QObject::connect(header, &QHeaderView::sectionResized, view, sync);
+    sync();
 }
 
 } // namespace ledger

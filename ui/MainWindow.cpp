@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "DisplayZone.h"
+#include "ItemViews.h"
 
 #include "AccountListModel.h"
 #include "AccountWorkspace.h"
@@ -41,9 +42,11 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
@@ -84,8 +87,9 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     showDisplayZone();
 
     connect(m_accounts, &AccountListModel::loadingChanged, this, [this](bool loading) {
-        if (loading)
-            m_countStatus->setText(tr("Loading accounts…"));
+        // A page arriving for a scroll ends a loading too: the count comes back.
+        m_countStatus->setText(loading ? tr("Loading accounts…")
+                                       : tr("%n account(s)", nullptr, m_accounts->rowCount()));
     });
     // Keep the user's place across reloads (refresh, filter, sort, re-authentication).
     connect(m_accountView->selectionModel(), &QItemSelectionModel::currentChanged, this,
@@ -115,6 +119,7 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
         }
         if (!m_selectedCode.isEmpty())
             m_accounts->locate(m_selectedCode);
+        fitNavigator();
     });
     connect(m_accounts, &AccountListModel::located, this, [this](const QString &code, int row) {
         const bool asked = std::exchange(m_announceLocate, false);
@@ -135,8 +140,44 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
     });
     connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
 
-    resize(1400, 860); // until restoreLayout() finds the size the user left
+    placeOnScreen(); // until restoreLayout() finds the size the user left
     restoreLayout();
+}
+
+void MainWindow::placeOnScreen()
+{
+    // Nine tenths of the screen's free area, at least 1400×860 (a small laptop's screen is
+    // nearly all used) and at most 1800×1100 (no wall of empty space on a big monitor), and
+    // never a window with edges off the screen. The frame is not known before a window
+    // manager has the window, so a title bar's room is left.
+    const QRect free = screen()->availableGeometry();
+    const int titleBar = fontMetrics().height() * 2 + 8;
+    const QSize size = QSize(qMin(1800, qMax(1400, free.width() * 9 / 10)),
+                             qMin(1100, qMax(860, free.height() * 9 / 10)))
+                           .boundedTo(free.size() - QSize(8, titleBar))
+                           .expandedTo(QSize(400, 300));
+    setGeometry(QStyle::alignedRect(Qt::LeftToRight, Qt::AlignCenter, size, free));
+}
+
+void MainWindow::fitNavigator()
+{
+    // Once, on a first run: every visible column of the navigator shows its header and
+    // values in full, and the split gives the navigator what that takes (half the window
+    // at most); the workspace gets the rest, and all of any later widening.
+    if (std::exchange(m_fittedOnce, true))
+        return;
+    if (!m_columnsRemembered)
+        fitToContents(m_accountView,
+                      {AccountListModel::Code, AccountListModel::Kind, AccountListModel::Currency,
+                       AccountListModel::Balance},
+                      ColumnFit::Fit);
+    if (!m_splitter || m_splitRemembered)
+        return;
+    const QMargins margins = m_splitter->widget(0)->layout()->contentsMargins();
+    const int total = m_splitter->width() - m_splitter->handleWidth();
+    const int navigator =
+        qMin(widthForAllColumns(m_accountView) + margins.left() + margins.right(), total / 2);
+    m_splitter->setSizes({navigator, total - navigator});
 }
 
 void MainWindow::createCentralWidget()
@@ -231,12 +272,15 @@ void MainWindow::createCentralWidget()
     m_accountView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_accountView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
     m_accountView->verticalHeader()->hide();
-    m_accountView->horizontalHeader()->setSectionResizeMode(AccountListModel::Name,
-                                                            QHeaderView::Stretch);
-    m_accountView->setColumnWidth(AccountListModel::Code, 190);
-    m_accountView->setColumnWidth(
-        AccountListModel::OpenedAt,
-        fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00")) + 24);
+    // Every value in full: the name takes what the other columns leave (never less than
+    // about 24 characters: the list scrolls sideways first), the others are widened to their
+    // values once the first accounts are here. Normal side and opening time are one click
+    // away in the header's menu.
+    stretchWithMinimum(m_accountView, AccountListModel::Name,
+                       fontMetrics().averageCharWidth() * 24);
+    m_accountView->setColumnHidden(AccountListModel::NormalSide, true);
+    m_accountView->setColumnHidden(AccountListModel::OpenedAt, true);
+    addColumnChooser(m_accountView);
     layout->addWidget(m_accountView, 1);
 
     setCentralWidget(central);
@@ -701,12 +745,15 @@ void MainWindow::setAccountWorkspace(AccountWorkspace *workspace)
     m_splitter->setObjectName(QStringLiteral("mainSplitter"));
     m_splitter->addWidget(navigator);
     m_splitter->addWidget(workspace);
-    m_splitter->setStretchFactor(0, 2);
-    m_splitter->setStretchFactor(1, 5);
+    // A wider window widens the workspace; the navigator keeps the width its columns need.
+    m_splitter->setStretchFactor(0, 0);
+    m_splitter->setStretchFactor(1, 1);
     setCentralWidget(m_splitter);
-    // First run: room for the navigator's code, name and balance; later runs: as left.
-    if (!m_splitter->restoreState(
-            QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray()))
+    // First run: fitted to the navigator's columns once the accounts are here (fitNavigator);
+    // later runs: as the user left it.
+    m_splitRemembered = m_splitter->restoreState(
+        QSettings().value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    if (!m_splitRemembered)
         m_splitter->setSizes({width() * 2 / 5, width() * 3 / 5});
     connect(m_accountView, &QTableView::activated, workspace, [workspace](const QModelIndex &i) {
         const QString code = i.data(AccountListModel::AccountCodeRole).toString();
@@ -836,10 +883,16 @@ void MainWindow::restoreLayout()
 {
     // Layout only; QSettings never holds secrets.
     QSettings settings;
-    restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
+    // A size left on a bigger screen than this one is fitted to this one.
+    if (restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray()) &&
+        !screen()->availableGeometry().contains(geometry()))
+        placeOnScreen();
     restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
-    m_accountView->horizontalHeader()->restoreState(
+    m_columnsRemembered = m_accountView->horizontalHeader()->restoreState(
         settings.value(QStringLiteral("mainWindow/accountColumns")).toByteArray());
+    // Earlier versions saved the name column stretched: it is fitted by stretchWithMinimum.
+    m_accountView->horizontalHeader()->setSectionResizeMode(AccountListModel::Name,
+                                                            QHeaderView::Interactive);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -152,6 +152,8 @@ private:
     void showError(const ledger::Error &error);
     void hideError();
     void restoreLayout();
+    void placeOnScreen();
+    void fitNavigator();
     QTabWidget *ensureTabs();
 
     AccountListModel *m_accounts;
@@ -159,6 +161,11 @@ private:
     QComboBox *m_kindFilter = nullptr;
     QComboBox *m_currencyFilter = nullptr;
     QSplitter *m_splitter = nullptr;
+    // First run (nothing remembered): columns and the split are fitted once the first
+    // accounts are here; afterwards they stay as the user leaves them.
+    bool m_columnsRemembered = false;
+    bool m_splitRemembered = false;
+    bool m_fittedOnce = false;
     AccountWorkspace *m_workspace = nullptr;
     QTableView *m_accountView = nullptr;
     QLineEdit *m_search = nullptr;

@@ -2,6 +2,7 @@
 
 #include "DisplayZone.h"
 #include "InstantEdit.h"
+#include "ItemViews.h"
 #include "TimelineModel.h"
 #include "domain/SpreadsheetText.h"
 #include "domain/TerminalText.h"
@@ -155,16 +156,25 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_table->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setSectionResizeMode(TimelineModel::Description,
-                                                      QHeaderView::Stretch);
+    // Every value in full: the description takes what the other columns leave (never less
+    // than about 24 characters: the table scrolls sideways first); the others start wide
+    // enough for their header and typical values and are widened to the values of each
+    // page that arrives (never narrowed: a width the user chose stays).
+    stretchWithMinimum(m_table, TimelineModel::Description, fontMetrics().averageCharWidth() * 24);
     const int timeWidth =
         fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00:00+00:00")) + 16;
     m_table->setColumnWidth(TimelineModel::Effective, timeWidth);
     m_table->setColumnWidth(TimelineModel::Recorded, timeWidth);
-    m_table->setColumnWidth(TimelineModel::Reference, 130);
-    m_table->setColumnWidth(TimelineModel::Amount, 110);
-    m_table->setColumnWidth(TimelineModel::Balance, 120);
-    m_table->setColumnWidth(TimelineModel::Marks, 170);
+    const int moneyWidth = fontMetrics().horizontalAdvance(QStringLiteral("-000,000.00")) + 16;
+    m_table->setColumnWidth(TimelineModel::Amount, moneyWidth);
+    m_table->setColumnWidth(TimelineModel::Balance, moneyWidth);
+    fitToContents(m_table, {TimelineModel::Reference, TimelineModel::Amount, TimelineModel::Balance,
+                            TimelineModel::Marks});
+    connect(m_model, &TimelineModel::pageLoaded, m_table, [this] {
+        fitToContents(m_table,
+                      {TimelineModel::Effective, TimelineModel::Recorded, TimelineModel::Reference,
+                       TimelineModel::Amount, TimelineModel::Balance, TimelineModel::Marks});
+    });
     layout->addWidget(m_table, 1);
 
     auto *copy = new QAction(tr("&Copy rows"), m_table);
