@@ -58,6 +58,10 @@ if [ "$mode" = demo ]; then
         "$ctl" access operator add demo --dsn "$dsn" \
             --groups console_operator,console_supervisor,console_auditor,console_compliance >/dev/null
     fi
+    # Sessions an earlier demo console left open (one killed, not closed, keeps its session
+    # until it expires) would count against the operator's limit of three: a fresh run
+    # starts from none. (A demo console still open elsewhere is signed out by this.)
+    "$ctl" access revoke demo --dsn "$dsn" >/dev/null
     secret=$("$ctl" access operator set-secret demo --dsn "$dsn" 2>/dev/null)
     host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$dsn")
     echo "== opening the console: operator 'demo' on $host"

@@ -191,6 +191,11 @@ void LoginDialog::describeTls()
         text += QLatin1Char(' ') + tr("For a server on the network, use verify-full.");
     m_tls->setText(text);
     m_tls->setStyleSheet(weak ? QStringLiteral("color: #b03a2e;") : QString());
+    // A form row spanning both columns does not ask a wrapped label for its height at the
+    // width it gets, so the lines past the first were cut off: the label asks for them.
+    const QMargins margins = layout()->contentsMargins();
+    const int width = qMax(m_tls->width(), minimumWidth() - margins.left() - margins.right());
+    m_tls->setMinimumHeight(m_tls->heightForWidth(width));
 }
 
 QString LoginDialog::tlsDescription() const

@@ -9,6 +9,12 @@ export HOME="$scratch/home" XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scra
        XDG_CACHE_HOME="$scratch/cache" XDG_RUNTIME_DIR="$scratch/run"
 mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
+# LEDGER_KEYRING=no-default: as a fresh desktop session without a login keyring has it,
+# only the daemon's session collection and no default one.
 dbus-run-session -- sh -c '
-    printf "%s" "ledger-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    if [ "${LEDGER_KEYRING:-}" = no-default ]; then
+        gnome-keyring-daemon --start --components=secrets >/dev/null
+    else
+        printf "%s" "ledger-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    fi
     exec "$@"' sh "$@"
