@@ -173,18 +173,17 @@ PostResult post(Connection &connection, const QByteArray &requestJson)
 {
     return db::guarded([&] {
         // One statement, one round trip: the function call is its own transaction
-        // (autocommit), so no BEGIN/COMMIT exchanges. It asks first whether the key is
-        // known, so that the caller can tell a replay from a new posting; the posting
-        // function itself is what decides.
-        pqxx::nontransaction tx(db::native(connection));
-        const auto r = tx.exec_params(
-            "WITH known AS (SELECT id FROM ledger.transaction_list "
-            "               WHERE idempotency_key = ($1::jsonb)->>'idempotency_key') "
-            "SELECT ledger.post_transaction($1::jsonb), (SELECT id FROM known)",
-            view(requestJson));
+        // (autocommit), so no BEGIN/COMMIT exchanges; prepared once per connection (libpqxx
+        // prepares it again after a reconnect), so it is not parsed and planned per call.
+        // The function says whether it wrote the transaction now or found it posted before.
+        pqxx::connection_base &c = db::native(connection);
+        c.prepare("ledger_post_request",
+                  "SELECT transaction_id, created FROM ledger.post_request($1::jsonb)");
+        pqxx::nontransaction tx(c);
+        const auto r = tx.exec_prepared("ledger_post_request", view(requestJson));
         PostResult result;
         result.transactionId = r[0][0].as<qint64>();
-        result.created = r[0][1].is_null();
+        result.created = r[0][1].as<bool>();
         return result;
     });
 }
