@@ -2,9 +2,34 @@
 // run. Not a test: no timed assertions; targets are compared and reported.
 //
 //   bench_ledger [--seconds S] [--pit-entries N] [--pit-small N] [--skip-pit] [--skip-posting]
-//                [--skip-digest]
+//                [--skip-digest] [--peer PATH] [--skip-peer] [--peer-only] [--rounds N]
+//                [--peer-unnamed]
+//   bench_ledger --profile [--profile-postings N] [--peer PATH]
 //
-// Starts its own durable throwaway cluster (fsync on, as in production), then:
+// First the peer comparison (issue 20), on a durable throwaway cluster of its own that is
+// stopped before the rest starts: pgledger (github.com/pgr0ss/pgledger; by default
+// ../shared/peers/pgledger/pgledger-all.sql beside the source tree, see SOURCE.md there; never
+// copied into this repository) loaded into a second database, "pgledger", of the same cluster,
+// 10,000 EUR accounts on each side, 20,000 transfers on each to warm up and ANALYZE (so that
+// neither measures plans made for empty tables), random pairs of distinct accounts, 1.00 per
+// transfer: single postings through LedgerRepository::post (as bench_writer, a ledger_writer)
+// against pgledger_create_transfer with 1, 2 and 8 clients, then ledger.post_batch
+// (LedgerRepository::postBatch) against pgledger_create_transfers at 1,000 per call with 1 and
+// 2 clients; --rounds rounds of --seconds each, ours and pgledger's alternating; the ratio per
+// round and the median per client count, and issue 20's targets as met / NOT met (single
+// postings >= 1.0x pgledger at 8 and at 1 client, batches >= 1.5x). Ours always goes through
+// LedgerRepository's calls as the product sends them; pgledger's calls are prepared once per
+// connection, as issue 20 measured, or with --peer-unnamed sent unnamed with their parameters
+// on every call (parsed and planned each time, the way LedgerRepository::post sent its call
+// before ledger.post_request, 0055). Without the file it says so and goes on.
+//
+// --profile does only this: where one single posting's server time goes, on a cluster of the
+// same kind with track_functions = all, pg_stat_statements (track = all) and WAL timing; one
+// client, per posting (after the same warm-up): wall time and server CPU without and with the
+// instrumentation, WAL, every function and the top statements, for ours and for
+// pgledger_create_transfer.
+//
+// Then its own durable throwaway cluster (fsync on, as in production), for:
 //  1. postings/s with 1, 2 and 8 clients on random accounts and on one hot account, one
 //     posting per call (ledger.post_transaction), then set-based batches of 100 and 1,000
 //     (ledger.post_batch), each with its ratio to single postings measured in the same run;
@@ -20,6 +45,9 @@
 #include "db/DatabaseAdmin.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+// libpqxx for the peer's calls only, as tests/support/SqlSession.cpp uses it: the product's own
+// calls go through LedgerRepository.
+#include "db/Native.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -33,8 +61,12 @@
 #include <barrier>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <random>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -120,6 +152,537 @@ CpuRun serverCpu(const QString &dsn, SqlSession &admin, double seconds, int batc
     return run;
 }
 
+// ---- The peer comparison (issue 20) and the posting profile ------------------------------
+
+constexpr int kPeerAccounts = 10000;
+
+// Two distinct accounts, 0-based, uniformly at random.
+std::pair<int, int> randomPair(std::mt19937 &rng, int accounts)
+{
+    const int a = int(rng() % unsigned(accounts));
+    const int b = int((a + 1 + int(rng() % unsigned(accounts - 1))) % accounts);
+    return {a, b};
+}
+
+// B-1..B-n in the ledger database, as the posting part opens them (EUR, asset; allowed to go
+// negative, open_account's default, as pgledger's accounts are by default).
+QString openLedgerAccounts(SqlSession &admin, int accounts)
+{
+    const auto r = admin.exec(QStringLiteral("SELECT count(ledger.open_account('B-' || i, 'Bench ' "
+                                             "|| i, 'EUR', 'asset')) FROM generate_series(1, %1) i")
+                                  .arg(accounts));
+    return r.ok ? QString() : r.message;
+}
+
+constexpr const char *kPeerPostSql = "SELECT id FROM pgledger_create_transfer($1, $2, $3::numeric)";
+constexpr const char *kPeerBatchSql =
+    "SELECT id FROM pgledger_create_transfers($1::transfer_request[])";
+
+// The peer in database "pgledger" of the same cluster: pgledger-all.sql run as it is, as the
+// superuser; 10,000 EUR accounts (pgledger's defaults: negative and positive balances
+// allowed); posted to by peer_writer, a login role of its own (the cluster's pg_hba.conf lets
+// members of ledger_writer into the ledger database only).
+struct Peer
+{
+    QString dsn;                       // peer_writer on database pgledger
+    QString adminDsn;                  // the superuser on database pgledger
+    std::vector<std::string> accounts; // pgledger's account ids (pgla_...), P-1..P-n
+};
+
+// Returns an empty string or what went wrong.
+QString loadPeer(LocalCluster &cluster, const QByteArray &sql, Peer &peer)
+{
+    try {
+        Connection admin(cluster.dsn());
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("peer_writer"),
+                                       QStringLiteral("bench"), {});
+    } catch (const DbException &e) {
+        return e.error().describe();
+    }
+    SqlSession admin(cluster.dsn());
+    if (const auto r = admin.run(QStringLiteral("CREATE DATABASE pgledger")); !r.ok)
+        return r.message;
+    peer.adminDsn = cluster.dsn({}, QStringLiteral("pgledger"));
+    peer.dsn = cluster.dsn(QStringLiteral("peer_writer"), QStringLiteral("pgledger")) +
+               QStringLiteral(" password=bench");
+    SqlSession owner(peer.adminDsn);
+    if (const auto r = owner.exec(QString::fromUtf8(sql)); !r.ok)
+        return QStringLiteral("loading pgledger: ") + r.message;
+    if (const auto r = owner.exec(QStringLiteral(
+            "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO peer_writer"));
+        !r.ok)
+        return r.message;
+    const auto opened = owner.exec(QStringLiteral("SELECT count(*) FROM generate_series(1, %1) i, "
+                                                  "LATERAL pgledger_create_account('P-' || i, "
+                                                  "'EUR') a")
+                                       .arg(kPeerAccounts));
+    if (!opened.ok)
+        return opened.message;
+    const auto ids = owner.exec(QStringLiteral("SELECT id FROM pgledger_accounts ORDER BY name"));
+    if (!ids.ok || ids.rows.size() != kPeerAccounts)
+        return QStringLiteral("pgledger accounts: %1").arg(ids.message);
+    peer.accounts.clear();
+    for (const QStringList &row : ids.rows)
+        peer.accounts.push_back(row.first().toStdString());
+    // No VACUUM ANALYZE here: statistics of empty tables would give both sides plans for empty
+    // tables until autovacuum comes by; the posting part does not do it either.
+    return {};
+}
+
+// Reads the peer's SQL; an empty array (and a plain message) when the file is not there.
+QByteArray readPeer(const QString &path)
+{
+    QFile file(path);
+    if (!file.exists() || !file.open(QIODevice::ReadOnly)) {
+        say(QStringLiteral("pgledger not found at %1: peer comparison skipped").arg(path));
+        return {};
+    }
+    return file.readAll();
+}
+
+// One call on each side: a single posting, or a batch of batchSize (postings made). Ours through
+// LedgerRepository, as the product posts. peerPrepared: pgledger's calls are named statements
+// prepared once per connection (n == 0); else sent unnamed with their parameters every time.
+struct Sides
+{
+    const Peer *peer = nullptr;
+    bool peerPrepared = true;
+    std::atomic<qint64> *keys = nullptr;
+
+    int ours(Connection &c, int client, int batchSize) const
+    {
+        thread_local std::mt19937 rng(std::random_device{}() + unsigned(client));
+        if (batchSize <= 1) {
+            const auto [a, b] = randomPair(rng, kPeerAccounts);
+            LedgerRepository::post(c, transfer(QStringLiteral("p-%1").arg(++*keys), a + 1, b + 1));
+            return 1;
+        }
+        QList<QByteArray> items;
+        items.reserve(batchSize);
+        for (int i = 0; i < batchSize; ++i) {
+            const auto [a, b] = randomPair(rng, kPeerAccounts);
+            items.append(transfer(QStringLiteral("pb-%1").arg(++*keys), a + 1, b + 1));
+        }
+        int posted = 0;
+        for (const auto &o : LedgerRepository::postBatch(c, items))
+            posted += o.kind == LedgerRepository::BatchOutcome::Kind::Posted;
+        return posted;
+    }
+
+    int theirs(Connection &c, int client, qint64 n, int batchSize) const
+    {
+        thread_local std::mt19937 rng(std::random_device{}() + unsigned(client) + 7919u);
+        return db::guarded([&] {
+            pqxx::connection_base &native = db::native(c);
+            if (peerPrepared && n == 0) {
+                native.prepare("peer_post", kPeerPostSql);
+                native.prepare("peer_batch", kPeerBatchSql);
+            }
+            pqxx::nontransaction tx(native);
+            if (batchSize <= 1) {
+                const auto [a, b] = randomPair(rng, kPeerAccounts);
+                const std::string &from = peer->accounts[size_t(a)];
+                const std::string &to = peer->accounts[size_t(b)];
+                if (peerPrepared)
+                    tx.exec_prepared("peer_post", from, to, "1.00");
+                else
+                    tx.exec_params(kPeerPostSql, from, to, "1.00");
+                return 1;
+            }
+            // {"(from,to,1.00)",...}: the ids are letters, digits and '_' only.
+            std::string array = "{";
+            for (int i = 0; i < batchSize; ++i) {
+                const auto [a, b] = randomPair(rng, kPeerAccounts);
+                array += (i ? ",\"(" : "\"(") + peer->accounts[size_t(a)] + ',' +
+                         peer->accounts[size_t(b)] + ",1.00)\"";
+            }
+            array += '}';
+            const pqxx::result r = peerPrepared ? tx.exec_prepared("peer_batch", array)
+                                                : tx.exec_params(kPeerBatchSql, array);
+            return int(r.size());
+        });
+    }
+};
+
+// 20,000 transfers on each side in batches of 1,000, then ANALYZE of both databases: the
+// tables as a running system has them. On a fresh cluster, the functions' generic plans
+// (plan_cache_mode = force_generic_plan), built while ledger.entries and ledger.transactions have
+// no statistics, scan those tables in full on every posting until autovacuum has analyzed them;
+// measured from there, each round would be slower than the last.
+QString warmUp(const QString &writer, SqlSession &admin, const Peer &peer, const Sides &sides)
+{
+    constexpr int kWarmUpBatches = 20;
+    try {
+        Connection ours(writer, QStringLiteral("bench-warm-up"));
+        for (int i = 0; i < kWarmUpBatches; ++i)
+            sides.ours(ours, 0, 1000);
+        if (!peer.accounts.empty()) {
+            Connection theirs(peer.dsn, QStringLiteral("bench-warm-up"));
+            for (int i = 0; i < kWarmUpBatches; ++i)
+                sides.theirs(theirs, 0, i, 1000);
+        }
+    } catch (const DbException &e) {
+        return e.error().describe();
+    }
+    if (const auto r = admin.run(QStringLiteral("ANALYZE")); !r.ok)
+        return r.message;
+    if (!peer.accounts.empty()) {
+        if (const auto r = SqlSession(peer.adminDsn).run(QStringLiteral("ANALYZE")); !r.ok)
+            return r.message;
+    }
+    return {};
+}
+
+// The median, the mean of the middle two for an even count (bench::median takes the upper one).
+double middle(QList<double> values)
+{
+    if (values.isEmpty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    const qsizetype n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// The 1-minute load average: other work on the machine shows in the figures.
+QString loadAverage()
+{
+    QFile f(QStringLiteral("/proc/loadavg"));
+    return f.open(QIODevice::ReadOnly)
+               ? QString::fromLatin1(f.readAll()).section(QLatin1Char(' '), 0, 0)
+               : QStringLiteral("?");
+}
+
+QString verdict(double ratio, double target)
+{
+    return QStringLiteral("%1x: %2")
+        .arg(ratio, 0, 'f', 2)
+        .arg(ratio >= target ? QStringLiteral("met") : QStringLiteral("NOT met"));
+}
+
+// Issue 20's comparison on a fresh cluster of its own (so that the other parts start as
+// before): single postings with 1, 2 and 8 clients and batches of 1,000 with 1 and 2, each
+// measured `rounds` times, ours then pgledger's then ours..., `seconds` each.
+int runPeerComparison(const QByteArray &peerSql, const QString &peerPath, double seconds,
+                      int rounds, bool peerPrepared)
+{
+    bench::BenchCluster bench(QStringLiteral("peer"));
+    if (auto s = bench.start(); !s) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(s.error().describe()));
+        return 1;
+    }
+    LocalCluster &cluster = bench.cluster();
+    try {
+        Connection admin(cluster.dsn());
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
+                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
+    } catch (const DbException &e) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
+        return 1;
+    }
+    const QString writer =
+        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
+    SqlSession admin(cluster.dsn());
+    Peer peer;
+    QString error = openLedgerAccounts(admin, kPeerAccounts);
+    if (error.isEmpty())
+        error = loadPeer(cluster, peerSql, peer);
+    if (!error.isEmpty()) {
+        std::fprintf(stderr, "bench: peer comparison: %s\n", qPrintable(error));
+        return 1;
+    }
+    say(QStringLiteral("\n== peer comparison (issue 20): single postings through "
+                       "LedgerRepository::post vs pgledger_create_transfer, batches through "
+                       "LedgerRepository::postBatch (ledger.post_batch) vs "
+                       "pgledger_create_transfers"));
+    say(QStringLiteral("pgledger from %1, database pgledger of the same cluster %2 (durable: "
+                       "fsync on, synchronous_commit on), %3 cores, load average before the run %4")
+            .arg(peerPath, bench.path())
+            .arg(std::thread::hardware_concurrency())
+            .arg(loadAverage()));
+    say(QStringLiteral("%1 EUR accounts each, random pairs of distinct accounts, 1.00 per "
+                       "transfer, ours as bench_writer (ledger_writer) with a new idempotency "
+                       "key per transfer; %2 s per measurement, %3 round(s), ours first in each")
+            .arg(kPeerAccounts)
+            .arg(seconds)
+            .arg(rounds));
+    say(peerPrepared
+            ? QStringLiteral("statements: ours as LedgerRepository::post and postBatch send them; "
+                             "pgledger's named and prepared once per connection")
+            : QStringLiteral("statements: ours as LedgerRepository::post and postBatch send them; "
+                             "pgledger's unnamed, parsed and planned on every call "
+                             "(--peer-unnamed)"));
+    std::atomic<qint64> keys{0};
+    const Sides sides{&peer, peerPrepared, &keys};
+    if (const QString e = warmUp(writer, admin, peer, sides); !e.isEmpty()) {
+        std::fprintf(stderr, "bench: warming up: %s\n", qPrintable(e));
+        return 1;
+    }
+    say(QStringLiteral("warmed up: 20,000 transfers on each side (batches of 1,000), then ANALYZE "
+                       "of both databases"));
+    say(QStringLiteral("%1 %2 %3 %4 %5 %6")
+            .arg(QStringLiteral("measurement"), -28)
+            .arg(QStringLiteral("round"), 6)
+            .arg(QStringLiteral("ours/s"), 10)
+            .arg(QStringLiteral("pgledger/s"), 11)
+            .arg(QStringLiteral("ratio"), 7)
+            .arg(QStringLiteral("  refused/errors ours, errors pgledger")));
+    QHash<QString, double> medians; // "single/8", "batch/1" -> median ratio
+    auto compare = [&](const QString &label, const QString &key, int clients, int batchSize) {
+        QList<double> ratios, ourRates, peerRates;
+        for (int round = 1; round <= rounds; ++round) {
+            const Rate o =
+                measure(writer, clients, seconds, [&](Connection &c, int client, qint64) {
+                    return sides.ours(c, client, batchSize);
+                });
+            const Rate p =
+                measure(peer.dsn, clients, seconds, [&](Connection &c, int client, qint64 n) {
+                    return sides.theirs(c, client, n, batchSize);
+                });
+            const double ratio = p.perSecond > 0 ? o.perSecond / p.perSecond : 0;
+            ratios << ratio;
+            ourRates << o.perSecond;
+            peerRates << p.perSecond;
+            say(QStringLiteral("%1 %2 %3 %4 %5   %6/%7, %8")
+                    .arg(label, -28)
+                    .arg(round, 6)
+                    .arg(o.perSecond, 10, 'f', 0)
+                    .arg(p.perSecond, 11, 'f', 0)
+                    .arg(ratio, 7, 'f', 2)
+                    .arg(o.refused)
+                    .arg(o.errors)
+                    .arg(p.errors + p.refused));
+        }
+        medians.insert(key, middle(ratios));
+        say(QStringLiteral("%1 %2 %3 %4 %5   (medians; ratio: median of the rounds' ratios)")
+                .arg(label, -28)
+                .arg(QStringLiteral("median"), 6)
+                .arg(middle(ourRates), 10, 'f', 0)
+                .arg(middle(peerRates), 11, 'f', 0)
+                .arg(middle(ratios), 7, 'f', 2));
+    };
+    for (int clients : {1, 2, 8})
+        compare(QStringLiteral("single, %1 client(s)").arg(clients),
+                QStringLiteral("single/%1").arg(clients), clients, 1);
+    for (int clients : {1, 2})
+        compare(QStringLiteral("batches of 1000, %1 client(s)").arg(clients),
+                QStringLiteral("batch/%1").arg(clients), clients, 1000);
+    say(QStringLiteral("targets (issue 20): single >= 1.0x pgledger at 8 clients %1, at 1 client "
+                       "%2; batches of 1000 >= 1.5x pgledger's, 1 client %3 (2 clients %4)")
+            .arg(verdict(medians.value(QStringLiteral("single/8")), 1.0),
+                 verdict(medians.value(QStringLiteral("single/1")), 1.0),
+                 verdict(medians.value(QStringLiteral("batch/1")), 1.5),
+                 verdict(medians.value(QStringLiteral("batch/2")), 1.5)));
+    return 0;
+}
+
+// Where one single posting's server time goes: a cluster of the same kind with
+// pg_stat_statements loaded (planning tracked) and WAL timing. One client posts `postings`
+// transfers through LedgerRepository::post after a warm-up on the same connection, first with
+// track_functions and pg_stat_statements.track off (wall time and the backend's CPU as they
+// are), then with both at "all", after which the function and statement statistics are read
+// per posting. The same for pgledger_create_transfer when the peer is there.
+int runProfile(int postings, const QByteArray &peerSql)
+{
+    bench::BenchCluster bench(QStringLiteral("profile"),
+                              QStringLiteral("shared_preload_libraries = 'pg_stat_statements'\n"
+                                             "pg_stat_statements.track = all\n"
+                                             "pg_stat_statements.track_planning = on\n"
+                                             "pg_stat_statements.max = 10000\n"
+                                             "track_functions = all\n"
+                                             "track_io_timing = on\n"
+                                             "track_wal_io_timing = on"));
+    if (auto s = bench.start(); !s) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(s.error().describe()));
+        return 1;
+    }
+    LocalCluster &cluster = bench.cluster();
+    try {
+        Connection admin(cluster.dsn());
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
+                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
+    } catch (const DbException &e) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
+        return 1;
+    }
+    const QString writer =
+        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
+    SqlSession admin(cluster.dsn());
+    QString error = openLedgerAccounts(admin, kPeerAccounts);
+    if (error.isEmpty()) {
+        if (const auto r = admin.exec(QStringLiteral("CREATE EXTENSION pg_stat_statements")); !r.ok)
+            error = r.message;
+    }
+    Peer peer;
+    if (error.isEmpty() && !peerSql.isEmpty())
+        error = loadPeer(cluster, peerSql, peer);
+    if (!error.isEmpty()) {
+        std::fprintf(stderr, "bench: profile: %s\n", qPrintable(error));
+        return 1;
+    }
+    say(QStringLiteral("\n== profile of single postings, one client, %1 postings after 300 to "
+                       "warm up, cluster %2 (durable), %3 cores; first without instrumentation, "
+                       "then with track_functions = all and pg_stat_statements (track = all), "
+                       "which add their own cost to every call (more to nested ones)")
+            .arg(postings)
+            .arg(bench.path())
+            .arg(std::thread::hardware_concurrency()));
+
+    std::atomic<qint64> keys{0};
+    const Sides sides{&peer, true, &keys};
+    if (const QString e = warmUp(writer, admin, peer, sides); !e.isEmpty()) {
+        std::fprintf(stderr, "bench: warming up: %s\n", qPrintable(e));
+        return 1;
+    }
+    say(QStringLiteral(
+        "warmed up: 20,000 transfers on each side (batches of 1,000), then ANALYZE"));
+    // Instrumentation on or off for the sessions that start next (a reload, no restart).
+    auto setTracking = [&](bool on) {
+        const QString value = on ? QStringLiteral("all") : QStringLiteral("none");
+        admin.run(QStringLiteral("ALTER SYSTEM SET track_functions = '%1'").arg(value));
+        admin.run(QStringLiteral("ALTER SYSTEM SET pg_stat_statements.track = '%1'").arg(value));
+        admin.exec(QStringLiteral("SELECT pg_reload_conf()"));
+        QElapsedTimer wait;
+        wait.start();
+        while (SqlSession(cluster.dsn()).scalar(QStringLiteral("SHOW track_functions")) != value &&
+               wait.elapsed() < 5000)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    };
+    struct Timed
+    {
+        double wallMs = 0;
+        double cpuMs = 0; // of the posting connection's backend
+    };
+    // 300 postings to warm up, then before(connection), then `postings` timed, one client.
+    auto timed = [&](const QString &dsn, const QString &application, bool ours,
+                     const std::function<void(Connection &)> &before) {
+        Timed t;
+        Connection connection(dsn, application);
+        auto one = [&](qint64 n) {
+            return ours ? sides.ours(connection, 0, 1) : sides.theirs(connection, 0, n, 1);
+        };
+        for (qint64 n = 0; n < 300; ++n)
+            one(n);
+        if (before)
+            before(connection);
+        const qint64 pid =
+            admin
+                .scalar(
+                    QStringLiteral("SELECT pid FROM pg_stat_activity WHERE application_name = $1"),
+                    {application})
+                .toLongLong();
+        const double cpuBefore = cpuSeconds(pid);
+        QElapsedTimer timer;
+        timer.start();
+        for (qint64 n = 300; n < 300 + postings; ++n)
+            one(n);
+        t.wallMs = double(timer.nsecsElapsed()) / 1e6 / postings;
+        t.cpuMs = (cpuSeconds(pid) - cpuBefore) * 1000.0 / postings;
+        return t; // the backend ends with the connection and flushes its counters
+    };
+    auto profile = [&](const QString &title, const QString &dsn, const QString &database,
+                       const QString &function, bool ours) {
+        SqlSession stats(database == QLatin1String("ledger") ? cluster.dsn()
+                                                             : cluster.dsn({}, database));
+        const QString application = QStringLiteral("bench-profile-%1").arg(database);
+        setTracking(false);
+        const Timed plain = timed(dsn, application + QStringLiteral("-plain"), ours, {});
+        setTracking(true);
+        const Timed traced = timed(dsn, application, ours, [&](Connection &connection) {
+            // This backend's pending counters go out now, so that the reset below is clean.
+            try {
+                test::execOn(connection, QStringLiteral("SELECT pg_stat_force_next_flush()"));
+            } catch (const DbException &) {
+                std::this_thread::sleep_for(std::chrono::seconds(11)); // the idle flush
+            }
+            // Function counters are per database; statements and WAL for the whole cluster
+            // (pg_stat_statements lives in the ledger database).
+            stats.exec(QStringLiteral("SELECT pg_stat_reset()"));
+            admin.exec(
+                QStringLiteral("SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')"));
+        });
+        QElapsedTimer wait;
+        wait.start();
+        while (stats.scalar(QStringLiteral("SELECT coalesce(sum(calls), 0) FROM "
+                                           "pg_stat_user_functions WHERE funcname = $1"),
+                            {function})
+                       .toLongLong() < postings &&
+               wait.elapsed() < 15000)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        say(QStringLiteral("\n-- %1\nuninstrumented: %2 ms wall per posting (%3/s), %4 ms CPU of "
+                           "its backend; instrumented: %5 ms wall (%6/s), %7 ms CPU")
+                .arg(title)
+                .arg(plain.wallMs, 0, 'f', 3)
+                .arg(1000.0 / plain.wallMs, 0, 'f', 0)
+                .arg(plain.cpuMs, 0, 'f', 3)
+                .arg(traced.wallMs, 0, 'f', 3)
+                .arg(1000.0 / traced.wallMs, 0, 'f', 0)
+                .arg(traced.cpuMs, 0, 'f', 3));
+        const auto wal = admin.exec(
+            QStringLiteral("SELECT wal_records::float8 / $1, wal_fpi::float8 / $1, "
+                           "wal_bytes::float8 / $1, wal_write_time * 1000 / $1, "
+                           "wal_sync_time * 1000 / $1, wal_sync::float8 / $1 FROM pg_stat_wal"),
+            {QString::number(postings)});
+        if (wal.ok && !wal.rows.isEmpty()) {
+            const QStringList &w = wal.rows.first();
+            say(QStringLiteral("WAL per posting (whole cluster): %1 records, %2 full pages, %3 "
+                               "bytes; write %4 us, sync %5 us (%6 syncs)")
+                    .arg(w[0].toDouble(), 0, 'f', 1)
+                    .arg(w[1].toDouble(), 0, 'f', 2)
+                    .arg(w[2].toDouble(), 0, 'f', 0)
+                    .arg(w[3].toDouble(), 0, 'f', 0)
+                    .arg(w[4].toDouble(), 0, 'f', 0)
+                    .arg(w[5].toDouble(), 0, 'f', 2));
+        }
+        const auto functions =
+            stats.exec(QStringLiteral("SELECT funcid::regprocedure::text, calls::float8 / $1, "
+                                      "total_time * 1000 / $1, self_time * 1000 / $1 "
+                                      "FROM pg_stat_user_functions WHERE calls > 0 "
+                                      "ORDER BY total_time DESC, self_time DESC"),
+                       {QString::number(postings)});
+        say(QStringLiteral("%1 %2 %3 %4")
+                .arg(QStringLiteral("function (pg_stat_user_functions), per posting"), -72)
+                .arg(QStringLiteral("calls"), 7)
+                .arg(QStringLiteral("total us"), 9)
+                .arg(QStringLiteral("self us"), 8));
+        for (const QStringList &f : functions.rows)
+            say(QStringLiteral("%1 %2 %3 %4")
+                    .arg(f[0].left(72), -72)
+                    .arg(f[1].toDouble(), 7, 'f', 2)
+                    .arg(f[2].toDouble(), 9, 'f', 1)
+                    .arg(f[3].toDouble(), 8, 'f', 1));
+        const auto statements = admin.exec(
+            QStringLiteral("SELECT CASE WHEN toplevel THEN 'top' ELSE '' END, calls::float8 / $1, "
+                           "total_exec_time * 1000 / $1, total_plan_time * 1000 / $1, "
+                           "left(regexp_replace(query, '\\s+', ' ', 'g'), 150) "
+                           "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                           "WHERE datname = $2) ORDER BY total_exec_time + total_plan_time DESC "
+                           "LIMIT 25"),
+            {QString::number(postings), database});
+        if (!statements.ok)
+            say(QStringLiteral("pg_stat_statements: %1").arg(statements.message));
+        say(QStringLiteral("%1 %2 %3 %4  %5")
+                .arg(QStringLiteral("level"), 5)
+                .arg(QStringLiteral("calls"), 7)
+                .arg(QStringLiteral("exec us"), 9)
+                .arg(QStringLiteral("plan us"), 8)
+                .arg(QStringLiteral("statement (pg_stat_statements, per posting, by total time)")));
+        for (const QStringList &st : statements.rows)
+            say(QStringLiteral("%1 %2 %3 %4  %5")
+                    .arg(st[0], 5)
+                    .arg(st[1].toDouble(), 7, 'f', 2)
+                    .arg(st[2].toDouble(), 9, 'f', 1)
+                    .arg(st[3].toDouble(), 8, 'f', 1)
+                    .arg(st[4]));
+    };
+    // post_normalized: the core every single posting function calls, whichever the product uses.
+    profile(QStringLiteral("ours: LedgerRepository::post as bench_writer"), writer,
+            QStringLiteral("ledger"), QStringLiteral("post_normalized"), true);
+    if (!peer.accounts.empty())
+        profile(QStringLiteral("pgledger: pgledger_create_transfer as peer_writer"), peer.dsn,
+                QStringLiteral("pgledger"), QStringLiteral("pgledger_create_transfer"), false);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -127,7 +690,8 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Ledger posting and point-in-time balance benchmark."));
+        QStringLiteral("Ledger posting and point-in-time balance benchmark, and the posting "
+                       "comparison with pgledger (issue 20)."));
     parser.addHelpOption();
     parser.addOption({QStringLiteral("seconds"),
                       QStringLiteral("Seconds per posting measurement (default 5)."),
@@ -142,8 +706,54 @@ int main(int argc, char *argv[])
     parser.addOption({QStringLiteral("skip-posting"), QStringLiteral("Skip the posting part.")});
     parser.addOption({QStringLiteral("skip-digest"),
                       QStringLiteral("Skip the digest cost part (with and without).")});
+    parser.addOption({QStringLiteral("peer"),
+                      QStringLiteral("pgledger's SQL for the peer comparison (default %1).")
+                          .arg(QStringLiteral(LEDGER_PGLEDGER_SQL)),
+                      QStringLiteral("PATH"), QStringLiteral(LEDGER_PGLEDGER_SQL)});
+    parser.addOption({QStringLiteral("skip-peer"), QStringLiteral("Skip the peer comparison.")});
+    parser.addOption({QStringLiteral("peer-only"),
+                      QStringLiteral("Only the peer comparison (its own cluster, as always).")});
+    parser.addOption({QStringLiteral("rounds"),
+                      QStringLiteral("Rounds of the peer comparison, ours and pgledger's "
+                                     "alternating, --seconds each (default 3)."),
+                      QStringLiteral("N"), QStringLiteral("3")});
+    parser.addOption({QStringLiteral("peer-unnamed"),
+                      QStringLiteral("Peer comparison with pgledger's calls sent unnamed, parsed "
+                                     "and planned on every call, instead of prepared once per "
+                                     "connection (ours are always sent as LedgerRepository "
+                                     "sends them).")});
+    parser.addOption({QStringLiteral("profile"),
+                      QStringLiteral("Only the profile of single postings: where one posting's "
+                                     "server time goes (functions, statements, WAL), ours and "
+                                     "pgledger's.")});
+    parser.addOption({QStringLiteral("profile-postings"),
+                      QStringLiteral("Postings per side in the profile (default 3000)."),
+                      QStringLiteral("N"), QStringLiteral("3000")});
     parser.process(app);
     const double seconds = parser.value(QStringLiteral("seconds")).toDouble();
+    const QString peerPath = parser.value(QStringLiteral("peer"));
+
+    if (parser.isSet(QStringLiteral("profile"))) {
+        const QByteArray peerSql = readPeer(peerPath);
+        return runProfile(qMax(1, parser.value(QStringLiteral("profile-postings")).toInt()),
+                          peerSql);
+    }
+    // First, on a fresh cluster of its own that is gone before the other parts start.
+    if (!parser.isSet(QStringLiteral("skip-peer"))) {
+        const QByteArray peerSql = readPeer(peerPath);
+        if (!peerSql.isEmpty()) {
+            if (const int rc =
+                    runPeerComparison(peerSql, peerPath, seconds,
+                                      qMax(1, parser.value(QStringLiteral("rounds")).toInt()),
+                                      !parser.isSet(QStringLiteral("peer-unnamed")));
+                rc != 0)
+                return rc;
+        } else if (parser.isSet(QStringLiteral("peer-only"))) {
+            return 1;
+        }
+    }
+    if (parser.isSet(QStringLiteral("peer-only")))
+        return 0;
 
     auto fail = [](const Error &e) {
         std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
