@@ -7,6 +7,9 @@
 #include <QTableView>
 #include <QTableWidget>
 
+#include <functional>
+#include <utility>
+
 namespace ledger {
 
 namespace {
@@ -21,10 +24,11 @@ public:
     StretchWithMinimum(QTableView *view, int column, int minimum)
         : QObject(view)
         , m_view(view)
+        , m_viewport(view->viewport())
         , m_column(column)
         , m_minimum(minimum)
     {
-        view->viewport()->installEventFilter(this);
+        m_viewport->installEventFilter(this);
         // Another column resized, hidden or shown (hiding resizes it to 0).
         connect(view->horizontalHeader(), &QHeaderView::sectionResized, this, [this](int logical) {
             if (logical != m_column)
@@ -35,7 +39,7 @@ public:
 
     bool eventFilter(QObject *watched, QEvent *event) override
     {
-        if (watched == m_view->viewport() && event->type() == QEvent::Resize)
+        if (watched == m_viewport && event->type() == QEvent::Resize)
             fit();
         return QObject::eventFilter(watched, event);
     }
@@ -56,8 +60,33 @@ private:
     }
 
     QTableView *m_view;
+    QWidget *m_viewport;
     int m_column;
     int m_minimum;
+};
+
+// Runs `before` as the watched widget's context menu is about to open.
+class ContextMenuHook : public QObject
+{
+public:
+    ContextMenuHook(QWidget *watched, std::function<void()> before)
+        : QObject(watched)
+        , m_watched(watched)
+        , m_before(std::move(before))
+    {
+        watched->installEventFilter(this);
+    }
+
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (watched == m_watched && event->type() == QEvent::ContextMenu)
+            m_before();
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    QWidget *m_watched;
+    std::function<void()> m_before;
 };
 
 } // namespace
@@ -119,6 +148,22 @@ void fitToContents(QTableView *view, std::initializer_list<int> columns, ColumnF
     header->setResizeContentsPrecision(precision);
 }
 
+void widenToRows(QTableView *view, std::initializer_list<int> columns, int first, int last)
+{
+    QHeaderView *header = view->horizontalHeader();
+    const QAbstractItemModel *model = view->model();
+    last = qMin(last, qMin(model->rowCount() - 1, first + 999));
+    for (int c : columns) {
+        if (header->isSectionHidden(c))
+            continue;
+        int wanted = header->sectionSizeHint(c);
+        for (int r = qMax(0, first); r <= last; ++r)
+            wanted = qMax(wanted, view->sizeHintForIndex(model->index(r, c)).width());
+        if (header->sectionSize(c) < wanted)
+            header->resizeSection(c, wanted);
+    }
+}
+
 void stretchWithMinimum(QTableView *view, int column, int minimum)
 {
     view->horizontalHeader()->setStretchLastSection(false);
@@ -177,6 +222,9 @@ void addColumnChooser(QTableView *view)
             sync();
         });
     QObject::connect(header, &QHeaderView::sectionResized, view, sync);
+    // restoreState() shows and hides sections without a signal: the menu is brought up to
+    // date as it opens, too.
+    new ContextMenuHook(header, sync);
     sync();
 }
 

@@ -30,6 +30,10 @@ enum class ColumnFit { Widen, Fit };
 void fitToContents(QTableView *view, std::initializer_list<int> columns,
                    ColumnFit how = ColumnFit::Widen);
 
+// Widens each of `columns` to show the values of rows first..last in full (rows that just
+// arrived, in view or not; at most 1,000 of them are measured), never narrowing one.
+void widenToRows(QTableView *view, std::initializer_list<int> columns, int first, int last);
+
 // The width the view needs to show every visible column without scrolling sideways, a
 // stretched column at its minimum (frame and vertical scroll bar included).
 int widthForAllColumns(const QTableView *view);

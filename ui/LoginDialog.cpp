@@ -192,10 +192,11 @@ void LoginDialog::describeTls()
     m_tls->setText(text);
     m_tls->setStyleSheet(weak ? QStringLiteral("color: #b03a2e;") : QString());
     // A form row spanning both columns does not ask a wrapped label for its height at the
-    // width it gets, so the lines past the first were cut off: the label asks for them.
+    // width it gets, so the lines past the first were cut off: the label asks for the
+    // height it needs at the dialog's narrowest (wider, it needs no more).
     const QMargins margins = layout()->contentsMargins();
-    const int width = qMax(m_tls->width(), minimumWidth() - margins.left() - margins.right());
-    m_tls->setMinimumHeight(m_tls->heightForWidth(width));
+    m_tls->setMinimumHeight(
+        m_tls->heightForWidth(minimumWidth() - margins.left() - margins.right()));
 }
 
 QString LoginDialog::tlsDescription() const

@@ -138,7 +138,20 @@ MainWindow::MainWindow(AccountListModel *accounts, const QString &connectionLabe
         m_accountView->setCurrentIndex(i);
         m_accountView->scrollTo(i);
     });
-    connect(m_accounts, &AccountListModel::loadFailed, this, &MainWindow::showError);
+    connect(m_accounts, &AccountListModel::loadFailed, this, [this](const ledger::Error &error) {
+        m_countStatus->clear(); // not "0 account(s)" beside the error
+        showError(error);
+    });
+    // Pages that arrive later (a scroll, a reload) widen the columns their values need.
+    connect(m_accounts, &QAbstractItemModel::dataChanged, this,
+            [this](const QModelIndex &top, const QModelIndex &bottom) {
+                if (m_fittedOnce)
+                    widenToRows(m_accountView,
+                                {AccountListModel::Code, AccountListModel::Kind,
+                                 AccountListModel::Currency, AccountListModel::Balance,
+                                 AccountListModel::NormalSide, AccountListModel::OpenedAt},
+                                top.row(), bottom.row());
+            });
 
     placeOnScreen(); // until restoreLayout() finds the size the user left
     restoreLayout();
@@ -152,11 +165,13 @@ void MainWindow::placeOnScreen()
     // manager has the window, so a title bar's room is left.
     const QRect free = screen()->availableGeometry();
     const int titleBar = fontMetrics().height() * 2 + 8;
+    // Where the window's inside may go: below a title bar, inside its side and bottom edges.
+    const QRect room = free.adjusted(4, titleBar, -4, -4);
     const QSize size = QSize(qMin(1800, qMax(1400, free.width() * 9 / 10)),
                              qMin(1100, qMax(860, free.height() * 9 / 10)))
-                           .boundedTo(free.size() - QSize(8, titleBar))
+                           .boundedTo(room.size())
                            .expandedTo(QSize(400, 300));
-    setGeometry(QStyle::alignedRect(Qt::LeftToRight, Qt::AlignCenter, size, free));
+    setGeometry(QStyle::alignedRect(Qt::LeftToRight, Qt::AlignCenter, size, room));
 }
 
 void MainWindow::fitNavigator()
@@ -164,13 +179,22 @@ void MainWindow::fitNavigator()
     // Once, on a first run: every visible column of the navigator shows its header and
     // values in full, and the split gives the navigator what that takes (half the window
     // at most); the workspace gets the rest, and all of any later widening.
-    if (std::exchange(m_fittedOnce, true))
+    // Measured on accounts that are there, in a window that is shown (an empty first list
+    // would fit the columns to their headers for good).
+    if (m_fittedOnce || m_accounts->rowCount() == 0 || !m_accountView->isVisible())
         return;
-    if (!m_columnsRemembered)
+    m_fittedOnce = true;
+    if (!m_columnsRemembered) {
+        // The headers first, then every row of the first page (not only those in view).
         fitToContents(m_accountView,
                       {AccountListModel::Code, AccountListModel::Kind, AccountListModel::Currency,
                        AccountListModel::Balance},
                       ColumnFit::Fit);
+        widenToRows(m_accountView,
+                    {AccountListModel::Code, AccountListModel::Kind, AccountListModel::Currency,
+                     AccountListModel::Balance},
+                    0, m_accounts->rowCount() - 1);
+    }
     if (!m_splitter || m_splitRemembered)
         return;
     const QMargins margins = m_splitter->widget(0)->layout()->contentsMargins();
@@ -888,11 +912,11 @@ void MainWindow::restoreLayout()
         !screen()->availableGeometry().contains(geometry()))
         placeOnScreen();
     restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
+    // A key of its own since the navigator's columns are fitted to their values: a layout
+    // saved under the old key (every column shown, fixed widths) is left behind, so the
+    // navigator is fitted once after an upgrade too.
     m_columnsRemembered = m_accountView->horizontalHeader()->restoreState(
-        settings.value(QStringLiteral("mainWindow/accountColumns")).toByteArray());
-    // Earlier versions saved the name column stretched: it is fitted by stretchWithMinimum.
-    m_accountView->horizontalHeader()->setSectionResizeMode(AccountListModel::Name,
-                                                            QHeaderView::Interactive);
+        settings.value(QStringLiteral("mainWindow/navigatorColumns")).toByteArray());
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -900,7 +924,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     QSettings settings;
     settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("mainWindow/state"), saveState());
-    settings.setValue(QStringLiteral("mainWindow/accountColumns"),
+    settings.setValue(QStringLiteral("mainWindow/navigatorColumns"),
                       m_accountView->horizontalHeader()->saveState());
     if (m_splitter)
         settings.setValue(QStringLiteral("mainWindow/splitter"), m_splitter->saveState());

@@ -158,8 +158,8 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     m_table->verticalHeader()->hide();
     // Every value in full: the description takes what the other columns leave (never less
     // than about 24 characters: the table scrolls sideways first); the others start wide
-    // enough for their header and typical values and are widened to the values of each
-    // page that arrives (never narrowed: a width the user chose stays).
+    // enough for their header and typical values and are widened to the values of every
+    // row of each page that arrives (never narrowed: a width the user chose stays).
     stretchWithMinimum(m_table, TimelineModel::Description, fontMetrics().averageCharWidth() * 24);
     const int timeWidth =
         fontMetrics().horizontalAdvance(QStringLiteral("0000-00-00 00:00:00+00:00")) + 16;
@@ -170,10 +170,11 @@ TimelineView::TimelineView(TimelineModel *model, QWidget *parent)
     m_table->setColumnWidth(TimelineModel::Balance, moneyWidth);
     fitToContents(m_table, {TimelineModel::Reference, TimelineModel::Amount, TimelineModel::Balance,
                             TimelineModel::Marks});
-    connect(m_model, &TimelineModel::pageLoaded, m_table, [this] {
-        fitToContents(m_table,
-                      {TimelineModel::Effective, TimelineModel::Recorded, TimelineModel::Reference,
-                       TimelineModel::Amount, TimelineModel::Balance, TimelineModel::Marks});
+    connect(m_model, &TimelineModel::pageLoaded, m_table, [this](int first, int rows) {
+        widenToRows(m_table,
+                    {TimelineModel::Effective, TimelineModel::Recorded, TimelineModel::Reference,
+                     TimelineModel::Amount, TimelineModel::Balance, TimelineModel::Marks},
+                    first, first + rows - 1);
     });
     layout->addWidget(m_table, 1);
 

@@ -886,6 +886,10 @@ private Q_SLOTS:
             << "writer" << QStringLiteral("SELECT ledger.post_transaction($1)")
             << R"({"idempotency_key": "huge-1", "effective_at": "2026-11-20T10:00:00Z", "description": "%HUGE%", "legs": [{"account": "AV-CASH", "amount": "1.00", "currency": "EUR"}, {"account": "AV-DEP", "amount": "-1.00", "currency": "EUR"}]})"
             << MB << "LG017";
+        QTest::newRow("post_request, 1 MB of JSON")
+            << "writer" << QStringLiteral("SELECT * FROM ledger.post_request($1)")
+            << R"({"idempotency_key": "huge-2", "effective_at": "2026-11-20T10:00:00Z", "description": "%HUGE%", "legs": [{"account": "AV-CASH", "amount": "1.00", "currency": "EUR"}, {"account": "AV-DEP", "amount": "-1.00", "currency": "EUR"}]})"
+            << MB << "LG017";
         QTest::newRow("balance, 10 MB account code")
             << "session" << QStringLiteral("SELECT * FROM ledger.balance($1)") << "%HUGE%"
             << 10 * MB << "LG018";

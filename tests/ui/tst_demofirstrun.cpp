@@ -216,19 +216,20 @@ private Q_SLOTS:
     }
 
     // The instrument: remembering the secret where there is no default collection makes the
-    // keyring create one, which is a prompt on a desktop. Seen here, so its absence above
-    // means something.
+    // keyring create one, which is a prompt on a desktop. Seen here, watched exactly as
+    // long as above (until the account list is read, then the console is ended), so its
+    // absence above means something.
     void rememberingTheSecretWouldHavePrompted()
     {
         const qsizetype from = m_calls.size();
-        const auto prompted = [&] {
-            const QString calls = m_calls.mid(from);
-            return std::any_of(kPrompting.begin(), kPrompting.end(),
-                               [&](const QString &p) { return calls.contains(p); });
-        };
         QString output;
-        QVERIFY2(runDemoConsole({QStringLiteral("--remember")}, prompted, &output),
-                 qPrintable(output + m_calls.mid(from)));
+        QVERIFY2(runDemoConsole(
+                     {QStringLiteral("--remember")}, [] { return true; }, &output),
+                 qPrintable(output));
+        const QString calls = m_calls.mid(from);
+        QVERIFY2(std::any_of(kPrompting.begin(), kPrompting.end(),
+                             [&](const QString &p) { return calls.contains(p); }),
+                 qPrintable(calls));
     }
 
     void cleanupTestCase()
