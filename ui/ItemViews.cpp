@@ -14,6 +14,11 @@ namespace ledger {
 
 namespace {
 
+// A few pixels past the delegate's size hint: the view elides a text whose laid-out width
+// reaches the cell's inner edge, which can happen with exactly the hinted width (seen: a
+// 118 px reference cut short in a 125 px column, the hint being 125).
+constexpr int kElisionSlack = 4;
+
 // Where widthForAllColumns() finds a stretchWithMinimum() column and its minimum.
 constexpr const char *kStretchColumn = "ledgerStretchColumn";
 constexpr const char *kStretchMinimum = "ledgerStretchMinimum";
@@ -140,7 +145,7 @@ void fitToContents(QTableView *view, std::initializer_list<int> columns, ColumnF
         const int content = view->isVisible()
                                 ? static_cast<const QAbstractItemView *>(view)->sizeHintForColumn(c)
                                 : 0;
-        const int wanted = qMax(content, header->sectionSizeHint(c));
+        const int wanted = qMax(content, header->sectionSizeHint(c)) + kElisionSlack;
         if (header->sectionSize(c) < wanted ||
             (how == ColumnFit::Fit && header->sectionSize(c) != wanted))
             header->resizeSection(c, wanted);
@@ -159,6 +164,7 @@ void widenToRows(QTableView *view, std::initializer_list<int> columns, int first
         int wanted = header->sectionSizeHint(c);
         for (int r = qMax(0, first); r <= last; ++r)
             wanted = qMax(wanted, view->sizeHintForIndex(model->index(r, c)).width());
+        wanted += kElisionSlack;
         if (header->sectionSize(c) < wanted)
             header->resizeSection(c, wanted);
     }

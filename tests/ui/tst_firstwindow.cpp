@@ -56,8 +56,11 @@ QStringList cutShort(const QTableView *view, int first, int last, int minimum = 
     QStringList cut;
     const QHeaderView *header = view->horizontalHeader();
     const QFontMetrics fm(view->font());
+    // The text's margins on both sides, the grid line, and 2 px more: a text laid out to
+    // within a pixel or two of the cell's edge is elided (seen with exactly the delegate's
+    // hint).
     const int margin =
-        2 * (view->style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, view) + 1);
+        2 * (view->style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, view) + 1) + 3;
     first = qMax(0, first);
     last = qMin(last, view->model()->rowCount() - 1);
     for (int c = 0; c < header->count(); ++c) {
