@@ -166,6 +166,25 @@ std::pair<int, int> randomPair(std::mt19937 &rng, int accounts)
 
 // B-1..B-n in the ledger database, as the posting part opens them (EUR, asset; allowed to go
 // negative, open_account's default, as pgledger's accounts are by default).
+// Starts the benchmark's cluster and its bench_writer login (ledger_writer); the writer's
+// DSN, or an empty string after saying on stderr what failed.
+QString startWithWriter(bench::BenchCluster &bench)
+{
+    if (auto s = bench.start(); !s) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(s.error().describe()));
+        return {};
+    }
+    try {
+        Connection admin(bench.dsn());
+        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
+                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
+    } catch (const DbException &e) {
+        std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
+        return {};
+    }
+    return bench.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
+}
+
 QString openLedgerAccounts(SqlSession &admin, int accounts)
 {
     const auto r = admin.exec(QStringLiteral("SELECT count(ledger.open_account('B-' || i, 'Bench ' "
@@ -366,21 +385,10 @@ int runPeerComparison(const QByteArray &peerSql, const QString &peerPath, double
                       int rounds, bool peerPrepared)
 {
     bench::BenchCluster bench(QStringLiteral("peer"));
-    if (auto s = bench.start(); !s) {
-        std::fprintf(stderr, "bench: %s\n", qPrintable(s.error().describe()));
+    const QString writer = startWithWriter(bench);
+    if (writer.isEmpty())
         return 1;
-    }
     LocalCluster &cluster = bench.cluster();
-    try {
-        Connection admin(cluster.dsn());
-        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
-                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
-    } catch (const DbException &e) {
-        std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
-        return 1;
-    }
-    const QString writer =
-        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
     SqlSession admin(cluster.dsn());
     Peer peer;
     QString error = openLedgerAccounts(admin, kPeerAccounts);
@@ -491,21 +499,10 @@ int runProfile(int postings, const QByteArray &peerSql)
                                              "track_functions = all\n"
                                              "track_io_timing = on\n"
                                              "track_wal_io_timing = on"));
-    if (auto s = bench.start(); !s) {
-        std::fprintf(stderr, "bench: %s\n", qPrintable(s.error().describe()));
+    const QString writer = startWithWriter(bench);
+    if (writer.isEmpty())
         return 1;
-    }
     LocalCluster &cluster = bench.cluster();
-    try {
-        Connection admin(cluster.dsn());
-        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
-                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
-    } catch (const DbException &e) {
-        std::fprintf(stderr, "bench: %s\n", qPrintable(e.error().describe()));
-        return 1;
-    }
-    const QString writer =
-        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
     SqlSession admin(cluster.dsn());
     QString error = openLedgerAccounts(admin, kPeerAccounts);
     if (error.isEmpty()) {
@@ -755,23 +752,11 @@ int main(int argc, char *argv[])
     if (parser.isSet(QStringLiteral("peer-only")))
         return 0;
 
-    auto fail = [](const Error &e) {
-        std::fprintf(stderr, "bench: %s\n", qPrintable(e.describe()));
-        return 1;
-    };
     bench::BenchCluster bench(QStringLiteral("ledger"));
-    if (auto s = bench.start(); !s)
-        return fail(s.error());
+    const QString writer = startWithWriter(bench);
+    if (writer.isEmpty())
+        return 1;
     LocalCluster &cluster = bench.cluster();
-    try {
-        Connection admin(cluster.dsn());
-        DatabaseAdmin::ensureLoginRole(admin, QStringLiteral("bench_writer"),
-                                       QStringLiteral("bench"), QStringLiteral("ledger_writer"));
-    } catch (const DbException &e) {
-        return fail(e.error());
-    }
-    const QString writer =
-        cluster.dsn(QStringLiteral("bench_writer")) + QStringLiteral(" password=bench");
     SqlSession admin(cluster.dsn());
     say(QStringLiteral("cluster: %1 (durable: fsync on, synchronous_commit on), %2 cores")
             .arg(bench.path())
