@@ -599,6 +599,33 @@ int main(int argc, char *argv[])
     }
     say(QStringLiteral("ledger loaded in %1 s").arg(double(t.elapsed()) / 1000.0, 0, 'f', 1));
 
+    // What a step wrote: WAL, and shared buffers the backends wrote out themselves to make room
+    // (pg_stat_bgwriter's buffers_backend). Both steps write millions of rows; how fast this
+    // machine writes moves their times from run to run (the recording step took 4.2 s one hour
+    // and 6.8 s the next with the same build).
+    struct Writes
+    {
+        double walMb = 0;
+        double backendMb = 0;
+    };
+    const auto writesNow = [&admin] {
+        const QStringList v =
+            admin
+                .scalar(QStringLiteral(
+                    "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint || ' ' "
+                    "|| buffers_backend * current_setting('block_size')::bigint FROM "
+                    "pg_stat_bgwriter"))
+                .split(QLatin1Char(' '));
+        return Writes{v.value(0).toDouble() / 1e6, v.value(1).toDouble() / 1e6};
+    };
+    const auto sayWrites = [](const Writes &from, const Writes &to) {
+        say(QStringLiteral("written: %1 MB of WAL; %2 MB of shared buffers written out by the "
+                           "backends to make room")
+                .arg(to.walMb - from.walMb, 0, 'f', 0)
+                .arg(to.backendMb - from.backendMb, 0, 'f', 0));
+    };
+    const Writes beforeImport = writesNow();
+
     // -- 1. The bank file: generated, parsed, imported.
     Noise noise;
     const QList<GenLine> generated = statementLines(n, noise);
@@ -661,6 +688,7 @@ int main(int argc, char *argv[])
                               "date_window_days = %2")
                    .arg(kTolerance)
                    .arg(kWindow));
+    const Writes afterImport = writesNow();
     const double otherMs =
         importMs - importTimes.buildMs - importTimes.linesMs - importTimes.finishMs;
     say(QStringLiteral(
@@ -687,6 +715,7 @@ int main(int argc, char *argv[])
                 .arg(name, -34)
                 .arg(ms, 10, 'f', 1)
                 .arg(perThousand(ms, lines), 14));
+    sayWrites(beforeImport, afterImport);
 
     // -- 2. The matching run.
     say(QStringLiteral(
@@ -709,6 +738,7 @@ int main(int argc, char *argv[])
     }
     const ReconRunSummary run = matched.runs.first();
     printRun(run, lines);
+    sayWrites(afterImport, writesNow());
     say(QStringLiteral("recon.match through ReconRepository::match: %1 ms (%2 ms/1000 lines)")
             .arg(matchMs, 0, 'f', 1)
             .arg(perThousand(matchMs, lines)));
