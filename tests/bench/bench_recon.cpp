@@ -600,9 +600,9 @@ int main(int argc, char *argv[])
     say(QStringLiteral("ledger loaded in %1 s").arg(double(t.elapsed()) / 1000.0, 0, 'f', 1));
 
     // What a step wrote: WAL, and shared buffers the backends wrote out themselves to make room
-    // (pg_stat_bgwriter's buffers_backend). Both steps write millions of rows; how fast this
-    // machine writes moves their times from run to run (the recording step took 4.2 s one hour
-    // and 6.8 s the next with the same build).
+    // (pg_stat_bgwriter's buffers_backend). Both steps write millions of rows, mostly on the
+    // CPU, and their times move with the host from run to run (the recording step took 4.2 s
+    // one hour and 6.8 s the next with the same build).
     struct Writes
     {
         double walMb = 0;
