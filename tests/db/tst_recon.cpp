@@ -21,6 +21,7 @@
 
 #include <QCryptographicHash>
 #include <QHash>
+#include <QJsonObject>
 #include <QRandomGenerator>
 #include <QTest>
 
@@ -714,6 +715,135 @@ private Q_SLOTS:
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.lines WHERE bank_reference "
                                       "LIKE 'ATK%'")),
                  QStringLiteral("0"));
+    }
+
+    // A run's exact pairs (recon.run_pairs since 0057) are decided like any group, stand in
+    // one group at most, and their facts cannot be changed or deleted, not even by the owner;
+    // an entry of a ledger account mapped from two bank accounts stands once.
+    void exactPairsAreDecidedLikeAnyGroupAndCannotBeEdited()
+    {
+        const QString cash = QStringLiteral("CASH9");
+        const QString ibanA = QStringLiteral("FR1420041010050500013M02606");
+        const QString ibanB = QStringLiteral("NL91ABNA0417164300");
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral(
+                        "SELECT ledger.open_account('CASH9', 'Ninth bank', 'EUR', 'asset')"))
+                    .ok);
+        for (const QString &iban : {ibanA, ibanB})
+            QVERIFY(ReconRepository::mapAccount(*m_olivia, iban, QStringLiteral("EUR"), cash) > 0);
+        // Every pair waits for an operator on A.
+        ReconRepository::setRules(*m_supervisor, ibanA, QStringLiteral("EUR"),
+                                  QJsonObject{{QStringLiteral("auto_confirm_score"), 100}});
+        const qint64 p1 = entryOf(
+            postIn(cash, QStringLiteral("11.00"), {2026, 11, 3}, QStringLiteral("P1")), cash);
+        const qint64 p2 = entryOf(
+            postIn(cash, QStringLiteral("12.00"), {2026, 11, 4}, QStringLiteral("P2")), cash);
+        ReconRepository::importFile(
+            *m_olivia,
+            fileOf(
+                {statement(ibanA, QStringLiteral("A-1"), 1, 0,
+                           {line(1100, {2026, 11, 3}, QStringLiteral("P1"), QStringLiteral("a1")),
+                            line(1200, {2026, 11, 4}, QStringLiteral("P2"), QStringLiteral("a2"))}),
+                 statement(
+                     ibanB, QStringLiteral("B-1"), 1, 0,
+                     {line(1100, {2026, 11, 3}, QStringLiteral("Q1"), QStringLiteral("b1"))})}),
+            shaFor(QStringLiteral("cash3")), 100);
+        const ReconMatchSummary run = ReconRepository::match(*m_olivia, cash);
+        QCOMPARE(run.runs.size(), 2);
+        QCOMPARE(run.runs.at(0).exact, 2);
+        QCOMPARE(run.runs.at(0).autoConfirmed, 0);
+        const auto groupOfLine = [&](const QString &ref) {
+            return count(QStringLiteral("SELECT g.id FROM recon.match_groups g WHERE g.rule = "
+                                        "'exact' AND g.line_ids = ARRAY[$1::bigint]"),
+                         {QString::number(lineId(ref))})
+                .toLongLong();
+        };
+        const qint64 g1 = groupOfLine(QStringLiteral("P1"));
+        const qint64 g2 = groupOfLine(QStringLiteral("P2"));
+        QVERIFY(g1 > 0 && g2 > 0);
+        // Read as before: one line, one entry, the amounts, the run's operator.
+        QCOMPARE(count(QStringLiteral("SELECT format('%s|%s|%s|%s|%s', entry_ids[1], lines_minor, "
+                                      "entries_minor, created_by, auto_confirmed) FROM "
+                                      "recon.match_groups WHERE id = $1"),
+                       {QString::number(g1)}),
+                 QStringLiteral("%1|1100|1100|olivia|f").arg(p1));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM recon.run_pairs WHERE id IN ($1, $2)"),
+                       {QString::number(g1), QString::number(g2)}),
+                 QStringLiteral("2"));
+
+        // The line on B is the same amount on the same day, but P1's entry stands for A.
+        const qint64 q1 = lineId(QStringLiteral("Q1"));
+        const Error taken = errorOf([&] {
+            ReconRepository::manualMatch(*m_olivia, {q1}, {p1}, QStringLiteral("B's line"));
+        });
+        QCOMPARE(taken.sqlState, QStringLiteral("LG083"));
+        QVERIFY2(taken.message.contains(QStringLiteral("group %1").arg(g1)),
+                 qPrintable(taken.message));
+
+        // Decisions: P2 confirmed, then revoked; P1 rejected. Each moves the standing index.
+        ReconRepository::decideMatch(*m_olivia, g2, QStringLiteral("confirmed"));
+        const auto standing = [&](qint64 entry) {
+            return count(QStringLiteral("SELECT coalesce((SELECT format('%s %s', group_id, "
+                                        "confirmed) FROM recon.active_entries WHERE entry_id = "
+                                        "$1), 'none')"),
+                         {QString::number(entry)});
+        };
+        QCOMPARE(standing(p2), QStringLiteral("%1 t").arg(g2));
+        QCOMPARE(standing(p1), QStringLiteral("%1 f").arg(g1));
+        QCOMPARE(errorOf([&] {
+                     ReconRepository::decideMatch(*m_olivia, g2, QStringLiteral("rejected"),
+                                                  QStringLiteral("too late"));
+                 }).sqlState,
+                 QStringLiteral("LG083")); // confirmed: revoke it instead
+        ReconRepository::decideMatch(*m_olivia, g2, QStringLiteral("revoked"),
+                                     QStringLiteral("booked twice"));
+        ReconRepository::decideMatch(*m_oscar, g1, QStringLiteral("rejected"),
+                                     QStringLiteral("not ours"));
+        QCOMPARE(standing(p1), QStringLiteral("none"));
+        QCOMPARE(standing(p2), QStringLiteral("none"));
+        QCOMPARE(errorOf([&] {
+                     ReconRepository::decideMatch(*m_olivia, g1, QStringLiteral("confirmed"));
+                 }).sqlState,
+                 QStringLiteral("LG083")); // no longer stands
+
+        // The attacks, as the database superuser: a pair's facts, its standing once taken
+        // out, a confirmation taken back, a delete, a decision on a group that does not exist.
+        for (const QString &attack :
+             {QStringLiteral("UPDATE recon.run_pairs SET entry_id = %1 WHERE id = %2")
+                  .arg(p2)
+                  .arg(g1),
+              QStringLiteral("UPDATE recon.run_pairs SET score = 100 WHERE id = %1").arg(g1),
+              QStringLiteral("UPDATE recon.run_pairs SET standing = true WHERE id = %1").arg(g1),
+              QStringLiteral("UPDATE recon.run_pairs SET confirmed = true WHERE id = %1").arg(g1),
+              QStringLiteral("UPDATE recon.run_pairs SET confirmed = false WHERE id = %1").arg(g2),
+              QStringLiteral("DELETE FROM recon.run_pairs WHERE id = %1").arg(g1),
+              QStringLiteral("TRUNCATE recon.run_pairs CASCADE")}) {
+            const test::SqlOutcome refused = m_admin->exec(attack);
+            QVERIFY2(!refused.ok, qPrintable(attack));
+            QCOMPARE(refused.sqlState, QStringLiteral("LG001"));
+        }
+        const test::SqlOutcome dangling = m_admin->exec(
+            QStringLiteral("INSERT INTO recon.match_decisions (group_id, decision, decided_by) "
+                           "VALUES (%1 + 1000, 'confirmed', 'mallory')")
+                .arg(g2));
+        QVERIFY(!dangling.ok);
+        QCOMPARE(dangling.sqlState, QStringLiteral("23503"));
+        QCOMPARE(count(QStringLiteral("SELECT format('%s %s %s %s', line_id, entry_id, score, "
+                                      "standing) FROM recon.run_pairs WHERE id = $1"),
+                       {QString::number(g1)}),
+                 QStringLiteral("%1 %2 90 f").arg(lineId(QStringLiteral("P1"))).arg(p1));
+
+        // Undone pairs are not proposed again; P1's entry is free for B's line now, and B's
+        // run pairs them (same amount, same day).
+        const ReconMatchSummary again = ReconRepository::match(*m_olivia, cash);
+        QCOMPARE(again.runs.size(), 2);
+        QCOMPARE(again.runs.at(0).exact + again.runs.at(0).tolerance, 0);
+        QCOMPARE(again.runs.at(1).tolerance, 1);
+        QCOMPARE(count(QStringLiteral("SELECT format('%s|%s', line_ids[1], entry_ids[1]) FROM "
+                                      "recon.match_groups WHERE id = (SELECT group_id FROM "
+                                      "recon.active_entries WHERE entry_id = $1)"),
+                       {QString::number(p1)}),
+                 QStringLiteral("%1|%2").arg(q1).arg(p1));
     }
 };
 
