@@ -3,8 +3,10 @@
 --
 -- bench_recon (release, 1,000,000 MT940 lines against 1,000,000 entries), the whole matching
 -- run: 11.42 s before this migration (recording 4.40 s, 541 MB of WAL); 10.35 s with run_pairs
--- alone (recording 2.81 s, 324 MB of WAL); 9.15-9.76 s with pass 1 as below (six runs; exact
--- 2.7-3.1 s and prepare 1.4-1.5 s where prepare and exact took 1.8 + 3.0-3.3 s).
+-- alone (recording 2.81 s, 324 MB of WAL); with pass 1 as below, 9.52 s, then 10.60-10.75 s
+-- in three runs as the host slowed (recording 2.6 s, then 3.5-3.8 s; exact 3.1-3.2 s and
+-- prepare 1.4 s where prepare and exact took 1.8 + 3.0-3.3 s). With nested loops also off
+-- for pass 1, 9.15-9.27 s, but a 1,000-line run took 330 ms instead of 50 (see below).
 --
 -- A matching run over a million lines spent most of its recording step writing three rows per
 -- exact pair: a recon.match_groups row (about 180 bytes: arrays of one id, the rule, the
