@@ -142,12 +142,13 @@ SetupReport setup(Connection &primary, Connection &replica, const QString &prima
             // check (a deferred trigger that fires for the apply worker too) would refuse the
             // initial copy of transactions before their entries, and the registry's guard
             // (fired always until now) the apply worker's update of an operator. The
-            // aggregates are folded in here, and the brokers and disabled operators follow
-            // the ledger's (0037).
+            // aggregates are folded in here, the accounts placed in report order (0058), and
+            // the brokers and disabled operators follow the ledger's (0037).
             pqxx::work tx(db::native(replica));
             tx.exec("ALTER TABLE ledger.transactions DISABLE TRIGGER transactions_balanced");
             tx.exec("ALTER TABLE access.operators ENABLE TRIGGER operators_guard");
             tx.exec("ALTER TABLE ledger.entries ENABLE ALWAYS TRIGGER entries_fold_on_replica");
+            tx.exec("ALTER TABLE ledger.accounts ENABLE ALWAYS TRIGGER accounts_place_on_replica");
             tx.exec("ALTER TABLE access.broker_verifiers ENABLE ALWAYS TRIGGER "
                     "broker_verifiers_on_store");
             tx.exec("ALTER TABLE access.operators ENABLE ALWAYS TRIGGER operators_on_store");

@@ -45,16 +45,17 @@ class TestReplica : public QObject
     int m_key = 0;
 
     // A transfer on the ledger, effective on `day` (backdated when in the past).
-    void post(const QString &from, const QString &to, const QString &amount, const QString &day)
+    void post(const QString &from, const QString &to, const QString &amount, const QString &day,
+              const QString &currency = QStringLiteral("EUR"))
     {
         const auto r = m_ledger->exec(
             QStringLiteral(
                 "SELECT ledger.post_transaction(jsonb_build_object('idempotency_key', 'rp-' || $1, "
                 "'effective_at', $2 || 'T12:00:00Z', 'description', 'transfer', 'legs', "
                 "jsonb_build_array(jsonb_build_object('account', $3::text, 'amount', $5::text, "
-                "'currency', 'EUR'), jsonb_build_object('account', $4::text, 'amount', '-' || $5, "
-                "'currency', 'EUR'))))"),
-            {QString::number(++m_key), day, to, from, amount});
+                "'currency', $6::text), jsonb_build_object('account', $4::text, 'amount', '-' || "
+                "$5, 'currency', $6::text))))"),
+            {QString::number(++m_key), day, to, from, amount, currency});
         QVERIFY2(r.ok, qPrintable(r.message));
     }
 
@@ -690,6 +691,98 @@ private Q_SLOTS:
         QVERIFY(!refused.ok);
         QVERIFY2(refused.message.contains(QLatin1String("Not a reporting store")),
                  qPrintable(refused.message));
+    }
+
+    // Accounts arriving on the store take their place in report order (0058): before the
+    // first, after the last, between two, and forty into one gap in descending order, more
+    // than halving the gap can hold (the store then numbers them all afresh). The store's
+    // trial balance, in its order, equals the one from its entries (sorted by currency and
+    // code); a report row missing or out of order is named by the store's check, and a
+    // report that would leave an account out is refused.
+    void accountsTakeTheirPlaceInTheStoresReportOrder()
+    {
+        QStringList opened{QStringLiteral("AAA-FIRST"), QStringLiteral("USD-CASH"),
+                           QStringLiteral("USD-OWNER"), QStringLiteral("ZZ-NEW")};
+        for (int i = 40; i >= 1; --i)
+            opened << QStringLiteral("CB-%1").arg(i, 2, 10, QLatin1Char('0'));
+        for (const QString &code : opened) {
+            const auto r = m_ledger->exec(
+                QStringLiteral("SELECT ledger.open_account($1, 'Account ' || $1, CASE WHEN $1 "
+                               "LIKE 'USD-%' THEN 'USD' ELSE 'EUR' END, 'asset', true)"),
+                {code});
+            QVERIFY2(r.ok, qPrintable(r.message));
+        }
+        int n = 0;
+        for (const QString &code : opened) {
+            if (code.startsWith(QLatin1String("USD-")))
+                continue;
+            ++n;
+            post(QStringLiteral("CASH"), code, QStringLiteral("%1.25").arg(n),
+                 QDate(2025, 1, 1).addDays((n * 97) % 700).toString(Qt::ISODate));
+            QVERIFY(!QTest::currentTestFailed());
+        }
+        post(QStringLiteral("USD-OWNER"), QStringLiteral("USD-CASH"), QStringLiteral("500.00"),
+             QStringLiteral("2025-06-30"), QStringLiteral("USD"));
+        QVERIFY(!QTest::currentTestFailed());
+        QVERIFY(replicaCaughtUp());
+
+        QCOMPARE(storeTrialBalancesDiffer(), QString());
+        const QString order = QStringLiteral(
+            "SELECT string_agg(account_code, ' ' ORDER BY n) FROM reporting.trial_balance('%1') "
+            "WITH ORDINALITY t(account_code, account_name, kind, currency, exponent, debit_minor, "
+            "credit_minor, entries, n)");
+        const QString expected = QStringLiteral(
+            "AAA-FIRST CASH CB-01 CB-02 CB-03 CB-04 CB-05 CB-06 CB-07 CB-08 CB-09 CB-10 CB-11 "
+            "CB-12 CB-13 CB-14 CB-15 CB-16 CB-17 CB-18 CB-19 CB-20 CB-21 CB-22 CB-23 CB-24 CB-25 "
+            "CB-26 CB-27 CB-28 CB-29 CB-30 CB-31 CB-32 CB-33 CB-34 CB-35 CB-36 CB-37 CB-38 CB-39 "
+            "CB-40 CUST-1 CUST-2 FEES ZZ-NEW USD-CASH USD-OWNER");
+        QCOMPARE(replicaScalar(order.arg(QStringLiteral("2026-12-31"))), expected);
+        // The forty in one gap needed numbering afresh (the gap of 2^32 halves 31 times):
+        // all 48 numbers were then made 2^32 apart, and only the eight placed after that
+        // lie halfway between. Without it, 7 would be multiples of 2^32.
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT count(*) FROM reporting.report_accounts WHERE ord % 4294967296 = 0")),
+                 QStringLiteral("40"));
+        // Movements read the same rows in the same order.
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT string_agg(account_code, ' ' ORDER BY n) FROM "
+                     "reporting.account_movements('2024-01-01', '2026-12-31') WITH ORDINALITY "
+                     "t(account_code, a, b, c, d, e, f, g, h, n)")),
+                 expected);
+
+        // The store's check names a report row out of order or missing; the report refuses
+        // to leave the account out.
+        SqlSession store(m_replica.adminDsn());
+        const QString swap = QStringLiteral(
+            "SET CONSTRAINTS ALL DEFERRED; UPDATE reporting.report_accounts r SET ord = x.ord "
+            "FROM reporting.report_accounts x WHERE (r.code, x.code) IN (('CB-01', 'CB-02'), "
+            "('CB-02', 'CB-01'))");
+        QVERIFY(store.exec(QStringLiteral("BEGIN; ") + swap + QStringLiteral("; COMMIT")).ok);
+        const QString checked = QStringLiteral(
+            "SELECT ok || ' ' || coalesce(first_failure, '') FROM reporting.check_store(31) "
+            "WHERE invariant = 'store_aggregates'");
+        QCOMPARE(store.scalar(checked),
+                 QStringLiteral("false the store's report numbers of account CB-02 do not match "
+                                "its accounts")); // the lower id of the two: opened first
+        QVERIFY(store.exec(QStringLiteral("BEGIN; ") + swap + QStringLiteral("; COMMIT")).ok);
+        QCOMPARE(store.scalar(checked), QStringLiteral("true "));
+        QVERIFY(
+            store
+                .exec(QStringLiteral("DELETE FROM reporting.report_accounts WHERE code = 'ZZ-NEW'"))
+                .ok);
+        QCOMPARE(store.scalar(checked),
+                 QStringLiteral("false the store's report rows of account ZZ-NEW do not match "
+                                "its accounts"));
+        const test::SqlOutcome refused = store.exec(
+            QStringLiteral("SELECT count(*) FROM reporting.trial_balance('2026-12-31')"));
+        QCOMPARE(refused.sqlState, QStringLiteral("LG100"));
+        QVERIFY2(refused.message.contains(QLatin1String("no report row for account ZZ-NEW")),
+                 qPrintable(refused.message));
+        QCOMPARE(replicaScalar(QStringLiteral("SELECT (reporting.rebuild_totals() > 0)::text")),
+                 QStringLiteral("true"));
+        QCOMPARE(store.scalar(checked), QStringLiteral("true "));
+        QCOMPARE(replicaScalar(order.arg(QStringLiteral("2026-12-31"))), expected);
+        QCOMPARE(storeTrialBalancesDiffer(), QString());
     }
 
     // ledgerctl check --reporting-dsn: the store's totals, volumes and snapshots against its
