@@ -148,6 +148,30 @@ double median(QList<double> values)
     return values.isEmpty() ? 0 : values[values.size() / 2];
 }
 
+void sayYardsticks(test::SqlSession &admin)
+{
+    say(QStringLiteral("yardstick: SELECT count(*) FROM generate_series(1, 20000000): %1 ms "
+                       "(median of 3)")
+            .arg(timeSql(admin, QStringLiteral("SELECT count(*) FROM generate_series(1, 20000000)"),
+                         {}, 3),
+                 0, 'f', 0));
+    say(QStringLiteral("memory yardstick: 1,000,000 rows hash-aggregated into 100,000 groups: "
+                       "%1 ms (median of 3)")
+            .arg(timeSql(admin,
+                         QStringLiteral("SELECT count(*) FROM (SELECT g % 100000, sum(g) FROM "
+                                        "generate_series(1, 1000000) g GROUP BY 1) x"),
+                         {}, 3),
+                 0, 'f', 0));
+    say(QStringLiteral("write yardstick: an unlogged table of 1,000,000 rows (about 250 MB) made "
+                       "and dropped: %1 ms (median of 3)")
+            .arg(timeSql(admin,
+                         QStringLiteral("CREATE UNLOGGED TABLE bench_yardstick AS SELECT g, "
+                                        "repeat('x', 200) AS t FROM generate_series(1, 1000000) "
+                                        "g; DROP TABLE bench_yardstick"),
+                         {}, 3),
+                 0, 'f', 0));
+}
+
 double timeSql(test::SqlSession &session, const QString &sql, const QStringList &params, int reps)
 {
     QList<double> ms;

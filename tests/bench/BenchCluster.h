@@ -68,6 +68,12 @@ QString loadEpilogue();
 
 // One line of the benchmark's report on stdout, flushed (progress is visible as it runs).
 void say(const QString &line);
+// Three yardsticks, a line each, so that figures can be read against the host's day: the
+// CPU (a count over generate_series), memory (a hash aggregate of 100,000 groups) and
+// writes (an unlogged table of about 250 MB made and dropped). This machine is shared and
+// they do not move together: on 2026-12-05 the CPU read as usual while writes and fresh
+// memory were two to three times slower than an hour later.
+void sayYardsticks(test::SqlSession &admin);
 double median(QList<double> values);
 // Median milliseconds of `reps` runs of one statement (each its own transaction); -1 and a
 // message on stderr when it fails.

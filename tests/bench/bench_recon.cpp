@@ -584,13 +584,8 @@ int main(int argc, char *argv[])
             .arg(n)
             .arg(format));
     // This machine is shared: the same build's import took 10.3 s one day and 16.5 s two
-    // days later. A CPU yardstick in the same run says which kind of day the figures are from
-    // (2.5 s on the slow day, 2026-12-03).
-    say(QStringLiteral("yardstick: SELECT count(*) FROM generate_series(1, 20000000): %1 ms "
-                       "(median of 3)")
-            .arg(timeSql(admin, QStringLiteral("SELECT count(*) FROM generate_series(1, 20000000)"),
-                         {}, 3),
-                 0, 'f', 0));
+    // days later, and 30 s one morning when only writes were slow (8.5 s an hour later).
+    bench::sayYardsticks(admin);
     QElapsedTimer t;
     t.start();
     if (const QString error = load(admin, n); !error.isEmpty()) {

@@ -114,19 +114,7 @@ int main(int argc, char *argv[])
             .arg(entries)
             .arg(accounts)
             .arg(kDays));
-    say(QStringLiteral("yardstick: SELECT count(*) FROM generate_series(1, 20000000): %1 ms")
-            .arg(timeSql(admin, QStringLiteral("SELECT count(*) FROM generate_series(1, 20000000)"),
-                         {}, 3),
-                 0, 'f', 0));
-    // This VM's speed moves with its memory more than with its CPU: a second yardstick that
-    // hashes as the reports do.
-    say(QStringLiteral("memory yardstick: 1,000,000 rows hash-aggregated into 100,000 groups: "
-                       "%1 ms")
-            .arg(timeSql(admin,
-                         QStringLiteral("SELECT count(*) FROM (SELECT g % 100000, sum(g) FROM "
-                                        "generate_series(1, 1000000) g GROUP BY 1) x"),
-                         {}, 3),
-                 0, 'f', 0));
+    bench::sayYardsticks(admin);
     QElapsedTimer t;
     t.start();
     if (const QString error = load(admin, entries, accounts); !error.isEmpty()) {
