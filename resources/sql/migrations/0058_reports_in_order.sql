@@ -8,8 +8,8 @@
 -- text sort was cheap in bench_reports only because its account codes followed the ids; in
 -- a real chart of accounts they do not, and 100,000 rows sorted by (currency, code) took
 -- about 100 ms against 25 ms on an integer. With codes in no relation to the ids, 0039's
--- trial balance took 262-300 ms in bench_reports, this one 154-210 ms in the same run (the
--- target, under 200 ms, is met at a month end and missed by up to 10 ms elsewhere).
+-- trial balance took 262-305 ms in bench_reports, this one 144-210 ms in the same three runs
+-- (the target, under 200 ms, is met at a month end and missed by up to 10 ms elsewhere).
 --
 -- What the store keeps now:
 --   - reporting.report_accounts: per account, what a report shows of it (code, name, kind,
@@ -33,10 +33,10 @@
 --     the integer, and then joined in that order with the report rows by their number (a
 --     merge on the ord index): no text is hashed or sorted. account_movements does the same
 --     with its two balances;
---   - before either reads report_accounts, reporting.check_report_rows() compares the count
---     of accounts with the count of report rows (about 9 ms for 100,000): a store whose
---     accounts trigger was off would otherwise give a report silently short. It refuses
---     with LG100, naming the first account without a row.
+--   - the joins of the balances with report_accounts are full (or, for movements, left from
+--     the balances), and an account with entries but no report row is refused in the select
+--     list with LG100, naming it: a store whose accounts trigger was off would otherwise
+--     give a report silently short.
 SET LOCAL ROLE ledger_owner;
 
 CREATE TABLE reporting.report_accounts (
@@ -198,31 +198,23 @@ AS $$
     WHERE coalesce(s.n, 0) + coalesce(a.n, 0) > 0
 $$;
 
--- Before a report reads the store's balances with report_accounts: every account has its
--- report row (a store whose accounts trigger was off, or rows deleted by hand, would
--- otherwise give a report silently short). Two counts, about 5 ms for 100,000 accounts;
--- reporting.check_store() checks the rows themselves.
-CREATE FUNCTION reporting.check_report_rows() RETURNS void
+-- An account with entries that has no report row on the store (its accounts trigger was
+-- off, or the row was deleted by hand): the report is refused rather than silently short.
+-- Called from the reports' select lists for such a row only (their joins with report_accounts
+-- are full joins); reporting.check_store() checks the rows themselves.
+CREATE FUNCTION reporting.report_row_missing(p_account bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_missing record;
 BEGIN
-    IF (SELECT count(*) FROM ledger.accounts) = (SELECT count(*) FROM reporting.report_accounts) THEN
-        RETURN;
-    END IF;
-    SELECT a.id, a.code INTO v_missing FROM ledger.accounts a
-    WHERE NOT EXISTS (SELECT 1 FROM reporting.report_accounts r WHERE r.account_id = a.id)
-    ORDER BY a.id LIMIT 1;
     RAISE EXCEPTION 'The reporting store has no report row for account % (id %): its reports would leave it out',
-        coalesce(v_missing.code, '?'), coalesce(v_missing.id::text, '?')
+        coalesce((SELECT a.code FROM ledger.accounts a WHERE a.id = p_account), '?'), p_account
         USING ERRCODE = 'LG100',
               HINT = 'Check the store (ledgerctl check --reporting-dsn) and rebuild its totals as its owner: SELECT reporting.rebuild_totals().';
 END
 $$;
 REVOKE EXECUTE ON FUNCTION reporting.base_balances(text, date, date), reporting.day_movements(date, text, date, date),
-    reporting.store_balances_at(date, text, date, date), reporting.check_report_rows() FROM PUBLIC;
+    reporting.store_balances_at(date, text, date, date), reporting.report_row_missing(bigint) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION reporting.trial_balance(p_as_of date, p_known_at timestamptz DEFAULT NULL)
 RETURNS TABLE (account_code text, account_name text, kind text, currency text, exponent integer,
@@ -249,19 +241,23 @@ BEGIN
         ORDER BY a.currency, a.code COLLATE "C"; -- codes are ASCII (0002): byte order
     ELSE
         -- Driven by the accounts' numbers alone (narrow rows), sorted on the integer, then
-        -- joined in that order with the report rows by their number (a merge on the
-        -- ord index): no text is hashed or sorted. bench_reports, 100,000 accounts, the same
-        -- run: 154-210 ms against 262-300 ms for 0039's way.
-        PERFORM reporting.check_report_rows();
+        -- joined in that order with the report rows by their number (a merge on the ord
+        -- index): no text is hashed or sorted. The joins with the balances are full joins,
+        -- so that an account with entries and no report row reaches the select list and is
+        -- refused there (as cheap as left joins here; two counts compared first cost 9 ms).
+        -- bench_reports, 100,000 accounts, three runs: 144-210 ms against 262-305 ms for
+        -- 0039's way measured alternately in the same runs.
         RETURN QUERY
         SELECT r.code::text, r.name, r.kind, r.currency, r.exponent,
                greatest(t.net, 0)::bigint, greatest(-t.net, 0)::bigint, t.n
-        FROM (SELECT o.ord, coalesce(s.net, 0) + coalesce(a.net, 0) AS net, coalesce(s.n, 0) + coalesce(a.n, 0) AS n
+        FROM (SELECT coalesce(o.ord, reporting.report_row_missing(coalesce(s.account_id, a.account_id))) AS ord,
+                     coalesce(s.net, 0) + coalesce(a.net, 0) AS net, coalesce(s.n, 0) + coalesce(a.n, 0) AS n
               FROM reporting.report_accounts o
-              LEFT JOIN reporting.base_balances(w.way, w.before, w.after) s ON s.account_id = o.account_id
-              LEFT JOIN reporting.day_movements(p_as_of, w.way, w.before, w.after) a ON a.account_id = o.account_id
+              FULL JOIN reporting.base_balances(w.way, w.before, w.after) s ON s.account_id = o.account_id
+              FULL JOIN reporting.day_movements(p_as_of, w.way, w.before, w.after) a
+                ON a.account_id = coalesce(o.account_id, s.account_id)
               WHERE coalesce(s.n, 0) + coalesce(a.n, 0) > 0
-              ORDER BY o.ord) t
+              ORDER BY 1) t
         JOIN reporting.report_accounts r ON r.ord = t.ord
         ORDER BY t.ord;
     END IF;
@@ -302,15 +298,15 @@ BEGIN
     ELSE
         -- As the trial balance: the balances with the accounts' numbers, sorted on the
         -- integer, then the report rows by their number.
-        PERFORM reporting.check_report_rows();
         RETURN QUERY
         SELECT r.code::text, r.name, r.kind, r.currency, r.exponent, t.opening, t.closing - t.opening, t.closing, t.n
-        FROM (SELECT x.ord, coalesce(o.net, 0) AS opening, coalesce(z.net, 0) AS closing, coalesce(z.n, 0) - coalesce(o.n, 0) AS n
+        FROM (SELECT coalesce(x.ord, reporting.report_row_missing(coalesce(z.account_id, o.account_id))) AS ord,
+                     coalesce(o.net, 0) AS opening, coalesce(z.net, 0) AS closing, coalesce(z.n, 0) - coalesce(o.n, 0) AS n
               FROM reporting.store_balances_at(p_to, w_close.way, w_close.before, w_close.after) z
               FULL JOIN reporting.store_balances_at(p_from - 1, w_open.way, w_open.before, w_open.after) o
                 ON o.account_id = z.account_id
-              JOIN reporting.report_accounts x ON x.account_id = coalesce(z.account_id, o.account_id)
-              ORDER BY x.ord) t
+              LEFT JOIN reporting.report_accounts x ON x.account_id = coalesce(z.account_id, o.account_id)
+              ORDER BY 1) t
         JOIN reporting.report_accounts r ON r.ord = t.ord
         ORDER BY t.ord;
     END IF;
