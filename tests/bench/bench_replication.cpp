@@ -82,11 +82,7 @@ int main(int argc, char *argv[])
     say(QStringLiteral("ledger %1, reporting store %2 (both durable, this machine's %3 cores)")
             .arg(ledgerCluster.path(), storeCluster.path())
             .arg(std::thread::hardware_concurrency()));
-    say(QStringLiteral("yardstick: SELECT count(*) FROM generate_series(1, 20000000): %1 ms")
-            .arg(bench::timeSql(ledger,
-                                QStringLiteral("SELECT count(*) FROM generate_series(1, 20000000)"),
-                                {}, 3),
-                 0, 'f', 0));
+    bench::sayYardsticks(ledger);
     const auto opened = ledger.exec(
         QStringLiteral("SELECT count(ledger.open_account('R-' || g, 'Account ' || g, 'EUR', "
                        "'asset', true)) FROM generate_series(1, %1) g")

@@ -68,6 +68,19 @@ BEGIN
 END
 $$;
 
+-- Every account's report row from ledger.accounts, numbered 2^32 apart in report order
+-- (reporting.rebuild_totals(), and a store migrated from before).
+CREATE FUNCTION reporting.fill_report_accounts() RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM reporting.report_accounts;
+    INSERT INTO reporting.report_accounts (account_id, ord, currency, code, name, kind, exponent)
+    SELECT a.id, row_number() OVER (ORDER BY a.currency::text, a.code COLLATE "C") * 4294967296, a.currency::text,
+           a.code, a.name, a.kind::text, c.exponent
+    FROM ledger.accounts a JOIN ledger.currencies c ON c.code = a.currency;
+$$;
+
 -- An account arriving on the store takes the point halfway between its neighbours.
 CREATE FUNCTION reporting.place_replicated_account() RETURNS trigger
 LANGUAGE plpgsql
@@ -100,7 +113,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION reporting.renumber_report_accounts(), reporting.place_replicated_account() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION reporting.fill_report_accounts(), reporting.renumber_report_accounts(),
+    reporting.place_replicated_account() FROM PUBLIC;
 
 CREATE TRIGGER accounts_place_on_replica AFTER INSERT ON ledger.accounts
     FOR EACH ROW EXECUTE FUNCTION reporting.place_replicated_account();
@@ -121,11 +135,7 @@ BEGIN
     LOCK TABLE ledger.entries, ledger.accounts IN SHARE MODE;
     LOCK TABLE reporting.daily_totals, reporting.currency_days, reporting.account_totals, reporting.balance_snapshots,
         reporting.snapshot_dates, reporting.report_accounts IN EXCLUSIVE MODE;
-    DELETE FROM reporting.report_accounts;
-    INSERT INTO reporting.report_accounts (account_id, ord, currency, code, name, kind, exponent)
-    SELECT a.id, row_number() OVER (ORDER BY a.currency::text, a.code COLLATE "C") * 4294967296, a.currency::text,
-           a.code, a.name, a.kind::text, c.exponent
-    FROM ledger.accounts a JOIN ledger.currencies c ON c.code = a.currency;
+    PERFORM reporting.fill_report_accounts();
     DELETE FROM reporting.balance_snapshots;
     DELETE FROM reporting.snapshot_dates;
     DELETE FROM reporting.account_totals;
@@ -152,6 +162,7 @@ $$;
 CREATE AGGREGATE reporting.sum_minor(bigint) (
     sfunc = int8pl, stype = bigint, initcond = '0', combinefunc = int8pl, parallel = safe
 );
+REVOKE EXECUTE ON FUNCTION reporting.sum_minor(bigint) FROM PUBLIC;
 
 -- The two halves of a store's balances as of the end of p_as_of (ways 'forward' and 'back'
 -- of reporting.balance_way), each one row per account at most: the base (the snapshot
@@ -207,10 +218,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RAISE EXCEPTION 'The reporting store has no report row for account % (id %): its reports would leave it out',
+    RAISE EXCEPTION 'The reporting store has no report row for account % (id %), so its reports would leave it out: have its administrator check it (ledgerctl check --reporting-dsn) and rebuild its totals (SELECT reporting.rebuild_totals() as its owner), or run the report on the ledger',
         coalesce((SELECT a.code FROM ledger.accounts a WHERE a.id = p_account), '?'), p_account
-        USING ERRCODE = 'LG100',
-              HINT = 'Check the store (ledgerctl check --reporting-dsn) and rebuild its totals as its owner: SELECT reporting.rebuild_totals().';
+        USING ERRCODE = 'LG100';
 END
 $$;
 REVOKE EXECUTE ON FUNCTION reporting.base_balances(text, date, date), reporting.day_movements(date, text, date, date),
@@ -420,10 +430,7 @@ BEGIN
     IF reporting.is_store() THEN
         ALTER TABLE ledger.accounts ENABLE ALWAYS TRIGGER accounts_place_on_replica;
         LOCK TABLE ledger.accounts IN SHARE MODE;
-        INSERT INTO reporting.report_accounts (account_id, ord, currency, code, name, kind, exponent)
-        SELECT a.id, row_number() OVER (ORDER BY a.currency::text, a.code COLLATE "C") * 4294967296, a.currency::text,
-               a.code, a.name, a.kind::text, c.exponent
-        FROM ledger.accounts a JOIN ledger.currencies c ON c.code = a.currency;
+        PERFORM reporting.fill_report_accounts();
     END IF;
 END
 $backfill$;
