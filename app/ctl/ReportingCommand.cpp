@@ -48,7 +48,7 @@ int runRefresh(const Invocation &inv)
                        {QStringLiteral("elapsed_seconds"), double(r.elapsedMs) / 1000.0}});
     } else {
         if (snapshots > 0)
-            inv.printLine(QStringLiteral("Took %1 month-end balance snapshot(s) for trial "
+            inv.printLine(QStringLiteral("Took %1 balance snapshot(s) for trial "
                                          "balances.")
                               .arg(snapshots));
         printRefresh(inv, r, account);
@@ -163,9 +163,10 @@ QList<Command> reportingCommands()
         "behind (smaller accounts' charts read every entry anyway). pg_cron does this every "
         "minute where it is installed, and `seed` after loading; charts never wait for it and "
         "are exact without it, only slower on accounts with many entries posted since. "
-        "On a reporting store (see `reporting replica setup`) it also takes the month-end "
-        "balance snapshots that trial balances start from, for every month end since the "
-        "first entry that is a day past. Needs the ledger_writer role or the owner.");
+        "On a reporting store (see `reporting replica setup`) it also takes the balance "
+        "snapshots that trial balances start from, on the 15th and the last day of every "
+        "month since the first entry, up to the day before yesterday. Needs the ledger_writer role "
+        "or the owner.");
     refresh.addOptions = [](QCommandLineParser &p) {
         p.addOption({QStringLiteral("account"), QStringLiteral("Only this account (any size)."),
                      QStringLiteral("CODE")});

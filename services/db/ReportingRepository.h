@@ -34,9 +34,9 @@ RefreshReport refreshStale(Connection &connection, qint64 minEntries = 2000, qin
 // One account, by code, whatever its size.
 RefreshReport refreshAccount(Connection &connection, const QString &accountCode);
 
-// On a reporting store, the month-end balance snapshots trial balances start from (0039):
-// every month end since the first entry that is a day past and not taken yet. Returns how
-// many were taken (0 in a ledger database).
+// On a reporting store, the balance snapshots trial balances start from (0039, 0059): the
+// 15th and the last day of every month since the first entry, up to the day before
+// yesterday, that are not taken yet. Returns how many were taken (0 in a ledger database).
 int takeSnapshots(Connection &connection);
 
 // Reports (0038). A report run goes on the ledger's audit chain first (recordReport, over

@@ -115,10 +115,11 @@ class TestReplica : public QObject
         return {};
     }
 
-    // The store's trial balance from its month-end snapshots (0039), forwards from the one
-    // before the date, backwards from the one after it or from the totals now, equals the
-    // trial balance from its copy of the entries: before and after late entries for days
-    // the snapshots cover, and after the totals are rebuilt from the entries.
+    // The store's trial balance from its snapshots (0039; the 15th and month ends, 0059),
+    // forwards from the one before the date, backwards from the one after it or from the
+    // totals now, equals the trial balance from its copy of the entries: before and after
+    // late entries for days the snapshots cover, and after the totals are rebuilt from the
+    // entries. The dates: month ends, 15ths, and days a week from both.
     QString storeTrialBalancesDiffer()
     {
         const QString rows = QStringLiteral(
@@ -126,8 +127,10 @@ class TestReplica : public QObject
             "credit_minor, entries), ', '), 'none') FROM reporting.trial_balance('%1'%2)");
         QStringList differ;
         for (const QString &day : {QStringLiteral("2024-12-31"), QStringLiteral("2025-01-31"),
-                                   QStringLiteral("2025-03-04"), QStringLiteral("2025-03-29"),
-                                   QStringLiteral("2025-12-31"), QStringLiteral("2026-02-14"),
+                                   QStringLiteral("2025-03-04"), QStringLiteral("2025-03-15"),
+                                   QStringLiteral("2025-03-22"), QStringLiteral("2025-03-29"),
+                                   QStringLiteral("2025-12-31"), QStringLiteral("2026-02-08"),
+                                   QStringLiteral("2026-02-14"), QStringLiteral("2026-02-15"),
                                    QStringLiteral("2026-11-30"), QStringLiteral("2026-12-31")}) {
             const QString folded = replicaScalar(rows.arg(day, QString()));
             const QString raw = replicaScalar(rows.arg(day, QStringLiteral(", now()")));
@@ -655,7 +658,8 @@ private Q_SLOTS:
                  QStringLiteral("ledger true"));
     }
 
-    // The store's month-end snapshots (0039) keep its trial balance exact.
+    // The store's snapshots on the 15th and at the end of every month (0039, 0059) keep its
+    // trial balance exact, and a report starts from the nearest.
     void snapshotsKeepTheStoresTrialBalanceExact()
     {
         const test::LedgerctlRun taken =
@@ -663,9 +667,26 @@ private Q_SLOTS:
                                     QStringLiteral("--json")});
         QVERIFY2(taken.exitCode == 0, qPrintable(taken.describe()));
         const int snapshots = taken.json().value(QStringLiteral("snapshots")).toInt();
-        QVERIFY2(snapshots >= 20, qPrintable(taken.out)); // month ends since January 2025
+        QVERIFY2(snapshots >= 40, qPrintable(taken.out)); // twice a month since January 2025
         QCOMPARE(replicaScalar(QStringLiteral("SELECT count(*) FROM reporting.snapshot_dates")),
                  QString::number(snapshots));
+        // Every 15th and month end from the first to the last, and no other day.
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT coalesce(string_agg(g::date::text, ',' ORDER BY g) FILTER (WHERE "
+                     "g::date NOT IN (SELECT as_of FROM reporting.snapshot_dates)), '') || '|' "
+                     "|| (SELECT string_agg(DISTINCT to_char(as_of + 1, 'DD'), ',' ORDER BY "
+                     "to_char(as_of + 1, 'DD')) FROM reporting.snapshot_dates) FROM "
+                     "generate_series((SELECT min(as_of) FROM "
+                     "reporting.snapshot_dates), (SELECT max(as_of) FROM "
+                     "reporting.snapshot_dates), interval '1 day') g WHERE extract(day FROM g) = "
+                     "15 OR extract(day FROM g + interval '1 day') = 1")),
+                 QStringLiteral("|01,16"));
+        QCOMPARE(replicaScalar(QStringLiteral(
+                     "SELECT string_agg(format('%s %s %s', w.way, w.before, w.after), ', ' ORDER "
+                     "BY d) FROM unnest('{2025-03-11,2025-03-22,2025-03-25}'::date[]) d, "
+                     "reporting.balance_way(d, NULL) w")),
+                 QStringLiteral("back 2025-02-28 2025-03-15, forward 2025-03-15 2025-03-31, "
+                                "back 2025-03-15 2025-03-31"));
         // Nothing more to take; the ledger takes none.
         QCOMPARE(ledgerctlOn(m_replica, {QStringLiteral("reporting"), QStringLiteral("refresh"),
                                          QStringLiteral("--json")})
@@ -850,6 +871,31 @@ private Q_SLOTS:
                      "id DESC LIMIT 1")),
                  QStringLiteral("store_aggregates"));
         QVERIFY(store.exec(shift.arg(-1), {account}).ok);
+        QCOMPARE(check().exitCode, 0);
+
+        // A mid-month snapshot changed (0059): named with its date. The snapshot after it,
+        // checked against it, is counted too.
+        const QStringList snapshot =
+            store
+                .scalar(QStringLiteral(
+                    "SELECT a.code || ' ' || b.as_of FROM reporting.balance_snapshots b JOIN "
+                    "ledger.accounts a ON a.id = b.account_id WHERE extract(day FROM b.as_of) = "
+                    "15 ORDER BY b.as_of, a.id LIMIT 1"))
+                .split(QLatin1Char(' '));
+        QCOMPARE(snapshot.size(), 2);
+        const QString nudge = QStringLiteral(
+            "UPDATE reporting.balance_snapshots SET net_minor = net_minor + %1 WHERE as_of = $2 "
+            "AND account_id = (SELECT id FROM ledger.accounts WHERE code = $1)");
+        QVERIFY(store.exec(nudge.arg(1), snapshot).ok);
+        r = check();
+        QCOMPARE(r.exitCode, 1);
+        const QJsonObject failed = storeResult(r, QStringLiteral("store_aggregates"));
+        QCOMPARE(failed.value(QStringLiteral("first_failure")).toString(),
+                 QStringLiteral("the store's balance snapshot of account %1 for %2 do not match "
+                                "its entries")
+                     .arg(snapshot.at(0), snapshot.at(1)));
+        QCOMPARE(failed.value(QStringLiteral("failures")).toInteger(), 2);
+        QVERIFY(store.exec(nudge.arg(-1), snapshot).ok);
         QCOMPARE(check().exitCode, 0);
     }
 
