@@ -10,9 +10,7 @@
 //  4. 0039's trial balance (before 0058), as a function of the benchmark's own: the store's
 //     balances joined with the accounts and currencies and sorted by currency and code (from
 //     the same snapshots as 1).
-// Each date's rows from 1 and 2 are compared (they must be equal), and 1's with 4's. Then the
-// server is restarted with glibc's allocator told to keep the memory a backend frees
-// (GLIBC_TUNABLES), and 1 and 4 are timed again.
+// Each date's rows from 1 and 2 are compared (they must be equal), and 1's with 4's.
 // Account codes are in no relation to their ids, as in a real chart of accounts. The database is
 // made a store as a real one is (the fold trigger enabled for it), its entries bulk-loaded and its
 // aggregates built by reporting.rebuild_totals(), which also takes the snapshots.
@@ -24,7 +22,6 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
-#include <QFile>
 
 #include <algorithm>
 #include <cstdio>
@@ -87,11 +84,6 @@ QString load(SqlSession &admin, qint64 entries, qint64 accounts)
     return {};
 }
 
-// glibc's allocator keeping up to 128 MB a backend frees, and serving blocks up to 32 MB
-// from it (by default both thresholds adapt, and a report's memory goes back to the kernel).
-constexpr char kKeepFreedMemory[] =
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728";
-
 struct Figures
 {
     double worst = 0;       // the store's trial balance, slowest date
@@ -100,8 +92,8 @@ struct Figures
 };
 
 // The trial balance as of each date: the store's and 0039's alternately (medians of reps),
-// their rows and order compared; with `raw`, also from the entries (compared) and 0038's way.
-Figures measure(SqlSession &admin, int reps, bool withRaw)
+// their rows and order compared; from the entries (compared) and 0038's way.
+Figures measure(SqlSession &admin, int reps)
 {
     Figures f;
     say(QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8")
@@ -158,17 +150,14 @@ Figures measure(SqlSession &admin, int reps, bool withRaw)
                 .arg(day));
         f.allEqual =
             f.allEqual && sameAsBefore == QLatin1String("0") && orderAsBefore == QLatin1String("t");
-        const double rawMs = withRaw ? timeSql(admin, raw, {}, std::min(reps, 3)) : 0;
-        const double oldMs = withRaw ? timeSql(admin, old, {}, std::min(reps, 3)) : 0;
-        const QString differing =
-            withRaw ? admin.scalar(
-                          QStringLiteral(
-                              "SELECT count(*) FROM ((SELECT * FROM reporting.trial_balance('%1') "
-                              "EXCEPT ALL SELECT * FROM reporting.trial_balance('%1', now())) "
-                              "UNION ALL (SELECT * FROM reporting.trial_balance('%1', now()) "
-                              "EXCEPT ALL SELECT * FROM reporting.trial_balance('%1'))) d")
-                              .arg(day))
-                    : QStringLiteral("0");
+        const double rawMs = timeSql(admin, raw, {}, std::min(reps, 3));
+        const double oldMs = timeSql(admin, old, {}, std::min(reps, 3));
+        const QString differing = admin.scalar(
+            QStringLiteral("SELECT count(*) FROM ((SELECT * FROM reporting.trial_balance('%1') "
+                           "EXCEPT ALL SELECT * FROM reporting.trial_balance('%1', now())) UNION "
+                           "ALL (SELECT * FROM reporting.trial_balance('%1', now()) EXCEPT ALL "
+                           "SELECT * FROM reporting.trial_balance('%1'))) d")
+                .arg(day));
         f.allEqual = f.allEqual && differing == QLatin1String("0");
         f.worst = std::max(f.worst, storeMs);
         say(QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8")
@@ -176,8 +165,8 @@ Figures measure(SqlSession &admin, int reps, bool withRaw)
                 .arg(where, -40)
                 .arg(storeMs, 9, 'f', 1)
                 .arg(wasMs, 9, 'f', 1)
-                .arg(withRaw ? QString::number(rawMs, 'f', 1) : QStringLiteral("-"), 9)
-                .arg(withRaw ? QString::number(oldMs, 'f', 1) : QStringLiteral("-"), 9)
+                .arg(rawMs, 9, 'f', 1)
+                .arg(oldMs, 9, 'f', 1)
                 .arg(admin.scalar(store), 8)
                 .arg(differing == QLatin1String("0") && sameAsBefore == QLatin1String("0") &&
                              orderAsBefore == QLatin1String("t")
@@ -187,11 +176,10 @@ Figures measure(SqlSession &admin, int reps, bool withRaw)
                      6));
     }
     say(QStringLiteral("\nslowest from the store: %1 ms (target under 200 ms; 0039's way %2 ms, "
-                       "x%3); every date equal to %4, in its order: %5")
+                       "x%3); every date equal to the entries and to 0039's, in its order: %4")
             .arg(f.worst, 0, 'f', 1)
             .arg(f.worstBefore, 0, 'f', 1)
             .arg(f.worst > 0 ? f.worstBefore / f.worst : 0, 0, 'f', 2)
-            .arg(withRaw ? QStringLiteral("the entries and to 0039's") : QStringLiteral("0039's"))
             .arg(f.allEqual ? QStringLiteral("yes") : QStringLiteral("NO")));
     return f;
 }
@@ -302,39 +290,5 @@ int main(int argc, char *argv[])
         return 1;
     }
     say(QStringLiteral("\ntrial balance, median of %1 (ms); rows; store = raw rows").arg(reps));
-    const Figures plain = measure(admin, reps, true);
-
-    // The same server restarted with glibc's allocator told to keep what a backend frees
-    // (GLIBC_TUNABLES in its environment, as /etc/postgresql/15/<cluster>/environment sets it
-    // on Debian). By default glibc hands the memory of each report's hash tables, sorts and
-    // result (about 40 MB) back to the kernel at the end of the query, and the next report
-    // faults it all in again, page by page.
-    // (The first session ends with the server; it is not used again.)
-    qputenv("GLIBC_TUNABLES", kKeepFreedMemory);
-    if (auto s = bench.cluster().stop(); !s) {
-        std::fprintf(stderr, "bench: stop: %s\n", qPrintable(s.error().describe()));
-        return 1;
-    }
-    if (auto s = bench.cluster().start(); !s) {
-        std::fprintf(stderr, "bench: restart: %s\n", qPrintable(s.error().describe()));
-        return 1;
-    }
-    SqlSession tuned(bench.cluster().dsn());
-    // The postmaster's environment (a backend's is overwritten by its process title; glibc
-    // may cut the value at its colons).
-    QFile pidFile(tuned.scalar(QStringLiteral("SHOW data_directory")) +
-                  QStringLiteral("/postmaster.pid"));
-    const QByteArray postmaster =
-        pidFile.open(QIODevice::ReadOnly) ? pidFile.readLine().trimmed() : QByteArray();
-    QFile environment(QStringLiteral("/proc/%1/environ").arg(QString::fromLatin1(postmaster)));
-    const QByteArray tunable = QByteArray("GLIBC_TUNABLES=") + kKeepFreedMemory;
-    const bool applied = environment.open(QIODevice::ReadOnly) &&
-                         environment.readAll().contains(tunable.left(tunable.indexOf(':')));
-    say(QStringLiteral("\nthe server restarted with GLIBC_TUNABLES=%1 (in its "
-                       "postmaster's environment: %2)")
-            .arg(QString::fromLatin1(kKeepFreedMemory),
-                 applied ? QStringLiteral("yes") : QStringLiteral("NO")));
-    say(QStringLiteral("trial balance, median of %1 (ms); rows").arg(reps));
-    const Figures kept = measure(tuned, reps, false);
-    return plain.allEqual && kept.allEqual && applied ? 0 : 1;
+    return measure(admin, reps).allEqual ? 0 : 1;
 }

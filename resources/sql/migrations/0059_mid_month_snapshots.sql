@@ -1,24 +1,41 @@
 -- Step 11: the reporting store's balance snapshots on the 15th of each month as well as at
--- its end, so that a trial balance reads at most about a week of daily totals.
+-- its end, so that a trial balance reads at most about a week of daily totals; and the
+-- snapshots and totals numbered in report order, so that it joins the report rows once.
 --
 -- With month-end snapshots only (0039), a date in mid-month reads up to half a month of
 -- daily totals: in bench_reports (10M entries, 100,000 accounts) about 100,000 rows into
 -- 76,000 accounts, aggregated and joined with the snapshot's 100,000. That half is what kept
 -- 0058's trial balance at 200-210 ms on such dates, against 144-162 ms at a month end. On a
 -- scratch copy of that store, the 15th as a snapshot took the mid-month dates from 206-209
--- ms to 136-154 ms. In bench_reports the dates farthest from a snapshot now (7-8 days) take
--- 183-200 ms, and 164-169 ms where the server keeps the memory its backends free (see the
--- README's Scaling section): about 40 MB per report that glibc otherwise hands back to the
--- kernel at the end of each query, to be faulted in again by the next.
+-- ms to 136-154 ms; in bench_reports, the dates farthest from a snapshot (7-8 days) then
+-- took 183-200 ms.
+--
+-- What was left, at a week from a snapshot, was mostly joins: 0058 joined report_accounts
+-- with the base by account to learn each row's report number, then the movements, then
+-- sorted on the number and joined report_accounts again for the text. The snapshot rows and
+-- the totals now carry the account's report number (`ord`) themselves: set by the fold
+-- trigger and by take_snapshots() as rows are made, by the accounts trigger for totals that
+-- arrived before their account (a new store's initial copy brings tables in no set order),
+-- and rewritten with the accounts when they are numbered afresh (all snapshot rows: a minute
+-- or two on bench_reports' store, with the apply worker held off; a gap runs out only after
+-- 31 accounts placed one inside another). The trial balance joins the movements to the base
+-- by account, sorts on the number and joins the report rows once. An account whose row
+-- carries no number has it looked up; a number that leads to no report row, or to another
+-- account's, is refused (LG100), never shown under another code. reporting.check_store()
+-- checks every number against report_accounts. On a scratch copy of bench_reports' store, a
+-- week from a snapshot, the query took 92-97 ms against 140-155 ms. In bench_reports the
+-- trial balance now takes 72-117 ms on every date (0039's way, in the same run: 159-303 ms).
 --
 -- The cost is storage, and work for a late entry:
 --   - twice the snapshots: one row per account with entries by then, per snapshot (0.47 to
---     0.94 GB per 10M entries on 100,000 accounts in bench_reports);
+--     0.94 GB per 10M entries on 100,000 accounts in bench_reports), and 8 bytes more a row
+--     for the number (1.0 GB);
 --   - an entry that arrives late for a day the snapshots cover is added to every snapshot on
 --     or after its day (0039): two per month back instead of one. Entries for today or
 --     yesterday touch no snapshot.
 --
--- A store migrated from before takes the missing mid-month snapshots at its next
+-- A store migrated from before has its snapshots and totals numbered by this migration (76 s
+-- for 9.8M snapshot rows), and takes the missing mid-month snapshots at its next
 -- `ledgerctl reporting refresh` (pg_cron runs it every minute where installed): each is the
 -- month end before it plus that half month's daily totals, with the apply worker held off
 -- while they are taken (16 s for 49 of them on bench_reports' store). Until then its
@@ -29,6 +46,14 @@
 -- bench_reports' store with 98 snapshots. It now checks each snapshot against the one
 -- before it and the entries of the days between, one pass over both.
 SET LOCAL ROLE ledger_owner;
+
+-- Each snapshot row and each account's totals carry the account's report number (0058), so
+-- that a report from them is sorted on it without a join with report_accounts first. NULL
+-- only where the account has no report row (its trigger was off: reporting.check_store()
+-- names it). Kept equal to report_accounts.ord: set as rows are made, and rewritten when the
+-- accounts are numbered afresh.
+ALTER TABLE reporting.balance_snapshots ADD COLUMN ord bigint;
+ALTER TABLE reporting.account_totals ADD COLUMN ord bigint;
 
 -- The first snapshot date on or after p_day: the 15th or the last day of its month.
 CREATE FUNCTION reporting.snapshot_date_from(p_day date) RETURNS date
@@ -68,15 +93,17 @@ BEGIN
             SELECT max(s.as_of) INTO v_prev FROM reporting.snapshot_dates s WHERE s.as_of < v_date;
             -- A snapshot after this one (a month end taken before this mid-month one, or
             -- before a gap was filled) is not touched: it is complete by itself.
-            INSERT INTO reporting.balance_snapshots (as_of, account_id, net_minor, entries)
-            SELECT v_date, t.account_id, sum(t.net), sum(t.n)
-            FROM (SELECT b.account_id, b.net_minor AS net, b.entries AS n
-                  FROM reporting.balance_snapshots b WHERE b.as_of = v_prev
-                  UNION ALL
-                  SELECT d.account_id, d.debits_minor - d.credits_minor, d.entries
-                  FROM reporting.daily_totals d
-                  WHERE d.day <= v_date AND (v_prev IS NULL OR d.day > v_prev)) t
-            GROUP BY t.account_id;
+            INSERT INTO reporting.balance_snapshots (as_of, account_id, net_minor, entries, ord)
+            SELECT v_date, t.account_id, t.net, t.n, r.ord
+            FROM (SELECT u.account_id, sum(u.net) AS net, sum(u.n) AS n
+                  FROM (SELECT b.account_id, b.net_minor AS net, b.entries AS n
+                        FROM reporting.balance_snapshots b WHERE b.as_of = v_prev
+                        UNION ALL
+                        SELECT d.account_id, d.debits_minor - d.credits_minor, d.entries
+                        FROM reporting.daily_totals d
+                        WHERE d.day <= v_date AND (v_prev IS NULL OR d.day > v_prev)) u
+                  GROUP BY u.account_id) t
+            LEFT JOIN reporting.report_accounts r ON r.account_id = t.account_id;
             INSERT INTO reporting.snapshot_dates (as_of) VALUES (v_date);
             v_taken := v_taken + 1;
         END IF;
@@ -89,7 +116,8 @@ $$;
 COMMENT ON TABLE reporting.balance_snapshots IS
     'On a reporting store (0039, 0059): per snapshot date (the 15th and the last day of each month) and account, the net and number of the entries effective by the end of that UTC day; late entries are folded into every snapshot they fall before.';
 
--- As in 0058, but each snapshot is checked against the one before it and the days between.
+-- As in 0058, but each snapshot is checked against the one before it and the days between,
+-- and the snapshots' and totals' report numbers against report_accounts.
 -- Summing every day up to every snapshot grew with the square of the history: with 98
 -- snapshots of 10M entries (bench_reports' store) the check took 11.5 minutes.
 CREATE OR REPLACE FUNCTION reporting.check_store(p_max_lag_seconds integer DEFAULT 300) RETURNS SETOF ledger.invariant_result
@@ -174,6 +202,14 @@ BEGIN
                      row_number() OVER (ORDER BY r.currency, r.code) AS by_code
               FROM reporting.report_accounts r) o
         WHERE o.by_ord <> o.by_code
+        UNION ALL
+        SELECT b.account_id, b.as_of, 'report numbers in a snapshot'
+        FROM reporting.balance_snapshots b JOIN reporting.report_accounts r ON r.account_id = b.account_id
+        WHERE b.ord IS DISTINCT FROM r.ord -- (an account without a report row is named above)
+        UNION ALL
+        SELECT t.account_id, NULL::date, 'report numbers in the totals'
+        FROM reporting.account_totals t JOIN reporting.report_accounts r ON r.account_id = t.account_id
+        WHERE t.ord IS DISTINCT FROM r.ord
     ), bad AS (
         SELECT * FROM day_bad UNION ALL SELECT * FROM total_bad UNION ALL SELECT * FROM currency_bad
         UNION ALL SELECT * FROM snapshot_bad UNION ALL SELECT * FROM report_bad
@@ -205,3 +241,226 @@ BEGIN
     RETURN NEXT res;
 END
 $$;
+
+-- Numbers every account afresh, 2^32 apart in report order, and the snapshots and totals
+-- with them (on bench_reports' store, 9.8M snapshot rows: a minute or two, with the apply
+-- worker held off; a gap runs out only after 31 accounts placed into it one inside another).
+CREATE OR REPLACE FUNCTION reporting.renumber_report_accounts() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SET CONSTRAINTS reporting.report_accounts_ord_key DEFERRED;
+    UPDATE reporting.report_accounts r SET ord = x.n * 4294967296
+    FROM (SELECT q.account_id, row_number() OVER (ORDER BY q.currency, q.code) AS n
+          FROM reporting.report_accounts q) x
+    WHERE x.account_id = r.account_id AND r.ord IS DISTINCT FROM x.n * 4294967296;
+    SET CONSTRAINTS reporting.report_accounts_ord_key IMMEDIATE;
+    PERFORM reporting.number_store_rows();
+END
+$$;
+
+-- As in 0058, and the account's totals numbered if its entries arrived first (a new store's
+-- initial copy brings the tables in no set order).
+CREATE OR REPLACE FUNCTION reporting.place_replicated_account() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_currency text := NEW.currency::text;
+    v_code text COLLATE "C" := NEW.code;
+    v_lo bigint;
+    v_hi bigint;
+    v_ord bigint;
+BEGIN
+    LOOP
+        SELECT r.ord INTO v_lo FROM reporting.report_accounts r
+        WHERE (r.currency, r.code) < (v_currency, v_code)
+        ORDER BY r.currency DESC, r.code DESC LIMIT 1;
+        SELECT r.ord INTO v_hi FROM reporting.report_accounts r
+        WHERE (r.currency, r.code) > (v_currency, v_code)
+        ORDER BY r.currency, r.code LIMIT 1;
+        v_ord := CASE WHEN v_lo IS NULL AND v_hi IS NULL THEN 4294967296
+                      WHEN v_hi IS NULL THEN v_lo + 4294967296
+                      WHEN v_lo IS NULL THEN v_hi - 4294967296
+                      WHEN v_hi - v_lo >= 2 THEN v_lo + (v_hi - v_lo) / 2 END;
+        EXIT WHEN v_ord IS NOT NULL;
+        PERFORM reporting.renumber_report_accounts(); -- the gap ran out
+    END LOOP;
+    INSERT INTO reporting.report_accounts (account_id, ord, currency, code, name, kind, exponent)
+    SELECT NEW.id, v_ord, v_currency, v_code, NEW.name, NEW.kind::text, c.exponent
+    FROM ledger.currencies c WHERE c.code = NEW.currency;
+    UPDATE reporting.account_totals t SET ord = v_ord WHERE t.account_id = NEW.id AND t.ord IS DISTINCT FROM v_ord;
+    RETURN NULL;
+END
+$$;
+
+-- The snapshots' and totals' report numbers set from report_accounts where they differ.
+CREATE FUNCTION reporting.number_store_rows() RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE reporting.balance_snapshots b SET ord = r.ord
+    FROM reporting.report_accounts r WHERE r.account_id = b.account_id AND b.ord IS DISTINCT FROM r.ord;
+    UPDATE reporting.account_totals t SET ord = r.ord
+    FROM reporting.report_accounts r WHERE r.account_id = t.account_id AND t.ord IS DISTINCT FROM r.ord;
+$$;
+REVOKE EXECUTE ON FUNCTION reporting.number_store_rows(), reporting.snapshot_date_from(date) FROM PUBLIC;
+
+-- As in 0039, with the report number of an account's first totals and snapshot rows.
+CREATE OR REPLACE FUNCTION reporting.fold_replicated_entry() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_day date := (NEW.effective_at AT TIME ZONE 'UTC')::date;
+BEGIN
+    INSERT INTO reporting.daily_totals AS d (account_id, day, entries, debits_minor, credits_minor)
+    VALUES (NEW.account_id, v_day, 1, greatest(NEW.amount, 0), greatest(-NEW.amount, 0))
+    ON CONFLICT (day, account_id) DO UPDATE
+        SET entries = d.entries + 1,
+            debits_minor = d.debits_minor + excluded.debits_minor,
+            credits_minor = d.credits_minor + excluded.credits_minor;
+    INSERT INTO reporting.currency_days AS d (day, currency, entries, debits_minor, credits_minor)
+    VALUES (v_day, NEW.currency, 1, greatest(NEW.amount, 0), greatest(-NEW.amount, 0))
+    ON CONFLICT (day, currency) DO UPDATE
+        SET entries = d.entries + 1,
+            debits_minor = d.debits_minor + excluded.debits_minor,
+            credits_minor = d.credits_minor + excluded.credits_minor;
+    INSERT INTO reporting.account_totals AS t (account_id, net_minor, entries, ord)
+    VALUES (NEW.account_id, NEW.amount, 1, (SELECT r.ord FROM reporting.report_accounts r WHERE r.account_id = NEW.account_id))
+    ON CONFLICT (account_id) DO UPDATE SET net_minor = t.net_minor + excluded.net_minor, entries = t.entries + 1;
+    INSERT INTO reporting.balance_snapshots AS b (as_of, account_id, net_minor, entries, ord)
+    SELECT s.as_of, NEW.account_id, NEW.amount, 1, (SELECT r.ord FROM reporting.report_accounts r WHERE r.account_id = NEW.account_id)
+    FROM reporting.snapshot_dates s WHERE s.as_of >= v_day
+    ON CONFLICT (as_of, account_id) DO UPDATE SET net_minor = b.net_minor + excluded.net_minor, entries = b.entries + 1;
+    RETURN NULL;
+END
+$$;
+
+-- As in 0058, the totals numbered.
+CREATE OR REPLACE FUNCTION reporting.rebuild_totals() RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '30s'
+SET work_mem = '1GB'
+AS $$
+BEGIN
+    IF NOT reporting.is_store() THEN
+        RAISE EXCEPTION 'Not a reporting store: the ledger keeps no reporting totals of its own'
+            USING ERRCODE = '55000', HINT = 'Run it on a reporting store (ledgerctl reporting replica setup).';
+    END IF;
+    LOCK TABLE ledger.entries, ledger.accounts IN SHARE MODE;
+    LOCK TABLE reporting.daily_totals, reporting.currency_days, reporting.account_totals, reporting.balance_snapshots,
+        reporting.snapshot_dates, reporting.report_accounts IN EXCLUSIVE MODE;
+    PERFORM reporting.fill_report_accounts();
+    DELETE FROM reporting.balance_snapshots;
+    DELETE FROM reporting.snapshot_dates;
+    DELETE FROM reporting.account_totals;
+    DELETE FROM reporting.currency_days;
+    DELETE FROM reporting.daily_totals;
+    INSERT INTO reporting.daily_totals (account_id, day, entries, debits_minor, credits_minor)
+    SELECT t.* FROM reporting.daily_totals_from_entries() t ORDER BY t.day, t.account_id;
+    INSERT INTO reporting.currency_days (day, currency, entries, debits_minor, credits_minor)
+    SELECT (e.effective_at AT TIME ZONE 'UTC')::date, e.currency, count(*),
+           coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0), coalesce(-sum(e.amount) FILTER (WHERE e.amount < 0), 0)
+    FROM ledger.entries e GROUP BY 1, 2;
+    INSERT INTO reporting.account_totals (account_id, net_minor, entries, ord)
+    SELECT t.account_id, t.net, t.n, r.ord
+    FROM (SELECT d.account_id, sum(d.debits_minor - d.credits_minor) AS net, sum(d.entries) AS n
+          FROM reporting.daily_totals d GROUP BY d.account_id) t
+    LEFT JOIN reporting.report_accounts r ON r.account_id = t.account_id;
+    RETURN reporting.take_snapshots();
+END
+$$;
+
+-- The base of a store's balances (as reporting.base_balances, 0058) with each account's
+-- report number.
+CREATE FUNCTION reporting.numbered_base(p_way text, p_before date, p_after date)
+RETURNS TABLE (account_id bigint, ord bigint, net bigint, n bigint)
+LANGUAGE sql STABLE
+AS $$
+    SELECT b.account_id, b.ord, b.net_minor, b.entries
+    FROM reporting.balance_snapshots b
+    WHERE b.as_of = CASE p_way WHEN 'back' THEN p_after WHEN 'forward' THEN p_before END
+    UNION ALL
+    SELECT x.account_id, x.ord, x.net_minor, x.entries
+    FROM reporting.account_totals x
+    WHERE p_way = 'back' AND p_after IS NULL
+$$;
+
+-- A report row that is not the account's the store's rows were numbered for (report_accounts
+-- renumbered or changed by hand without the snapshots and totals): the report is refused
+-- rather than showing one account's balance under another's code.
+CREATE FUNCTION reporting.report_number_astray(p_account bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'The reporting store''s report number for account % (id %) is not its report row''s, so its reports would show it wrongly: have its administrator check it (ledgerctl check --reporting-dsn) and rebuild its totals (SELECT reporting.rebuild_totals() as its owner), or run the report on the ledger',
+        coalesce((SELECT a.code FROM ledger.accounts a WHERE a.id = p_account), '?'), p_account
+        USING ERRCODE = 'LG100';
+END
+$$;
+REVOKE EXECUTE ON FUNCTION reporting.numbered_base(text, date, date), reporting.report_number_astray(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION reporting.trial_balance(p_as_of date, p_known_at timestamptz DEFAULT NULL)
+RETURNS TABLE (account_code text, account_name text, kind text, currency text, exponent integer,
+               debit_minor bigint, credit_minor bigint, entries bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '5s'
+SET work_mem = '64MB'
+SET enable_nestloop = off -- the aggregate's row count is not known when planned: never a loop per account
+SET jit = off
+AS $$
+DECLARE
+    w record;
+BEGIN
+    PERFORM reporting.check_report_call(NULL, p_as_of);
+    w := reporting.balance_way(p_as_of, p_known_at);
+    IF w.way = 'entries' THEN
+        RETURN QUERY
+        SELECT a.code, a.name, a.kind::text, a.currency::text, c.exponent::integer,
+               greatest(t.net, 0)::bigint, greatest(-t.net, 0)::bigint, t.n
+        FROM reporting.balances_at(p_as_of, p_known_at, w.way, w.before, w.after) t
+        JOIN ledger.accounts a ON a.id = t.account_id
+        JOIN ledger.currencies c ON c.code = a.currency
+        ORDER BY a.currency, a.code COLLATE "C"; -- codes are ASCII (0002): byte order
+    ELSE
+        -- The base's rows carry their report numbers; an account moved since the base and
+        -- not in it (opened since) has its number looked up, one index probe each. The
+        -- balances, narrow, are sorted on the number and joined in that order with the
+        -- report rows (a merge on the ord index). An account with no number, or whose
+        -- number is another account's report row, is refused (LG100): never left out or
+        -- shown under another code. bench_reports: 72-117 ms (0039's way 159-303 ms).
+        RETURN QUERY
+        SELECT r.code::text, r.name, r.kind, r.currency, r.exponent,
+               greatest(t.net, 0)::bigint, greatest(-t.net, 0)::bigint,
+               CASE WHEN r.account_id IS NULL THEN reporting.report_row_missing(t.account_id)
+                    WHEN r.account_id <> t.account_id THEN reporting.report_number_astray(t.account_id)
+                    ELSE t.n END
+        FROM (SELECT coalesce(s.ord, (SELECT o.ord FROM reporting.report_accounts o
+                                      WHERE o.account_id = coalesce(s.account_id, a.account_id)),
+                              reporting.report_row_missing(coalesce(s.account_id, a.account_id))) AS ord,
+                     coalesce(s.account_id, a.account_id) AS account_id,
+                     coalesce(s.net, 0) + coalesce(a.net, 0) AS net, coalesce(s.n, 0) + coalesce(a.n, 0) AS n
+              FROM reporting.numbered_base(w.way, w.before, w.after) s
+              FULL JOIN reporting.day_movements(p_as_of, w.way, w.before, w.after) a ON a.account_id = s.account_id
+              WHERE coalesce(s.n, 0) + coalesce(a.n, 0) > 0
+              ORDER BY 1) t
+        LEFT JOIN reporting.report_accounts r ON r.ord = t.ord
+        ORDER BY t.ord;
+    END IF;
+END
+$$;
+
+-- A store migrated from before: its snapshots and totals numbered.
+DO $number$
+BEGIN
+    IF reporting.is_store() THEN
+        LOCK TABLE reporting.account_totals, reporting.balance_snapshots IN EXCLUSIVE MODE;
+        PERFORM reporting.number_store_rows();
+    END IF;
+END
+$number$;
