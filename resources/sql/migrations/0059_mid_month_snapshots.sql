@@ -314,6 +314,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_day date := (NEW.effective_at AT TIME ZONE 'UTC')::date;
+    v_ord bigint := (SELECT r.ord FROM reporting.report_accounts r WHERE r.account_id = NEW.account_id);
 BEGIN
     INSERT INTO reporting.daily_totals AS d (account_id, day, entries, debits_minor, credits_minor)
     VALUES (NEW.account_id, v_day, 1, greatest(NEW.amount, 0), greatest(-NEW.amount, 0))
@@ -328,10 +329,10 @@ BEGIN
             debits_minor = d.debits_minor + excluded.debits_minor,
             credits_minor = d.credits_minor + excluded.credits_minor;
     INSERT INTO reporting.account_totals AS t (account_id, net_minor, entries, ord)
-    VALUES (NEW.account_id, NEW.amount, 1, (SELECT r.ord FROM reporting.report_accounts r WHERE r.account_id = NEW.account_id))
+    VALUES (NEW.account_id, NEW.amount, 1, v_ord)
     ON CONFLICT (account_id) DO UPDATE SET net_minor = t.net_minor + excluded.net_minor, entries = t.entries + 1;
     INSERT INTO reporting.balance_snapshots AS b (as_of, account_id, net_minor, entries, ord)
-    SELECT s.as_of, NEW.account_id, NEW.amount, 1, (SELECT r.ord FROM reporting.report_accounts r WHERE r.account_id = NEW.account_id)
+    SELECT s.as_of, NEW.account_id, NEW.amount, 1, v_ord
     FROM reporting.snapshot_dates s WHERE s.as_of >= v_day
     ON CONFLICT (as_of, account_id) DO UPDATE SET net_minor = b.net_minor + excluded.net_minor, entries = b.entries + 1;
     RETURN NULL;
@@ -431,9 +432,9 @@ BEGIN
         -- The base's rows carry their report numbers; an account moved since the base and
         -- not in it (opened since) has its number looked up, one index probe each. The
         -- balances, narrow, are sorted on the number and joined in that order with the
-        -- report rows (a merge on the ord index). An account with no number, or whose
-        -- number is another account's report row, is refused (LG100): never left out or
-        -- shown under another code. bench_reports: 72-117 ms (0039's way 159-303 ms).
+        -- report rows (a merge on the ord index). An account with no number or no report
+        -- row, or whose number is another account's report row, is refused (LG100) in the
+        -- select list: never left out or shown under another code. bench_reports: 72-117 ms (0039's way 159-303 ms).
         RETURN QUERY
         SELECT r.code::text, r.name, r.kind, r.currency, r.exponent,
                greatest(t.net, 0)::bigint, greatest(-t.net, 0)::bigint,
@@ -441,8 +442,7 @@ BEGIN
                     WHEN r.account_id <> t.account_id THEN reporting.report_number_astray(t.account_id)
                     ELSE t.n END
         FROM (SELECT coalesce(s.ord, (SELECT o.ord FROM reporting.report_accounts o
-                                      WHERE o.account_id = coalesce(s.account_id, a.account_id)),
-                              reporting.report_row_missing(coalesce(s.account_id, a.account_id))) AS ord,
+                                      WHERE o.account_id = coalesce(s.account_id, a.account_id))) AS ord,
                      coalesce(s.account_id, a.account_id) AS account_id,
                      coalesce(s.net, 0) + coalesce(a.net, 0) AS net, coalesce(s.n, 0) + coalesce(a.n, 0) AS n
               FROM reporting.numbered_base(w.way, w.before, w.after) s
