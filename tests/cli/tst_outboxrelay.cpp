@@ -69,6 +69,9 @@ class TestOutboxRelay : public QObject
     // What the outbox holds now: one message per (posting, account) and per other action.
     int expectedMessages()
     {
+        // Sealed first, as the relay seals before each round.
+        if (!m_admin->exec(QStringLiteral("SELECT audit.seal()")).ok)
+            return -1;
         return m_admin
             ->scalar(QStringLiteral(
                 "SELECT (SELECT count(*) FROM (SELECT DISTINCT e.transaction_id, e.account_id FROM "

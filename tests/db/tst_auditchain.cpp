@@ -194,6 +194,53 @@ private Q_SLOTS:
         QCOMPARE(compared, int(head));
     }
 
+    // 0060: a commit seals only when the last seal is at least seal_every old; otherwise it
+    // leaves its event to the next commit that seals, which takes in everything left before
+    // it (or to audit.seal()). seal_every = 0 seals at every commit. Only the owner sets it.
+    void aCommitSealsAtMostEverySealEvery()
+    {
+        const auto unsealed = [&] {
+            return count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL"));
+        };
+        AuditRepository::seal(*m_auditor);
+        QCOMPARE(unsealed(), 0);
+        // The last seal as if it had just happened, for the next hour.
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = '10 seconds', "
+                                          "sealed_at = clock_timestamp() + interval '1 hour'"))
+                    .ok);
+        for (int i = 0; i < 3; ++i)
+            post();
+        QCOMPARE(unsealed(), 3);
+        // The first commit after a pause: its seal takes in all four.
+        test::sealAtNextCommit(*m_admin);
+        post();
+        QCOMPARE(unsealed(), 0);
+        QVERIFY(m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = '0'")).ok);
+        for (int i = 0; i < 3; ++i) {
+            post();
+            QCOMPARE(unsealed(), 0);
+        }
+        QVERIFY(
+            m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = DEFAULT")).ok);
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT seal_every FROM audit.seal_floor")),
+                 QStringLiteral("00:00:00.02"));
+        const qint64 events = count(QStringLiteral("SELECT count(*) FROM audit.events"));
+        QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")), events);
+        const VerificationResult r = verifyChain(*m_auditor, {});
+        QVERIFY2(r.intact(), qPrintable(r.summary()));
+
+        // A writer (or anyone but the owner) cannot hold sealing off.
+        SqlSession writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        const auto attack = writer.exec(QStringLiteral(
+            "UPDATE audit.seal_floor SET sealed_at = 'infinity', seal_every = '10 seconds'"));
+        QVERIFY(!attack.ok);
+        QCOMPARE(attack.sqlState, QStringLiteral("42501"));
+        QCOMPARE(m_admin->scalar(QStringLiteral("SELECT sealed_at < 'infinity' AND seal_every = "
+                                                "'20 ms' FROM audit.seal_floor")),
+                 QStringLiteral("t"));
+    }
+
     void concurrentWritersKeepTheChainLinear()
     {
         const qint64 before = count(QStringLiteral("SELECT count(*) FROM audit.events"));
@@ -218,8 +265,10 @@ private Q_SLOTS:
         for (auto &t : threads)
             t.join();
         QCOMPARE(failures.load(), 0);
-        // Commits that found the chain busy left their events unsealed; the next commit's
-        // seal, which searches from the floor only, takes every one of them in.
+        // Commits that found the chain busy, or sealed moments before (seal_every, 0060), left
+        // their events unsealed; the next commit that seals, which searches from the floor
+        // only, takes every one of them in.
+        test::sealAtNextCommit(*m_admin);
         post();
         QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
         AuditRepository::seal(*m_auditor);
@@ -533,9 +582,11 @@ private Q_SLOTS:
                        .arg(k)
                        .arg(k + 3));
         } else {
-            // The checkpointed head and everything after it go: only the checkpoint still
-            // says they existed.
-            tamper(QStringLiteral("DELETE FROM audit.events WHERE seq > %1").arg(head - 1));
+            // The checkpointed head and everything after it go, sealed or not yet (the
+            // checkpoint's own event waits for the next seal, 0060): only the checkpoint
+            // still says they existed.
+            tamper(QStringLiteral("DELETE FROM audit.events WHERE seq > %1 OR seq IS NULL")
+                       .arg(head - 1));
             expected = head;
         }
         const Both b = verifyBoth();

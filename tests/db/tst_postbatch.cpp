@@ -777,6 +777,7 @@ private Q_SLOTS:
             postOne(*m_writer, test::postingRequest(QStringLiteral("audit-x-1"), legs));
         const QList<Outcome> many =
             postBatch(*m_writer, {test::postingRequest(QStringLiteral("audit-x-2"), legs)});
+        QVERIFY(m_admin->exec(QStringLiteral("SELECT audit.seal()")).ok);
         const auto events = m_admin->exec(
             QStringLiteral(
                 "SELECT operator, session_role, action, object_type, "

@@ -120,4 +120,12 @@ QStringList ledgerInvariantViolations(SqlSession &admin)
     return out;
 }
 
+void sealAtNextCommit(SqlSession &admin)
+{
+    const auto r =
+        admin.exec(QStringLiteral("UPDATE audit.seal_floor SET sealed_at = '-infinity'"));
+    if (!r.ok)
+        qFatal("sealAtNextCommit: %s", qPrintable(r.message));
+}
+
 } // namespace ledger::test

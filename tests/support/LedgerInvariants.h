@@ -18,4 +18,10 @@ class SqlSession;
 //  - the audit hash chain verifies (audit.verify_chain_unrecorded).
 QStringList ledgerInvariantViolations(SqlSession &admin);
 
+// Makes the next READ COMMITTED commit that writes an audit event seal the chain, as the
+// first commit after a pause does: the last seal made to look older than seal_every (0060).
+// For tests of what a commit-time seal takes in; tests that need the whole chain call
+// audit.seal(), as verifiers do.
+void sealAtNextCommit(SqlSession &admin);
+
 } // namespace ledger::test
