@@ -574,7 +574,7 @@ void AuditLogView::showDetails(const AuditEvent *e)
     m_detailStack->setCurrentIndex(1);
     m_eventId->setText(QString::number(e->id));
     m_sequence->setText(e->seq ? QString::number(*e->seq)
-                               : tr("not yet sealed (sealed at the next commit or seal)"));
+                               : tr("not yet sealed (sealed by a later commit or an audit seal)"));
     // To the millisecond in the zone shown; the same instant in UTC beside it when another
     // zone is shown (auditors compare with server logs, which are in UTC).
     const DisplayZone *zone = DisplayZone::instance();

@@ -296,9 +296,10 @@ QList<Command> auditCommands()
     seal.name = QStringLiteral("audit seal");
     seal.summary = QStringLiteral("seal committed audit events that are not yet chained");
     seal.description = QStringLiteral(
-        "Events are chained when their transaction commits, or by the next commit when the "
-        "chain was busy. This seals whatever is waiting now (pg_cron does it every minute "
-        "where installed).");
+        "A commit chains every event waiting when the last seal is at least 20 ms old "
+        "(audit.seal_floor.seal_every); events of commits in between, or while the chain was "
+        "busy, wait for the next one. This seals whatever is waiting now (pg_cron does it "
+        "every minute where installed; verifiers and the outbox relay do it first).");
     seal.run = runSeal;
 
     Command log;

@@ -346,65 +346,6 @@ private Q_SLOTS:
         QCOMPARE(counts(), before);
     }
 
-    // 0060: ledger.normalize_request reads the legs in one statement and hands whatever it
-    // does not accept to the leg-by-leg function of before. Both give the same result, or
-    // the same error with the same message, for every request: each bad one above and the
-    // good ones below (signs, leading and trailing zeros, numbers as JSON numbers, lower-case
-    // currencies, three decimals, the largest amount, three legs on two accounts, offsets).
-    void theOneStatementNormalizerAgreesWithTheLegByLegOne_data()
-    {
-        badInputIsRefusedAndNothingWritten_data();
-        const auto row = [](const char *name, const QString &legs,
-                            const QString &effective = QStringLiteral("2026-11-20T10:00:00Z")) {
-            QTest::newRow(name) << QString::fromUtf8(test::postingRequest(QStringLiteral("agree"),
-                                                                          legs, effective))
-                                << QString() << QString();
-        };
-        const QString cash = QStringLiteral("CASH-EUR"), dep = QStringLiteral("DEP-EUR");
-        const auto leg = [](const QString &a, const char *amount, const char *currency = "EUR") {
-            return test::postingLeg(a, QString::fromLatin1(amount), QString::fromLatin1(currency));
-        };
-        row("good: two legs", leg(cash, "12.34") + u',' + leg(dep, "-12.34"));
-        row("good: signs and zeros", leg(cash, "+0001.50") + u',' + leg(dep, "-1.5000"));
-        row("good: lower-case currency", leg(cash, "3", "eur") + u',' + leg(dep, "-3.00", "Eur"));
-        row("good: three decimals", leg(QStringLiteral("CASH-BHD"), "1.234", "BHD") + u',' +
-                                        leg(QStringLiteral("DEP-BHD"), "-1.234", "BHD"));
-        row("good: no decimals", leg(QStringLiteral("CASH-JPY"), "500", "JPY") + u',' +
-                                     leg(QStringLiteral("DEP-JPY"), "-500", "JPY"));
-        row("good: the largest amount",
-            leg(cash, "10000000000000.00") + u',' + leg(dep, "-10000000000000"));
-        row("good: three legs, two accounts",
-            leg(cash, "1.00") + u',' + leg(dep, "-3.00") + u',' + leg(cash, "2.00"));
-        row("good: an offset", leg(cash, "1.00") + u',' + leg(dep, "-1.00"),
-            QStringLiteral("2026-11-20T11:00:00.123456+01:00"));
-        QTest::newRow("good: amounts as JSON numbers")
-            << QStringLiteral(
-                   R"({"idempotency_key": "agree", "effective_at": "2026-11-20T10:00:00Z",
-                "external_ref": "ref-1", "legs": [{"account": "CASH-EUR", "amount": 2.5, "currency": "EUR"},
-                {"account": "DEP-EUR", "amount": -2.50, "currency": "EUR"}]})")
-            << QString() << QString();
-    }
-
-    void theOneStatementNormalizerAgreesWithTheLegByLegOne()
-    {
-        QFETCH(QString, body);
-        QFETCH(QString, sqlState);
-        const auto fast = m_admin->exec(
-            QStringLiteral("SELECT ledger.normalize_request($1::jsonb)::text"), {body});
-        const auto slow = m_admin->exec(
-            QStringLiteral("SELECT ledger.normalize_request_leg_by_leg($1::jsonb)::text"), {body});
-        QCOMPARE(fast.ok, slow.ok);
-        QCOMPARE(fast.sqlState, slow.sqlState);
-        // The message itself; its CONTEXT names the function that raised it.
-        QCOMPARE(fast.message.section(QLatin1Char('\n'), 0, 0),
-                 slow.message.section(QLatin1Char('\n'), 0, 0));
-        QCOMPARE(fast.rows, slow.rows);
-        // The good rows are good, and a bad one is refused at the latest when posted (a key
-        // or a field beyond the legs is post_normalized's to check).
-        if (sqlState.isEmpty())
-            QVERIFY2(fast.ok, qPrintable(fast.message));
-    }
-
     void onlyWritersPost()
     {
         for (const char *group : {"console_operator", "console_supervisor", "console_auditor",
