@@ -33,8 +33,8 @@
 //  1. postings/s with 1, 2 and 8 clients on random accounts and on one hot account, one
 //     posting per call (ledger.post_transaction), then set-based batches of 100 and 1,000
 //     (ledger.post_batch), each with its ratio to single postings measured in the same run;
-//  2. the transaction digest's cost (0030): a single posting's server CPU and batches of
-//     1,000 per second with the digest and with its computation swapped out, alternating;
+//  2. the transaction digest's cost (0030, 0060): a single posting's server CPU and batches
+//     of 1,000 per second with the digest and with its computation swapped out, alternating;
 //  3. point-in-time balance on an account with N entries (default 10M) and one with 100k:
 //     warm latency of the O(log n) function vs the naive sum over all entries.
 
@@ -865,23 +865,38 @@ int main(int argc, char *argv[])
     if (!parser.isSet(QStringLiteral("skip-digest")) &&
         !parser.isSet(QStringLiteral("skip-posting"))) {
         // The content digest of 0030 against the same functions with the digest computation
-        // swapped out (ledger.transaction_digests returning nothing: the events then carry
-        // no digest), rounds alternating, one client.
-        say(QStringLiteral("\n== the transaction digest's cost (0030): one client, rounds "
+        // swapped out, rounds alternating, one client: ledger.transaction_digests returning
+        // nothing (a batch's events then carry no digest) and the encodings it and the single
+        // path (0060: post_normalized digests the rows its inserts return) hash made empty.
+        say(QStringLiteral("\n== the transaction digest's cost (0030, 0060): one client, rounds "
                            "alternating with and without"));
-        const QString original = admin.scalar(QStringLiteral(
-            "SELECT pg_get_functiondef('ledger.transaction_digests(bigint[])'::regprocedure)"));
+        QStringList original;
+        for (const char *f : {"ledger.transaction_digests(bigint[])",
+                              "ledger.transaction_head_encoding(ledger.transactions, bigint)",
+                              "ledger.entry_encoding(ledger.entries)"})
+            original.append(admin.scalar(
+                QStringLiteral("SELECT pg_get_functiondef($1::regprocedure)"),
+                {QString::fromLatin1(f)}));
         const QString without = QStringLiteral(
             "CREATE OR REPLACE FUNCTION ledger.transaction_digests(p_ids bigint[]) RETURNS TABLE "
             "(transaction_id bigint, digest bytea) LANGUAGE plpgsql STABLE SET search_path = "
             "pg_catalog, ledger SET plan_cache_mode = force_generic_plan AS $$ BEGIN RETURN; END "
-            "$$");
+            "$$; CREATE OR REPLACE FUNCTION ledger.transaction_head_encoding(t "
+            "ledger.transactions, p_entries bigint) RETURNS bytea LANGUAGE sql STABLE AS $$ "
+            "SELECT ''::pg_catalog.bytea $$; CREATE OR REPLACE FUNCTION "
+            "ledger.entry_encoding(e ledger.entries) RETURNS bytea LANGUAGE sql STABLE AS $$ "
+            "SELECT ''::pg_catalog.bytea $$");
+        const auto swap = [&](bool digest) {
+            for (const QString &sql : digest ? original : QStringList{without})
+                if (const auto r = admin.exec(sql); !r.ok)
+                    std::fprintf(stderr, "bench: %s\n", qPrintable(r.message));
+        };
         std::atomic<qint64> keys{1000000000};
         QList<double> cpuWith, cpuWithout, rateWith, rateWithout, batchWith, batchWithout;
         constexpr int kRounds = 3;
         for (int round = 0; round < kRounds; ++round) {
             for (const bool digest : {round % 2 == 0, round % 2 != 0}) {
-                admin.exec(digest ? original : without);
+                swap(digest);
                 const CpuRun single = serverCpu(writer, admin, seconds, 1, keys);
                 const CpuRun batch = serverCpu(writer, admin, seconds, 1000, keys);
                 (digest ? cpuWith : cpuWithout).append(single.serverCpuMs);
@@ -896,7 +911,7 @@ int main(int argc, char *argv[])
                         .arg(batch.perSecond, 0, 'f', 0));
             }
         }
-        admin.exec(original);
+        swap(true);
         auto median = [](QList<double> v) {
             std::sort(v.begin(), v.end());
             return v.at(v.size() / 2);
