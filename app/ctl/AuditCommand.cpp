@@ -299,7 +299,8 @@ QList<Command> auditCommands()
         "A commit chains every event waiting when the last seal is at least 20 ms old "
         "(audit.seal_floor.seal_every); events of commits in between, or while the chain was "
         "busy, wait for the next one. This seals whatever is waiting now (pg_cron does it "
-        "every minute where installed; verifiers and the outbox relay do it first).");
+        "every minute where installed; verifiers do it first, the outbox relay when the chain is "
+        "free).");
     seal.run = runSeal;
 
     Command log;

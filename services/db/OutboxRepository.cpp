@@ -18,8 +18,9 @@ Pending pending(Connection &connection, const QString &relay, const QString &top
     return db::guarded([&] {
         pqxx::nontransaction tx(db::native(connection));
         // Only sealed events are handed out, and a commit seals at most every seal_every
-        // (0060): the chain first, so that what has committed goes out in this round.
-        tx.exec("SELECT audit.seal()");
+        // (0060): the chain first, so that what has committed goes out in this round; when
+        // another transaction holds the chain, the round goes on with what is sealed.
+        tx.exec("SELECT audit.seal_if_free()");
         const pqxx::result r = tx.exec_params(
             "SELECT seq, message_id, message_key, payload FROM ledger.outbox_pending($1, $2, $3)",
             db::toStd(relay), db::toStd(topic), events);

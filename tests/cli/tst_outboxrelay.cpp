@@ -207,6 +207,34 @@ private Q_SLOTS:
         checkTopic(expectedMessages(), true);
     }
 
+    // The relay seals before each round (0060), but never waits for the chain: with another
+    // transaction holding it forever, a round publishes what is sealed and succeeds, and
+    // once the chain is free the next round seals and sends the rest.
+    void aHeldChainDoesNotHoldTheRelayUp()
+    {
+        const QString before = position();
+        SqlSession holder(m_db.adminDsn());
+        QVERIFY(
+            holder.exec(QStringLiteral("SELECT pg_advisory_lock(audit.chain_lock_key(), 0)")).ok);
+        post(1);
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT count(*) FROM audit.events WHERE seq IS NULL AND action = "
+                     "'transaction.posted'")),
+                 QStringLiteral("1"));
+        LedgerctlRun r = relay();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("published")).toInt(), 0);
+        QCOMPARE(position(), before);
+
+        QVERIFY(
+            holder.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)")).ok);
+        r = relay();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(r.json().value(QStringLiteral("published")).toInt(), 2);
+        QVERIFY(position().toLongLong() > before.toLongLong());
+        checkTopic(expectedMessages(), true);
+    }
+
     // One relay of a name at a time: a second is refused while the first holds it.
     void oneRelayOfANameAtATime()
     {

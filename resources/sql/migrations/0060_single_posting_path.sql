@@ -226,5 +226,25 @@ $$;
 
 -- The outbox relay (ledgerctl outbox relay, a ledger_writer) hands out sealed events only:
 -- it seals before each round, so that what has committed is published without waiting for
--- the next commit that seals or for pg_cron.
-GRANT EXECUTE ON FUNCTION audit.seal() TO ledger_writer;
+-- the next commit that seals or for pg_cron. It must not wait for the chain (audit.seal()
+-- does, up to lock_timeout, and then fails): when another transaction holds it, the round
+-- goes on with what is sealed (NULL here), and that transaction's seal or the next round
+-- takes the rest in.
+CREATE FUNCTION audit.seal_if_free() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, audit, pg_temp
+SET lock_timeout = '5s'
+AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'The audit chain can only be sealed in a READ COMMITTED transaction'
+            USING ERRCODE = 'LG050', HINT = 'Run it outside REPEATABLE READ / SERIALIZABLE transactions.';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(audit.chain_lock_key(), 0) THEN
+        RETURN NULL;
+    END IF;
+    RETURN audit.seal_pending();
+END
+$$;
+REVOKE EXECUTE ON FUNCTION audit.seal_if_free() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.seal_if_free() TO ledger_writer;
