@@ -8,6 +8,8 @@ packages=(
     qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-tools-dev qt6-svg-dev
     qtkeychain-qt6-dev libpqxx-dev libssl-dev
     postgresql postgresql-contrib postgresql-15-cron
+    # ledger_pg, the ledger's module in the server (services/db/server; Step 14).
+    postgresql-server-dev-15
     xvfb xauth gnome-keyring dbus-x11 dbus-bin fonts-dejavu-core
     locales openssl
     # Statements (Step 8): QR codes on PDFs; what the tests read exports back with.

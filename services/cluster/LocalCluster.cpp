@@ -11,6 +11,10 @@
 #include <QStandardPaths>
 #include <QVersionNumber>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -244,6 +248,52 @@ Status LocalCluster::prepareDirectory()
     return {};
 }
 
+QString LocalCluster::moduleDir() const
+{
+    return m_dataDir + QStringLiteral("/ledger_modules");
+}
+
+// ledger_pg, the server module the migrations load (0061). A binary that runs from its build
+// tree gives the server the module built with it: a copy in the cluster's own directory, which
+// the server user can read wherever the build tree is, put in place by a rename, so a server
+// that has the old one loaded keeps its mapping. An installed binary copies nothing: the
+// package put the module in the server's library directory, the next on the server's path.
+Status LocalCluster::installModules() const
+{
+#ifdef LEDGER_PG_MODULE_DIR
+    const QString built = QStringLiteral(LEDGER_PG_MODULE_DIR) + QStringLiteral("/ledger_pg.so");
+    if (!QFileInfo::exists(built))
+        return {};
+    const QString target = moduleDir() + QStringLiteral("/ledger_pg.so");
+    const QString fresh = target + QStringLiteral(".new");
+    const auto failed = [&](const QString &what) {
+        return Error::make(Error::Kind::Io, QStringLiteral("Cannot give the server its module: "
+                                                           "%1 (%2 to %3).")
+                                                .arg(what, built, target));
+    };
+    if (!QDir().mkpath(moduleDir()))
+        return failed(QStringLiteral("cannot create %1").arg(moduleDir()));
+    QFile::remove(fresh);
+    if (!QFile::copy(built, fresh))
+        return failed(QStringLiteral("the copy failed"));
+    QFile::setPermissions(fresh, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup |
+                                     QFile::ReadOther);
+    if (::rename(QFile::encodeName(fresh).constData(), QFile::encodeName(target).constData()) != 0)
+        return failed(QString::fromLocal8Bit(strerror(errno)));
+    const QString user = serverUser();
+    if (!user.isEmpty()) {
+        const passwd *pw = ::getpwnam(user.toLocal8Bit().constData());
+        if (!pw)
+            return serverCommand(QStringLiteral("pg_ctl")).error();
+        if (auto s = handOverTo(moduleDir(), pw->pw_uid, pw->pw_gid); !s)
+            return s;
+        if (auto s = handOverTo(target, pw->pw_uid, pw->pw_gid); !s)
+            return s;
+    }
+#endif
+    return {};
+}
+
 Status LocalCluster::initialize()
 {
     if (isInitialized())
@@ -296,9 +346,13 @@ Status LocalCluster::initialize()
                                   "logging_collector = on\n"
                                   "log_destination = 'csvlog'\n"
                                   "log_directory = 'log'\n"
-                                  "log_filename = 'postgresql-%Y-%m-%d.log'\n")
+                                  "log_filename = 'postgresql-%Y-%m-%d.log'\n"
+                                  // ledger_pg (0061): the copy start() keeps here, then the
+                                  // server's own directory, where the package installs it.
+                                  "dynamic_library_path = '%3:$libdir'\n")
                        .arg(QString(m_dataDir).replace(QLatin1String("'"), QLatin1String("''")))
-                       .arg(m_settings.port);
+                       .arg(m_settings.port)
+                       .arg(QString(moduleDir()).replace(QLatin1String("'"), QLatin1String("''")));
     if (!m_settings.durable)
         text += QStringLiteral("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
     if (!m_settings.extraConfig.isEmpty())
@@ -349,6 +403,8 @@ Status LocalCluster::start(int timeoutSeconds)
                                .arg(m_dataDir));
     if (s == State::Running)
         return {};
+    if (auto m = installModules(); !m)
+        return m;
     // A server killed hard leaves its pid file behind; pg_ctl copes with a stale one.
     int code = 0;
     const auto out = runServerBinary(QStringLiteral("pg_ctl"),

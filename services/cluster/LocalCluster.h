@@ -81,6 +81,8 @@ private:
     Result<QString> runServerBinary(const QString &binary, const QStringList &args,
                                     int timeoutSeconds, int *exitCode = nullptr) const;
     Status prepareDirectory();
+    Status installModules() const;
+    QString moduleDir() const;
 
     QString m_dataDir;
     Settings m_settings;

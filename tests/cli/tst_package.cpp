@@ -117,7 +117,9 @@ private Q_SLOTS:
               "/usr/lib/systemd/system/ledger-maintain.service",
               "/usr/lib/systemd/system/ledger-maintain.timer",
               "/usr/share/doc/ledger-console/copyright",
-              "/usr/share/doc/ledger-console/changelog.gz"})
+              "/usr/share/doc/ledger-console/changelog.gz",
+              // The ledger's module in the server (0061), where PostgreSQL 15 looks for it.
+              "/usr/lib/postgresql/15/lib/ledger_pg.so"})
             QVERIFY2(QFile::exists(installed(QString::fromLatin1(path))), path);
         // The man pages come from the binaries' own --help: every command is in them.
         const Run man =

@@ -10,7 +10,9 @@
 #include "db/Connection.h"
 #include "db/DbException.h"
 #include "db/LedgerRepository.h"
+#include "db/MigrationSet.h"
 
+#include <QRandomGenerator>
 #include <QTest>
 
 using namespace ledger;
@@ -28,6 +30,17 @@ class TestPosting : public QObject
     QString key() { return QStringLiteral("tst-posting-%1").arg(++m_key); }
 
     QString counts() { return test::ledgerCounts(*m_admin); }
+
+    // 1.00 EUR from deposits to cash, under a new key.
+    QByteArray cashAgainstDeposits()
+    {
+        return test::postingRequest(
+            key(), test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("1.00"),
+                                    QStringLiteral("EUR")) +
+                       QLatin1Char(',') +
+                       test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-1.00"),
+                                        QStringLiteral("EUR")));
+    }
 
     QString shown(const QString &account)
     {
@@ -222,14 +235,7 @@ private Q_SLOTS:
 
     void everyPostingIsAudited()
     {
-        const auto r = LedgerRepository::post(
-            *m_writer,
-            test::postingRequest(
-                key(), test::postingLeg(QStringLiteral("CASH-EUR"), QStringLiteral("1.00"),
-                                        QStringLiteral("EUR")) +
-                           QLatin1Char(',') +
-                           test::postingLeg(QStringLiteral("DEP-EUR"), QStringLiteral("-1.00"),
-                                            QStringLiteral("EUR"))));
+        const auto r = LedgerRepository::post(*m_writer, cashAgainstDeposits());
         const auto event = m_admin->exec(
             QStringLiteral(
                 "SELECT operator, session_role, details->>'idempotency_key', "
@@ -400,6 +406,380 @@ private Q_SLOTS:
                 leg.arg(QStringLiteral("FEES-EUR")).arg(-100).arg(QStringLiteral("JPY")).arg(2));
         QCOMPARE(r.sqlState, QStringLiteral("LG015"));
         QCOMPARE(counts(), before);
+    }
+
+    // ledger.post_normalized is C since 0061 (services/db/server/ledger_pg.c). What it stores
+    // must be what 0060's SQL defined, byte for byte: the request's fingerprint, the event's
+    // content digest (ledger.transaction_digests reads the rows back), the event's details
+    // and client_info, the entries' sequence numbers and running balances.
+    void theServerModuleWritesWhatTheSqlDefinitionsSay_data()
+    {
+        QTest::addColumn<QString>("legs");
+        QTest::addColumn<QString>("extra");
+        QTest::newRow("text that needs escaping, an external reference, a local offset")
+            << QStringLiteral(
+                   "[{\"account\": \"CASH-EUR\", \"amount\": \"12.50\", \"currency\": \"eur\"},"
+                   " {\"account\": \"DEP-EUR\", \"amount\": \"-12.5\", \"currency\": \"EUR\"}]")
+            << QStringLiteral(
+                   "\"description\": \"Miete \\\"M\u00e4rz\\\" \\\\ \u20ac \u65e5\u672c\\tende\", "
+                   "\"external_ref\": \"INV/2026/\u00e4-1\", "
+                   "\"effective_at\": \"2026-03-01T10:00:00.123456+01:00\"");
+        QTest::newRow("two currencies, three legs on one account, no description")
+            << QStringLiteral(
+                   "[{\"account\": \"CASH-EUR\", \"amount\": \"5\", \"currency\": \"EUR\"},"
+                   " {\"account\": \"CASH-EUR\", \"amount\": \"-2.25\", \"currency\": \"EUR\"},"
+                   " {\"account\": \"CASH-EUR\", \"amount\": \"0.25\", \"currency\": \"EUR\"},"
+                   " {\"account\": \"FEES-EUR\", \"amount\": \"-3\", \"currency\": \"EUR\"},"
+                   " {\"account\": \"CASH-JPY\", \"amount\": \"700\", \"currency\": \"JPY\"},"
+                   " {\"account\": \"DEP-JPY\", \"amount\": \"-700\", \"currency\": \"JPY\"}]")
+            << QStringLiteral("\"effective_at\": \"2026-11-20T15:00:00Z\"");
+        QTest::newRow("three decimals, a time before the accounts' last entries")
+            << QStringLiteral(
+                   "[{\"account\": \"CASH-BHD\", \"amount\": \"1.005\", \"currency\": \"BHD\"},"
+                   " {\"account\": \"DEP-BHD\", \"amount\": \"-1.005\", \"currency\": \"BHD\"}]")
+            << QStringLiteral(
+                   "\"description\": \"\", \"effective_at\": \"2001-01-01 00:00:00-05\"");
+    }
+
+    void theServerModuleWritesWhatTheSqlDefinitionsSay()
+    {
+        QFETCH(QString, legs);
+        QFETCH(QString, extra);
+        const QString k = key();
+        const QString request =
+            QStringLiteral("{\"idempotency_key\": \"%1\", %2, \"legs\": %3}").arg(k, extra, legs);
+        SqlSession writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        // An application name with a quote: client_info is JSON the module writes.
+        QVERIFY(writer
+                    .exec(QStringLiteral("SELECT set_config('application_name', "
+                                         "'tst_posting \"C\"', false)"))
+                    .ok);
+        const auto posted = writer.exec(
+            QStringLiteral("SELECT transaction_id, created FROM ledger.post_request($1::jsonb)"),
+            {request});
+        QVERIFY2(posted.ok, qPrintable(posted.message));
+        QCOMPARE(posted.rows[0][1], QStringLiteral("t"));
+        const QString id = posted.rows[0][0];
+
+        const auto checked = m_admin->exec(
+            QStringLiteral(
+                "SELECT t.request_hash = sha256(convert_to(jsonb_build_object("
+                "           'kind', 'posting', 'reverses', NULL,"
+                "           'request', (ledger.normalize_request($2::jsonb)).canonical)::text, "
+                "'UTF8')),"
+                "       decode(e.details->>'digest', 'hex') = "
+                "           (SELECT d.digest FROM ledger.transaction_digests(ARRAY[t.id]) d),"
+                "       e.details = jsonb_build_object('idempotency_key', t.idempotency_key, "
+                "           'kind', 'posting', 'reverses', NULL, 'legs', "
+                "           jsonb_array_length($2::jsonb->'legs'), 'digest', e.details->>'digest'),"
+                "       e.client_info = jsonb_build_object('application', 'tst_posting \"C\"', "
+                "           'backend_pid', e.client_info->'backend_pid'),"
+                "       (e.operator, e.session_role, t.created_by, t.created_role) = "
+                "           ('test_ledger_writer', 'test_ledger_writer', 'test_ledger_writer', "
+                "            'test_ledger_writer'),"
+                "       t.description = coalesce($2::jsonb->>'description', ''),"
+                "       t.external_ref IS NOT DISTINCT FROM $2::jsonb->>'external_ref',"
+                "       t.effective_at = ($2::jsonb->>'effective_at')::timestamptz,"
+                "       (SELECT bool_and(x.effective_at = t.effective_at AND "
+                "                        x.recorded_at = t.recorded_at) "
+                "        FROM ledger.entries x WHERE x.transaction_id = t.id),"
+                "       (SELECT count(*) FROM ledger.entries x WHERE x.transaction_id = t.id) = "
+                "           jsonb_array_length($2::jsonb->'legs')"
+                "FROM ledger.transactions t "
+                "JOIN audit.events e ON e.action = 'transaction.posted' "
+                "     AND e.object_type = 'transaction' AND e.object_id = t.id::text "
+                "WHERE t.id = $1::bigint"),
+            {id, request});
+        QVERIFY2(checked.ok, qPrintable(checked.message));
+        QCOMPARE(checked.rows.size(), 1);
+        const QStringList what = {QStringLiteral("fingerprint"),  QStringLiteral("digest"),
+                                  QStringLiteral("details"),      QStringLiteral("client_info"),
+                                  QStringLiteral("who"),          QStringLiteral("description"),
+                                  QStringLiteral("external_ref"), QStringLiteral("effective_at"),
+                                  QStringLiteral("entry times"),  QStringLiteral("entries")};
+        for (int i = 0; i < what.size(); ++i)
+            QVERIFY2(checked.rows[0][i] == QLatin1String("t"), qPrintable(what[i]));
+
+        // Each leg in order: its account's next sequence number and the running balance.
+        const auto entries = m_admin->exec(
+            QStringLiteral(
+                "SELECT count(*) FROM ledger.entries x CROSS JOIN LATERAL ("
+                "    SELECT count(*) AS n, sum(y.amount)::bigint AS total "
+                "    FROM ledger.entries y "
+                "    WHERE y.account_id = x.account_id AND y.id <= x.id) y "
+                "WHERE x.transaction_id = $1 "
+                "  AND (x.account_seq, x.balance_after) IS DISTINCT FROM (y.n, y.total)"),
+            {id});
+        QVERIFY2(entries.ok, qPrintable(entries.message));
+        QCOMPARE(entries.rows[0][0], QStringLiteral("0"));
+
+        // The same request again is the original; the key with another request is refused.
+        const auto again = writer.exec(
+            QStringLiteral("SELECT transaction_id, created FROM ledger.post_request($1::jsonb)"),
+            {request});
+        QVERIFY2(again.ok, qPrintable(again.message));
+        QCOMPARE(again.rows[0], (QStringList{id, QStringLiteral("f")}));
+        const QString before = counts();
+        const auto other = writer.exec(
+            QStringLiteral("SELECT transaction_id FROM ledger.post_request($1::jsonb)"),
+            // The last of two equal keys counts: the same request with another external_ref.
+            {request.chopped(1) + QStringLiteral(", \"external_ref\": \"another\"}")});
+        QCOMPARE(other.sqlState, QStringLiteral("LG011"));
+        QCOMPARE(counts(), before);
+    }
+
+    // ledger.normalize_request is C since 0062; 0055's PL/pgSQL stays as
+    // ledger.normalize_request_reference, the specification. Both on every kind of good and
+    // bad request, then on random mutations of good ones: the same value, or the same SQLSTATE
+    // and message.
+    void bothNormalizersAgree()
+    {
+        const auto leg = [](const QString &account, const QString &amount,
+                            const QString &currency) {
+            return QStringLiteral("{\"account\": %1, \"amount\": %2, \"currency\": %3}")
+                .arg(account, amount, currency);
+        };
+        const QString cash = QStringLiteral("\"CASH-EUR\"");
+        const QString dep = QStringLiteral("\"DEP-EUR\"");
+        const QString eur = QStringLiteral("\"EUR\"");
+        const auto request = [](const QString &time, const QString &legs,
+                                const QString &more = {}) {
+            return QStringLiteral("{\"idempotency_key\": \"k\", \"effective_at\": %1, \"legs\": "
+                                  "[%2]%3}")
+                .arg(time, legs, more);
+        };
+        const QString now = QStringLiteral("\"2026-11-20T15:00:00Z\"");
+        const auto pair = [&](const QString &amount) -> QString {
+            return leg(cash, amount, eur) + QLatin1Char(',') +
+                   leg(dep,
+                       amount.startsWith(QLatin1Char('"'))
+                           ? QString(amount)
+                                 .insert(1, QLatin1Char('-'))
+                                 .replace(QLatin1String("--"), QString())
+                           : QStringLiteral("-") + amount,
+                       eur);
+        };
+        QStringList requests = {
+            QStringLiteral("[1, 2]"),
+            QStringLiteral("\"text\""),
+            QStringLiteral("null"),
+            QStringLiteral("{}"),
+            QStringLiteral("{\"effective_at\": null}"),
+            request(QStringLiteral("5"), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("true"), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("{\"a\": 1}"), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"now\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-02-30T15:00:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T25:00:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:61:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-13-01 10:00+01\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20 15:00z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00.1234567Z\""),
+                    pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00.123456+05:30\""),
+                    pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00-0800\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00+99\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00+01:\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:00.Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2026-11-20T15:00:0Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\" 2026-11-20T15:00:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"1899-12-31T23:59:59Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"1900-01-01T00:00:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2200-01-01T00:00:00Z\""), pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2200-01-01T00:00:00.000001Z\""),
+                    pair(QStringLiteral("\"1\""))),
+            request(QStringLiteral("\"2200-01-01T01:00:00+01:00\""), pair(QStringLiteral("\"1\""))),
+            request(now, pair(QStringLiteral("\"1\"")), QStringLiteral(", \"description\": null")),
+            request(now, pair(QStringLiteral("\"1\"")), QStringLiteral(", \"description\": 12.50")),
+            request(now, pair(QStringLiteral("\"1\"")),
+                    QStringLiteral(", \"description\": {\"b\": [1, \"x\"]}")),
+            request(now, pair(QStringLiteral("\"1\"")),
+                    QStringLiteral(", \"description\": \"%1\"").arg(QString(500, QChar(0x20ac)))),
+            request(
+                now, pair(QStringLiteral("\"1\"")),
+                QStringLiteral(", \"description\": \"%1\"").arg(QString(501, QLatin1Char('x')))),
+            request(now, pair(QStringLiteral("\"1\"")),
+                    QStringLiteral(", \"description\": \"tab\\there \\\"quoted\\\" \\\\ \\u00e9\", "
+                                   "\"external_ref\": \"R-1\"")),
+            request(now, pair(QStringLiteral("\"1\"")), QStringLiteral(", \"external_ref\": 42")),
+            request(now, pair(QStringLiteral("\"1\"")), QStringLiteral(", \"external_ref\": null")),
+            QStringLiteral("{\"effective_at\": \"2026-11-20T15:00:00Z\"}"),
+            QStringLiteral("{\"effective_at\": \"2026-11-20T15:00:00Z\", \"legs\": {\"a\": 1}}"),
+            QStringLiteral("{\"effective_at\": \"2026-11-20T15:00:00Z\", \"legs\": \"ab\"}"),
+            request(now, leg(cash, QStringLiteral("\"1\""), eur)),
+            request(now, QStringLiteral("1, 2")),
+            request(now, QStringLiteral("[], {}")),
+            request(now, leg(cash, QStringLiteral("\"1\""), eur) + QStringLiteral(", {}")),
+            request(now, leg(QStringLiteral("null"), QStringLiteral("\"1\""), eur) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("null")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, QStringLiteral("{\"account\": \"CASH-EUR\", \"currency\": \"EUR\"}, ") +
+                             leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("null"), eur) + QLatin1Char(',') +
+                             leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, pair(QStringLiteral("12.5"))),
+            request(now, pair(QStringLiteral("1e2"))),
+            request(now, pair(QStringLiteral("0.10"))),
+            request(now, pair(QStringLiteral("\"1.\""))),
+            request(now, pair(QStringLiteral("\".5\""))),
+            request(now, pair(QStringLiteral("\"+1\""))),
+            request(now, pair(QStringLiteral("\"0\""))),
+            request(now, pair(QStringLiteral("\"0.00\""))),
+            request(now, pair(QStringLiteral("\"1.230\""))),
+            request(now, pair(QStringLiteral("\"1.234\""))),
+            request(now, pair(QStringLiteral("\"1,5\""))),
+            request(now, pair(QStringLiteral("\"1 \""))),
+            request(now, pair(QStringLiteral("\"12345678901234567890\""))),
+            request(now, pair(QStringLiteral("\"1234567890123456789\""))),
+            request(now, pair(QStringLiteral("\"10000000000000\""))),
+            request(now, pair(QStringLiteral("\"10000000000000.01\""))),
+            request(now, pair(QStringLiteral("\"9999999999999.99\""))),
+            request(now, pair(QStringLiteral("\"0.1234567890123456789\""))),
+            request(now, pair(QStringLiteral("\"0.12345678901234567890\""))),
+            request(now, leg(QStringLiteral("\"NOPE\""), QStringLiteral("\"1\""), eur) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(QStringLiteral("\"K\u00e4se\""), QStringLiteral("\"1\""), eur) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(QStringLiteral("12"), QStringLiteral("\"1\""), eur) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("\"eur\"")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("\"EUR \"")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("\"JPY\"")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("\"XXX\"")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), QStringLiteral("7")) +
+                             QLatin1Char(',') + leg(dep, QStringLiteral("\"-1\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), eur) + QLatin1Char(',') +
+                             leg(dep, QStringLiteral("\"-2\""), eur)),
+            request(now, leg(cash, QStringLiteral("\"1\""), eur) + QLatin1Char(',') +
+                             leg(dep, QStringLiteral("\"-1\""), eur) + QLatin1Char(',') +
+                             leg(QStringLiteral("\"CASH-JPY\""), QStringLiteral("\"5\""),
+                                 QStringLiteral("\"JPY\"")) +
+                             QLatin1Char(',') +
+                             leg(QStringLiteral("\"DEP-JPY\""), QStringLiteral("\"-5\""),
+                                 QStringLiteral("\"jpy\""))),
+            request(now, leg(QStringLiteral("\"CASH-BHD\""), QStringLiteral("\"1.005\""),
+                             QStringLiteral("\"BHD\"")) +
+                             QLatin1Char(',') +
+                             leg(QStringLiteral("\"DEP-BHD\""), QStringLiteral("\"-1.0050\""),
+                                 QStringLiteral("\"BHD\""))),
+        };
+        // 100 legs (the most), and 101.
+        QStringList many;
+        for (int i = 0; i < 50; ++i)
+            many << pair(QStringLiteral("\"0.01\""));
+        requests << request(now, many.join(QLatin1Char(',')));
+        requests << request(now, many.join(QLatin1Char(',')) + QLatin1Char(',') +
+                                     leg(cash, QStringLiteral("\"0\""), eur));
+
+        // Random mutations of a good request: one field at a time replaced by a value from
+        // the pools above, or removed.
+        const QStringList values = {QStringLiteral("null"),
+                                    QStringLiteral("1"),
+                                    QStringLiteral("-1.5"),
+                                    QStringLiteral("\"\""),
+                                    QStringLiteral("\"EUR\""),
+                                    QStringLiteral("\"jpy\""),
+                                    QStringLiteral("\"CASH-EUR\""),
+                                    QStringLiteral("\"DEP-JPY\""),
+                                    QStringLiteral("[]"),
+                                    QStringLiteral("{}"),
+                                    QStringLiteral("\"2026-11-20 15:00+01\""),
+                                    QStringLiteral("\"0.001\""),
+                                    QStringLiteral("\"-0.01\""),
+                                    QStringLiteral("true"),
+                                    QStringLiteral("\"1e3\""),
+                                    QStringLiteral("\"9999999999999999999\"")};
+        const QStringList fields = {QStringLiteral("account"), QStringLiteral("amount"),
+                                    QStringLiteral("currency")};
+        QRandomGenerator random(20261205);
+        for (int n = 0; n < 300; ++n) {
+            QString legs[2][3] = {{cash, QStringLiteral("\"1.00\""), eur},
+                                  {dep, QStringLiteral("\"-1.00\""), eur}};
+            QString time = now;
+            QString more;
+            for (int changes = 1 + int(random.bounded(3)); changes > 0; --changes) {
+                const QString value = values[int(random.bounded(values.size()))];
+                switch (random.bounded(4)) {
+                case 0:
+                    time = value;
+                    break;
+                case 1:
+                    more = QStringLiteral(", \"%1\": %2")
+                               .arg(random.bounded(2) ? QStringLiteral("description")
+                                                      : QStringLiteral("external_ref"),
+                                    value);
+                    break;
+                default:
+                    legs[random.bounded(2)][random.bounded(3)] = value;
+                }
+            }
+            QString body;
+            for (int i = 0; i < 2; ++i) {
+                QStringList members;
+                for (int f = 0; f < 3; ++f)
+                    members << QStringLiteral("\"%1\": %2").arg(fields[f], legs[i][f]);
+                body += (i ? QStringLiteral(", {") : QStringLiteral("{")) +
+                        members.join(QStringLiteral(", ")) + QLatin1Char('}');
+            }
+            requests << request(time, body, more);
+        }
+
+        int refused = 0;
+        for (const QString &r : requests) {
+            const auto outcome = [&](const char *function) {
+                const auto o =
+                    m_admin->exec(QStringLiteral("SELECT row(n.*)::text FROM %1($1::jsonb) n")
+                                      .arg(QString::fromLatin1(function)),
+                                  {r});
+                if (o.ok)
+                    return QString(QStringLiteral("ok ") + o.rows[0][0]);
+                return QString(o.sqlState + QLatin1Char(' ') +
+                               o.message.section(QLatin1Char('\n'), 0, 0));
+            };
+            const QString c = outcome("ledger.normalize_request");
+            const QString reference = outcome("ledger.normalize_request_reference");
+            QVERIFY2(c == reference, qPrintable(r + QStringLiteral("\n  C:         ") + c +
+                                                QStringLiteral("\n  reference: ") + reference));
+            QVERIFY2(!c.startsWith(QLatin1String("22")) && !c.startsWith(QLatin1String("XX")),
+                     qPrintable(r + QStringLiteral(" -> ") + c)); // a refusal of our own
+            refused += c.startsWith(QLatin1String("ok ")) ? 0 : 1;
+        }
+        // Both kinds were tried, many times.
+        QVERIFY2(refused > 100 && requests.size() - refused > 20,
+                 qPrintable(QStringLiteral("%1 of %2 refused").arg(refused).arg(requests.size())));
+    }
+
+    // A server without ledger_pg: migration 0061 stops with LG101, says what to install, and
+    // changes nothing (the posting function stays the module's, and posts).
+    void withoutTheModuleMigration0061StopsAndSaysWhy()
+    {
+        const auto set = MigrationSet::builtIn();
+        QVERIFY(set.ok());
+        QByteArray sql;
+        for (const Migration &m : set.value().migrations())
+            if (m.version == 61)
+                sql = m.sql;
+        QVERIFY(sql.contains("ledger_pg"));
+        SqlSession admin(m_db.adminDsn()); // a new backend: the module is not loaded in it yet
+        QVERIFY(admin.exec(QStringLiteral("SET dynamic_library_path = '/nonexistent'")).ok);
+        const auto r = admin.exec(QString::fromUtf8(sql));
+        QCOMPARE(r.sqlState, QStringLiteral("LG101"));
+        QVERIFY2(r.message.contains(QLatin1String("cannot load ledger_pg")), qPrintable(r.message));
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT l.lanname || ' ' || p.prosrc FROM pg_proc p "
+                     "JOIN pg_language l ON l.oid = p.prolang "
+                     "WHERE p.oid = 'ledger.post_normalized(text, ledger.normalized_request, text, "
+                     "bigint)'::regprocedure")),
+                 QStringLiteral("c ledger_post_normalized"));
+        const auto posted = LedgerRepository::post(*m_writer, cashAgainstDeposits());
+        QVERIFY(posted.transactionId > 0);
     }
 
     void tablesAreAppendOnly()

@@ -1,0 +1,1226 @@
+/*
+ * ledger_pg: the ledger's single-posting path, inside the server (issue 20, migration 0061).
+ *
+ * ledger.post_normalized(p_key, r, p_kind, p_reverses) in C: what 0060's PL/pgSQL function
+ * did, rule for rule and error for error, with the entries and the audit event written by
+ * the executor's own insert routines instead of through SQL statements. The transaction row
+ * and the account heads still go through SQL (SPI, generic plans kept for the backend's
+ * life): the key's ON CONFLICT arbitration and the heads' row locks are the executor's, as
+ * before. Every trigger of ledger.entries and audit.events fires as for an INSERT statement:
+ * BEFORE/AFTER statement and row triggers, the transition table of the spans trigger, the
+ * foreign keys, the deferred seal; every check constraint and index is applied.
+ *
+ * What a posting writes is defined by the SQL of 0060 and checked against it in the tests
+ * (tst_posting: the request's fingerprint, the event's digest against
+ * ledger.transaction_digests, both normalizers' errors); change both or neither.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "common/cryptohash.h"
+#include "common/int.h"
+#include "common/sha2.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "utils/array.h"
+#include "utils/datetime.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(ledger_post_normalized);
+PG_FUNCTION_INFO_V1(ledger_normalize_request);
+
+#define LG_SQLSTATE(a, b, c) MAKE_SQLSTATE('L', 'G', a, b, c)
+
+/* Plans kept for the backend's life; the plan cache revalidates them after DDL. */
+static SPIPlanPtr plan_lock_heads = NULL;
+static SPIPlanPtr plan_insert_transaction = NULL;
+static SPIPlanPtr plan_existing = NULL;
+static SPIPlanPtr plan_move_heads = NULL;
+static SPIPlanPtr plan_format_amount = NULL;
+static SPIPlanPtr plan_accounts = NULL;
+
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		/* Generic from the first call: a custom plan per posting costs more than it saves. */
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL)
+			elog(ERROR, "ledger_pg: cannot prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "ledger_pg: cannot keep a plan");
+		*plan = p;
+	}
+	return *plan;
+}
+
+/* An account head, locked. */
+typedef struct Head
+{
+	int64		account_id;
+	int64		last_seq;
+	int64		balance;
+	TimestampTz last_recorded_at;
+	char	   *code;
+	char	   *currency;
+	bool		debit;
+	bool		allow_negative;
+	int64		moved_legs;
+} Head;
+
+/*
+ * One table's INSERT "statement" through the executor's routines, as ExecInsert does it for
+ * a plain table: BEFORE STATEMENT triggers, per row BEFORE ROW triggers, constraints, the
+ * heap and the indexes, AFTER ROW triggers (with the transition table, when a trigger has
+ * one), then AFTER STATEMENT triggers; the queued AFTER triggers fire at its end, deferred
+ * ones stay queued for the commit.
+ */
+typedef struct Writer
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	TransitionCaptureState *capture;
+	EState	   *estate;
+	Oid			id_sequence;
+} Writer;
+
+/* The identity sequences, found once per backend (pg_depend is read for them). */
+typedef struct SequenceOf
+{
+	Oid			relid;
+	Oid			seqid;
+} SequenceOf;
+static SequenceOf sequences[2];
+
+static Oid
+identity_sequence(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	for (int i = 0; i < lengthof(sequences); i++)
+		if (sequences[i].relid == relid)
+			return sequences[i].seqid;
+	for (int i = 0; i < lengthof(sequences); i++)
+		if (!OidIsValid(sequences[i].relid))
+		{
+			sequences[i].seqid = getIdentitySequence(relid, attnameAttNum(rel, "id", false), false);
+			sequences[i].relid = relid;
+			return sequences[i].seqid;
+		}
+	return getIdentitySequence(relid, attnameAttNum(rel, "id", false), false);
+}
+
+static Oid
+table_oid(const char *schema, const char *name)
+{
+	Oid			nsp = get_namespace_oid(schema, false);
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "ledger_pg: table %s.%s is missing", schema, name);
+	return relid;
+}
+
+static void
+writer_open(Writer *w, EState *estate, Oid relid, Index rti)
+{
+	w->estate = estate;
+	w->rel = table_open(relid, RowExclusiveLock);
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->rel, rti, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, w->rri);
+	ExecOpenIndices(w->rri, false);
+	w->slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(w->rel), table_slot_callbacks(w->rel));
+	w->capture = NULL;
+	w->id_sequence = identity_sequence(w->rel);
+}
+
+static void
+writer_close(Writer *w)
+{
+	ExecCloseIndices(w->rri);
+	table_close(w->rel, NoLock);
+}
+
+static void
+statement_begin(Writer *w)
+{
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	AfterTriggerBeginQuery();
+	w->capture = w->rri->ri_TrigDesc
+		? MakeTransitionCaptureState(w->rri->ri_TrigDesc, RelationGetRelid(w->rel), CMD_INSERT)
+		: NULL;
+	ExecBSInsertTriggers(w->estate, w->rri);
+}
+
+static void
+statement_end(Writer *w)
+{
+	ExecASInsertTriggers(w->estate, w->rri, w->capture);
+	AfterTriggerEndQuery(w->estate);
+	CommandCounterIncrement();
+}
+
+/* An empty row: every column NULL until set (a default is the caller's to give). */
+static TupleTableSlot *
+row_begin(Writer *w)
+{
+	TupleTableSlot *slot = w->slot;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	return slot;
+}
+
+static void
+row_set(Writer *w, const char *column, Datum value, bool isnull)
+{
+	AttrNumber	a = attnameAttNum(w->rel, column, false);
+
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "ledger_pg: column %s.%s is missing", RelationGetRelationName(w->rel), column);
+	w->slot->tts_values[a - 1] = value;
+	w->slot->tts_isnull[a - 1] = isnull;
+}
+
+static void
+row_insert(Writer *w)
+{
+	TupleTableSlot *slot = w->slot;
+	List	   *recheck = NIL;
+
+	ExecStoreVirtualTuple(slot);
+	if (w->rri->ri_TrigDesc && w->rri->ri_TrigDesc->trig_insert_before_row &&
+		!ExecBRInsertTriggers(w->estate, w->rri, slot))
+		elog(ERROR, "ledger_pg: a BEFORE trigger on %s dropped a row", RelationGetRelationName(w->rel));
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, slot, w->estate);
+	table_tuple_insert(w->rel, slot, w->estate->es_output_cid, 0, NULL);
+	if (w->rri->ri_NumIndices > 0)
+		recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL);
+	ExecARInsertTriggers(w->estate, w->rri, slot, recheck, w->capture);
+	list_free(recheck);
+}
+
+/* The digest's encodings (ledger.transaction_head_encoding, ledger.entry_encoding). */
+static void
+put_int4(StringInfo s, int32 v)
+{
+	uint32		n = pg_hton32((uint32) v);
+
+	appendBinaryStringInfo(s, (const char *) &n, 4);
+}
+
+static void
+put_int8(StringInfo s, int64 v)
+{
+	uint64		n = pg_hton64((uint64) v);
+
+	appendBinaryStringInfo(s, (const char *) &n, 8);
+}
+
+/* audit.field(p): NULL as -1, else the UTF-8 bytes' length and the bytes. */
+static void
+put_field(StringInfo s, const char *p)
+{
+	if (p == NULL)
+		put_int4(s, -1);
+	else
+	{
+		char	   *utf8 = pg_server_to_any(p, strlen(p), PG_UTF8);
+		int			len = strlen(utf8);
+
+		put_int4(s, len);
+		appendBinaryStringInfo(s, utf8, len);
+	}
+}
+
+/* ledger.micros: microseconds since the Unix epoch. */
+static int64
+unix_micros(TimestampTz t)
+{
+	return t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+static void
+sha256(const char *data, size_t len, uint8 *out)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "ledger_pg: SHA-256 failed: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+static char *
+hex_of(const uint8 *bytes, int len)
+{
+	char	   *hex = palloc(2 * len + 1);
+
+	hex_encode((const char *) bytes, len, hex);
+	hex[2 * len] = '\0';
+	return hex;
+}
+
+static void
+append_json_string_or_null(StringInfo s, const char *p)
+{
+	if (p == NULL)
+		appendStringInfoString(s, "null");
+	else
+		escape_json(s, p);
+}
+
+static Datum
+field_of(HeapTupleHeader row, const char *name, bool *isnull)
+{
+	return GetAttributeByName(row, name, isnull);
+}
+
+static char *
+text_field(HeapTupleHeader row, const char *name)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(row, name, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* character(n)::text: the padding blanks go. */
+static char *
+without_trailing_blanks(char *s)
+{
+	size_t		n = strlen(s);
+
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+	return s;
+}
+
+static Datum
+int8_array(const int64 *values, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* audit.current_operator(), through the function manager (its SET clause applies). */
+static char *
+current_operator(void)
+{
+	static Oid	fn = InvalidOid;
+
+	if (!OidIsValid(fn))
+		fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+												  CStringGetDatum("audit.current_operator()")));
+	return TextDatumGetCString(OidFunctionCall0(fn));
+}
+
+/* host(inet_client_addr()), or NULL on a Unix socket. */
+static char *
+client_address(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		addr;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	addr = inet_client_addr(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return TextDatumGetCString(DirectFunctionCall1(network_host, addr));
+}
+
+Datum
+ledger_post_normalized(PG_FUNCTION_ARGS)
+{
+	char	   *key = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HeapTupleHeader r;
+	char	   *kind = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	bool		has_reverses = !PG_ARGISNULL(3);
+	int64		reverses = has_reverses ? PG_GETARG_INT64(3) : 0;
+	bool		isnull;
+	TimestampTz effective_at;
+	bool		effective_null;
+	char	   *description, *external_ref;
+	Datum		account_ids_d, amounts_d, currencies_d, canonical_d;
+	bool		canonical_null;
+	Datum	   *e_accounts, *e_amounts, *e_currencies;
+	bool	   *n_accounts, *n_amounts, *n_currencies;
+	int			nlegs, namounts, ncurrencies;
+	char	   *operator_name;
+	const char *session_role;
+	uint8		request_hash[PG_SHA256_DIGEST_LENGTH];
+	bytea	   *request_hash_b;
+	Head	   *heads;
+	int			nheads = 0;
+	TimestampTz recorded_at;
+	int64		transaction_id;
+	int64	   *leg_seq, *leg_balance;
+	TupleDesc	result_desc;
+	Datum		result[2];
+	bool		result_null[2] = {false, false};
+	StringInfoData buf;
+
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ledger_pg: post_normalized must return a record");
+	result_desc = BlessTupleDesc(result_desc);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')), errmsg("A transaction needs at least two legs")));
+	r = PG_GETARG_HEAPTUPLEHEADER(1);
+
+	effective_at = DatumGetTimestampTz(field_of(r, "effective_at", &effective_null));
+	description = text_field(r, "description");
+	external_ref = text_field(r, "external_ref");
+	account_ids_d = field_of(r, "account_ids", &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')), errmsg("A transaction needs at least two legs")));
+	amounts_d = field_of(r, "amounts", &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')), errmsg("A transaction needs at least two legs")));
+	currencies_d = field_of(r, "currencies", &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')), errmsg("A transaction needs at least two legs")));
+	canonical_d = field_of(r, "canonical", &canonical_null);
+
+	/* The checks of 0060, in its order. */
+	if (external_ref != NULL && pg_mbstrlen(external_ref) > 200)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
+						errmsg("external_ref is longer than 200 characters")));
+	if (key == NULL || pg_mbstrlen(key) < 1 || pg_mbstrlen(key) > 200)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '0')),
+						errmsg("An idempotency key of 1 to 200 characters is required")));
+	if (kind != NULL && strcmp(kind, "posting") == 0 &&
+		(strncmp(key, "reversal:", 9) == 0 || strncmp(key, "rebook:", 7) == 0 || strncmp(key, "event:", 6) == 0))
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '0')),
+						errmsg("Idempotency key \"%s\" is reserved: keys starting with reversal:, rebook: or event: belong to reversals and ingested events", key),
+						errhint("Choose a key outside these prefixes.")));
+
+	deconstruct_array(DatumGetArrayTypeP(account_ids_d), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &e_accounts, &n_accounts, &nlegs);
+	deconstruct_array(DatumGetArrayTypeP(amounts_d), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &e_amounts, &n_amounts, &namounts);
+	deconstruct_array(DatumGetArrayTypeP(currencies_d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &e_currencies, &n_currencies, &ncurrencies);
+	if (nlegs != namounts || nlegs != ncurrencies)
+		elog(ERROR, "ledger_pg: a normalized request has %d accounts, %d amounts and %d currencies",
+			 nlegs, namounts, ncurrencies);
+	for (int i = 0; i < nlegs; i++)
+		if (n_accounts[i] || n_amounts[i] || n_currencies[i])
+			elog(ERROR, "ledger_pg: leg %d of a normalized request has a NULL", i + 1);
+
+	/*
+	 * The fingerprint: sha256 of jsonb_build_object('kind', p_kind, 'reverses', p_reverses,
+	 * 'request', r.canonical)::text in UTF-8. jsonb prints an object's keys shortest first,
+	 * then bytewise: kind, request, reverses.
+	 */
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"kind\": ");
+	append_json_string_or_null(&buf, kind);
+	appendStringInfoString(&buf, ", \"request\": ");
+	if (canonical_null)
+		appendStringInfoString(&buf, "null");
+	else
+	{
+		Jsonb	   *canonical = DatumGetJsonbP(canonical_d);
+
+		(void) JsonbToCString(&buf, &canonical->root, VARSIZE(canonical));
+	}
+	appendStringInfoString(&buf, ", \"reverses\": ");
+	if (has_reverses)
+		appendStringInfo(&buf, INT64_FORMAT, reverses);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoChar(&buf, '}');
+	{
+		char	   *utf8 = pg_server_to_any(buf.data, buf.len, PG_UTF8);
+
+		sha256(utf8, strlen(utf8), request_hash);
+	}
+	request_hash_b = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	SET_VARSIZE(request_hash_b, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(request_hash_b), request_hash, PG_SHA256_DIGEST_LENGTH);
+
+	operator_name = current_operator();
+	session_role = GetUserNameFromId(GetSessionUserId(), false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+
+	/*
+	 * The accounts' heads locked in id order (as every posting path locks them), with what the
+	 * no-negative rule needs; the recorded time, never before an account's last entry.
+	 */
+	{
+		Oid			types[1] = {INT8ARRAYOID};
+		Datum		values[1] = {account_ids_d};
+
+		if (SPI_execute_plan(kept_plan(&plan_lock_heads,
+									   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at, a.code, "
+									   "a.currency::pg_catalog.text, a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
+									   "FROM ledger.account_heads h JOIN ledger.accounts a ON a.id OPERATOR(pg_catalog.=) h.account_id "
+									   "WHERE h.account_id OPERATOR(pg_catalog.=) ANY ($1) "
+									   "ORDER BY h.account_id FOR UPDATE OF h",
+									   1, types),
+							 values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: locking the account heads failed");
+		heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			Head	   *h = &heads[nheads++];
+
+			h->account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+			h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+			h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
+			h->code = SPI_getvalue(t, d, 5);
+			h->currency = SPI_getvalue(t, d, 6);
+			h->debit = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
+			h->allow_negative = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+		}
+		recorded_at = GetCurrentTimestamp();
+		for (int i = 0; i < nheads; i++)
+			if (heads[i].last_recorded_at > recorded_at)
+				recorded_at = heads[i].last_recorded_at;
+	}
+
+	/*
+	 * The key: new, or (committed by another transaction, which this insert waits for if it is
+	 * still in progress) the same request again, or a different one.
+	 */
+	{
+		Oid			types[10] = {TEXTOID, BYTEAOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+		Datum		values[10];
+		char		nulls[10];
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = CStringGetTextDatum(key);
+		values[1] = PointerGetDatum(request_hash_b);
+		values[2] = kind ? CStringGetTextDatum(kind) : (Datum) 0;
+		nulls[2] = kind ? ' ' : 'n';
+		values[3] = TimestampTzGetDatum(effective_at);
+		nulls[3] = effective_null ? 'n' : ' ';
+		values[4] = TimestampTzGetDatum(recorded_at);
+		values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
+		nulls[5] = description ? ' ' : 'n';
+		values[6] = external_ref ? CStringGetTextDatum(external_ref) : (Datum) 0;
+		nulls[6] = external_ref ? ' ' : 'n';
+		values[7] = Int64GetDatum(reverses);
+		nulls[7] = has_reverses ? ' ' : 'n';
+		values[8] = CStringGetTextDatum(operator_name);
+		values[9] = CStringGetTextDatum(session_role);
+		if (SPI_execute_plan(kept_plan(&plan_insert_transaction,
+									   "INSERT INTO ledger.transactions AS t (idempotency_key, request_hash, kind, effective_at, "
+									   "recorded_at, description, external_ref, reverses, created_by, created_role) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+									   "ON CONFLICT (idempotency_key) DO NOTHING RETURNING t.id",
+									   10, types),
+							 values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "ledger_pg: inserting the transaction failed");
+		if (SPI_processed == 0)
+		{
+			Oid			ktypes[1] = {TEXTOID};
+			int64		existing;
+			bytea	   *existing_hash;
+
+			if (SPI_execute_plan(kept_plan(&plan_existing,
+										   "SELECT t.id, t.request_hash FROM ledger.transactions t "
+										   "WHERE t.idempotency_key OPERATOR(pg_catalog.=) $1",
+										   1, ktypes),
+								 values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "ledger_pg: the transaction of key \"%s\" is not there", key);
+			existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			existing_hash = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			if (VARSIZE_ANY_EXHDR(existing_hash) == PG_SHA256_DIGEST_LENGTH &&
+				memcmp(VARDATA_ANY(existing_hash), request_hash, PG_SHA256_DIGEST_LENGTH) == 0)
+			{
+				SPI_finish();
+				result[0] = Int64GetDatum(existing);
+				result[1] = BoolGetDatum(false);
+				PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+			}
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '1')),
+							errmsg("Idempotency key \"%s\" was already used for a different request (transaction " INT64_FORMAT ")",
+								   key, existing),
+							errhint("Use a new key for a new transaction; resend the same request to get the original back.")));
+		}
+		transaction_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/* Each leg's sequence number and running balance on its account, in leg order. */
+	leg_seq = palloc(sizeof(int64) * Max(nlegs, 1));
+	leg_balance = palloc(sizeof(int64) * Max(nlegs, 1));
+	for (int i = 0; i < nlegs; i++)
+	{
+		int64		account = DatumGetInt64(e_accounts[i]);
+		Head	   *h = NULL;
+
+		for (int j = 0; j < nheads; j++)
+			if (heads[j].account_id == account)
+				h = &heads[j];
+		if (h == NULL)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '8')),
+							errmsg("No account with id " INT64_FORMAT, account)));
+		h->last_seq += 1;
+		h->moved_legs += 1;
+		if (pg_add_s64_overflow(h->balance, DatumGetInt64(e_amounts[i]), &h->balance))
+			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							errmsg("bigint out of range")));
+		leg_seq[i] = h->last_seq;
+		leg_balance[i] = h->balance;
+	}
+
+	/* Heads moved: the accounts the legs are on (their guard trigger fires). */
+	{
+		Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID};
+		Datum		values[4];
+		int64	   *ids = palloc(sizeof(int64) * Max(nheads, 1));
+		int64	   *seqs = palloc(sizeof(int64) * Max(nheads, 1));
+		int64	   *balances = palloc(sizeof(int64) * Max(nheads, 1));
+		int			moved = 0;
+
+		for (int i = 0; i < nheads; i++)
+			if (heads[i].moved_legs > 0)
+			{
+				ids[moved] = heads[i].account_id;
+				seqs[moved] = heads[i].last_seq;
+				balances[moved] = heads[i].balance;
+				moved++;
+			}
+		values[0] = int8_array(ids, moved);
+		values[1] = int8_array(seqs, moved);
+		values[2] = int8_array(balances, moved);
+		values[3] = TimestampTzGetDatum(recorded_at);
+		if (SPI_execute_plan(kept_plan(&plan_move_heads,
+									   "UPDATE ledger.account_heads h SET last_seq = u.last_seq, balance = u.balance, "
+									   "last_recorded_at = $4 "
+									   "FROM unnest($1, $2, $3) AS u(account_id, last_seq, balance) "
+									   "WHERE h.account_id OPERATOR(pg_catalog.=) u.account_id",
+									   4, types),
+							 values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) moved)
+			elog(ERROR, "ledger_pg: moving the account heads failed");
+	}
+
+	/* No account the legs left below zero that may not go there (the first by id). */
+	for (int i = 0; i < nheads; i++)
+	{
+		Head	   *h = &heads[i];
+		int64		shown = h->debit ? h->balance : -h->balance;
+
+		if (h->moved_legs > 0 && !h->allow_negative && shown < 0)
+		{
+			Oid			types[2] = {INT8OID, TEXTOID};
+			Datum		values[2] = {Int64GetDatum(shown), CStringGetTextDatum(h->currency)};
+			char	   *formatted = "?";
+
+			if (SPI_execute_plan(kept_plan(&plan_format_amount, "SELECT ledger.format_amount($1, $2)", 2, types),
+								 values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+				formatted = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '2', '0')),
+							errmsg("Account %s may not go negative: this would leave it at %s %s",
+								   h->code, formatted, h->currency),
+							errhint("Nothing was posted.")));
+		}
+	}
+
+	/* The entries, then the event with the digest of the rows as written. */
+	{
+		EState	   *estate = CreateExecutorState();
+		List	   *rtable = NIL;
+		Oid			relids[2] = {table_oid("ledger", "entries"), table_oid("audit", "events")};
+		Writer		entries, events;
+		StringInfoData enc;
+		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		const char *app = GetConfigOption("application_name", true, false);
+		char	   *address = client_address();
+
+		for (int i = 0; i < 2; i++)
+		{
+			RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+			rte->rtekind = RTE_RELATION;
+			rte->relid = relids[i];
+			rte->relkind = RELKIND_RELATION;
+			rte->rellockmode = RowExclusiveLock;
+			rtable = lappend(rtable, rte);
+		}
+		ExecInitRangeTable(estate, rtable);
+		writer_open(&entries, estate, relids[0], 1);
+		writer_open(&events, estate, relids[1], 2);
+
+		initStringInfo(&enc);
+		appendStringInfoString(&enc, "ledger-tx-v1");
+		put_int8(&enc, transaction_id);
+		put_field(&enc, key);
+		appendBinaryStringInfo(&enc, (const char *) request_hash, PG_SHA256_DIGEST_LENGTH);
+		put_field(&enc, kind);
+		put_int8(&enc, unix_micros(effective_at));
+		put_int8(&enc, unix_micros(recorded_at));
+		put_int8(&enc, has_reverses ? reverses : 0);
+		put_field(&enc, description);
+		put_field(&enc, external_ref);
+		put_field(&enc, operator_name);
+		put_field(&enc, session_role);
+		put_int4(&enc, nlegs);
+
+		statement_begin(&entries);
+		for (int i = 0; i < nlegs; i++)
+		{
+			int64		id = nextval_internal(entries.id_sequence, false);
+			char	   *currency = TextDatumGetCString(e_currencies[i]);
+			Datum		currency_b = DirectFunctionCall3(bpcharin, CStringGetDatum(currency),
+														 ObjectIdGetDatum(InvalidOid),
+														 Int32GetDatum(3 + VARHDRSZ));
+
+			row_begin(&entries);
+			row_set(&entries, "id", Int64GetDatum(id), false);
+			row_set(&entries, "transaction_id", Int64GetDatum(transaction_id), false);
+			row_set(&entries, "account_id", e_accounts[i], false);
+			row_set(&entries, "amount", e_amounts[i], false);
+			row_set(&entries, "currency", currency_b, false);
+			row_set(&entries, "effective_at", TimestampTzGetDatum(effective_at), effective_null);
+			row_set(&entries, "recorded_at", TimestampTzGetDatum(recorded_at), false);
+			row_set(&entries, "account_seq", Int64GetDatum(leg_seq[i]), false);
+			row_set(&entries, "balance_after", Int64GetDatum(leg_balance[i]), false);
+			row_insert(&entries);
+
+			/* ledger.entry_encoding of the row as stored (currency as text: no padding). */
+			put_int8(&enc, id);
+			put_int8(&enc, DatumGetInt64(e_accounts[i]));
+			put_int8(&enc, DatumGetInt64(e_amounts[i]));
+			put_field(&enc, without_trailing_blanks(TextDatumGetCString(currency_b)));
+			put_int8(&enc, unix_micros(effective_at));
+			put_int8(&enc, unix_micros(recorded_at));
+			put_int8(&enc, leg_seq[i]);
+			put_int8(&enc, leg_balance[i]);
+		}
+		statement_end(&entries);
+
+		sha256(enc.data, enc.len, digest);
+
+		statement_begin(&events);
+		row_begin(&events);
+		row_set(&events, "id", Int64GetDatum(nextval_internal(events.id_sequence, false)), false);
+		row_set(&events, "occurred_at", TimestampTzGetDatum(GetCurrentTimestamp()), false);
+		row_set(&events, "operator", CStringGetTextDatum(operator_name), false);
+		row_set(&events, "session_role", CStringGetTextDatum(session_role), false);
+		row_set(&events, "action", CStringGetTextDatum("transaction.posted"), false);
+		row_set(&events, "object_type", CStringGetTextDatum("transaction"), false);
+		row_set(&events, "object_id", CStringGetTextDatum(psprintf(INT64_FORMAT, transaction_id)), false);
+		resetStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"idempotency_key\": ");
+		escape_json(&buf, key);
+		appendStringInfoString(&buf, ", \"kind\": ");
+		append_json_string_or_null(&buf, kind);
+		appendStringInfoString(&buf, ", \"reverses\": ");
+		if (has_reverses)
+			appendStringInfo(&buf, INT64_FORMAT, reverses);
+		else
+			appendStringInfoString(&buf, "null");
+		appendStringInfo(&buf, ", \"legs\": %d, \"digest\": \"%s\"}", nlegs,
+						 hex_of(digest, PG_SHA256_DIGEST_LENGTH));
+		row_set(&events, "details", DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false);
+		resetStringInfo(&buf);
+		appendStringInfo(&buf, "{\"backend_pid\": %d", MyProcPid);
+		if (app != NULL && app[0] != '\0')
+		{
+			appendStringInfoString(&buf, ", \"application\": ");
+			escape_json(&buf, app);
+		}
+		if (address != NULL)
+		{
+			appendStringInfoString(&buf, ", \"address\": ");
+			escape_json(&buf, address);
+		}
+		appendStringInfoChar(&buf, '}');
+		row_set(&events, "client_info", DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false);
+		row_insert(&events);
+		statement_end(&events);
+
+		writer_close(&entries);
+		writer_close(&events);
+		ExecResetTupleTable(estate->es_tupleTable, false);
+		FreeExecutorState(estate);
+	}
+
+	SPI_finish();
+	result[0] = Int64GetDatum(transaction_id);
+	result[1] = BoolGetDatum(true);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+}
+
+
+/*
+ * ledger.normalize_request(p_request jsonb) in C (0062): 0055's PL/pgSQL, which stays as
+ * ledger.normalize_request_reference, the specification tst_posting compares this with on every
+ * good and bad request it has: the same result or the same SQLSTATE and message.
+ */
+
+/* p_request->>'key' (NULL when the container is not an object or has no such key). */
+static char *
+text_of_value(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return NULL;
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		case jbvBinary:
+			return JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+		default:
+			elog(ERROR, "ledger_pg: unexpected jsonb value type %d", (int) v->type);
+	}
+	return NULL;
+}
+
+static JsonbValue *
+member(JsonbContainer *c, const char *key)
+{
+	JsonbValue	k;
+
+	if (c == NULL || !JsonContainerIsObject(c))
+		return NULL;
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
+}
+
+static char *
+member_text(JsonbContainer *c, const char *key)
+{
+	JsonbValue *v = member(c, key);
+
+	return v == NULL ? NULL : text_of_value(v);
+}
+
+/* The container a value holds, if it is an object or an array. */
+static JsonbContainer *
+container_of(JsonbValue *v)
+{
+	return (v != NULL && v->type == jbvBinary) ? v->val.binary.data : NULL;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+digits(const char *p, int max)
+{
+	int			n = 0;
+
+	while (n < max && is_digit(p[n]))
+		n++;
+	return n;
+}
+
+/*
+ * ledger.parse_instant: the pattern
+ * ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$
+ * then ::timestamptz, NULL where that raises a data exception: the same decoding
+ * timestamptz_in does, its errors taken as "not a time".
+ */
+static bool
+instant_pattern(const char *s)
+{
+	const char *p = s;
+
+	if (digits(p, 4) != 4 || p[4] != '-')
+		return false;
+	p += 5;
+	if (digits(p, 2) != 2 || p[2] != '-')
+		return false;
+	p += 3;
+	if (digits(p, 2) != 2 || (p[2] != 'T' && p[2] != ' '))
+		return false;
+	p += 3;
+	if (digits(p, 2) != 2 || p[2] != ':')
+		return false;
+	p += 3;
+	if (digits(p, 2) != 2)
+		return false;
+	p += 2;
+	if (*p == ':' && digits(p + 1, 2) == 2)
+	{
+		p += 3;
+		if (*p == '.')
+		{
+			int			n = digits(p + 1, 6);
+
+			if (n >= 1 && !(n == 6 && is_digit(p[7])))
+				p += 1 + n;
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		return p[1] == '\0';
+	if (*p != '+' && *p != '-')
+		return false;
+	p++;
+	if (digits(p, 2) != 2)
+		return false;
+	p += 2;
+	if (*p == '\0')
+		return true;
+	if (*p == ':')
+		p++;
+	return digits(p, 2) == 2 && p[2] == '\0';
+}
+
+static bool
+parse_instant(const char *s, TimestampTz *out)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf, dtype, tz = 0, dterr;
+	fsec_t		fsec;
+	struct pg_tm tt;
+
+	if (s == NULL || !instant_pattern(s))
+		return false;
+	dterr = ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
+	if (dterr == 0)
+		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
+	if (dterr != 0 || dtype != DTK_DATE)
+		return false;
+	return tm2timestamp(&tt, fsec, &tz, out) == 0;
+}
+
+/* ledger.to_minor's pattern: ^[+-]?[0-9]{1,19}(\.[0-9]{1,19})?$ */
+static bool
+amount_pattern(const char *s, const char **fraction)
+{
+	const char *p = s;
+	int			n;
+
+	*fraction = NULL;
+	if (*p == '+' || *p == '-')
+		p++;
+	n = digits(p, 20);
+	if (n < 1 || n > 19)
+		return false;
+	p += n;
+	if (*p == '\0')
+		return true;
+	if (*p != '.')
+		return false;
+	n = digits(p + 1, 20);
+	if (n < 1 || n > 19 || p[1 + n] != '\0')
+		return false;
+	*fraction = p + 1;
+	return true;
+}
+
+static char *
+formatted_amount(int64 minor, const char *currency)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(minor), CStringGetTextDatum(currency)};
+
+	if (SPI_execute_plan(kept_plan(&plan_format_amount, "SELECT ledger.format_amount($1, $2)", 2, types),
+						 values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ledger_pg: format_amount failed");
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/* ledger.to_minor(p_amount, p_currency), the exponent already found (-1: unknown currency). */
+static int64
+to_minor(const char *amount, const char *currency, int exponent)
+{
+	const char *fraction;
+	int128		value = 0;
+	int			fraction_digits = 0;
+	bool		negative;
+	const int64 max_minor = INT64CONST(1000000000000000);
+
+	if (exponent < 0)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '0', '3')),
+						errmsg("Unknown currency \"%s\": use an ISO 4217 code the ledger knows", currency)));
+	if (amount == NULL || !amount_pattern(amount, &fraction))
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '2')),
+						errmsg("Amount \"%s\" is not a decimal number like 1234.56", amount ? amount : "null")));
+	if (fraction != NULL)
+	{
+		int			significant = strlen(fraction);
+
+		while (significant > 0 && fraction[significant - 1] == '0')
+			significant--;
+		if (significant > exponent)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '3')),
+							errmsg("Amount %s has more decimals than %s allows (%d)", amount, currency, exponent)));
+		fraction_digits = significant;
+	}
+	negative = amount[0] == '-';
+	for (const char *p = amount + (amount[0] == '+' || amount[0] == '-'); is_digit(*p); p++)
+		value = value * 10 + (*p - '0');
+	for (int i = 0; i < exponent; i++)
+		value = value * 10 + (i < fraction_digits ? fraction[i] - '0' : 0);
+	if (value > max_minor)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '4')),
+						errmsg("Amount %s %s is out of range (at most %s in one leg)", amount, currency,
+							   formatted_amount(max_minor, currency))));
+	return negative ? -(int64) value : (int64) value;
+}
+
+static void
+refuse_request(const char *message)
+{
+	ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')), errmsg("%s", message)));
+}
+
+typedef struct Account
+{
+	char	   *code;
+	int64		id;
+	char	   *currency;		/* as stored: character(3) */
+	int			exponent;		/* -1: not in ledger.currencies */
+} Account;
+
+Datum
+ledger_normalize_request(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request;
+	JsonbContainer *root;
+	TupleDesc	desc;
+	char	   *effective_text, *description, *external_ref;
+	TimestampTz effective_at;
+	static TimestampTz earliest = 0, latest = 0;
+	JsonbValue *legs_v;
+	JsonbContainer *legs;
+	int			nlegs;
+	char	  **codes;
+	int64	   *ids, *amounts;
+	char	  **currencies;
+	Account    *accounts;
+	int			naccounts = 0;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	StringInfoData canonical;
+	struct pg_tm tt;
+	fsec_t		fsec;
+	MemoryContext caller = CurrentMemoryContext;
+	HeapTuple	result;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 7)
+		elog(ERROR, "ledger_pg: normalize_request must return ledger.normalized_request");
+	desc = BlessTupleDesc(desc);
+
+	if (PG_ARGISNULL(0))
+		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
+	request = PG_GETARG_JSONB_P(0);
+	root = &request->root;
+	if (!JB_ROOT_IS_OBJECT(request))
+		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
+
+	effective_text = member_text(root, "effective_at");
+	if (effective_text == NULL)
+		refuse_request("effective_at is missing: give the business time, e.g. \"2026-11-20T15:00:00Z\"");
+	if (!parse_instant(effective_text, &effective_at))
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
+						errmsg("effective_at \"%s\" is not a time like \"2026-11-20T15:00:00Z\"", effective_text),
+						errhint("A time needs its UTC offset: Z, or one like +01:00 as in \"2026-11-20T16:00:00+01:00\". Words such as now or today are not times.")));
+	if (earliest == 0)
+	{
+		earliest = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum("1900-01-01 00:00Z"),
+														   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		latest = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum("2200-01-01 00:00Z"),
+														 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	if (effective_at < earliest || effective_at > latest)
+		refuse_request(psprintf("effective_at %s is outside the years 1900 to 2199", effective_text));
+	description = member_text(root, "description");
+	if (description == NULL)
+		description = "";
+	if (pg_mbstrlen(description) > 500)
+		refuse_request("description is longer than 500 characters");
+	external_ref = member_text(root, "external_ref");
+
+	legs_v = member(root, "legs");
+	legs = container_of(legs_v);
+	if (legs == NULL || !JsonContainerIsArray(legs) || JsonContainerIsScalar(legs) ||
+		JsonContainerSize(legs) < 2)
+		refuse_request("legs must be an array of at least two legs ({\"account\", \"amount\", \"currency\"})");
+	nlegs = JsonContainerSize(legs);
+	if (nlegs > 100)
+		refuse_request("A transaction has at most 100 legs");
+
+	/* Each leg's account, currency and amount as text; every leg's account in one look-up. */
+	codes = palloc(sizeof(char *) * nlegs);
+	currencies = palloc(sizeof(char *) * nlegs);
+	ids = palloc(sizeof(int64) * nlegs);
+	amounts = palloc(sizeof(int64) * nlegs);
+	{
+		Datum	   *code_d = palloc(sizeof(Datum) * nlegs);
+		int			ncodes = 0;
+		Oid			types[1] = {TEXTARRAYOID};
+		Datum		args[1];
+
+		for (int i = 0; i < nlegs; i++)
+		{
+			JsonbContainer *leg = container_of(getIthJsonbValueFromContainer(legs, i));
+
+			codes[i] = member_text(leg, "account");
+			if (codes[i] != NULL)
+				code_d[ncodes++] = CStringGetTextDatum(codes[i]);
+		}
+		args[0] = PointerGetDatum(construct_array(code_d, ncodes, TEXTOID, -1, false, TYPALIGN_INT));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "ledger_pg: SPI_connect failed");
+		if (SPI_execute_plan(kept_plan(&plan_accounts,
+									   "SELECT a.code, a.id, a.currency, coalesce(c.exponent, -1) "
+									   "FROM ledger.accounts a LEFT JOIN ledger.currencies c "
+									   "ON c.code OPERATOR(pg_catalog.=) a.currency "
+									   "WHERE a.code OPERATOR(pg_catalog.=) ANY ($1)",
+									   1, types),
+							 args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: looking up the accounts failed");
+		accounts = palloc(sizeof(Account) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Account    *a = &accounts[naccounts++];
+
+			a->code = SPI_getvalue(t, d, 1);
+			a->id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			a->currency = SPI_getvalue(t, d, 3);
+			a->exponent = DatumGetInt16(SPI_getbinval(t, d, 4, &isnull));
+		}
+	}
+
+	for (int i = 0; i < nlegs; i++)
+	{
+		JsonbContainer *leg = container_of(getIthJsonbValueFromContainer(legs, i));
+		char	   *currency_raw = member_text(leg, "currency");
+		char	   *currency = NULL;
+		char	   *stored;
+		Account    *a = NULL;
+
+		if (currency_raw != NULL)
+			currency = TextDatumGetCString(DirectFunctionCall1Coll(upper, DEFAULT_COLLATION_OID,
+																   CStringGetTextDatum(currency_raw)));
+		if (codes[i] == NULL || currency == NULL || member(leg, "amount") == NULL)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
+							errmsg("Leg %d needs account, amount and currency", i + 1)));
+		for (int j = 0; j < naccounts; j++)
+			if (strcmp(accounts[j].code, codes[i]) == 0)
+				a = &accounts[j];
+		if (a == NULL)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '8')),
+							errmsg("Leg %d: no account with code \"%s\"", i + 1, codes[i])));
+		stored = without_trailing_blanks(pstrdup(a->currency));
+		if (strcmp(stored, currency) != 0)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '5')),
+							errmsg("Leg %d: account %s holds %s, not %s", i + 1, codes[i], a->currency, currency)));
+		amounts[i] = to_minor(member_text(leg, "amount"), currency, a->exponent);
+		if (amounts[i] == 0)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '2')), errmsg("Leg %d: amount is zero", i + 1)));
+		ids[i] = a->id;
+		currencies[i] = currency;
+	}
+
+	/* Balanced per currency before anything is written (the trigger checks again). */
+	for (int i = 0; i < nlegs; i++)
+	{
+		int64		sum = 0;
+
+		for (int j = 0; j < nlegs; j++)
+			if (strcmp(currencies[j], currencies[i]) == 0)
+				sum += amounts[j];
+		if (sum != 0)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')),
+							errmsg("The legs do not balance: per currency, debits (positive) must equal credits (negative)")));
+	}
+
+	/* The canonical request, the fingerprint's input: what 0055's jsonb_build_object makes. */
+	if (timestamp2tm(effective_at, NULL, &tt, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "ledger_pg: effective_at out of range");
+	initStringInfo(&canonical);
+	appendStringInfo(&canonical, "{\"effective_at\": \"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\", \"description\": ",
+					 tt.tm_year, tt.tm_mon, tt.tm_mday, tt.tm_hour, tt.tm_min, tt.tm_sec, (int) fsec);
+	escape_json(&canonical, description);
+	appendStringInfoString(&canonical, ", \"external_ref\": ");
+	append_json_string_or_null(&canonical, external_ref);
+	appendStringInfoString(&canonical, ", \"legs\": [");
+	for (int i = 0; i < nlegs; i++)
+	{
+		appendStringInfoString(&canonical, i ? ", {\"account\": " : "{\"account\": ");
+		escape_json(&canonical, codes[i]);
+		appendStringInfo(&canonical, ", \"minor\": " INT64_FORMAT ", \"currency\": ", amounts[i]);
+		escape_json(&canonical, currencies[i]);
+		appendStringInfoChar(&canonical, '}');
+	}
+	appendStringInfoString(&canonical, "]}");
+
+	/* The result in the caller's memory: what SPI allocated goes with SPI_finish. */
+	MemoryContextSwitchTo(caller);
+	{
+		Datum	   *id_d = palloc(sizeof(Datum) * nlegs);
+		Datum	   *amount_d = palloc(sizeof(Datum) * nlegs);
+		Datum	   *currency_d = palloc(sizeof(Datum) * nlegs);
+
+		for (int i = 0; i < nlegs; i++)
+		{
+			id_d[i] = Int64GetDatum(ids[i]);
+			amount_d[i] = Int64GetDatum(amounts[i]);
+			currency_d[i] = CStringGetTextDatum(currencies[i]);
+		}
+		values[0] = TimestampTzGetDatum(effective_at);
+		values[1] = CStringGetTextDatum(description);
+		values[2] = external_ref ? CStringGetTextDatum(external_ref) : (Datum) 0;
+		nulls[2] = external_ref == NULL;
+		values[3] = PointerGetDatum(construct_array(id_d, nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[4] = PointerGetDatum(construct_array(amount_d, nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[5] = PointerGetDatum(construct_array(currency_d, nlegs, TEXTOID, -1, false, TYPALIGN_INT));
+		values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(canonical.data));
+	}
+	result = heap_form_tuple(desc, values, nulls);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}
