@@ -756,6 +756,43 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("%1 of %2 refused").arg(refused).arg(requests.size())));
     }
 
+    // The module keeps a table's check constraints and partial index predicates planned for
+    // the backend's life; DDL must still be seen at once, as by a plain INSERT. One writer
+    // backend throughout: it posts (planning them), a check is added, the same backend is
+    // refused by it (23514, nothing written), the check goes, and the posting passes.
+    void theModuleSeesConstraintsChangedUnderIt()
+    {
+        SqlSession writer(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        const auto post = [&](const QString &amount) {
+            return writer.exec(
+                QStringLiteral("SELECT transaction_id FROM ledger.post_request($1::jsonb)"),
+                {QString::fromUtf8(test::postingRequest(
+                    key(),
+                    test::postingLeg(QStringLiteral("CASH-EUR"), amount, QStringLiteral("EUR")) +
+                        QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("DEP-EUR"), QLatin1Char('-') + amount,
+                                         QStringLiteral("EUR"))))});
+        };
+        const auto alter = [&](const char *sql) {
+            const auto r = m_admin->exec(QString::fromLatin1(sql));
+            QVERIFY2(r.ok, qPrintable(r.message));
+        };
+        alter("ALTER TABLE ledger.entries ADD CONSTRAINT tst_not CHECK (abs(amount) <> 13)");
+        QVERIFY(post(QStringLiteral("0.12")).ok); // the three checks planned in this backend
+        const QString before = counts();
+        QCOMPARE(post(QStringLiteral("0.13")).sqlState, QStringLiteral("23514"));
+        // Another check under the same name, as many checks as before.
+        alter("ALTER TABLE ledger.entries DROP CONSTRAINT tst_not, "
+              "ADD CONSTRAINT tst_not CHECK (abs(amount) <> 14)");
+        const auto refused = post(QStringLiteral("0.14"));
+        QCOMPARE(refused.sqlState, QStringLiteral("23514"));
+        QVERIFY2(refused.message.contains(QLatin1String("tst_not")), qPrintable(refused.message));
+        QCOMPARE(counts(), before);
+        QVERIFY(post(QStringLiteral("0.13")).ok);
+        alter("ALTER TABLE ledger.entries DROP CONSTRAINT tst_not");
+        QVERIFY(post(QStringLiteral("0.14")).ok);
+    }
+
     // A server without ledger_pg: migration 0061 stops with LG101, says what to install, and
     // changes nothing (the posting function stays the module's, and posts).
     void withoutTheModuleMigration0061StopsAndSaysWhy()

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -41,16 +42,20 @@
 #include "utils/datetime.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "optimizer/optimizer.h"
+#include "utils/memutils.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/tuplestore.h"
 
 PG_MODULE_MAGIC;
 
-PG_FUNCTION_INFO_V1(ledger_post_normalized);
-PG_FUNCTION_INFO_V1(ledger_normalize_request);
+
 
 #define LG_SQLSTATE(a, b, c) MAKE_SQLSTATE('L', 'G', a, b, c)
 
@@ -147,6 +152,129 @@ table_oid(const char *schema, const char *name)
 	return relid;
 }
 
+/*
+ * What the executor would parse and plan again for every statement, kept for the backend's
+ * life: a table's check constraints (ExecRelCheck reads them from their stored text) and its
+ * partial indexes' predicates (ExecInsertIndexTuples plans them). Forgotten on any relcache
+ * invalidation of the table or index, so DDL is seen as by a plain INSERT.
+ */
+typedef struct PlannedExprs
+{
+	Oid			relid;			/* a table (its checks) or an index (its predicate) */
+	List	   *exprs;			/* planned, in cache_context */
+} PlannedExprs;
+
+#define MAX_PLANNED 32
+static PlannedExprs planned[MAX_PLANNED];
+static int	nplanned = 0;
+static MemoryContext cache_context = NULL;
+
+static bool planned_stale = false;
+
+/*
+ * Marks them stale: they are let go at the next posting's start, never while a call may be
+ * using them (an invalidation can arrive in the middle of one, when a lock is taken).
+ */
+static void
+forget_planned(Datum arg, Oid relid)
+{
+	planned_stale = true;
+}
+
+static void
+let_go_of_stale_planned(void)
+{
+	if (planned_stale && cache_context != NULL)
+	{
+		nplanned = 0;
+		MemoryContextReset(cache_context);
+	}
+	planned_stale = false;
+}
+
+static List *
+planned_exprs(Oid relid, List *(*plan) (Relation, void *), Relation rel, void *arg)
+{
+	MemoryContext old;
+	List	   *exprs;
+
+	for (int i = 0; i < nplanned; i++)
+		if (planned[i].relid == relid)
+			return planned[i].exprs;
+	if (cache_context == NULL)
+	{
+		cache_context = AllocSetContextCreate(TopMemoryContext, "ledger_pg planned expressions",
+											  ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(forget_planned, (Datum) 0);
+	}
+	old = MemoryContextSwitchTo(cache_context);
+	exprs = plan(rel, arg);
+	MemoryContextSwitchTo(old);
+	if (nplanned < MAX_PLANNED)
+	{
+		planned[nplanned].relid = relid;
+		planned[nplanned].exprs = exprs;
+		nplanned++;
+	}
+	return exprs;
+}
+
+/* ExecRelCheck's expressions: each check constraint's stored text, parsed and planned. */
+static List *
+plan_checks(Relation rel, void *arg)
+{
+	TupleConstr *constr = rel->rd_att->constr;
+	List	   *exprs = NIL;
+
+	for (int i = 0; i < constr->num_check; i++)
+		exprs = lappend(exprs, expression_planner((Expr *) stringToNode(constr->check[i].ccbin)));
+	return exprs;
+}
+
+/* ExecInsertIndexTuples' predicate of a partial index, planned. */
+static List *
+plan_predicate(Relation rel, void *arg)
+{
+	IndexInfo  *info = (IndexInfo *) arg;
+
+	return list_make1(expression_planner((Expr *) copyObject(info->ii_Predicate)));
+}
+
+static void
+prepare_expressions(Writer *w)
+{
+	TupleConstr *constr = w->rel->rd_att->constr;
+	MemoryContext old = MemoryContextSwitchTo(w->estate->es_query_cxt);
+
+	if (constr != NULL && constr->num_check > 0)
+	{
+		List	   *checks = planned_exprs(RelationGetRelid(w->rel), plan_checks, w->rel, NULL);
+		int			i = 0;
+		ListCell   *lc;
+
+		/* Not the table's checks (cannot be, but never index past them): the executor's way. */
+		if (list_length(checks) == constr->num_check)
+		{
+			w->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * constr->num_check);
+			foreach(lc, checks)
+				w->rri->ri_ConstraintExprs[i++] = ExecInitExpr((Expr *) lfirst(lc), NULL);
+		}
+	}
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *info = w->rri->ri_IndexRelationInfo[i];
+
+		if (info->ii_Predicate != NIL && info->ii_PredicateState == NULL)
+		{
+			Relation	index = w->rri->ri_IndexRelationDescs[i];
+			List	   *predicate = planned_exprs(RelationGetRelid(index), plan_predicate, index, info);
+
+			info->ii_PredicateState = ExecInitQual((List *) linitial(predicate), NULL);
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
 static void
 writer_open(Writer *w, EState *estate, Oid relid, Index rti)
 {
@@ -159,6 +287,7 @@ writer_open(Writer *w, EState *estate, Oid relid, Index rti)
 	w->slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(w->rel), table_slot_callbacks(w->rel));
 	w->capture = NULL;
 	w->id_sequence = identity_sequence(w->rel);
+	prepare_expressions(w);
 }
 
 static void
@@ -365,14 +494,14 @@ client_address(void)
 	return TextDatumGetCString(DirectFunctionCall1(network_host, addr));
 }
 
-Datum
-ledger_post_normalized(PG_FUNCTION_ARGS)
+/*
+ * The posting: r is a ledger.normalized_request (NULL: no legs). Sets the transaction's id and
+ * whether this call created it (false: the same request under the same key, earlier).
+ */
+static void
+post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int64 reverses,
+				int64 *id_out, bool *created_out)
 {
-	char	   *key = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	HeapTupleHeader r;
-	char	   *kind = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	bool		has_reverses = !PG_ARGISNULL(3);
-	int64		reverses = has_reverses ? PG_GETARG_INT64(3) : 0;
 	bool		isnull;
 	TimestampTz effective_at;
 	bool		effective_null;
@@ -391,17 +520,11 @@ ledger_post_normalized(PG_FUNCTION_ARGS)
 	TimestampTz recorded_at;
 	int64		transaction_id;
 	int64	   *leg_seq, *leg_balance;
-	TupleDesc	result_desc;
-	Datum		result[2];
-	bool		result_null[2] = {false, false};
 	StringInfoData buf;
 
-	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "ledger_pg: post_normalized must return a record");
-	result_desc = BlessTupleDesc(result_desc);
-	if (PG_ARGISNULL(1))
+	let_go_of_stale_planned();
+	if (r == NULL)
 		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')), errmsg("A transaction needs at least two legs")));
-	r = PG_GETARG_HEAPTUPLEHEADER(1);
 
 	effective_at = DatumGetTimestampTz(field_of(r, "effective_at", &effective_null));
 	description = text_field(r, "description");
@@ -572,9 +695,9 @@ ledger_post_normalized(PG_FUNCTION_ARGS)
 				memcmp(VARDATA_ANY(existing_hash), request_hash, PG_SHA256_DIGEST_LENGTH) == 0)
 			{
 				SPI_finish();
-				result[0] = Int64GetDatum(existing);
-				result[1] = BoolGetDatum(false);
-				PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+				*id_out = existing;
+				*created_out = false;
+				return;
 			}
 			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '1')),
 							errmsg("Idempotency key \"%s\" was already used for a different request (transaction " INT64_FORMAT ")",
@@ -781,9 +904,36 @@ ledger_post_normalized(PG_FUNCTION_ARGS)
 	}
 
 	SPI_finish();
-	result[0] = Int64GetDatum(transaction_id);
-	result[1] = BoolGetDatum(true);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+	*id_out = transaction_id;
+	*created_out = true;
+}
+
+/* (transaction_id bigint, created boolean), as the function's OUT parameters say. */
+static Datum
+posted_record(FunctionCallInfo fcinfo, int64 id, bool created)
+{
+	TupleDesc	desc;
+	Datum		values[2] = {Int64GetDatum(id), BoolGetDatum(created)};
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 2)
+		elog(ERROR, "ledger_pg: a posting function must return (transaction_id, created)");
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
+/* ledger.post_normalized(p_key, r, p_kind, p_reverses) (0061). */
+PG_FUNCTION_INFO_V1(ledger_post_normalized);
+Datum
+ledger_post_normalized(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	bool		created;
+
+	post_normalized(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					PG_ARGISNULL(1) ? NULL : PG_GETARG_HEAPTUPLEHEADER(1),
+					PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
+					!PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3), &id, &created);
+	PG_RETURN_DATUM(posted_record(fcinfo, id, created));
 }
 
 
@@ -1021,12 +1171,11 @@ typedef struct Account
 	int			exponent;		/* -1: not in ledger.currencies */
 } Account;
 
-Datum
-ledger_normalize_request(PG_FUNCTION_ARGS)
+/* The request read and checked: a ledger.normalized_request of desc's shape. */
+static Datum
+normalize_request(Jsonb *request, TupleDesc desc)
 {
-	Jsonb	   *request;
 	JsonbContainer *root;
-	TupleDesc	desc;
 	char	   *effective_text, *description, *external_ref;
 	TimestampTz effective_at;
 	static TimestampTz earliest = 0, latest = 0;
@@ -1046,13 +1195,10 @@ ledger_normalize_request(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	HeapTuple	result;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 7)
-		elog(ERROR, "ledger_pg: normalize_request must return ledger.normalized_request");
-	desc = BlessTupleDesc(desc);
-
-	if (PG_ARGISNULL(0))
+	if (desc->natts != 7)
+		elog(ERROR, "ledger_pg: ledger.normalized_request has %d columns, not 7", desc->natts);
+	if (request == NULL)
 		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
-	request = PG_GETARG_JSONB_P(0);
 	root = &request->root;
 	if (!JB_ROOT_IS_OBJECT(request))
 		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
@@ -1222,5 +1368,367 @@ ledger_normalize_request(PG_FUNCTION_ARGS)
 	}
 	result = heap_form_tuple(desc, values, nulls);
 	SPI_finish();
-	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+	return HeapTupleGetDatum(result);
+}
+
+/* ledger.normalize_request(p_request) (0062). */
+PG_FUNCTION_INFO_V1(ledger_normalize_request);
+Datum
+ledger_normalize_request(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ledger_pg: normalize_request must return ledger.normalized_request");
+	PG_RETURN_DATUM(normalize_request(PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0), BlessTupleDesc(desc)));
+}
+
+/*
+ * ledger.post_request(p_request) and ledger.post_transaction(p_request) (0064): 0055's and
+ * 0024's PL/pgSQL, the size check, then normalize_request and post_normalized called here
+ * rather than through a statement.
+ */
+static void
+post_request(FunctionCallInfo fcinfo, int64 *id, bool *created)
+{
+	static FmgrInfo max_request_bytes;
+	static Oid	normalized_type = InvalidOid;
+	Jsonb	   *request = NULL;
+	char	   *key = NULL;
+	TupleDesc	desc;
+	Datum		normalized;
+	int64		limit;
+
+	if (!OidIsValid(normalized_type))
+	{
+		fmgr_info_cxt(DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														   CStringGetDatum("ledger.max_request_bytes()"))),
+					  &max_request_bytes, TopMemoryContext);
+		normalized_type = DatumGetObjectId(DirectFunctionCall1(regtypein,
+															   CStringGetDatum("ledger.normalized_request")));
+	}
+	limit = DatumGetInt32(FunctionCall0Coll(&max_request_bytes, InvalidOid));
+	if (!PG_ARGISNULL(0))
+	{
+		/* pg_column_size(p_request): the size as passed, compressed or not. */
+		if ((int64) toast_datum_size(PG_GETARG_DATUM(0)) > limit)
+			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
+							errmsg("A transaction request is at most " INT64_FORMAT " bytes of JSON", limit)));
+		request = PG_GETARG_JSONB_P(0);
+		if (JB_ROOT_IS_OBJECT(request))
+			key = member_text(&request->root, "idempotency_key");
+	}
+	desc = lookup_rowtype_tupdesc(normalized_type, -1);
+	normalized = normalize_request(request, desc);
+	ReleaseTupleDesc(desc);
+	post_normalized(key, DatumGetHeapTupleHeader(normalized), "posting", false, 0, id, created);
+}
+
+PG_FUNCTION_INFO_V1(ledger_post_request);
+Datum
+ledger_post_request(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	bool		created;
+
+	post_request(fcinfo, &id, &created);
+	PG_RETURN_DATUM(posted_record(fcinfo, id, created));
+}
+
+PG_FUNCTION_INFO_V1(ledger_post_transaction);
+Datum
+ledger_post_transaction(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	bool		created;
+
+	post_request(fcinfo, &id, &created);
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * The triggers a posting fires, and audit.current_operator, in C (0063): what their PL/pgSQL
+ * (0010, 0013, 0017, 0018, 0019, 0023, 0060) did, statement for statement, through kept plans.
+ * A trigger function's cost was mostly PL/pgSQL's own: entry, exit and each statement's way
+ * through it, about a sixth of a posting's server time in all.
+ */
+
+static TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "ledger_pg: %s must be called as a trigger", name);
+	return (TriggerData *) fcinfo->context;
+}
+
+static const char *
+trigger_operation(TriggerData *td)
+{
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		return "INSERT";
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return "UPDATE";
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		return "DELETE";
+	return "TRUNCATE";
+}
+
+/* A bigint column of the row a row trigger fired for. */
+static int64
+row_bigint(TriggerData *td, const char *column)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(td->tg_trigtuple, attnameAttNum(td->tg_relation, column, false),
+								 RelationGetDescr(td->tg_relation), &isnull);
+
+	if (isnull)
+		elog(ERROR, "ledger_pg: %s.%s is NULL", RelationGetRelationName(td->tg_relation), column);
+	return DatumGetInt64(d);
+}
+
+/* ledger.guard_heads (0017): only the posting functions (running as the owner) move a head. */
+PG_FUNCTION_INFO_V1(ledger_guard_heads);
+Datum
+ledger_guard_heads(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "guard_heads");
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		strcmp(GetUserNameFromId(GetUserId(), false), "ledger_owner") == 0)
+		return PointerGetDatum(td->tg_newtuple);
+	ereport(ERROR, (errcode(LG_SQLSTATE('0', '0', '1')),
+					errmsg("%s on ledger.account_heads is not allowed outside the posting functions",
+						   trigger_operation(td))));
+	PG_RETURN_NULL();
+}
+
+/* ledger.check_transaction_balanced (0017): at commit, every transaction's entries. */
+static SPIPlanPtr plan_balanced = NULL;
+
+PG_FUNCTION_INFO_V1(ledger_check_transaction_balanced);
+Datum
+ledger_check_transaction_balanced(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "check_transaction_balanced");
+	int64		id = row_bigint(td, "id");
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+	if (SPI_execute_plan(kept_plan(&plan_balanced,
+								   "SELECT coalesce(pg_catalog.sum(s.n), 0) AS legs, "
+								   "coalesce(pg_catalog.sum(s.n), 0) OPERATOR(pg_catalog.<) 2, "
+								   "pg_catalog.min(s.currency) FILTER (WHERE s.foreign_account) AS foreign_currency, "
+								   "pg_catalog.min(s.currency) FILTER (WHERE s.total OPERATOR(pg_catalog.<>) 0) AS unbalanced "
+								   "FROM (SELECT e.currency, pg_catalog.count(*) AS n, pg_catalog.sum(e.amount) AS total, "
+								   "             pg_catalog.bool_or((SELECT a.currency FROM ledger.accounts a "
+								   "                                 WHERE a.id OPERATOR(pg_catalog.=) e.account_id) "
+								   "                                OPERATOR(pg_catalog.<>) e.currency) AS foreign_account "
+								   "      FROM ledger.entries e WHERE e.transaction_id OPERATOR(pg_catalog.=) $1 "
+								   "      GROUP BY e.currency) s",
+								   1, types),
+						 values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ledger_pg: reading transaction " INT64_FORMAT "'s entries failed", id);
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	if (DatumGetBool(SPI_getbinval(t, d, 2, &isnull)))
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')),
+						errmsg("Transaction " INT64_FORMAT " has %s leg(s); a transaction needs at least two",
+							   id, SPI_getvalue(t, d, 1))));
+	(void) SPI_getbinval(t, d, 3, &isnull);
+	if (!isnull)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '5')),
+						errmsg("Transaction " INT64_FORMAT " has a %s leg on an account in another currency",
+							   id, SPI_getvalue(t, d, 3))));
+	(void) SPI_getbinval(t, d, 4, &isnull);
+	if (!isnull)
+		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')),
+						errmsg("Transaction " INT64_FORMAT " does not balance in %s (debits must equal credits)",
+							   id, SPI_getvalue(t, d, 4))));
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * ledger.entries_add_spans (0018): the spans of late and future-dated entries, from the
+ * statement's transition table; the test on each new entry without SQL.
+ */
+PG_FUNCTION_INFO_V1(ledger_entries_add_spans);
+Datum
+ledger_entries_add_spans(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "entries_add_spans");
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	AttrNumber	effective = attnameAttNum(td->tg_relation, "effective_at", false);
+	AttrNumber	recorded = attnameAttNum(td->tg_relation, "recorded_at", false);
+	TupleTableSlot *slot;
+	bool		spans = false;
+	const int64 five_minutes = INT64CONST(5) * USECS_PER_MINUTE;
+
+	if (td->tg_newtable == NULL)
+		elog(ERROR, "ledger_pg: entries_add_spans needs the new entries' transition table");
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(td->tg_newtable);
+	while (!spans && tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
+	{
+		bool		n1, n2;
+		TimestampTz e = DatumGetTimestampTz(slot_getattr(slot, effective, &n1));
+		TimestampTz r = DatumGetTimestampTz(slot_getattr(slot, recorded, &n2));
+
+		/* recorded_at - effective_at > interval '5 minutes' OR effective_at > recorded_at */
+		if (!n1 && !n2 && (r - e > five_minutes || e > r))
+			spans = true;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_rescan(td->tg_newtable);
+	if (spans)
+	{
+		char	   *sql;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "ledger_pg: SPI_connect failed");
+		if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+			elog(ERROR, "ledger_pg: cannot register the transition table");
+		if (SPI_execute("SELECT ledger.span_upsert_sql('new_entries')", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "ledger_pg: ledger.span_upsert_sql failed");
+		sql = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (SPI_execute(sql, false, 0) < 0)
+			elog(ERROR, "ledger_pg: adding the spans failed");
+		SPI_finish();
+	}
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * audit.announce_events (0019, 0023): before a transaction's first event, its share of the
+ * events sequence's lock and its announcement, which the sealer's floor reads.
+ */
+static SPIPlanPtr plan_announced = NULL;
+static SPIPlanPtr plan_announce_lock = NULL;
+static SPIPlanPtr plan_announce = NULL;
+
+PG_FUNCTION_INFO_V1(audit_announce_events);
+Datum
+audit_announce_events(PG_FUNCTION_ARGS)
+{
+	(void) trigger_data(fcinfo, "announce_events");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+	if (SPI_execute_plan(kept_plan(&plan_announced,
+								   "SELECT 1 FROM audit.announcements a "
+								   "WHERE a.backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() "
+								   "AND a.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()",
+								   0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the announcements failed");
+	if (SPI_processed == 0)
+	{
+		if (SPI_execute_plan(kept_plan(&plan_announce_lock,
+									   "SELECT pg_catalog.pg_advisory_xact_lock_shared(s.last_value) "
+									   "FROM audit.events_id_seq s",
+									   0, NULL),
+							 NULL, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: taking the events sequence's lock failed");
+		if (SPI_execute_plan(kept_plan(&plan_announce,
+									   "INSERT INTO audit.announcements (backend_pid, xact) "
+									   "VALUES (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()) "
+									   "ON CONFLICT (backend_pid) DO UPDATE SET xact = EXCLUDED.xact",
+									   0, NULL),
+							 NULL, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "ledger_pg: the announcement failed");
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * audit.seal_at_commit (0019, 0060): at commit, seal the chain from the floor unless the last
+ * seal is younger than seal_every, an earlier event of this transaction sealed it, the
+ * transaction is not READ COMMITTED, or another holds the chain.
+ */
+static SPIPlanPtr plan_sealed_lately = NULL;
+static SPIPlanPtr plan_still_unsealed = NULL;
+static SPIPlanPtr plan_seal = NULL;
+
+PG_FUNCTION_INFO_V1(audit_seal_at_commit);
+Datum
+audit_seal_at_commit(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "seal_at_commit");
+	int64		id = row_bigint(td, "id");
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+	if (SPI_execute_plan(kept_plan(&plan_sealed_lately,
+								   "SELECT 1 FROM audit.seal_floor f "
+								   "WHERE f.sealed_at OPERATOR(pg_catalog.>) "
+								   "      (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) f.seal_every)",
+								   0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the seal floor failed");
+	if (SPI_processed == 0)
+	{
+		if (SPI_execute_plan(kept_plan(&plan_still_unsealed,
+									   "SELECT 1 FROM audit.events e WHERE e.id OPERATOR(pg_catalog.=) $1 "
+									   "AND e.seq IS NULL",
+									   1, types),
+							 values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: reading the event failed");
+		if (SPI_processed == 1 && XactIsoLevel == XACT_READ_COMMITTED &&
+			SPI_execute_plan(kept_plan(&plan_seal,
+									   "SELECT audit.seal_from(LEAST((SELECT f.floor FROM audit.seal_floor f), $1)) "
+									   "WHERE pg_catalog.pg_try_advisory_xact_lock(audit.chain_lock_key(), 0)",
+									   1, types),
+							 values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: sealing failed");
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* audit.current_operator (0013): the operator a session role or broker stands for. */
+static SPIPlanPtr plan_session_operator = NULL;
+static SPIPlanPtr plan_broker_operator = NULL;
+
+PG_FUNCTION_INFO_V1(audit_current_operator);
+Datum
+audit_current_operator(PG_FUNCTION_ARGS)
+{
+	char	   *operator_name = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+	text	   *result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+	if (SPI_execute_plan(kept_plan(&plan_session_operator,
+								   "SELECT s.operator FROM access.sessions s "
+								   "WHERE s.role_name OPERATOR(pg_catalog.=) SESSION_USER",
+								   0, NULL),
+						 NULL, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the sessions failed");
+	if (SPI_processed > 0)
+		operator_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (operator_name == NULL)
+	{
+		if (SPI_execute_plan(kept_plan(&plan_broker_operator,
+									   "SELECT o.name FROM access.operators o "
+									   "WHERE o.broker_role OPERATOR(pg_catalog.=) SESSION_USER",
+									   0, NULL),
+							 NULL, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: reading the operators failed");
+		if (SPI_processed > 0)
+			operator_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	MemoryContextSwitchTo(caller);
+	result = cstring_to_text(operator_name ? operator_name
+							 : GetUserNameFromId(GetSessionUserId(), false));
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
 }

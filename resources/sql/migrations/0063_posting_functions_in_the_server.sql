@@ -1,0 +1,53 @@
+-- The triggers a posting fires, its entry points, and audit.current_operator, in the server module (issue 20;
+-- services/db/server/ledger_pg.c). After 0062 they took about a sixth of a single posting's
+-- server time, mostly PL/pgSQL's own: entering the function and taking each statement
+-- through it. Each keeps its statements (as kept plans), its checks, errors and order, its
+-- SECURITY DEFINER and search_path, its owner and grants, and stays bound to the same
+-- triggers:
+-- * ledger.guard_heads (0017): heads move only inside the posting functions (LG001);
+-- * ledger.check_transaction_balanced (0017): at commit, at least two legs, every leg in its
+--   account's currency, balanced per currency (LG016, LG015);
+-- * ledger.entries_add_spans (0018): reads the statement's new entries from its transition
+--   table without SQL, and runs ledger.span_upsert_sql only for late or future-dated ones;
+-- * audit.announce_events (0019, 0023): a transaction's first event announces it;
+-- * audit.seal_at_commit (0019, 0060): seals at commit unless sealed lately;
+-- * audit.current_operator (0013);
+-- * ledger.post_request (0055) and ledger.post_transaction (0024), the writers' entry points:
+--   the request's size check (LG017), then normalize_request and post_normalized called
+--   inside the module instead of through a statement.
+-- The tests that show these rules (tst_posting, tst_postbatch, tst_auditchain, tst_pitspans,
+-- tst_privileges, ...) run against these functions now.
+DO $migration$
+BEGIN
+    CREATE OR REPLACE FUNCTION ledger.guard_heads() RETURNS trigger
+    LANGUAGE c SET search_path = pg_catalog, pg_temp
+    AS 'ledger_pg', 'ledger_guard_heads';
+    CREATE OR REPLACE FUNCTION ledger.check_transaction_balanced() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, ledger, pg_temp
+    AS 'ledger_pg', 'ledger_check_transaction_balanced';
+    CREATE OR REPLACE FUNCTION ledger.entries_add_spans() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, ledger, pg_temp
+    AS 'ledger_pg', 'ledger_entries_add_spans';
+    CREATE OR REPLACE FUNCTION audit.announce_events() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, audit, pg_temp
+    AS 'ledger_pg', 'audit_announce_events';
+    CREATE OR REPLACE FUNCTION audit.seal_at_commit() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, audit, pg_temp
+    AS 'ledger_pg', 'audit_seal_at_commit';
+    CREATE OR REPLACE FUNCTION audit.current_operator() RETURNS text
+    LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'ledger_pg', 'audit_current_operator';
+    CREATE OR REPLACE FUNCTION ledger.post_request(p_request jsonb, OUT transaction_id bigint, OUT created boolean)
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, ledger, pg_temp SET lock_timeout = '5s'
+    AS 'ledger_pg', 'ledger_post_request';
+    CREATE OR REPLACE FUNCTION ledger.post_transaction(p_request jsonb) RETURNS bigint
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, ledger, pg_temp SET lock_timeout = '5s'
+    AS 'ledger_pg', 'ledger_post_transaction';
+EXCEPTION WHEN undefined_file THEN
+    RAISE EXCEPTION 'This server cannot load ledger_pg, the ledger''s server module: %', SQLERRM
+        USING ERRCODE = 'LG101',
+              HINT = 'Install the ledger-console package on the database server (it puts ledger_pg.so in '
+                     'PostgreSQL 15''s library directory), or set dynamic_library_path to a directory '
+                     'that holds it. Nothing was changed.';
+END
+$migration$;
