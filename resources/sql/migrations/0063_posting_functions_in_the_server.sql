@@ -11,6 +11,8 @@
 --   table without SQL, and runs ledger.span_upsert_sql only for late or future-dated ones;
 -- * audit.announce_events (0019, 0023): a transaction's first event announces it;
 -- * audit.seal_at_commit (0019, 0060): seals at commit unless sealed lately;
+-- * audit.guard_events (0010, 0023): the only change to an event is the owner's seal (LG001;
+--   the other columns compared byte for byte);
 -- * audit.current_operator (0013);
 -- * ledger.post_request (0055) and ledger.post_transaction (0024), the writers' entry points:
 --   the request's size check (LG017), then normalize_request and post_normalized called
@@ -34,6 +36,9 @@ BEGIN
     CREATE OR REPLACE FUNCTION audit.seal_at_commit() RETURNS trigger
     LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, audit, pg_temp
     AS 'ledger_pg', 'audit_seal_at_commit';
+    CREATE OR REPLACE FUNCTION audit.guard_events() RETURNS trigger
+    LANGUAGE c SET search_path = pg_catalog, pg_temp
+    AS 'ledger_pg', 'audit_guard_events';
     CREATE OR REPLACE FUNCTION audit.current_operator() RETURNS text
     LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'ledger_pg', 'audit_current_operator';

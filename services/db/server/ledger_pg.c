@@ -41,6 +41,7 @@
 #include "utils/array.h"
 #include "utils/datetime.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "optimizer/optimizer.h"
@@ -49,6 +50,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/tuplestore.h"
@@ -179,6 +181,8 @@ static void
 forget_planned(Datum arg, Oid relid)
 {
 	planned_stale = true;
+	/* The identity sequences too (a Writer keeps its own copy of the one it uses). */
+	memset(sequences, 0, sizeof(sequences));
 }
 
 static void
@@ -468,16 +472,43 @@ int8_array(const int64 *values, int n)
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * Functions and types found by name once per backend, forgotten whenever pg_proc or pg_type
+ * changes (a migration that drops and creates one gives it a new OID).
+ */
+static Oid	current_operator_fn = InvalidOid;
+static Oid	max_request_bytes_fn = InvalidOid;
+static FmgrInfo max_request_bytes_info;
+static MemoryContext names_context = NULL;
+static Oid	normalized_type = InvalidOid;
+
+static void
+forget_names(Datum arg, int cacheid, uint32 hashvalue)
+{
+	current_operator_fn = InvalidOid;
+	max_request_bytes_fn = InvalidOid;
+	normalized_type = InvalidOid;
+}
+
+static Oid
+function_named(const char *signature)
+{
+	if (names_context == NULL)
+	{
+		names_context = AllocSetContextCreate(TopMemoryContext, "ledger_pg names", ALLOCSET_SMALL_SIZES);
+		CacheRegisterSyscacheCallback(PROCOID, forget_names, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, forget_names, (Datum) 0);
+	}
+	return DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(signature)));
+}
+
 /* audit.current_operator(), through the function manager (its SET clause applies). */
 static char *
 current_operator(void)
 {
-	static Oid	fn = InvalidOid;
-
-	if (!OidIsValid(fn))
-		fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-												  CStringGetDatum("audit.current_operator()")));
-	return TextDatumGetCString(OidFunctionCall0(fn));
+	if (!OidIsValid(current_operator_fn))
+		current_operator_fn = function_named("audit.current_operator()");
+	return TextDatumGetCString(OidFunctionCall0(current_operator_fn));
 }
 
 /* host(inet_client_addr()), or NULL on a Unix socket. */
@@ -1391,23 +1422,22 @@ ledger_normalize_request(PG_FUNCTION_ARGS)
 static void
 post_request(FunctionCallInfo fcinfo, int64 *id, bool *created)
 {
-	static FmgrInfo max_request_bytes;
-	static Oid	normalized_type = InvalidOid;
 	Jsonb	   *request = NULL;
 	char	   *key = NULL;
 	TupleDesc	desc;
 	Datum		normalized;
 	int64		limit;
 
-	if (!OidIsValid(normalized_type))
+	if (!OidIsValid(max_request_bytes_fn) || !OidIsValid(normalized_type))
 	{
-		fmgr_info_cxt(DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-														   CStringGetDatum("ledger.max_request_bytes()"))),
-					  &max_request_bytes, TopMemoryContext);
+		/* The SQL function's cached plan lives in names_context: what an earlier one left goes. */
+		max_request_bytes_fn = function_named("ledger.max_request_bytes()");
+		MemoryContextReset(names_context);
+		fmgr_info_cxt(max_request_bytes_fn, &max_request_bytes_info, names_context);
 		normalized_type = DatumGetObjectId(DirectFunctionCall1(regtypein,
 															   CStringGetDatum("ledger.normalized_request")));
 	}
-	limit = DatumGetInt32(FunctionCall0Coll(&max_request_bytes, InvalidOid));
+	limit = DatumGetInt32(FunctionCall0Coll(&max_request_bytes_info, InvalidOid));
 	if (!PG_ARGISNULL(0))
 	{
 		/* pg_column_size(p_request): the size as passed, compressed or not. */
@@ -1731,4 +1761,58 @@ audit_current_operator(PG_FUNCTION_ARGS)
 							 : GetUserNameFromId(GetSessionUserId(), false));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * audit.guard_events (0010, 0023): the audit trail is append-only; the one change allowed is
+ * the owner's seal, which sets seq, prev_hash and hash on an unsealed event and leaves every
+ * other column as it was (compared byte for byte, detoasted: stricter than IS NOT DISTINCT
+ * FROM only for jsonb written differently, which a seal never does).
+ */
+PG_FUNCTION_INFO_V1(audit_guard_events);
+Datum
+audit_guard_events(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "guard_events");
+	static const char *const kept[] = {"id", "occurred_at", "operator", "session_role", "action",
+	"object_type", "object_id", "details", "client_info"};
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		strcmp(GetUserNameFromId(GetUserId(), false), "ledger_owner") == 0)
+	{
+		TupleDesc	desc = RelationGetDescr(td->tg_relation);
+		bool		old_null, new_null;
+		bool		same = true;
+
+		(void) heap_getattr(td->tg_trigtuple, attnameAttNum(td->tg_relation, "seq", false), desc, &old_null);
+		(void) heap_getattr(td->tg_newtuple, attnameAttNum(td->tg_relation, "seq", false), desc, &new_null);
+		for (int i = 0; same && i < lengthof(kept); i++)
+		{
+			AttrNumber	a = attnameAttNum(td->tg_relation, kept[i], false);
+			Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+			bool		n1, n2;
+			Datum		d1 = heap_getattr(td->tg_trigtuple, a, desc, &n1);
+			Datum		d2 = heap_getattr(td->tg_newtuple, a, desc, &n2);
+
+			if (n1 || n2)
+				same = n1 && n2;
+			else if (att->attlen == -1)
+			{
+				struct varlena *v1 = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d1));
+				struct varlena *v2 = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d2));
+
+				same = VARSIZE_ANY_EXHDR(v1) == VARSIZE_ANY_EXHDR(v2) &&
+					memcmp(VARDATA_ANY(v1), VARDATA_ANY(v2), VARSIZE_ANY_EXHDR(v1)) == 0;
+			}
+			else
+				same = datumIsEqual(d1, d2, att->attbyval, att->attlen);
+		}
+		if (old_null && !new_null && same)
+			return PointerGetDatum(td->tg_newtuple);
+	}
+	ereport(ERROR, (errcode(LG_SQLSTATE('0', '0', '1')),
+					errmsg("%s on audit.events is not allowed: the audit trail is append-only",
+						   trigger_operation(td)),
+					errhint("Audit events are never changed or removed.")));
+	PG_RETURN_NULL();
 }
