@@ -405,6 +405,19 @@ private Q_SLOTS:
                 leg.arg(QStringLiteral("CASH-EUR")).arg(100).arg(QStringLiteral("JPY")).arg(2) +
                 leg.arg(QStringLiteral("FEES-EUR")).arg(-100).arg(QStringLiteral("JPY")).arg(2));
         QCOMPARE(r.sqlState, QStringLiteral("LG015"));
+        // Through the posting function, which finds its own legs whole (and so spares the
+        // commit check the reading back), then an entry more by hand in the same transaction:
+        // the commit check reads them all, and refuses.
+        r = run(QStringLiteral(
+                    "SET LOCAL ROLE ledger_owner; "
+                    "SELECT ledger.post_request('{\"idempotency_key\": \"bypass-4\", "
+                    "\"effective_at\": \"2026-11-20T10:00:00Z\", \"legs\": ["
+                    "{\"account\": \"CASH-EUR\", \"amount\": \"1\", \"currency\": \"EUR\"}, "
+                    "{\"account\": \"DEP-EUR\", \"amount\": \"-1\", \"currency\": \"EUR\"}]}'); ") +
+                leg.arg(QStringLiteral("CASH-EUR")).arg(5).arg(QStringLiteral("EUR")).arg(3));
+        QCOMPARE(r.sqlState, QStringLiteral("LG016"));
+        QVERIFY2(r.message.contains(QLatin1String("does not balance in EUR")),
+                 qPrintable(r.message));
         QCOMPARE(counts(), before);
     }
 

@@ -6,7 +6,11 @@
 -- triggers:
 -- * ledger.guard_heads (0017): heads move only inside the posting functions (LG001);
 -- * ledger.check_transaction_balanced (0017): at commit, at least two legs, every leg in its
---   account's currency, balanced per currency (LG016, LG015);
+--   account's currency, balanced per currency (LG016, LG015). A transaction post_normalized
+--   found whole as it wrote it (the same three tests, on the rows it wrote) is not read back,
+--   unless any other statement wrote entries in the same transaction (the spans trigger sees
+--   every one): then all are read back, as before (tst_posting adds an entry by hand after a
+--   posting, as the owner, and is refused at commit);
 -- * ledger.entries_add_spans (0018): reads the statement's new entries from its transition
 --   table without SQL, and runs ledger.span_upsert_sql only for late or future-dated ones;
 -- * audit.announce_events (0019, 0023): a transaction's first event announces it;
