@@ -171,6 +171,43 @@ private Q_SLOTS:
                  QStringLiteral("1"));
     }
 
+    // One key, a different request from each client on accounts of its own (so no account
+    // lock orders them): the key alone decides. Clients that find it still being inserted wait
+    // for that transaction (the unique index's speculative insertion), then find it: exactly
+    // one posts, every other is refused with LG011, none sees a unique violation.
+    void sameKeyDifferentRequestsAtOnce()
+    {
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        std::atomic<int> created{0};
+        std::atomic<int> refused{0};
+        std::atomic<int> other{0};
+        const QStringList errors = runTogether([&](int client, std::barrier<> &start) {
+            Connection c(writer);
+            // Eight account pairs; the amount makes each client's request its own.
+            const QByteArray body =
+                transfer(QStringLiteral("one-key"), QStringLiteral("ACC-%1").arg(1 + client % 8),
+                         QStringLiteral("ACC-%1").arg(1 + (client + 1) % 8),
+                         QStringLiteral("%1.00").arg(client + 1));
+            start.arrive_and_wait();
+            try {
+                if (LedgerRepository::post(c, body).created)
+                    ++created;
+            } catch (const DbException &e) {
+                if (e.error().sqlState == QLatin1String("LG011"))
+                    ++refused;
+                else
+                    ++other;
+            }
+        });
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
+        QCOMPARE(created.load(), 1);
+        QCOMPARE(refused.load(), kClients - 1);
+        QCOMPARE(other.load(), 0);
+        QCOMPARE(m_admin->scalar(QStringLiteral(
+                     "SELECT count(*) FROM ledger.transactions WHERE idempotency_key = 'one-key'")),
+                 QStringLiteral("1"));
+    }
+
     void oppositeOrdersNeverDeadlock()
     {
         // Half the clients post A->B legs, half B->A, across several account pairs: the

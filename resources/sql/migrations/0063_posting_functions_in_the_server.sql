@@ -21,6 +21,10 @@
 -- * ledger.post_request (0055) and ledger.post_transaction (0024), the writers' entry points:
 --   the request's size check (LG017), then normalize_request and post_normalized called
 --   inside the module instead of through a statement.
+-- post_normalized (0061) also inserts the transaction row itself now, as INSERT ... ON CONFLICT
+-- DO NOTHING would (the executor's speculative insertion on the key's unique index: a key
+-- still being inserted is waited for; tst_concurrency posts one key with sixteen different
+-- requests at once: one posts, fifteen get LG011, none a unique violation).
 -- The tests that show these rules (tst_posting, tst_postbatch, tst_auditchain, tst_pitspans,
 -- tst_privileges, ...) run against these functions now.
 DO $migration$

@@ -4,9 +4,10 @@
  * ledger.post_normalized(p_key, r, p_kind, p_reverses) in C: what 0060's PL/pgSQL function
  * did, rule for rule and error for error, with the entries and the audit event written by
  * the executor's own insert routines instead of through SQL statements. The transaction row
- * and the account heads still go through SQL (SPI, generic plans kept for the backend's
- * life): the key's ON CONFLICT arbitration and the heads' row locks are the executor's, as
- * before. Every trigger of ledger.entries and audit.events fires as for an INSERT statement:
+ * is inserted as INSERT ... ON CONFLICT DO NOTHING does it (speculative insertion on the key's
+ * unique index); the account heads still go through SQL (SPI, generic plans kept for the
+ * backend's life), their row locks the executor's, as before. Every trigger of
+ * ledger.transactions, ledger.entries and audit.events fires as for an INSERT statement:
  * BEFORE/AFTER statement and row triggers, the transition table of the spans trigger, the
  * foreign keys, the deferred seal; every check constraint and index is applied.
  *
@@ -24,6 +25,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -36,6 +38,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
 #include "utils/array.h"
@@ -50,6 +53,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -63,7 +67,6 @@ PG_MODULE_MAGIC;
 
 /* Plans kept for the backend's life; the plan cache revalidates them after DDL. */
 static SPIPlanPtr plan_lock_heads = NULL;
-static SPIPlanPtr plan_insert_transaction = NULL;
 static SPIPlanPtr plan_existing = NULL;
 static SPIPlanPtr plan_move_heads = NULL;
 static SPIPlanPtr plan_format_amount = NULL;
@@ -280,14 +283,14 @@ prepare_expressions(Writer *w)
 }
 
 static void
-writer_open(Writer *w, EState *estate, Oid relid, Index rti)
+writer_open(Writer *w, EState *estate, Oid relid, Index rti, bool speculative)
 {
 	w->estate = estate;
 	w->rel = table_open(relid, RowExclusiveLock);
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, rti, NULL, 0);
 	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, w->rri);
-	ExecOpenIndices(w->rri, false);
+	ExecOpenIndices(w->rri, speculative);
 	w->slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(w->rel), table_slot_callbacks(w->rel));
 	w->capture = NULL;
 	w->id_sequence = identity_sequence(w->rel);
@@ -346,23 +349,100 @@ row_set(Writer *w, const char *column, Datum value, bool isnull)
 	w->slot->tts_isnull[a - 1] = isnull;
 }
 
+/* The row as it will be stored: BEFORE ROW triggers, then the table's constraints. */
+static void
+row_prepare(Writer *w)
+{
+	ExecStoreVirtualTuple(w->slot);
+	if (w->rri->ri_TrigDesc && w->rri->ri_TrigDesc->trig_insert_before_row &&
+		!ExecBRInsertTriggers(w->estate, w->rri, w->slot))
+		elog(ERROR, "ledger_pg: a BEFORE trigger on %s dropped a row", RelationGetRelationName(w->rel));
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, w->slot, w->estate);
+}
+
 static void
 row_insert(Writer *w)
 {
 	TupleTableSlot *slot = w->slot;
 	List	   *recheck = NIL;
 
-	ExecStoreVirtualTuple(slot);
-	if (w->rri->ri_TrigDesc && w->rri->ri_TrigDesc->trig_insert_before_row &&
-		!ExecBRInsertTriggers(w->estate, w->rri, slot))
-		elog(ERROR, "ledger_pg: a BEFORE trigger on %s dropped a row", RelationGetRelationName(w->rel));
-	if (w->rel->rd_att->constr)
-		ExecConstraints(w->rri, slot, w->estate);
+	row_prepare(w);
 	table_tuple_insert(w->rel, slot, w->estate->es_output_cid, 0, NULL);
 	if (w->rri->ri_NumIndices > 0)
 		recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL);
 	ExecARInsertTriggers(w->estate, w->rri, slot, recheck, w->capture);
 	list_free(recheck);
+}
+
+/*
+ * A row inserted unless a committed row holds its key in the arbiter index, as INSERT ... ON
+ * CONFLICT DO NOTHING does it (ExecInsert's speculative insertion): a transaction still
+ * inserting that key is waited for; when two insert it at once, one wins and the other finds
+ * it. Returns false, inserting nothing, when the key is taken.
+ */
+static bool
+row_insert_unless_taken(Writer *w, List *arbiters)
+{
+	TupleTableSlot *slot = w->slot;
+	ItemPointerData conflict;
+	List	   *recheck = NIL;
+
+	row_prepare(w);
+	for (;;)
+	{
+		uint32		token;
+		bool		taken = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!ExecCheckIndexConstraints(w->rri, slot, w->estate, &conflict, arbiters))
+		{
+			/* As ExecCheckTIDVisible: under a transaction snapshot, the row must be in it. */
+			if (IsolationUsesXactSnapshot())
+			{
+				TupleTableSlot *existing = table_slot_create(w->rel, NULL);
+
+				if (!table_tuple_fetch_row_version(w->rel, &conflict, SnapshotAny, existing))
+					elog(ERROR, "ledger_pg: the row holding the key is gone");
+				if (!table_tuple_satisfies_snapshot(w->rel, existing, GetActiveSnapshot()))
+					ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+									errmsg("could not serialize access due to concurrent update")));
+				ExecDropSingleTupleTableSlot(existing);
+			}
+			return false;
+		}
+		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+		table_tuple_insert_speculative(w->rel, slot, w->estate->es_output_cid, 0, NULL, token);
+		recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, true, &taken, arbiters);
+		table_tuple_complete_speculative(w->rel, slot, token, !taken);
+		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+		if (!taken)
+			break;
+		list_free(recheck);
+	}
+	ExecARInsertTriggers(w->estate, w->rri, slot, recheck, w->capture);
+	list_free(recheck);
+	return true;
+}
+
+/* The unique index on a table's one column (no expression, no predicate): the arbiter. */
+static List *
+unique_index_on(Writer *w, const char *column)
+{
+	AttrNumber	a = attnameAttNum(w->rel, column, false);
+
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+	{
+		Relation	index = w->rri->ri_IndexRelationDescs[i];
+		Form_pg_index f = index->rd_index;
+
+		if (f->indisunique && f->indnkeyatts == 1 && f->indkey.values[0] == a &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL))
+			return list_make1_oid(RelationGetRelid(index));
+	}
+	elog(ERROR, "ledger_pg: %s has no unique index on %s", RelationGetRelationName(w->rel), column);
+	return NIL;
 }
 
 /* The digest's encodings (ledger.transaction_head_encoding, ledger.entry_encoding). */
@@ -619,6 +699,8 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	int64	   *leg_seq, *leg_balance;
 	bool		whole;
 	StringInfoData buf;
+	EState	   *estate;
+	Writer		transactions, entries, events;
 
 	let_go_of_stale_planned();
 	if (r == NULL)
@@ -746,38 +828,51 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	 * still in progress) the same request again, or a different one.
 	 */
 	{
-		Oid			types[10] = {TEXTOID, BYTEAOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
-		Datum		values[10];
-		char		nulls[10];
+		Oid			relids[3] = {table_oid("ledger", "transactions"), table_oid("ledger", "entries"),
+		table_oid("audit", "events")};
+		List	   *rtable = NIL;
 
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = CStringGetTextDatum(key);
-		values[1] = PointerGetDatum(request_hash_b);
-		values[2] = kind ? CStringGetTextDatum(kind) : (Datum) 0;
-		nulls[2] = kind ? ' ' : 'n';
-		values[3] = TimestampTzGetDatum(effective_at);
-		nulls[3] = effective_null ? 'n' : ' ';
-		values[4] = TimestampTzGetDatum(recorded_at);
-		values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
-		nulls[5] = description ? ' ' : 'n';
-		values[6] = external_ref ? CStringGetTextDatum(external_ref) : (Datum) 0;
-		nulls[6] = external_ref ? ' ' : 'n';
-		values[7] = Int64GetDatum(reverses);
-		nulls[7] = has_reverses ? ' ' : 'n';
-		values[8] = CStringGetTextDatum(operator_name);
-		values[9] = CStringGetTextDatum(session_role);
-		if (SPI_execute_plan(kept_plan(&plan_insert_transaction,
-									   "INSERT INTO ledger.transactions AS t (idempotency_key, request_hash, kind, effective_at, "
-									   "recorded_at, description, external_ref, reverses, created_by, created_role) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-									   "ON CONFLICT (idempotency_key) DO NOTHING RETURNING t.id",
-									   10, types),
-							 values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "ledger_pg: inserting the transaction failed");
-		if (SPI_processed == 0)
+		estate = CreateExecutorState();
+		for (int i = 0; i < 3; i++)
+		{
+			RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+			rte->rtekind = RTE_RELATION;
+			rte->relid = relids[i];
+			rte->relkind = RELKIND_RELATION;
+			rte->rellockmode = RowExclusiveLock;
+			rtable = lappend(rtable, rte);
+		}
+		ExecInitRangeTable(estate, rtable);
+		writer_open(&transactions, estate, relids[0], 1, true);
+		writer_open(&entries, estate, relids[1], 2, false);
+		writer_open(&events, estate, relids[2], 3, false);
+	}
+	{
+		bool		inserted;
+
+		transaction_id = nextval_internal(transactions.id_sequence, false);
+		statement_begin(&transactions);
+		row_begin(&transactions);
+		row_set(&transactions, "id", Int64GetDatum(transaction_id), false);
+		row_set(&transactions, "idempotency_key", CStringGetTextDatum(key), false);
+		row_set(&transactions, "request_hash", PointerGetDatum(request_hash_b), false);
+		row_set(&transactions, "kind", kind ? CStringGetTextDatum(kind) : (Datum) 0, kind == NULL);
+		row_set(&transactions, "effective_at", TimestampTzGetDatum(effective_at), effective_null);
+		row_set(&transactions, "recorded_at", TimestampTzGetDatum(recorded_at), false);
+		row_set(&transactions, "description", description ? CStringGetTextDatum(description) : (Datum) 0,
+				description == NULL);
+		row_set(&transactions, "external_ref", external_ref ? CStringGetTextDatum(external_ref) : (Datum) 0,
+				external_ref == NULL);
+		row_set(&transactions, "reverses", Int64GetDatum(reverses), !has_reverses);
+		row_set(&transactions, "created_by", CStringGetTextDatum(operator_name), false);
+		row_set(&transactions, "created_role", CStringGetTextDatum(session_role), false);
+		inserted = row_insert_unless_taken(&transactions, unique_index_on(&transactions, "idempotency_key"));
+		statement_end(&transactions);
+		if (!inserted)
 		{
 			Oid			ktypes[1] = {TEXTOID};
+			Datum		kvalues[1] = {CStringGetTextDatum(key)};
 			int64		existing;
 			bytea	   *existing_hash;
 
@@ -785,13 +880,18 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 										   "SELECT t.id, t.request_hash FROM ledger.transactions t "
 										   "WHERE t.idempotency_key OPERATOR(pg_catalog.=) $1",
 										   1, ktypes),
-								 values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+								 kvalues, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "ledger_pg: the transaction of key \"%s\" is not there", key);
 			existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			existing_hash = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			if (VARSIZE_ANY_EXHDR(existing_hash) == PG_SHA256_DIGEST_LENGTH &&
 				memcmp(VARDATA_ANY(existing_hash), request_hash, PG_SHA256_DIGEST_LENGTH) == 0)
 			{
+				writer_close(&transactions);
+				writer_close(&entries);
+				writer_close(&events);
+				ExecResetTupleTable(estate->es_tupleTable, false);
+				FreeExecutorState(estate);
 				SPI_finish();
 				*id_out = existing;
 				*created_out = false;
@@ -802,7 +902,6 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 								   key, existing),
 							errhint("Use a new key for a new transaction; resend the same request to get the original back.")));
 		}
-		transaction_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
 	/*
@@ -897,28 +996,10 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 
 	/* The entries, then the event with the digest of the rows as written. */
 	{
-		EState	   *estate = CreateExecutorState();
-		List	   *rtable = NIL;
-		Oid			relids[2] = {table_oid("ledger", "entries"), table_oid("audit", "events")};
-		Writer		entries, events;
 		StringInfoData enc;
 		uint8		digest[PG_SHA256_DIGEST_LENGTH];
 		const char *app = GetConfigOption("application_name", true, false);
 		char	   *address = client_address();
-
-		for (int i = 0; i < 2; i++)
-		{
-			RangeTblEntry *rte = makeNode(RangeTblEntry);
-
-			rte->rtekind = RTE_RELATION;
-			rte->relid = relids[i];
-			rte->relkind = RELKIND_RELATION;
-			rte->rellockmode = RowExclusiveLock;
-			rtable = lappend(rtable, rte);
-		}
-		ExecInitRangeTable(estate, rtable);
-		writer_open(&entries, estate, relids[0], 1);
-		writer_open(&events, estate, relids[1], 2);
 
 		initStringInfo(&enc);
 		appendStringInfoString(&enc, "ledger-tx-v1");
@@ -1018,6 +1099,7 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 		row_insert(&events);
 		statement_end(&events);
 
+		writer_close(&transactions);
 		writer_close(&entries);
 		writer_close(&events);
 		ExecResetTupleTable(estate->es_tupleTable, false);
