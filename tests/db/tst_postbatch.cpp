@@ -69,6 +69,170 @@ QString kindName(Kind k)
                                   : QStringLiteral("rejected");
 }
 
+// Random requests over the accounts A0-A3 (EUR, may go negative), N0-N2 and M0 (EUR, may
+// not) and J0/J1 (JPY, J1 may not): deposits, often too large withdrawals, transfers of two or
+// three legs, yen, refusals of every kind, and earlier keys again with the same or another
+// request. "@" stands for a set's account prefix, "%k" for its key prefix.
+QStringList randomRequests(std::mt19937 &rng, int count)
+{
+    const QStringList eurAllow{QStringLiteral("A0"), QStringLiteral("A1"), QStringLiteral("A2"),
+                               QStringLiteral("A3")};
+    const QStringList eurNoNeg{QStringLiteral("N0"), QStringLiteral("N1"), QStringLiteral("N2"),
+                               QStringLiteral("M0")};
+    const QStringList eur = eurAllow + eurNoNeg;
+    auto pick = [&](const QStringList &from) { return from.at(int(rng() % from.size())); };
+    auto amount = [&] { return qint64(1 + rng() % 20000); };
+    auto when = [&] {
+        const QDateTime base(QDate(2026, 11, 20), QTime(10, 0), Qt::UTC);
+        return base.addSecs(qint64(rng() % (40ULL * 86400)) - qint64(30) * 86400)
+            .toString(Qt::ISODate);
+    };
+    QStringList bodies;
+    for (int n = 0; n < count; ++n) {
+        const QString k = QStringLiteral("%k%1").arg(n);
+        const int r = int(rng() % 100);
+        QString body;
+        if (r < 22) { // deposits into no-negative accounts, smaller than the transfers
+            const qint64 a = amount() / 3 + 1;
+            const QString to = pick(eurNoNeg);
+            const bool debitNormal = to.startsWith(QLatin1Char('M'));
+            body = QString::fromUtf8(test::postingRequest(
+                k,
+                test::postingLeg(QStringLiteral("@") + to, cents(debitNormal ? a : -a)) +
+                    QLatin1Char(',') +
+                    test::postingLeg(QStringLiteral("@") + pick(eurAllow),
+                                     cents(debitNormal ? -a : a)),
+                when(), QStringLiteral("deposit")));
+        } else if (r < 40) { // withdrawals from no-negative accounts, often too large
+            const qint64 a = amount();
+            const QString from = pick(eurNoNeg);
+            const bool debitNormal = from.startsWith(QLatin1Char('M'));
+            body = QString::fromUtf8(test::postingRequest(
+                k,
+                test::postingLeg(QStringLiteral("@") + from, cents(debitNormal ? -a : a)) +
+                    QLatin1Char(',') +
+                    test::postingLeg(QStringLiteral("@") + pick(eurAllow),
+                                     cents(debitNormal ? a : -a)),
+                when(), QStringLiteral("withdrawal")));
+        } else if (r < 62) { // transfers of two or three legs, accounts may repeat
+            const qint64 a = amount();
+            if (rng() % 2) {
+                body = QString::fromUtf8(test::postingRequest(
+                    k,
+                    test::postingLeg(QStringLiteral("@") + pick(eur), cents(a)) + QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(-a)),
+                    when(), QStringLiteral("transfer")));
+            } else {
+                const qint64 b = 1 + qint64(rng() % quint64(a > 1 ? a - 1 : 1));
+                const qint64 c = a - b == 0 ? 1 : a - b;
+                body = QString::fromUtf8(test::postingRequest(
+                    k,
+                    test::postingLeg(QStringLiteral("@") + pick(eur), cents(b + c)) +
+                        QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(-b)) +
+                        QLatin1Char(',') +
+                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(-c)),
+                    when(), QStringLiteral("split")));
+            }
+        } else if (r < 68) { // yen, whose no-negative account is often short
+            const qint64 a = 1 + qint64(rng() % 500);
+            const bool in = rng() % 2;
+            body = QString::fromUtf8(test::postingRequest(
+                k,
+                test::postingLeg(QStringLiteral("@J0"), QString::number(in ? a : -a),
+                                 QStringLiteral("JPY")) +
+                    QLatin1Char(',') +
+                    test::postingLeg(QStringLiteral("@J1"), QString::number(in ? -a : a),
+                                     QStringLiteral("JPY")),
+                when(), QStringLiteral("yen")));
+        } else if (r < 82) { // refused by validation, one kind after another
+            const QString a0 = QStringLiteral("@A0");
+            const QString n0 = QStringLiteral("@N0");
+            switch (n % 14) {
+            case 0:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("10.00")) + QLatin1Char(',') +
+                           test::postingLeg(n0, QStringLiteral("-9.99"))));
+                break;
+            case 1:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("1.00")) + QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("@NOPE"), QStringLiteral("-1.00"))));
+                break;
+            case 2:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                           test::postingLeg(QStringLiteral("@J0"), QStringLiteral("-1"))));
+                break;
+            case 3:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("1.001")) + QLatin1Char(',') +
+                           test::postingLeg(n0, QStringLiteral("-1.001"))));
+                break;
+            case 4:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("0.00")) + QLatin1Char(',') +
+                           test::postingLeg(n0, QStringLiteral("0"))));
+                break;
+            case 5:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("1,00")) + QLatin1Char(',') +
+                           test::postingLeg(n0, QStringLiteral("-1,00"))));
+                break;
+            case 6:
+                body = QString::fromUtf8(test::postingRequest(
+                    k, test::postingLeg(a0, QStringLiteral("10000000000000.01")) +
+                           QLatin1Char(',') +
+                           test::postingLeg(n0, QStringLiteral("-10000000000000.01"))));
+                break;
+            case 7:
+                body = QString::fromUtf8(
+                    test::postingRequest(k, test::postingLeg(a0, QStringLiteral("1"))));
+                break;
+            case 8:
+                body = QStringLiteral(R"({"idempotency_key": "%1", "legs": []})").arg(k);
+                break;
+            case 9:
+                body = QString::fromUtf8(test::postingRequest(
+                    k,
+                    test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                        test::postingLeg(n0, QStringLiteral("-1")),
+                    QStringLiteral("yesterday-ish")));
+                break;
+            case 10:
+                body = QStringLiteral(
+                    R"({"effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "@A0", "amount": "1", "currency": "EUR"}, {"account": "@N0", "amount": "-1", "currency": "EUR"}]})");
+                break;
+            case 11:
+                body = QStringLiteral("[1, 2]");
+                break;
+            case 12:
+                body =
+                    QStringLiteral(
+                        R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "@A0", "amount": null, "currency": "EUR"}, {"account": "@N0", "currency": "EUR", "amount": "1"}]})")
+                        .arg(k);
+                break;
+            default:
+                body = QString::fromUtf8(test::postingRequest(
+                    k,
+                    test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
+                        test::postingLeg(n0, QStringLiteral("-1")),
+                    QStringLiteral("2026-11-20T10:00:00Z"), QString(501, QLatin1Char('x'))));
+                break;
+            }
+        } else if (!bodies.isEmpty()) { // an earlier key again: same request, or another
+            QString earlier = bodies.at(int(rng() % bodies.size()));
+            if (rng() % 2)
+                earlier.replace(QLatin1String("\"description\": \""),
+                                QLatin1String("\"description\": \"changed "));
+            body = earlier;
+        }
+        if (!body.isEmpty())
+            bodies.append(body);
+    }
+    return bodies;
+}
+
 } // namespace
 
 class TestPostBatch : public QObject
@@ -95,6 +259,20 @@ class TestPostBatch : public QObject
             QStringLiteral("SELECT ledger.open_account($1, $1, $2, $3, $4::boolean)"),
             {code, currency, kind, allowNegative ? QStringLiteral("t") : QStringLiteral("f")});
         QVERIFY2(r.ok, qPrintable(r.message));
+    }
+
+    // The accounts randomRequests names, their codes starting with prefix.
+    void openRandomRequestsAccounts(const QString &prefix)
+    {
+        for (const char *a : {"A0", "A1", "A2", "A3"})
+            open(prefix + QLatin1String(a), QStringLiteral("EUR"), QStringLiteral("asset"), true);
+        for (const char *a : {"N0", "N1", "N2"})
+            open(prefix + QLatin1String(a), QStringLiteral("EUR"), QStringLiteral("liability"),
+                 false);
+        open(prefix + QStringLiteral("M0"), QStringLiteral("EUR"), QStringLiteral("asset"), false);
+        open(prefix + QStringLiteral("J0"), QStringLiteral("JPY"), QStringLiteral("asset"), true);
+        open(prefix + QStringLiteral("J1"), QStringLiteral("JPY"), QStringLiteral("liability"),
+             false);
     }
 
 private Q_SLOTS:
@@ -125,177 +303,12 @@ private Q_SLOTS:
     {
         const QString S = QStringLiteral("S1-");
         const QString B = QStringLiteral("B1-");
-        const QStringList eurAllow{QStringLiteral("A0"), QStringLiteral("A1"), QStringLiteral("A2"),
-                                   QStringLiteral("A3")};
-        const QStringList eurNoNeg{QStringLiteral("N0"), QStringLiteral("N1"), QStringLiteral("N2"),
-                                   QStringLiteral("M0")};
-        for (const QString &u : {S, B}) {
-            for (const QString &a : eurAllow)
-                open(u + a, QStringLiteral("EUR"), QStringLiteral("asset"), true);
-            for (const QString &a : eurNoNeg)
-                open(u + a, QStringLiteral("EUR"),
-                     a.startsWith(QLatin1Char('M')) ? QStringLiteral("asset")
-                                                    : QStringLiteral("liability"),
-                     false);
-            open(u + QStringLiteral("J0"), QStringLiteral("JPY"), QStringLiteral("asset"), true);
-            open(u + QStringLiteral("J1"), QStringLiteral("JPY"), QStringLiteral("liability"),
-                 false);
-        }
-        QStringList eur = eurAllow + eurNoNeg;
+        for (const QString &u : {S, B})
+            openRandomRequestsAccounts(u);
 
         // Abstract requests: "@" stands for the set's account prefix, "%" for its key prefix.
         std::mt19937 rng(20261121);
-        auto pick = [&](const QStringList &from) { return from.at(int(rng() % from.size())); };
-        auto amount = [&] { return qint64(1 + rng() % 20000); };
-        auto when = [&] {
-            const QDateTime base(QDate(2026, 11, 20), QTime(10, 0), Qt::UTC);
-            return base.addSecs(qint64(rng() % (40ULL * 86400)) - qint64(30) * 86400)
-                .toString(Qt::ISODate);
-        };
-        QStringList bodies;
-        for (int n = 0; n < 400; ++n) {
-            const QString k = QStringLiteral("%k%1").arg(n);
-            const int r = int(rng() % 100);
-            QString body;
-            if (r < 22) { // deposits into no-negative accounts, smaller than the transfers
-                const qint64 a = amount() / 3 + 1;
-                const QString to = pick(eurNoNeg);
-                const bool debitNormal = to.startsWith(QLatin1Char('M'));
-                body = QString::fromUtf8(test::postingRequest(
-                    k,
-                    test::postingLeg(QStringLiteral("@") + to, cents(debitNormal ? a : -a)) +
-                        QLatin1Char(',') +
-                        test::postingLeg(QStringLiteral("@") + pick(eurAllow),
-                                         cents(debitNormal ? -a : a)),
-                    when(), QStringLiteral("deposit")));
-            } else if (r < 40) { // withdrawals from no-negative accounts, often too large
-                const qint64 a = amount();
-                const QString from = pick(eurNoNeg);
-                const bool debitNormal = from.startsWith(QLatin1Char('M'));
-                body = QString::fromUtf8(test::postingRequest(
-                    k,
-                    test::postingLeg(QStringLiteral("@") + from, cents(debitNormal ? -a : a)) +
-                        QLatin1Char(',') +
-                        test::postingLeg(QStringLiteral("@") + pick(eurAllow),
-                                         cents(debitNormal ? a : -a)),
-                    when(), QStringLiteral("withdrawal")));
-            } else if (r < 62) { // transfers of two or three legs, accounts may repeat
-                const qint64 a = amount();
-                if (rng() % 2) {
-                    body = QString::fromUtf8(test::postingRequest(
-                        k,
-                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(a)) +
-                            QLatin1Char(',') +
-                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-a)),
-                        when(), QStringLiteral("transfer")));
-                } else {
-                    const qint64 b = 1 + qint64(rng() % quint64(a > 1 ? a - 1 : 1));
-                    const qint64 c = a - b == 0 ? 1 : a - b;
-                    body = QString::fromUtf8(test::postingRequest(
-                        k,
-                        test::postingLeg(QStringLiteral("@") + pick(eur), cents(b + c)) +
-                            QLatin1Char(',') +
-                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-b)) +
-                            QLatin1Char(',') +
-                            test::postingLeg(QStringLiteral("@") + pick(eur), cents(-c)),
-                        when(), QStringLiteral("split")));
-                }
-            } else if (r < 68) { // yen, whose no-negative account is often short
-                const qint64 a = 1 + qint64(rng() % 500);
-                const bool in = rng() % 2;
-                body = QString::fromUtf8(test::postingRequest(
-                    k,
-                    test::postingLeg(QStringLiteral("@J0"), QString::number(in ? a : -a),
-                                     QStringLiteral("JPY")) +
-                        QLatin1Char(',') +
-                        test::postingLeg(QStringLiteral("@J1"), QString::number(in ? -a : a),
-                                         QStringLiteral("JPY")),
-                    when(), QStringLiteral("yen")));
-            } else if (r < 82) { // refused by validation, one kind after another
-                const QString a0 = QStringLiteral("@A0");
-                const QString n0 = QStringLiteral("@N0");
-                switch (n % 14) {
-                case 0:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("10.00")) + QLatin1Char(',') +
-                               test::postingLeg(n0, QStringLiteral("-9.99"))));
-                    break;
-                case 1:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("1.00")) + QLatin1Char(',') +
-                               test::postingLeg(QStringLiteral("@NOPE"), QStringLiteral("-1.00"))));
-                    break;
-                case 2:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                               test::postingLeg(QStringLiteral("@J0"), QStringLiteral("-1"))));
-                    break;
-                case 3:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("1.001")) + QLatin1Char(',') +
-                               test::postingLeg(n0, QStringLiteral("-1.001"))));
-                    break;
-                case 4:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("0.00")) + QLatin1Char(',') +
-                               test::postingLeg(n0, QStringLiteral("0"))));
-                    break;
-                case 5:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("1,00")) + QLatin1Char(',') +
-                               test::postingLeg(n0, QStringLiteral("-1,00"))));
-                    break;
-                case 6:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k, test::postingLeg(a0, QStringLiteral("10000000000000.01")) +
-                               QLatin1Char(',') +
-                               test::postingLeg(n0, QStringLiteral("-10000000000000.01"))));
-                    break;
-                case 7:
-                    body = QString::fromUtf8(
-                        test::postingRequest(k, test::postingLeg(a0, QStringLiteral("1"))));
-                    break;
-                case 8:
-                    body = QStringLiteral(R"({"idempotency_key": "%1", "legs": []})").arg(k);
-                    break;
-                case 9:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k,
-                        test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                            test::postingLeg(n0, QStringLiteral("-1")),
-                        QStringLiteral("yesterday-ish")));
-                    break;
-                case 10:
-                    body = QStringLiteral(
-                        R"({"effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "@A0", "amount": "1", "currency": "EUR"}, {"account": "@N0", "amount": "-1", "currency": "EUR"}]})");
-                    break;
-                case 11:
-                    body = QStringLiteral("[1, 2]");
-                    break;
-                case 12:
-                    body =
-                        QStringLiteral(
-                            R"({"idempotency_key": "%1", "effective_at": "2026-11-20T10:00:00Z", "legs": [{"account": "@A0", "amount": null, "currency": "EUR"}, {"account": "@N0", "currency": "EUR", "amount": "1"}]})")
-                            .arg(k);
-                    break;
-                default:
-                    body = QString::fromUtf8(test::postingRequest(
-                        k,
-                        test::postingLeg(a0, QStringLiteral("1")) + QLatin1Char(',') +
-                            test::postingLeg(n0, QStringLiteral("-1")),
-                        QStringLiteral("2026-11-20T10:00:00Z"), QString(501, QLatin1Char('x'))));
-                    break;
-                }
-            } else if (!bodies.isEmpty()) { // an earlier key again: same request, or another
-                QString earlier = bodies.at(int(rng() % bodies.size()));
-                if (rng() % 2)
-                    earlier.replace(QLatin1String("\"description\": \""),
-                                    QLatin1String("\"description\": \"changed "));
-                body = earlier;
-            }
-            if (!body.isEmpty())
-                bodies.append(body);
-        }
+        const QStringList bodies = randomRequests(rng, 400);
         auto inSet = [](const QString &body, const QString &accounts, const QString &keys) {
             return QString(body)
                 .replace(QLatin1String("\"@"), QLatin1String("\"") + accounts)
@@ -398,6 +411,158 @@ private Q_SLOTS:
                 .rows;
         };
         QCOMPARE(headsOf(B), headsOf(S));
+    }
+
+    // The module's post_batch_items (0064) against 0017's PL/pgSQL, kept as
+    // post_batch_items_reference: the same random batches run through each inside a
+    // subtransaction that is then undone, from the same ledger, must give the same outcome
+    // rows and write the same transactions, entries, heads and events (the event's digest
+    // checked against ledger.transaction_digests). Between rounds a batch is posted for real,
+    // so later rounds start from a moved ledger with keys posted before.
+    void theModuleAndTheReferenceAgree()
+    {
+        const QString R = QStringLiteral("R1-");
+        openRandomRequestsAccounts(R);
+        const auto made = m_admin->exec(QStringLiteral(R"SQL(
+CREATE SCHEMA IF NOT EXISTS tst;
+CREATE OR REPLACE FUNCTION tst.run_batch(p_batch jsonb, p_reference boolean) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER AS $f$
+DECLARE
+    v_max bigint;
+    v_items ledger.batch_input[];
+    v_text text;
+BEGIN
+    SELECT coalesce(max(id), 0) INTO v_max FROM ledger.transactions;
+    SELECT array_agg(ROW(e.ord::integer, e.r->>'idempotency_key', e.r, NULL, NULL)::ledger.batch_input
+                     ORDER BY e.ord)
+    INTO v_items FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS e(r, ord);
+    BEGIN
+        CREATE TEMP TABLE tst_out (ordinal integer, transaction_id bigint, outcome text,
+                                   error_code text, message text);
+        IF p_reference THEN
+            INSERT INTO tst_out SELECT * FROM ledger.post_batch_items_reference(v_items, 'posting');
+        ELSE
+            INSERT INTO tst_out SELECT * FROM ledger.post_batch_items(v_items, 'posting');
+        END IF;
+        SELECT concat_ws(E'\n',
+            (SELECT string_agg(concat_ws('|', o.ordinal, o.outcome, o.error_code,
+                                         regexp_replace(o.message, 'transaction [0-9]+', 'transaction #' ||
+                                             coalesce((SELECT min(p.ordinal) FROM tst_out p JOIN ledger.transactions t
+                                                       ON t.id = p.transaction_id AND t.id > v_max
+                                                       WHERE o.message ~ ('transaction ' || t.id || '\)'))::text,
+                                                      'old')),
+                                         CASE WHEN o.transaction_id IS NULL THEN '-'
+                                              WHEN o.transaction_id <= v_max THEN 'old ' || o.transaction_id
+                                              ELSE 'new ' || (SELECT min(p.ordinal) FROM tst_out p
+                                                              WHERE p.transaction_id = o.transaction_id
+                                                                AND p.outcome = 'posted') END),
+                               E'\n' ORDER BY o.ordinal) FROM tst_out o),
+            (SELECT string_agg(concat_ws('|', o.ordinal, t.idempotency_key, encode(t.request_hash, 'hex'), t.kind,
+                                         t.effective_at, t.description, t.external_ref, t.reverses, t.created_by,
+                                         t.created_role),
+                               E'\n' ORDER BY o.ordinal)
+             FROM tst_out o JOIN ledger.transactions t ON t.id = o.transaction_id AND t.id > v_max
+             WHERE o.outcome = 'posted'),
+            'recorded times: ' || (SELECT count(DISTINCT t.recorded_at) FROM ledger.transactions t WHERE t.id > v_max),
+            'entry times: ' || (SELECT count(*) FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
+                                WHERE t.id > v_max AND e.recorded_at <> t.recorded_at),
+            (SELECT string_agg(concat_ws(':', o.ordinal, e.account_id, e.amount, e.currency, e.effective_at,
+                                         e.account_seq, e.balance_after),
+                               ' ' ORDER BY o.ordinal, e.id)
+             FROM tst_out o JOIN ledger.entries e ON e.transaction_id = o.transaction_id
+             WHERE o.outcome = 'posted' AND o.transaction_id > v_max),
+            (SELECT string_agg(concat_ws(':', h.account_id, h.last_seq, h.balance), ' ' ORDER BY h.account_id)
+             FROM ledger.account_heads h),
+            (SELECT string_agg(concat_ws('|', o.ordinal, ev.operator, ev.session_role, ev.action, ev.object_type,
+                                         ev.details - 'digest', ev.client_info,
+                                         ev.details->>'digest' = encode(d.digest, 'hex')),
+                               E'\n' ORDER BY ev.id)
+             FROM audit.events ev
+             JOIN tst_out o ON o.outcome = 'posted' AND o.transaction_id::text = ev.object_id
+             LEFT JOIN ledger.transaction_digests((SELECT array_agg(t.id) FROM ledger.transactions t
+                                                   WHERE t.id > v_max)) d ON d.transaction_id = o.transaction_id
+             WHERE ev.action = 'transaction.posted' AND o.transaction_id > v_max))
+        INTO v_text;
+        RAISE EXCEPTION 'undo' USING ERRCODE = 'TS001';
+    EXCEPTION WHEN SQLSTATE 'TS001' THEN
+        NULL;
+    END;
+    RETURN v_text;
+END
+$f$;
+-- The posting functions' owner runs them (the heads' guard lets only it move them).
+CREATE OR REPLACE FUNCTION tst.post_batch_items(p_batch jsonb) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER AS $f$
+    SELECT count(*) FROM ledger.post_batch_items(
+        (SELECT array_agg(ROW(e.ord::integer, e.r->>'idempotency_key', e.r, NULL, NULL)::ledger.batch_input
+                          ORDER BY e.ord)
+         FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS e(r, ord)), 'posting')
+$f$;
+GRANT USAGE ON SCHEMA tst TO ledger_owner;
+ALTER FUNCTION tst.run_batch(jsonb, boolean) OWNER TO ledger_owner;
+ALTER FUNCTION tst.post_batch_items(jsonb) OWNER TO ledger_owner;
+)SQL"));
+        QVERIFY2(made.ok, qPrintable(made.message));
+
+        std::mt19937 rng(20261205);
+        const QStringList bodies = randomRequests(rng, 600);
+        auto inSet = [&](const QString &body) {
+            return QString(body)
+                .replace(QLatin1String("\"@"), QLatin1String("\"") + R)
+                .replace(QLatin1String("%k"), QStringLiteral("r1-"));
+        };
+        QHash<QString, int> seen;
+        int compared = 0;
+        for (int start = 0; start < bodies.size();) {
+            const int size = 1 + int(rng() % 60);
+            QStringList chunk;
+            for (int i = start; i < qMin<int>(int(bodies.size()), start + size); ++i)
+                chunk.append(inSet(bodies.at(i)));
+            const QString batch =
+                QLatin1Char('[') + chunk.join(QLatin1Char(',')) + QLatin1Char(']');
+            const auto reference =
+                m_admin->exec(QStringLiteral("SELECT tst.run_batch($1::jsonb, true)"), {batch});
+            const auto module =
+                m_admin->exec(QStringLiteral("SELECT tst.run_batch($1::jsonb, false)"), {batch});
+            QVERIFY2(reference.ok && reference.rows.size() == 1, qPrintable(reference.message));
+            QVERIFY2(module.ok && module.rows.size() == 1, qPrintable(module.message));
+            const QString expected = reference.rows.at(0).at(0);
+            const QString actual = module.rows.at(0).at(0);
+            QVERIFY2(
+                actual == expected,
+                qPrintable(QStringLiteral("batch at %1 of %2 items\nreference:\n%3\nmodule:\n%4")
+                               .arg(start)
+                               .arg(chunk.size())
+                               .arg(expected.left(6000), actual.left(6000))));
+            QVERIFY2(
+                !expected.contains(QLatin1String("|f\n")) &&
+                    !expected.endsWith(QLatin1String("|f")),
+                qPrintable(QStringLiteral("a digest differs from ledger.transaction_digests:\n") +
+                           expected));
+            for (const QString &line : expected.split(QLatin1Char('\n'))) {
+                const QStringList f = line.split(QLatin1Char('|'));
+                if (f.size() >= 3 && f.at(0).toInt() > 0 && !f.at(1).isEmpty() &&
+                    QStringList{QStringLiteral("posted"), QStringLiteral("duplicate"),
+                                QStringLiteral("rejected")}
+                        .contains(f.at(1)))
+                    ++seen[f.at(1) == QLatin1String("rejected") ? f.at(2) : f.at(1)];
+            }
+            ++compared;
+            // Half of the batches posted for real (through the module): the ledger moves on.
+            if (rng() % 2) {
+                const auto posted = m_admin->exec(
+                    QStringLiteral("SELECT tst.post_batch_items($1::jsonb)"), {batch});
+                QVERIFY2(posted.ok, qPrintable(posted.message));
+            }
+            start += size;
+        }
+        QVERIFY(compared >= 10);
+        for (const char *what : {"posted", "duplicate", "LG011", "LG020", "LG016", "LG018", "LG015",
+                                 "LG013", "LG012", "LG014", "LG017", "LG010"})
+            QVERIFY2(seen.value(QString::fromLatin1(what)) > 0,
+                     qPrintable(QStringLiteral("no %1 outcome in the random run: %2")
+                                    .arg(QLatin1String(what))
+                                    .arg(seen.keys().join(QLatin1Char(',')))));
     }
 
     void everyRefusalIsPerItemAndWritesNothing_data()

@@ -1,5 +1,5 @@
 /*
- * ledger_pg: the ledger's single-posting path, inside the server (issue 20, migration 0061).
+ * ledger_pg: the ledger's posting paths, inside the server (issue 20, migrations 0061-0064).
  *
  * ledger.post_normalized(p_key, r, p_kind, p_reverses) in C: what 0060's PL/pgSQL function
  * did, rule for rule and error for error, with the entries and the audit event written by
@@ -10,6 +10,9 @@
  * ledger.transactions, ledger.entries and audit.events fires as for an INSERT statement:
  * BEFORE/AFTER statement and row triggers, the transition table of the spans trigger, the
  * foreign keys, the deferred seal; every check constraint and index is applied.
+ *
+ * ledger.post_batch_items (0064), the batch path's core, is here too: the same checks (one
+ * look-up of every item's accounts), the same writers, its items decided as 0017 decides them.
  *
  * What a posting writes is defined by the SQL of 0060 and checked against it in the tests
  * (tst_posting: the request's fingerprint, the event's digest against
@@ -606,6 +609,195 @@ client_address(void)
 }
 
 /*
+ * The accounts' heads locked in id order (as every posting path locks them), with what the
+ * no-negative rule needs (SPI connected; sorted by account id).
+ */
+static Head *
+lock_heads(Datum account_ids, int *nheads)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1] = {account_ids};
+	Head	   *heads;
+	bool		isnull;
+
+	if (SPI_execute_plan(kept_plan(&plan_lock_heads,
+								   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at, a.code, "
+								   "a.currency::pg_catalog.text, a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
+								   "FROM ledger.account_heads h JOIN ledger.accounts a ON a.id OPERATOR(pg_catalog.=) h.account_id "
+								   "WHERE h.account_id OPERATOR(pg_catalog.=) ANY ($1) "
+								   "ORDER BY h.account_id FOR UPDATE OF h",
+								   1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: locking the account heads failed");
+	heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
+	*nheads = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		Head	   *h = &heads[(*nheads)++];
+
+		h->account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
+		h->code = SPI_getvalue(t, d, 5);
+		h->currency = SPI_getvalue(t, d, 6);
+		h->debit = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
+		h->allow_negative = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+	}
+	return heads;
+}
+
+/* The heads that legs moved, written back in one statement (their guard trigger fires). */
+static void
+move_heads(const Head *heads, int nheads, TimestampTz recorded_at)
+{
+	Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID};
+	Datum		values[4];
+	int64	   *ids = palloc(sizeof(int64) * Max(nheads, 1));
+	int64	   *seqs = palloc(sizeof(int64) * Max(nheads, 1));
+	int64	   *balances = palloc(sizeof(int64) * Max(nheads, 1));
+	int			moved = 0;
+
+	for (int i = 0; i < nheads; i++)
+		if (heads[i].moved_legs > 0)
+		{
+			ids[moved] = heads[i].account_id;
+			seqs[moved] = heads[i].last_seq;
+			balances[moved] = heads[i].balance;
+			moved++;
+		}
+	values[0] = int8_array(ids, moved);
+	values[1] = int8_array(seqs, moved);
+	values[2] = int8_array(balances, moved);
+	values[3] = TimestampTzGetDatum(recorded_at);
+	if (SPI_execute_plan(kept_plan(&plan_move_heads,
+								   "UPDATE ledger.account_heads h SET last_seq = u.last_seq, balance = u.balance, "
+								   "last_recorded_at = $4 "
+								   "FROM unnest($1, $2, $3) AS u(account_id, last_seq, balance) "
+								   "WHERE h.account_id OPERATOR(pg_catalog.=) u.account_id",
+								   4, types),
+						 values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) moved)
+		elog(ERROR, "ledger_pg: moving the account heads failed");
+}
+
+/*
+ * The request's fingerprint: sha256 of jsonb_build_object('kind', p_kind, 'reverses',
+ * p_reverses, 'request', canonical)::text in UTF-8. jsonb prints an object's keys shortest
+ * first, then bytewise: kind, request, reverses.
+ */
+static bytea *
+request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64 reverses)
+{
+	StringInfoData buf;
+	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	char	   *utf8;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"kind\": ");
+	append_json_string_or_null(&buf, kind);
+	appendStringInfoString(&buf, ", \"request\": ");
+	if (canonical == NULL)
+		appendStringInfoString(&buf, "null");
+	else
+		(void) JsonbToCString(&buf, &canonical->root, VARSIZE(canonical));
+	appendStringInfoString(&buf, ", \"reverses\": ");
+	if (has_reverses)
+		appendStringInfo(&buf, INT64_FORMAT, reverses);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoChar(&buf, '}');
+	utf8 = pg_server_to_any(buf.data, buf.len, PG_UTF8);
+	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	sha256(utf8, strlen(utf8), (uint8 *) VARDATA(hash));
+	return hash;
+}
+
+/* ledger.transaction_head_encoding of the row as written: the digest's first part. */
+static void
+digest_head(StringInfo enc, int64 id, const char *key, const bytea *request_hash, const char *kind,
+			TimestampTz effective_at, TimestampTz recorded_at, bool has_reverses, int64 reverses,
+			const char *description, const char *external_ref, const char *operator_name,
+			const char *session_role, int nlegs)
+{
+	appendStringInfoString(enc, "ledger-tx-v1");
+	put_int8(enc, id);
+	put_field(enc, key);
+	appendBinaryStringInfo(enc, VARDATA(request_hash), PG_SHA256_DIGEST_LENGTH);
+	put_field(enc, kind);
+	put_int8(enc, unix_micros(effective_at));
+	put_int8(enc, unix_micros(recorded_at));
+	put_int8(enc, has_reverses ? reverses : 0);
+	put_field(enc, description);
+	put_field(enc, external_ref);
+	put_field(enc, operator_name);
+	put_field(enc, session_role);
+	put_int4(enc, nlegs);
+}
+
+/* ledger.entry_encoding of an entry as stored (currency as text: no padding). */
+static void
+digest_entry(StringInfo enc, int64 id, int64 account, int64 amount, const char *currency,
+			 TimestampTz effective_at, TimestampTz recorded_at, int64 seq, int64 balance)
+{
+	put_int8(enc, id);
+	put_int8(enc, account);
+	put_int8(enc, amount);
+	put_field(enc, currency);
+	put_int8(enc, unix_micros(effective_at));
+	put_int8(enc, unix_micros(recorded_at));
+	put_int8(enc, seq);
+	put_int8(enc, balance);
+}
+
+/* The transaction.posted event's details, as audit.record gives them (0030, 0060). */
+static Datum
+posted_details(const char *key, const char *kind, bool has_reverses, int64 reverses, int nlegs,
+			   const uint8 *digest)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"idempotency_key\": ");
+	escape_json(&buf, key);
+	appendStringInfoString(&buf, ", \"kind\": ");
+	append_json_string_or_null(&buf, kind);
+	appendStringInfoString(&buf, ", \"reverses\": ");
+	if (has_reverses)
+		appendStringInfo(&buf, INT64_FORMAT, reverses);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ", \"legs\": %d, \"digest\": \"%s\"}", nlegs,
+					 hex_of(digest, PG_SHA256_DIGEST_LENGTH));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/* An event's client_info, as audit.record gives it: application, address, backend pid. */
+static Datum
+client_info(void)
+{
+	StringInfoData buf;
+	const char *app = GetConfigOption("application_name", true, false);
+	char	   *address = client_address();
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"backend_pid\": %d", MyProcPid);
+	if (app != NULL && app[0] != '\0')
+	{
+		appendStringInfoString(&buf, ", \"application\": ");
+		escape_json(&buf, app);
+	}
+	if (address != NULL)
+	{
+		appendStringInfoString(&buf, ", \"address\": ");
+		escape_json(&buf, address);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
  * Transactions of the current top-level transaction whose entries post_normalized wrote and
  * found whole as it wrote them: at least two legs, each in its account's currency, balanced
  * per currency. ledger.check_transaction_balanced, at commit, takes these as checked instead
@@ -613,7 +805,6 @@ client_address(void)
  * adds entries to a transaction it did not create). One it did not find whole is left to the
  * trigger, which refuses it with its own message.
  */
-#define MAX_VERIFIED 16
 static TransactionId verified_xid = InvalidTransactionId;
 /*
  * Entries written by any other statement (the owner's own INSERT, a batch, COPY: the spans
@@ -622,8 +813,9 @@ static TransactionId verified_xid = InvalidTransactionId;
  */
 static TransactionId foreign_entries_xid = InvalidTransactionId;
 static bool writing_own_entries = false;
-static int64 verified[MAX_VERIFIED];
+static int64 *verified = NULL;	/* ascending: ids come from one sequence, in order */
 static int	nverified = 0;
+static int	verified_capacity = 0;
 static bool verified_callback = false;
 
 static void
@@ -654,8 +846,27 @@ remember_verified(int64 transaction_id)
 		verified_xid = top;
 		nverified = 0;
 	}
-	if (nverified < MAX_VERIFIED)
-		verified[nverified++] = transaction_id;
+	/* Out of order (cannot be: ids are taken in order) is left to the trigger. */
+	if (nverified > 0 && transaction_id <= verified[nverified - 1])
+		return;
+	if (nverified == verified_capacity)
+	{
+		int			capacity = Max(64, 2 * verified_capacity);
+
+		verified = verified == NULL ? MemoryContextAlloc(TopMemoryContext, sizeof(int64) * capacity)
+			: repalloc(verified, sizeof(int64) * capacity);
+		verified_capacity = capacity;
+	}
+	verified[nverified++] = transaction_id;
+}
+
+static int
+int64_order(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
 }
 
 static bool
@@ -665,10 +876,7 @@ was_verified(int64 transaction_id)
 
 	if (!TransactionIdIsValid(top) || top != verified_xid || top == foreign_entries_xid)
 		return false;
-	for (int i = 0; i < nverified; i++)
-		if (verified[i] == transaction_id)
-			return true;
-	return false;
+	return nverified > 0 && bsearch(&transaction_id, verified, nverified, sizeof(int64), int64_order) != NULL;
 }
 
 /*
@@ -690,7 +898,6 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	int			nlegs, namounts, ncurrencies;
 	char	   *operator_name;
 	const char *session_role;
-	uint8		request_hash[PG_SHA256_DIGEST_LENGTH];
 	bytea	   *request_hash_b;
 	Head	   *heads;
 	int			nheads = 0;
@@ -698,7 +905,6 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	int64		transaction_id;
 	int64	   *leg_seq, *leg_balance;
 	bool		whole;
-	StringInfoData buf;
 	EState	   *estate;
 	Writer		transactions, entries, events;
 
@@ -746,37 +952,8 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 		if (n_accounts[i] || n_amounts[i] || n_currencies[i])
 			elog(ERROR, "ledger_pg: leg %d of a normalized request has a NULL", i + 1);
 
-	/*
-	 * The fingerprint: sha256 of jsonb_build_object('kind', p_kind, 'reverses', p_reverses,
-	 * 'request', r.canonical)::text in UTF-8. jsonb prints an object's keys shortest first,
-	 * then bytewise: kind, request, reverses.
-	 */
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"kind\": ");
-	append_json_string_or_null(&buf, kind);
-	appendStringInfoString(&buf, ", \"request\": ");
-	if (canonical_null)
-		appendStringInfoString(&buf, "null");
-	else
-	{
-		Jsonb	   *canonical = DatumGetJsonbP(canonical_d);
-
-		(void) JsonbToCString(&buf, &canonical->root, VARSIZE(canonical));
-	}
-	appendStringInfoString(&buf, ", \"reverses\": ");
-	if (has_reverses)
-		appendStringInfo(&buf, INT64_FORMAT, reverses);
-	else
-		appendStringInfoString(&buf, "null");
-	appendStringInfoChar(&buf, '}');
-	{
-		char	   *utf8 = pg_server_to_any(buf.data, buf.len, PG_UTF8);
-
-		sha256(utf8, strlen(utf8), request_hash);
-	}
-	request_hash_b = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	SET_VARSIZE(request_hash_b, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	memcpy(VARDATA(request_hash_b), request_hash, PG_SHA256_DIGEST_LENGTH);
+	request_hash_b = request_fingerprint(kind, canonical_null ? NULL : DatumGetJsonbP(canonical_d),
+										 has_reverses, reverses);
 
 	operator_name = current_operator();
 	session_role = GetUserNameFromId(GetSessionUserId(), false);
@@ -789,34 +966,7 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	 * no-negative rule needs; the recorded time, never before an account's last entry.
 	 */
 	{
-		Oid			types[1] = {INT8ARRAYOID};
-		Datum		values[1] = {account_ids_d};
-
-		if (SPI_execute_plan(kept_plan(&plan_lock_heads,
-									   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at, a.code, "
-									   "a.currency::pg_catalog.text, a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
-									   "FROM ledger.account_heads h JOIN ledger.accounts a ON a.id OPERATOR(pg_catalog.=) h.account_id "
-									   "WHERE h.account_id OPERATOR(pg_catalog.=) ANY ($1) "
-									   "ORDER BY h.account_id FOR UPDATE OF h",
-									   1, types),
-							 values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "ledger_pg: locking the account heads failed");
-		heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			Head	   *h = &heads[nheads++];
-
-			h->account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-			h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-			h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-			h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
-			h->code = SPI_getvalue(t, d, 5);
-			h->currency = SPI_getvalue(t, d, 6);
-			h->debit = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
-			h->allow_negative = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
-		}
+		heads = lock_heads(account_ids_d, &nheads);
 		recorded_at = GetCurrentTimestamp();
 		for (int i = 0; i < nheads; i++)
 			if (heads[i].last_recorded_at > recorded_at)
@@ -885,7 +1035,7 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 			existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			existing_hash = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			if (VARSIZE_ANY_EXHDR(existing_hash) == PG_SHA256_DIGEST_LENGTH &&
-				memcmp(VARDATA_ANY(existing_hash), request_hash, PG_SHA256_DIGEST_LENGTH) == 0)
+				memcmp(VARDATA_ANY(existing_hash), VARDATA(request_hash_b), PG_SHA256_DIGEST_LENGTH) == 0)
 			{
 				writer_close(&transactions);
 				writer_close(&entries);
@@ -942,35 +1092,7 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	}
 
 	/* Heads moved: the accounts the legs are on (their guard trigger fires). */
-	{
-		Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID};
-		Datum		values[4];
-		int64	   *ids = palloc(sizeof(int64) * Max(nheads, 1));
-		int64	   *seqs = palloc(sizeof(int64) * Max(nheads, 1));
-		int64	   *balances = palloc(sizeof(int64) * Max(nheads, 1));
-		int			moved = 0;
-
-		for (int i = 0; i < nheads; i++)
-			if (heads[i].moved_legs > 0)
-			{
-				ids[moved] = heads[i].account_id;
-				seqs[moved] = heads[i].last_seq;
-				balances[moved] = heads[i].balance;
-				moved++;
-			}
-		values[0] = int8_array(ids, moved);
-		values[1] = int8_array(seqs, moved);
-		values[2] = int8_array(balances, moved);
-		values[3] = TimestampTzGetDatum(recorded_at);
-		if (SPI_execute_plan(kept_plan(&plan_move_heads,
-									   "UPDATE ledger.account_heads h SET last_seq = u.last_seq, balance = u.balance, "
-									   "last_recorded_at = $4 "
-									   "FROM unnest($1, $2, $3) AS u(account_id, last_seq, balance) "
-									   "WHERE h.account_id OPERATOR(pg_catalog.=) u.account_id",
-									   4, types),
-							 values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) moved)
-			elog(ERROR, "ledger_pg: moving the account heads failed");
-	}
+	move_heads(heads, nheads, recorded_at);
 
 	/* No account the legs left below zero that may not go there (the first by id). */
 	for (int i = 0; i < nheads; i++)
@@ -998,23 +1120,9 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 	{
 		StringInfoData enc;
 		uint8		digest[PG_SHA256_DIGEST_LENGTH];
-		const char *app = GetConfigOption("application_name", true, false);
-		char	   *address = client_address();
-
 		initStringInfo(&enc);
-		appendStringInfoString(&enc, "ledger-tx-v1");
-		put_int8(&enc, transaction_id);
-		put_field(&enc, key);
-		appendBinaryStringInfo(&enc, (const char *) request_hash, PG_SHA256_DIGEST_LENGTH);
-		put_field(&enc, kind);
-		put_int8(&enc, unix_micros(effective_at));
-		put_int8(&enc, unix_micros(recorded_at));
-		put_int8(&enc, has_reverses ? reverses : 0);
-		put_field(&enc, description);
-		put_field(&enc, external_ref);
-		put_field(&enc, operator_name);
-		put_field(&enc, session_role);
-		put_int4(&enc, nlegs);
+		digest_head(&enc, transaction_id, key, request_hash_b, kind, effective_at, recorded_at, has_reverses,
+					reverses, description, external_ref, operator_name, session_role, nlegs);
 
 		writing_own_entries = true;
 		PG_TRY();
@@ -1040,15 +1148,9 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 			row_set(&entries, "balance_after", Int64GetDatum(leg_balance[i]), false);
 			row_insert(&entries);
 
-			/* ledger.entry_encoding of the row as stored (currency as text: no padding). */
-			put_int8(&enc, id);
-			put_int8(&enc, DatumGetInt64(e_accounts[i]));
-			put_int8(&enc, DatumGetInt64(e_amounts[i]));
-			put_field(&enc, without_trailing_blanks(TextDatumGetCString(currency_b)));
-			put_int8(&enc, unix_micros(effective_at));
-			put_int8(&enc, unix_micros(recorded_at));
-			put_int8(&enc, leg_seq[i]);
-			put_int8(&enc, leg_balance[i]);
+			digest_entry(&enc, id, DatumGetInt64(e_accounts[i]), DatumGetInt64(e_amounts[i]),
+						 without_trailing_blanks(TextDatumGetCString(currency_b)), effective_at, recorded_at,
+						 leg_seq[i], leg_balance[i]);
 		}
 		statement_end(&entries);
 		}
@@ -1069,33 +1171,8 @@ post_normalized(char *key, HeapTupleHeader r, char *kind, bool has_reverses, int
 		row_set(&events, "action", CStringGetTextDatum("transaction.posted"), false);
 		row_set(&events, "object_type", CStringGetTextDatum("transaction"), false);
 		row_set(&events, "object_id", CStringGetTextDatum(psprintf(INT64_FORMAT, transaction_id)), false);
-		resetStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"idempotency_key\": ");
-		escape_json(&buf, key);
-		appendStringInfoString(&buf, ", \"kind\": ");
-		append_json_string_or_null(&buf, kind);
-		appendStringInfoString(&buf, ", \"reverses\": ");
-		if (has_reverses)
-			appendStringInfo(&buf, INT64_FORMAT, reverses);
-		else
-			appendStringInfoString(&buf, "null");
-		appendStringInfo(&buf, ", \"legs\": %d, \"digest\": \"%s\"}", nlegs,
-						 hex_of(digest, PG_SHA256_DIGEST_LENGTH));
-		row_set(&events, "details", DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false);
-		resetStringInfo(&buf);
-		appendStringInfo(&buf, "{\"backend_pid\": %d", MyProcPid);
-		if (app != NULL && app[0] != '\0')
-		{
-			appendStringInfoString(&buf, ", \"application\": ");
-			escape_json(&buf, app);
-		}
-		if (address != NULL)
-		{
-			appendStringInfoString(&buf, ", \"address\": ");
-			escape_json(&buf, address);
-		}
-		appendStringInfoChar(&buf, '}');
-		row_set(&events, "client_info", DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)), false);
+		row_set(&events, "details", posted_details(key, kind, has_reverses, reverses, nlegs, digest), false);
+		row_set(&events, "client_info", client_info(), false);
 		row_insert(&events);
 		statement_end(&events);
 
@@ -1323,9 +1400,38 @@ formatted_amount(int64 minor, const char *currency)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/*
+ * Why a request is refused: its SQLSTATE, message and hint. The single path raises it; the
+ * batch path (post_batch_items) reports it as the item's outcome and goes on with the rest.
+ */
+typedef struct Refusal
+{
+	int			sqlstate;
+	char	   *message;
+	char	   *hint;
+} Refusal;
+
+#define LG_ERR(c) LG_SQLSTATE('0', (c) / 10 + '0', (c) % 10 + '0')
+
+static bool
+refuse(Refusal *no, int sqlstate, char *message, char *hint)
+{
+	no->sqlstate = sqlstate;
+	no->message = message;
+	no->hint = hint;
+	return false;
+}
+
+static void
+raise_refusal(const Refusal *no)
+{
+	ereport(ERROR, (errcode(no->sqlstate), errmsg("%s", no->message),
+					no->hint ? errhint("%s", no->hint) : 0));
+}
+
 /* ledger.to_minor(p_amount, p_currency), the exponent already found (-1: unknown currency). */
-static int64
-to_minor(const char *amount, const char *currency, int exponent)
+static bool
+to_minor(const char *amount, const char *currency, int exponent, int64 *out, Refusal *no)
 {
 	const char *fraction;
 	int128		value = 0;
@@ -1334,11 +1440,11 @@ to_minor(const char *amount, const char *currency, int exponent)
 	const int64 max_minor = INT64CONST(1000000000000000);
 
 	if (exponent < 0)
-		ereport(ERROR, (errcode(LG_SQLSTATE('0', '0', '3')),
-						errmsg("Unknown currency \"%s\": use an ISO 4217 code the ledger knows", currency)));
+		return refuse(no, LG_ERR(3), psprintf("Unknown currency \"%s\": use an ISO 4217 code the ledger knows",
+											  currency), NULL);
 	if (amount == NULL || !amount_pattern(amount, &fraction))
-		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '2')),
-						errmsg("Amount \"%s\" is not a decimal number like 1234.56", amount ? amount : "null")));
+		return refuse(no, LG_ERR(12), psprintf("Amount \"%s\" is not a decimal number like 1234.56",
+											   amount ? amount : "null"), NULL);
 	if (fraction != NULL)
 	{
 		int			significant = strlen(fraction);
@@ -1346,8 +1452,8 @@ to_minor(const char *amount, const char *currency, int exponent)
 		while (significant > 0 && fraction[significant - 1] == '0')
 			significant--;
 		if (significant > exponent)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '3')),
-							errmsg("Amount %s has more decimals than %s allows (%d)", amount, currency, exponent)));
+			return refuse(no, LG_ERR(13), psprintf("Amount %s has more decimals than %s allows (%d)",
+												   amount, currency, exponent), NULL);
 		fraction_digits = significant;
 	}
 	negative = amount[0] == '-';
@@ -1356,16 +1462,10 @@ to_minor(const char *amount, const char *currency, int exponent)
 	for (int i = 0; i < exponent; i++)
 		value = value * 10 + (i < fraction_digits ? fraction[i] - '0' : 0);
 	if (value > max_minor)
-		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '4')),
-						errmsg("Amount %s %s is out of range (at most %s in one leg)", amount, currency,
-							   formatted_amount(max_minor, currency))));
-	return negative ? -(int64) value : (int64) value;
-}
-
-static void
-refuse_request(const char *message)
-{
-	ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')), errmsg("%s", message)));
+		return refuse(no, LG_ERR(14), psprintf("Amount %s %s is out of range (at most %s in one leg)", amount,
+											   currency, formatted_amount(max_minor, currency)), NULL);
+	*out = negative ? -(int64) value : (int64) value;
+	return true;
 }
 
 typedef struct Account
@@ -1376,45 +1476,101 @@ typedef struct Account
 	int			exponent;		/* -1: not in ledger.currencies */
 } Account;
 
-/* The request read and checked: a ledger.normalized_request of desc's shape. */
-static Datum
-normalize_request(Jsonb *request, TupleDesc desc)
+/* Accounts found by code, sorted by code (bytewise) for the look-ups. */
+typedef struct Accounts
 {
-	JsonbContainer *root;
-	char	   *effective_text, *description, *external_ref;
+	Account    *rows;
+	int			n;
+} Accounts;
+
+static int
+account_order(const void *a, const void *b)
+{
+	return strcmp(((const Account *) a)->code, ((const Account *) b)->code);
+}
+
+/* The accounts of these codes, in one statement (SPI connected; rows in SPI's memory). */
+static Accounts
+accounts_of(Datum *codes, int ncodes)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	Accounts	found;
+
+	args[0] = PointerGetDatum(construct_array(codes, ncodes, TEXTOID, -1, false, TYPALIGN_INT));
+	if (SPI_execute_plan(kept_plan(&plan_accounts,
+								   "SELECT a.code, a.id, a.currency, coalesce(c.exponent, -1) "
+								   "FROM ledger.accounts a LEFT JOIN ledger.currencies c "
+								   "ON c.code OPERATOR(pg_catalog.=) a.currency "
+								   "WHERE a.code OPERATOR(pg_catalog.=) ANY ($1)",
+								   1, types),
+						 args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: looking up the accounts failed");
+	found.rows = palloc(sizeof(Account) * Max(SPI_processed, 1));
+	found.n = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Account    *a = &found.rows[found.n++];
+
+		a->code = SPI_getvalue(t, d, 1);
+		a->id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		a->currency = SPI_getvalue(t, d, 3);
+		a->exponent = DatumGetInt16(SPI_getbinval(t, d, 4, &isnull));
+	}
+	qsort(found.rows, found.n, sizeof(Account), account_order);
+	return found;
+}
+
+static Account *
+account_named(const Accounts *accounts, const char *code)
+{
+	Account		key;
+
+	key.code = (char *) code;
+	return bsearch(&key, accounts->rows, accounts->n, sizeof(Account), account_order);
+}
+
+/*
+ * A request as read: the fields, then (request_legs) each leg's account, amount and currency.
+ * codes[i] is NULL where leg i names no account.
+ */
+typedef struct Request
+{
 	TimestampTz effective_at;
-	static TimestampTz earliest = 0, latest = 0;
-	JsonbValue *legs_v;
+	char	   *description;
+	char	   *external_ref;
 	JsonbContainer *legs;
 	int			nlegs;
 	char	  **codes;
-	int64	   *ids, *amounts;
 	char	  **currencies;
-	Account    *accounts;
-	int			naccounts = 0;
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, false};
-	StringInfoData canonical;
-	struct pg_tm tt;
-	fsec_t		fsec;
-	MemoryContext caller = CurrentMemoryContext;
-	HeapTuple	result;
+	int64	   *ids;
+	int64	   *amounts;
+} Request;
 
-	if (desc->natts != 7)
-		elog(ERROR, "ledger_pg: ledger.normalized_request has %d columns, not 7", desc->natts);
-	if (request == NULL)
-		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
+/* The request's fields, in 0055's order of checks, up to the legs' accounts. */
+static bool
+request_read(Jsonb *request, Request *q, Refusal *no)
+{
+	JsonbContainer *root;
+	char	   *effective_text;
+	JsonbValue *legs_v;
+	static TimestampTz earliest = 0, latest = 0;
+
+	if (request == NULL || !JB_ROOT_IS_OBJECT(request))
+		return refuse(no, LG_ERR(17), "A transaction must be a JSON object with effective_at, description and legs",
+					  NULL);
 	root = &request->root;
-	if (!JB_ROOT_IS_OBJECT(request))
-		refuse_request("A transaction must be a JSON object with effective_at, description and legs");
-
 	effective_text = member_text(root, "effective_at");
 	if (effective_text == NULL)
-		refuse_request("effective_at is missing: give the business time, e.g. \"2026-11-20T15:00:00Z\"");
-	if (!parse_instant(effective_text, &effective_at))
-		ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
-						errmsg("effective_at \"%s\" is not a time like \"2026-11-20T15:00:00Z\"", effective_text),
-						errhint("A time needs its UTC offset: Z, or one like +01:00 as in \"2026-11-20T16:00:00+01:00\". Words such as now or today are not times.")));
+		return refuse(no, LG_ERR(17), "effective_at is missing: give the business time, e.g. \"2026-11-20T15:00:00Z\"",
+					  NULL);
+	if (!parse_instant(effective_text, &q->effective_at))
+		return refuse(no, LG_ERR(17),
+					  psprintf("effective_at \"%s\" is not a time like \"2026-11-20T15:00:00Z\"", effective_text),
+					  "A time needs its UTC offset: Z, or one like +01:00 as in \"2026-11-20T16:00:00+01:00\". Words such as now or today are not times.");
 	if (earliest == 0)
 	{
 		earliest = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum("1900-01-01 00:00Z"),
@@ -1422,98 +1578,67 @@ normalize_request(Jsonb *request, TupleDesc desc)
 		latest = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum("2200-01-01 00:00Z"),
 														 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	}
-	if (effective_at < earliest || effective_at > latest)
-		refuse_request(psprintf("effective_at %s is outside the years 1900 to 2199", effective_text));
-	description = member_text(root, "description");
-	if (description == NULL)
-		description = "";
-	if (pg_mbstrlen(description) > 500)
-		refuse_request("description is longer than 500 characters");
-	external_ref = member_text(root, "external_ref");
+	if (q->effective_at < earliest || q->effective_at > latest)
+		return refuse(no, LG_ERR(17), psprintf("effective_at %s is outside the years 1900 to 2199", effective_text),
+					  NULL);
+	q->description = member_text(root, "description");
+	if (q->description == NULL)
+		q->description = "";
+	if (pg_mbstrlen(q->description) > 500)
+		return refuse(no, LG_ERR(17), "description is longer than 500 characters", NULL);
+	q->external_ref = member_text(root, "external_ref");
 
 	legs_v = member(root, "legs");
-	legs = container_of(legs_v);
-	if (legs == NULL || !JsonContainerIsArray(legs) || JsonContainerIsScalar(legs) ||
-		JsonContainerSize(legs) < 2)
-		refuse_request("legs must be an array of at least two legs ({\"account\", \"amount\", \"currency\"})");
-	nlegs = JsonContainerSize(legs);
-	if (nlegs > 100)
-		refuse_request("A transaction has at most 100 legs");
+	q->legs = container_of(legs_v);
+	if (q->legs == NULL || !JsonContainerIsArray(q->legs) || JsonContainerIsScalar(q->legs) ||
+		JsonContainerSize(q->legs) < 2)
+		return refuse(no, LG_ERR(17), "legs must be an array of at least two legs ({\"account\", \"amount\", \"currency\"})",
+					  NULL);
+	q->nlegs = JsonContainerSize(q->legs);
+	if (q->nlegs > 100)
+		return refuse(no, LG_ERR(17), "A transaction has at most 100 legs", NULL);
 
-	/* Each leg's account, currency and amount as text; every leg's account in one look-up. */
-	codes = palloc(sizeof(char *) * nlegs);
-	currencies = palloc(sizeof(char *) * nlegs);
-	ids = palloc(sizeof(int64) * nlegs);
-	amounts = palloc(sizeof(int64) * nlegs);
-	{
-		Datum	   *code_d = palloc(sizeof(Datum) * nlegs);
-		int			ncodes = 0;
-		Oid			types[1] = {TEXTARRAYOID};
-		Datum		args[1];
+	q->codes = palloc(sizeof(char *) * q->nlegs);
+	for (int i = 0; i < q->nlegs; i++)
+		q->codes[i] = member_text(container_of(getIthJsonbValueFromContainer(q->legs, i)), "account");
+	return true;
+}
 
-		for (int i = 0; i < nlegs; i++)
-		{
-			JsonbContainer *leg = container_of(getIthJsonbValueFromContainer(legs, i));
+/* Each leg checked against its account, in leg order; then balanced per currency. */
+static bool
+request_legs(Request *q, const Accounts *accounts, Refusal *no)
+{
+	int			nlegs = q->nlegs;
 
-			codes[i] = member_text(leg, "account");
-			if (codes[i] != NULL)
-				code_d[ncodes++] = CStringGetTextDatum(codes[i]);
-		}
-		args[0] = PointerGetDatum(construct_array(code_d, ncodes, TEXTOID, -1, false, TYPALIGN_INT));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "ledger_pg: SPI_connect failed");
-		if (SPI_execute_plan(kept_plan(&plan_accounts,
-									   "SELECT a.code, a.id, a.currency, coalesce(c.exponent, -1) "
-									   "FROM ledger.accounts a LEFT JOIN ledger.currencies c "
-									   "ON c.code OPERATOR(pg_catalog.=) a.currency "
-									   "WHERE a.code OPERATOR(pg_catalog.=) ANY ($1)",
-									   1, types),
-							 args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "ledger_pg: looking up the accounts failed");
-		accounts = palloc(sizeof(Account) * Max(SPI_processed, 1));
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[r];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Account    *a = &accounts[naccounts++];
-
-			a->code = SPI_getvalue(t, d, 1);
-			a->id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-			a->currency = SPI_getvalue(t, d, 3);
-			a->exponent = DatumGetInt16(SPI_getbinval(t, d, 4, &isnull));
-		}
-	}
-
+	q->currencies = palloc(sizeof(char *) * nlegs);
+	q->ids = palloc(sizeof(int64) * nlegs);
+	q->amounts = palloc(sizeof(int64) * nlegs);
 	for (int i = 0; i < nlegs; i++)
 	{
-		JsonbContainer *leg = container_of(getIthJsonbValueFromContainer(legs, i));
+		JsonbContainer *leg = container_of(getIthJsonbValueFromContainer(q->legs, i));
 		char	   *currency_raw = member_text(leg, "currency");
 		char	   *currency = NULL;
 		char	   *stored;
-		Account    *a = NULL;
+		Account    *a;
 
 		if (currency_raw != NULL)
 			currency = TextDatumGetCString(DirectFunctionCall1Coll(upper, DEFAULT_COLLATION_OID,
 																   CStringGetTextDatum(currency_raw)));
-		if (codes[i] == NULL || currency == NULL || member(leg, "amount") == NULL)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '7')),
-							errmsg("Leg %d needs account, amount and currency", i + 1)));
-		for (int j = 0; j < naccounts; j++)
-			if (strcmp(accounts[j].code, codes[i]) == 0)
-				a = &accounts[j];
+		if (q->codes[i] == NULL || currency == NULL || member(leg, "amount") == NULL)
+			return refuse(no, LG_ERR(17), psprintf("Leg %d needs account, amount and currency", i + 1), NULL);
+		a = account_named(accounts, q->codes[i]);
 		if (a == NULL)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '8')),
-							errmsg("Leg %d: no account with code \"%s\"", i + 1, codes[i])));
+			return refuse(no, LG_ERR(18), psprintf("Leg %d: no account with code \"%s\"", i + 1, q->codes[i]), NULL);
 		stored = without_trailing_blanks(pstrdup(a->currency));
 		if (strcmp(stored, currency) != 0)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '5')),
-							errmsg("Leg %d: account %s holds %s, not %s", i + 1, codes[i], a->currency, currency)));
-		amounts[i] = to_minor(member_text(leg, "amount"), currency, a->exponent);
-		if (amounts[i] == 0)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '2')), errmsg("Leg %d: amount is zero", i + 1)));
-		ids[i] = a->id;
-		currencies[i] = currency;
+			return refuse(no, LG_ERR(15), psprintf("Leg %d: account %s holds %s, not %s", i + 1, q->codes[i],
+												   a->currency, currency), NULL);
+		if (!to_minor(member_text(leg, "amount"), currency, a->exponent, &q->amounts[i], no))
+			return false;
+		if (q->amounts[i] == 0)
+			return refuse(no, LG_ERR(12), psprintf("Leg %d: amount is zero", i + 1), NULL);
+		q->ids[i] = a->id;
+		q->currencies[i] = currency;
 	}
 
 	/* Balanced per currency before anything is written (the trigger checks again). */
@@ -1522,54 +1647,101 @@ normalize_request(Jsonb *request, TupleDesc desc)
 		int64		sum = 0;
 
 		for (int j = 0; j < nlegs; j++)
-			if (strcmp(currencies[j], currencies[i]) == 0)
-				sum += amounts[j];
+			if (strcmp(q->currencies[j], q->currencies[i]) == 0)
+				sum += q->amounts[j];
 		if (sum != 0)
-			ereport(ERROR, (errcode(LG_SQLSTATE('0', '1', '6')),
-							errmsg("The legs do not balance: per currency, debits (positive) must equal credits (negative)")));
+			return refuse(no, LG_ERR(16),
+						  "The legs do not balance: per currency, debits (positive) must equal credits (negative)",
+						  NULL);
 	}
+	return true;
+}
 
-	/* The canonical request, the fingerprint's input: what 0055's jsonb_build_object makes. */
-	if (timestamp2tm(effective_at, NULL, &tt, &fsec, NULL, NULL) != 0)
+/* The canonical request, the fingerprint's input: what 0055's jsonb_build_object makes. */
+static Datum
+request_canonical(const Request *q)
+{
+	StringInfoData canonical;
+	struct pg_tm tt;
+	fsec_t		fsec;
+
+	if (timestamp2tm(q->effective_at, NULL, &tt, &fsec, NULL, NULL) != 0)
 		elog(ERROR, "ledger_pg: effective_at out of range");
 	initStringInfo(&canonical);
 	appendStringInfo(&canonical, "{\"effective_at\": \"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\", \"description\": ",
 					 tt.tm_year, tt.tm_mon, tt.tm_mday, tt.tm_hour, tt.tm_min, tt.tm_sec, (int) fsec);
-	escape_json(&canonical, description);
+	escape_json(&canonical, q->description);
 	appendStringInfoString(&canonical, ", \"external_ref\": ");
-	append_json_string_or_null(&canonical, external_ref);
+	append_json_string_or_null(&canonical, q->external_ref);
 	appendStringInfoString(&canonical, ", \"legs\": [");
-	for (int i = 0; i < nlegs; i++)
+	for (int i = 0; i < q->nlegs; i++)
 	{
 		appendStringInfoString(&canonical, i ? ", {\"account\": " : "{\"account\": ");
-		escape_json(&canonical, codes[i]);
-		appendStringInfo(&canonical, ", \"minor\": " INT64_FORMAT ", \"currency\": ", amounts[i]);
-		escape_json(&canonical, currencies[i]);
+		escape_json(&canonical, q->codes[i]);
+		appendStringInfo(&canonical, ", \"minor\": " INT64_FORMAT ", \"currency\": ", q->amounts[i]);
+		escape_json(&canonical, q->currencies[i]);
 		appendStringInfoChar(&canonical, '}');
 	}
 	appendStringInfoString(&canonical, "]}");
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(canonical.data));
+}
 
+/* The request read and checked: a ledger.normalized_request of desc's shape. */
+static Datum
+normalize_request(Jsonb *request, TupleDesc desc)
+{
+	Request		q;
+	Refusal		no;
+	Accounts	accounts;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	MemoryContext caller = CurrentMemoryContext;
+	HeapTuple	result;
+	bool		ok;
+
+	if (desc->natts != 7)
+		elog(ERROR, "ledger_pg: ledger.normalized_request has %d columns, not 7", desc->natts);
+	if (!request_read(request, &q, &no))
+		raise_refusal(&no);
+	{
+		Datum	   *code_d = palloc(sizeof(Datum) * q.nlegs);
+		int			ncodes = 0;
+
+		for (int i = 0; i < q.nlegs; i++)
+			if (q.codes[i] != NULL)
+				code_d[ncodes++] = CStringGetTextDatum(q.codes[i]);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "ledger_pg: SPI_connect failed");
+		accounts = accounts_of(code_d, ncodes);
+	}
+	ok = request_legs(&q, &accounts, &no);
 	/* The result in the caller's memory: what SPI allocated goes with SPI_finish. */
 	MemoryContextSwitchTo(caller);
+	if (!ok)
 	{
-		Datum	   *id_d = palloc(sizeof(Datum) * nlegs);
-		Datum	   *amount_d = palloc(sizeof(Datum) * nlegs);
-		Datum	   *currency_d = palloc(sizeof(Datum) * nlegs);
+		no.message = pstrdup(no.message);
+		SPI_finish();
+		raise_refusal(&no);
+	}
+	{
+		Datum	   *id_d = palloc(sizeof(Datum) * q.nlegs);
+		Datum	   *amount_d = palloc(sizeof(Datum) * q.nlegs);
+		Datum	   *currency_d = palloc(sizeof(Datum) * q.nlegs);
 
-		for (int i = 0; i < nlegs; i++)
+		for (int i = 0; i < q.nlegs; i++)
 		{
-			id_d[i] = Int64GetDatum(ids[i]);
-			amount_d[i] = Int64GetDatum(amounts[i]);
-			currency_d[i] = CStringGetTextDatum(currencies[i]);
+			id_d[i] = Int64GetDatum(q.ids[i]);
+			amount_d[i] = Int64GetDatum(q.amounts[i]);
+			currency_d[i] = CStringGetTextDatum(q.currencies[i]);
 		}
-		values[0] = TimestampTzGetDatum(effective_at);
-		values[1] = CStringGetTextDatum(description);
-		values[2] = external_ref ? CStringGetTextDatum(external_ref) : (Datum) 0;
-		nulls[2] = external_ref == NULL;
-		values[3] = PointerGetDatum(construct_array(id_d, nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[4] = PointerGetDatum(construct_array(amount_d, nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[5] = PointerGetDatum(construct_array(currency_d, nlegs, TEXTOID, -1, false, TYPALIGN_INT));
-		values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(canonical.data));
+		values[0] = TimestampTzGetDatum(q.effective_at);
+		values[1] = CStringGetTextDatum(q.description);
+		values[2] = q.external_ref ? CStringGetTextDatum(q.external_ref) : (Datum) 0;
+		nulls[2] = q.external_ref == NULL;
+		values[3] = PointerGetDatum(construct_array(id_d, q.nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[4] = PointerGetDatum(construct_array(amount_d, q.nlegs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[5] = PointerGetDatum(construct_array(currency_d, q.nlegs, TEXTOID, -1, false, TYPALIGN_INT));
+		values[6] = request_canonical(&q);
 	}
 	result = heap_form_tuple(desc, values, nulls);
 	SPI_finish();
@@ -1993,4 +2165,721 @@ audit_guard_events(PG_FUNCTION_ARGS)
 						   trigger_operation(td)),
 					errhint("Audit events are never changed or removed.")));
 	PG_RETURN_NULL();
+}
+
+/*
+ * ledger.post_batch_items(p_items, p_kind) in C (0064): 0017's PL/pgSQL, which stays as
+ * ledger.post_batch_items_reference, the specification tst_postbatch compares this with on
+ * every batch it has (the same outcome rows and the same rows written). Per item, the single
+ * path's checks and messages (request_read and request_legs, as normalize_request runs
+ * them), then the key's; one look-up of every item's accounts; the heads of every account a
+ * new key touches locked in one statement, in id order; the keys posted before read after
+ * the locks; the items decided in order (the first item with a key that keeps every
+ * no-negative account at or above zero posts, later ones with its key replay it); the
+ * transactions inserted in key order as INSERT ... ON CONFLICT DO NOTHING would, inside a
+ * subtransaction that is undone and decided again when a concurrent posting took a key since
+ * (at most five rounds, then 40001); the heads moved once each; then the entries and one
+ * transaction.posted event per posted item through the executor's insert routines, as the
+ * single path writes them.
+ */
+typedef struct BatchItem
+{
+	bool		seen;
+	bool		valid;			/* passed every check of its own */
+	bool		decided;		/* outcome fixed before the in-order decision */
+	bool		posts;			/* decided to post */
+	char	   *key;
+	Request		q;
+	bytea	   *hash;			/* the request's fingerprint (valid items) */
+	int			group;			/* valid items: the first valid item with the same key */
+	int			primary;		/* the item this one replays; -1: none */
+	const char *outcome;
+	char	   *state;
+	char	   *message;
+	bool		has_tx;
+	int64		tx;
+	int64	   *leg_seq;
+	int64	   *leg_balance;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+} BatchItem;
+
+static BatchItem *batch_sort_items;
+
+static int
+batch_key_order(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+	int			c = strcmp(batch_sort_items[x].key, batch_sort_items[y].key);
+
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* An outcome: refused with this state and message. */
+static void
+batch_rejected(BatchItem *it, const char *state, char *message)
+{
+	it->decided = true;
+	it->outcome = "rejected";
+	it->state = pstrdup(state);
+	it->message = message;
+	it->has_tx = false;
+}
+
+/* Refused by its own checks: out of every decision. */
+static void
+batch_reject(BatchItem *it, const char *state, char *message)
+{
+	it->valid = false;
+	batch_rejected(it, state, message);
+}
+
+static void
+batch_refuse(BatchItem *it, const Refusal *no)
+{
+	batch_reject(it, unpack_sql_state(no->sqlstate), no->message);
+}
+
+/* A key posted before: its transaction and fingerprint. */
+typedef struct PostedKey
+{
+	char	   *key;
+	int64		id;
+	bytea	   *hash;
+} PostedKey;
+
+static int
+posted_key_order(const void *a, const void *b)
+{
+	return strcmp(((const PostedKey *) a)->key, ((const PostedKey *) b)->key);
+}
+
+static SPIPlanPtr plan_posted_keys = NULL;
+
+/* The keys among these that are posted (SPI connected; sorted by key). */
+static PostedKey *
+posted_keys(Datum keys, int *n)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1] = {keys};
+	PostedKey  *found;
+	bool		isnull;
+
+	if (SPI_execute_plan(kept_plan(&plan_posted_keys,
+								   "SELECT t.idempotency_key, t.id, t.request_hash FROM ledger.transactions t "
+								   "WHERE t.idempotency_key OPERATOR(pg_catalog.=) ANY ($1)",
+								   1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the posted keys failed");
+	found = palloc(sizeof(PostedKey) * Max(SPI_processed, 1));
+	*n = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		PostedKey  *k = &found[(*n)++];
+
+		k->key = SPI_getvalue(t, d, 1);
+		k->id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		k->hash = DatumGetByteaPP(SPI_getbinval(t, d, 3, &isnull));
+	}
+	qsort(found, *n, sizeof(PostedKey), posted_key_order);
+	return found;
+}
+
+static PostedKey *
+posted_key(PostedKey *keys, int n, const char *key)
+{
+	PostedKey	k;
+
+	k.key = (char *) key;
+	return bsearch(&k, keys, n, sizeof(PostedKey), posted_key_order);
+}
+
+static bool
+same_fingerprint(const bytea *a, const bytea *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+static int
+head_order(const void *a, const void *b)
+{
+	int64		x = ((const Head *) a)->account_id;
+	int64		y = ((const Head *) b)->account_id;
+
+	return (x > y) - (x < y);
+}
+
+static Head *
+head_of(Head *heads, int nheads, int64 account)
+{
+	Head		k;
+
+	k.account_id = account;
+	return bsearch(&k, heads, nheads, sizeof(Head), head_order);
+}
+
+/* An executor state whose range table holds these tables, for the Writers. */
+static EState *
+executor_for(const Oid *relids, int n)
+{
+	EState	   *estate = CreateExecutorState();
+	List	   *rtable = NIL;
+
+	for (int i = 0; i < n; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_RELATION;
+		rte->relid = relids[i];
+		rte->relkind = RELKIND_RELATION;
+		rte->rellockmode = RowExclusiveLock;
+		rtable = lappend(rtable, rte);
+	}
+	ExecInitRangeTable(estate, rtable);
+	return estate;
+}
+
+static void
+executor_done(EState *estate)
+{
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+/*
+ * The items that post, decided in item order against the locked heads (work: a copy, moved
+ * as the items post). Returns how many post; their indexes in accepted, in item order.
+ */
+static int
+batch_decide(BatchItem *items, int n, Head *work, int nheads, int *accepted)
+{
+	int		   *group_posted = palloc(sizeof(int) * n);
+	int			nacc = 0;
+
+	for (int i = 0; i < n; i++)
+		group_posted[i] = -1;
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		Request    *q = &it->q;
+		Head	   *bad = NULL;
+		int64		bad_after = 0;
+
+		if (!it->valid || it->decided)
+			continue;
+		if (group_posted[it->group] >= 0)
+		{
+			it->primary = group_posted[it->group];	/* a replay of an item that posts */
+			continue;
+		}
+
+		/*
+		 * No no-negative account below zero after the item (its legs on one account summed),
+		 * the first such account by id refusing it.
+		 */
+		for (int l = 0; l < q->nlegs; l++)
+		{
+			Head	   *h = head_of(work, nheads, q->ids[l]);
+			int64		after;
+			bool		first = true;
+
+			if (h == NULL)
+				elog(ERROR, "ledger_pg: account " INT64_FORMAT " of a batch item is not locked", q->ids[l]);
+			for (int m = 0; m < l; m++)
+				if (q->ids[m] == q->ids[l])
+					first = false;
+			if (!first || h->allow_negative)
+				continue;
+			after = h->balance;
+			for (int m = l; m < q->nlegs; m++)
+				if (q->ids[m] == q->ids[l] && pg_add_s64_overflow(after, q->amounts[m], &after))
+					ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("bigint out of range")));
+			if ((h->debit ? after : -after) < 0 && (bad == NULL || h->account_id < bad->account_id))
+			{
+				bad = h;
+				bad_after = after;
+			}
+		}
+		if (bad != NULL)
+		{
+			int64		shown = bad->debit ? bad_after : -bad_after;
+
+			batch_rejected(it, "LG020", psprintf("Account %s may not go negative: this would leave it at %s %s",
+											   bad->code, formatted_amount(shown, bad->currency), bad->currency));
+			continue;
+		}
+
+		/* It posts: each leg's sequence number and running balance on its account. */
+		it->leg_seq = palloc(sizeof(int64) * q->nlegs);
+		it->leg_balance = palloc(sizeof(int64) * q->nlegs);
+		for (int l = 0; l < q->nlegs; l++)
+		{
+			Head	   *h = head_of(work, nheads, q->ids[l]);
+
+			h->last_seq += 1;
+			h->moved_legs += 1;
+			if (pg_add_s64_overflow(h->balance, q->amounts[l], &h->balance))
+				ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("bigint out of range")));
+			it->leg_seq[l] = h->last_seq;
+			it->leg_balance[l] = h->balance;
+		}
+		group_posted[it->group] = i;
+		it->posts = true;
+		accepted[nacc++] = i;
+	}
+	return nacc;
+}
+
+/*
+ * The transactions of the items that post, ids in item order, rows in key order (two batches
+ * inserting the same keys wait for each other in one order only). False, with nothing
+ * inserted, when a concurrent posting committed one of the keys since they were read.
+ */
+static bool
+batch_insert_transactions(BatchItem *items, const int *accepted, int nacc, const int *by_key, int nvalid,
+						  const char *kind, TimestampTz recorded_at, const char *operator_name,
+						  const char *session_role)
+{
+	Oid			relid = table_oid("ledger", "transactions");
+	EState	   *estate = executor_for(&relid, 1);
+	Writer		w;
+	List	   *arbiters;
+	bool		taken = false;
+
+	writer_open(&w, estate, relid, 1, true);
+	arbiters = unique_index_on(&w, "idempotency_key");
+	for (int a = 0; a < nacc; a++)
+	{
+		items[accepted[a]].tx = nextval_internal(w.id_sequence, false);
+		items[accepted[a]].has_tx = true;
+	}
+	statement_begin(&w);
+	for (int k = 0; k < nvalid && !taken; k++)
+	{
+		BatchItem  *it = &items[by_key[k]];
+
+		if (!it->posts)
+			continue;
+		row_begin(&w);
+		row_set(&w, "id", Int64GetDatum(it->tx), false);
+		row_set(&w, "idempotency_key", CStringGetTextDatum(it->key), false);
+		row_set(&w, "request_hash", PointerGetDatum(it->hash), false);
+		row_set(&w, "kind", kind ? CStringGetTextDatum(kind) : (Datum) 0, kind == NULL);
+		row_set(&w, "effective_at", TimestampTzGetDatum(it->q.effective_at), false);
+		row_set(&w, "recorded_at", TimestampTzGetDatum(recorded_at), false);
+		row_set(&w, "description", CStringGetTextDatum(it->q.description), false);
+		row_set(&w, "external_ref", it->q.external_ref ? CStringGetTextDatum(it->q.external_ref) : (Datum) 0,
+				it->q.external_ref == NULL);
+		row_set(&w, "reverses", (Datum) 0, true);
+		row_set(&w, "created_by", CStringGetTextDatum(operator_name), false);
+		row_set(&w, "created_role", CStringGetTextDatum(session_role), false);
+		taken = !row_insert_unless_taken(&w, arbiters);
+	}
+	statement_end(&w);
+	writer_close(&w);
+	executor_done(estate);
+	return !taken;
+}
+
+/* The entries and events of the items that post; the heads moved before. */
+static void
+batch_write(BatchItem *items, const int *accepted, int nacc, Head *work, int nheads, const char *kind,
+			TimestampTz recorded_at, const char *operator_name, const char *session_role)
+{
+	Oid			relids[2] = {table_oid("ledger", "entries"), table_oid("audit", "events")};
+	EState	   *estate;
+	Writer		entries, events;
+	StringInfoData enc;
+	Datum		client = client_info();
+	Datum		action = CStringGetTextDatum("transaction.posted");
+	Datum		object_type = CStringGetTextDatum("transaction");
+	Datum		operator_d = CStringGetTextDatum(operator_name);
+	Datum		role_d = CStringGetTextDatum(session_role);
+
+	move_heads(work, nheads, recorded_at);
+
+	estate = executor_for(relids, 2);
+	writer_open(&entries, estate, relids[0], 1, false);
+	writer_open(&events, estate, relids[1], 2, false);
+	initStringInfo(&enc);
+
+	writing_own_entries = true;
+	PG_TRY();
+	{
+		statement_begin(&entries);
+		for (int a = 0; a < nacc; a++)
+		{
+			BatchItem  *it = &items[accepted[a]];
+			Request    *q = &it->q;
+
+			resetStringInfo(&enc);
+			digest_head(&enc, it->tx, it->key, it->hash, kind, q->effective_at, recorded_at, false, 0,
+						q->description, q->external_ref, operator_name, session_role, q->nlegs);
+			for (int l = 0; l < q->nlegs; l++)
+			{
+				int64		id = nextval_internal(entries.id_sequence, false);
+				Datum		currency_b = DirectFunctionCall3(bpcharin, CStringGetDatum(q->currencies[l]),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(3 + VARHDRSZ));
+
+				row_begin(&entries);
+				row_set(&entries, "id", Int64GetDatum(id), false);
+				row_set(&entries, "transaction_id", Int64GetDatum(it->tx), false);
+				row_set(&entries, "account_id", Int64GetDatum(q->ids[l]), false);
+				row_set(&entries, "amount", Int64GetDatum(q->amounts[l]), false);
+				row_set(&entries, "currency", currency_b, false);
+				row_set(&entries, "effective_at", TimestampTzGetDatum(q->effective_at), false);
+				row_set(&entries, "recorded_at", TimestampTzGetDatum(recorded_at), false);
+				row_set(&entries, "account_seq", Int64GetDatum(it->leg_seq[l]), false);
+				row_set(&entries, "balance_after", Int64GetDatum(it->leg_balance[l]), false);
+				row_insert(&entries);
+				digest_entry(&enc, id, q->ids[l], q->amounts[l],
+							 without_trailing_blanks(TextDatumGetCString(currency_b)), q->effective_at,
+							 recorded_at, it->leg_seq[l], it->leg_balance[l]);
+			}
+			sha256(enc.data, enc.len, it->digest);
+		}
+		statement_end(&entries);
+	}
+	PG_FINALLY();
+	{
+		writing_own_entries = false;
+	}
+	PG_END_TRY();
+
+	statement_begin(&events);
+	for (int a = 0; a < nacc; a++)
+	{
+		BatchItem  *it = &items[accepted[a]];
+
+		row_begin(&events);
+		row_set(&events, "id", Int64GetDatum(nextval_internal(events.id_sequence, false)), false);
+		row_set(&events, "occurred_at", TimestampTzGetDatum(GetCurrentTimestamp()), false);
+		row_set(&events, "operator", operator_d, false);
+		row_set(&events, "session_role", role_d, false);
+		row_set(&events, "action", action, false);
+		row_set(&events, "object_type", object_type, false);
+		row_set(&events, "object_id", CStringGetTextDatum(psprintf(INT64_FORMAT, it->tx)), false);
+		row_set(&events, "details", posted_details(it->key, kind, false, 0, it->q.nlegs, it->digest), false);
+		row_set(&events, "client_info", client, false);
+		row_insert(&events);
+	}
+	statement_end(&events);
+
+	writer_close(&entries);
+	writer_close(&events);
+	executor_done(estate);
+}
+
+PG_FUNCTION_INFO_V1(ledger_post_batch_items);
+Datum
+ledger_post_batch_items(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi;
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	char	   *kind;
+	BatchItem  *items;
+	int		   *by_key;
+	int			nvalid = 0;
+	int		   *accepted;
+	int			nacc = 0;
+	Head	   *heads = NULL, *work = NULL;
+	int			nheads = 0;
+	TimestampTz last_recorded = DT_NOBEGIN;
+	TimestampTz recorded_at = 0;
+	char	   *operator_name;
+	const char *session_role;
+	Datum		keys_d;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	kind = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	array = PG_GETARG_ARRAYTYPE_P(0);
+	get_typlenbyvalalign(ARR_ELEMTYPE(array), &typlen, &typbyval, &typalign);
+	deconstruct_array(array, ARR_ELEMTYPE(array), typlen, typbyval, typalign, &elems, &elem_nulls, &n);
+	if (n == 0)
+		return (Datum) 0;
+	let_go_of_stale_planned();
+
+	/* 1. Each item read and checked on its own, in the single path's order. */
+	items = palloc0(sizeof(BatchItem) * n);
+	for (int i = 0; i < n; i++)
+	{
+		HeapTupleHeader t = NULL;
+		bool		isnull;
+		int32		ord = 0;
+		BatchItem  *it;
+		char	   *state;
+		Datum		request;
+		Refusal		no;
+
+		if (!elem_nulls[i])
+		{
+			t = DatumGetHeapTupleHeader(elems[i]);
+			ord = DatumGetInt32(GetAttributeByName(t, "ord", &isnull));
+			if (isnull)
+				ord = 0;
+		}
+		if (ord < 1 || ord > n || items[ord - 1].seen)
+			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION),
+							errmsg("ledger.post_batch_items: ordinals must be 1 to %d", n)));
+		it = &items[ord - 1];
+		it->seen = true;
+		it->primary = -1;
+		it->key = text_field(t, "idem_key");
+		state = text_field(t, "err_state");
+		if (state != NULL)
+		{
+			/* An error found before (an event that is no event): its state and message. */
+			char	   *message = text_field(t, "err_message");
+			char	   *both = psprintf("%s%s", state, message ? message : "");
+			int			cut = pg_mbcharcliplen(both, strlen(both), 5);
+
+			batch_reject(it, pnstrdup(both, cut), both + cut);
+			continue;
+		}
+		request = GetAttributeByName(t, "request", &isnull);
+		if (!request_read(isnull ? NULL : DatumGetJsonbP(request), &it->q, &no))
+		{
+			batch_refuse(it, &no);
+			continue;
+		}
+		it->valid = true;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+
+	/* 2. Every valid item's accounts in one look-up; the legs, then the key. */
+	{
+		int			ncodes = 0;
+		Datum	   *codes;
+		Accounts	accounts;
+
+		for (int i = 0; i < n; i++)
+			if (items[i].valid)
+				ncodes += items[i].q.nlegs;
+		codes = palloc(sizeof(Datum) * Max(ncodes, 1));
+		ncodes = 0;
+		for (int i = 0; i < n; i++)
+			if (items[i].valid)
+				for (int l = 0; l < items[i].q.nlegs; l++)
+					if (items[i].q.codes[l] != NULL)
+						codes[ncodes++] = CStringGetTextDatum(items[i].q.codes[l]);
+		accounts = accounts_of(codes, ncodes);
+		for (int i = 0; i < n; i++)
+		{
+			BatchItem  *it = &items[i];
+			Refusal		no;
+
+			if (!it->valid)
+				continue;
+			if (!request_legs(&it->q, &accounts, &no))
+				batch_refuse(it, &no);
+			else if (it->q.external_ref != NULL && pg_mbstrlen(it->q.external_ref) > 200)
+				batch_reject(it, "LG017", "external_ref is longer than 200 characters");
+			else if (it->key == NULL || pg_mbstrlen(it->key) < 1 || pg_mbstrlen(it->key) > 200)
+				batch_reject(it, "LG010", "An idempotency key of 1 to 200 characters is required");
+			else if (kind != NULL && strcmp(kind, "posting") == 0 &&
+					 (strncmp(it->key, "reversal:", 9) == 0 || strncmp(it->key, "rebook:", 7) == 0 ||
+					  strncmp(it->key, "event:", 6) == 0))
+				batch_reject(it, "LG010",
+							 psprintf("Idempotency key \"%s\" is reserved: keys starting with reversal:, rebook: or event: belong to reversals and ingested events",
+									  it->key));
+			else
+				it->hash = request_fingerprint(kind, DatumGetJsonbP(request_canonical(&it->q)), false, 0);
+		}
+	}
+
+	/* The valid items in key order; each one's group: the first item with its key. */
+	by_key = palloc(sizeof(int) * n);
+	for (int i = 0; i < n; i++)
+		if (items[i].valid)
+			by_key[nvalid++] = i;
+	batch_sort_items = items;
+	qsort(by_key, nvalid, sizeof(int), batch_key_order);
+	{
+		Datum	   *keys = palloc(sizeof(Datum) * Max(nvalid, 1));
+		int			nkeys = 0;
+
+		for (int k = 0; k < nvalid; k++)
+		{
+			BatchItem  *it = &items[by_key[k]];
+
+			if (k > 0 && strcmp(items[by_key[k - 1]].key, it->key) == 0)
+				it->group = items[by_key[k - 1]].group;
+			else
+			{
+				it->group = by_key[k];
+				keys[nkeys++] = CStringGetTextDatum(it->key);
+			}
+		}
+		keys_d = PointerGetDatum(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+
+	/*
+	 * 3. The heads of every account a valid item with a new key touches, locked in one
+	 * statement in id order. (An item whose key is posted already touches nothing; keys are
+	 * never taken back, so the items that may post are among these.)
+	 */
+	if (nvalid > 0)
+	{
+		int			nposted;
+		PostedKey  *posted = posted_keys(keys_d, &nposted);
+		int64	   *ids;
+		int			nids = 0;
+
+		for (int k = 0; k < nvalid; k++)
+			nids += items[by_key[k]].q.nlegs;
+		ids = palloc(sizeof(int64) * Max(nids, 1));
+		nids = 0;
+		for (int k = 0; k < nvalid; k++)
+		{
+			BatchItem  *it = &items[by_key[k]];
+
+			if (posted_key(posted, nposted, it->key) == NULL)
+				for (int l = 0; l < it->q.nlegs; l++)
+					ids[nids++] = it->q.ids[l];
+		}
+		heads = lock_heads(int8_array(ids, nids), &nheads);
+		for (int h = 0; h < nheads; h++)
+			if (heads[h].last_recorded_at > last_recorded)
+				last_recorded = heads[h].last_recorded_at;
+	}
+	work = palloc(sizeof(Head) * Max(nheads, 1));
+	accepted = palloc(sizeof(int) * n);
+	operator_name = current_operator();
+	session_role = GetUserNameFromId(GetSessionUserId(), false);
+
+	for (int round = 1; nvalid > 0; round++)
+	{
+		MemoryContext context = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		int			nposted;
+		PostedKey  *posted;
+		bool		inserted;
+
+		/* 4. The keys posted before, read after the locks. */
+		posted = posted_keys(keys_d, &nposted);
+		for (int k = 0; k < nvalid; k++)
+		{
+			BatchItem  *it = &items[by_key[k]];
+			PostedKey  *p = posted_key(posted, nposted, it->key);
+
+			it->decided = false;
+			it->posts = false;
+			it->outcome = NULL;
+			it->state = it->message = NULL;
+			it->has_tx = false;
+			it->primary = -1;
+			if (p == NULL)
+				continue;
+			it->decided = true;
+			if (same_fingerprint(p->hash, it->hash))
+			{
+				it->outcome = "duplicate";
+				it->has_tx = true;
+				it->tx = p->id;
+			}
+			else
+			{
+				it->outcome = "rejected";
+				it->state = "LG011";
+				it->message = psprintf("Idempotency key \"%s\" was already used for a different request (transaction " INT64_FORMAT ")",
+									   it->key, p->id);
+			}
+		}
+
+		/* 5. The rest, in order. */
+		memcpy(work, heads, sizeof(Head) * nheads);
+		nacc = batch_decide(items, n, work, nheads, accepted);
+		if (nacc == 0)
+			break;
+
+		/* 6. Their transactions, undone and decided again when a key was taken meanwhile. */
+		recorded_at = Max(GetCurrentTimestamp(), last_recorded);
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(context);
+		inserted = batch_insert_transactions(items, accepted, nacc, by_key, nvalid, kind, recorded_at,
+											 operator_name, session_role);
+		if (inserted)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		if (inserted)
+			break;
+		if (round >= 5)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							errmsg("Concurrent postings kept taking idempotency keys of this batch; nothing was posted"),
+							errhint("Send the batch again: keys posted meanwhile come back as duplicates.")));
+	}
+
+	/* 7. The heads, entries and events of what posts. */
+	if (nacc > 0)
+	{
+		batch_write(items, accepted, nacc, work, nheads, kind, recorded_at, operator_name, session_role);
+		for (int a = 0; a < nacc; a++)
+		{
+			BatchItem  *it = &items[accepted[a]];
+
+			it->outcome = "posted";
+			remember_verified(it->tx);
+		}
+	}
+
+	/*
+	 * Replays inside the batch: the same request is a duplicate of the item that posted,
+	 * another request under its key is refused as the single path refuses it.
+	 */
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		BatchItem  *p;
+
+		if (it->primary < 0)
+			continue;
+		p = &items[it->primary];
+		if (same_fingerprint(it->hash, p->hash))
+		{
+			it->outcome = "duplicate";
+			it->has_tx = true;
+			it->tx = p->tx;
+		}
+		else
+		{
+			it->outcome = "rejected";
+			it->state = "LG011";
+			it->message = psprintf("Idempotency key \"%s\" was already used for a different request (transaction " INT64_FORMAT ")",
+								   it->key, p->tx);
+		}
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		Datum		values[5];
+		bool		nulls[5] = {false, !it->has_tx, it->outcome == NULL, it->state == NULL, it->message == NULL};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = Int64GetDatum(it->tx);
+		values[2] = it->outcome ? CStringGetTextDatum(it->outcome) : (Datum) 0;
+		values[3] = it->state ? CStringGetTextDatum(it->state) : (Datum) 0;
+		values[4] = it->message ? CStringGetTextDatum(it->message) : (Datum) 0;
+		tuplestore_putvalues(rsi->setResult, rsi->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
 }
