@@ -688,7 +688,7 @@ move_heads(const Head *heads, int nheads, TimestampTz recorded_at)
  * first, then bytewise: kind, request, reverses.
  */
 static bytea *
-request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64 reverses)
+request_fingerprint_of(const char *kind, const char *canonical, bool has_reverses, int64 reverses)
 {
 	StringInfoData buf;
 	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
@@ -698,10 +698,7 @@ request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64
 	appendStringInfoString(&buf, "{\"kind\": ");
 	append_json_string_or_null(&buf, kind);
 	appendStringInfoString(&buf, ", \"request\": ");
-	if (canonical == NULL)
-		appendStringInfoString(&buf, "null");
-	else
-		(void) JsonbToCString(&buf, &canonical->root, VARSIZE(canonical));
+	appendStringInfoString(&buf, canonical == NULL ? "null" : canonical);
 	appendStringInfoString(&buf, ", \"reverses\": ");
 	if (has_reverses)
 		appendStringInfo(&buf, INT64_FORMAT, reverses);
@@ -712,6 +709,14 @@ request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64
 	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	sha256(utf8, strlen(utf8), (uint8 *) VARDATA(hash));
 	return hash;
+}
+
+static bytea *
+request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64 reverses)
+{
+	return request_fingerprint_of(kind, canonical == NULL ? NULL
+								  : JsonbToCString(NULL, &canonical->root, VARSIZE(canonical)),
+								  has_reverses, reverses);
 }
 
 /* ledger.transaction_head_encoding of the row as written: the digest's first part. */
@@ -1552,17 +1557,15 @@ typedef struct Request
 
 /* The request's fields, in 0055's order of checks, up to the legs' accounts. */
 static bool
-request_read(Jsonb *request, Request *q, Refusal *no)
+request_read(JsonbContainer *root, Request *q, Refusal *no)
 {
-	JsonbContainer *root;
 	char	   *effective_text;
 	JsonbValue *legs_v;
 	static TimestampTz earliest = 0, latest = 0;
 
-	if (request == NULL || !JB_ROOT_IS_OBJECT(request))
+	if (root == NULL || !JsonContainerIsObject(root))
 		return refuse(no, LG_ERR(17), "A transaction must be a JSON object with effective_at, description and legs",
 					  NULL);
-	root = &request->root;
 	effective_text = member_text(root, "effective_at");
 	if (effective_text == NULL)
 		return refuse(no, LG_ERR(17), "effective_at is missing: give the business time, e.g. \"2026-11-20T15:00:00Z\"",
@@ -1686,6 +1689,40 @@ request_canonical(const Request *q)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(canonical.data));
 }
 
+/*
+ * The canonical request as jsonb prints it (request_canonical's value through jsonb_out):
+ * keys shortest first, then bytewise (legs, description, effective_at, external_ref; in a leg
+ * minor, account, currency), ", " and ": " between. The batch path fingerprints this text
+ * without building the jsonb; tst_postbatch compares its fingerprints with 0017's.
+ */
+static char *
+request_canonical_text(const Request *q)
+{
+	StringInfoData c;
+	struct pg_tm tt;
+	fsec_t		fsec;
+
+	if (timestamp2tm(q->effective_at, NULL, &tt, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "ledger_pg: effective_at out of range");
+	initStringInfo(&c);
+	appendStringInfoString(&c, "{\"legs\": [");
+	for (int i = 0; i < q->nlegs; i++)
+	{
+		appendStringInfo(&c, "%s{\"minor\": " INT64_FORMAT ", \"account\": ", i ? ", " : "", q->amounts[i]);
+		escape_json(&c, q->codes[i]);
+		appendStringInfoString(&c, ", \"currency\": ");
+		escape_json(&c, q->currencies[i]);
+		appendStringInfoChar(&c, '}');
+	}
+	appendStringInfoString(&c, "], \"description\": ");
+	escape_json(&c, q->description);
+	appendStringInfo(&c, ", \"effective_at\": \"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\", \"external_ref\": ",
+					 tt.tm_year, tt.tm_mon, tt.tm_mday, tt.tm_hour, tt.tm_min, tt.tm_sec, (int) fsec);
+	append_json_string_or_null(&c, q->external_ref);
+	appendStringInfoChar(&c, '}');
+	return c.data;
+}
+
 /* The request read and checked: a ledger.normalized_request of desc's shape. */
 static Datum
 normalize_request(Jsonb *request, TupleDesc desc)
@@ -1701,7 +1738,7 @@ normalize_request(Jsonb *request, TupleDesc desc)
 
 	if (desc->natts != 7)
 		elog(ERROR, "ledger_pg: ledger.normalized_request has %d columns, not 7", desc->natts);
-	if (!request_read(request, &q, &no))
+	if (!request_read(request ? &request->root : NULL, &q, &no))
 		raise_refusal(&no);
 	{
 		Datum	   *code_d = palloc(sizeof(Datum) * q.nlegs);
@@ -2031,6 +2068,45 @@ audit_announce_events(PG_FUNCTION_ARGS)
  * seal is younger than seal_every, an earlier event of this transaction sealed it, the
  * transaction is not READ COMMITTED, or another holds the chain.
  */
+/*
+ * The events audit.seal_from sealed in this transaction: ids from sealed_from to sealed_max.
+ * A commit's seal takes in every event of its transaction (they are all visible to it, and
+ * ids are taken in order: events_id_seq caches one), so the triggers of its other events,
+ * which would each find "sealed lately" or "already sealed" and do nothing, do nothing at
+ * once. Forgotten when the transaction ends or any subtransaction rolls back (a seal undone).
+ */
+static TransactionId sealed_xid = InvalidTransactionId;
+static int64 sealed_from = 0;
+static int64 sealed_max = 0;
+static bool sealed_callbacks = false;
+
+static void
+forget_sealed(XactEvent event, void *arg)
+{
+	sealed_xid = InvalidTransactionId;
+}
+
+static void
+forget_sealed_sub(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		sealed_xid = InvalidTransactionId;
+}
+
+static void
+remember_sealed(int64 from, int64 max)
+{
+	if (!sealed_callbacks)
+	{
+		RegisterXactCallback(forget_sealed, NULL);
+		RegisterSubXactCallback(forget_sealed_sub, NULL);
+		sealed_callbacks = true;
+	}
+	sealed_xid = GetTopTransactionIdIfAny();
+	sealed_from = from;
+	sealed_max = max;
+}
+
 static SPIPlanPtr plan_sealed_lately = NULL;
 static SPIPlanPtr plan_still_unsealed = NULL;
 static SPIPlanPtr plan_seal = NULL;
@@ -2043,7 +2119,10 @@ audit_seal_at_commit(PG_FUNCTION_ARGS)
 	int64		id = row_bigint(td, "id");
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
+	TransactionId top = GetTopTransactionIdIfAny();
 
+	if (TransactionIdIsValid(top) && top == sealed_xid && id >= sealed_from && id <= sealed_max)
+		return PointerGetDatum(NULL);	/* sealed by this transaction's seal */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ledger_pg: SPI_connect failed");
 	if (SPI_execute_plan(kept_plan(&plan_sealed_lately,
@@ -2574,6 +2653,35 @@ batch_write(BatchItem *items, const int *accepted, int nacc, Head *work, int nhe
 	executor_done(estate);
 }
 
+/* An item as a caller gives it: its key and request, or an error found before. */
+static void
+batch_item_read(BatchItem *it, char *key, JsonbContainer *request, char *state, char *message)
+{
+	Refusal		no;
+
+	it->seen = true;
+	it->primary = -1;
+	it->key = key;
+	if (state != NULL)
+	{
+		/* An error found before (an event that is no event): state || message, cut after 5. */
+		char	   *both = psprintf("%s%s", state, message ? message : "");
+		int			cut = pg_mbcharcliplen(both, strlen(both), 5);
+
+		batch_reject(it, pnstrdup(both, cut), both + cut);
+		return;
+	}
+	if (!request_read(request, &it->q, &no))
+	{
+		batch_refuse(it, &no);
+		return;
+	}
+	it->valid = true;
+}
+
+static void post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind);
+
+/* ledger.post_batch_items(p_items ledger.batch_input[], p_kind) (0064). */
 PG_FUNCTION_INFO_V1(ledger_post_batch_items);
 Datum
 ledger_post_batch_items(PG_FUNCTION_ARGS)
@@ -2586,8 +2694,96 @@ ledger_post_batch_items(PG_FUNCTION_ARGS)
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
-	char	   *kind;
 	BatchItem  *items;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	array = PG_GETARG_ARRAYTYPE_P(0);
+	get_typlenbyvalalign(ARR_ELEMTYPE(array), &typlen, &typbyval, &typalign);
+	deconstruct_array(array, ARR_ELEMTYPE(array), typlen, typbyval, typalign, &elems, &elem_nulls, &n);
+	if (n == 0)
+		return (Datum) 0;
+	items = palloc0(sizeof(BatchItem) * n);
+	for (int i = 0; i < n; i++)
+	{
+		HeapTupleHeader t = NULL;
+		bool		isnull;
+		int32		ord = 0;
+		Datum		request;
+
+		if (!elem_nulls[i])
+		{
+			t = DatumGetHeapTupleHeader(elems[i]);
+			ord = DatumGetInt32(GetAttributeByName(t, "ord", &isnull));
+			if (isnull)
+				ord = 0;
+		}
+		if (ord < 1 || ord > n || items[ord - 1].seen)
+			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION),
+							errmsg("ledger.post_batch_items: ordinals must be 1 to %d", n)));
+		request = GetAttributeByName(t, "request", &isnull);
+		batch_item_read(&items[ord - 1], text_field(t, "idem_key"),
+						isnull ? NULL : &DatumGetJsonbP(request)->root,
+						text_field(t, "err_state"), text_field(t, "err_message"));
+	}
+	post_batch(rsi, items, n, PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	return (Datum) 0;
+}
+
+/*
+ * ledger.post_batch(p_requests jsonb) (0066): 0017's PL/pgSQL wrapper (ledger.check_batch,
+ * then the array's elements as items, each its own idempotency_key) without building the
+ * ledger.batch_input array.
+ */
+static SPIPlanPtr plan_check_batch = NULL;
+
+PG_FUNCTION_INFO_V1(ledger_post_batch);
+Datum
+ledger_post_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi;
+	Jsonb	   *batch;
+	BatchItem  *items;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	{
+		Oid			types[3] = {JSONBOID, TEXTOID, TEXTOID};
+		Datum		values[3] = {PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
+			CStringGetTextDatum("A batch must be a JSON array of transactions"),
+		CStringGetTextDatum("transactions")};
+		char		nulls[3] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', ' '};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "ledger_pg: SPI_connect failed");
+		if (SPI_execute_plan(kept_plan(&plan_check_batch, "SELECT ledger.check_batch($1, $2, $3)", 3, types),
+							 values, nulls, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: ledger.check_batch failed");
+		SPI_finish();
+	}
+	/* check_batch refused anything but an array of at most max_batch_items() */
+	batch = PG_GETARG_JSONB_P(0);
+	n = JsonContainerSize(&batch->root);
+	if (n == 0)
+		return (Datum) 0;
+	items = palloc0(sizeof(BatchItem) * n);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbContainer *request = container_of(getIthJsonbValueFromContainer(&batch->root, i));
+
+		batch_item_read(&items[i], member_text(request, "idempotency_key"), request, NULL, NULL);
+	}
+	post_batch(rsi, items, n, "posting");
+	return (Datum) 0;
+}
+
+/* The core of both: items read, then checked, decided and written; one row per item. */
+static void
+post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
+{
 	int		   *by_key;
 	int			nvalid = 0;
 	int		   *accepted;
@@ -2600,64 +2796,7 @@ ledger_post_batch_items(PG_FUNCTION_ARGS)
 	const char *session_role;
 	Datum		keys_d;
 
-	InitMaterializedSRF(fcinfo, 0);
-	rsi = (ReturnSetInfo *) fcinfo->resultinfo;
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;
-	kind = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	array = PG_GETARG_ARRAYTYPE_P(0);
-	get_typlenbyvalalign(ARR_ELEMTYPE(array), &typlen, &typbyval, &typalign);
-	deconstruct_array(array, ARR_ELEMTYPE(array), typlen, typbyval, typalign, &elems, &elem_nulls, &n);
-	if (n == 0)
-		return (Datum) 0;
 	let_go_of_stale_planned();
-
-	/* 1. Each item read and checked on its own, in the single path's order. */
-	items = palloc0(sizeof(BatchItem) * n);
-	for (int i = 0; i < n; i++)
-	{
-		HeapTupleHeader t = NULL;
-		bool		isnull;
-		int32		ord = 0;
-		BatchItem  *it;
-		char	   *state;
-		Datum		request;
-		Refusal		no;
-
-		if (!elem_nulls[i])
-		{
-			t = DatumGetHeapTupleHeader(elems[i]);
-			ord = DatumGetInt32(GetAttributeByName(t, "ord", &isnull));
-			if (isnull)
-				ord = 0;
-		}
-		if (ord < 1 || ord > n || items[ord - 1].seen)
-			ereport(ERROR, (errcode(ERRCODE_RAISE_EXCEPTION),
-							errmsg("ledger.post_batch_items: ordinals must be 1 to %d", n)));
-		it = &items[ord - 1];
-		it->seen = true;
-		it->primary = -1;
-		it->key = text_field(t, "idem_key");
-		state = text_field(t, "err_state");
-		if (state != NULL)
-		{
-			/* An error found before (an event that is no event): its state and message. */
-			char	   *message = text_field(t, "err_message");
-			char	   *both = psprintf("%s%s", state, message ? message : "");
-			int			cut = pg_mbcharcliplen(both, strlen(both), 5);
-
-			batch_reject(it, pnstrdup(both, cut), both + cut);
-			continue;
-		}
-		request = GetAttributeByName(t, "request", &isnull);
-		if (!request_read(isnull ? NULL : DatumGetJsonbP(request), &it->q, &no))
-		{
-			batch_refuse(it, &no);
-			continue;
-		}
-		it->valid = true;
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ledger_pg: SPI_connect failed");
 
@@ -2698,7 +2837,7 @@ ledger_post_batch_items(PG_FUNCTION_ARGS)
 							 psprintf("Idempotency key \"%s\" is reserved: keys starting with reversal:, rebook: or event: belong to reversals and ingested events",
 									  it->key));
 			else
-				it->hash = request_fingerprint(kind, DatumGetJsonbP(request_canonical(&it->q)), false, 0);
+				it->hash = request_fingerprint_of(kind, request_canonical_text(&it->q), false, 0);
 		}
 	}
 
@@ -2881,5 +3020,175 @@ ledger_post_batch_items(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsi->setResult, rsi->setDesc, values, nulls);
 	}
 	SPI_finish();
-	return (Datum) 0;
+}
+
+/*
+ * audit.seal_from(p_from) in C (0065): 0060's PL/pgSQL, statement for statement, its hashing
+ * loop here instead of one SQL call of audit.event_encoding per event. The bound first (before
+ * the search's snapshot), the chain's head, the unsealed events from p_from in id order, each
+ * hashed onto the one before (sha256(prev_hash || audit.event_encoding(...)), the bytes
+ * audit.event_encoding and audit.field make: the verifiers compare them), one UPDATE for all,
+ * the floor moved. The caller holds the chain (seal, seal_if_free, seal_at_commit take it).
+ */
+static SPIPlanPtr plan_seal_bound = NULL;
+static SPIPlanPtr plan_chain_head = NULL;
+static SPIPlanPtr plan_genesis = NULL;
+static SPIPlanPtr plan_unsealed = NULL;
+static SPIPlanPtr plan_chain_events = NULL;
+static SPIPlanPtr plan_move_floor = NULL;
+
+/* audit.field(p): its octet length (server encoding), then its UTF-8 bytes. */
+static void
+put_audit_field(StringInfo s, const char *p)
+{
+	if (p == NULL)
+		put_int4(s, -1);
+	else
+	{
+		int			len = strlen(p);
+		char	   *utf8 = pg_server_to_any(p, len, PG_UTF8);
+
+		put_int4(s, len);
+		appendBinaryStringInfo(s, utf8, strlen(utf8));
+	}
+}
+
+static bytea *
+bytea_of(const uint8 *bytes, int len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), bytes, len);
+	return b;
+}
+
+PG_FUNCTION_INFO_V1(audit_seal_from);
+Datum
+audit_seal_from(PG_FUNCTION_ARGS)
+{
+	int64		from = PG_GETARG_INT64(0);
+	Datum		bound;
+	bool		bound_null;
+	int64		seq;
+	uint8		prev[PG_SHA256_DIGEST_LENGTH];
+	int64		count = 0;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ledger_pg: SPI_connect failed");
+	if (SPI_execute_plan(kept_plan(&plan_seal_bound, "SELECT audit.seal_bound()", 0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ledger_pg: audit.seal_bound failed");
+	bound = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &bound_null);
+
+	if (SPI_execute_plan(kept_plan(&plan_chain_head,
+								   "SELECT e.seq, e.hash FROM audit.events e WHERE e.seq IS NOT NULL "
+								   "ORDER BY e.seq DESC LIMIT 1",
+								   0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the chain's head failed");
+	if (SPI_processed == 1)
+	{
+		bytea	   *h;
+
+		seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		h = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (isnull || VARSIZE_ANY_EXHDR(h) != PG_SHA256_DIGEST_LENGTH)
+			elog(ERROR, "ledger_pg: the chain's head has no hash of 32 bytes");
+		memcpy(prev, VARDATA_ANY(h), PG_SHA256_DIGEST_LENGTH);
+	}
+	else
+	{
+		bytea	   *g;
+
+		seq = 0;
+		if (SPI_execute_plan(kept_plan(&plan_genesis, "SELECT audit.genesis_hash()", 0, NULL),
+							 NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "ledger_pg: audit.genesis_hash failed");
+		g = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull || VARSIZE_ANY_EXHDR(g) != PG_SHA256_DIGEST_LENGTH)
+			elog(ERROR, "ledger_pg: the genesis hash is not 32 bytes");
+		memcpy(prev, VARDATA_ANY(g), PG_SHA256_DIGEST_LENGTH);
+	}
+
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(from)};
+		uint64		n;
+		Datum	   *ids, *seqs, *prevs, *hashes;
+		StringInfoData enc;
+
+		if (SPI_execute_plan(kept_plan(&plan_unsealed,
+									   "SELECT e.id, e.occurred_at, e.operator, e.session_role, e.action, e.object_type, "
+									   "e.object_id, e.details::pg_catalog.text, e.client_info::pg_catalog.text "
+									   "FROM audit.events e WHERE e.seq IS NULL AND e.id OPERATOR(pg_catalog.>=) $1 "
+									   "ORDER BY e.id",
+									   1, types),
+							 values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ledger_pg: reading the unsealed events failed");
+		n = SPI_processed;
+		ids = palloc(sizeof(Datum) * Max(n, 1));
+		seqs = palloc(sizeof(Datum) * Max(n, 1));
+		prevs = palloc(sizeof(Datum) * Max(n, 1));
+		hashes = palloc(sizeof(Datum) * Max(n, 1));
+		initStringInfo(&enc);
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+			TimestampTz occurred = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
+			uint8		hash[PG_SHA256_DIGEST_LENGTH];
+
+			/* sha256(prev || audit.event_encoding(...)) */
+			resetStringInfo(&enc);
+			appendBinaryStringInfo(&enc, (const char *) prev, PG_SHA256_DIGEST_LENGTH);
+			appendStringInfoString(&enc, "ledger-audit-v1");
+			put_int8(&enc, id);
+			put_int8(&enc, unix_micros(occurred));
+			for (int c = 3; c <= 9; c++)
+				put_audit_field(&enc, SPI_getvalue(t, d, c));
+			sha256(enc.data, enc.len, hash);
+
+			ids[i] = Int64GetDatum(id);
+			seqs[i] = Int64GetDatum(seq + (int64) i + 1);
+			prevs[i] = PointerGetDatum(bytea_of(prev, PG_SHA256_DIGEST_LENGTH));
+			hashes[i] = PointerGetDatum(bytea_of(hash, PG_SHA256_DIGEST_LENGTH));
+			memcpy(prev, hash, PG_SHA256_DIGEST_LENGTH);
+		}
+		count = (int64) n;
+		if (n > 0)
+		{
+			Oid			utypes[4] = {INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
+			Datum		uvalues[4];
+
+			uvalues[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			uvalues[1] = PointerGetDatum(construct_array(seqs, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			uvalues[2] = PointerGetDatum(construct_array(prevs, n, BYTEAOID, -1, false, TYPALIGN_INT));
+			uvalues[3] = PointerGetDatum(construct_array(hashes, n, BYTEAOID, -1, false, TYPALIGN_INT));
+			if (SPI_execute_plan(kept_plan(&plan_chain_events,
+										   "UPDATE audit.events e SET seq = u.seq, prev_hash = u.prev_hash, hash = u.hash "
+										   "FROM unnest($1, $2, $3, $4) AS u(id, seq, prev_hash, hash) "
+										   "WHERE e.id OPERATOR(pg_catalog.=) u.id",
+										   4, utypes),
+								 uvalues, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != n)
+				elog(ERROR, "ledger_pg: sealing the events failed");
+			remember_sealed(DatumGetInt64(ids[0]), DatumGetInt64(ids[n - 1]));
+		}
+	}
+
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {bound};
+		char		nulls[1] = {bound_null ? 'n' : ' '};
+
+		if (SPI_execute_plan(kept_plan(&plan_move_floor,
+									   "UPDATE audit.seal_floor f SET floor = $1, sealed_at = pg_catalog.clock_timestamp()",
+									   1, types),
+							 values, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "ledger_pg: moving the seal floor failed");
+	}
+	SPI_finish();
+	PG_RETURN_INT64(count);
 }
