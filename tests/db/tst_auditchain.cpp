@@ -241,6 +241,23 @@ private Q_SLOTS:
                  QStringLiteral("t"));
     }
 
+    // A commit's seal remembers what it sealed, so that its transaction's other events'
+    // triggers need not look (0065). A seal undone by a rollback to a savepoint sealed
+    // nothing: the event's own trigger must still seal it at commit.
+    void aSealUndoneInASavepointIsNotTakenForDone()
+    {
+        QVERIFY(m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = '0'")).ok);
+        const auto r = m_admin->exec(QStringLiteral(
+            "BEGIN; SELECT audit.record('test.savepoint', 'test', 's', '{}'); SAVEPOINT s; "
+            "SELECT audit.seal(); ROLLBACK TO SAVEPOINT s; COMMIT"));
+        QVERIFY2(r.ok, qPrintable(r.message));
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE action = "
+                                      "'test.savepoint' AND seq IS NOT NULL")),
+                 1);
+        QVERIFY(
+            m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = DEFAULT")).ok);
+    }
+
     void concurrentWritersKeepTheChainLinear()
     {
         const qint64 before = count(QStringLiteral("SELECT count(*) FROM audit.events"));
