@@ -649,6 +649,75 @@ lock_heads(Datum account_ids, int *nheads)
 	return heads;
 }
 
+/*
+ * lock_heads for many accounts (a batch): the heads alone locked, in id order, through
+ * IN (SELECT unnest($1)) (a nested loop of index scans), then their accounts read. A batch
+ * waits for the heads other batches hold and checks again each row it finds moved when the
+ * holder commits; with "= ANY ($1)" (a bitmap heap scan) eight batches of 1,000 at once
+ * waited 1.6 s each for their locks and posted 3,300/s, with this statement 7,000/s (0017's
+ * statement, of the same shape: 5,000/s).
+ */
+static SPIPlanPtr plan_lock_heads_only = NULL;
+static SPIPlanPtr plan_head_accounts = NULL;
+
+static Head *
+lock_many_heads(Datum account_ids, int *nheads)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1] = {account_ids};
+	Head	   *heads;
+	bool		isnull;
+	int			j = 0;
+
+	if (SPI_execute_plan(kept_plan(&plan_lock_heads_only,
+								   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at "
+								   "FROM ledger.account_heads h WHERE h.account_id IN (SELECT pg_catalog.unnest($1)) "
+								   "ORDER BY h.account_id FOR UPDATE",
+								   1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: locking the account heads failed");
+	heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
+	*nheads = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		Head	   *h = &heads[(*nheads)++];
+
+		h->account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
+	}
+	if (SPI_execute_plan(kept_plan(&plan_head_accounts,
+								   "SELECT a.id, a.code, a.currency::pg_catalog.text, "
+								   "a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
+								   "FROM ledger.accounts a WHERE a.id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY a.id",
+								   1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: reading the heads' accounts failed");
+	for (uint64 i = 0; i < SPI_processed && j < *nheads; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+
+		while (j < *nheads && heads[j].account_id < id)
+			j++;
+		if (j < *nheads && heads[j].account_id == id)
+		{
+			heads[j].code = SPI_getvalue(t, d, 2);
+			heads[j].currency = SPI_getvalue(t, d, 3);
+			heads[j].debit = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+			heads[j].allow_negative = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
+		}
+	}
+	for (int h = 0; h < *nheads; h++)
+		if (heads[h].code == NULL)
+			elog(ERROR, "ledger_pg: account " INT64_FORMAT " has a head but no account", heads[h].account_id);
+	return heads;
+}
+
 /* The heads that legs moved, written back in one statement (their guard trigger fires). */
 static void
 move_heads(const Head *heads, int nheads, TimestampTz recorded_at)
@@ -2891,7 +2960,7 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 				for (int l = 0; l < it->q.nlegs; l++)
 					ids[nids++] = it->q.ids[l];
 		}
-		heads = lock_heads(int8_array(ids, nids), &nheads);
+		heads = lock_many_heads(int8_array(ids, nids), &nheads);
 		for (int h = 0; h < nheads; h++)
 			if (heads[h].last_recorded_at > last_recorded)
 				last_recorded = heads[h].last_recorded_at;
