@@ -9,15 +9,16 @@
 --    the same SQLSTATEs and messages, in the same order), then its external_ref and key;
 --    every valid item's accounts found in one statement;
 --  * the heads of every account a valid item with a new key touches locked in one
---    statement, in id order; the keys posted before read after the locks;
+--    statement, in id order (the keys posted before read just before: keys are never taken
+--    back, so the items that may post are among these);
 --  * the items decided in order: an item whose key is posted is a duplicate (same request)
 --    or LG011; the first item with a new key that leaves every no-negative account at or
 --    above zero posts (LG020 otherwise, naming the first such account by id), later items
 --    with its key replay it (duplicate or LG011);
 --  * the transactions inserted in key order as INSERT ... ON CONFLICT DO NOTHING would,
 --    inside a subtransaction: when a concurrent posting committed one of the keys since
---    they were read, it is undone and the batch decided again (at most five rounds, then
---    40001, as before);
+--    they were read, it is undone, the keys read again (now after the locks) and the batch
+--    decided again (at most five rounds, then 40001, as before);
 --  * the heads moved once each; the entries and one transaction.posted event per posted
 --    item written through the executor's insert routines, with the single path's digest
 --    and content (every trigger, constraint and index applies, as for an INSERT);

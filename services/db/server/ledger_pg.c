@@ -2415,7 +2415,7 @@ posted_keys(Datum keys, int *n)
 
 	if (SPI_execute_plan(kept_plan(&plan_posted_keys,
 								   "SELECT t.idempotency_key, t.id, t.request_hash FROM ledger.transactions t "
-								   "WHERE t.idempotency_key OPERATOR(pg_catalog.=) ANY ($1)",
+								   "WHERE t.idempotency_key IN (SELECT pg_catalog.unnest($1))",
 								   1, types),
 						 values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ledger_pg: reading the posted keys failed");
@@ -2864,6 +2864,8 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	char	   *operator_name;
 	const char *session_role;
 	Datum		keys_d;
+	PostedKey  *posted;
+	int			nposted;
 
 	let_go_of_stale_planned();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -2939,12 +2941,14 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	/*
 	 * 3. The heads of every account a valid item with a new key touches, locked in one
 	 * statement in id order. (An item whose key is posted already touches nothing; keys are
-	 * never taken back, so the items that may post are among these.)
+	 * never taken back, so the items that may post are among these.) The first round decides
+	 * with the keys read here: a key committed by another transaction since makes its insert
+	 * find it, and the next round reads the keys again after the locks.
 	 */
+	nposted = 0;
+	posted = nvalid > 0 ? posted_keys(keys_d, &nposted) : NULL;
 	if (nvalid > 0)
 	{
-		int			nposted;
-		PostedKey  *posted = posted_keys(keys_d, &nposted);
 		int64	   *ids;
 		int			nids = 0;
 
@@ -2974,12 +2978,11 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	{
 		MemoryContext context = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
-		int			nposted;
-		PostedKey  *posted;
 		bool		inserted;
 
-		/* 4. The keys posted before, read after the locks. */
-		posted = posted_keys(keys_d, &nposted);
+		/* 4. The keys posted before (after a round undone: read again, after the locks). */
+		if (round > 1)
+			posted = posted_keys(keys_d, &nposted);
 		for (int k = 0; k < nvalid; k++)
 		{
 			BatchItem  *it = &items[by_key[k]];
