@@ -2583,29 +2583,30 @@ batch_decide(BatchItem *items, int n, Head *work, int nheads, int *accepted)
 
 /*
  * The transactions of the items that post, ids in item order, rows in key order (two batches
- * inserting the same keys wait for each other in one order only). False, with nothing
- * inserted, when a concurrent posting committed one of the keys since they were read.
+ * inserting the same keys wait for each other in one order only). A key a concurrent posting
+ * committed since the keys were read (or is still inserting: the insert waits for it) fails
+ * the insert with a unique violation on key_index, which the caller's subtransaction undoes.
  */
-static bool
+static void
 batch_insert_transactions(BatchItem *items, const int *accepted, int nacc, const int *by_key, int nvalid,
 						  const char *kind, TimestampTz recorded_at, const char *operator_name,
-						  const char *session_role)
+						  const char *session_role, char *volatile *key_index)
 {
 	Oid			relid = table_oid("ledger", "transactions");
 	EState	   *estate = executor_for(&relid, 1);
 	Writer		w;
 	List	   *arbiters;
-	bool		taken = false;
 
-	writer_open(&w, estate, relid, 1, true);
+	writer_open(&w, estate, relid, 1, false);
 	arbiters = unique_index_on(&w, "idempotency_key");
+	*key_index = get_rel_name(linitial_oid(arbiters));
 	for (int a = 0; a < nacc; a++)
 	{
 		items[accepted[a]].tx = nextval_internal(w.id_sequence, false);
 		items[accepted[a]].has_tx = true;
 	}
 	statement_begin(&w);
-	for (int k = 0; k < nvalid && !taken; k++)
+	for (int k = 0; k < nvalid; k++)
 	{
 		BatchItem  *it = &items[by_key[k]];
 
@@ -2624,12 +2625,11 @@ batch_insert_transactions(BatchItem *items, const int *accepted, int nacc, const
 		row_set(&w, "reverses", (Datum) 0, true);
 		row_set(&w, "created_by", CStringGetTextDatum(operator_name), false);
 		row_set(&w, "created_role", CStringGetTextDatum(session_role), false);
-		taken = !row_insert_unless_taken(&w, arbiters);
+		row_insert(&w);
 	}
 	statement_end(&w);
 	writer_close(&w);
 	executor_done(estate);
-	return !taken;
 }
 
 /* The entries and events of the items that post; the heads moved before. */
@@ -2978,7 +2978,8 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	{
 		MemoryContext context = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
-		bool		inserted;
+		volatile bool inserted = false;
+		char	   *volatile key_index = NULL;
 
 		/* 4. The keys posted before (after a round undone: read again, after the locks). */
 		if (round > 1)
@@ -3022,12 +3023,31 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 		recorded_at = Max(GetCurrentTimestamp(), last_recorded);
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(context);
-		inserted = batch_insert_transactions(items, accepted, nacc, by_key, nvalid, kind, recorded_at,
-											 operator_name, session_role);
-		if (inserted)
+		PG_TRY();
+		{
+			batch_insert_transactions(items, accepted, nacc, by_key, nvalid, kind, recorded_at,
+									  operator_name, session_role, &key_index);
 			ReleaseCurrentSubTransaction();
-		else
+			inserted = true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *e;
+
+			MemoryContextSwitchTo(context);
+			e = CopyErrorData();
+			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(context);
+			CurrentResourceOwner = owner;
+			/* Only a key taken meanwhile is decided again; anything else fails the batch. */
+			if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || key_index == NULL || e->constraint_name == NULL ||
+				strcmp(e->constraint_name, key_index) != 0)
+				ReThrowError(e);
+			FreeErrorData(e);
+			inserted = false;
+		}
+		PG_END_TRY();
 		MemoryContextSwitchTo(context);
 		CurrentResourceOwner = owner;
 		if (inserted)
