@@ -121,6 +121,10 @@ typedef struct Writer
 	TransitionCaptureState *capture;
 	EState	   *estate;
 	Oid			id_sequence;
+	/* row_set's look-ups: column names (the callers' string constants) and their numbers */
+	const char *columns[16];
+	AttrNumber	numbers[16];
+	int			ncolumns;
 } Writer;
 
 /* The identity sequences, found once per backend (pg_depend is read for them). */
@@ -296,6 +300,7 @@ writer_open(Writer *w, EState *estate, Oid relid, Index rti, bool speculative)
 	ExecOpenIndices(w->rri, speculative);
 	w->slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(w->rel), table_slot_callbacks(w->rel));
 	w->capture = NULL;
+	w->ncolumns = 0;
 	w->id_sequence = identity_sequence(w->rel);
 	prepare_expressions(w);
 }
@@ -344,7 +349,20 @@ row_begin(Writer *w)
 static void
 row_set(Writer *w, const char *column, Datum value, bool isnull)
 {
-	AttrNumber	a = attnameAttNum(w->rel, column, false);
+	AttrNumber	a = InvalidAttrNumber;
+
+	for (int i = 0; i < w->ncolumns; i++)
+		if (w->columns[i] == column)
+			a = w->numbers[i];
+	if (a == InvalidAttrNumber)
+	{
+		a = attnameAttNum(w->rel, column, false);
+		if (a != InvalidAttrNumber && w->ncolumns < lengthof(w->columns))
+		{
+			w->columns[w->ncolumns] = column;
+			w->numbers[w->ncolumns++] = a;
+		}
+	}
 
 	if (a == InvalidAttrNumber)
 		elog(ERROR, "ledger_pg: column %s.%s is missing", RelationGetRelationName(w->rel), column);
@@ -488,16 +506,27 @@ unix_micros(TimestampTz t)
 	return t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 }
 
+/*
+ * SHA-256 of data, with a context a caller that hashes many times keeps for its call
+ * (hasher; NULL: one made and freed here).
+ */
 static void
-sha256(const char *data, size_t len, uint8 *out)
+sha256_with(pg_cryptohash_ctx *hasher, const char *data, size_t len, uint8 *out)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	pg_cryptohash_ctx *ctx = hasher ? hasher : pg_cryptohash_create(PG_SHA256);
 
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
 		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
 		elog(ERROR, "ledger_pg: SHA-256 failed: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
+	if (hasher == NULL)
+		pg_cryptohash_free(ctx);
+}
+
+static void
+sha256(const char *data, size_t len, uint8 *out)
+{
+	sha256_with(NULL, data, len, out);
 }
 
 static char *
@@ -757,7 +786,8 @@ move_heads(const Head *heads, int nheads, TimestampTz recorded_at)
  * first, then bytewise: kind, request, reverses.
  */
 static bytea *
-request_fingerprint_of(const char *kind, const char *canonical, bool has_reverses, int64 reverses)
+request_fingerprint_of(pg_cryptohash_ctx *hasher, const char *kind, const char *canonical, bool has_reverses,
+					   int64 reverses)
 {
 	StringInfoData buf;
 	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
@@ -776,14 +806,14 @@ request_fingerprint_of(const char *kind, const char *canonical, bool has_reverse
 	appendStringInfoChar(&buf, '}');
 	utf8 = pg_server_to_any(buf.data, buf.len, PG_UTF8);
 	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	sha256(utf8, strlen(utf8), (uint8 *) VARDATA(hash));
+	sha256_with(hasher, utf8, strlen(utf8), (uint8 *) VARDATA(hash));
 	return hash;
 }
 
 static bytea *
 request_fingerprint(const char *kind, Jsonb *canonical, bool has_reverses, int64 reverses)
 {
-	return request_fingerprint_of(kind, canonical == NULL ? NULL
+	return request_fingerprint_of(NULL, kind, canonical == NULL ? NULL
 								  : JsonbToCString(NULL, &canonical->root, VARSIZE(canonical)),
 								  has_reverses, reverses);
 }
@@ -2635,7 +2665,8 @@ batch_insert_transactions(BatchItem *items, const int *accepted, int nacc, const
 /* The entries and events of the items that post; the heads moved before. */
 static void
 batch_write(BatchItem *items, const int *accepted, int nacc, Head *work, int nheads, const char *kind,
-			TimestampTz recorded_at, const char *operator_name, const char *session_role)
+			TimestampTz recorded_at, const char *operator_name, const char *session_role,
+			pg_cryptohash_ctx *hasher)
 {
 	Oid			relids[2] = {table_oid("ledger", "entries"), table_oid("audit", "events")};
 	EState	   *estate;
@@ -2688,7 +2719,7 @@ batch_write(BatchItem *items, const int *accepted, int nacc, Head *work, int nhe
 							 without_trailing_blanks(TextDatumGetCString(currency_b)), q->effective_at,
 							 recorded_at, it->leg_seq[l], it->leg_balance[l]);
 			}
-			sha256(enc.data, enc.len, it->digest);
+			sha256_with(hasher, enc.data, enc.len, it->digest);
 		}
 		statement_end(&entries);
 	}
@@ -2866,6 +2897,7 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	Datum		keys_d;
 	PostedKey  *posted;
 	int			nposted;
+	pg_cryptohash_ctx *hasher = pg_cryptohash_create(PG_SHA256);	/* for every hash of the call */
 
 	let_go_of_stale_planned();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -2908,7 +2940,7 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 							 psprintf("Idempotency key \"%s\" is reserved: keys starting with reversal:, rebook: or event: belong to reversals and ingested events",
 									  it->key));
 			else
-				it->hash = request_fingerprint_of(kind, request_canonical_text(&it->q), false, 0);
+				it->hash = request_fingerprint_of(hasher, kind, request_canonical_text(&it->q), false, 0);
 		}
 	}
 
@@ -3061,7 +3093,7 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 	/* 7. The heads, entries and events of what posts. */
 	if (nacc > 0)
 	{
-		batch_write(items, accepted, nacc, work, nheads, kind, recorded_at, operator_name, session_role);
+		batch_write(items, accepted, nacc, work, nheads, kind, recorded_at, operator_name, session_role, hasher);
 		for (int a = 0; a < nacc; a++)
 		{
 			BatchItem  *it = &items[accepted[a]];
@@ -3111,6 +3143,7 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 		values[4] = it->message ? CStringGetTextDatum(it->message) : (Datum) 0;
 		tuplestore_putvalues(rsi->setResult, rsi->setDesc, values, nulls);
 	}
+	pg_cryptohash_free(hasher);
 	SPI_finish();
 }
 
@@ -3166,6 +3199,7 @@ audit_seal_from(PG_FUNCTION_ARGS)
 	uint8		prev[PG_SHA256_DIGEST_LENGTH];
 	int64		count = 0;
 	bool		isnull;
+	pg_cryptohash_ctx *hasher = pg_cryptohash_create(PG_SHA256);	/* for every event */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ledger_pg: SPI_connect failed");
@@ -3241,7 +3275,7 @@ audit_seal_from(PG_FUNCTION_ARGS)
 			put_int8(&enc, unix_micros(occurred));
 			for (int c = 3; c <= 9; c++)
 				put_audit_field(&enc, SPI_getvalue(t, d, c));
-			sha256(enc.data, enc.len, hash);
+			sha256_with(hasher, enc.data, enc.len, hash);
 
 			ids[i] = Int64GetDatum(id);
 			seqs[i] = Int64GetDatum(seq + (int64) i + 1);
@@ -3281,6 +3315,7 @@ audit_seal_from(PG_FUNCTION_ARGS)
 							 values, nulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "ledger_pg: moving the seal floor failed");
 	}
+	pg_cryptohash_free(hasher);
 	SPI_finish();
 	PG_RETURN_INT64(count);
 }
