@@ -396,6 +396,67 @@ private Q_SLOTS:
                  qPrintable(singleOutcome));
     }
 
+    // A batch reads its keys before it locks its heads and decides its first round with them
+    // (0064): a key another transaction commits meanwhile shows when the batch inserts it.
+    // An item that inserts nothing because it would now go negative (the other posting of
+    // its key took the money) is looked at again: it is the duplicate it is, not LG020.
+    void aKeyCommittedWhileABatchWaitsIsADuplicateNotAnOverdraft()
+    {
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("SELECT ledger.open_account('RACE-NN', 'Race', 'EUR', "
+                                          "'liability', false)"))
+                    .ok);
+        const QString writer = m_db.dsnFor(QStringLiteral("ledger_writer"));
+        {
+            Connection c(writer);
+            LedgerRepository::post(c, transfer(QStringLiteral("race-deposit"),
+                                               QStringLiteral("RACE-NN"), QStringLiteral("CASH"),
+                                               QStringLiteral("100.00")));
+        }
+        const QByteArray withdrawal =
+            transfer(QStringLiteral("race-withdrawal"), QStringLiteral("CASH"),
+                     QStringLiteral("RACE-NN"), QStringLiteral("70.00"));
+        const QString batcherDsn =
+            m_db.dsnFor(QStringLiteral("ledger_writer"), QStringLiteral("race_batcher"));
+        QVERIFY(test::logLockWaitsOf(*m_admin, QStringLiteral("race_batcher")));
+        test::ServerLogWatcher log(m_db.dataDir());
+        // A writer posts the withdrawal and keeps its transaction open: it holds the heads.
+        auto holder = std::make_unique<SqlSession>(writer);
+        const SqlOutcome held =
+            holder->run(QStringLiteral("BEGIN; SELECT outcome FROM ledger.post_batch($j$[%1]$j$)")
+                            .arg(QString::fromUtf8(withdrawal)));
+        QVERIFY2(held.ok && held.rows.size() == 1 &&
+                     held.rows.at(0).at(0) == QLatin1String("posted"),
+                 qPrintable(held.message));
+        // The same withdrawal in a batch of its own: its keys read, waiting for the heads.
+        QList<LedgerRepository::BatchOutcome> out;
+        std::thread batcher([&] {
+            Connection c(batcherDsn, QStringLiteral("race-batcher"));
+            out = LedgerRepository::postBatch(c, {withdrawal});
+        });
+        const bool waiting = log.waitUntil([&] {
+            return m_admin->scalar(QStringLiteral(
+                       "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON "
+                       "a.pid = l.pid WHERE a.application_name = 'race-batcher' AND NOT "
+                       "l.granted)")) == QLatin1String("t");
+        });
+        const bool released = holder->run(QStringLiteral("COMMIT")).ok;
+        if (!released)
+            holder.reset();
+        batcher.join();
+        QVERIFY(released);
+        QVERIFY(waiting);
+        QCOMPARE(out.size(), 1);
+        QVERIFY2(out[0].kind == LedgerRepository::BatchOutcome::Kind::Duplicate,
+                 qPrintable(out[0].error.sqlState + QLatin1Char(' ') + out[0].error.message));
+        QCOMPARE(QString::number(out[0].transactionId),
+                 m_admin->scalar(QStringLiteral("SELECT id FROM ledger.transactions WHERE "
+                                                "idempotency_key = 'race-withdrawal'")));
+        Connection reader(writer);
+        QCOMPARE(LedgerRepository::balance(reader, QStringLiteral("RACE-NN")).amount,
+                 QStringLiteral("30.00"));
+    }
+
     void twoSupervisorsApprovingAtOnceGiveOneReversal()
     {
         Connection writer(m_db.dsnFor(QStringLiteral("ledger_writer")));

@@ -3048,6 +3048,35 @@ post_batch(ReturnSetInfo *rsi, BatchItem *items, int n, const char *kind)
 		/* 5. The rest, in order. */
 		memcpy(work, heads, sizeof(Head) * nheads);
 		nacc = batch_decide(items, n, work, nheads, accepted);
+
+		/*
+		 * A key committed meanwhile shows when an item inserts it; one whose items all went
+		 * negative (LG020) inserts nothing, so those keys are looked at now: if one is
+		 * posted, the batch is decided again with the keys read after the locks.
+		 */
+		if (round == 1)
+		{
+			Datum	   *refused = palloc(sizeof(Datum) * Max(nvalid, 1));
+			int			nrefused = 0;
+
+			for (int k = 0; k < nvalid; k++)
+			{
+				BatchItem  *it = &items[by_key[k]];
+
+				if (it->state != NULL && strcmp(it->state, "LG020") == 0)
+					refused[nrefused++] = CStringGetTextDatum(it->key);
+			}
+			if (nrefused > 0)
+			{
+				int			ntaken;
+
+				(void) posted_keys(PointerGetDatum(construct_array(refused, nrefused, TEXTOID, -1, false,
+																   TYPALIGN_INT)),
+								   &ntaken);
+				if (ntaken > 0)
+					continue;
+			}
+		}
 		if (nacc == 0)
 			break;
 
