@@ -638,27 +638,15 @@ client_address(void)
 }
 
 /*
- * The accounts' heads locked in id order (as every posting path locks them), with what the
- * no-negative rule needs (SPI connected; sorted by account id).
+ * The heads a locking statement returned (SPI_tuptable): account_id, last_seq, balance and
+ * last_recorded_at first, then (with_accounts) code, currency, debit and allow_negative.
  */
 static Head *
-lock_heads(Datum account_ids, int *nheads)
+heads_returned(int *nheads, bool with_accounts)
 {
-	Oid			types[1] = {INT8ARRAYOID};
-	Datum		values[1] = {account_ids};
-	Head	   *heads;
+	Head	   *heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
 	bool		isnull;
 
-	if (SPI_execute_plan(kept_plan(&plan_lock_heads,
-								   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at, a.code, "
-								   "a.currency::pg_catalog.text, a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
-								   "FROM ledger.account_heads h JOIN ledger.accounts a ON a.id OPERATOR(pg_catalog.=) h.account_id "
-								   "WHERE h.account_id OPERATOR(pg_catalog.=) ANY ($1) "
-								   "ORDER BY h.account_id FOR UPDATE OF h",
-								   1, types),
-						 values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ledger_pg: locking the account heads failed");
-	heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
 	*nheads = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -670,12 +658,37 @@ lock_heads(Datum account_ids, int *nheads)
 		h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
 		h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
-		h->code = SPI_getvalue(t, d, 5);
-		h->currency = SPI_getvalue(t, d, 6);
-		h->debit = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
-		h->allow_negative = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+		if (with_accounts)
+		{
+			h->code = SPI_getvalue(t, d, 5);
+			h->currency = SPI_getvalue(t, d, 6);
+			h->debit = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
+			h->allow_negative = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+		}
 	}
 	return heads;
+}
+
+/*
+ * The accounts' heads locked in id order (as every posting path locks them), with what the
+ * no-negative rule needs (SPI connected; sorted by account id).
+ */
+static Head *
+lock_heads(Datum account_ids, int *nheads)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1] = {account_ids};
+
+	if (SPI_execute_plan(kept_plan(&plan_lock_heads,
+								   "SELECT h.account_id, h.last_seq, h.balance, h.last_recorded_at, a.code, "
+								   "a.currency::pg_catalog.text, a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
+								   "FROM ledger.account_heads h JOIN ledger.accounts a ON a.id OPERATOR(pg_catalog.=) h.account_id "
+								   "WHERE h.account_id OPERATOR(pg_catalog.=) ANY ($1) "
+								   "ORDER BY h.account_id FOR UPDATE OF h",
+								   1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ledger_pg: locking the account heads failed");
+	return heads_returned(nheads, true);
 }
 
 /*
@@ -705,19 +718,7 @@ lock_many_heads(Datum account_ids, int *nheads)
 								   1, types),
 						 values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ledger_pg: locking the account heads failed");
-	heads = palloc0(sizeof(Head) * Max(SPI_processed, 1));
-	*nheads = 0;
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		Head	   *h = &heads[(*nheads)++];
-
-		h->account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		h->last_seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-		h->balance = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-		h->last_recorded_at = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
-	}
+	heads = heads_returned(nheads, false);
 	if (SPI_execute_plan(kept_plan(&plan_head_accounts,
 								   "SELECT a.id, a.code, a.currency::pg_catalog.text, "
 								   "a.normal_side OPERATOR(pg_catalog.=) 'debit', a.allow_negative "
