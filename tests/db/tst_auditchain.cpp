@@ -258,6 +258,67 @@ private Q_SLOTS:
             m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = DEFAULT")).ok);
     }
 
+    // A batch writes its events into the chain as it inserts them, after sealing what was
+    // pending, when it gets the chain lock; when a seal holds the chain it does not wait,
+    // and its events are sealed later like any other.
+    void aBatchChainsItsEventsAsItWritesThem()
+    {
+        const auto unsealed = [&] {
+            return count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL"));
+        };
+        const auto batch = [&](const QString &prefix, int n) {
+            QList<QByteArray> bodies;
+            for (int i = 0; i < n; ++i)
+                bodies << transfer(QStringLiteral("%1-%2").arg(prefix).arg(i),
+                                   QStringLiteral("CASH"), QStringLiteral("CUST"),
+                                   QStringLiteral("0.01"));
+            for (const auto &o : LedgerRepository::postBatch(*m_writer, bodies))
+                QVERIFY(o.kind == LedgerRepository::BatchOutcome::Kind::Posted);
+        };
+        const auto seqs = [&](const QString &prefix) {
+            return m_admin->scalar(
+                QStringLiteral("SELECT string_agg(coalesce(e.seq::text, '-'), ' ' ORDER BY e.id) "
+                               "FROM audit.events e JOIN ledger.transactions t "
+                               "ON e.action = 'transaction.posted' AND e.object_id = t.id::text "
+                               "WHERE t.idempotency_key LIKE $1 || '-%'"),
+                {prefix});
+        };
+        AuditRepository::seal(*m_auditor);
+        // No commit seals for the next hour: only the batch's own chaining does.
+        QVERIFY(m_admin
+                    ->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = '10 seconds', "
+                                          "sealed_at = clock_timestamp() + interval '1 hour'"))
+                    .ok);
+        post();
+        QCOMPARE(unsealed(), 1);
+        const qint64 head = count(QStringLiteral("SELECT max(seq) FROM audit.events"));
+        batch(QStringLiteral("bc-free"), 3);
+        QCOMPARE(unsealed(), 0); // the pending single posting first, then the batch's three
+        QCOMPARE(seqs(QStringLiteral("bc-free")),
+                 QStringLiteral("%1 %2 %3").arg(head + 2).arg(head + 3).arg(head + 4));
+
+        // A seal in progress elsewhere holds the chain: the batch does not wait for it.
+        // (A session-level hold of the chain's key: each exec is a transaction of its own.)
+        SqlSession sealer(m_db.adminDsn());
+        QVERIFY(
+            sealer.exec(QStringLiteral("SELECT pg_advisory_lock(audit.chain_lock_key(), 0)")).ok);
+        batch(QStringLiteral("bc-busy"), 2);
+        const QString busy = seqs(QStringLiteral("bc-busy"));
+        QVERIFY(
+            sealer.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)")).ok);
+        QVERIFY(
+            m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = DEFAULT")).ok);
+        QCOMPARE(busy, QStringLiteral("- -"));
+        AuditRepository::seal(*m_auditor);
+        QCOMPARE(unsealed(), 0);
+        QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")),
+                 count(QStringLiteral("SELECT count(*) FROM audit.events")));
+        const Both b = verifyBoth();
+        QVERIFY2(b.client.intact(), qPrintable(b.client.summary()));
+        QVERIFY2(!b.sql.brokenAt, qPrintable(b.sql.reason));
+        QCOMPARE(b.sql.unsealed, 0);
+    }
+
     void concurrentWritersKeepTheChainLinear()
     {
         const qint64 before = count(QStringLiteral("SELECT count(*) FROM audit.events"));
