@@ -306,9 +306,20 @@ private Q_SLOTS:
         const QString busy = seqs(QStringLiteral("bc-busy"));
         QVERIFY(
             sealer.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)")).ok);
+        // In REPEATABLE READ, whose snapshot may predate the last seal, it does not chain
+        // (with the chain free, as here, it would).
+        SqlSession repeatable(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        const SqlOutcome rr = repeatable.exec(
+            QStringLiteral("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+                           "SELECT count(*) FROM ledger.post_batch('[%1]'::jsonb)")
+                .arg(QString::fromUtf8(transfer(QStringLiteral("bc-rr-0"), QStringLiteral("CASH"),
+                                                QStringLiteral("CUST"), QStringLiteral("0.01")))));
+        const QString inRepeatableRead = seqs(QStringLiteral("bc-rr"));
         QVERIFY(
             m_admin->exec(QStringLiteral("UPDATE audit.seal_floor SET seal_every = DEFAULT")).ok);
         QCOMPARE(busy, QStringLiteral("- -"));
+        QVERIFY2(rr.ok, qPrintable(rr.message));
+        QCOMPARE(inRepeatableRead, QStringLiteral("-"));
         AuditRepository::seal(*m_auditor);
         QCOMPARE(unsealed(), 0);
         QCOMPARE(count(QStringLiteral("SELECT max(seq) FROM audit.events")),
