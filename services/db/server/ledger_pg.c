@@ -3421,7 +3421,6 @@ audit_seal_from(PG_FUNCTION_ARGS)
 			int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 			TimestampTz occurred = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
 			uint8		hash[PG_SHA256_DIGEST_LENGTH];
-
 			const char *fields[7];
 
 			for (int c = 3; c <= 9; c++)
