@@ -308,10 +308,13 @@ private Q_SLOTS:
             sealer.exec(QStringLiteral("SELECT pg_advisory_unlock(audit.chain_lock_key(), 0)")).ok);
         // In REPEATABLE READ, whose snapshot may predate the last seal, it does not chain
         // (with the chain free, as here, it would).
+        // (Autocommit, as LedgerRepository calls it: in a transaction block it never does.)
         SqlSession repeatable(m_db.dsnFor(QStringLiteral("ledger_writer")));
-        const SqlOutcome rr = repeatable.exec(
-            QStringLiteral("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
-                           "SELECT count(*) FROM ledger.post_batch('[%1]'::jsonb)")
+        QVERIFY(
+            repeatable.run(QStringLiteral("SET default_transaction_isolation = 'repeatable read'"))
+                .ok);
+        const SqlOutcome rr = repeatable.run(
+            QStringLiteral("SELECT count(*) FROM ledger.post_batch('[%1]'::jsonb)")
                 .arg(QString::fromUtf8(transfer(QStringLiteral("bc-rr-0"), QStringLiteral("CASH"),
                                                 QStringLiteral("CUST"), QStringLiteral("0.01")))));
         const QString inRepeatableRead = seqs(QStringLiteral("bc-rr"));
@@ -328,6 +331,28 @@ private Q_SLOTS:
         QVERIFY2(b.client.intact(), qPrintable(b.client.summary()));
         QVERIFY2(!b.sql.brokenAt, qPrintable(b.sql.reason));
         QCOMPARE(b.sql.unsealed, 0);
+    }
+
+    // The attack: a writer posts a batch in a transaction it keeps open, to hold the chain
+    // lock (and with it every seal, the outbox relay and the verifiers) for as long as it
+    // likes. A batch in a transaction block does not take the chain.
+    void aBatchInAnOpenTransactionDoesNotHoldTheChain()
+    {
+        SqlSession holder(m_db.dsnFor(QStringLiteral("ledger_writer")));
+        const SqlOutcome held = holder.run(
+            QStringLiteral("BEGIN; SELECT count(*) FROM ledger.post_batch('[%1]'::jsonb)")
+                .arg(QString::fromUtf8(transfer(QStringLiteral("ot-0"), QStringLiteral("CASH"),
+                                                QStringLiteral("CUST"), QStringLiteral("0.01")))));
+        QVERIFY2(held.ok, qPrintable(held.message));
+        // The chain is free while the writer's transaction stays open.
+        QCOMPARE(m_admin->scalar(
+                     QStringLiteral("SELECT pg_try_advisory_xact_lock(audit.chain_lock_key(), 0)")),
+                 QStringLiteral("t"));
+        QVERIFY(holder.run(QStringLiteral("COMMIT")).ok);
+        AuditRepository::seal(*m_auditor);
+        QCOMPARE(count(QStringLiteral("SELECT count(*) FROM audit.events WHERE seq IS NULL")), 0);
+        const VerificationResult r = verifyChain(*m_auditor, {});
+        QVERIFY2(r.intact(), qPrintable(r.summary()));
     }
 
     void concurrentWritersKeepTheChainLinear()

@@ -9,14 +9,17 @@
 -- update: seq is indexed and the unsealed index's predicate reads it), 12 ms of a batch of
 -- 1,000, and as much again for vacuum. Now, when the batch gets the chain lock as a commit's
 -- seal takes it (pg_try_advisory_xact_lock(audit.chain_lock_key(), 0), without waiting, in a
--- READ COMMITTED transaction only), it first seals what is pending (audit.seal_from from the
+-- READ COMMITTED transaction that is the call's own, autocommit, only), it first seals what is pending (audit.seal_from from the
 -- floor, as a commit's seal does), reads the chain's head and inserts its events already
 -- chained onto it: the same columns, hashed with the same encoding, so audit.verify_chain and
 -- ledgerctl's verifier check them as any other event. The lock is held to the end of the
 -- transaction, as every seal's is: a verifier's audit.seal() waits for the batch's commit,
 -- and other commits leave their events to the next seal meanwhile (as they do whenever the
--- chain is busy). When the chain is busy, or the transaction is REPEATABLE READ or
--- SERIALIZABLE, the batch's events are written unsealed and sealed as before.
+-- chain is busy). Hence autocommit only: in a transaction block (BEGIN, or several
+-- statements in one query) a client could keep the chain, and stall every seal, the outbox
+-- and the verifiers, for as long as it keeps the block open. When the chain is busy, in a
+-- transaction block, or when the transaction is REPEATABLE READ or SERIALIZABLE, the
+-- batch's events are written unsealed and sealed as before.
 SET LOCAL ROLE ledger_owner;
 
 COMMENT ON FUNCTION ledger.post_batch_items(ledger.batch_input[], text) IS

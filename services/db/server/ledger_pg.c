@@ -2687,9 +2687,13 @@ static void remember_sealed(int64 from, int64 max);
  * vacuum). It takes the chain lock as the commit's seal does, without waiting; got, it seals
  * what is pending first (audit.seal_from from the floor, as a commit's seal does) and reads
  * the chain's head; the batch's events follow it, and the lock is held to the end of the
- * transaction, as every seal's is. Not got (a commit is sealing), or in a REPEATABLE READ or
- * SERIALIZABLE transaction (a seal reads the chain with a snapshot that may miss the latest
- * seal), the events are written unsealed and sealed as any other event. The chain's content
+ * transaction, as every seal's is. Only a batch that is its statement's own transaction
+ * (autocommit, as LedgerRepository and ingestion call it) takes it: in a transaction block a
+ * client could hold the chain for as long as it keeps the block open, and stall every seal,
+ * the outbox and the verifiers meanwhile. Not got (a commit is sealing), in a transaction
+ * block, or in a REPEATABLE READ or SERIALIZABLE transaction (a seal reads the chain with a
+ * snapshot that may miss the latest seal), the events are written unsealed and sealed as any
+ * other event. The chain's content
  * is the same either way: the seal's hash of the same columns; audit.verify_chain and
  * ledgerctl's verifier check these events as any others.
  */
@@ -2698,7 +2702,7 @@ static SPIPlanPtr plan_batch_chain = NULL;
 static bool
 batch_takes_chain(int64 *seq, uint8 *prev)
 {
-	if (XactIsoLevel != XACT_READ_COMMITTED)
+	if (XactIsoLevel != XACT_READ_COMMITTED || IsTransactionBlock())
 		return false;
 	if (SPI_execute_plan(kept_plan(&plan_batch_chain,
 								   "SELECT audit.seal_from((SELECT f.floor FROM audit.seal_floor f)) "
